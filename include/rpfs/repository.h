@@ -1,0 +1,159 @@
+// Repository: the recovery-point model of one rpfs store. The API the CLI, the daemon and
+// the tests use; it knows nothing of RocksDB (store layer) or of the kernel (fs layer).
+//
+// A store holds VMs (named, each an ordered list of disks) and their recovery points
+// (RPs): the content of every disk at one instant, as chunked, deduplicated, compressed
+// extent maps. RPs form a tree through their parent; a VM's "current" RP is the parent
+// of its next one.
+//
+// Thread-safety: all methods may be called from several threads. Mutations (add/remove
+// VM, create/rename/delete RP, compact) are serialised by one lock; reads never wait for
+// them and see either the state before or after a mutation, never a partial one.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "rpfs/status.h"
+
+namespace rpfs {
+namespace store {
+class Store;
+}
+namespace rp {
+class ExtentMap;
+}
+
+using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;
+
+struct InitOptions {
+  uint32_t chunk_size = 0;                 // 0: default (64 KiB)
+  std::optional<int> compression_level;    // zstd level; default 3
+};
+
+struct DiskSpec {
+  std::string name;                  // "vda"
+  std::string path;                  // image file or block device
+  std::optional<std::string> format; // "raw" or "qcow2"; probed when absent
+};
+
+struct VmDiskInfo {
+  std::string name;
+  std::string path;
+  std::string format;
+};
+
+struct VmInfo {
+  std::string name;
+  std::string kind;  // "image-files" or "libvirt"
+  std::vector<VmDiskInfo> disks;
+  std::string current_rp;  // empty when none
+  size_t rp_count = 0;
+};
+
+struct RpDiskInfo {
+  std::string name;
+  uint64_t size = 0;
+};
+
+struct RpInfo {
+  uint64_t id = 0;
+  std::string vm;
+  std::string name;
+  int64_t created_us = 0;
+  std::string description;
+  std::string parent;  // name of the parent RP; empty when none (or deleted)
+  bool quiesced = false;
+  bool with_memory = false;
+  bool has_domain_xml = false;
+  std::vector<RpDiskInfo> disks;
+  uint64_t logical_bytes = 0;  // sum of disk sizes
+  uint64_t data_bytes = 0;     // raw bytes of its distinct non-zero chunks
+  uint64_t stored_bytes = 0;   // stored (compressed) bytes of those chunks
+  uint64_t added_bytes = 0;    // bytes it added to the store when created
+};
+
+struct CreateOptions {
+  std::string description;
+};
+
+struct StoreSummary {
+  uint32_t chunk_size = 0;
+  int compression_level = 0;
+  uint64_t disk_bytes = 0;          // the store directory on disk
+  uint64_t chunk_count = 0;         // distinct chunks stored
+  uint64_t chunk_raw_bytes = 0;     // their uncompressed size
+  uint64_t chunk_stored_bytes = 0;  // their stored size
+  uint64_t page_count = 0;
+  uint64_t page_bytes = 0;
+};
+
+struct VerifyResult {
+  uint64_t objects = 0;
+  uint64_t bytes_hashed = 0;
+  std::vector<std::string> problems;     // one line per damaged object, naming it
+  std::vector<std::string> damaged_rps;  // "vm/rp: disk vda: chunk <id> at offset N: cause"
+  bool ok() const { return problems.empty() && damaged_rps.empty(); }
+};
+
+// Random-access reader of one disk of one RP. Immutable data: safe from many threads.
+class DiskReader {
+ public:
+  virtual ~DiskReader() = default;
+  virtual uint64_t size() const = 0;
+  // Reads up to out.size() bytes at `offset` (fewer only at end of disk). Every chunk is
+  // checked; damage is an IOError naming the chunk, never wrong data.
+  virtual Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> out) const = 0;
+};
+
+class Repository {
+ public:
+  static Result<std::unique_ptr<Repository>> Init(const std::string& dir, const InitOptions& opts);
+  static Result<std::unique_ptr<Repository>> Open(const std::string& dir);
+  ~Repository();
+
+  // --- VMs ---
+  Status AddVm(const std::string& vm, const std::vector<DiskSpec>& disks);
+  // Refuses while the VM still has RPs.
+  Status RemoveVm(const std::string& vm);
+  Result<std::vector<VmInfo>> ListVms() const;
+  Result<VmInfo> GetVm(const std::string& vm) const;
+
+  // --- recovery points ---
+  Result<RpInfo> CreateRp(const std::string& vm, const std::string& rp, const CreateOptions& opts,
+                          const ProgressFn& progress = nullptr);
+  Result<std::vector<RpInfo>> ListRps(const std::string& vm) const;  // creation order
+  Result<RpInfo> GetRp(const std::string& vm, const std::string& rp) const;
+  Status RenameRp(const std::string& vm, const std::string& from, const std::string& to);
+  // Deletes all of `rps` in one atomic step; returns the bytes freed.
+  Result<uint64_t> DeleteRps(const std::string& vm, const std::vector<std::string>& rps);
+  // Bytes deleting exactly this set would free (shared only among the set counts too).
+  Result<uint64_t> BytesFreedByDeleting(const std::string& vm,
+                                        const std::vector<std::string>& rps) const;
+
+  // --- data ---
+  Result<std::unique_ptr<DiskReader>> OpenDisk(const std::string& vm, const std::string& rp,
+                                               const std::string& disk) const;
+  // Writes the disk image to `fd`. With `sparse` (fd is a fresh regular file) holes are
+  // skipped with seeks and the file is sized at the end; otherwise zeros are written.
+  Status Export(const std::string& vm, const std::string& rp, const std::string& disk, int fd,
+                bool sparse, const ProgressFn& progress = nullptr) const;
+
+  // --- store ---
+  Result<VerifyResult> Verify(const ProgressFn& progress = nullptr) const;
+  Status Compact();
+  Result<StoreSummary> Summary() const;
+
+ private:
+  explicit Repository(std::unique_ptr<store::Store> store);
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rpfs

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package rpfs needs to build, test and benchmark.
+# Idempotent: packages already present are skipped by apt; safe to run again.
+set -euo pipefail
+
+BUILD_PKGS=(
+  build-essential cmake pkg-config clang-format
+  libfuse3-dev fuse3 librocksdb-dev libzstd-dev libssl-dev libvirt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libcli11-dev nlohmann-json3-dev libfmt-dev libnbd-dev libxxhash-dev
+)
+# Runtime tools used by the tests: qemu-img/qemu-nbd for qcow2 disks, mkfs.ext4 for demo images.
+TEST_PKGS=(qemu-utils e2fsprogs util-linux)
+# Peers and tools for bench/ only (installed with --bench).
+BENCH_PKGS=(borgbackup restic casync fio debootstrap hyperfine)
+
+want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
+if [[ "${1:-}" == "--bench" ]]; then want+=("${BENCH_PKGS[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#want[@]} packages already installed"
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"

@@ -1,0 +1,288 @@
+// rpfs create | list | info | rename | delete | export
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <map>
+
+#include "cli/command.h"
+#include "cli/progress.h"
+#include "util/clock.h"
+
+namespace rpfs::cli {
+namespace {
+
+nlohmann::json RpJson(const RpInfo& rp) {
+  nlohmann::json disks = nlohmann::json::array();
+  for (const auto& d : rp.disks) disks.push_back({{"name", d.name}, {"size", d.size}});
+  return {{"vm", rp.vm},
+          {"name", rp.name},
+          {"created", FormatIsoUtc(rp.created_us)},
+          {"created_us", rp.created_us},
+          {"description", rp.description},
+          {"parent", rp.parent},
+          {"disks", disks},
+          {"memory", rp.with_memory},
+          {"quiesced", rp.quiesced},
+          {"logical_bytes", rp.logical_bytes},
+          {"data_bytes", rp.data_bytes},
+          {"stored_bytes", rp.stored_bytes},
+          {"added_bytes", rp.added_bytes}};
+}
+
+void PrintRpTable(const std::vector<RpInfo>& rps, const std::string& current, bool tree) {
+  std::printf("  %-28s %-20s %-20s %10s %10s %10s  %s\n", "RP", "CREATED", "PARENT", "LOGICAL",
+              "STORED", "ADDED", "DESCRIPTION");
+  auto row = [&](const RpInfo& rp, const std::string& label) {
+    std::printf("%s %-28s %-20s %-20s %10s %10s %10s  %s\n", rp.name == current ? "*" : " ",
+                label.c_str(), FormatIsoUtc(rp.created_us).c_str(),
+                rp.parent.empty() ? "-" : rp.parent.c_str(), HumanBytes(rp.logical_bytes).c_str(),
+                HumanBytes(rp.stored_bytes).c_str(), HumanBytes(rp.added_bytes).c_str(),
+                rp.description.c_str());
+  };
+  if (!tree) {
+    for (const auto& rp : rps) row(rp, rp.name);
+    return;
+  }
+  std::multimap<std::string, const RpInfo*> children;  // parent name -> child, creation order
+  for (const auto& rp : rps) children.emplace(rp.parent, &rp);
+  std::function<void(const std::string&, const std::string&)> walk = [&](const std::string& parent,
+                                                                         const std::string& indent) {
+    auto [begin, end] = children.equal_range(parent);
+    for (auto it = begin; it != end; ++it) {
+      bool last = std::next(it) == end;
+      std::string label = parent.empty() ? it->second->name
+                                         : indent + (last ? "`- " : "|- ") + it->second->name;
+      row(*it->second, label);
+      walk(it->second->name, parent.empty() ? "" : indent + (last ? "   " : "|  "));
+    }
+  };
+  walk("", "");
+}
+
+int RunList(const Context& ctx, const std::string& only_vm, bool tree) {
+  auto repo = ctx.OpenRepo();
+  if (!repo.ok()) return Fail(repo.status());
+  std::vector<VmInfo> vms;
+  if (only_vm.empty()) {
+    auto all = (*repo)->ListVms();
+    if (!all.ok()) return Fail(all.status());
+    vms = std::move(*all);
+  } else {
+    auto vm = (*repo)->GetVm(only_vm);
+    if (!vm.ok()) return Fail(vm.status());
+    vms.push_back(std::move(*vm));
+  }
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& vm : vms) {
+    auto rps = (*repo)->ListRps(vm.name);
+    if (!rps.ok()) return Fail(rps.status());
+    if (ctx.json) {
+      for (const auto& rp : *rps) {
+        auto e = RpJson(rp);
+        e["current"] = rp.name == vm.current_rp;
+        j.push_back(e);
+      }
+      continue;
+    }
+    std::printf("%s (%zu recovery point%s)\n", vm.name.c_str(), rps->size(), rps->size() == 1 ? "" : "s");
+    if (!rps->empty()) PrintRpTable(*rps, vm.current_rp, tree);
+  }
+  if (ctx.json) std::cout << j.dump(2) << "\n";
+  return kExitOk;
+}
+
+int RunInfo(const Context& ctx, const std::string& vm, const std::string& name) {
+  auto repo = ctx.OpenRepo();
+  if (!repo.ok()) return Fail(repo.status());
+  auto rp = (*repo)->GetRp(vm, name);
+  if (!rp.ok()) return Fail(rp.status());
+  auto unique = (*repo)->BytesFreedByDeleting(vm, {name});
+  if (!unique.ok()) return Fail(unique.status());
+  if (ctx.json) {
+    auto j = RpJson(*rp);
+    j["unique_bytes"] = *unique;
+    std::cout << j.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::printf("name: %s\nvm: %s\ncreated: %s\ndescription: %s\nparent: %s\n", rp->name.c_str(),
+              rp->vm.c_str(), FormatIsoUtc(rp->created_us).c_str(), rp->description.c_str(),
+              rp->parent.c_str());
+  std::string disks;
+  for (const auto& d : rp->disks) disks += (disks.empty() ? "" : " ") + d.name + "=" + std::to_string(d.size);
+  std::printf("disks: %s\nmemory: %s\nquiesced: %s\n", disks.c_str(), rp->with_memory ? "yes" : "no",
+              rp->quiesced ? "yes" : "no");
+  std::printf("logical_bytes: %llu\ndata_bytes: %llu\nstored_bytes: %llu\nadded_bytes: %llu\nunique_bytes: %llu\n",
+              static_cast<unsigned long long>(rp->logical_bytes),
+              static_cast<unsigned long long>(rp->data_bytes),
+              static_cast<unsigned long long>(rp->stored_bytes),
+              static_cast<unsigned long long>(rp->added_bytes),
+              static_cast<unsigned long long>(*unique));
+  return kExitOk;
+}
+
+int RunExport(const Context& ctx, const std::string& vm, const std::string& rp,
+              const std::string& disk, const std::string& out) {
+  auto repo = ctx.OpenRepo();
+  if (!repo.ok()) return Fail(repo.status());
+  if (out.empty() || out == "-") {
+    if (::isatty(STDOUT_FILENO) == 1) {
+      return Fail(Status::InvalidArgument("refusing to write a disk image to a terminal; use -o FILE or a pipe"));
+    }
+    ProgressBar bar("export " + vm + "/" + rp + " " + disk);
+    Status s = (*repo)->Export(vm, rp, disk, STDOUT_FILENO, /*sparse=*/false, bar.Callback());
+    return s.ok() ? kExitOk : Fail(s);
+  }
+  // Regular files are written to a temporary name and renamed at the end, so a failed
+  // export leaves nothing behind; devices are written in place.
+  struct stat st;
+  bool is_device = ::stat(out.c_str(), &st) == 0 && !S_ISREG(st.st_mode);
+  std::string target = is_device ? out : out + ".rpfs-partial";
+  int fd = ::open(target.c_str(), is_device ? O_WRONLY : (O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC), 0644);
+  if (fd < 0) return Fail(Status::FromErrno(errno, "cannot create " + target));
+  ProgressBar bar("export " + vm + "/" + rp + " " + disk);
+  Status s = (*repo)->Export(vm, rp, disk, fd, /*sparse=*/!is_device, bar.Callback());
+  bar.Finish();
+  if (s.ok() && ::fsync(fd) != 0) s = Status::FromErrno(errno, "fsync " + target);
+  ::close(fd);
+  if (s.ok() && !is_device && ::rename(target.c_str(), out.c_str()) != 0) {
+    s = Status::FromErrno(errno, "rename " + target + " to " + out);
+  }
+  if (!s.ok()) {
+    if (!is_device) ::unlink(target.c_str());
+    return Fail(s);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void RegisterRpCommands(CLI::App& app, Context& ctx, Action* action) {
+  {
+    auto* cmd = app.add_subcommand("create", "Take a recovery point of a VM");
+    auto vm = std::make_shared<std::string>();
+    auto rp = std::make_shared<std::string>();
+    auto desc = std::make_shared<std::string>();
+    cmd->add_option("vm", *vm, "VM name")->required();
+    cmd->add_option("rp", *rp, "Name of the new recovery point")->required();
+    cmd->add_option("--description", *desc, "Free text kept with the RP");
+    cmd->callback([&ctx, action, vm, rp, desc] {
+      *action = [&ctx, vm, rp, desc] {
+        int code = 0;
+        if (!CheckName(*rp, "rp name", &code)) return code;
+        auto repo = ctx.OpenRepo();
+        if (!repo.ok()) return Fail(repo.status());
+        ProgressBar bar("create " + *vm + "/" + *rp);
+        CreateOptions opts;
+        opts.description = *desc;
+        auto info = (*repo)->CreateRp(*vm, *rp, opts, bar.Callback());
+        bar.Finish();
+        if (!info.ok()) return Fail(info.status());
+        std::printf("created %s/%s: %s logical, %s data, %s added to the store\n", vm->c_str(),
+                    rp->c_str(), HumanBytes(info->logical_bytes).c_str(),
+                    HumanBytes(info->data_bytes).c_str(), HumanBytes(info->added_bytes).c_str());
+        return kExitOk;
+      };
+    });
+  }
+  {
+    auto* cmd = app.add_subcommand("list", "List recovery points");
+    auto vm = std::make_shared<std::string>();
+    auto tree = std::make_shared<bool>(false);
+    cmd->add_option("vm", *vm, "Only this VM");
+    cmd->add_flag("--tree", *tree, "Show the parent/child hierarchy");
+    cmd->add_flag("--json", ctx.json, "Machine-readable output");
+    cmd->callback([&ctx, action, vm, tree] { *action = [&ctx, vm, tree] { return RunList(ctx, *vm, *tree); }; });
+  }
+  {
+    auto* cmd = app.add_subcommand("info", "Show one recovery point");
+    auto vm = std::make_shared<std::string>();
+    auto rp = std::make_shared<std::string>();
+    cmd->add_option("vm", *vm, "VM name")->required();
+    cmd->add_option("rp", *rp, "Recovery point")->required();
+    cmd->add_flag("--json", ctx.json, "Machine-readable output");
+    cmd->callback([&ctx, action, vm, rp] { *action = [&ctx, vm, rp] { return RunInfo(ctx, *vm, *rp); }; });
+  }
+  {
+    auto* cmd = app.add_subcommand("rename", "Rename a recovery point");
+    auto vm = std::make_shared<std::string>();
+    auto from = std::make_shared<std::string>();
+    auto to = std::make_shared<std::string>();
+    cmd->add_option("vm", *vm, "VM name")->required();
+    cmd->add_option("rp", *from, "Recovery point")->required();
+    cmd->add_option("new", *to, "New name")->required();
+    cmd->callback([&ctx, action, vm, from, to] {
+      *action = [&ctx, vm, from, to] {
+        int code = 0;
+        if (!CheckName(*to, "rp name", &code)) return code;
+        auto repo = ctx.OpenRepo();
+        if (!repo.ok()) return Fail(repo.status());
+        Status s = (*repo)->RenameRp(*vm, *from, *to);
+        if (!s.ok()) return Fail(s);
+        std::printf("renamed %s/%s to %s\n", vm->c_str(), from->c_str(), to->c_str());
+        return kExitOk;
+      };
+    });
+  }
+  {
+    auto* cmd = app.add_subcommand("delete", "Delete recovery points (and free their unique data)");
+    auto vm = std::make_shared<std::string>();
+    auto rps = std::make_shared<std::vector<std::string>>();
+    auto all = std::make_shared<bool>(false);
+    auto dry = std::make_shared<bool>(false);
+    cmd->add_option("vm", *vm, "VM name")->required();
+    cmd->add_option("rp", *rps, "Recovery points to delete");
+    cmd->add_flag("--all", *all, "Delete every recovery point of the VM");
+    cmd->add_flag("--dry-run", *dry, "Only print what would be freed");
+    cmd->callback([&ctx, action, vm, rps, all, dry] {
+      *action = [&ctx, vm, rps, all, dry] {
+        if (*all == !rps->empty()) {
+          return Fail(Status::InvalidArgument("give either RP names or --all"));
+        }
+        auto repo = ctx.OpenRepo();
+        if (!repo.ok()) return Fail(repo.status());
+        std::vector<std::string> names = *rps;
+        if (*all) {
+          auto list = (*repo)->ListRps(*vm);
+          if (!list.ok()) return Fail(list.status());
+          for (const auto& r : *list) names.push_back(r.name);
+        }
+        if (*dry) {
+          auto freed = (*repo)->BytesFreedByDeleting(*vm, names);
+          if (!freed.ok()) return Fail(freed.status());
+          std::printf("would delete %zu recovery point(s) of %s and free %s (%llu bytes)\n",
+                      names.size(), vm->c_str(), HumanBytes(*freed).c_str(),
+                      static_cast<unsigned long long>(*freed));
+          return kExitOk;
+        }
+        auto freed = (*repo)->DeleteRps(*vm, names);
+        if (!freed.ok()) return Fail(freed.status());
+        std::printf("deleted %zu recovery point(s) of %s, freed %s\n", names.size(), vm->c_str(),
+                    HumanBytes(*freed).c_str());
+        return kExitOk;
+      };
+    });
+  }
+  {
+    auto* cmd = app.add_subcommand("export", "Write a disk of a recovery point as a raw image");
+    auto vm = std::make_shared<std::string>();
+    auto rp = std::make_shared<std::string>();
+    auto disk = std::make_shared<std::string>();
+    auto out = std::make_shared<std::string>();
+    cmd->add_option("vm", *vm, "VM name")->required();
+    cmd->add_option("rp", *rp, "Recovery point")->required();
+    cmd->add_option("disk", *disk, "Disk name (e.g. vda)")->required();
+    cmd->add_option("-o,--output", *out, "Output file (sparse), device, or - for stdout");
+    cmd->callback([&ctx, action, vm, rp, disk, out] {
+      *action = [&ctx, vm, rp, disk, out] { return RunExport(ctx, *vm, *rp, *disk, *out); };
+    });
+  }
+}
+
+}  // namespace rpfs::cli

@@ -1,0 +1,124 @@
+// rpfs vm add | list | remove
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli/command.h"
+
+namespace rpfs::cli {
+namespace {
+
+// "vda=PATH" or "vda=PATH:qcow2"? Keep it simple and unambiguous: NAME=PATH, with the
+// format probed, or --format NAME=FMT given separately.
+Result<DiskSpec> ParseDiskArg(const std::string& arg) {
+  size_t eq = arg.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == arg.size()) {
+    return Status::InvalidArgument("--disk wants NAME=PATH (e.g. vda=/var/lib/images/web01.img), got '" +
+                                   arg + "'");
+  }
+  DiskSpec d;
+  d.name = arg.substr(0, eq);
+  d.path = arg.substr(eq + 1);
+  return d;
+}
+
+}  // namespace
+
+void RegisterVmCommands(CLI::App& app, Context& ctx, Action* action) {
+  auto* vm = app.add_subcommand("vm", "Manage the VMs of the store");
+  vm->require_subcommand(1);
+  {
+    auto* cmd = vm->add_subcommand("add", "Register a VM made of image files");
+    auto name = std::make_shared<std::string>();
+    auto disks = std::make_shared<std::vector<std::string>>();
+    auto formats = std::make_shared<std::vector<std::string>>();
+    cmd->add_option("vm", *name, "VM name")->required();
+    cmd->add_option("--disk", *disks, "NAME=PATH of a disk image (repeat for more disks)")->required();
+    cmd->add_option("--format", *formats, "NAME=raw|qcow2 to skip format probing for a disk");
+    cmd->callback([&ctx, action, name, disks, formats] {
+      *action = [&ctx, name, disks, formats] {
+        int code = 0;
+        if (!CheckName(*name, "vm name", &code)) return code;
+        std::vector<DiskSpec> specs;
+        for (const auto& arg : *disks) {
+          auto d = ParseDiskArg(arg);
+          if (!d.ok()) return Fail(d.status());
+          if (!CheckName(d->name, "disk name", &code)) return code;
+          specs.push_back(std::move(*d));
+        }
+        for (const auto& arg : *formats) {
+          auto f = ParseDiskArg(arg);
+          if (!f.ok()) return Fail(Status::InvalidArgument("--format wants NAME=raw|qcow2, got '" + arg + "'"));
+          bool found = false;
+          for (auto& s : specs) {
+            if (s.name == f->name) {
+              s.format = f->path;
+              found = true;
+            }
+          }
+          if (!found) return Fail(Status::InvalidArgument("--format names disk " + f->name + ", which is not given with --disk"));
+        }
+        auto repo = ctx.OpenRepo();
+        if (!repo.ok()) return Fail(repo.status());
+        Status s = (*repo)->AddVm(*name, specs);
+        if (!s.ok()) return Fail(s);
+        auto info = (*repo)->GetVm(*name);
+        std::printf("added vm %s:", name->c_str());
+        if (info.ok()) {
+          for (const auto& d : info->disks) std::printf(" %s=%s (%s)", d.name.c_str(), d.path.c_str(), d.format.c_str());
+        }
+        std::printf("\n");
+        return kExitOk;
+      };
+    });
+  }
+  {
+    auto* cmd = vm->add_subcommand("list", "List the VMs");
+    cmd->add_flag("--json", ctx.json, "Machine-readable output");
+    cmd->callback([&ctx, action] {
+      *action = [&ctx] {
+        auto repo = ctx.OpenRepo();
+        if (!repo.ok()) return Fail(repo.status());
+        auto vms = (*repo)->ListVms();
+        if (!vms.ok()) return Fail(vms.status());
+        if (ctx.json) {
+          nlohmann::json j = nlohmann::json::array();
+          for (const auto& v : *vms) {
+            nlohmann::json disks = nlohmann::json::array();
+            for (const auto& d : v.disks) disks.push_back({{"name", d.name}, {"path", d.path}, {"format", d.format}});
+            j.push_back({{"name", v.name}, {"kind", v.kind}, {"disks", disks},
+                         {"current_rp", v.current_rp}, {"rp_count", v.rp_count}});
+          }
+          std::cout << j.dump(2) << "\n";
+          return kExitOk;
+        }
+        std::printf("%-20s %-12s %5s %-20s %s\n", "VM", "KIND", "RPS", "CURRENT", "DISKS");
+        for (const auto& v : *vms) {
+          std::string disks;
+          for (const auto& d : v.disks) disks += (disks.empty() ? "" : " ") + d.name + "=" + d.path;
+          std::printf("%-20s %-12s %5zu %-20s %s\n", v.name.c_str(), v.kind.c_str(), v.rp_count,
+                      v.current_rp.empty() ? "-" : v.current_rp.c_str(), disks.c_str());
+        }
+        return kExitOk;
+      };
+    });
+  }
+  {
+    auto* cmd = vm->add_subcommand("remove", "Forget a VM that has no recovery points");
+    auto name = std::make_shared<std::string>();
+    cmd->add_option("vm", *name, "VM name")->required();
+    cmd->callback([&ctx, action, name] {
+      *action = [&ctx, name] {
+        auto repo = ctx.OpenRepo();
+        if (!repo.ok()) return Fail(repo.status());
+        Status s = (*repo)->RemoveVm(*name);
+        if (!s.ok()) return Fail(s);
+        std::printf("removed vm %s\n", name->c_str());
+        return kExitOk;
+      };
+    });
+  }
+}
+
+}  // namespace rpfs::cli

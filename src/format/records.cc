@@ -1,0 +1,225 @@
+#include "format/records.h"
+
+#include "util/coding.h"
+
+namespace rpfs::format {
+namespace {
+
+// Record versions (persisted).
+constexpr uint8_t kStoreConfigV1 = 1;
+constexpr uint8_t kVmV1 = 1;
+constexpr uint8_t kRpV1 = 1;
+constexpr uint8_t kObjectMetaV1 = 1;
+constexpr uint8_t kTxV1 = 1;
+
+Status CheckVersion(Decoder& d, uint8_t supported, std::string_view what) {
+  RPFS_ASSIGN_OR_RETURN(uint8_t v, d.GetU8());
+  if (v != supported) {
+    return Status::NotSupported(std::string(what) + " has record version " + std::to_string(v) +
+                                "; this rpfs reads version " + std::to_string(supported) +
+                                " (written by a newer rpfs?)");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+std::string EncodeStoreConfig(const StoreConfig& c) {
+  std::string out;
+  Encoder e(&out);
+  e.PutU8(kStoreConfigV1);
+  e.PutVarint(c.format_version);
+  e.PutVarint(c.chunk_size);
+  e.PutSignedVarint(c.compression_level);
+  e.PutVarint(c.page_fanout);
+  e.PutSignedVarint(c.created_us);
+  return out;
+}
+
+Result<StoreConfig> DecodeStoreConfig(std::string_view in) {
+  Decoder d(in, "store config");
+  RPFS_RETURN_IF_ERROR(CheckVersion(d, kStoreConfigV1, "store config"));
+  StoreConfig c;
+  RPFS_ASSIGN_OR_RETURN(uint64_t fv, d.GetVarint());
+  if (fv > kStoreFormatVersion) {
+    return Status::NotSupported("store format version " + std::to_string(fv) +
+                                " is newer than this rpfs supports (" +
+                                std::to_string(kStoreFormatVersion) + "); upgrade rpfs");
+  }
+  c.format_version = static_cast<uint32_t>(fv);
+  RPFS_ASSIGN_OR_RETURN(uint64_t cs, d.GetVarint());
+  RPFS_ASSIGN_OR_RETURN(int64_t level, d.GetSignedVarint());
+  RPFS_ASSIGN_OR_RETURN(uint64_t fanout, d.GetVarint());
+  RPFS_ASSIGN_OR_RETURN(c.created_us, d.GetSignedVarint());
+  if (cs < kMinChunkSize || cs > kMaxChunkSize || fanout < 2 || fanout > 65535) {
+    return Status::Corruption("store config has an impossible chunk size or page fanout");
+  }
+  c.chunk_size = static_cast<uint32_t>(cs);
+  c.compression_level = static_cast<int32_t>(level);
+  c.page_fanout = static_cast<uint32_t>(fanout);
+  RPFS_RETURN_IF_ERROR(d.ExpectEnd());
+  return c;
+}
+
+const char* DiskFormatName(DiskFormat f) {
+  switch (f) {
+    case DiskFormat::kRaw: return "raw";
+    case DiskFormat::kQcow2: return "qcow2";
+  }
+  return "unknown";
+}
+
+Result<DiskFormat> ParseDiskFormat(std::string_view name) {
+  if (name == "raw") return DiskFormat::kRaw;
+  if (name == "qcow2") return DiskFormat::kQcow2;
+  return Status::InvalidArgument("unknown disk format '" + std::string(name) +
+                                 "' (raw or qcow2)");
+}
+
+std::string EncodeVm(const VmRecord& v) {
+  std::string out;
+  Encoder e(&out);
+  e.PutU8(kVmV1);
+  e.PutString(v.name);
+  e.PutU8(static_cast<uint8_t>(v.kind));
+  e.PutVarint(v.current_rp);
+  e.PutSignedVarint(v.created_us);
+  e.PutString(v.libvirt_uri);
+  e.PutVarint(v.disks.size());
+  for (const VmDisk& disk : v.disks) {
+    e.PutString(disk.name);
+    e.PutString(disk.path);
+    e.PutU8(static_cast<uint8_t>(disk.format));
+  }
+  return out;
+}
+
+Result<VmRecord> DecodeVm(std::string_view in) {
+  Decoder d(in, "vm record");
+  RPFS_RETURN_IF_ERROR(CheckVersion(d, kVmV1, "vm record"));
+  VmRecord v;
+  RPFS_ASSIGN_OR_RETURN(v.name, d.GetString());
+  RPFS_ASSIGN_OR_RETURN(uint8_t kind, d.GetU8());
+  if (kind > static_cast<uint8_t>(VmKind::kLibvirt)) return d.Truncated();
+  v.kind = static_cast<VmKind>(kind);
+  RPFS_ASSIGN_OR_RETURN(v.current_rp, d.GetVarint());
+  RPFS_ASSIGN_OR_RETURN(v.created_us, d.GetSignedVarint());
+  RPFS_ASSIGN_OR_RETURN(v.libvirt_uri, d.GetString());
+  RPFS_ASSIGN_OR_RETURN(uint64_t n, d.GetVarint());
+  if (n > d.remaining()) return d.Truncated();
+  for (uint64_t i = 0; i < n; ++i) {
+    VmDisk disk;
+    RPFS_ASSIGN_OR_RETURN(disk.name, d.GetString());
+    RPFS_ASSIGN_OR_RETURN(disk.path, d.GetString());
+    RPFS_ASSIGN_OR_RETURN(uint8_t fmt, d.GetU8());
+    if (fmt > static_cast<uint8_t>(DiskFormat::kQcow2)) return d.Truncated();
+    disk.format = static_cast<DiskFormat>(fmt);
+    v.disks.push_back(std::move(disk));
+  }
+  RPFS_RETURN_IF_ERROR(d.ExpectEnd());
+  return v;
+}
+
+std::string EncodeRp(const RpRecord& r) {
+  std::string out;
+  Encoder e(&out);
+  e.PutU8(kRpV1);
+  e.PutVarint(r.id);
+  e.PutString(r.vm);
+  e.PutString(r.name);
+  e.PutSignedVarint(r.created_us);
+  e.PutString(r.description);
+  e.PutVarint(r.parent);
+  e.PutVarint(r.flags);
+  e.PutVarint(r.streams.size());
+  for (const RpStream& s : r.streams) {
+    e.PutU8(static_cast<uint8_t>(s.kind));
+    e.PutString(s.name);
+    e.PutVarint(s.size);
+    e.PutBytes(s.root.View());
+  }
+  e.PutString(r.domain_xml);
+  e.PutVarint(r.logical_bytes);
+  e.PutVarint(r.data_bytes);
+  e.PutVarint(r.stored_bytes);
+  e.PutVarint(r.added_bytes);
+  return out;
+}
+
+Result<RpRecord> DecodeRp(std::string_view in) {
+  Decoder d(in, "rp record");
+  RPFS_RETURN_IF_ERROR(CheckVersion(d, kRpV1, "rp record"));
+  RpRecord r;
+  RPFS_ASSIGN_OR_RETURN(r.id, d.GetVarint());
+  RPFS_ASSIGN_OR_RETURN(r.vm, d.GetString());
+  RPFS_ASSIGN_OR_RETURN(r.name, d.GetString());
+  RPFS_ASSIGN_OR_RETURN(r.created_us, d.GetSignedVarint());
+  RPFS_ASSIGN_OR_RETURN(r.description, d.GetString());
+  RPFS_ASSIGN_OR_RETURN(r.parent, d.GetVarint());
+  RPFS_ASSIGN_OR_RETURN(uint64_t flags, d.GetVarint());
+  r.flags = static_cast<uint32_t>(flags);
+  RPFS_ASSIGN_OR_RETURN(uint64_t n, d.GetVarint());
+  if (n > d.remaining()) return d.Truncated();
+  for (uint64_t i = 0; i < n; ++i) {
+    RpStream s;
+    RPFS_ASSIGN_OR_RETURN(uint8_t kind, d.GetU8());
+    if (kind > static_cast<uint8_t>(StreamKind::kMemory)) return d.Truncated();
+    s.kind = static_cast<StreamKind>(kind);
+    RPFS_ASSIGN_OR_RETURN(s.name, d.GetString());
+    RPFS_ASSIGN_OR_RETURN(s.size, d.GetVarint());
+    RPFS_ASSIGN_OR_RETURN(std::string_view root, d.GetBytes(Digest::kSize));
+    RPFS_ASSIGN_OR_RETURN(s.root, Digest::FromBytes(root));
+    r.streams.push_back(std::move(s));
+  }
+  RPFS_ASSIGN_OR_RETURN(r.domain_xml, d.GetString());
+  RPFS_ASSIGN_OR_RETURN(r.logical_bytes, d.GetVarint());
+  RPFS_ASSIGN_OR_RETURN(r.data_bytes, d.GetVarint());
+  RPFS_ASSIGN_OR_RETURN(r.stored_bytes, d.GetVarint());
+  RPFS_ASSIGN_OR_RETURN(r.added_bytes, d.GetVarint());
+  RPFS_RETURN_IF_ERROR(d.ExpectEnd());
+  return r;
+}
+
+std::string EncodeObjectMeta(const ObjectMeta& m) {
+  std::string out;
+  Encoder e(&out);
+  e.PutU8(kObjectMetaV1);
+  e.PutVarint(m.refcount);
+  e.PutVarint(m.raw_size);
+  e.PutVarint(m.stored_size);
+  return out;
+}
+
+Result<ObjectMeta> DecodeObjectMeta(std::string_view in) {
+  Decoder d(in, "object meta");
+  RPFS_RETURN_IF_ERROR(CheckVersion(d, kObjectMetaV1, "object meta"));
+  ObjectMeta m;
+  RPFS_ASSIGN_OR_RETURN(m.refcount, d.GetVarint());
+  RPFS_ASSIGN_OR_RETURN(m.raw_size, d.GetVarint());
+  RPFS_ASSIGN_OR_RETURN(m.stored_size, d.GetVarint());
+  RPFS_RETURN_IF_ERROR(d.ExpectEnd());
+  return m;
+}
+
+std::string EncodeTx(const TxRecord& t) {
+  std::string out;
+  Encoder e(&out);
+  e.PutU8(kTxV1);
+  e.PutVarint(t.id);
+  e.PutString(t.description);
+  e.PutSignedVarint(t.started_us);
+  return out;
+}
+
+Result<TxRecord> DecodeTx(std::string_view in) {
+  Decoder d(in, "tx record");
+  RPFS_RETURN_IF_ERROR(CheckVersion(d, kTxV1, "tx record"));
+  TxRecord t;
+  RPFS_ASSIGN_OR_RETURN(t.id, d.GetVarint());
+  RPFS_ASSIGN_OR_RETURN(t.description, d.GetString());
+  RPFS_ASSIGN_OR_RETURN(t.started_us, d.GetSignedVarint());
+  RPFS_RETURN_IF_ERROR(d.ExpectEnd());
+  return t;
+}
+
+}  // namespace rpfs::format

@@ -1,0 +1,125 @@
+// Every persisted record of an rpfs store, with its encoding.
+//
+// PERSISTED FORMAT: each record starts with a version byte. Never renumber a version or
+// an enum value below; add new ones. A decoder meeting a newer version refuses with a
+// clear message rather than guessing. docs/format.md describes the same layouts.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rpfs/status.h"
+#include "util/hash.h"
+
+namespace rpfs::format {
+
+// The store's on-disk format version. Persisted in StoreConfig.
+inline constexpr uint32_t kStoreFormatVersion = 1;
+
+inline constexpr uint32_t kDefaultChunkSize = 64 * 1024;
+inline constexpr uint32_t kMinChunkSize = 4 * 1024;
+inline constexpr uint32_t kMaxChunkSize = 16 * 1024 * 1024;
+inline constexpr int kDefaultCompressionLevel = 3;
+// Children per extent-map page (persisted per store in StoreConfig::page_fanout).
+inline constexpr uint32_t kDefaultPageFanout = 128;
+
+struct StoreConfig {
+  uint32_t format_version = kStoreFormatVersion;
+  uint32_t chunk_size = kDefaultChunkSize;
+  int32_t compression_level = kDefaultCompressionLevel;
+  uint32_t page_fanout = kDefaultPageFanout;
+  int64_t created_us = 0;
+};
+std::string EncodeStoreConfig(const StoreConfig& c);
+Result<StoreConfig> DecodeStoreConfig(std::string_view in);
+
+// Persisted enum values.
+enum class DiskFormat : uint8_t { kRaw = 0, kQcow2 = 1 };
+enum class VmKind : uint8_t { kImageFiles = 0, kLibvirt = 1 };
+enum class StreamKind : uint8_t { kDisk = 0, kMemory = 1 };
+
+const char* DiskFormatName(DiskFormat f);
+Result<DiskFormat> ParseDiskFormat(std::string_view name);
+
+struct VmDisk {
+  std::string name;  // "vda"
+  std::string path;  // absolute path of the image
+  DiskFormat format = DiskFormat::kRaw;
+};
+
+struct VmRecord {
+  std::string name;
+  VmKind kind = VmKind::kImageFiles;
+  std::vector<VmDisk> disks;
+  uint64_t current_rp = 0;  // id of the RP the VM was last created from / rolled back to; 0 = none
+  int64_t created_us = 0;
+  std::string libvirt_uri;  // kLibvirt only
+};
+std::string EncodeVm(const VmRecord& v);
+Result<VmRecord> DecodeVm(std::string_view in);
+
+// One stream of an RP: a disk (or, later, the memory state) as an extent-map tree.
+struct RpStream {
+  StreamKind kind = StreamKind::kDisk;
+  std::string name;  // "vda"; "memory" for the memory state
+  uint64_t size = 0;  // logical bytes
+  Digest root;        // root page of the extent map; zero = entirely holes (or size 0)
+};
+
+inline constexpr uint32_t kRpFlagQuiesced = 1u << 0;
+inline constexpr uint32_t kRpFlagWithMemory = 1u << 1;
+
+struct RpRecord {
+  uint64_t id = 0;  // unique in the store, never reused; orders RPs by creation
+  std::string vm;
+  std::string name;
+  int64_t created_us = 0;
+  std::string description;
+  uint64_t parent = 0;  // id of the parent RP, 0 = none
+  uint32_t flags = 0;
+  std::vector<RpStream> streams;
+  std::string domain_xml;
+  uint64_t logical_bytes = 0;  // sum of stream sizes
+  uint64_t data_bytes = 0;     // raw bytes of the distinct non-zero chunks it references
+  uint64_t stored_bytes = 0;   // stored (compressed) bytes of those chunks
+  uint64_t added_bytes = 0;    // bytes this RP added to the store when it was created
+};
+std::string EncodeRp(const RpRecord& r);
+Result<RpRecord> DecodeRp(std::string_view in);
+
+// Objects are content-addressed: chunks (disk data) and pages (extent-map nodes).
+enum class ObjectKind : uint8_t { kChunk = 'c', kPage = 'p' };
+
+struct ObjectId {
+  ObjectKind kind = ObjectKind::kChunk;
+  Digest digest;
+  auto operator<=>(const ObjectId&) const = default;
+};
+struct ObjectIdHash {
+  size_t operator()(const ObjectId& id) const {
+    return DigestHash()(id.digest) ^ static_cast<size_t>(id.kind);
+  }
+};
+
+// Per-object bookkeeping, kept apart from the body so refcount updates never rewrite data.
+struct ObjectMeta {
+  uint64_t refcount = 0;
+  uint64_t raw_size = 0;     // uncompressed bytes
+  uint64_t stored_size = 0;  // bytes of the encoded body
+};
+std::string EncodeObjectMeta(const ObjectMeta& m);
+Result<ObjectMeta> DecodeObjectMeta(std::string_view in);
+
+// An operation in flight (an RP being created). Objects it writes are listed under it
+// until it commits, so recovery can remove them without scanning the store.
+struct TxRecord {
+  uint64_t id = 0;
+  std::string description;  // "create web01/day3", for logs
+  int64_t started_us = 0;
+};
+std::string EncodeTx(const TxRecord& t);
+Result<TxRecord> DecodeTx(std::string_view in);
+
+}  // namespace rpfs::format

@@ -1,0 +1,114 @@
+// Raw images and block devices, read with pread; holes found with SEEK_DATA/SEEK_HOLE.
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#include "image/image_source.h"
+#include "image/sources.h"
+#include "util/fd.h"
+
+namespace rpfs::image {
+namespace {
+
+class RawSource final : public ImageSource {
+ public:
+  RawSource(std::string name, std::string path, UniqueFd fd, struct stat st, uint64_t size)
+      : name_(std::move(name)), path_(std::move(path)), fd_(std::move(fd)), st_(st), size_(size) {}
+
+  uint64_t size() const override { return size_; }
+
+  Result<std::vector<Extent>> DataExtents() override {
+    std::vector<Extent> out;
+    if (!S_ISREG(st_.st_mode)) {
+      if (size_ > 0) out.push_back({0, size_});
+      return out;
+    }
+    off_t pos = 0;
+    const off_t end = static_cast<off_t>(size_);
+    while (pos < end) {
+      off_t data = ::lseek(fd_.get(), pos, SEEK_DATA);
+      if (data < 0) {
+        if (errno == ENXIO) break;  // no more data
+        if (errno == EINVAL) {      // filesystem without SEEK_DATA: all data
+          out.push_back({static_cast<uint64_t>(pos), static_cast<uint64_t>(end - pos)});
+          break;
+        }
+        return Status::FromErrno(errno, "finding data in " + Describe());
+      }
+      if (data >= end) break;
+      off_t hole = ::lseek(fd_.get(), data, SEEK_HOLE);
+      if (hole < 0) return Status::FromErrno(errno, "finding holes in " + Describe());
+      if (hole > end) hole = end;
+      out.push_back({static_cast<uint64_t>(data), static_cast<uint64_t>(hole - data)});
+      pos = hole;
+    }
+    return out;
+  }
+
+  Status ReadAt(uint64_t offset, std::span<std::byte> out) override {
+    RPFS_ASSIGN_OR_RETURN(size_t n, PreadFull(fd_.get(), out, static_cast<off_t>(offset), Describe()));
+    if (n != out.size()) {
+      return Status::IOError(Describe() + " shrank while being read: wanted " +
+                             std::to_string(out.size()) + " bytes at offset " +
+                             std::to_string(offset) + ", got " + std::to_string(n));
+    }
+    return Status::OK();
+  }
+
+  Status CheckUnchanged() override {
+    struct stat now;
+    if (::stat(path_.c_str(), &now) != 0) {
+      return Status::IOError(Describe() + " vanished while being read");
+    }
+    if (now.st_dev != st_.st_dev || now.st_ino != st_.st_ino) {
+      return Status::IOError(Describe() + " was replaced while being read");
+    }
+    if (S_ISREG(st_.st_mode)) {
+      struct stat cur;
+      if (::fstat(fd_.get(), &cur) != 0) return Status::FromErrno(errno, "stat " + Describe());
+      if (static_cast<uint64_t>(cur.st_size) != size_) {
+        return Status::IOError(Describe() + " changed size while being read: " +
+                               std::to_string(size_) + " -> " + std::to_string(cur.st_size) +
+                               " bytes");
+      }
+    }
+    return Status::OK();
+  }
+
+ private:
+  std::string Describe() const { return "image " + name_ + " (" + path_ + ")"; }
+
+  std::string name_;
+  std::string path_;
+  UniqueFd fd_;
+  struct stat st_;
+  uint64_t size_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ImageSource>> OpenRaw(const std::string& name, const std::string& path) {
+  auto fd = OpenFile(path, O_RDONLY);
+  if (!fd.ok()) return fd.status().WithContext("image ", name);
+  struct stat st;
+  if (::fstat(fd->get(), &st) != 0) return Status::FromErrno(errno, "stat " + path);
+  uint64_t size = 0;
+  if (S_ISREG(st.st_mode)) {
+    size = static_cast<uint64_t>(st.st_size);
+    ::posix_fadvise(fd->get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+  } else if (S_ISBLK(st.st_mode)) {
+    if (::ioctl(fd->get(), BLKGETSIZE64, &size) != 0) {
+      return Status::FromErrno(errno, "size of block device " + path);
+    }
+  } else if (S_ISDIR(st.st_mode)) {
+    return Status::InvalidArgument("image " + name + " (" + path + ") is a directory");
+  } else {
+    return Status::InvalidArgument("image " + name + " (" + path +
+                                   ") is neither a regular file nor a block device");
+  }
+  return std::unique_ptr<ImageSource>(
+      std::make_unique<RawSource>(name, path, std::move(*fd), st, size));
+}
+
+}  // namespace rpfs::image

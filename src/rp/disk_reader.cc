@@ -1,0 +1,145 @@
+#include "rp/disk_reader.h"
+
+#include <unistd.h>
+
+#include <cstring>
+#include <vector>
+
+#include "format/chunk_codec.h"
+#include "util/fd.h"
+#include "util/thread_pool.h"
+
+namespace rpfs::rp {
+namespace {
+
+constexpr uint64_t kExportBatchBytes = 16ull << 20;
+
+class StreamReader final : public DiskReader {
+ public:
+  StreamReader(const store::Store* store, PageCache* cache, const format::RpStream& stream)
+      : store_(store),
+        map_(cache, store->config().page_fanout, store->config().chunk_size, stream) {}
+
+  uint64_t size() const override { return map_.size(); }
+
+  Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> out) const override {
+    if (offset >= map_.size()) return size_t{0};
+    uint64_t end = std::min<uint64_t>(map_.size(), offset + out.size());
+    const uint64_t cs = map_.chunk_size();
+    std::vector<std::byte> scratch;
+    uint64_t pos = offset;
+    while (pos < end) {
+      uint64_t index = pos / cs;
+      uint64_t chunk_start = index * cs;
+      uint32_t chunk_len = map_.ChunkLength(index);
+      uint64_t in_chunk = pos - chunk_start;
+      uint64_t n = std::min<uint64_t>(chunk_len - in_chunk, end - pos);
+      std::byte* dst = out.data() + (pos - offset);
+      RPFS_ASSIGN_OR_RETURN(Digest d, map_.ChunkAt(index));
+      if (d.IsZero()) {
+        std::memset(dst, 0, n);
+      } else if (in_chunk == 0 && n == chunk_len) {
+        RPFS_RETURN_IF_ERROR(ReadChunk(store_, d, std::span(dst, n)));
+      } else {
+        scratch.resize(chunk_len);
+        RPFS_RETURN_IF_ERROR(ReadChunk(store_, d, scratch));
+        std::memcpy(dst, scratch.data() + in_chunk, n);
+      }
+      pos += n;
+    }
+    return static_cast<size_t>(end - offset);
+  }
+
+ private:
+  const store::Store* store_;
+  ExtentMap map_;
+};
+
+}  // namespace
+
+Status ReadChunk(const store::Store* store, const Digest& digest, std::span<std::byte> out) {
+  thread_local format::ChunkDecoder decoder;
+  store::ObjectId id{format::ObjectKind::kChunk, digest};
+  RPFS_ASSIGN_OR_RETURN(std::string body, store->GetObjectBody(id));
+  Status s = decoder.Decode(body, out);
+  if (!s.ok()) return Status::IOError("chunk " + digest.Hex() + " is damaged: " + s.message(), EIO);
+  return Status::OK();
+}
+
+std::unique_ptr<DiskReader> NewDiskReader(const store::Store* store, PageCache* cache,
+                                          const format::RpStream& stream) {
+  return std::make_unique<StreamReader>(store, cache, stream);
+}
+
+Status ExportStream(const store::Store* store, PageCache* cache, const format::RpStream& stream,
+                    int fd, bool sparse, const ProgressFn& progress) {
+  const auto& cfg = store->config();
+  ExtentMap map(cache, cfg.page_fanout, cfg.chunk_size, stream);
+  const uint64_t cs = cfg.chunk_size;
+  const uint64_t per_batch = std::max<uint64_t>(1, kExportBatchBytes / cs);
+  ThreadPool pool(ThreadPool::DefaultWorkers());
+  std::vector<std::byte> buffer(per_batch * cs);
+  std::vector<Digest> digests(per_batch);
+  std::vector<Status> statuses(per_batch);
+  uint64_t written_to = 0;  // for the non-sparse case: bytes already written
+  std::vector<std::byte> zeros;
+
+  auto write_zeros_until = [&](uint64_t target) -> Status {
+    if (sparse) return Status::OK();
+    if (zeros.empty()) zeros.resize(1 << 20);
+    while (written_to < target) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), target - written_to));
+      RPFS_RETURN_IF_ERROR(WriteFull(fd, std::span(zeros.data(), n), "export output"));
+      written_to += n;
+    }
+    return Status::OK();
+  };
+
+  for (uint64_t first = 0; first < map.chunk_count(); first += per_batch) {
+    uint64_t count = std::min<uint64_t>(per_batch, map.chunk_count() - first);
+    for (uint64_t i = 0; i < count; ++i) {
+      RPFS_ASSIGN_OR_RETURN(digests[i], map.ChunkAt(first + i));
+    }
+    pool.ParallelFor(count, [&](size_t i) {
+      statuses[i] = Status::OK();
+      if (digests[i].IsZero()) return;
+      uint32_t len = map.ChunkLength(first + i);
+      statuses[i] = ReadChunk(store, digests[i], std::span(buffer.data() + i * cs, len));
+    });
+    // Write the runs of data chunks in order; holes become seeks (sparse) or zeros.
+    uint64_t i = 0;
+    while (i < count) {
+      if (digests[i].IsZero()) {
+        ++i;
+        continue;
+      }
+      uint64_t j = i;
+      while (j < count && !digests[j].IsZero()) {
+        RPFS_RETURN_IF_ERROR(statuses[j]);
+        ++j;
+      }
+      uint64_t off = (first + i) * cs;
+      uint64_t len = (first + j - 1) * cs + map.ChunkLength(first + j - 1) - off;
+      auto data = std::span<const std::byte>(buffer.data() + i * cs, len);
+      if (sparse) {
+        RPFS_RETURN_IF_ERROR(PwriteFull(fd, data, static_cast<off_t>(off), "export output"));
+      } else {
+        RPFS_RETURN_IF_ERROR(write_zeros_until(off));
+        RPFS_RETURN_IF_ERROR(WriteFull(fd, data, "export output"));
+        written_to = off + len;
+      }
+      i = j;
+    }
+    if (progress) progress(std::min(map.size(), (first + count) * cs), map.size());
+  }
+  if (sparse) {
+    if (::ftruncate(fd, static_cast<off_t>(map.size())) != 0) {
+      return Status::FromErrno(errno, "sizing export output");
+    }
+  } else {
+    RPFS_RETURN_IF_ERROR(write_zeros_until(map.size()));
+  }
+  return Status::OK();
+}
+
+}  // namespace rpfs::rp

@@ -1,0 +1,504 @@
+#include "rpfs/repository.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <unordered_set>
+
+#include "format/keys.h"
+#include "image/image_source.h"
+#include "rp/disk_reader.h"
+#include "rp/extent_map.h"
+#include "rp/ingest.h"
+#include "rpfs/names.h"
+#include "store/store.h"
+#include "util/clock.h"
+#include "util/coding.h"
+#include "util/crash_point.h"
+
+namespace rpfs {
+
+using format::ObjectKind;
+using store::ObjectId;
+
+namespace {
+constexpr size_t kPageCacheEntries = 4096;  // ~128 MiB of map coverage at 64 KiB chunks
+
+std::string RpLabel(std::string_view vm, std::string_view rp) {
+  return "rp " + std::string(vm) + "/" + std::string(rp);
+}
+}  // namespace
+
+struct Repository::Impl {
+  explicit Impl(std::unique_ptr<store::Store> s)
+      : store(std::move(s)), pages(store.get(), kPageCacheEntries) {}
+
+  std::unique_ptr<store::Store> store;
+  mutable std::mutex write_mu;  // serialises every mutation of the store
+  mutable rp::PageCache pages;
+
+  Result<format::VmRecord> LoadVm(const std::string& vm) const {
+    RPFS_ASSIGN_OR_RETURN(auto raw, store->Get(format::VmKey(vm)));
+    if (!raw) return Status::NotFound("vm " + vm + " does not exist");
+    return format::DecodeVm(*raw);
+  }
+
+  Result<std::optional<format::RpRecord>> FindRpById(const std::string& vm, uint64_t id) const {
+    if (id == 0) return std::optional<format::RpRecord>();
+    RPFS_ASSIGN_OR_RETURN(auto raw, store->Get(format::RpKey(vm, id)));
+    if (!raw) return std::optional<format::RpRecord>();
+    RPFS_ASSIGN_OR_RETURN(auto rec, format::DecodeRp(*raw));
+    return std::optional<format::RpRecord>(std::move(rec));
+  }
+
+  Result<std::optional<format::RpRecord>> FindRp(const std::string& vm, const std::string& name) const {
+    RPFS_ASSIGN_OR_RETURN(auto raw, store->Get(format::RpNameKey(vm, name)));
+    if (!raw) return std::optional<format::RpRecord>();
+    if (raw->size() != 8) return Status::Corruption("name index of " + RpLabel(vm, name) + " is malformed");
+    return FindRpById(vm, GetBigEndian64(*raw));
+  }
+
+  Result<format::RpRecord> LoadRp(const std::string& vm, const std::string& name) const {
+    RPFS_RETURN_IF_ERROR(LoadVm(vm).status());
+    RPFS_ASSIGN_OR_RETURN(auto rec, FindRp(vm, name));
+    if (!rec) return Status::NotFound(RpLabel(vm, name) + " does not exist");
+    return std::move(*rec);
+  }
+
+  Result<std::vector<format::RpRecord>> LoadRps(const std::string& vm) const {
+    std::vector<format::RpRecord> out;
+    Status err;
+    RPFS_RETURN_IF_ERROR(store->Scan(format::RpPrefix(vm), [&](std::string_view, std::string_view v) {
+      auto rec = format::DecodeRp(v);
+      if (!rec.ok()) {
+        err = rec.status();
+        return false;
+      }
+      out.push_back(std::move(*rec));
+      return true;
+    }));
+    RPFS_RETURN_IF_ERROR(err);
+    return out;
+  }
+
+  RpInfo ToInfo(const format::RpRecord& r, const std::string& parent_name) const {
+    RpInfo info;
+    info.id = r.id;
+    info.vm = r.vm;
+    info.name = r.name;
+    info.created_us = r.created_us;
+    info.description = r.description;
+    info.parent = parent_name;
+    info.quiesced = (r.flags & format::kRpFlagQuiesced) != 0;
+    info.with_memory = (r.flags & format::kRpFlagWithMemory) != 0;
+    info.has_domain_xml = !r.domain_xml.empty();
+    for (const auto& s : r.streams) {
+      if (s.kind == format::StreamKind::kDisk) info.disks.push_back({s.name, s.size});
+    }
+    info.logical_bytes = r.logical_bytes;
+    info.data_bytes = r.data_bytes;
+    info.stored_bytes = r.stored_bytes;
+    info.added_bytes = r.added_bytes;
+    return info;
+  }
+
+  Result<std::string> ParentName(const format::RpRecord& r) const {
+    RPFS_ASSIGN_OR_RETURN(auto parent, FindRpById(r.vm, r.parent));
+    return parent ? parent->name : std::string();
+  }
+
+  std::vector<ObjectId> Roots(const format::RpRecord& r) const {
+    std::vector<ObjectId> roots;
+    for (const auto& s : r.streams)
+      if (!s.root.IsZero()) roots.push_back(ObjectId{ObjectKind::kPage, s.root});
+    return roots;
+  }
+
+  const format::RpStream* FindStream(const format::RpRecord& r, const std::string& disk) const {
+    for (const auto& s : r.streams)
+      if (s.kind == format::StreamKind::kDisk && s.name == disk) return &s;
+    return nullptr;
+  }
+};
+
+Repository::Repository(std::unique_ptr<store::Store> store)
+    : impl_(std::make_unique<Impl>(std::move(store))) {}
+Repository::~Repository() = default;
+
+Result<std::unique_ptr<Repository>> Repository::Init(const std::string& dir, const InitOptions& opts) {
+  format::StoreConfig cfg;
+  if (opts.chunk_size != 0) {
+    uint32_t cs = opts.chunk_size;
+    if (cs < format::kMinChunkSize || cs > format::kMaxChunkSize || (cs & (cs - 1)) != 0) {
+      return Status::InvalidArgument("invalid chunk size " + std::to_string(cs) +
+                                     ": must be a power of two from 4096 to 16777216");
+    }
+    cfg.chunk_size = cs;
+  }
+  if (opts.compression_level) {
+    int l = *opts.compression_level;
+    if (l < -7 || l > 19 || l == 0) {
+      return Status::InvalidArgument("invalid compression level " + std::to_string(l) +
+                                     ": zstd levels -7..-1 (fast) and 1..19");
+    }
+    cfg.compression_level = l;
+  }
+  RPFS_ASSIGN_OR_RETURN(auto s, store::Store::Init(dir, cfg));
+  return std::unique_ptr<Repository>(new Repository(std::move(s)));
+}
+
+Result<std::unique_ptr<Repository>> Repository::Open(const std::string& dir) {
+  RPFS_ASSIGN_OR_RETURN(auto s, store::Store::Open(dir));
+  return std::unique_ptr<Repository>(new Repository(std::move(s)));
+}
+
+// ---------------- VMs ----------------
+
+Status Repository::AddVm(const std::string& vm, const std::vector<DiskSpec>& disks) {
+  RPFS_RETURN_IF_ERROR(ValidateName(vm, "vm name"));
+  if (disks.empty()) return Status::InvalidArgument("vm " + vm + " needs at least one disk");
+  format::VmRecord rec;
+  rec.name = vm;
+  rec.kind = format::VmKind::kImageFiles;
+  rec.created_us = NowMicros();
+  std::set<std::string> seen;
+  for (const DiskSpec& d : disks) {
+    RPFS_RETURN_IF_ERROR(ValidateName(d.name, "disk name"));
+    if (!seen.insert(d.name).second) {
+      return Status::InvalidArgument("vm " + vm + ": disk " + d.name + " is given twice");
+    }
+    if (d.path.empty()) return Status::InvalidArgument("disk " + d.name + ": empty path");
+    format::VmDisk disk;
+    disk.name = d.name;
+    disk.path = std::filesystem::absolute(d.path).lexically_normal().string();
+    if (d.format) {
+      RPFS_ASSIGN_OR_RETURN(disk.format, format::ParseDiskFormat(*d.format));
+    } else {
+      auto probed = image::ProbeFormat(disk.path);
+      if (!probed.ok()) return probed.status().WithContext("disk ", d.name);
+      disk.format = *probed;
+    }
+    // Open it once now, so a wrong path or format fails here rather than at the first RP.
+    auto src = image::OpenImage(disk.name, disk.path, disk.format);
+    if (!src.ok()) return src.status().WithContext("adding vm ", vm);
+    rec.disks.push_back(std::move(disk));
+  }
+  std::lock_guard lock(impl_->write_mu);
+  RPFS_ASSIGN_OR_RETURN(auto existing, impl_->store->Get(format::VmKey(vm)));
+  if (existing) return Status::AlreadyExists("vm " + vm + " already exists");
+  store::Mutation m;
+  m.Put(format::VmKey(vm), format::EncodeVm(rec));
+  return impl_->store->Commit(m);
+}
+
+Status Repository::RemoveVm(const std::string& vm) {
+  std::lock_guard lock(impl_->write_mu);
+  RPFS_RETURN_IF_ERROR(impl_->LoadVm(vm).status());
+  RPFS_ASSIGN_OR_RETURN(auto rps, impl_->LoadRps(vm));
+  if (!rps.empty()) {
+    return Status::Busy("vm " + vm + " still has " + std::to_string(rps.size()) +
+                        " recovery point(s); delete them first ('rpfs delete " + vm + " --all')");
+  }
+  store::Mutation m;
+  m.Delete(format::VmKey(vm));
+  return impl_->store->Commit(m);
+}
+
+Result<VmInfo> Repository::GetVm(const std::string& vm) const {
+  RPFS_ASSIGN_OR_RETURN(auto rec, impl_->LoadVm(vm));
+  VmInfo info;
+  info.name = rec.name;
+  info.kind = rec.kind == format::VmKind::kLibvirt ? "libvirt" : "image-files";
+  for (const auto& d : rec.disks) info.disks.push_back({d.name, d.path, format::DiskFormatName(d.format)});
+  RPFS_ASSIGN_OR_RETURN(auto current, impl_->FindRpById(vm, rec.current_rp));
+  if (current) info.current_rp = current->name;
+  RPFS_RETURN_IF_ERROR(impl_->store->Scan(format::RpPrefix(vm), [&](std::string_view, std::string_view) {
+    info.rp_count++;
+    return true;
+  }));
+  return info;
+}
+
+Result<std::vector<VmInfo>> Repository::ListVms() const {
+  std::vector<std::string> names;
+  RPFS_RETURN_IF_ERROR(impl_->store->Scan(format::VmPrefix(), [&](std::string_view k, std::string_view) {
+    names.push_back(format::VmNameFromKey(k));
+    return true;
+  }));
+  std::vector<VmInfo> out;
+  for (const auto& n : names) {
+    auto info = GetVm(n);
+    if (info.ok()) out.push_back(std::move(*info));
+    else if (!info.status().IsNotFound()) return info.status();  // removed meanwhile: skip
+  }
+  return out;
+}
+
+// ---------------- recovery points ----------------
+
+Result<RpInfo> Repository::CreateRp(const std::string& vm, const std::string& rp,
+                                    const CreateOptions& opts, const ProgressFn& progress) {
+  RPFS_RETURN_IF_ERROR(ValidateName(rp, "rp name"));
+  std::lock_guard lock(impl_->write_mu);
+  RPFS_ASSIGN_OR_RETURN(auto vmrec, impl_->LoadVm(vm));
+  RPFS_ASSIGN_OR_RETURN(auto existing, impl_->FindRp(vm, rp));
+  if (existing) return Status::AlreadyExists(RpLabel(vm, rp) + " already exists");
+  const std::string label = "creating " + RpLabel(vm, rp);
+
+  std::vector<std::unique_ptr<image::ImageSource>> sources;
+  uint64_t total = 0;
+  for (const auto& d : vmrec.disks) {
+    auto src = image::OpenImage(d.name, d.path, d.format);
+    if (!src.ok()) return src.status().WithContext(label);
+    auto extents = (*src)->DataExtents();
+    if (!extents.ok()) return extents.status().WithContext(label);
+    for (const auto& e : *extents) total += e.length;
+    sources.push_back(std::move(*src));
+  }
+
+  ThreadPool pool(ThreadPool::DefaultWorkers());
+  auto tx = impl_->store->BeginTx(label);
+  if (!tx.ok()) return tx.status().WithContext(label);
+  store::Mutation m;
+  rp::IngestContext ctx;
+  ctx.store = impl_->store.get();
+  ctx.tx = tx->get();
+  ctx.mutation = &m;
+  ctx.pool = &pool;
+  ctx.progress = progress;
+  ctx.progress_total = total;
+
+  format::RpRecord rec;
+  rec.vm = vm;
+  rec.name = rp;
+  rec.description = opts.description;
+  for (size_t i = 0; i < sources.size(); ++i) {
+    auto stream = rp::IngestDisk(ctx, vmrec.disks[i].name, *sources[i]);
+    if (!stream.ok()) return stream.status().WithContext(label);
+    rec.logical_bytes += stream->size;
+    rec.streams.push_back(std::move(*stream));
+  }
+  for (auto& src : sources) {
+    Status s = src->CheckUnchanged();
+    if (!s.ok()) return s.WithContext(label);
+  }
+
+  auto id = impl_->store->NextId(format::kCounterRpId, &m);
+  if (!id.ok()) return id.status().WithContext(label);
+  rec.id = *id;
+  rec.created_us = NowMicros();
+  RPFS_ASSIGN_OR_RETURN(auto parent, impl_->FindRpById(vm, vmrec.current_rp));
+  rec.parent = parent ? parent->id : 0;
+  rec.data_bytes = ctx.data_bytes;
+  rec.stored_bytes = ctx.stored_bytes;
+  rec.added_bytes = ctx.added_bytes;
+
+  std::string id_value;
+  PutBigEndian64(&id_value, rec.id);
+  m.Put(format::RpKey(vm, rec.id), format::EncodeRp(rec));
+  m.Put(format::RpNameKey(vm, rp), id_value);
+  vmrec.current_rp = rec.id;
+  m.Put(format::VmKey(vm), format::EncodeVm(vmrec));
+  CrashPoint("create.before_commit");
+  Status s = (*tx)->Commit(m);
+  if (!s.ok()) return s.WithContext(label);
+  return impl_->ToInfo(rec, parent ? parent->name : "");
+}
+
+Result<std::vector<RpInfo>> Repository::ListRps(const std::string& vm) const {
+  RPFS_RETURN_IF_ERROR(impl_->LoadVm(vm).status());
+  RPFS_ASSIGN_OR_RETURN(auto recs, impl_->LoadRps(vm));
+  std::map<uint64_t, std::string> names;
+  for (const auto& r : recs) names[r.id] = r.name;
+  std::vector<RpInfo> out;
+  for (const auto& r : recs) {
+    auto it = names.find(r.parent);
+    out.push_back(impl_->ToInfo(r, it != names.end() ? it->second : ""));
+  }
+  return out;
+}
+
+Result<RpInfo> Repository::GetRp(const std::string& vm, const std::string& rp) const {
+  RPFS_ASSIGN_OR_RETURN(auto rec, impl_->LoadRp(vm, rp));
+  RPFS_ASSIGN_OR_RETURN(std::string parent, impl_->ParentName(rec));
+  return impl_->ToInfo(rec, parent);
+}
+
+Status Repository::RenameRp(const std::string& vm, const std::string& from, const std::string& to) {
+  RPFS_RETURN_IF_ERROR(ValidateName(to, "rp name"));
+  std::lock_guard lock(impl_->write_mu);
+  RPFS_ASSIGN_OR_RETURN(auto rec, impl_->LoadRp(vm, from));
+  if (from == to) return Status::OK();
+  RPFS_ASSIGN_OR_RETURN(auto clash, impl_->FindRp(vm, to));
+  if (clash) return Status::AlreadyExists(RpLabel(vm, to) + " already exists");
+  store::Mutation m;
+  m.Delete(format::RpNameKey(vm, from));
+  std::string id_value;
+  PutBigEndian64(&id_value, rec.id);
+  m.Put(format::RpNameKey(vm, to), id_value);
+  rec.name = to;
+  m.Put(format::RpKey(vm, rec.id), format::EncodeRp(rec));
+  return impl_->store->Commit(m);
+}
+
+Result<uint64_t> Repository::DeleteRps(const std::string& vm, const std::vector<std::string>& rps) {
+  std::lock_guard lock(impl_->write_mu);
+  RPFS_ASSIGN_OR_RETURN(auto vmrec, impl_->LoadVm(vm));
+  RPFS_ASSIGN_OR_RETURN(auto all, impl_->LoadRps(vm));
+  std::map<uint64_t, const format::RpRecord*> by_id;
+  for (const auto& r : all) by_id[r.id] = &r;
+  std::set<uint64_t> doomed;
+  for (const auto& name : rps) {
+    auto it = std::find_if(all.begin(), all.end(), [&](const auto& r) { return r.name == name; });
+    if (it == all.end()) return Status::NotFound(RpLabel(vm, name) + " does not exist");
+    doomed.insert(it->id);
+  }
+  if (doomed.empty()) return uint64_t{0};
+  // Children of a deleted RP move up to its nearest surviving ancestor: the tree stays a tree.
+  auto surviving_ancestor = [&](uint64_t id) {
+    while (id != 0 && doomed.count(id) != 0) {
+      auto it = by_id.find(id);
+      id = it == by_id.end() ? 0 : it->second->parent;
+    }
+    return by_id.count(id) != 0 ? id : 0;
+  };
+  store::Mutation m;
+  for (const auto& r : all) {
+    if (doomed.count(r.id) != 0) {
+      m.Delete(format::RpKey(vm, r.id));
+      m.Delete(format::RpNameKey(vm, r.name));
+      for (const ObjectId& root : impl_->Roots(r)) m.AddRef(root, -1);
+    } else if (r.parent != 0 && doomed.count(r.parent) != 0) {
+      format::RpRecord moved = r;
+      moved.parent = surviving_ancestor(r.parent);
+      m.Put(format::RpKey(vm, r.id), format::EncodeRp(moved));
+    }
+  }
+  if (doomed.count(vmrec.current_rp) != 0) {
+    vmrec.current_rp = surviving_ancestor(vmrec.current_rp);
+    m.Put(format::VmKey(vm), format::EncodeVm(vmrec));
+  }
+  CrashPoint("delete.before_commit");
+  RPFS_RETURN_IF_ERROR(impl_->store->Commit(m).WithContext("deleting from vm ", vm));
+  CrashPoint("delete.after_commit");
+  return impl_->store->RunGc();
+}
+
+Result<uint64_t> Repository::BytesFreedByDeleting(const std::string& vm,
+                                                  const std::vector<std::string>& rps) const {
+  std::vector<ObjectId> roots;
+  std::set<std::string> seen;
+  for (const auto& name : rps) {
+    if (!seen.insert(name).second) continue;
+    RPFS_ASSIGN_OR_RETURN(auto rec, impl_->LoadRp(vm, name));
+    for (const ObjectId& r : impl_->Roots(rec)) roots.push_back(r);
+  }
+  return impl_->store->SimulateRelease(roots);
+}
+
+// ---------------- data ----------------
+
+Result<std::unique_ptr<DiskReader>> Repository::OpenDisk(const std::string& vm, const std::string& rp,
+                                                         const std::string& disk) const {
+  RPFS_ASSIGN_OR_RETURN(auto rec, impl_->LoadRp(vm, rp));
+  const format::RpStream* s = impl_->FindStream(rec, disk);
+  if (s == nullptr) return Status::NotFound(RpLabel(vm, rp) + " has no disk " + disk);
+  return rp::NewDiskReader(impl_->store.get(), &impl_->pages, *s);
+}
+
+Status Repository::Export(const std::string& vm, const std::string& rp, const std::string& disk,
+                          int fd, bool sparse, const ProgressFn& progress) const {
+  RPFS_ASSIGN_OR_RETURN(auto rec, impl_->LoadRp(vm, rp));
+  const format::RpStream* s = impl_->FindStream(rec, disk);
+  if (s == nullptr) return Status::NotFound(RpLabel(vm, rp) + " has no disk " + disk);
+  return rp::ExportStream(impl_->store.get(), &impl_->pages, *s, fd, sparse, progress)
+      .WithContext("exporting ", RpLabel(vm, rp), " disk ", disk);
+}
+
+// ---------------- store ----------------
+
+Result<VerifyResult> Repository::Verify(const ProgressFn& progress) const {
+  std::vector<format::RpRecord> rps;
+  Status err;
+  RPFS_RETURN_IF_ERROR(impl_->store->Scan(format::AllRpPrefix(), [&](std::string_view, std::string_view v) {
+    auto rec = format::DecodeRp(v);
+    if (!rec.ok()) {
+      err = rec.status();
+      return false;
+    }
+    rps.push_back(std::move(*rec));
+    return true;
+  }));
+  RPFS_RETURN_IF_ERROR(err);
+  std::vector<ObjectId> roots;
+  for (const auto& r : rps)
+    for (const ObjectId& root : impl_->Roots(r)) roots.push_back(root);
+  RPFS_ASSIGN_OR_RETURN(auto report, impl_->store->Verify(roots, progress));
+
+  VerifyResult out;
+  out.objects = report.objects;
+  out.bytes_hashed = report.chunk_bytes;
+  std::unordered_map<ObjectId, std::string, format::ObjectIdHash> bad;
+  for (const auto& p : report.problems) {
+    std::string kind = p.id.kind == ObjectKind::kChunk ? "chunk " : "page ";
+    out.problems.push_back(kind + p.id.digest.Hex() + ": " + p.what);
+    bad.emplace(p.id, p.what);
+  }
+  for (const auto& l : report.leftovers) out.problems.push_back(l);
+  if (bad.empty()) return out;
+
+  // Name the RPs that reach a damaged object, with the disk and offset.
+  rp::PageCache cache(impl_->store.get(), kPageCacheEntries);
+  const auto& cfg = impl_->store->config();
+  for (const auto& r : rps) {
+    for (const auto& s : r.streams) {
+      std::string where = r.vm + "/" + r.name + ": disk " + s.name;
+      if (s.root.IsZero()) continue;
+      auto root_bad = bad.find(ObjectId{ObjectKind::kPage, s.root});
+      if (root_bad != bad.end()) {
+        out.damaged_rps.push_back(where + ": map page " + s.root.Hex() + ": " + root_bad->second);
+        continue;
+      }
+      rp::ExtentMap map(&cache, cfg.page_fanout, cfg.chunk_size, s);
+      size_t before = out.damaged_rps.size();
+      Status walk = map.ForEachChunk([&](uint64_t index, const Digest& d) {
+        auto it = bad.find(ObjectId{ObjectKind::kChunk, d});
+        if (it != bad.end()) {
+          out.damaged_rps.push_back(where + ": chunk " + d.Hex() + " at offset " +
+                                    std::to_string(index * cfg.chunk_size) + ": " + it->second);
+        }
+        return true;
+      });
+      if (!walk.ok() && out.damaged_rps.size() == before) {
+        out.damaged_rps.push_back(where + ": " + walk.message());
+      }
+    }
+  }
+  return out;
+}
+
+Status Repository::Compact() {
+  std::lock_guard lock(impl_->write_mu);
+  return impl_->store->Compact();
+}
+
+Result<StoreSummary> Repository::Summary() const {
+  StoreSummary s;
+  const auto& cfg = impl_->store->config();
+  s.chunk_size = cfg.chunk_size;
+  s.compression_level = cfg.compression_level;
+  RPFS_ASSIGN_OR_RETURN(auto usage, impl_->store->Usage());
+  s.disk_bytes = usage.total;
+  RPFS_ASSIGN_OR_RETURN(auto totals, impl_->store->CountObjects());
+  s.chunk_count = totals.chunks;
+  s.chunk_raw_bytes = totals.chunk_raw_bytes;
+  s.chunk_stored_bytes = totals.chunk_stored_bytes;
+  s.page_count = totals.pages;
+  s.page_bytes = totals.page_bytes;
+  return s;
+}
+
+}  // namespace rpfs

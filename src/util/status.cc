@@ -1,0 +1,54 @@
+#include "rpfs/status.h"
+
+#include <cstring>
+
+namespace rpfs {
+
+Status Status::FromErrno(int err, std::string_view what) {
+  std::string msg = std::string(what) + ": " + std::strerror(err);
+  switch (err) {
+    case ENOSPC:
+    case EDQUOT:
+      return Status(Code::kNoSpace, std::move(msg), err);
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      return Status(Code::kPermissionDenied, std::move(msg), err);
+    case ENOENT:
+      return Status(Code::kNotFound, std::move(msg), err);
+    case EBUSY:
+    case EAGAIN:
+      return Status(Code::kBusy, std::move(msg), err);
+    default:
+      return Status(Code::kIOError, std::move(msg), err);
+  }
+}
+
+const std::string& Status::message() const {
+  static const std::string kEmpty;
+  return ok() ? kEmpty : state_->message;
+}
+
+const char* Status::CodeName(Code code) {
+  switch (code) {
+    case Code::kOk: return "OK";
+    case Code::kNotFound: return "NotFound";
+    case Code::kAlreadyExists: return "AlreadyExists";
+    case Code::kInvalidArgument: return "InvalidArgument";
+    case Code::kBusy: return "Busy";
+    case Code::kCorruption: return "Corruption";
+    case Code::kIOError: return "IOError";
+    case Code::kNoSpace: return "NoSpace";
+    case Code::kPermissionDenied: return "PermissionDenied";
+    case Code::kNotSupported: return "NotSupported";
+    case Code::kAborted: return "Aborted";
+  }
+  return "Unknown";
+}
+
+std::string Status::ToString() const {
+  if (ok()) return "OK";
+  return std::string(CodeName(state_->code)) + ": " + state_->message;
+}
+
+}  // namespace rpfs
