@@ -70,7 +70,7 @@ Status ChunkDecoder::Decode(std::string_view body, std::span<std::byte> out) {
   }
   if (h.codec == Codec::kRaw) {
     if (h.payload.size() != h.raw_len) return Status::Corruption("raw chunk body has a bad length");
-    std::memcpy(out.data(), h.payload.data(), h.raw_len);
+    if (h.raw_len > 0) std::memcpy(out.data(), h.payload.data(), h.raw_len);
   } else {
     size_t n = ZSTD_decompressDCtx(dctx_, out.data(), out.size(), h.payload.data(), h.payload.size());
     if (ZSTD_isError(n)) {

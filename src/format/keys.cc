@@ -49,7 +49,10 @@ std::string TxKey(uint64_t tx) {
   PutBigEndian64(&k, tx);
   return k;
 }
-uint64_t TxIdFromKey(std::string_view key) { return GetBigEndian64(key.substr(1)); }
+uint64_t TxIdFromKey(std::string_view key) {
+  if (key.size() != 9) return 0;  // malformed: no tx has id 0
+  return GetBigEndian64(key.substr(1));
+}
 std::string TxObjectPrefix(uint64_t tx) {
   std::string k = "U";
   PutBigEndian64(&k, tx);

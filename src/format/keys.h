@@ -44,7 +44,7 @@ std::string RpNameKey(std::string_view vm, std::string_view name);
 
 std::string TxKey(uint64_t tx);
 std::string TxPrefix();
-uint64_t TxIdFromKey(std::string_view key);
+uint64_t TxIdFromKey(std::string_view key);  // 0 when malformed
 std::string TxObjectKey(uint64_t tx, const ObjectId& id);
 std::string TxObjectPrefix(uint64_t tx);
 

@@ -41,6 +41,7 @@ Result<StoreConfig> DecodeStoreConfig(std::string_view in) {
   RPFS_RETURN_IF_ERROR(CheckVersion(d, kStoreConfigV1, "store config"));
   StoreConfig c;
   RPFS_ASSIGN_OR_RETURN(uint64_t fv, d.GetVarint());
+  if (fv == 0) return Status::Corruption("store config has format version 0");
   if (fv > kStoreFormatVersion) {
     return Status::NotSupported("store format version " + std::to_string(fv) +
                                 " is newer than this rpfs supports (" +
@@ -51,7 +52,8 @@ Result<StoreConfig> DecodeStoreConfig(std::string_view in) {
   RPFS_ASSIGN_OR_RETURN(int64_t level, d.GetSignedVarint());
   RPFS_ASSIGN_OR_RETURN(uint64_t fanout, d.GetVarint());
   RPFS_ASSIGN_OR_RETURN(c.created_us, d.GetSignedVarint());
-  if (cs < kMinChunkSize || cs > kMaxChunkSize || fanout < 2 || fanout > 65535) {
+  if (cs < kMinChunkSize || cs > kMaxChunkSize || fanout < 2 || fanout > 65535 || level < -131072 ||
+      level > 22) {
     return Status::Corruption("store config has an impossible chunk size or page fanout");
   }
   c.chunk_size = static_cast<uint32_t>(cs);
@@ -157,6 +159,7 @@ Result<RpRecord> DecodeRp(std::string_view in) {
   RPFS_ASSIGN_OR_RETURN(r.description, d.GetString());
   RPFS_ASSIGN_OR_RETURN(r.parent, d.GetVarint());
   RPFS_ASSIGN_OR_RETURN(uint64_t flags, d.GetVarint());
+  if (flags > UINT32_MAX) return d.Truncated();
   r.flags = static_cast<uint32_t>(flags);
   RPFS_ASSIGN_OR_RETURN(uint64_t n, d.GetVarint());
   if (n > d.remaining()) return d.Truncated();

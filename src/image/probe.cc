@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include "image/image_source.h"
 #include "util/fd.h"
@@ -6,7 +7,12 @@
 namespace rpfs::image {
 
 Result<format::DiskFormat> ProbeFormat(const std::string& path) {
-  RPFS_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_RDONLY));
+  // Non-blocking, so a FIFO does not hang here; OpenImage then refuses it by type.
+  RPFS_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_RDONLY | O_NONBLOCK));
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+    return format::DiskFormat::kRaw;
+  }
   std::byte magic[4];
   RPFS_ASSIGN_OR_RETURN(size_t n, PreadFull(fd.get(), magic, 0, path));
   // qcow2 files start with "QFI\xfb"; only detection, qemu does the interpreting.

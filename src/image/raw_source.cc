@@ -89,7 +89,8 @@ class RawSource final : public ImageSource {
 }  // namespace
 
 Result<std::unique_ptr<ImageSource>> OpenRaw(const std::string& name, const std::string& path) {
-  auto fd = OpenFile(path, O_RDONLY);
+  // O_NONBLOCK: opening a FIFO must not hang waiting for a writer; we refuse it below.
+  auto fd = OpenFile(path, O_RDONLY | O_NONBLOCK);
   if (!fd.ok()) return fd.status().WithContext("image ", name);
   struct stat st;
   if (::fstat(fd->get(), &st) != 0) return Status::FromErrno(errno, "stat " + path);
@@ -102,10 +103,10 @@ Result<std::unique_ptr<ImageSource>> OpenRaw(const std::string& name, const std:
       return Status::FromErrno(errno, "size of block device " + path);
     }
   } else if (S_ISDIR(st.st_mode)) {
-    return Status::InvalidArgument("image " + name + " (" + path + ") is a directory");
+    return Status::IOError("image " + name + " (" + path + ") is a directory", EISDIR);
   } else {
-    return Status::InvalidArgument("image " + name + " (" + path +
-                                   ") is neither a regular file nor a block device");
+    return Status::IOError("image " + name + " (" + path +
+                           ") is neither a regular file nor a block device");
   }
   return std::unique_ptr<ImageSource>(
       std::make_unique<RawSource>(name, path, std::move(*fd), st, size));

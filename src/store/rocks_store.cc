@@ -143,7 +143,8 @@ class RocksStore final : public Store {
   Status Recover() {
     std::vector<uint64_t> txs;
     RPFS_RETURN_IF_ERROR(Scan(format::TxPrefix(), [&](std::string_view key, std::string_view) {
-      txs.push_back(format::TxIdFromKey(key));
+      uint64_t tx = format::TxIdFromKey(key);
+      if (tx != 0) txs.push_back(tx);
       return true;
     }));
     for (uint64_t tx : txs) RPFS_RETURN_IF_ERROR(AbortTx(tx));

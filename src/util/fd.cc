@@ -86,7 +86,8 @@ Status WriteFileAtomic(const std::string& path, std::string_view contents) {
     if (::fsync(fd.get()) != 0) return Status::FromErrno(errno, "fsync " + tmp);
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) return Status::FromErrno(errno, "rename " + tmp);
-  return FsyncDir(std::filesystem::path(path).parent_path().string());
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  return FsyncDir(dir.empty() ? "." : dir);
 }
 
 }  // namespace rpfs

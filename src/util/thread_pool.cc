@@ -4,7 +4,9 @@ namespace rpfs {
 
 ThreadPool::ThreadPool(size_t workers) {
   threads_.reserve(workers);
-  for (size_t i = 0; i < workers; ++i) threads_.emplace_back([this] { WorkerLoop(); });
+  // Each worker starts from generation 0, so a ParallelFor issued before it first runs
+  // is still seen as new work (it must not sit the first call out).
+  for (size_t i = 0; i < workers; ++i) threads_.emplace_back([this] { WorkerLoop(0); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -35,9 +37,8 @@ void ThreadPool::RunShare() {
   if (active_ == 0) done_cv_.notify_all();
 }
 
-void ThreadPool::WorkerLoop() {
+void ThreadPool::WorkerLoop(uint64_t seen) {
   std::unique_lock lock(mu_);
-  uint64_t seen = generation_;
   for (;;) {
     work_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
     if (stop_) return;

@@ -27,7 +27,7 @@ class ThreadPool {
   static size_t DefaultWorkers();
 
  private:
-  void WorkerLoop();
+  void WorkerLoop(uint64_t seen);
   void RunShare();
 
   std::mutex mu_;

@@ -1,0 +1,112 @@
+// The rpfs command line: normal use, output formats and exit codes.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "cli_fixture.h"
+
+namespace rpfs::testing {
+namespace {
+
+TEST_F(CliTest, CreateListInfoExportRoundTrip) {
+  InitWithVm();
+  auto r = R({"create", "vm", "day1", "--description", "before upgrade"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("created vm/day1"), std::string::npos) << r.out;
+  auto day1 = ReadAll(img_);
+  WriteAt(img_, 1 << 20, PatternBytes(9, 1 << 20));
+  ASSERT_EQ(R({"create", "vm", "day2"}).exit_code, 0);
+
+  r = R({"list", "vm", "--json"});
+  ASSERT_EQ(r.exit_code, 0);
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.size(), 2u);
+  EXPECT_EQ(j[0]["name"], "day1");
+  EXPECT_EQ(j[0]["description"], "before upgrade");
+  EXPECT_EQ(j[1]["parent"], "day1");
+  EXPECT_EQ(j[1]["current"], true);
+
+  r = R({"list", "--tree"});
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("`- day2"), std::string::npos) << r.out;
+
+  r = R({"info", "vm", "day1"});
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("name: day1\n"), std::string::npos);
+  EXPECT_NE(r.out.find("disks: vda=33554432\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("unique_bytes: "), std::string::npos);
+
+  std::string out = dir_ / "day1.raw";
+  ASSERT_EQ(R({"export", "vm", "day1", "vda", "-o", out}).exit_code, 0);
+  EXPECT_TRUE(ReadAll(out) == day1);
+  // The export is sparse: far fewer blocks than its size.
+  struct stat st;
+  ASSERT_EQ(::stat(out.c_str(), &st), 0);
+  EXPECT_LT(static_cast<uint64_t>(st.st_blocks) * 512, 16u << 20);
+
+  // Export to a pipe (stdout) writes every byte, holes as zeros.
+  auto piped = RunCommand({"sh", "-c", RpfsBinary() + " --store " + store() + " export vm day2 vda -o - | cmp - " + img_});
+  EXPECT_EQ(piped.exit_code, 0) << piped.out << piped.err;
+}
+
+TEST_F(CliTest, DuReportsSizesAndRatios) {
+  InitWithVm();
+  ASSERT_EQ(R({"create", "vm", "a"}).exit_code, 0);
+  ASSERT_EQ(R({"create", "vm", "b"}).exit_code, 0);  // unchanged: adds nothing
+  auto r = R({"du", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  const auto& rps = j["vms"][0]["rps"];
+  ASSERT_EQ(rps.size(), 2u);
+  EXPECT_EQ(rps[0]["logical_bytes"], 32u << 20);
+  EXPECT_EQ(rps[0]["data_bytes"], 8u << 20);
+  EXPECT_EQ(rps[1]["added_bytes"], 0);
+  EXPECT_EQ(rps[0]["unique_bytes"], 0);  // a and b share everything
+  EXPECT_GT(j["store"]["compression_ratio"].get<double>(), 1.2);
+  EXPECT_NEAR(j["store"]["dedup_ratio"].get<double>(), 2.0, 0.01);
+  r = R({"du"});
+  EXPECT_NE(r.out.find("dedup 2.00x"), std::string::npos) << r.out;
+}
+
+TEST_F(CliTest, DeleteDryRunPredictsAndDeleteFrees) {
+  InitWithVm();
+  ASSERT_EQ(R({"create", "vm", "a"}).exit_code, 0);
+  WriteAt(img_, 5 << 20, PatternBytes(5, 2 << 20));
+  ASSERT_EQ(R({"create", "vm", "b"}).exit_code, 0);
+  auto dry = R({"delete", "vm", "b", "--dry-run"});
+  ASSERT_EQ(dry.exit_code, 0);
+  EXPECT_NE(dry.out.find("would delete 1"), std::string::npos);
+  auto state = State();
+  EXPECT_EQ(State(), state);  // dry run changed nothing
+  auto del = R({"delete", "vm", "--all"});
+  ASSERT_EQ(del.exit_code, 0) << del.err;
+  EXPECT_NE(del.out.find("deleted 2 recovery point(s)"), std::string::npos);
+  auto list = R({"list", "vm", "--json"});
+  EXPECT_EQ(nlohmann::json::parse(list.out).size(), 0u);
+  ASSERT_EQ(R({"vm", "remove", "vm"}).exit_code, 0);
+  EXPECT_EQ(nlohmann::json::parse(R({"vm", "list", "--json"}).out).size(), 0u);
+}
+
+TEST_F(CliTest, UsageErrorsExitWithTwo) {
+  EXPECT_EQ(R({}).exit_code, 2);
+  EXPECT_EQ(R({"frobnicate"}).exit_code, 2);
+  EXPECT_EQ(R({"create", "vm"}).exit_code, 2);
+  EXPECT_EQ(R({"list", "--bogus"}).exit_code, 2);
+  InitWithVm();
+  ExpectError(R({"delete", "vm"}), 2, {"give either RP names or --all"});
+  ExpectError(R({"vm", "add", "x", "--disk", "novalue"}), 2, {"--disk wants NAME=PATH"});
+  EXPECT_EQ(R({"--help"}).exit_code, 0);
+  EXPECT_EQ(R({"create", "--help"}).exit_code, 0);
+}
+
+TEST_F(CliTest, RenameThroughCli) {
+  InitWithVm();
+  ASSERT_EQ(R({"create", "vm", "a"}).exit_code, 0);
+  ASSERT_EQ(R({"create", "vm", "b"}).exit_code, 0);
+  ASSERT_EQ(R({"rename", "vm", "a", "first"}).exit_code, 0);
+  ExpectError(R({"rename", "vm", "first", "b"}), 1, {"rp vm/b already exists"});
+  ExpectError(R({"info", "vm", "a"}), 1, {"rp vm/a does not exist"});
+  EXPECT_EQ(R({"info", "vm", "first"}).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace rpfs::testing

@@ -1,0 +1,78 @@
+#include "support/images.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <cstring>
+#include <random>
+#include <stdexcept>
+
+namespace rpfs::testing {
+
+std::vector<std::byte> PatternBytes(uint64_t seed, size_t n) {
+  std::vector<std::byte> out(n);
+  std::mt19937_64 rng(seed);
+  size_t i = 0;
+  while (i < n) {
+    uint64_t v = rng();
+    for (int b = 0; b < 8 && i < n; ++b, ++i) out[i] = static_cast<std::byte>(v >> (8 * b));
+  }
+  return out;
+}
+
+std::vector<std::byte> TextBytes(uint64_t seed, size_t n) {
+  static const char* kWords[] = {"recovery ", "point ", "chunk ", "store ", "disk ", "virtual ",
+                                 "machine ", "\n", "zstd ", "rocksdb ", "fuse ", "libvirt "};
+  std::vector<std::byte> out;
+  out.reserve(n);
+  std::mt19937_64 rng(seed);
+  while (out.size() < n) {
+    const char* w = kWords[rng() % 12];
+    for (const char* p = w; *p != '\0' && out.size() < n; ++p) out.push_back(static_cast<std::byte>(*p));
+  }
+  return out;
+}
+
+void MakeSparseFile(const std::string& path, uint64_t size) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) throw std::runtime_error("cannot create " + path);
+  if (::ftruncate(fd, static_cast<off_t>(size)) != 0) throw std::runtime_error("ftruncate " + path);
+  ::close(fd);
+}
+
+void WriteAt(const std::string& path, uint64_t offset, const std::vector<std::byte>& data) {
+  int fd = ::open(path.c_str(), O_WRONLY);
+  if (fd < 0) throw std::runtime_error("cannot open " + path);
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+    if (n <= 0) throw std::runtime_error("pwrite " + path);
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+}
+
+std::vector<std::byte> ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::vector<char> raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::byte> out(raw.size());
+  if (!raw.empty()) std::memcpy(out.data(), raw.data(), raw.size());
+  return out;
+}
+
+void CopyFile(const std::string& from, const std::string& to) {
+  std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing);
+}
+
+uint64_t DirBytes(const std::string& dir) {
+  uint64_t total = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) total += e.file_size();
+  }
+  return total;
+}
+
+}  // namespace rpfs::testing

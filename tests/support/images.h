@@ -1,0 +1,26 @@
+// Builders of disk images for tests: deterministic pseudo-random content, holes, edits.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rpfs::testing {
+
+// Deterministic bytes: the same (seed, offset) always gives the same byte stream.
+std::vector<std::byte> PatternBytes(uint64_t seed, size_t n);
+// Compressible text-like bytes (so zstd has work to do).
+std::vector<std::byte> TextBytes(uint64_t seed, size_t n);
+
+// Creates (or truncates) `path` as a sparse file of `size` bytes.
+void MakeSparseFile(const std::string& path, uint64_t size);
+// Writes `data` at `offset` of an existing file.
+void WriteAt(const std::string& path, uint64_t offset, const std::vector<std::byte>& data);
+// Reads the whole file.
+std::vector<std::byte> ReadAll(const std::string& path);
+// Copies a file (content only).
+void CopyFile(const std::string& from, const std::string& to);
+// Bytes of files under `dir`, recursively.
+uint64_t DirBytes(const std::string& dir);
+
+}  // namespace rpfs::testing

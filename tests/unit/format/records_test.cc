@@ -1,0 +1,356 @@
+#include "format/records.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "support/guarded_copy.h"
+#include "util/coding.h"
+
+namespace rpfs::format {
+namespace {
+
+using rpfs::testing::GuardedCopy;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+constexpr uint64_t kMax64 = std::numeric_limits<uint64_t>::max();
+
+Digest DigestOf(std::string_view s) { return Sha256(s); }
+
+StoreConfig SampleConfig() {
+  StoreConfig c;
+  c.chunk_size = 1024 * 1024;
+  c.compression_level = -5;
+  c.page_fanout = 256;
+  c.created_us = 1'700'000'000'123'456;
+  return c;
+}
+
+VmRecord SampleVm() {
+  VmRecord v;
+  v.name = "web01";
+  v.kind = VmKind::kLibvirt;
+  v.disks = {{"vda", "/var/lib/libvirt/images/web01.qcow2", DiskFormat::kQcow2},
+             {"vdb", "/dev/vg0/web01-data", DiskFormat::kRaw},
+             {"", "", DiskFormat::kRaw}};
+  v.current_rp = 42;
+  v.created_us = -7;
+  v.libvirt_uri = "qemu:///system";
+  return v;
+}
+
+RpRecord SampleRp() {
+  RpRecord r;
+  r.id = 1234567;
+  r.vm = "web01";
+  r.name = "day3";
+  r.created_us = 1'700'000'000'000'001;
+  r.description = "before the upgrade\nsecond line";
+  r.parent = 1234566;
+  r.flags = kRpFlagQuiesced | kRpFlagWithMemory;
+  r.streams = {{StreamKind::kDisk, "vda", 20ull << 30, DigestOf("vda root")},
+               {StreamKind::kDisk, "vdb", 0, Digest()},
+               {StreamKind::kMemory, "memory", 4ull << 30, DigestOf("memory root")}};
+  r.domain_xml = "<domain type='kvm'><name>web01</name></domain>";
+  r.logical_bytes = (20ull << 30) + (4ull << 30);
+  r.data_bytes = 5ull << 30;
+  r.stored_bytes = 2ull << 30;
+  r.added_bytes = kMax64;
+  return r;
+}
+
+ObjectMeta SampleMeta() { return {.refcount = 3, .raw_size = 65536, .stored_size = kMax64}; }
+
+TxRecord SampleTx() {
+  return {.id = kMax64 - 1, .description = "create web01/day3", .started_us = -1};
+}
+
+TEST(RecordsTest, StoreConfigRoundTripsFieldByField) {
+  StoreConfig in = SampleConfig();
+  Result<StoreConfig> out = DecodeStoreConfig(EncodeStoreConfig(in));
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->format_version, kStoreFormatVersion);
+  EXPECT_EQ(out->chunk_size, 1024u * 1024u);
+  EXPECT_EQ(out->compression_level, -5);
+  EXPECT_EQ(out->page_fanout, 256u);
+  EXPECT_EQ(out->created_us, 1'700'000'000'123'456);
+}
+
+TEST(RecordsTest, DefaultStoreConfigHasAStableEncoding) {
+  // version 1, format 1, chunk 65536, level 3 (zigzag 6), fanout 128, created 0.
+  EXPECT_EQ(EncodeStoreConfig(StoreConfig()),
+            std::string("\x01\x01\x80\x80\x04\x06\x80\x01\x00", 9));
+}
+
+TEST(RecordsTest, StoreConfigLimitsAreInclusive) {
+  for (uint32_t cs : {kMinChunkSize, kMaxChunkSize}) {
+    StoreConfig c;
+    c.chunk_size = cs;
+    EXPECT_TRUE(DecodeStoreConfig(EncodeStoreConfig(c)).ok()) << cs;
+  }
+  for (uint32_t fanout : {2u, 65535u}) {
+    StoreConfig c;
+    c.page_fanout = fanout;
+    EXPECT_TRUE(DecodeStoreConfig(EncodeStoreConfig(c)).ok()) << fanout;
+  }
+}
+
+TEST(RecordsTest, StoreConfigWithImpossibleSizesIsCorruption) {
+  for (uint32_t cs : {0u, kMinChunkSize - 1, kMaxChunkSize + 1}) {
+    StoreConfig c;
+    c.chunk_size = cs;
+    EXPECT_TRUE(DecodeStoreConfig(EncodeStoreConfig(c)).status().IsCorruption()) << cs;
+  }
+  for (uint32_t fanout : {0u, 1u, 65536u}) {
+    StoreConfig c;
+    c.page_fanout = fanout;
+    EXPECT_TRUE(DecodeStoreConfig(EncodeStoreConfig(c)).status().IsCorruption()) << fanout;
+  }
+}
+
+TEST(RecordsTest, StoreConfigFromANewerFormatIsRefusedSayingSo) {
+  StoreConfig c;
+  c.format_version = 2;
+  Result<StoreConfig> r = DecodeStoreConfig(EncodeStoreConfig(c));
+  EXPECT_EQ(r.status().code(), Status::Code::kNotSupported) << r.status().ToString();
+  EXPECT_THAT(r.status().message(), AllOf(HasSubstr("version 2"), HasSubstr("newer")));
+}
+
+TEST(RecordsTest, VmRecordRoundTripsFieldByField) {
+  VmRecord in = SampleVm();
+  Result<VmRecord> out = DecodeVm(EncodeVm(in));
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->name, "web01");
+  EXPECT_EQ(out->kind, VmKind::kLibvirt);
+  EXPECT_EQ(out->current_rp, 42u);
+  EXPECT_EQ(out->created_us, -7);
+  EXPECT_EQ(out->libvirt_uri, "qemu:///system");
+  ASSERT_EQ(out->disks.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(out->disks[i].name, in.disks[i].name);
+    EXPECT_EQ(out->disks[i].path, in.disks[i].path);
+    EXPECT_EQ(out->disks[i].format, in.disks[i].format);
+  }
+}
+
+TEST(RecordsTest, VmRecordWithoutDisksRoundTrips) {
+  VmRecord in;
+  in.name = "empty";
+  Result<VmRecord> out = DecodeVm(EncodeVm(in));
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->name, "empty");
+  EXPECT_EQ(out->kind, VmKind::kImageFiles);
+  EXPECT_TRUE(out->disks.empty());
+  EXPECT_EQ(out->libvirt_uri, "");
+}
+
+TEST(RecordsTest, RpRecordWithSeveralStreamsRoundTripsFieldByField) {
+  RpRecord in = SampleRp();
+  Result<RpRecord> out = DecodeRp(EncodeRp(in));
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->id, in.id);
+  EXPECT_EQ(out->vm, "web01");
+  EXPECT_EQ(out->name, "day3");
+  EXPECT_EQ(out->created_us, in.created_us);
+  EXPECT_EQ(out->description, in.description);
+  EXPECT_EQ(out->parent, in.parent);
+  EXPECT_EQ(out->flags, kRpFlagQuiesced | kRpFlagWithMemory);
+  ASSERT_EQ(out->streams.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(out->streams[i].kind, in.streams[i].kind);
+    EXPECT_EQ(out->streams[i].name, in.streams[i].name);
+    EXPECT_EQ(out->streams[i].size, in.streams[i].size);
+    EXPECT_EQ(out->streams[i].root, in.streams[i].root);
+  }
+  EXPECT_TRUE(out->streams[1].root.IsZero());
+  EXPECT_EQ(out->domain_xml, in.domain_xml);
+  EXPECT_EQ(out->logical_bytes, in.logical_bytes);
+  EXPECT_EQ(out->data_bytes, in.data_bytes);
+  EXPECT_EQ(out->stored_bytes, in.stored_bytes);
+  EXPECT_EQ(out->added_bytes, kMax64);
+}
+
+TEST(RecordsTest, ObjectMetaRoundTripsAndHasAStableEncoding) {
+  Result<ObjectMeta> out = DecodeObjectMeta(EncodeObjectMeta(SampleMeta()));
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->refcount, 3u);
+  EXPECT_EQ(out->raw_size, 65536u);
+  EXPECT_EQ(out->stored_size, kMax64);
+  EXPECT_EQ(EncodeObjectMeta({.refcount = 1, .raw_size = 2, .stored_size = 3}), "\x01\x01\x02\x03");
+}
+
+TEST(RecordsTest, TxRecordRoundTripsFieldByField) {
+  Result<TxRecord> out = DecodeTx(EncodeTx(SampleTx()));
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->id, kMax64 - 1);
+  EXPECT_EQ(out->description, "create web01/day3");
+  EXPECT_EQ(out->started_us, -1);
+}
+
+// Every record kind, encoded, with a decoder that reports only the status.
+struct Encoded {
+  const char* what;  // as the decoder names it in messages
+  std::string bytes;
+  std::function<Status(std::string_view)> decode;
+};
+
+std::vector<Encoded> AllRecords() {
+  auto status = [](auto r) { return r.status(); };
+  return {
+      {"store config", EncodeStoreConfig(SampleConfig()),
+       [=](std::string_view in) { return status(DecodeStoreConfig(in)); }},
+      {"vm record", EncodeVm(SampleVm()),
+       [=](std::string_view in) { return status(DecodeVm(in)); }},
+      {"rp record", EncodeRp(SampleRp()),
+       [=](std::string_view in) { return status(DecodeRp(in)); }},
+      {"object meta", EncodeObjectMeta(SampleMeta()),
+       [=](std::string_view in) { return status(DecodeObjectMeta(in)); }},
+      {"tx record", EncodeTx(SampleTx()),
+       [=](std::string_view in) { return status(DecodeTx(in)); }},
+  };
+}
+
+TEST(RecordsTest, EveryStrictPrefixFailsToDecode) {
+  for (const Encoded& rec : AllRecords()) {
+    SCOPED_TRACE(rec.what);
+    ASSERT_TRUE(rec.decode(rec.bytes).ok());
+    for (size_t len = 0; len < rec.bytes.size(); ++len) {
+      GuardedCopy in(std::string_view(rec.bytes).substr(0, len));  // over-reads fault
+      Status s = rec.decode(in.view());
+      EXPECT_TRUE(s.IsCorruption() || s.code() == Status::Code::kNotSupported)
+          << "prefix " << len << ": " << s.ToString();
+    }
+  }
+}
+
+TEST(RecordsTest, AnotherVersionByteIsNotSupportedNamingTheVersion) {
+  for (const Encoded& rec : AllRecords()) {
+    SCOPED_TRACE(rec.what);
+    for (uint8_t version : {0, 2, 255}) {
+      std::string bytes = rec.bytes;
+      bytes[0] = static_cast<char>(version);
+      Status s = rec.decode(bytes);
+      EXPECT_EQ(s.code(), Status::Code::kNotSupported) << s.ToString();
+      EXPECT_THAT(s.message(),
+                  AllOf(HasSubstr(rec.what), HasSubstr("version " + std::to_string(version))));
+    }
+  }
+}
+
+TEST(RecordsTest, TrailingBytesAreCorruption) {
+  for (const Encoded& rec : AllRecords()) {
+    SCOPED_TRACE(rec.what);
+    for (const std::string& extra : {std::string(1, '\0'), std::string("xyz")}) {
+      Status s = rec.decode(rec.bytes + extra);
+      EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+      EXPECT_THAT(s.message(), AllOf(HasSubstr(rec.what), HasSubstr("trailing")));
+    }
+  }
+}
+
+TEST(RecordsTest, ArbitraryBytesNeverCrashADecoder) {
+  std::mt19937_64 rng(1);
+  const std::vector<Encoded> records = AllRecords();
+  for (int i = 0; i < 20000; ++i) {
+    const Encoded& rec = records[i % records.size()];
+    std::string bytes = rec.bytes;
+    if (i % 2 == 0) {  // flip one byte of a valid record
+      bytes[rng() % bytes.size()] ^= static_cast<char>(1 + rng() % 255);
+    } else {  // or random bytes behind the right version byte
+      bytes.resize(1 + rng() % 48);
+      for (size_t k = 1; k < bytes.size(); ++k) bytes[k] = static_cast<char>(rng());
+    }
+    GuardedCopy in(bytes);
+    (void)rec.decode(in.view());  // any status is fine; crashing or over-reading is not
+  }
+  SUCCEED();
+}
+
+// Bytes of an encoding built by hand, to place invalid enum values.
+std::string VmWithKindAndFormat(uint8_t kind, uint8_t format) {
+  std::string out;
+  Encoder e(&out);
+  e.PutU8(1);
+  e.PutString("v");
+  e.PutU8(kind);
+  e.PutVarint(0);        // current_rp
+  e.PutSignedVarint(0);  // created_us
+  e.PutString("");       // libvirt_uri
+  e.PutVarint(1);        // one disk
+  e.PutString("vda");
+  e.PutString("/x");
+  e.PutU8(format);
+  return out;
+}
+
+TEST(RecordsTest, HandBuiltVmRecordMatchesTheEncoder) {
+  VmRecord v;
+  v.name = "v";
+  v.disks = {{"vda", "/x", DiskFormat::kQcow2}};
+  EXPECT_EQ(EncodeVm(v), VmWithKindAndFormat(0, 1));
+}
+
+TEST(RecordsTest, UnknownEnumValuesAreCorruption) {
+  EXPECT_TRUE(DecodeVm(VmWithKindAndFormat(1, 1)).ok());
+  EXPECT_TRUE(DecodeVm(VmWithKindAndFormat(2, 0)).status().IsCorruption());
+  EXPECT_TRUE(DecodeVm(VmWithKindAndFormat(0, 2)).status().IsCorruption());
+  EXPECT_TRUE(DecodeVm(VmWithKindAndFormat(0, 255)).status().IsCorruption());
+
+  RpRecord r;
+  r.streams = {{StreamKind::kDisk, "vda", 1, Digest()}};
+  std::string bytes = EncodeRp(r);
+  // version, id 0, vm "", name "", created 0, description "", parent 0, flags 0, count 1:
+  const size_t kind_pos = 9;
+  ASSERT_EQ(bytes[kind_pos - 1], '\x01');
+  ASSERT_EQ(bytes[kind_pos], '\x00');
+  bytes[kind_pos] = 2;
+  EXPECT_TRUE(DecodeRp(bytes).status().IsCorruption());
+}
+
+TEST(RecordsTest, HugeCountsAreCorruptionNotAllocations) {
+  std::string vm;
+  Encoder e(&vm);
+  e.PutU8(1);
+  e.PutString("v");
+  e.PutU8(0);
+  e.PutVarint(0);
+  e.PutSignedVarint(0);
+  e.PutString("");
+  e.PutVarint(kMax64);  // disk count
+  EXPECT_TRUE(DecodeVm(vm).status().IsCorruption());
+
+  std::string rp;
+  Encoder r(&rp);
+  r.PutU8(1);
+  r.PutVarint(1);
+  for (int i = 0; i < 4; ++i) r.PutVarint(0);  // vm, name, created, description
+  r.PutVarint(0);                              // parent
+  r.PutVarint(0);                              // flags
+  r.PutVarint(kMax64);                         // stream count
+  EXPECT_TRUE(DecodeRp(rp).status().IsCorruption());
+}
+
+TEST(RecordsTest, DiskFormatNamesRoundTrip) {
+  for (DiskFormat f : {DiskFormat::kRaw, DiskFormat::kQcow2}) {
+    Result<DiskFormat> back = ParseDiskFormat(DiskFormatName(f));
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(*back, f);
+  }
+  EXPECT_STREQ(DiskFormatName(DiskFormat::kQcow2), "qcow2");
+  Result<DiskFormat> bad = ParseDiskFormat("vmdk");
+  EXPECT_TRUE(bad.status().IsInvalidArgument());
+  EXPECT_THAT(bad.status().message(), HasSubstr("'vmdk'"));
+  EXPECT_TRUE(ParseDiskFormat("").status().IsInvalidArgument());
+}
+
+}  // namespace
+}  // namespace rpfs::format
