@@ -33,14 +33,14 @@ class ExtentMap;
 using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;
 
 struct InitOptions {
-  uint32_t chunk_size = 0;                 // 0: default (64 KiB)
-  std::optional<int> compression_level;    // zstd level; default 3
+  uint32_t chunk_size = 0;               // 0: default (64 KiB)
+  std::optional<int> compression_level;  // zstd level; default 3
 };
 
 struct DiskSpec {
-  std::string name;                  // "vda"
-  std::string path;                  // image file or block device
-  std::optional<std::string> format; // "raw" or "qcow2"; probed when absent
+  std::string name;                   // "vda"
+  std::string path;                   // image file or block device
+  std::optional<std::string> format;  // "raw" or "qcow2"; probed when absent
 };
 
 struct VmDiskInfo {

@@ -94,10 +94,8 @@ class [[nodiscard]] Status {
 
   static std::string ToText(std::string_view s) { return std::string(s); }
   template <typename T>
-    requires std::is_arithmetic_v<T>
-  static std::string ToText(T v) {
-    return std::to_string(v);
-  }
+  requires std::is_arithmetic_v<T>
+  static std::string ToText(T v) { return std::to_string(v); }
 
   struct State {
     Code code;
@@ -111,7 +109,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -137,10 +135,10 @@ class [[nodiscard]] Result {
 #define RPFS_CONCAT(a, b) RPFS_CONCAT_INNER(a, b)
 
 // Returns from the enclosing function if `expr` (a Status) is not OK.
-#define RPFS_RETURN_IF_ERROR(expr)                 \
-  do {                                             \
-    ::rpfs::Status _rpfs_status = (expr);          \
-    if (!_rpfs_status.ok()) return _rpfs_status;   \
+#define RPFS_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::rpfs::Status _rpfs_status = (expr);        \
+    if (!_rpfs_status.ok()) return _rpfs_status; \
   } while (0)
 
 // `lhs = value of expr` (a Result<T>), or returns its error from the enclosing function.

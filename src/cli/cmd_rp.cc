@@ -3,13 +3,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "cli/command.h"
 #include "cli/progress.h"
@@ -52,17 +51,17 @@ void PrintRpTable(const std::vector<RpInfo>& rps, const std::string& current, bo
   }
   std::multimap<std::string, const RpInfo*> children;  // parent name -> child, creation order
   for (const auto& rp : rps) children.emplace(rp.parent, &rp);
-  std::function<void(const std::string&, const std::string&)> walk = [&](const std::string& parent,
-                                                                         const std::string& indent) {
-    auto [begin, end] = children.equal_range(parent);
-    for (auto it = begin; it != end; ++it) {
-      bool last = std::next(it) == end;
-      std::string label = parent.empty() ? it->second->name
-                                         : indent + (last ? "`- " : "|- ") + it->second->name;
-      row(*it->second, label);
-      walk(it->second->name, parent.empty() ? "" : indent + (last ? "   " : "|  "));
-    }
-  };
+  std::function<void(const std::string&, const std::string&)> walk =
+      [&](const std::string& parent, const std::string& indent) {
+        auto [begin, end] = children.equal_range(parent);
+        for (auto it = begin; it != end; ++it) {
+          bool last = std::next(it) == end;
+          std::string label = parent.empty() ? it->second->name
+                                             : indent + (last ? "`- " : "|- ") + it->second->name;
+          row(*it->second, label);
+          walk(it->second->name, parent.empty() ? "" : indent + (last ? "   " : "|  "));
+        }
+      };
   walk("", "");
 }
 
@@ -91,7 +90,8 @@ int RunList(const Context& ctx, const std::string& only_vm, bool tree) {
       }
       continue;
     }
-    std::printf("%s (%zu recovery point%s)\n", vm.name.c_str(), rps->size(), rps->size() == 1 ? "" : "s");
+    std::printf("%s (%zu recovery point%s)\n", vm.name.c_str(), rps->size(),
+                rps->size() == 1 ? "" : "s");
     if (!rps->empty()) PrintRpTable(*rps, vm.current_rp, tree);
   }
   if (ctx.json) std::cout << j.dump(2) << "\n";
@@ -115,15 +115,17 @@ int RunInfo(const Context& ctx, const std::string& vm, const std::string& name) 
               rp->vm.c_str(), FormatIsoUtc(rp->created_us).c_str(), rp->description.c_str(),
               rp->parent.c_str());
   std::string disks;
-  for (const auto& d : rp->disks) disks += (disks.empty() ? "" : " ") + d.name + "=" + std::to_string(d.size);
-  std::printf("disks: %s\nmemory: %s\nquiesced: %s\n", disks.c_str(), rp->with_memory ? "yes" : "no",
-              rp->quiesced ? "yes" : "no");
-  std::printf("logical_bytes: %llu\ndata_bytes: %llu\nstored_bytes: %llu\nadded_bytes: %llu\nunique_bytes: %llu\n",
-              static_cast<unsigned long long>(rp->logical_bytes),
-              static_cast<unsigned long long>(rp->data_bytes),
-              static_cast<unsigned long long>(rp->stored_bytes),
-              static_cast<unsigned long long>(rp->added_bytes),
-              static_cast<unsigned long long>(*unique));
+  for (const auto& d : rp->disks)
+    disks += (disks.empty() ? "" : " ") + d.name + "=" + std::to_string(d.size);
+  std::printf("disks: %s\nmemory: %s\nquiesced: %s\n", disks.c_str(),
+              rp->with_memory ? "yes" : "no", rp->quiesced ? "yes" : "no");
+  std::printf(
+      "logical_bytes: %llu\ndata_bytes: %llu\nstored_bytes: %llu\nadded_bytes: %llu\nunique_bytes: "
+      "%llu\n",
+      static_cast<unsigned long long>(rp->logical_bytes),
+      static_cast<unsigned long long>(rp->data_bytes),
+      static_cast<unsigned long long>(rp->stored_bytes),
+      static_cast<unsigned long long>(rp->added_bytes), static_cast<unsigned long long>(*unique));
   return kExitOk;
 }
 
@@ -133,7 +135,8 @@ int RunExport(const Context& ctx, const std::string& vm, const std::string& rp,
   if (!repo.ok()) return Fail(repo.status());
   if (out.empty() || out == "-") {
     if (::isatty(STDOUT_FILENO) == 1) {
-      return Fail(Status::InvalidArgument("refusing to write a disk image to a terminal; use -o FILE or a pipe"));
+      return Fail(Status::InvalidArgument(
+          "refusing to write a disk image to a terminal; use -o FILE or a pipe"));
     }
     ProgressBar bar("export " + vm + "/" + rp + " " + disk);
     Status s = (*repo)->Export(vm, rp, disk, STDOUT_FILENO, /*sparse=*/false, bar.Callback());
@@ -144,7 +147,8 @@ int RunExport(const Context& ctx, const std::string& vm, const std::string& rp,
   struct stat st;
   bool is_device = ::stat(out.c_str(), &st) == 0 && !S_ISREG(st.st_mode);
   std::string target = is_device ? out : out + ".rpfs-partial";
-  int fd = ::open(target.c_str(), is_device ? O_WRONLY : (O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC), 0644);
+  int fd = ::open(target.c_str(), is_device ? O_WRONLY : (O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC),
+                  0644);
   if (fd < 0) return Fail(Status::FromErrno(errno, "cannot create " + target));
   ProgressBar bar("export " + vm + "/" + rp + " " + disk);
   Status s = (*repo)->Export(vm, rp, disk, fd, /*sparse=*/!is_device, bar.Callback());
@@ -198,7 +202,9 @@ void RegisterRpCommands(CLI::App& app, Context& ctx, Action* action) {
     cmd->add_option("vm", *vm, "Only this VM");
     cmd->add_flag("--tree", *tree, "Show the parent/child hierarchy");
     cmd->add_flag("--json", ctx.json, "Machine-readable output");
-    cmd->callback([&ctx, action, vm, tree] { *action = [&ctx, vm, tree] { return RunList(ctx, *vm, *tree); }; });
+    cmd->callback([&ctx, action, vm, tree] {
+      *action = [&ctx, vm, tree] { return RunList(ctx, *vm, *tree); };
+    });
   }
   {
     auto* cmd = app.add_subcommand("info", "Show one recovery point");
@@ -207,7 +213,8 @@ void RegisterRpCommands(CLI::App& app, Context& ctx, Action* action) {
     cmd->add_option("vm", *vm, "VM name")->required();
     cmd->add_option("rp", *rp, "Recovery point")->required();
     cmd->add_flag("--json", ctx.json, "Machine-readable output");
-    cmd->callback([&ctx, action, vm, rp] { *action = [&ctx, vm, rp] { return RunInfo(ctx, *vm, *rp); }; });
+    cmd->callback(
+        [&ctx, action, vm, rp] { *action = [&ctx, vm, rp] { return RunInfo(ctx, *vm, *rp); }; });
   }
   {
     auto* cmd = app.add_subcommand("rename", "Rename a recovery point");

@@ -1,8 +1,7 @@
 // rpfs init | verify | compact | du
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "cli/command.h"
 #include "cli/progress.h"
@@ -10,7 +9,9 @@
 namespace rpfs::cli {
 namespace {
 
-double Ratio(uint64_t a, uint64_t b) { return b == 0 ? 0.0 : static_cast<double>(a) / static_cast<double>(b); }
+double Ratio(uint64_t a, uint64_t b) {
+  return b == 0 ? 0.0 : static_cast<double>(a) / static_cast<double>(b);
+}
 
 int RunDu(const Context& ctx, const std::string& only_vm) {
   auto repo = ctx.OpenRepo();
@@ -93,7 +94,8 @@ void RegisterStoreCommands(CLI::App& app, Context& ctx, Action* action) {
     auto* cmd = app.add_subcommand("init", "Create a new, empty store");
     auto chunk = std::make_shared<uint32_t>(0);
     auto level = std::make_shared<int>(0);
-    cmd->add_option("--chunk-size", *chunk, "Chunk size in bytes (power of two, 4 KiB..16 MiB; default 64 KiB)");
+    cmd->add_option("--chunk-size", *chunk,
+                    "Chunk size in bytes (power of two, 4 KiB..16 MiB; default 64 KiB)");
     auto* lopt = cmd->add_option("--compression-level", *level, "zstd level (-7..19, default 3)");
     cmd->callback([&ctx, action, chunk, level, lopt] {
       *action = [&ctx, chunk, level, lopt] {
@@ -128,11 +130,11 @@ void RegisterStoreCommands(CLI::App& app, Context& ctx, Action* action) {
           std::cout << j.dump(2) << "\n";
         } else {
           for (const auto& p : result->problems) std::fprintf(stderr, "damaged: %s\n", p.c_str());
-          for (const auto& r : result->damaged_rps) std::fprintf(stderr, "damaged rp: %s\n", r.c_str());
+          for (const auto& r : result->damaged_rps)
+            std::fprintf(stderr, "damaged rp: %s\n", r.c_str());
           std::printf("verified %llu objects, %s hashed: %s\n",
                       static_cast<unsigned long long>(result->objects),
-                      HumanBytes(result->bytes_hashed).c_str(),
-                      result->ok() ? "ok" : "DAMAGED");
+                      HumanBytes(result->bytes_hashed).c_str(), result->ok() ? "ok" : "DAMAGED");
         }
         return result->ok() ? kExitOk : kExitFailed;
       };

@@ -1,8 +1,7 @@
 // rpfs vm add | list | remove
-#include <nlohmann/json.hpp>
-
 #include <cstdio>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "cli/command.h"
 
@@ -14,8 +13,8 @@ namespace {
 Result<DiskSpec> ParseDiskArg(const std::string& arg) {
   size_t eq = arg.find('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 == arg.size()) {
-    return Status::InvalidArgument("--disk wants NAME=PATH (e.g. vda=/var/lib/images/web01.img), got '" +
-                                   arg + "'");
+    return Status::InvalidArgument(
+        "--disk wants NAME=PATH (e.g. vda=/var/lib/images/web01.img), got '" + arg + "'");
   }
   DiskSpec d;
   d.name = arg.substr(0, eq);
@@ -34,7 +33,8 @@ void RegisterVmCommands(CLI::App& app, Context& ctx, Action* action) {
     auto disks = std::make_shared<std::vector<std::string>>();
     auto formats = std::make_shared<std::vector<std::string>>();
     cmd->add_option("vm", *name, "VM name")->required();
-    cmd->add_option("--disk", *disks, "NAME=PATH of a disk image (repeat for more disks)")->required();
+    cmd->add_option("--disk", *disks, "NAME=PATH of a disk image (repeat for more disks)")
+        ->required();
     cmd->add_option("--format", *formats, "NAME=raw|qcow2 to skip format probing for a disk");
     cmd->callback([&ctx, action, name, disks, formats] {
       *action = [&ctx, name, disks, formats] {
@@ -49,7 +49,9 @@ void RegisterVmCommands(CLI::App& app, Context& ctx, Action* action) {
         }
         for (const auto& arg : *formats) {
           auto f = ParseDiskArg(arg);
-          if (!f.ok()) return Fail(Status::InvalidArgument("--format wants NAME=raw|qcow2, got '" + arg + "'"));
+          if (!f.ok())
+            return Fail(
+                Status::InvalidArgument("--format wants NAME=raw|qcow2, got '" + arg + "'"));
           bool found = false;
           for (auto& s : specs) {
             if (s.name == f->name) {
@@ -57,7 +59,9 @@ void RegisterVmCommands(CLI::App& app, Context& ctx, Action* action) {
               found = true;
             }
           }
-          if (!found) return Fail(Status::InvalidArgument("--format names disk " + f->name + ", which is not given with --disk"));
+          if (!found)
+            return Fail(Status::InvalidArgument("--format names disk " + f->name +
+                                                ", which is not given with --disk"));
         }
         auto repo = ctx.OpenRepo();
         if (!repo.ok()) return Fail(repo.status());
@@ -66,7 +70,8 @@ void RegisterVmCommands(CLI::App& app, Context& ctx, Action* action) {
         auto info = (*repo)->GetVm(*name);
         std::printf("added vm %s:", name->c_str());
         if (info.ok()) {
-          for (const auto& d : info->disks) std::printf(" %s=%s (%s)", d.name.c_str(), d.path.c_str(), d.format.c_str());
+          for (const auto& d : info->disks)
+            std::printf(" %s=%s (%s)", d.name.c_str(), d.path.c_str(), d.format.c_str());
         }
         std::printf("\n");
         return kExitOk;
@@ -86,9 +91,13 @@ void RegisterVmCommands(CLI::App& app, Context& ctx, Action* action) {
           nlohmann::json j = nlohmann::json::array();
           for (const auto& v : *vms) {
             nlohmann::json disks = nlohmann::json::array();
-            for (const auto& d : v.disks) disks.push_back({{"name", d.name}, {"path", d.path}, {"format", d.format}});
-            j.push_back({{"name", v.name}, {"kind", v.kind}, {"disks", disks},
-                         {"current_rp", v.current_rp}, {"rp_count", v.rp_count}});
+            for (const auto& d : v.disks)
+              disks.push_back({{"name", d.name}, {"path", d.path}, {"format", d.format}});
+            j.push_back({{"name", v.name},
+                         {"kind", v.kind},
+                         {"disks", disks},
+                         {"current_rp", v.current_rp},
+                         {"rp_count", v.rp_count}});
           }
           std::cout << j.dump(2) << "\n";
           return kExitOk;

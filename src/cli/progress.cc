@@ -50,7 +50,9 @@ void ProgressBar::Update(uint64_t done, uint64_t total) {
     std::snprintf(buf, sizeof buf, "%ld:%02ld", left / 60, left % 60);
     eta = buf;
   }
-  int pct = total > 0 ? static_cast<int>(100.0 * static_cast<double>(done) / static_cast<double>(total)) : 100;
+  int pct = total > 0
+                ? static_cast<int>(100.0 * static_cast<double>(done) / static_cast<double>(total))
+                : 100;
   std::fprintf(stderr, "\r\033[K%s %3d%%  %s / %s  %s/s  ETA %s", label_.c_str(), pct,
                HumanBytes(done).c_str(), HumanBytes(total).c_str(),
                HumanBytes(static_cast<uint64_t>(rate)).c_str(), eta.c_str());

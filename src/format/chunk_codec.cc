@@ -65,14 +65,15 @@ ChunkDecoder::~ChunkDecoder() { ZSTD_freeDCtx(dctx_); }
 Status ChunkDecoder::Decode(std::string_view body, std::span<std::byte> out) {
   RPFS_ASSIGN_OR_RETURN(Header h, ParseHeader(body));
   if (h.raw_len != out.size()) {
-    return Status::Corruption("chunk body holds " + std::to_string(h.raw_len) + " bytes, expected " +
-                              std::to_string(out.size()));
+    return Status::Corruption("chunk body holds " + std::to_string(h.raw_len) +
+                              " bytes, expected " + std::to_string(out.size()));
   }
   if (h.codec == Codec::kRaw) {
     if (h.payload.size() != h.raw_len) return Status::Corruption("raw chunk body has a bad length");
     if (h.raw_len > 0) std::memcpy(out.data(), h.payload.data(), h.raw_len);
   } else {
-    size_t n = ZSTD_decompressDCtx(dctx_, out.data(), out.size(), h.payload.data(), h.payload.size());
+    size_t n =
+        ZSTD_decompressDCtx(dctx_, out.data(), out.size(), h.payload.data(), h.payload.size());
     if (ZSTD_isError(n)) {
       return Status::Corruption(std::string("chunk does not decompress: ") + ZSTD_getErrorName(n));
     }

@@ -65,8 +65,10 @@ Result<StoreConfig> DecodeStoreConfig(std::string_view in) {
 
 const char* DiskFormatName(DiskFormat f) {
   switch (f) {
-    case DiskFormat::kRaw: return "raw";
-    case DiskFormat::kQcow2: return "qcow2";
+    case DiskFormat::kRaw:
+      return "raw";
+    case DiskFormat::kQcow2:
+      return "qcow2";
   }
   return "unknown";
 }
@@ -74,8 +76,7 @@ const char* DiskFormatName(DiskFormat f) {
 Result<DiskFormat> ParseDiskFormat(std::string_view name) {
   if (name == "raw") return DiskFormat::kRaw;
   if (name == "qcow2") return DiskFormat::kQcow2;
-  return Status::InvalidArgument("unknown disk format '" + std::string(name) +
-                                 "' (raw or qcow2)");
+  return Status::InvalidArgument("unknown disk format '" + std::string(name) + "' (raw or qcow2)");
 }
 
 std::string EncodeVm(const VmRecord& v) {

@@ -63,7 +63,7 @@ Result<VmRecord> DecodeVm(std::string_view in);
 // One stream of an RP: a disk (or, later, the memory state) as an extent-map tree.
 struct RpStream {
   StreamKind kind = StreamKind::kDisk;
-  std::string name;  // "vda"; "memory" for the memory state
+  std::string name;   // "vda"; "memory" for the memory state
   uint64_t size = 0;  // logical bytes
   Digest root;        // root page of the extent map; zero = entirely holes (or size 0)
 };

@@ -46,8 +46,8 @@ class NbdSource final : public ImageSource {
       } ctx{&out, pos};
       nbd_extent_callback cb = {};
       cb.user_data = &ctx;
-      cb.callback = [](void* user, const char* meta, uint64_t offset, uint32_t* entries,
-                       size_t n, int*) -> int {
+      cb.callback = [](void* user, const char* meta, uint64_t offset, uint32_t* entries, size_t n,
+                       int*) -> int {
         auto* c = static_cast<Ctx*>(user);
         if (std::string_view(meta) != LIBNBD_CONTEXT_BASE_ALLOCATION) return 0;
         for (size_t i = 0; i + 1 < n; i += 2) {
@@ -68,7 +68,8 @@ class NbdSource final : public ImageSource {
       uint64_t count = std::min(kMaxStatusRequest, size_ - pos);
       std::lock_guard lock(mu_);
       if (nbd_block_status(h_, count, pos, cb, 0) != 0) {
-        return Status::IOError("block status of image " + name_ + " (" + path_ + "): " + NbdError());
+        return Status::IOError("block status of image " + name_ + " (" + path_ +
+                               "): " + NbdError());
       }
       if (ctx.end <= pos) break;  // server made no progress: treat the rest as data
       pos = ctx.end;
@@ -126,12 +127,14 @@ Result<std::unique_ptr<ImageSource>> OpenQcow2(const std::string& name, const st
   nbd_add_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION);
   std::string fmt = "--format=qcow2";
   std::string p = path;
-  std::vector<char*> argv = {const_cast<char*>("qemu-nbd"), const_cast<char*>("--read-only"),  // NOLINT
+  std::vector<char*> argv = {const_cast<char*>("qemu-nbd"),
+                             const_cast<char*>("--read-only"),  // NOLINT
                              fmt.data(), p.data(), nullptr};
   if (nbd_connect_systemd_socket_activation(h, argv.data()) != 0) {
     std::string err = NbdError();
     nbd_close(h);
-    return Status::IOError("image " + name + " (" + path + "): qemu-nbd could not serve it: " + err);
+    return Status::IOError("image " + name + " (" + path +
+                           "): qemu-nbd could not serve it: " + err);
   }
   int64_t size = nbd_get_size(h);
   if (size < 0) {

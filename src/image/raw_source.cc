@@ -47,7 +47,8 @@ class RawSource final : public ImageSource {
   }
 
   Status ReadAt(uint64_t offset, std::span<std::byte> out) override {
-    RPFS_ASSIGN_OR_RETURN(size_t n, PreadFull(fd_.get(), out, static_cast<off_t>(offset), Describe()));
+    RPFS_ASSIGN_OR_RETURN(size_t n,
+                          PreadFull(fd_.get(), out, static_cast<off_t>(offset), Describe()));
     if (n != out.size()) {
       return Status::IOError(Describe() + " shrank while being read: wanted " +
                              std::to_string(out.size()) + " bytes at offset " +
@@ -68,9 +69,9 @@ class RawSource final : public ImageSource {
       struct stat cur;
       if (::fstat(fd_.get(), &cur) != 0) return Status::FromErrno(errno, "stat " + Describe());
       if (static_cast<uint64_t>(cur.st_size) != size_) {
-        return Status::IOError(Describe() + " changed size while being read: " +
-                               std::to_string(size_) + " -> " + std::to_string(cur.st_size) +
-                               " bytes");
+        return Status::IOError(Describe() +
+                               " changed size while being read: " + std::to_string(size_) + " -> " +
+                               std::to_string(cur.st_size) + " bytes");
       }
     }
     return Status::OK();

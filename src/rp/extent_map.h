@@ -27,7 +27,8 @@ class PageCache {
   size_t capacity_;
   std::mutex mu_;
   std::list<Digest> lru_;  // front = most recent
-  std::unordered_map<Digest, std::pair<std::shared_ptr<const format::Page>, std::list<Digest>::iterator>,
+  std::unordered_map<Digest,
+                     std::pair<std::shared_ptr<const format::Page>, std::list<Digest>::iterator>,
                      DigestHash>
       map_;
 };

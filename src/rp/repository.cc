@@ -54,10 +54,12 @@ struct Repository::Impl {
     return std::optional<format::RpRecord>(std::move(rec));
   }
 
-  Result<std::optional<format::RpRecord>> FindRp(const std::string& vm, const std::string& name) const {
+  Result<std::optional<format::RpRecord>> FindRp(const std::string& vm,
+                                                 const std::string& name) const {
     RPFS_ASSIGN_OR_RETURN(auto raw, store->Get(format::RpNameKey(vm, name)));
     if (!raw) return std::optional<format::RpRecord>();
-    if (raw->size() != 8) return Status::Corruption("name index of " + RpLabel(vm, name) + " is malformed");
+    if (raw->size() != 8)
+      return Status::Corruption("name index of " + RpLabel(vm, name) + " is malformed");
     return FindRpById(vm, GetBigEndian64(*raw));
   }
 
@@ -71,15 +73,16 @@ struct Repository::Impl {
   Result<std::vector<format::RpRecord>> LoadRps(const std::string& vm) const {
     std::vector<format::RpRecord> out;
     Status err;
-    RPFS_RETURN_IF_ERROR(store->Scan(format::RpPrefix(vm), [&](std::string_view, std::string_view v) {
-      auto rec = format::DecodeRp(v);
-      if (!rec.ok()) {
-        err = rec.status();
-        return false;
-      }
-      out.push_back(std::move(*rec));
-      return true;
-    }));
+    RPFS_RETURN_IF_ERROR(
+        store->Scan(format::RpPrefix(vm), [&](std::string_view, std::string_view v) {
+          auto rec = format::DecodeRp(v);
+          if (!rec.ok()) {
+            err = rec.status();
+            return false;
+          }
+          out.push_back(std::move(*rec));
+          return true;
+        }));
     RPFS_RETURN_IF_ERROR(err);
     return out;
   }
@@ -128,7 +131,8 @@ Repository::Repository(std::unique_ptr<store::Store> store)
     : impl_(std::make_unique<Impl>(std::move(store))) {}
 Repository::~Repository() = default;
 
-Result<std::unique_ptr<Repository>> Repository::Init(const std::string& dir, const InitOptions& opts) {
+Result<std::unique_ptr<Repository>> Repository::Init(const std::string& dir,
+                                                     const InitOptions& opts) {
   format::StoreConfig cfg;
   if (opts.chunk_size != 0) {
     uint32_t cs = opts.chunk_size;
@@ -212,27 +216,32 @@ Result<VmInfo> Repository::GetVm(const std::string& vm) const {
   VmInfo info;
   info.name = rec.name;
   info.kind = rec.kind == format::VmKind::kLibvirt ? "libvirt" : "image-files";
-  for (const auto& d : rec.disks) info.disks.push_back({d.name, d.path, format::DiskFormatName(d.format)});
+  for (const auto& d : rec.disks)
+    info.disks.push_back({d.name, d.path, format::DiskFormatName(d.format)});
   RPFS_ASSIGN_OR_RETURN(auto current, impl_->FindRpById(vm, rec.current_rp));
   if (current) info.current_rp = current->name;
-  RPFS_RETURN_IF_ERROR(impl_->store->Scan(format::RpPrefix(vm), [&](std::string_view, std::string_view) {
-    info.rp_count++;
-    return true;
-  }));
+  RPFS_RETURN_IF_ERROR(
+      impl_->store->Scan(format::RpPrefix(vm), [&](std::string_view, std::string_view) {
+        info.rp_count++;
+        return true;
+      }));
   return info;
 }
 
 Result<std::vector<VmInfo>> Repository::ListVms() const {
   std::vector<std::string> names;
-  RPFS_RETURN_IF_ERROR(impl_->store->Scan(format::VmPrefix(), [&](std::string_view k, std::string_view) {
-    names.push_back(format::VmNameFromKey(k));
-    return true;
-  }));
+  RPFS_RETURN_IF_ERROR(
+      impl_->store->Scan(format::VmPrefix(), [&](std::string_view k, std::string_view) {
+        names.push_back(format::VmNameFromKey(k));
+        return true;
+      }));
   std::vector<VmInfo> out;
   for (const auto& n : names) {
     auto info = GetVm(n);
-    if (info.ok()) out.push_back(std::move(*info));
-    else if (!info.status().IsNotFound()) return info.status();  // removed meanwhile: skip
+    if (info.ok())
+      out.push_back(std::move(*info));
+    else if (!info.status().IsNotFound())
+      return info.status();  // removed meanwhile: skip
   }
   return out;
 }
@@ -401,7 +410,8 @@ Result<uint64_t> Repository::BytesFreedByDeleting(const std::string& vm,
 
 // ---------------- data ----------------
 
-Result<std::unique_ptr<DiskReader>> Repository::OpenDisk(const std::string& vm, const std::string& rp,
+Result<std::unique_ptr<DiskReader>> Repository::OpenDisk(const std::string& vm,
+                                                         const std::string& rp,
                                                          const std::string& disk) const {
   RPFS_ASSIGN_OR_RETURN(auto rec, impl_->LoadRp(vm, rp));
   const format::RpStream* s = impl_->FindStream(rec, disk);
@@ -423,15 +433,16 @@ Status Repository::Export(const std::string& vm, const std::string& rp, const st
 Result<VerifyResult> Repository::Verify(const ProgressFn& progress) const {
   std::vector<format::RpRecord> rps;
   Status err;
-  RPFS_RETURN_IF_ERROR(impl_->store->Scan(format::AllRpPrefix(), [&](std::string_view, std::string_view v) {
-    auto rec = format::DecodeRp(v);
-    if (!rec.ok()) {
-      err = rec.status();
-      return false;
-    }
-    rps.push_back(std::move(*rec));
-    return true;
-  }));
+  RPFS_RETURN_IF_ERROR(
+      impl_->store->Scan(format::AllRpPrefix(), [&](std::string_view, std::string_view v) {
+        auto rec = format::DecodeRp(v);
+        if (!rec.ok()) {
+          err = rec.status();
+          return false;
+        }
+        rps.push_back(std::move(*rec));
+        return true;
+      }));
   RPFS_RETURN_IF_ERROR(err);
   std::vector<ObjectId> roots;
   for (const auto& r : rps)

@@ -64,7 +64,8 @@ class RocksStore final : public Store {
   ~RocksStore() override { Close(); }
 
   static Result<std::unique_ptr<RocksStore>> OpenDb(const std::string& dir, bool create) {
-    RPFS_ASSIGN_OR_RETURN(LockFile lock, LockFile::Acquire((fs::path(dir) / kLockFile).string(), dir));
+    RPFS_ASSIGN_OR_RETURN(LockFile lock,
+                          LockFile::Acquire((fs::path(dir) / kLockFile).string(), dir));
     auto store = std::make_unique<RocksStore>(dir, std::move(lock));
     RPFS_RETURN_IF_ERROR(store->OpenRocks(create));
     return store;
@@ -74,7 +75,7 @@ class RocksStore final : public Store {
     rocksdb::DBOptions dbo;
     dbo.create_if_missing = create;
     dbo.create_missing_column_families = create;
-    dbo.atomic_flush = true;  // objects written without WAL stay consistent with their 'U' keys
+    dbo.atomic_flush = true;    // objects written without WAL stay consistent with their 'U' keys
     dbo.max_open_files = 5000;  // not -1: RocksDB bug #12503 with blobs
     dbo.max_background_jobs = 2;
     dbo.bytes_per_sync = 8 << 20;
@@ -110,8 +111,8 @@ class RocksStore final : public Store {
     };
     std::string path = (fs::path(dir_) / kDbDir).string();
     rocksdb::DB* db = nullptr;
-    RPFS_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(dbo, path, cfs, &handles_, &db),
-                                   "opening store " + dir_));
+    RPFS_RETURN_IF_ERROR(
+        FromRocks(rocksdb::DB::Open(dbo, path, cfs, &handles_, &db), "opening store " + dir_));
     db_.reset(db);
     return Status::OK();
   }
@@ -315,7 +316,8 @@ class RocksStore final : public Store {
         freed += m->stored_size;
       }
       for (const auto& [id, m] : changed) {
-        if (deleted.count(id) == 0) batch.Put(objects(), format::ObjectKey(id), format::EncodeObjectMeta(m));
+        if (deleted.count(id) == 0)
+          batch.Put(objects(), format::ObjectKey(id), format::EncodeObjectMeta(m));
       }
       CrashPoint("gc.before_batch");
       RPFS_RETURN_IF_ERROR(WriteSynced(&batch, "freeing objects"));
@@ -354,18 +356,19 @@ class RocksStore final : public Store {
 
   Status AbortTx(uint64_t tx) {
     rocksdb::WriteBatch batch;
-    RPFS_RETURN_IF_ERROR(Scan(format::TxObjectPrefix(tx), [&](std::string_view key, std::string_view) {
-      auto id = format::ObjectIdFromSuffix(key);
-      if (!id.ok()) return true;
-      auto m = GetObjectMeta(*id);
-      // Objects of an uncommitted tx have refcount 0; anything else was never ours to remove.
-      if (m.ok() && m->has_value() && (*m)->refcount == 0) {
-        batch.Delete(BodyCf(*id), ToSlice(id->digest.View()));
-        batch.Delete(objects(), format::ObjectKey(*id));
-      }
-      batch.Delete(meta(), ToSlice(key));
-      return true;
-    }));
+    RPFS_RETURN_IF_ERROR(
+        Scan(format::TxObjectPrefix(tx), [&](std::string_view key, std::string_view) {
+          auto id = format::ObjectIdFromSuffix(key);
+          if (!id.ok()) return true;
+          auto m = GetObjectMeta(*id);
+          // Objects of an uncommitted tx have refcount 0; anything else was never ours to remove.
+          if (m.ok() && m->has_value() && (*m)->refcount == 0) {
+            batch.Delete(BodyCf(*id), ToSlice(id->digest.View()));
+            batch.Delete(objects(), format::ObjectKey(*id));
+          }
+          batch.Delete(meta(), ToSlice(key));
+          return true;
+        }));
     batch.Delete(meta(), format::TxKey(tx));
     return WriteSynced(&batch, "removing an interrupted operation");
   }
@@ -383,7 +386,8 @@ class RocksStore final : public Store {
     co.blob_garbage_collection_policy = rocksdb::BlobGarbageCollectionPolicy::kForce;
     co.blob_garbage_collection_age_cutoff = 1.0;
     for (auto* h : handles_) {
-      RPFS_RETURN_IF_ERROR(FromRocks(db_->CompactRange(co, h, nullptr, nullptr), "compacting store"));
+      RPFS_RETURN_IF_ERROR(
+          FromRocks(db_->CompactRange(co, h, nullptr, nullptr), "compacting store"));
     }
     return Status::OK();
   }
@@ -583,14 +587,15 @@ Result<VerifyReport> RocksStore::Verify(const std::vector<ObjectId>& roots,
   }
   for (const auto& [id, count] : actual) {
     if (expected.count(id) == 0) {
-      report.problems.push_back({id, "leaked: refcount " + std::to_string(count) + ", never referenced"});
+      report.problems.push_back(
+          {id, "leaked: refcount " + std::to_string(count) + ", never referenced"});
     }
   }
   for (std::string_view prefix : {"T", "U", "G"}) {
     RPFS_RETURN_IF_ERROR(Scan(prefix, [&](std::string_view key, std::string_view) {
-      report.leftovers.push_back(std::string(prefix == "T" ? "unfinished operation" :
-                                             prefix == "U" ? "object of an unfinished operation" :
-                                                             "object waiting to be freed") +
+      report.leftovers.push_back(std::string(prefix == "T"   ? "unfinished operation"
+                                             : prefix == "U" ? "object of an unfinished operation"
+                                                             : "object waiting to be freed") +
                                  " (key of " + std::to_string(key.size()) + " bytes)");
       return true;
     }));

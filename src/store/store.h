@@ -42,7 +42,9 @@ using format::ObjectMeta;
 // A set of changes applied atomically by Store::Commit.
 class Mutation {
  public:
-  void Put(std::string key, std::string value) { puts_.emplace_back(std::move(key), std::move(value)); }
+  void Put(std::string key, std::string value) {
+    puts_.emplace_back(std::move(key), std::move(value));
+  }
   void Delete(std::string key) { deletes_.push_back(std::move(key)); }
   // Adds `delta` (may be negative) to the refcount of an existing (or tx-written) object.
   void AddRef(const ObjectId& id, int64_t delta) { refs_[id] += delta; }
@@ -92,7 +94,8 @@ class WriteTx;
 class Store {
  public:
   // Creates a new store in `dir` (which may exist but must not hold a store).
-  static Result<std::unique_ptr<Store>> Init(const std::string& dir, const format::StoreConfig& cfg);
+  static Result<std::unique_ptr<Store>> Init(const std::string& dir,
+                                             const format::StoreConfig& cfg);
   // Opens an existing store, takes its lock, and finishes any interrupted operation.
   static Result<std::unique_ptr<Store>> Open(const std::string& dir);
   virtual ~Store() = default;

@@ -18,7 +18,8 @@ Result<UniqueFd> OpenFile(const std::string& path, int flags, mode_t mode) {
 Result<size_t> PreadFull(int fd, std::span<std::byte> out, off_t offset, std::string_view what) {
   size_t done = 0;
   while (done < out.size()) {
-    ssize_t n = ::pread(fd, out.data() + done, out.size() - done, offset + static_cast<off_t>(done));
+    ssize_t n =
+        ::pread(fd, out.data() + done, out.size() - done, offset + static_cast<off_t>(done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return Status::FromErrno(errno, "reading " + std::string(what));

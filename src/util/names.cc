@@ -19,7 +19,8 @@ Status ValidateName(std::string_view name, std::string_view what) {
   if (name.front() == '.') return bad("names may not start with '.'");
   for (char c : name) {
     if (c == '/') return bad("names may not contain '/'");
-    if (c == '\0') return Status::InvalidArgument("invalid " + std::string(what) + ": contains NUL");
+    if (c == '\0')
+      return Status::InvalidArgument("invalid " + std::string(what) + ": contains NUL");
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return bad("control characters");
   }
   return Status::OK();

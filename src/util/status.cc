@@ -31,17 +31,28 @@ const std::string& Status::message() const {
 
 const char* Status::CodeName(Code code) {
   switch (code) {
-    case Code::kOk: return "OK";
-    case Code::kNotFound: return "NotFound";
-    case Code::kAlreadyExists: return "AlreadyExists";
-    case Code::kInvalidArgument: return "InvalidArgument";
-    case Code::kBusy: return "Busy";
-    case Code::kCorruption: return "Corruption";
-    case Code::kIOError: return "IOError";
-    case Code::kNoSpace: return "NoSpace";
-    case Code::kPermissionDenied: return "PermissionDenied";
-    case Code::kNotSupported: return "NotSupported";
-    case Code::kAborted: return "Aborted";
+    case Code::kOk:
+      return "OK";
+    case Code::kNotFound:
+      return "NotFound";
+    case Code::kAlreadyExists:
+      return "AlreadyExists";
+    case Code::kInvalidArgument:
+      return "InvalidArgument";
+    case Code::kBusy:
+      return "Busy";
+    case Code::kCorruption:
+      return "Corruption";
+    case Code::kIOError:
+      return "IOError";
+    case Code::kNoSpace:
+      return "NoSpace";
+    case Code::kPermissionDenied:
+      return "PermissionDenied";
+    case Code::kNotSupported:
+      return "NotSupported";
+    case Code::kAborted:
+      return "Aborted";
   }
   return "Unknown";
 }

@@ -31,7 +31,8 @@ class BadInputTest : public CliTest {
 TEST_F(BadInputTest, UnknownVmAndRp) {
   ExpectError(R({"create", "nope", "x"}), 1, {"vm nope does not exist"});
   ExpectError(R({"info", "vm", "nope"}), 1, {"rp vm/nope does not exist"});
-  ExpectError(R({"export", "vm", "nope", "vda", "-o", dir_ / "o"}), 1, {"rp vm/nope does not exist"});
+  ExpectError(R({"export", "vm", "nope", "vda", "-o", dir_ / "o"}), 1,
+              {"rp vm/nope does not exist"});
   ExpectError(R({"export", "vm", "good", "vdz", "-o", dir_ / "o"}), 1, {"has no disk vdz"});
   EXPECT_FALSE(std::filesystem::exists(dir_ / "o"));
   EXPECT_FALSE(std::filesystem::exists(dir_ / "o.rpfs-partial"));
@@ -53,9 +54,10 @@ TEST_F(BadInputTest, DuplicateNames) {
 
 TEST_F(BadInputTest, InvalidNamesAreUsageErrors) {
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"a/b", "may not contain '/'"}, {"..", "'.' and '..' are not names"},
-      {".", "'.' and '..' are not names"}, {"", "empty"}, {".hidden", "may not start with '.'"},
-      {std::string(129, 'x'), "129 bytes, at most 128"}, {"tab\there", "control characters"}};
+      {"a/b", "may not contain '/'"},        {"..", "'.' and '..' are not names"},
+      {".", "'.' and '..' are not names"},   {"", "empty"},
+      {".hidden", "may not start with '.'"}, {std::string(129, 'x'), "129 bytes, at most 128"},
+      {"tab\there", "control characters"}};
   for (const auto& [name, why] : cases) {
     ExpectError(R({"create", "vm", name}), 2, {"invalid rp name", why});
     ExpectError(R({"rename", "vm", "good", name}), 2, {"invalid rp name", why});
@@ -96,14 +98,16 @@ TEST_F(BadInputTest, ImageShrinksDuringCreate) {
   run.Resume();
   auto r = run.Finish();
   ExpectError(r, 1, {"creating rp vm/shrunk", "image vda (" + img_ + ")"});
-  EXPECT_TRUE(r.err.find("shrank") != std::string::npos || r.err.find("changed size") != std::string::npos)
+  EXPECT_TRUE(r.err.find("shrank") != std::string::npos ||
+              r.err.find("changed size") != std::string::npos)
       << r.err;
   ExpectUnchanged();
 }
 
 TEST_F(BadInputTest, ImageVanishesDuringCreate) {
   WriteAt(img_, 0, PatternBytes(8, 30 << 20));
-  PausedRun run({RpfsBinary(), "--store", store(), "create", "vm", "gone"}, "ingest.batch", dir_.path());
+  PausedRun run({RpfsBinary(), "--store", store(), "create", "vm", "gone"}, "ingest.batch",
+                dir_.path());
   run.WaitPaused();
   ASSERT_EQ(::unlink(img_.c_str()), 0);
   run.Resume();
@@ -113,7 +117,8 @@ TEST_F(BadInputTest, ImageVanishesDuringCreate) {
 
 TEST_F(BadInputTest, SecondWriterIsToldWhoHoldsTheStore) {
   WriteAt(img_, 0, PatternBytes(9, 30 << 20));
-  PausedRun run({RpfsBinary(), "--store", store(), "create", "vm", "slow"}, "ingest.batch", dir_.path());
+  PausedRun run({RpfsBinary(), "--store", store(), "create", "vm", "slow"}, "ingest.batch",
+                dir_.path());
   run.WaitPaused();
   ExpectError(R({"create", "vm", "fast"}), 1,
               {"store " + store() + " is in use by pid " + std::to_string(run.pid())});
@@ -133,7 +138,8 @@ TEST_F(BadInputTest, NotAStoreAndMissingStore) {
   ExpectError(r, 1, {"store " + (dir_ / "missing") + " does not exist"});
   ExpectError(R({"init"}), 1, {"already exists"});
   ExpectError(Rpfs(dir_ / "s2", {"init", "--chunk-size", "1000"}), 2, {"invalid chunk size 1000"});
-  ExpectError(Rpfs(dir_ / "s3", {"init", "--compression-level", "40"}), 2, {"invalid compression level 40"});
+  ExpectError(Rpfs(dir_ / "s3", {"init", "--compression-level", "40"}), 2,
+              {"invalid compression level 40"});
   ExpectUnchanged();
 }
 

@@ -22,7 +22,8 @@ class CliTest : public ::testing::Test {
 
   std::string store() const { return dir_ / "store"; }
 
-  RunResult R(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {}) {
+  RunResult R(const std::vector<std::string>& args,
+              const std::map<std::string, std::string>& env = {}) {
     return Rpfs(store(), args, env);
   }
 
@@ -47,7 +48,8 @@ class CliTest : public ::testing::Test {
 // Asserts that `r` failed with `code` and that stderr contains every one of `parts`.
 inline void ExpectError(const RunResult& r, int code, const std::vector<std::string>& parts) {
   EXPECT_EQ(r.exit_code, code) << "stderr: " << r.err;
-  for (const auto& p : parts) EXPECT_NE(r.err.find(p), std::string::npos) << "stderr lacks '" << p << "': " << r.err;
+  for (const auto& p : parts)
+    EXPECT_NE(r.err.find(p), std::string::npos) << "stderr lacks '" << p << "': " << r.err;
 }
 
 }  // namespace rpfs::testing

@@ -44,7 +44,9 @@ TEST_F(CliTest, CreateListInfoExportRoundTrip) {
   EXPECT_LT(static_cast<uint64_t>(st.st_blocks) * 512, 16u << 20);
 
   // Export to a pipe (stdout) writes every byte, holes as zeros.
-  auto piped = RunCommand({"sh", "-c", RpfsBinary() + " --store " + store() + " export vm day2 vda -o - | cmp - " + img_});
+  auto piped = RunCommand(
+      {"sh", "-c",
+       RpfsBinary() + " --store " + store() + " export vm day2 vda -o - | cmp - " + img_});
   EXPECT_EQ(piped.exit_code, 0) << piped.out << piped.err;
 }
 

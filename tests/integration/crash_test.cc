@@ -83,17 +83,19 @@ TEST_P(CreateCrashTest, RpIsWholeOrAbsentAndNothingLeaks) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    EveryStage, CreateCrashTest,
-    ::testing::Values(CreateCase{"ingest.batch:1", false}, CreateCase{"ingest.batch:3", false},
-                      CreateCase{"tx.before_flush", false}, CreateCase{"tx.after_flush", false},
-                      CreateCase{"create.before_commit", false}, CreateCase{"tx.after_commit", true}),
-    [](const auto& p) {
-      std::string n = p.param.point;
-      for (char& ch : n)
-        if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
-      return n;
-    });
+INSTANTIATE_TEST_SUITE_P(EveryStage, CreateCrashTest,
+                         ::testing::Values(CreateCase{"ingest.batch:1", false},
+                                           CreateCase{"ingest.batch:3", false},
+                                           CreateCase{"tx.before_flush", false},
+                                           CreateCase{"tx.after_flush", false},
+                                           CreateCase{"create.before_commit", false},
+                                           CreateCase{"tx.after_commit", true}),
+                         [](const auto& p) {
+                           std::string n = p.param.point;
+                           for (char& ch : n)
+                             if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           return n;
+                         });
 
 struct DeleteCase {
   const char* point;

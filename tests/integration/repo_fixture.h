@@ -37,8 +37,8 @@ class RepoTest : public ::testing::Test {
   std::string Path(const std::string& name) const { return dir_ / name; }
 
   // Exports disk `disk` of vm/rp and returns its bytes.
-  std::vector<std::byte> Export(const std::string& vm, const std::string& rp, const std::string& disk,
-                                bool sparse = true) {
+  std::vector<std::byte> Export(const std::string& vm, const std::string& rp,
+                                const std::string& disk, bool sparse = true) {
     std::string out = Path("export-" + vm + "-" + rp + "-" + disk + ".raw");
     int fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     EXPECT_GE(fd, 0);
@@ -58,11 +58,13 @@ class RepoTest : public ::testing::Test {
     for (const auto& [disk, path] : disks) snapshots_[vm + "/" + rp + "/" + disk] = ReadAll(path);
   }
 
-  void ExpectExportMatchesSnapshot(const std::string& vm, const std::string& rp, const std::string& disk) {
+  void ExpectExportMatchesSnapshot(const std::string& vm, const std::string& rp,
+                                   const std::string& disk) {
     const auto& want = snapshots_.at(vm + "/" + rp + "/" + disk);
     auto got = Export(vm, rp, disk);
     ASSERT_EQ(got.size(), want.size()) << vm << "/" << rp << " " << disk;
-    EXPECT_TRUE(got == want) << vm << "/" << rp << " " << disk << " differs from the image as it was";
+    EXPECT_TRUE(got == want) << vm << "/" << rp << " " << disk
+                             << " differs from the image as it was";
   }
 
   TempDir dir_;

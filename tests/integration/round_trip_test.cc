@@ -110,7 +110,9 @@ TEST_F(RepoTest, Qcow2DiskIsReadThroughQemu) {
   EXPECT_TRUE(got == ReadAll(raw)) << "qcow2 content differs from the raw source";
   // A second RP after the image changed.
   WriteAt(raw, 30 * kChunk, PatternBytes(12, kChunk));
-  ASSERT_EQ(RunCommand({"qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, q + ".new"}).exit_code, 0);
+  ASSERT_EQ(
+      RunCommand({"qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, q + ".new"}).exit_code,
+      0);
   ASSERT_EQ(std::rename((q + ".new").c_str(), q.c_str()), 0);
   ASSERT_TRUE(repo_->CreateRp("qvm", "q2", {}).ok());
   EXPECT_TRUE(Export("qvm", "q2", "vda") == ReadAll(raw));

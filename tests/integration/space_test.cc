@@ -103,8 +103,9 @@ TEST_F(SpaceTest, DeletingFirstMiddleAndLastKeepsOthersIdenticalAndFreesPredicte
     StoreSummary after = Summary();
     EXPECT_EQ(*freed, *predicted) << victim;
     EXPECT_GT(*freed, 0u) << victim << " had unique chunks";
-    EXPECT_EQ(before.chunk_stored_bytes + before.page_bytes - after.chunk_stored_bytes - after.page_bytes,
-              *freed)
+    EXPECT_EQ(
+        before.chunk_stored_bytes + before.page_bytes - after.chunk_stored_bytes - after.page_bytes,
+        *freed)
         << victim;
     EXPECT_TRUE(repo_->GetRp("vm", victim).status().IsNotFound());
     auto rps = repo_->ListRps("vm");

@@ -3,9 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <cstring>
 #include <random>
 #include <stdexcept>
 
@@ -23,14 +23,15 @@ std::vector<std::byte> PatternBytes(uint64_t seed, size_t n) {
 }
 
 std::vector<std::byte> TextBytes(uint64_t seed, size_t n) {
-  static const char* kWords[] = {"recovery ", "point ", "chunk ", "store ", "disk ", "virtual ",
-                                 "machine ", "\n", "zstd ", "rocksdb ", "fuse ", "libvirt "};
+  static const char* kWords[] = {"recovery ", "point ", "chunk ", "store ",   "disk ", "virtual ",
+                                 "machine ",  "\n",     "zstd ",  "rocksdb ", "fuse ", "libvirt "};
   std::vector<std::byte> out;
   out.reserve(n);
   std::mt19937_64 rng(seed);
   while (out.size() < n) {
     const char* w = kWords[rng() % 12];
-    for (const char* p = w; *p != '\0' && out.size() < n; ++p) out.push_back(static_cast<std::byte>(*p));
+    for (const char* p = w; *p != '\0' && out.size() < n; ++p)
+      out.push_back(static_cast<std::byte>(*p));
   }
   return out;
 }
@@ -47,7 +48,8 @@ void WriteAt(const std::string& path, uint64_t offset, const std::vector<std::by
   if (fd < 0) throw std::runtime_error("cannot open " + path);
   size_t done = 0;
   while (done < data.size()) {
-    ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+    ssize_t n =
+        ::pwrite(fd, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
     if (n <= 0) throw std::runtime_error("pwrite " + path);
     done += static_cast<size_t>(n);
   }

@@ -12,7 +12,8 @@ namespace rpfs::testing {
 
 std::string RpfsBinary() { return RPFS_BINARY; }
 
-RunResult RunCommand(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
+RunResult RunCommand(const std::vector<std::string>& argv,
+                     const std::map<std::string, std::string>& env) {
   int out_pipe[2], err_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe failed");

@@ -15,7 +15,8 @@ struct RunResult {
 };
 
 // Runs argv[0] with `argv` and extra environment variables; stdin is /dev/null.
-RunResult RunCommand(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {});
+RunResult RunCommand(const std::vector<std::string>& argv,
+                     const std::map<std::string, std::string>& env = {});
 // Runs the rpfs binary under test with `--store store` prepended.
 RunResult Rpfs(const std::string& store, const std::vector<std::string>& args,
                const std::map<std::string, std::string>& env = {});

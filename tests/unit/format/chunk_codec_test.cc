@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "support/images.h"
 #include "support/guarded_copy.h"
+#include "support/images.h"
 #include "util/bytes.h"
 
 namespace rpfs::format {

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The whole test suite, from a bare Debian 12 machine: installs dependencies, checks
+# formatting, builds with -Werror, runs every test (unit, integration, e2e), then builds
+# again with ASan+UBSan and runs the unit and integration tests under them.
+#   scripts/test.sh            everything
+#   scripts/test.sh --quick    skip the sanitizer build
+set -euo pipefail
+cd "$(dirname "$0")/.."
+quick=0
+[[ "${1:-}" == "--quick" ]] && quick=1
+
+bash scripts/install-deps.sh
+bash scripts/format.sh --check
+
+echo "== build (RelWithDebInfo, -Werror)"
+RPFS_BUILD_DIR=build bash scripts/build.sh -DRPFS_WERROR=ON
+echo "== tests"
+(cd build && ctest -j"$(nproc)" --output-on-failure)
+
+if ((quick == 0)); then
+  echo "== build (ASan+UBSan)"
+  RPFS_BUILD_DIR=build-asan bash scripts/build.sh -DRPFS_WERROR=ON -DRPFS_SANITIZE=address,undefined \
+    -DRPFS_BUILD_BENCH=OFF
+  echo "== unit + integration tests under ASan+UBSan"
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  (cd build-asan && ctest -j"$(nproc)" --output-on-failure -L 'unit|integration')
+fi
+echo "== all tests passed"
