@@ -46,7 +46,7 @@ void ProgressBar::Update(uint64_t done, uint64_t total) {
   std::string eta = "--:--";
   if (rate > 0 && total >= done) {
     auto left = static_cast<long>(static_cast<double>(total - done) / rate);
-    char buf[16];
+    char buf[48];
     std::snprintf(buf, sizeof buf, "%ld:%02ld", left / 60, left % 60);
     eta = buf;
   }

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <future>
 #include <vector>
 
 #include "format/chunk_codec.h"
@@ -78,10 +79,22 @@ Status ExportStream(const store::Store* store, PageCache* cache, const format::R
   const uint64_t cs = cfg.chunk_size;
   const uint64_t per_batch = std::max<uint64_t>(1, kExportBatchBytes / cs);
   ThreadPool pool(ThreadPool::DefaultWorkers());
-  std::vector<std::byte> buffer(per_batch * cs);
-  std::vector<Digest> digests(per_batch);
-  std::vector<Status> statuses(per_batch);
-  uint64_t written_to = 0;  // for the non-sparse case: bytes already written
+
+  // Two batches: one is decoded by the pool while the other is written by a writer thread.
+  struct Batch {
+    uint64_t first = 0;
+    uint64_t count = 0;
+    std::vector<std::byte> buffer;
+    std::vector<Digest> digests;
+    std::vector<Status> statuses;
+  };
+  Batch batches[2];
+  for (Batch& b : batches) {
+    b.buffer.resize(per_batch * cs);
+    b.digests.resize(per_batch);
+    b.statuses.resize(per_batch);
+  }
+  uint64_t written_to = 0;  // non-sparse output: bytes already written
   std::vector<std::byte> zeros;
 
   auto write_zeros_until = [&](uint64_t target) -> Status {
@@ -95,32 +108,22 @@ Status ExportStream(const store::Store* store, PageCache* cache, const format::R
     return Status::OK();
   };
 
-  for (uint64_t first = 0; first < map.chunk_count(); first += per_batch) {
-    uint64_t count = std::min<uint64_t>(per_batch, map.chunk_count() - first);
-    for (uint64_t i = 0; i < count; ++i) {
-      RPFS_ASSIGN_OR_RETURN(digests[i], map.ChunkAt(first + i));
-    }
-    pool.ParallelFor(count, [&](size_t i) {
-      statuses[i] = Status::OK();
-      if (digests[i].IsZero()) return;
-      uint32_t len = map.ChunkLength(first + i);
-      statuses[i] = ReadChunk(store, digests[i], std::span(buffer.data() + i * cs, len));
-    });
-    // Write the runs of data chunks in order; holes become seeks (sparse) or zeros.
+  // Writes the runs of data chunks of `b` in order; holes become seeks (sparse) or zeros.
+  auto write_batch = [&](const Batch& b) -> Status {
     uint64_t i = 0;
-    while (i < count) {
-      if (digests[i].IsZero()) {
+    while (i < b.count) {
+      if (b.digests[i].IsZero()) {
         ++i;
         continue;
       }
       uint64_t j = i;
-      while (j < count && !digests[j].IsZero()) {
-        RPFS_RETURN_IF_ERROR(statuses[j]);
+      while (j < b.count && !b.digests[j].IsZero()) {
+        RPFS_RETURN_IF_ERROR(b.statuses[j]);
         ++j;
       }
-      uint64_t off = (first + i) * cs;
-      uint64_t len = (first + j - 1) * cs + map.ChunkLength(first + j - 1) - off;
-      auto data = std::span<const std::byte>(buffer.data() + i * cs, len);
+      uint64_t off = (b.first + i) * cs;
+      uint64_t len = (b.first + j - 1) * cs + map.ChunkLength(b.first + j - 1) - off;
+      auto data = std::span<const std::byte>(b.buffer.data() + i * cs, len);
       if (sparse) {
         RPFS_RETURN_IF_ERROR(PwriteFull(fd, data, static_cast<off_t>(off), "export output"));
       } else {
@@ -130,8 +133,29 @@ Status ExportStream(const store::Store* store, PageCache* cache, const format::R
       }
       i = j;
     }
-    if (progress) progress(std::min(map.size(), (first + count) * cs), map.size());
+    if (progress) progress(std::min(map.size(), (b.first + b.count) * cs), map.size());
+    return Status::OK();
+  };
+
+  std::future<Status> writing;
+  int cur = 0;
+  for (uint64_t first = 0; first < map.chunk_count(); first += per_batch, cur ^= 1) {
+    Batch& b = batches[cur];
+    b.first = first;
+    b.count = std::min<uint64_t>(per_batch, map.chunk_count() - first);
+    for (uint64_t i = 0; i < b.count; ++i) {
+      RPFS_ASSIGN_OR_RETURN(b.digests[i], map.ChunkAt(first + i));
+    }
+    pool.ParallelFor(b.count, [&](size_t i) {
+      b.statuses[i] = Status::OK();
+      if (b.digests[i].IsZero()) return;
+      uint32_t len = map.ChunkLength(b.first + i);
+      b.statuses[i] = ReadChunk(store, b.digests[i], std::span(b.buffer.data() + i * cs, len));
+    });
+    if (writing.valid()) RPFS_RETURN_IF_ERROR(writing.get());
+    writing = std::async(std::launch::async, write_batch, std::cref(b));
   }
+  if (writing.valid()) RPFS_RETURN_IF_ERROR(writing.get());
   if (sparse) {
     if (::ftruncate(fd, static_cast<off_t>(map.size())) != 0) {
       return Status::FromErrno(errno, "sizing export output");
