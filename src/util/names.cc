@@ -4,9 +4,30 @@
 
 namespace rpfs {
 
+namespace {
+
+// The name as it can be shown on one terminal line: control bytes escaped as \xNN.
+std::string Printable(std::string_view name) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (char c : name) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 Status ValidateName(std::string_view name, std::string_view what) {
   auto bad = [&](std::string_view why) {
-    return Status::InvalidArgument("invalid " + std::string(what) + " '" + std::string(name) +
+    return Status::InvalidArgument("invalid " + std::string(what) + " '" + Printable(name) +
                                    "': " + std::string(why));
   };
   if (name.empty()) return Status::InvalidArgument("invalid " + std::string(what) + ": empty");

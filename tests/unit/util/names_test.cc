@@ -101,3 +101,16 @@ TEST(ValidateNameTest, QuotesTheOffendingNameInTheMessage) {
 
 }  // namespace
 }  // namespace rpfs
+
+namespace rpfs {
+namespace {
+
+TEST(NamesEscapeTest, ControlCharactersAreEscapedInTheMessage) {
+  Status s = ValidateName("a\nb\x1b", "rp name");
+  ASSERT_TRUE(s.IsInvalidArgument());
+  EXPECT_NE(s.message().find("'a\\x0ab\\x1b'"), std::string::npos) << s.message();
+  EXPECT_EQ(s.message().find('\n'), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rpfs
