@@ -123,23 +123,7 @@ TEST_F(CliTest, VerifyFailsAndNamesTheRpWhenStoredDataIsDamaged) {
   WriteAt(img_, 0, PatternBytes(3, 8 << 20));  // incompressible: stored raw in blob files
   ASSERT_EQ(R({"create", "vm", "daily"}).exit_code, 0);
   EXPECT_EQ(R({"verify"}).exit_code, 0);
-  // Flip one byte in the middle of the largest blob file.
-  std::string largest;
-  uintmax_t size = 0;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(store())) {
-    if (e.path().extension() == ".blob" && e.file_size() > size) {
-      size = e.file_size();
-      largest = e.path().string();
-    }
-  }
-  ASSERT_FALSE(largest.empty());
-  int fd = ::open(largest.c_str(), O_RDWR);
-  ASSERT_GE(fd, 0);
-  unsigned char b = 0;
-  ASSERT_EQ(::pread(fd, &b, 1, static_cast<off_t>(size / 2)), 1);
-  b ^= 1;
-  ASSERT_EQ(::pwrite(fd, &b, 1, static_cast<off_t>(size / 2)), 1);
-  ::close(fd);
+  ASSERT_TRUE(FlipByteInLargestBlob(store()));
   auto v = R({"verify"});
   ExpectError(v, 1, {"damaged rp: vm/daily: disk vda: chunk "});
   EXPECT_NE(v.out.find("DAMAGED"), std::string::npos) << v.out;

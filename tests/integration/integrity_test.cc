@@ -3,35 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <filesystem>
-
 #include "repo_fixture.h"
 
 namespace rpfs::testing {
 namespace {
-
-namespace fs = std::filesystem;
-
-// Flips one byte in the middle of the largest blob file of the store.
-void FlipByteInLargestBlob(const std::string& store) {
-  std::string largest;
-  uintmax_t size = 0;
-  for (const auto& e : fs::recursive_directory_iterator(store)) {
-    if (e.path().extension() == ".blob" && e.file_size() > size) {
-      size = e.file_size();
-      largest = e.path().string();
-    }
-  }
-  ASSERT_FALSE(largest.empty()) << "no blob file in " << store;
-  int fd = ::open(largest.c_str(), O_RDWR);
-  ASSERT_GE(fd, 0);
-  off_t off = static_cast<off_t>(size / 2);
-  unsigned char b;
-  ASSERT_EQ(::pread(fd, &b, 1, off), 1);
-  b ^= 0x5a;
-  ASSERT_EQ(::pwrite(fd, &b, 1, off), 1);
-  ::close(fd);
-}
 
 TEST_F(RepoTest, FlippedByteIsReportedByVerifyAndFailsExport) {
   std::string img = Path("vda.raw");
@@ -44,7 +19,7 @@ TEST_F(RepoTest, FlippedByteIsReportedByVerifyAndFailsExport) {
   ASSERT_TRUE(clean->ok());
   repo_.reset();  // close the store before damaging it
 
-  FlipByteInLargestBlob(store());
+  ASSERT_TRUE(FlipByteInLargestBlob(store()));
   Reopen();
   auto report = repo_->Verify();
   ASSERT_TRUE(report.ok()) << report.status().ToString();

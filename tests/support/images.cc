@@ -69,6 +69,27 @@ void CopyFile(const std::string& from, const std::string& to) {
   std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing);
 }
 
+bool FlipByteInLargestBlob(const std::string& store) {
+  std::string largest;
+  uintmax_t size = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(store)) {
+    if (e.path().extension() == ".blob" && e.file_size() > size) {
+      size = e.file_size();
+      largest = e.path().string();
+    }
+  }
+  if (largest.empty()) return false;
+  int fd = ::open(largest.c_str(), O_RDWR);
+  if (fd < 0) return false;
+  auto off = static_cast<off_t>(size / 2);
+  unsigned char b = 0;
+  bool ok = ::pread(fd, &b, 1, off) == 1;
+  b ^= 0x5a;
+  ok = ok && ::pwrite(fd, &b, 1, off) == 1;
+  ::close(fd);
+  return ok;
+}
+
 uint64_t DirBytes(const std::string& dir) {
   uint64_t total = 0;
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {

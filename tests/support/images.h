@@ -20,6 +20,9 @@ void WriteAt(const std::string& path, uint64_t offset, const std::vector<std::by
 std::vector<std::byte> ReadAll(const std::string& path);
 // Copies a file (content only).
 void CopyFile(const std::string& from, const std::string& to);
+// Flips one byte in the middle of the largest RocksDB blob file under `store`; returns
+// false when there is no blob file.
+bool FlipByteInLargestBlob(const std::string& store);
 // Bytes of files under `dir`, recursively.
 uint64_t DirBytes(const std::string& dir);
 
