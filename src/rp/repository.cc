@@ -70,19 +70,23 @@ struct Repository::Impl {
     return std::move(*rec);
   }
 
+  // The RPs of one VM, in creation order.
   Result<std::vector<format::RpRecord>> LoadRps(const std::string& vm) const {
+    return LoadRpsWithPrefix(format::RpPrefix(vm));
+  }
+
+  Result<std::vector<format::RpRecord>> LoadRpsWithPrefix(const std::string& prefix) const {
     std::vector<format::RpRecord> out;
     Status err;
-    RPFS_RETURN_IF_ERROR(
-        store->Scan(format::RpPrefix(vm), [&](std::string_view, std::string_view v) {
-          auto rec = format::DecodeRp(v);
-          if (!rec.ok()) {
-            err = rec.status();
-            return false;
-          }
-          out.push_back(std::move(*rec));
-          return true;
-        }));
+    RPFS_RETURN_IF_ERROR(store->Scan(prefix, [&](std::string_view, std::string_view v) {
+      auto rec = format::DecodeRp(v);
+      if (!rec.ok()) {
+        err = rec.status();
+        return false;
+      }
+      out.push_back(std::move(*rec));
+      return true;
+    }));
     RPFS_RETURN_IF_ERROR(err);
     return out;
   }
@@ -431,19 +435,7 @@ Status Repository::Export(const std::string& vm, const std::string& rp, const st
 // ---------------- store ----------------
 
 Result<VerifyResult> Repository::Verify(const ProgressFn& progress) const {
-  std::vector<format::RpRecord> rps;
-  Status err;
-  RPFS_RETURN_IF_ERROR(
-      impl_->store->Scan(format::AllRpPrefix(), [&](std::string_view, std::string_view v) {
-        auto rec = format::DecodeRp(v);
-        if (!rec.ok()) {
-          err = rec.status();
-          return false;
-        }
-        rps.push_back(std::move(*rec));
-        return true;
-      }));
-  RPFS_RETURN_IF_ERROR(err);
+  RPFS_ASSIGN_OR_RETURN(auto rps, impl_->LoadRpsWithPrefix(format::AllRpPrefix()));
   std::vector<ObjectId> roots;
   for (const auto& r : rps)
     for (const ObjectId& root : impl_->Roots(r)) roots.push_back(root);

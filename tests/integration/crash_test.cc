@@ -58,6 +58,15 @@ class CrashTest : public ::testing::Test {
   std::vector<std::byte> base_, changed_;
 };
 
+// gtest parameter names: the crash point with non-alphanumerics as '_'.
+template <typename Param>
+std::string PointName(const ::testing::TestParamInfo<Param>& p) {
+  std::string n = p.param.point;
+  for (char& ch : n)
+    if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  return n;
+}
+
 struct CreateCase {
   const char* point;
   bool committed;
@@ -90,12 +99,7 @@ INSTANTIATE_TEST_SUITE_P(EveryStage, CreateCrashTest,
                                            CreateCase{"tx.after_flush", false},
                                            CreateCase{"create.before_commit", false},
                                            CreateCase{"tx.after_commit", true}),
-                         [](const auto& p) {
-                           std::string n = p.param.point;
-                           for (char& ch : n)
-                             if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           return n;
-                         });
+                         PointName<CreateCase>);
 
 struct DeleteCase {
   const char* point;
@@ -121,12 +125,7 @@ INSTANTIATE_TEST_SUITE_P(EveryStage, DeleteCrashTest,
                          ::testing::Values(DeleteCase{"delete.before_commit", false},
                                            DeleteCase{"delete.after_commit", true},
                                            DeleteCase{"gc.before_batch", true}),
-                         [](const auto& p) {
-                           std::string n = p.param.point;
-                           for (char& ch : n)
-                             if (!isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           return n;
-                         });
+                         PointName<DeleteCase>);
 
 }  // namespace
 }  // namespace rpfs::testing
