@@ -110,6 +110,21 @@ class DiskReader {
   // Reads up to out.size() bytes at `offset` (fewer only at end of disk). Every chunk is
   // checked; damage is an IOError naming the chunk, never wrong data.
   virtual Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> out) const = 0;
+  // SEEK_DATA / SEEK_HOLE at chunk granularity, answered from the extent map alone (no
+  // chunk is read): the first offset >= `offset` inside a stored chunk (NextData) or
+  // inside a hole (NextHole). NextData returns size() when no data follows (the caller's
+  // ENXIO); NextHole returns size() for the implicit hole at the end.
+  virtual Result<uint64_t> NextData(uint64_t offset) const = 0;
+  virtual Result<uint64_t> NextHole(uint64_t offset) const = 0;
+};
+
+// Counters of the shared cache of decoded chunks (partial-chunk reads go through it, so
+// small reads of one chunk decode it once).
+struct ChunkCacheStats {
+  uint64_t hits = 0;
+  uint64_t misses = 0;
+  uint64_t bytes = 0;     // decoded bytes held now
+  uint64_t capacity = 0;  // bound on `bytes`
 };
 
 class Repository {
@@ -149,6 +164,7 @@ class Repository {
   Result<VerifyResult> Verify(const ProgressFn& progress = nullptr) const;
   Status Compact();
   Result<StoreSummary> Summary() const;
+  ChunkCacheStats CacheStats() const;
 
  private:
   explicit Repository(std::unique_ptr<store::Store> store);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "format/chunk_codec.h"
+#include "rp/chunk_cache.h"
 #include "util/fd.h"
 #include "util/thread_pool.h"
 
@@ -17,8 +18,10 @@ constexpr uint64_t kExportBatchBytes = 16ull << 20;
 
 class StreamReader final : public DiskReader {
  public:
-  StreamReader(const store::Store* store, PageCache* cache, const format::RpStream& stream)
+  StreamReader(const store::Store* store, PageCache* cache, ChunkCache* chunks,
+               const format::RpStream& stream)
       : store_(store),
+        chunks_(chunks),
         map_(cache, store->config().page_fanout, store->config().chunk_size, stream) {}
 
   uint64_t size() const override { return map_.size(); }
@@ -27,7 +30,6 @@ class StreamReader final : public DiskReader {
     if (offset >= map_.size()) return size_t{0};
     uint64_t end = std::min<uint64_t>(map_.size(), offset + out.size());
     const uint64_t cs = map_.chunk_size();
-    std::vector<std::byte> scratch;
     uint64_t pos = offset;
     while (pos < end) {
       uint64_t index = pos / cs;
@@ -40,19 +42,32 @@ class StreamReader final : public DiskReader {
       if (d.IsZero()) {
         std::memset(dst, 0, n);
       } else if (in_chunk == 0 && n == chunk_len) {
+        // Whole chunk: decode straight into the caller's buffer, keep the cache for
+        // partial reads (the ones that would otherwise decode the same chunk again).
         RPFS_RETURN_IF_ERROR(ReadChunk(store_, d, std::span(dst, n)));
       } else {
-        scratch.resize(chunk_len);
-        RPFS_RETURN_IF_ERROR(ReadChunk(store_, d, scratch));
-        std::memcpy(dst, scratch.data() + in_chunk, n);
+        RPFS_ASSIGN_OR_RETURN(auto chunk, chunks_->Get(d, chunk_len));
+        std::memcpy(dst, chunk->data() + in_chunk, n);
       }
       pos += n;
     }
     return static_cast<size_t>(end - offset);
   }
 
+  Result<uint64_t> NextData(uint64_t offset) const override { return Seek(offset, true); }
+  Result<uint64_t> NextHole(uint64_t offset) const override { return Seek(offset, false); }
+
  private:
+  Result<uint64_t> Seek(uint64_t offset, bool want_data) const {
+    if (offset >= map_.size()) return map_.size();
+    const uint64_t cs = map_.chunk_size();
+    RPFS_ASSIGN_OR_RETURN(uint64_t index, map_.FindChunk(offset / cs, want_data));
+    if (index >= map_.chunk_count()) return map_.size();
+    return std::max(offset, index * cs);
+  }
+
   const store::Store* store_;
+  ChunkCache* chunks_;
   ExtentMap map_;
 };
 
@@ -68,8 +83,8 @@ Status ReadChunk(const store::Store* store, const Digest& digest, std::span<std:
 }
 
 std::unique_ptr<DiskReader> NewDiskReader(const store::Store* store, PageCache* cache,
-                                          const format::RpStream& stream) {
-  return std::make_unique<StreamReader>(store, cache, stream);
+                                          ChunkCache* chunks, const format::RpStream& stream) {
+  return std::make_unique<StreamReader>(store, cache, chunks, stream);
 }
 
 Status ExportStream(const store::Store* store, PageCache* cache, const format::RpStream& stream,

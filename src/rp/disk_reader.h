@@ -15,9 +15,11 @@ namespace rpfs::rp {
 // names the chunk; a checksum mismatch is Corruption, never wrong bytes.
 Status ReadChunk(const store::Store* store, const Digest& digest, std::span<std::byte> out);
 
-// The reader keeps pointers to `store` and `cache`: they must outlive it.
+class ChunkCache;
+
+// The reader keeps pointers to `store`, `cache` and `chunks`: they must outlive it.
 std::unique_ptr<DiskReader> NewDiskReader(const store::Store* store, PageCache* cache,
-                                          const format::RpStream& stream);
+                                          ChunkCache* chunks, const format::RpStream& stream);
 
 Status ExportStream(const store::Store* store, PageCache* cache, const format::RpStream& stream,
                     int fd, bool sparse, const ProgressFn& progress);

@@ -64,6 +64,36 @@ Result<Digest> ExtentMap::ChunkAt(uint64_t index) const {
   return node;
 }
 
+Result<uint64_t> ExtentMap::FindChunk(uint64_t start, bool want_data) const {
+  if (start >= chunks_) return chunks_;
+  if (root_.IsZero()) return want_data ? chunks_ : start;
+  // visit returns the index found in the subtree of `id` (covering chunks from `first`,
+  // `span` chunks per entry), or chunks_ when the subtree has none.
+  std::function<Result<uint64_t>(const Digest&, uint64_t, uint64_t)> visit =
+      [&](const Digest& id, uint64_t first, uint64_t span) -> Result<uint64_t> {
+    RPFS_ASSIGN_OR_RETURN(auto page, cache_->Get(id));
+    for (uint64_t slot = start > first ? (start - first) / span : 0; slot < fanout_; ++slot) {
+      uint64_t base = first + slot * span;
+      if (base >= chunks_) break;
+      Digest d = slot < page->entries.size() ? page->entries[slot] : Digest{};
+      if (d.IsZero()) {
+        if (!want_data) return std::max(base, start);
+        continue;
+      }
+      if (page->level == 0) {
+        if (want_data) return std::max(base, start);
+        continue;
+      }
+      RPFS_ASSIGN_OR_RETURN(uint64_t found, visit(d, base, span / fanout_));
+      if (found != chunks_) return found;
+    }
+    return chunks_;
+  };
+  uint64_t span = 1;
+  for (uint32_t l = 1; l < height_; ++l) span *= fanout_;
+  return visit(root_, 0, span);
+}
+
 Status ExtentMap::ForEachPage(
     const std::function<bool(const Digest&, const format::Page&)>& fn) const {
   if (root_.IsZero()) return Status::OK();

@@ -45,6 +45,9 @@ class ExtentMap {
 
   // Digest of chunk `index`; zero for a hole.
   Result<Digest> ChunkAt(uint64_t index) const;
+  // The first chunk index >= `start` that holds data (want_data) or is a hole
+  // (!want_data); chunk_count() when there is none. Skips hole subtrees without reading them.
+  Result<uint64_t> FindChunk(uint64_t start, bool want_data) const;
   // Calls fn(index, digest) for every non-hole chunk in increasing order, skipping hole
   // subtrees; stops early when fn returns false.
   Status ForEachChunk(const std::function<bool(uint64_t, const Digest&)>& fn) const;

@@ -10,6 +10,7 @@
 
 #include "format/keys.h"
 #include "image/image_source.h"
+#include "rp/chunk_cache.h"
 #include "rp/disk_reader.h"
 #include "rp/extent_map.h"
 #include "rp/ingest.h"
@@ -25,7 +26,8 @@ using format::ObjectKind;
 using store::ObjectId;
 
 namespace {
-constexpr size_t kPageCacheEntries = 4096;  // ~128 MiB of map coverage at 64 KiB chunks
+constexpr size_t kPageCacheEntries = 4096;          // ~128 MiB of map coverage at 64 KiB chunks
+constexpr uint64_t kChunkCacheBytes = 64ull << 20;  // decoded chunks for partial reads
 
 std::string RpLabel(std::string_view vm, std::string_view rp) {
   return "rp " + std::string(vm) + "/" + std::string(rp);
@@ -34,11 +36,14 @@ std::string RpLabel(std::string_view vm, std::string_view rp) {
 
 struct Repository::Impl {
   explicit Impl(std::unique_ptr<store::Store> s)
-      : store(std::move(s)), pages(store.get(), kPageCacheEntries) {}
+      : store(std::move(s)),
+        pages(store.get(), kPageCacheEntries),
+        chunks(store.get(), kChunkCacheBytes) {}
 
   std::unique_ptr<store::Store> store;
   mutable std::mutex write_mu;  // serialises every mutation of the store
   mutable rp::PageCache pages;
+  mutable rp::ChunkCache chunks;
 
   Result<format::VmRecord> LoadVm(const std::string& vm) const {
     RPFS_ASSIGN_OR_RETURN(auto raw, store->Get(format::VmKey(vm)));
@@ -420,7 +425,7 @@ Result<std::unique_ptr<DiskReader>> Repository::OpenDisk(const std::string& vm,
   RPFS_ASSIGN_OR_RETURN(auto rec, impl_->LoadRp(vm, rp));
   const format::RpStream* s = impl_->FindStream(rec, disk);
   if (s == nullptr) return Status::NotFound(RpLabel(vm, rp) + " has no disk " + disk);
-  return rp::NewDiskReader(impl_->store.get(), &impl_->pages, *s);
+  return rp::NewDiskReader(impl_->store.get(), &impl_->pages, &impl_->chunks, *s);
 }
 
 Status Repository::Export(const std::string& vm, const std::string& rp, const std::string& disk,
@@ -487,6 +492,8 @@ Status Repository::Compact() {
   std::lock_guard lock(impl_->write_mu);
   return impl_->store->Compact();
 }
+
+ChunkCacheStats Repository::CacheStats() const { return impl_->chunks.Stats(); }
 
 Result<StoreSummary> Repository::Summary() const {
   StoreSummary s;
