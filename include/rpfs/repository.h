@@ -79,6 +79,9 @@ struct RpInfo {
   uint64_t added_bytes = 0;    // bytes it added to the store when created
 };
 
+// The "key: value" text of an RP (the mount's `info` file and `rpfs info`).
+std::string FormatRpInfo(const RpInfo& rp, uint64_t unique_bytes);
+
 struct CreateOptions {
   std::string description;
 };
@@ -87,6 +90,7 @@ struct StoreSummary {
   uint32_t chunk_size = 0;
   int compression_level = 0;
   uint64_t disk_bytes = 0;          // the store directory on disk
+  uint64_t fs_free_bytes = 0;       // free space for the store on its filesystem
   uint64_t chunk_count = 0;         // distinct chunks stored
   uint64_t chunk_raw_bytes = 0;     // their uncompressed size
   uint64_t chunk_stored_bytes = 0;  // their stored size
@@ -145,6 +149,8 @@ class Repository {
                           const ProgressFn& progress = nullptr);
   Result<std::vector<RpInfo>> ListRps(const std::string& vm) const;  // creation order
   Result<RpInfo> GetRp(const std::string& vm, const std::string& rp) const;
+  // By id: stable across renames (the mount keys RP directories by id).
+  Result<RpInfo> GetRpById(const std::string& vm, uint64_t id) const;
   Status RenameRp(const std::string& vm, const std::string& from, const std::string& to);
   // Deletes all of `rps` in one atomic step; returns the bytes freed.
   Result<uint64_t> DeleteRps(const std::string& vm, const std::vector<std::string>& rps);
@@ -155,6 +161,8 @@ class Repository {
   // --- data ---
   Result<std::unique_ptr<DiskReader>> OpenDisk(const std::string& vm, const std::string& rp,
                                                const std::string& disk) const;
+  Result<std::unique_ptr<DiskReader>> OpenDiskById(const std::string& vm, uint64_t rp_id,
+                                                   const std::string& disk) const;
   // Writes the disk image to `fd`. With `sparse` (fd is a fresh regular file) holes are
   // skipped with seeks and the file is sized at the end; otherwise zeros are written.
   Status Export(const std::string& vm, const std::string& rp, const std::string& disk, int fd,

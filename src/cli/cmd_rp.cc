@@ -111,21 +111,7 @@ int RunInfo(const Context& ctx, const std::string& vm, const std::string& name) 
     std::cout << j.dump(2) << "\n";
     return kExitOk;
   }
-  std::printf("name: %s\nvm: %s\ncreated: %s\ndescription: %s\nparent: %s\n", rp->name.c_str(),
-              rp->vm.c_str(), FormatIsoUtc(rp->created_us).c_str(), rp->description.c_str(),
-              rp->parent.c_str());
-  std::string disks;
-  for (const auto& d : rp->disks)
-    disks += (disks.empty() ? "" : " ") + d.name + "=" + std::to_string(d.size);
-  std::printf("disks: %s\nmemory: %s\nquiesced: %s\n", disks.c_str(),
-              rp->with_memory ? "yes" : "no", rp->quiesced ? "yes" : "no");
-  std::printf(
-      "logical_bytes: %llu\ndata_bytes: %llu\nstored_bytes: %llu\nadded_bytes: %llu\nunique_bytes: "
-      "%llu\n",
-      static_cast<unsigned long long>(rp->logical_bytes),
-      static_cast<unsigned long long>(rp->data_bytes),
-      static_cast<unsigned long long>(rp->stored_bytes),
-      static_cast<unsigned long long>(rp->added_bytes), static_cast<unsigned long long>(*unique));
+  std::fputs(FormatRpInfo(*rp, *unique).c_str(), stdout);
   return kExitOk;
 }
 

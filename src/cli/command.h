@@ -36,5 +36,6 @@ bool CheckName(const std::string& name, const char* what, int* exit_code);
 void RegisterStoreCommands(CLI::App& app, Context& ctx, Action* action);
 void RegisterVmCommands(CLI::App& app, Context& ctx, Action* action);
 void RegisterRpCommands(CLI::App& app, Context& ctx, Action* action);
+void RegisterMountCommands(CLI::App& app, Context& ctx, Action* action);
 
 }  // namespace rpfs::cli

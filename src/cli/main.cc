@@ -35,6 +35,7 @@ int Main(int argc, char** argv) {
   RegisterStoreCommands(app, ctx, &action);
   RegisterVmCommands(app, ctx, &action);
   RegisterRpCommands(app, ctx, &action);
+  RegisterMountCommands(app, ctx, &action);
 
   try {
     app.parse(argc, argv);

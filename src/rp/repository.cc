@@ -1,6 +1,7 @@
 #include "rpfs/repository.h"
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -345,6 +346,41 @@ Result<RpInfo> Repository::GetRp(const std::string& vm, const std::string& rp) c
   return impl_->ToInfo(rec, parent);
 }
 
+Result<RpInfo> Repository::GetRpById(const std::string& vm, uint64_t id) const {
+  RPFS_ASSIGN_OR_RETURN(auto rec, impl_->FindRpById(vm, id));
+  if (!rec)
+    return Status::NotFound("rp #" + std::to_string(id) + " of vm " + vm + " does not exist");
+  RPFS_ASSIGN_OR_RETURN(std::string parent, impl_->ParentName(*rec));
+  return impl_->ToInfo(*rec, parent);
+}
+
+std::string FormatRpInfo(const RpInfo& rp, uint64_t unique_bytes) {
+  std::string disks;
+  for (const auto& d : rp.disks)
+    disks += (disks.empty() ? "" : " ") + d.name + "=" + std::to_string(d.size);
+  std::string out;
+  auto line = [&](const char* key, const std::string& value) {
+    out += key;
+    out += ": ";
+    out += value;
+    out += "\n";
+  };
+  line("name", rp.name);
+  line("vm", rp.vm);
+  line("created", FormatIsoUtc(rp.created_us));
+  line("description", rp.description);
+  line("parent", rp.parent);
+  line("disks", disks);
+  line("memory", rp.with_memory ? "yes" : "no");
+  line("quiesced", rp.quiesced ? "yes" : "no");
+  line("logical_bytes", std::to_string(rp.logical_bytes));
+  line("data_bytes", std::to_string(rp.data_bytes));
+  line("stored_bytes", std::to_string(rp.stored_bytes));
+  line("added_bytes", std::to_string(rp.added_bytes));
+  line("unique_bytes", std::to_string(unique_bytes));
+  return out;
+}
+
 Status Repository::RenameRp(const std::string& vm, const std::string& from, const std::string& to) {
   RPFS_RETURN_IF_ERROR(ValidateName(to, "rp name"));
   std::lock_guard lock(impl_->write_mu);
@@ -428,6 +464,16 @@ Result<std::unique_ptr<DiskReader>> Repository::OpenDisk(const std::string& vm,
   return rp::NewDiskReader(impl_->store.get(), &impl_->pages, &impl_->chunks, *s);
 }
 
+Result<std::unique_ptr<DiskReader>> Repository::OpenDiskById(const std::string& vm, uint64_t rp_id,
+                                                             const std::string& disk) const {
+  RPFS_ASSIGN_OR_RETURN(auto rec, impl_->FindRpById(vm, rp_id));
+  if (!rec)
+    return Status::NotFound("rp #" + std::to_string(rp_id) + " of vm " + vm + " does not exist");
+  const format::RpStream* s = impl_->FindStream(*rec, disk);
+  if (s == nullptr) return Status::NotFound(RpLabel(vm, rec->name) + " has no disk " + disk);
+  return rp::NewDiskReader(impl_->store.get(), &impl_->pages, &impl_->chunks, *s);
+}
+
 Status Repository::Export(const std::string& vm, const std::string& rp, const std::string& disk,
                           int fd, bool sparse, const ProgressFn& progress) const {
   RPFS_ASSIGN_OR_RETURN(auto rec, impl_->LoadRp(vm, rp));
@@ -502,6 +548,10 @@ Result<StoreSummary> Repository::Summary() const {
   s.compression_level = cfg.compression_level;
   RPFS_ASSIGN_OR_RETURN(auto usage, impl_->store->Usage());
   s.disk_bytes = usage.total;
+  struct statvfs vfs;
+  if (::statvfs(impl_->store->dir().c_str(), &vfs) == 0) {
+    s.fs_free_bytes = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  }
   RPFS_ASSIGN_OR_RETURN(auto totals, impl_->store->CountObjects());
   s.chunk_count = totals.chunks;
   s.chunk_raw_bytes = totals.chunk_raw_bytes;

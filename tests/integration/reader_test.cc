@@ -20,7 +20,7 @@ TEST_F(ReaderTest, NextDataAndNextHoleFollowTheChunksThatHoldData) {
   std::string img = Path("vda.raw");
   MakeSparseFile(img, size);
   WriteAt(img, 3 * kChunk + 5, PatternBytes(1, 2 * kChunk));  // chunks 3, 4, 5
-  WriteAt(img, 20 * kChunk, PatternBytes(2, 10));            // chunk 20
+  WriteAt(img, 20 * kChunk, PatternBytes(2, 10));             // chunk 20
   WriteAt(img, 30 * kChunk, std::vector<std::byte>(kChunk));  // written zeros: a hole to rpfs
   WriteAt(img, 40 * kChunk + 10, PatternBytes(3, 10));        // the short last chunk
   ASSERT_TRUE(repo_->AddVm("vm", {{"vda", img, std::nullopt}}).ok());
@@ -28,7 +28,9 @@ TEST_F(ReaderTest, NextDataAndNextHoleFollowTheChunksThatHoldData) {
   auto reader = Open("rp");
   ASSERT_NE(reader, nullptr);
 
-  auto is_data = [](uint64_t chunk) { return chunk == 3 || chunk == 4 || chunk == 5 || chunk == 20 || chunk == 40; };
+  auto is_data = [](uint64_t chunk) {
+    return chunk == 3 || chunk == 4 || chunk == 5 || chunk == 20 || chunk == 40;
+  };
   // Independent model: scan chunk by chunk.
   auto model = [&](uint64_t off, bool want_data) {
     for (uint64_t c = off / kChunk; c * kChunk < size; ++c) {

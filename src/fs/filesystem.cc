@@ -1,0 +1,255 @@
+#include "fs/filesystem.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "fs/names.h"
+#include "rpfs/names.h"
+
+namespace rpfs::fs {
+namespace {
+
+Status Stale(InodeNo ino) { return Status::IOError("unknown inode " + std::to_string(ino), ESTALE); }
+
+}  // namespace
+
+int ToErrno(const Status& s) {
+  if (s.ok()) return 0;
+  if (s.sys_errno() != 0) return s.sys_errno();
+  switch (s.code()) {
+    case Status::Code::kNotFound: return ENOENT;
+    case Status::Code::kAlreadyExists: return EEXIST;
+    case Status::Code::kInvalidArgument: return EINVAL;
+    case Status::Code::kBusy: return EBUSY;
+    case Status::Code::kNoSpace: return ENOSPC;
+    case Status::Code::kPermissionDenied: return EACCES;
+    case Status::Code::kNotSupported: return EOPNOTSUPP;
+    case Status::Code::kCorruption:
+    case Status::Code::kIOError:
+    case Status::Code::kAborted:
+    case Status::Code::kOk: break;
+  }
+  return EIO;
+}
+
+Filesystem::Filesystem(Repository* repo) : repo_(repo) {}
+
+Result<NodeKey> Filesystem::Node(InodeNo ino) const {
+  auto key = inodes_.Get(ino);
+  if (!key) return Stale(ino);
+  return *key;
+}
+
+Result<std::string> Filesystem::InfoText(const NodeKey& key) {
+  RPFS_ASSIGN_OR_RETURN(RpInfo rp, repo_->GetRpById(key.vm, key.rp_id));
+  RPFS_ASSIGN_OR_RETURN(uint64_t unique, repo_->BytesFreedByDeleting(key.vm, {rp.name}));
+  return FormatRpInfo(rp, unique);
+}
+
+Result<Attr> Filesystem::AttrOf(InodeNo ino, const NodeKey& key) {
+  Attr a;
+  a.ino = ino;
+  switch (key.kind) {
+    case NodeKind::kRoot:
+      a.mode = S_IFDIR | 0555;
+      a.nlink = 2;
+      return a;
+    case NodeKind::kVm: {
+      RPFS_RETURN_IF_ERROR(repo_->GetVm(key.vm).status());
+      a.mode = S_IFDIR | 0555;
+      a.nlink = 2;
+      return a;
+    }
+    case NodeKind::kRpDir: {
+      RPFS_ASSIGN_OR_RETURN(RpInfo rp, repo_->GetRpById(key.vm, key.rp_id));
+      a.mode = S_IFDIR | 0555;
+      a.nlink = 2;
+      a.mtime_us = rp.created_us;
+      a.immutable = true;
+      return a;
+    }
+    case NodeKind::kDisk: {
+      RPFS_ASSIGN_OR_RETURN(RpInfo rp, repo_->GetRpById(key.vm, key.rp_id));
+      for (const auto& d : rp.disks) {
+        if (d.name == key.disk) {
+          a.mode = S_IFREG | 0444;
+          a.size = d.size;
+          a.mtime_us = rp.created_us;
+          a.immutable = true;
+          return a;
+        }
+      }
+      return Status::NotFound("no disk " + key.disk);
+    }
+    case NodeKind::kInfo: {
+      RPFS_ASSIGN_OR_RETURN(RpInfo rp, repo_->GetRpById(key.vm, key.rp_id));
+      RPFS_ASSIGN_OR_RETURN(std::string text, InfoText(key));
+      a.mode = S_IFREG | 0444;
+      a.size = text.size();
+      a.mtime_us = rp.created_us;
+      return a;  // unique_bytes changes as other RPs come and go: not immutable
+    }
+  }
+  return Stale(ino);
+}
+
+Result<Attr> Filesystem::RefAndAttr(const NodeKey& key) {
+  InodeNo ino = inodes_.Ref(key);
+  auto attr = AttrOf(ino, key);
+  if (!attr.ok()) inodes_.Forget(ino, 1);  // the reply will be an error: no lookup to count
+  return attr;
+}
+
+Result<Attr> Filesystem::Lookup(InodeNo parent, std::string_view name) {
+  RPFS_ASSIGN_OR_RETURN(NodeKey dir, Node(parent));
+  std::string n(name);
+  NodeKey child;
+  child.vm = dir.vm;
+  child.rp_id = dir.rp_id;
+  switch (dir.kind) {
+    case NodeKind::kRoot: {
+      if (!ValidateName(n, "vm name").ok()) return Status::NotFound(n);
+      RPFS_RETURN_IF_ERROR(repo_->GetVm(n).status());
+      child.kind = NodeKind::kVm;
+      child.vm = n;
+      break;
+    }
+    case NodeKind::kVm: {
+      if (!ValidateName(n, "rp name").ok()) return Status::NotFound(n);
+      RPFS_ASSIGN_OR_RETURN(RpInfo rp, repo_->GetRp(dir.vm, n));
+      child.kind = NodeKind::kRpDir;
+      child.rp_id = rp.id;
+      break;
+    }
+    case NodeKind::kRpDir: {
+      if (n == kInfoFile) {
+        child.kind = NodeKind::kInfo;
+        break;
+      }
+      std::string disk = DiskFromFileName(n);
+      if (disk.empty()) return Status::NotFound(n);
+      child.kind = NodeKind::kDisk;
+      child.disk = disk;
+      break;
+    }
+    default:
+      return Status::IOError(n + ": not a directory", ENOTDIR);
+  }
+  return RefAndAttr(child);
+}
+
+Result<Attr> Filesystem::GetAttr(InodeNo ino) {
+  RPFS_ASSIGN_OR_RETURN(NodeKey key, Node(ino));
+  return AttrOf(ino, key);
+}
+
+Result<std::vector<DirEntry>> Filesystem::ReadDir(InodeNo ino) {
+  RPFS_ASSIGN_OR_RETURN(NodeKey dir, Node(ino));
+  std::vector<DirEntry> out;
+  switch (dir.kind) {
+    case NodeKind::kRoot: {
+      RPFS_ASSIGN_OR_RETURN(auto vms, repo_->ListVms());
+      for (const auto& vm : vms) out.push_back({vm.name, Attr{0, S_IFDIR | 0555, 0, 0, 2, false}});
+      return out;
+    }
+    case NodeKind::kVm: {
+      RPFS_ASSIGN_OR_RETURN(auto rps, repo_->ListRps(dir.vm));
+      for (const auto& rp : rps) {
+        out.push_back({rp.name, Attr{0, S_IFDIR | 0555, 0, rp.created_us, 2, true}});
+      }
+      return out;
+    }
+    case NodeKind::kRpDir: {
+      RPFS_ASSIGN_OR_RETURN(RpInfo rp, repo_->GetRpById(dir.vm, dir.rp_id));
+      for (const auto& d : rp.disks) {
+        out.push_back({DiskFileName(d.name), Attr{0, S_IFREG | 0444, d.size, rp.created_us, 1, true}});
+      }
+      out.push_back({kInfoFile, Attr{0, S_IFREG | 0444, 0, rp.created_us, 1, false}});
+      return out;
+    }
+    default:
+      return Status::IOError("not a directory", ENOTDIR);
+  }
+}
+
+Result<HandleId> Filesystem::Open(InodeNo ino, int flags) {
+  RPFS_ASSIGN_OR_RETURN(NodeKey key, Node(ino));
+  if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) != 0) {
+    return Status::IOError("recovery points are read-only", EROFS);
+  }
+  auto h = std::make_shared<Handle>();
+  if (key.kind == NodeKind::kDisk) {
+    RPFS_ASSIGN_OR_RETURN(h->disk, repo_->OpenDiskById(key.vm, key.rp_id, key.disk));
+  } else if (key.kind == NodeKind::kInfo) {
+    RPFS_ASSIGN_OR_RETURN(h->text, InfoText(key));
+  } else {
+    return Status::IOError("is a directory", EISDIR);
+  }
+  std::lock_guard lock(mu_);
+  HandleId id = next_handle_++;
+  handles_[id] = std::move(h);
+  return id;
+}
+
+Result<size_t> Filesystem::Read(HandleId id, uint64_t offset, std::span<std::byte> out) {
+  std::shared_ptr<Handle> h;
+  {
+    std::lock_guard lock(mu_);
+    auto it = handles_.find(id);
+    if (it == handles_.end()) return Status::IOError("bad file handle", EBADF);
+    h = it->second;
+  }
+  if (h->disk) return h->disk->ReadAt(offset, out);
+  if (offset >= h->text.size()) return size_t{0};
+  size_t n = std::min(out.size(), h->text.size() - static_cast<size_t>(offset));
+  std::memcpy(out.data(), h->text.data() + offset, n);
+  return n;
+}
+
+Result<uint64_t> Filesystem::Seek(HandleId id, uint64_t offset, int whence) {
+  std::shared_ptr<Handle> h;
+  {
+    std::lock_guard lock(mu_);
+    auto it = handles_.find(id);
+    if (it == handles_.end()) return Status::IOError("bad file handle", EBADF);
+    h = it->second;
+  }
+  uint64_t size = h->disk ? h->disk->size() : h->text.size();
+  if (offset >= size) return Status::IOError("seek past the end", ENXIO);
+  if (whence == SEEK_DATA) {
+    if (!h->disk) return offset;
+    RPFS_ASSIGN_OR_RETURN(uint64_t pos, h->disk->NextData(offset));
+    if (pos >= size) return Status::IOError("no data after offset", ENXIO);
+    return pos;
+  }
+  if (whence == SEEK_HOLE) {
+    if (!h->disk) return size;
+    return h->disk->NextHole(offset);
+  }
+  return Status::InvalidArgument("unsupported whence");
+}
+
+void Filesystem::Release(HandleId id) {
+  std::lock_guard lock(mu_);
+  handles_.erase(id);
+}
+
+size_t Filesystem::open_handles() const {
+  std::lock_guard lock(mu_);
+  return handles_.size();
+}
+
+Result<FsStats> Filesystem::StatFs() {
+  RPFS_ASSIGN_OR_RETURN(StoreSummary s, repo_->Summary());
+  FsStats st;
+  st.total_bytes = s.disk_bytes + s.fs_free_bytes;  // df: used = the store, avail = room left
+  st.free_bytes = s.fs_free_bytes;
+  st.files = s.chunk_count + s.page_count;
+  return st;
+}
+
+}  // namespace rpfs::fs

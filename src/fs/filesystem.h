@@ -1,0 +1,96 @@
+// Filesystem: the semantics of the mount, without libfuse, tested in-process.
+//
+//   /<vm>/                  one directory per VM            (0555)
+//   /<vm>/<rp>/             one directory per RP, mtime = creation time
+//   /<vm>/<rp>/<disk>.raw   the disk at that instant (0444, size = disk size)
+//   /<vm>/<rp>/info         "key: value" lines (FormatRpInfo)
+//
+// Everything is read-only: writes and namespace changes are EROFS (the FUSE adapter
+// answers those without calling in here). Lookups resolve names through the Repository on
+// every call, so RPs created, renamed or deleted by the same process appear at once.
+// Thread-safe.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "fs/inode_table.h"
+#include "rpfs/repository.h"
+#include "rpfs/status.h"
+
+namespace rpfs::fs {
+
+struct Attr {
+  InodeNo ino = 0;
+  mode_t mode = 0;  // type and permission bits
+  uint64_t size = 0;
+  int64_t mtime_us = 0;
+  uint32_t nlink = 1;
+  bool immutable = false;  // content and attributes never change: cache for long
+};
+
+struct DirEntry {
+  std::string name;
+  Attr attr;  // ino 0 for "." and ".." (filled by the adapter)
+};
+
+struct FsStats {
+  uint64_t total_bytes = 0;
+  uint64_t free_bytes = 0;
+  uint64_t files = 0;
+};
+
+using HandleId = uint64_t;
+
+class Filesystem {
+ public:
+  explicit Filesystem(Repository* repo);
+
+  // Resolves `name` in directory `parent` and adds one kernel lookup to the result.
+  // ENOENT-style NotFound for unknown names; ESTALE-style for an unknown parent.
+  Result<Attr> Lookup(InodeNo parent, std::string_view name);
+  void Forget(InodeNo ino, uint64_t n) { inodes_.Forget(ino, n); }
+  Result<Attr> GetAttr(InodeNo ino);
+  // Entries of a directory, without "." and "..". Each entry's inode gets no lookup count.
+  Result<std::vector<DirEntry>> ReadDir(InodeNo ino);
+
+  // Opens a file for reading; PermissionDenied(EROFS) for write access.
+  Result<HandleId> Open(InodeNo ino, int flags);
+  Result<size_t> Read(HandleId h, uint64_t offset, std::span<std::byte> out);
+  // SEEK_DATA / SEEK_HOLE; NotFound(ENXIO) when no data follows.
+  Result<uint64_t> Seek(HandleId h, uint64_t offset, int whence);
+  void Release(HandleId h);
+
+  Result<FsStats> StatFs();
+  size_t inode_count() const { return inodes_.size(); }
+  size_t open_handles() const;
+
+ private:
+  struct Handle {
+    std::unique_ptr<DiskReader> disk;  // disk files
+    std::string text;                  // info files
+  };
+  Result<Attr> AttrOf(InodeNo ino, const NodeKey& key);
+  Result<Attr> RefAndAttr(const NodeKey& key);
+  Result<std::string> InfoText(const NodeKey& key);
+  Result<NodeKey> Node(InodeNo ino) const;
+
+  Repository* repo_;
+  InodeTable inodes_;
+  mutable std::mutex mu_;  // guards handles_
+  HandleId next_handle_ = 1;
+  std::unordered_map<HandleId, std::shared_ptr<Handle>> handles_;
+};
+
+// The one table from Status to errno.
+int ToErrno(const Status& s);
+
+}  // namespace rpfs::fs

@@ -1,0 +1,52 @@
+// InodeTable: the one owner of inode numbers and kernel lookup counts.
+//
+// A node is identified by what it shows (kind, vm, RP id, disk), not by a path, so an RP
+// keeps its inode across renames. Numbers are handed out sequentially and never reused
+// while the kernel holds a reference; a node is dropped when its lookup count returns to 0
+// (the root is never dropped). Thread-safe: one mutex, held only for map operations.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+namespace rpfs::fs {
+
+using InodeNo = uint64_t;
+inline constexpr InodeNo kRootInode = 1;
+
+enum class NodeKind : uint8_t { kRoot, kVm, kRpDir, kDisk, kInfo };
+
+struct NodeKey {
+  NodeKind kind = NodeKind::kRoot;
+  std::string vm;
+  uint64_t rp_id = 0;
+  std::string disk;
+  std::string Encode() const;
+};
+
+class InodeTable {
+ public:
+  InodeTable();
+  // The inode for `key`, created if needed; adds one kernel lookup.
+  InodeNo Ref(const NodeKey& key);
+  // The node of `ino`, or nullopt for an unknown (forgotten or never issued) inode.
+  std::optional<NodeKey> Get(InodeNo ino) const;
+  // Drops `n` kernel lookups.
+  void Forget(InodeNo ino, uint64_t n);
+  size_t size() const;
+
+ private:
+  struct Node {
+    NodeKey key;
+    uint64_t lookups = 0;
+  };
+  mutable std::mutex mu_;
+  InodeNo next_ = kRootInode + 1;
+  std::unordered_map<InodeNo, Node> nodes_;
+  std::unordered_map<std::string, InodeNo> by_key_;
+};
+
+}  // namespace rpfs::fs

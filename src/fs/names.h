@@ -1,0 +1,26 @@
+// Every name the mount shows. No other file builds mount paths or names.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace rpfs::fs {
+
+inline constexpr char kInfoFile[] = "info";
+inline constexpr char kDiskSuffix[] = ".raw";
+// Reserved in every VM directory (the control-file issue); RP names can never collide
+// with them because valid names never start with '.'.
+inline constexpr char kControlFile[] = ".control";
+inline constexpr char kStatusFile[] = ".status";
+inline constexpr char kClonesDir[] = ".clones";
+
+// "vda" -> "vda.raw"
+inline std::string DiskFileName(std::string_view disk) { return std::string(disk) + kDiskSuffix; }
+// "vda.raw" -> "vda"; empty when `file` is not a disk file name.
+inline std::string DiskFromFileName(std::string_view file) {
+  std::string_view suffix = kDiskSuffix;
+  if (file.size() <= suffix.size() || file.substr(file.size() - suffix.size()) != suffix) return "";
+  return std::string(file.substr(0, file.size() - suffix.size()));
+}
+
+}  // namespace rpfs::fs

@@ -1,0 +1,279 @@
+#define FUSE_USE_VERSION 34
+#include "fuse/fuse_server.h"
+
+#include <fuse3/fuse_lowlevel.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <thread>
+
+#include "util/fd.h"
+#include "util/bytes.h"
+
+namespace rpfs::fuse {
+namespace {
+
+// RP contents never change: let the kernel cache them. Directory listings of the root and
+// of VMs change as RPs come and go: a short timeout.
+constexpr double kImmutableTimeout = 86400.0;
+constexpr double kMutableTimeout = 1.0;
+constexpr size_t kMaxRead = 1 << 20;
+constexpr ino_t kUnknownIno = 0xffffffff;
+
+fs::Filesystem* Fs(fuse_req_t req) { return static_cast<fs::Filesystem*>(fuse_req_userdata(req)); }
+
+struct stat ToStat(const fs::Attr& a) {
+  struct stat st = {};
+  st.st_ino = a.ino;
+  st.st_mode = a.mode;
+  st.st_nlink = a.nlink;
+  st.st_size = static_cast<off_t>(a.size);
+  st.st_blksize = 1 << 16;
+  st.st_blocks = static_cast<blkcnt_t>((a.size + 511) / 512);
+  st.st_mtim.tv_sec = a.mtime_us / 1000000;
+  st.st_mtim.tv_nsec = (a.mtime_us % 1000000) * 1000;
+  st.st_ctim = st.st_mtim;
+  st.st_atim = st.st_mtim;
+  st.st_uid = ::getuid();
+  st.st_gid = ::getgid();
+  return st;
+}
+
+double Timeout(const fs::Attr& a) { return a.immutable ? kImmutableTimeout : kMutableTimeout; }
+
+void ReplyError(fuse_req_t req, const Status& s) {
+  int err = fs::ToErrno(s);
+  if (err == EIO) std::fprintf(stderr, "rpfs mount: %s\n", s.message().c_str());
+  fuse_reply_err(req, err);
+}
+
+// Runs a callback body; a stray exception becomes EIO instead of unwinding through libfuse.
+template <typename Fn>
+void Guard(fuse_req_t req, Fn&& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "rpfs mount: internal error: %s\n", e.what());
+    fuse_reply_err(req, EIO);
+  }
+}
+
+void OnInit(void*, struct fuse_conn_info* conn) {
+  conn->max_read = kMaxRead;
+  conn->max_readahead = kMaxRead;
+  if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want &= ~FUSE_CAP_SPLICE_WRITE;
+}
+
+void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Guard(req, [&] {
+    auto a = Fs(req)->Lookup(parent, name);
+    if (!a.ok()) return ReplyError(req, a.status());
+    struct fuse_entry_param e = {};
+    e.ino = a->ino;
+    e.attr = ToStat(*a);
+    e.attr_timeout = e.entry_timeout = Timeout(*a);
+    if (fuse_reply_entry(req, &e) != 0) Fs(req)->Forget(a->ino, 1);  // kernel never saw it
+  });
+}
+
+void OnForget(fuse_req_t req, fuse_ino_t ino, uint64_t n) {
+  Fs(req)->Forget(ino, n);
+  fuse_reply_none(req);
+}
+
+void OnForgetMulti(fuse_req_t req, size_t count, struct fuse_forget_data* forgets) {
+  for (size_t i = 0; i < count; ++i) Fs(req)->Forget(forgets[i].ino, forgets[i].nlookup);
+  fuse_reply_none(req);
+}
+
+void OnGetAttr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info*) {
+  Guard(req, [&] {
+    auto a = Fs(req)->GetAttr(ino);
+    if (!a.ok()) return ReplyError(req, a.status());
+    struct stat st = ToStat(*a);
+    fuse_reply_attr(req, &st, Timeout(*a));
+  });
+}
+
+void OnReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info*) {
+  Guard(req, [&] {
+    auto entries = Fs(req)->ReadDir(ino);
+    if (!entries.ok()) return ReplyError(req, entries.status());
+    std::vector<char> buf(size);
+    size_t used = 0;
+    // Offsets: 1 ".", 2 "..", 3.. entries.
+    size_t total = entries->size() + 2;
+    for (size_t i = static_cast<size_t>(off); i < total; ++i) {
+      struct stat st = {};
+      std::string name;
+      if (i == 0) {
+        name = ".";
+        st.st_mode = S_IFDIR;
+        st.st_ino = ino;
+      } else if (i == 1) {
+        name = "..";
+        st.st_mode = S_IFDIR;
+        st.st_ino = kUnknownIno;
+      } else {
+        const auto& e = (*entries)[i - 2];
+        name = e.name;
+        st.st_mode = e.attr.mode;
+        // The real inode comes with the kernel's lookup; readdir must not hand one out
+        // (no lookup count would back it), but 0 would make readdir(3) skip the entry.
+        st.st_ino = kUnknownIno;
+      }
+      size_t need = fuse_add_direntry(req, buf.data() + used, size - used, name.c_str(), &st,
+                                      static_cast<off_t>(i + 1));
+      if (need > size - used) break;
+      used += need;
+    }
+    fuse_reply_buf(req, buf.data(), used);
+  });
+}
+
+void OnOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
+  Guard(req, [&] {
+    auto h = Fs(req)->Open(ino, fi->flags);
+    if (!h.ok()) return ReplyError(req, h.status());
+    fi->fh = *h;
+    auto a = Fs(req)->GetAttr(ino);
+    fi->keep_cache = a.ok() && a->immutable ? 1 : 0;
+    fi->direct_io = a.ok() && !a->immutable ? 1 : 0;  // info: size is computed at open
+    if (fuse_reply_open(req, fi) != 0) Fs(req)->Release(*h);
+  });
+}
+
+void OnRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, struct fuse_file_info* fi) {
+  Guard(req, [&] {
+    std::vector<std::byte> buf(size);
+    auto n = Fs(req)->Read(fi->fh, static_cast<uint64_t>(off), buf);
+    if (!n.ok()) return ReplyError(req, n.status());
+    fuse_reply_buf(req, reinterpret_cast<const char*>(buf.data()), *n);  // NOLINT
+  });
+}
+
+void OnRelease(fuse_req_t req, fuse_ino_t, struct fuse_file_info* fi) {
+  Fs(req)->Release(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+void OnLseek(fuse_req_t req, fuse_ino_t, off_t off, int whence, struct fuse_file_info* fi) {
+  Guard(req, [&] {
+    auto pos = Fs(req)->Seek(fi->fh, static_cast<uint64_t>(off), whence);
+    if (!pos.ok()) return ReplyError(req, pos.status());
+    fuse_reply_lseek(req, static_cast<off_t>(*pos));
+  });
+}
+
+void OnStatFs(fuse_req_t req, fuse_ino_t) {
+  Guard(req, [&] {
+    auto s = Fs(req)->StatFs();
+    if (!s.ok()) return ReplyError(req, s.status());
+    struct statvfs v = {};
+    v.f_bsize = v.f_frsize = 4096;
+    v.f_blocks = s->total_bytes / 4096;
+    v.f_bfree = v.f_bavail = s->free_bytes / 4096;
+    v.f_files = s->files;
+    v.f_namemax = 255;
+    fuse_reply_statfs(req, &v);
+  });
+}
+
+// Everything that would change the tree: recovery points are read-only.
+void RoSetAttr(fuse_req_t req, fuse_ino_t, struct stat*, int, struct fuse_file_info*) { fuse_reply_err(req, EROFS); }
+void RoMknod(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) { fuse_reply_err(req, EROFS); }
+void RoMkdir(fuse_req_t req, fuse_ino_t, const char*, mode_t) { fuse_reply_err(req, EROFS); }
+void RoUnlink(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
+void RoSymlink(fuse_req_t req, const char*, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
+void RoRename(fuse_req_t req, fuse_ino_t, const char*, fuse_ino_t, const char*, unsigned) { fuse_reply_err(req, EROFS); }
+void RoLink(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
+void RoCreate(fuse_req_t req, fuse_ino_t, const char*, mode_t, struct fuse_file_info*) { fuse_reply_err(req, EROFS); }
+void RoSetXattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) { fuse_reply_err(req, EROFS); }
+void RoRemoveXattr(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
+
+struct fuse_lowlevel_ops MakeOps() {
+  struct fuse_lowlevel_ops ops = {};
+  ops.init = OnInit;
+  ops.lookup = OnLookup;
+  ops.forget = OnForget;
+  ops.forget_multi = OnForgetMulti;
+  ops.getattr = OnGetAttr;
+  ops.readdir = OnReadDir;
+  ops.open = OnOpen;
+  ops.read = OnRead;
+  ops.release = OnRelease;
+  ops.lseek = OnLseek;
+  ops.statfs = OnStatFs;
+  ops.setattr = RoSetAttr;
+  ops.mknod = RoMknod;
+  ops.mkdir = RoMkdir;
+  ops.unlink = RoUnlink;
+  ops.rmdir = RoUnlink;
+  ops.symlink = RoSymlink;
+  ops.rename = RoRename;
+  ops.link = RoLink;
+  ops.create = RoCreate;
+  ops.setxattr = RoSetXattr;
+  ops.removexattr = RoRemoveXattr;
+  return ops;
+}
+
+// 1 MiB page-cache reads need the BDI readahead raised (ENVIRONMENT.md): the kernel's
+// max_readahead negotiation alone does nothing. Best effort.
+void RaiseReadahead(const std::string& mountpoint) {
+  struct stat st;
+  if (::stat(mountpoint.c_str(), &st) != 0) return;
+  std::string path = "/sys/class/bdi/" + std::to_string(major(st.st_dev)) + ":" +
+                     std::to_string(minor(st.st_dev)) + "/read_ahead_kb";
+  auto fd = OpenFile(path, O_WRONLY);
+  if (fd.ok()) (void)WriteFull(fd->get(), AsBytes("1024"), path);
+}
+
+}  // namespace
+
+Status Serve(fs::Filesystem* filesystem, const MountOptions& opts, const std::function<void()>& ready) {
+  std::vector<std::string> argv_s = {"rpfs", "-o", "ro,default_permissions,fsname=rpfs,subtype=rpfs",
+                                     "-o", "max_read=" + std::to_string(kMaxRead)};
+  for (const auto& o : opts.options) {
+    argv_s.push_back("-o");
+    argv_s.push_back(o);
+  }
+  if (opts.debug) argv_s.push_back("-d");
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  struct fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+  struct fuse_lowlevel_ops ops = MakeOps();
+  struct fuse_session* se = fuse_session_new(&args, &ops, sizeof(ops), filesystem);
+  if (se == nullptr) return Status::InvalidArgument("cannot start a FUSE session (bad -o option?)");
+  if (fuse_set_signal_handlers(se) != 0) {
+    fuse_session_destroy(se);
+    return Status::IOError("cannot install signal handlers");
+  }
+  if (fuse_session_mount(se, opts.mountpoint.c_str()) != 0) {
+    fuse_remove_signal_handlers(se);
+    fuse_session_destroy(se);
+    return Status::IOError("cannot mount on " + opts.mountpoint + " (see the message above)");
+  }
+  // Readiness is announced from a helper thread: it stats the mount point, which needs
+  // the loop below to be answering.
+  std::thread announcer([&] {
+    RaiseReadahead(opts.mountpoint);
+    if (ready) ready();
+  });
+  struct fuse_loop_config cfg = {};
+  cfg.clone_fd = 0;
+  cfg.max_idle_threads = 16;
+  int rc = fuse_session_loop_mt(se, &cfg);
+  announcer.join();
+  fuse_session_unmount(se);
+  fuse_remove_signal_handlers(se);
+  fuse_session_destroy(se);
+  if (rc < 0) return Status::IOError("FUSE loop failed: " + std::string(std::strerror(-rc)));
+  return Status::OK();
+}
+
+}  // namespace rpfs::fuse

@@ -1,0 +1,224 @@
+// The mount through /dev/fuse: layout, byte parity, read-only errors, seek, df, loop
+// mounts, concurrent readers, and recovery from a killed daemon.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <set>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "cli_fixture.h"
+
+namespace rpfs::testing {
+namespace {
+
+namespace stdfs = std::filesystem;
+constexpr uint64_t kChunk = 64 * 1024;
+
+class MountTest : public CliTest {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0 || ::access("/dev/fuse", R_OK | W_OK) != 0) {
+      GTEST_SKIP() << "needs root and /dev/fuse to mount";
+    }
+    CliTest::SetUp();
+    InitWithVm();
+    ASSERT_EQ(R({"create", "vm", "one"}).exit_code, 0);
+    one_ = ReadAll(img_);
+    WriteAt(img_, 7 * kChunk + 3, PatternBytes(20, 3 * kChunk));
+    ASSERT_EQ(R({"create", "vm", "two", "--description", "second"}).exit_code, 0);
+    two_ = ReadAll(img_);
+    mnt_ = dir_ / "mnt";
+    stdfs::create_directory(mnt_);
+    Mount();
+  }
+  void TearDown() override {
+    if (mounted_) Unmount();
+  }
+  void Mount() {
+    auto r = R({"mount", mnt_});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    mounted_ = true;
+  }
+  void Unmount() {
+    auto r = RunCommand({"fusermount3", "-u", mnt_});
+    if (r.exit_code != 0) RunCommand({"fusermount3", "-uz", mnt_});
+    mounted_ = false;
+  }
+  std::string P(const std::string& rel) const { return mnt_ + "/" + rel; }
+
+  std::string mnt_;
+  bool mounted_ = false;
+  std::vector<std::byte> one_, two_;
+};
+
+TEST_F(MountTest, LayoutAndAttributes) {
+  std::set<std::string> rps;
+  for (const auto& e : stdfs::directory_iterator(P("vm"))) rps.insert(e.path().filename());
+  EXPECT_EQ(rps, (std::set<std::string>{"one", "two"}));
+  std::set<std::string> files;
+  for (const auto& e : stdfs::directory_iterator(P("vm/two"))) files.insert(e.path().filename());
+  EXPECT_EQ(files, (std::set<std::string>{"vda.raw", "info"}));
+  struct stat st;
+  ASSERT_EQ(::stat(P("vm/two/vda.raw").c_str(), &st), 0);
+  EXPECT_EQ(static_cast<uint64_t>(st.st_size), two_.size());
+  EXPECT_EQ(st.st_mode & 0777, 0444u);
+  std::ifstream in(P("vm/two/info"));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("name: two\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("description: second\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("parent: one\n"), std::string::npos) << text;
+  struct stat dir;
+  ASSERT_EQ(::stat(P("vm/two").c_str(), &dir), 0);
+  EXPECT_GT(dir.st_mtime, 1700000000);  // the RP's creation time, not 1970
+}
+
+TEST_F(MountTest, ImagesReadByteIdenticalSequentiallyAndAtRandom) {
+  EXPECT_TRUE(ReadAll(P("vm/one/vda.raw")) == one_);
+  EXPECT_TRUE(ReadAll(P("vm/two/vda.raw")) == two_);
+  int fd = ::open(P("vm/two/vda.raw").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 500; ++i) {
+    uint64_t off = rng() % (two_.size() + 1000);
+    size_t len = 1 + rng() % (3 * kChunk);
+    std::vector<std::byte> buf(len);
+    ssize_t n = ::pread(fd, buf.data(), len, static_cast<off_t>(off));
+    ASSERT_GE(n, 0);
+    size_t want = off >= two_.size() ? 0 : std::min<uint64_t>(len, two_.size() - off);
+    ASSERT_EQ(static_cast<size_t>(n), want) << "offset " << off;
+    ASSERT_TRUE(std::equal(buf.begin(), buf.begin() + n, two_.begin() + static_cast<long>(off)))
+        << "offset " << off << " len " << len;
+  }
+  ::close(fd);
+}
+
+TEST_F(MountTest, EverythingIsReadOnlyAndUnknownNamesAreMissing) {
+  auto expect_errno = [](int rc, int err, const char* what) {
+    EXPECT_EQ(rc, -1) << what;
+    EXPECT_EQ(errno, err) << what << ": " << strerror(errno);
+  };
+  expect_errno(::open(P("vm/two/vda.raw").c_str(), O_WRONLY), EROFS, "open for write");
+  expect_errno(::open(P("vm/two/new").c_str(), O_WRONLY | O_CREAT, 0644), EROFS, "create");
+  expect_errno(::mkdir(P("vm/three").c_str(), 0755), EROFS, "mkdir");
+  expect_errno(::rmdir(P("vm/one").c_str()), EROFS, "rmdir");
+  expect_errno(::unlink(P("vm/one/vda.raw").c_str()), EROFS, "unlink");
+  expect_errno(::rename(P("vm/one").c_str(), P("vm/uno").c_str()), EROFS, "rename");
+  expect_errno(::chmod(P("vm/one/vda.raw").c_str(), 0666), EROFS, "chmod");
+  expect_errno(::truncate(P("vm/one/vda.raw").c_str(), 0), EROFS, "truncate");
+  struct stat st;
+  expect_errno(::stat(P("nope").c_str(), &st), ENOENT, "unknown vm");
+  expect_errno(::stat(P("vm/nope").c_str(), &st), ENOENT, "unknown rp");
+  expect_errno(::stat(P("vm/one/vdz.raw").c_str(), &st), ENOENT, "unknown disk");
+  expect_errno(::stat(P("vm/one/vda.raw/x").c_str(), &st), ENOTDIR, "file as dir");
+  expect_errno(::stat(P("vm/.control").c_str(), &st), ENOENT, "reserved name");
+}
+
+TEST_F(MountTest, SeekDataAndHoleFollowTheImage) {
+  int fd = ::open(P("vm/one/vda.raw").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  // The fixture image: data at [0, 4 MiB) and [20 MiB, 24 MiB) of 32 MiB.
+  EXPECT_EQ(::lseek(fd, 0, SEEK_DATA), 0);
+  EXPECT_EQ(::lseek(fd, 0, SEEK_HOLE), 4 << 20);
+  EXPECT_EQ(::lseek(fd, 5 << 20, SEEK_DATA), 20 << 20);
+  EXPECT_EQ(::lseek(fd, 20 << 20, SEEK_HOLE), 24 << 20);
+  errno = 0;
+  EXPECT_EQ(::lseek(fd, 25 << 20, SEEK_DATA), -1);
+  EXPECT_EQ(errno, ENXIO);
+  ::close(fd);
+}
+
+TEST_F(MountTest, DfShowsTheStore) {
+  struct statvfs v;
+  ASSERT_EQ(::statvfs(mnt_.c_str(), &v), 0);
+  uint64_t used = (v.f_blocks - v.f_bfree) * v.f_frsize;
+  EXPECT_GT(used, 1u << 20);  // the store holds several MiB
+  EXPECT_LT(used, DirBytes(store()) + (1u << 20));
+}
+
+TEST_F(MountTest, SixteenConcurrentReadersGetCorrectData) {
+  std::atomic<int> bad{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&, t] {
+      const auto& want = t % 2 ? two_ : one_;
+      int fd = ::open(P(t % 2 ? "vm/two/vda.raw" : "vm/one/vda.raw").c_str(), O_RDONLY);
+      if (fd < 0) {
+        ++bad;
+        return;
+      }
+      std::mt19937_64 rng(t);
+      std::vector<std::byte> buf(128 * 1024);
+      for (int i = 0; i < 200; ++i) {
+        uint64_t off = rng() % (want.size() - buf.size());
+        ssize_t n = ::pread(fd, buf.data(), buf.size(), static_cast<off_t>(off));
+        if (n != static_cast<ssize_t>(buf.size()) ||
+            !std::equal(buf.begin(), buf.end(), want.begin() + static_cast<long>(off))) {
+          ++bad;
+        }
+      }
+      ::close(fd);
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.load(), 0);
+}
+
+TEST_F(MountTest, RpImageLoopMountsReadOnly) {
+  // Make an RP of an ext4 image with files, then loop-mount it from the rpfs mount.
+  Unmount();
+  std::string root = dir_ / "rootfs";
+  stdfs::create_directories(root + "/etc");
+  std::ofstream(root + "/etc/hostname") << "web01\n";
+  auto blob = PatternBytes(30, 300000);
+  std::ofstream(root + "/blob", std::ios::binary)
+      .write(reinterpret_cast<const char*>(blob.data()), static_cast<long>(blob.size()));
+  std::string ext4 = dir_ / "ext4.img";
+  MakeSparseFile(ext4, 64 << 20);
+  ASSERT_EQ(RunCommand({"mkfs.ext4", "-q", "-F", "-d", root, ext4}).exit_code, 0);
+  ASSERT_EQ(R({"vm", "add", "fsvm", "--disk", "vda=" + ext4}).exit_code, 0);
+  ASSERT_EQ(R({"create", "fsvm", "snap"}).exit_code, 0);
+  Mount();
+  std::string loop = dir_ / "loop";
+  stdfs::create_directory(loop);
+  auto m = RunCommand({"mount", "-o", "loop,ro", P("fsvm/snap/vda.raw"), loop});
+  if (m.exit_code != 0) GTEST_SKIP() << "loop devices unavailable: " << m.err;
+  struct LazyUmount {  // never leave the loop mount behind, even when an assertion fails
+    std::string dir;
+    ~LazyUmount() { ::umount2(dir.c_str(), MNT_DETACH); }
+  } guard{loop};
+  std::string line;
+  {
+    std::ifstream host(loop + "/etc/hostname");
+    std::getline(host, line);
+  }
+  EXPECT_EQ(line, "web01");
+  EXPECT_TRUE(ReadAll(loop + "/blob") == blob);
+  EXPECT_EQ(RunCommand({"umount", loop}).exit_code, 0);
+}
+
+TEST_F(MountTest, KilledDaemonLeavesAMountThatUnmountsAndRemounts) {
+  auto pid_text = RunCommand({"cat", store() + "/rpfs.lock"}).out;
+  pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+  ASSERT_GT(pid, 1);
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  // Wait for the daemon to be gone: its store lock is released on exit, so a command
+  // that needs the store succeeds once it is (bounded by a deadline, no fixed sleep).
+  int tries = 0;
+  while (R({"vm", "list"}).exit_code != 0 && ++tries < 1000) {
+  }
+  ASSERT_LT(tries, 1000);
+  Unmount();
+  Mount();
+  EXPECT_TRUE(ReadAll(P("vm/one/vda.raw")) == one_);
+}
+
+}  // namespace
+}  // namespace rpfs::testing
