@@ -11,6 +11,7 @@ RPFS_BUILD_DIR=build bash scripts/build.sh >/dev/null
 RPFS="$PWD/build/src/cli/rpfs"
 
 DEMO=${RPFS_DEMO_DIR:-/tmp/rpfs-demo}
+fusermount3 -u "$DEMO/mnt" 2>/dev/null || true  # a mount left by an interrupted run
 rm -rf "$DEMO"
 mkdir -p "$DEMO/rootfs/etc" "$DEMO/rootfs/srv/www" "$DEMO/rootfs/usr/bin"
 export RPFS_STORE="$DEMO/store"
@@ -45,4 +46,15 @@ step "$RPFS" export web01 before-upgrade vda -o "$DEMO/restored.img"
 printf '\n\033[1m$ debugfs -R "cat /srv/www/index.html" restored.img   (the old page is back)\033[0m\n'
 debugfs -R "cat /srv/www/index.html" "$DEMO/restored.img" 2>/dev/null
 step "$RPFS" verify
+
+# The mount: every RP as a read-only directory.
+mkdir -p "$DEMO/mnt"
+step "$RPFS" mount "$DEMO/mnt"
+trap 'fusermount3 -u "$DEMO/mnt" 2>/dev/null || true' EXIT
+step ls -lR "$DEMO/mnt/web01"
+step cat "$DEMO/mnt/web01/after-upgrade/info"
+step cmp "$DEMO/mnt/web01/before-upgrade/vda.raw" "$DEMO/restored.img"
+echo "identical: the mounted RP image and the exported one"
+step fusermount3 -u "$DEMO/mnt"
+trap - EXIT
 printf '\nDemo files are in %s (store: %s).\n' "$DEMO" "$RPFS_STORE"
