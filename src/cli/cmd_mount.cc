@@ -26,7 +26,8 @@ std::vector<std::string> SplitOptions(const std::vector<std::string>& raw) {
 }
 
 // Opens the store and serves it; `ready` runs once the mount answers.
-Status OpenAndServe(const Context& ctx, const fuse::MountOptions& opts, const std::function<void()>& ready) {
+Status OpenAndServe(const Context& ctx, const fuse::MountOptions& opts,
+                    const std::function<void()>& ready) {
   auto repo = ctx.OpenRepo();
   if (!repo.ok()) return repo.status();
   fs::Filesystem filesystem(repo->get());
@@ -36,7 +37,8 @@ Status OpenAndServe(const Context& ctx, const fuse::MountOptions& opts, const st
 int RunMount(const Context& ctx, const fuse::MountOptions& opts, bool foreground) {
   if (foreground) {
     Status s = OpenAndServe(ctx, opts, [&] {
-      std::fprintf(stderr, "rpfs: serving store %s on %s\n", ctx.store_dir.c_str(), opts.mountpoint.c_str());
+      std::fprintf(stderr, "rpfs: serving store %s on %s\n", ctx.store_dir.c_str(),
+                   opts.mountpoint.c_str());
     });
     return s.ok() ? kExitOk : Fail(s);
   }
@@ -83,7 +85,8 @@ int RunMount(const Context& ctx, const fuse::MountOptions& opts, bool foreground
 }  // namespace
 
 void RegisterMountCommands(CLI::App& app, Context& ctx, Action* action) {
-  auto* cmd = app.add_subcommand("mount", "Show every VM's recovery points as read-only directories");
+  auto* cmd =
+      app.add_subcommand("mount", "Show every VM's recovery points as read-only directories");
   auto mountpoint = std::make_shared<std::string>();
   auto foreground = std::make_shared<bool>(false);
   auto debug = std::make_shared<bool>(false);

@@ -13,7 +13,9 @@
 namespace rpfs::fs {
 namespace {
 
-Status Stale(InodeNo ino) { return Status::IOError("unknown inode " + std::to_string(ino), ESTALE); }
+Status Stale(InodeNo ino) {
+  return Status::IOError("unknown inode " + std::to_string(ino), ESTALE);
+}
 
 }  // namespace
 
@@ -21,17 +23,25 @@ int ToErrno(const Status& s) {
   if (s.ok()) return 0;
   if (s.sys_errno() != 0) return s.sys_errno();
   switch (s.code()) {
-    case Status::Code::kNotFound: return ENOENT;
-    case Status::Code::kAlreadyExists: return EEXIST;
-    case Status::Code::kInvalidArgument: return EINVAL;
-    case Status::Code::kBusy: return EBUSY;
-    case Status::Code::kNoSpace: return ENOSPC;
-    case Status::Code::kPermissionDenied: return EACCES;
-    case Status::Code::kNotSupported: return EOPNOTSUPP;
+    case Status::Code::kNotFound:
+      return ENOENT;
+    case Status::Code::kAlreadyExists:
+      return EEXIST;
+    case Status::Code::kInvalidArgument:
+      return EINVAL;
+    case Status::Code::kBusy:
+      return EBUSY;
+    case Status::Code::kNoSpace:
+      return ENOSPC;
+    case Status::Code::kPermissionDenied:
+      return EACCES;
+    case Status::Code::kNotSupported:
+      return EOPNOTSUPP;
     case Status::Code::kCorruption:
     case Status::Code::kIOError:
     case Status::Code::kAborted:
-    case Status::Code::kOk: break;
+    case Status::Code::kOk:
+      break;
   }
   return EIO;
 }
@@ -166,7 +176,8 @@ Result<std::vector<DirEntry>> Filesystem::ReadDir(InodeNo ino) {
     case NodeKind::kRpDir: {
       RPFS_ASSIGN_OR_RETURN(RpInfo rp, repo_->GetRpById(dir.vm, dir.rp_id));
       for (const auto& d : rp.disks) {
-        out.push_back({DiskFileName(d.name), Attr{0, S_IFREG | 0444, d.size, rp.created_us, 1, true}});
+        out.push_back(
+            {DiskFileName(d.name), Attr{0, S_IFREG | 0444, d.size, rp.created_us, 1, true}});
       }
       out.push_back({kInfoFile, Attr{0, S_IFREG | 0444, 0, rp.created_us, 1, false}});
       return out;

@@ -11,8 +11,8 @@
 #include <exception>
 #include <thread>
 
-#include "util/fd.h"
 #include "util/bytes.h"
+#include "util/fd.h"
 
 namespace rpfs::fuse {
 namespace {
@@ -184,15 +184,23 @@ void OnStatFs(fuse_req_t req, fuse_ino_t) {
 }
 
 // Everything that would change the tree: recovery points are read-only.
-void RoSetAttr(fuse_req_t req, fuse_ino_t, struct stat*, int, struct fuse_file_info*) { fuse_reply_err(req, EROFS); }
+void RoSetAttr(fuse_req_t req, fuse_ino_t, struct stat*, int, struct fuse_file_info*) {
+  fuse_reply_err(req, EROFS);
+}
 void RoMknod(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) { fuse_reply_err(req, EROFS); }
 void RoMkdir(fuse_req_t req, fuse_ino_t, const char*, mode_t) { fuse_reply_err(req, EROFS); }
 void RoUnlink(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
 void RoSymlink(fuse_req_t req, const char*, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
-void RoRename(fuse_req_t req, fuse_ino_t, const char*, fuse_ino_t, const char*, unsigned) { fuse_reply_err(req, EROFS); }
+void RoRename(fuse_req_t req, fuse_ino_t, const char*, fuse_ino_t, const char*, unsigned) {
+  fuse_reply_err(req, EROFS);
+}
 void RoLink(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
-void RoCreate(fuse_req_t req, fuse_ino_t, const char*, mode_t, struct fuse_file_info*) { fuse_reply_err(req, EROFS); }
-void RoSetXattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) { fuse_reply_err(req, EROFS); }
+void RoCreate(fuse_req_t req, fuse_ino_t, const char*, mode_t, struct fuse_file_info*) {
+  fuse_reply_err(req, EROFS);
+}
+void RoSetXattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) {
+  fuse_reply_err(req, EROFS);
+}
 void RoRemoveXattr(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
 
 struct fuse_lowlevel_ops MakeOps() {
@@ -235,9 +243,11 @@ void RaiseReadahead(const std::string& mountpoint) {
 
 }  // namespace
 
-Status Serve(fs::Filesystem* filesystem, const MountOptions& opts, const std::function<void()>& ready) {
-  std::vector<std::string> argv_s = {"rpfs", "-o", "ro,default_permissions,fsname=rpfs,subtype=rpfs",
-                                     "-o", "max_read=" + std::to_string(kMaxRead)};
+Status Serve(fs::Filesystem* filesystem, const MountOptions& opts,
+             const std::function<void()>& ready) {
+  std::vector<std::string> argv_s = {"rpfs", "-o",
+                                     "ro,default_permissions,fsname=rpfs,subtype=rpfs", "-o",
+                                     "max_read=" + std::to_string(kMaxRead)};
   for (const auto& o : opts.options) {
     argv_s.push_back("-o");
     argv_s.push_back(o);

@@ -9,9 +9,9 @@
 
 #include <atomic>
 #include <filesystem>
-#include <set>
 #include <fstream>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "cli_fixture.h"
