@@ -4,6 +4,9 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <atomic>
+#include <thread>
+
 #include "repo_fixture.h"
 
 namespace rpfs::testing {
@@ -121,6 +124,41 @@ TEST_F(FilesystemTest, RpDirectoryKeepsItsInodeAcrossRenameAndVanishesOnDelete) 
   EXPECT_EQ(fs::ToErrno(fs_->Lookup(vm.ino, "rp").status()), ENOENT);
   ASSERT_TRUE(repo_->DeleteRps("vm", {"renamed"}).ok());
   EXPECT_EQ(fs::ToErrno(fs_->GetAttr(rp.ino).status()), ENOENT);
+}
+
+}  // namespace
+}  // namespace rpfs::testing
+
+namespace rpfs::testing {
+namespace {
+
+TEST_F(FilesystemTest, ConcurrentLookupAndForgetLeaveNoNodeBehind) {
+  size_t base = fs_->inode_count();
+  std::vector<std::thread> threads;
+  std::atomic<int> errors{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 300; ++i) {
+        auto vm = fs_->Lookup(fs::kRootInode, "vm");
+        if (!vm.ok()) {
+          ++errors;
+          continue;
+        }
+        auto rp = fs_->Lookup(vm->ino, "rp");
+        if (rp.ok()) {
+          auto disk = fs_->Lookup(rp->ino, "vda.raw");
+          if (disk.ok()) fs_->Forget(disk->ino, 1);
+          fs_->Forget(rp->ino, 1);
+        } else {
+          ++errors;
+        }
+        fs_->Forget(vm->ino, 1);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(fs_->inode_count(), base);
 }
 
 }  // namespace
