@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, from a bare Debian 12 machine: installs dependencies, checks
 # formatting, builds with -Werror, runs every test (unit, integration, e2e), then builds
-# again with ASan+UBSan and runs the unit and integration tests under them.
+# again with ASan+UBSan and runs the unit and integration tests under them, and runs the
+# concurrency tests under TSan.
 #   scripts/test.sh            everything
-#   scripts/test.sh --quick    skip the sanitizer build
+#   scripts/test.sh --quick    skip the sanitizer builds
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0
@@ -25,5 +26,14 @@ if ((quick == 0)); then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   (cd build-asan && ctest -j"$(nproc)" --output-on-failure -L 'unit|integration')
+
+  echo "== concurrency tests under TSan (thread pool, readers, fs lookup/forget)"
+  cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRPFS_SANITIZE=thread \
+    -DRPFS_BUILD_BENCH=OFF >/dev/null
+  cmake --build build-tsan -j"$(nproc)" --target rpfs_util_test rpfs_integration_test
+  export TSAN_OPTIONS=halt_on_error=1
+  build-tsan/tests/rpfs_util_test --gtest_filter='ThreadPool*'
+  build-tsan/tests/rpfs_integration_test \
+    --gtest_filter='FilesystemTest.*:ReaderTest.*:RepoTest.DiskReader*'
 fi
 echo "== all tests passed"
