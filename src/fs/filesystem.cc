@@ -54,10 +54,21 @@ Result<NodeKey> Filesystem::Node(InodeNo ino) const {
   return *key;
 }
 
-Result<std::string> Filesystem::InfoText(const NodeKey& key) {
-  RPFS_ASSIGN_OR_RETURN(RpInfo rp, repo_->GetRpById(key.vm, key.rp_id));
-  RPFS_ASSIGN_OR_RETURN(uint64_t unique, repo_->BytesFreedByDeleting(key.vm, {rp.name}));
+Result<std::string> Filesystem::InfoText(const RpInfo& rp) {
+  RPFS_ASSIGN_OR_RETURN(uint64_t unique, repo_->BytesFreedByDeleting(rp.vm, {rp.name}));
   return FormatRpInfo(rp, unique);
+}
+
+bool Filesystem::IsImmutable(InodeNo ino) const {
+  auto key = inodes_.Get(ino);
+  return key && (key->kind == NodeKind::kRpDir || key->kind == NodeKind::kDisk);
+}
+
+Result<std::shared_ptr<Filesystem::Handle>> Filesystem::FindHandle(HandleId id) const {
+  std::lock_guard lock(mu_);
+  auto it = handles_.find(id);
+  if (it == handles_.end()) return Status::IOError("bad file handle", EBADF);
+  return it->second;
 }
 
 Result<Attr> Filesystem::AttrOf(InodeNo ino, const NodeKey& key) {
@@ -97,7 +108,7 @@ Result<Attr> Filesystem::AttrOf(InodeNo ino, const NodeKey& key) {
     }
     case NodeKind::kInfo: {
       RPFS_ASSIGN_OR_RETURN(RpInfo rp, repo_->GetRpById(key.vm, key.rp_id));
-      RPFS_ASSIGN_OR_RETURN(std::string text, InfoText(key));
+      RPFS_ASSIGN_OR_RETURN(std::string text, InfoText(rp));
       a.mode = S_IFREG | 0444;
       a.size = text.size();
       a.mtime_us = rp.created_us;
@@ -196,7 +207,8 @@ Result<HandleId> Filesystem::Open(InodeNo ino, int flags) {
   if (key.kind == NodeKind::kDisk) {
     RPFS_ASSIGN_OR_RETURN(h->disk, repo_->OpenDiskById(key.vm, key.rp_id, key.disk));
   } else if (key.kind == NodeKind::kInfo) {
-    RPFS_ASSIGN_OR_RETURN(h->text, InfoText(key));
+    RPFS_ASSIGN_OR_RETURN(RpInfo rp, repo_->GetRpById(key.vm, key.rp_id));
+    RPFS_ASSIGN_OR_RETURN(h->text, InfoText(rp));
   } else {
     return Status::IOError("is a directory", EISDIR);
   }
@@ -207,13 +219,7 @@ Result<HandleId> Filesystem::Open(InodeNo ino, int flags) {
 }
 
 Result<size_t> Filesystem::Read(HandleId id, uint64_t offset, std::span<std::byte> out) {
-  std::shared_ptr<Handle> h;
-  {
-    std::lock_guard lock(mu_);
-    auto it = handles_.find(id);
-    if (it == handles_.end()) return Status::IOError("bad file handle", EBADF);
-    h = it->second;
-  }
+  RPFS_ASSIGN_OR_RETURN(std::shared_ptr<Handle> h, FindHandle(id));
   if (h->disk) return h->disk->ReadAt(offset, out);
   if (offset >= h->text.size()) return size_t{0};
   size_t n = std::min(out.size(), h->text.size() - static_cast<size_t>(offset));
@@ -222,13 +228,7 @@ Result<size_t> Filesystem::Read(HandleId id, uint64_t offset, std::span<std::byt
 }
 
 Result<uint64_t> Filesystem::Seek(HandleId id, uint64_t offset, int whence) {
-  std::shared_ptr<Handle> h;
-  {
-    std::lock_guard lock(mu_);
-    auto it = handles_.find(id);
-    if (it == handles_.end()) return Status::IOError("bad file handle", EBADF);
-    h = it->second;
-  }
+  RPFS_ASSIGN_OR_RETURN(std::shared_ptr<Handle> h, FindHandle(id));
   uint64_t size = h->disk ? h->disk->size() : h->text.size();
   if (offset >= size) return Status::IOError("seek past the end", ENXIO);
   if (whence == SEEK_DATA) {

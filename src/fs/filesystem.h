@@ -70,6 +70,9 @@ class Filesystem {
   void Release(HandleId h);
 
   Result<FsStats> StatFs();
+  // True for RP directories and disk files, whose content never changes (derived from
+  // the node kind alone: no store access).
+  bool IsImmutable(InodeNo ino) const;
   size_t inode_count() const { return inodes_.size(); }
   size_t open_handles() const;
 
@@ -80,7 +83,8 @@ class Filesystem {
   };
   Result<Attr> AttrOf(InodeNo ino, const NodeKey& key);
   Result<Attr> RefAndAttr(const NodeKey& key);
-  Result<std::string> InfoText(const NodeKey& key);
+  Result<std::string> InfoText(const RpInfo& rp);
+  Result<std::shared_ptr<Handle>> FindHandle(HandleId id) const;
   Result<NodeKey> Node(InodeNo ino) const;
 
   Repository* repo_;

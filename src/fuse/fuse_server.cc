@@ -140,9 +140,9 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
     auto h = Fs(req)->Open(ino, fi->flags);
     if (!h.ok()) return ReplyError(req, h.status());
     fi->fh = *h;
-    auto a = Fs(req)->GetAttr(ino);
-    fi->keep_cache = a.ok() && a->immutable ? 1 : 0;
-    fi->direct_io = a.ok() && !a->immutable ? 1 : 0;  // info: size is computed at open
+    bool immutable = Fs(req)->IsImmutable(ino);
+    fi->keep_cache = immutable ? 1 : 0;
+    fi->direct_io = immutable ? 0 : 1;  // info: its text is computed at open
     if (fuse_reply_open(req, fi) != 0) Fs(req)->Release(*h);
   });
 }

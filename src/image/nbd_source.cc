@@ -96,14 +96,7 @@ class NbdSource final : public ImageSource {
   }
 
   Status CheckUnchanged() override {
-    struct stat now;
-    if (::stat(path_.c_str(), &now) != 0) {
-      return Status::IOError("image " + name_ + " (" + path_ + ") vanished while being read");
-    }
-    if (now.st_dev != st_.st_dev || now.st_ino != st_.st_ino) {
-      return Status::IOError("image " + name_ + " (" + path_ + ") was replaced while being read");
-    }
-    return Status::OK();
+    return CheckSameFile(path_, st_, "image " + name_ + " (" + path_ + ")");
   }
 
  private:

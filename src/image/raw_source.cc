@@ -58,13 +58,7 @@ class RawSource final : public ImageSource {
   }
 
   Status CheckUnchanged() override {
-    struct stat now;
-    if (::stat(path_.c_str(), &now) != 0) {
-      return Status::IOError(Describe() + " vanished while being read");
-    }
-    if (now.st_dev != st_.st_dev || now.st_ino != st_.st_ino) {
-      return Status::IOError(Describe() + " was replaced while being read");
-    }
+    RPFS_RETURN_IF_ERROR(CheckSameFile(path_, st_, Describe()));
     if (S_ISREG(st_.st_mode)) {
       struct stat cur;
       if (::fstat(fd_.get(), &cur) != 0) return Status::FromErrno(errno, "stat " + Describe());
@@ -88,6 +82,15 @@ class RawSource final : public ImageSource {
 };
 
 }  // namespace
+
+Status CheckSameFile(const std::string& path, const struct stat& opened, const std::string& label) {
+  struct stat now;
+  if (::stat(path.c_str(), &now) != 0) return Status::IOError(label + " vanished while being read");
+  if (now.st_dev != opened.st_dev || now.st_ino != opened.st_ino) {
+    return Status::IOError(label + " was replaced while being read");
+  }
+  return Status::OK();
+}
 
 Result<std::unique_ptr<ImageSource>> OpenRaw(const std::string& name, const std::string& path) {
   // O_NONBLOCK: opening a FIFO must not hang waiting for a writer; we refuse it below.
