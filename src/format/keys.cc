@@ -64,6 +64,13 @@ std::string TxObjectKey(uint64_t tx, const ObjectId& id) {
   return k;
 }
 
+std::string DeferredRpPrefix() { return "D"; }
+std::string DeferredRpKey(uint64_t rp_id) {
+  std::string k = DeferredRpPrefix();
+  PutBigEndian64(&k, rp_id);
+  return k;
+}
+
 std::string GcPrefix() { return "G"; }
 std::string GcKey(const ObjectId& id) {
   std::string k = GcPrefix();

@@ -10,6 +10,8 @@
 //     'T' <be64 tx id>             TxRecord (in flight)
 //     'U' <be64 tx id> <object>    empty: an object written by that tx, not yet committed
 //     'G' <object>                 empty: an object whose refcount reached 0, to be freed
+//     'D' <be64 rp id>             RpRecord of a deleted RP whose root references are kept
+//                                  until its last reader closes (released on next open)
 //   "objects"  <object> -> ObjectMeta          (refcounts and sizes)
 //   "chunks"   <digest> -> encoded chunk body  (BlobDB)
 //   "pages"    <digest> -> extent-map page
@@ -47,6 +49,9 @@ std::string TxPrefix();
 uint64_t TxIdFromKey(std::string_view key);  // 0 when malformed
 std::string TxObjectKey(uint64_t tx, const ObjectId& id);
 std::string TxObjectPrefix(uint64_t tx);
+
+std::string DeferredRpKey(uint64_t rp_id);
+std::string DeferredRpPrefix();
 
 std::string GcKey(const ObjectId& id);
 std::string GcPrefix();

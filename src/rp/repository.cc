@@ -15,6 +15,7 @@
 #include "rp/disk_reader.h"
 #include "rp/extent_map.h"
 #include "rp/ingest.h"
+#include "rp/reader_pins.h"
 #include "rpfs/names.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -45,6 +46,77 @@ struct Repository::Impl {
   mutable std::mutex write_mu;  // serialises every mutation of the store
   mutable rp::PageCache pages;
   mutable rp::ChunkCache chunks;
+  mutable rp::ReaderPins pins;
+
+  // Holds write_mu; on release, finishes the deletes deferred for readers that have gone.
+  class WriteLock {
+   public:
+    explicit WriteLock(Impl* impl) : impl_(impl), lock_(impl->write_mu) {}
+    ~WriteLock() {
+      lock_.unlock();
+      impl_->FinishReleasedDeletes();
+    }
+
+   private:
+    Impl* impl_;
+    std::unique_lock<std::mutex> lock_;
+  };
+  WriteLock LockForWrite() { return WriteLock(this); }
+
+  // Releases the data of a deleted RP whose delete waited for its readers (write_mu held).
+  Status ReleaseDeferred(uint64_t rp_id) {
+    RPFS_ASSIGN_OR_RETURN(auto raw, store->Get(format::DeferredRpKey(rp_id)));
+    if (!raw) return Status::OK();
+    RPFS_ASSIGN_OR_RETURN(auto rec, format::DecodeRp(*raw));
+    store::Mutation m;
+    m.Delete(format::DeferredRpKey(rp_id));
+    for (const ObjectId& root : Roots(rec)) m.AddRef(root, -1);
+    RPFS_RETURN_IF_ERROR(store->Commit(m));
+    return store->RunGc().status();
+  }
+
+  // Called without write_mu. Whoever holds write_mu when a last reader closes finishes
+  // its deferred delete on release, so nothing waits here for a long create.
+  void FinishReleasedDeletes() {
+    while (pins.HasReleasable()) {
+      std::unique_lock lock(write_mu, std::try_to_lock);
+      if (!lock.owns_lock()) return;
+      for (uint64_t id : pins.TakeReleasable()) {
+        (void)ReleaseDeferred(id);  // on failure the 'D' record stays for the next open
+      }
+    }
+  }
+
+  // Every deferred delete left by an earlier process (no reader survives a restart).
+  Status ReleaseAllDeferred() {
+    std::vector<uint64_t> ids;
+    RPFS_RETURN_IF_ERROR(
+        store->Scan(format::DeferredRpPrefix(), [&](std::string_view k, std::string_view) {
+          if (k.size() == 9) ids.push_back(GetBigEndian64(k.substr(1)));
+          return true;
+        }));
+    std::lock_guard lock(write_mu);
+    for (uint64_t id : ids) RPFS_RETURN_IF_ERROR(ReleaseDeferred(id));
+    return Status::OK();
+  }
+
+  // Pins RP `rp_id` for the lifetime of the returned guard (see ReaderPins).
+  std::shared_ptr<void> Pin(uint64_t rp_id) {
+    pins.Acquire(rp_id);
+    return std::shared_ptr<void>(nullptr, [this, rp_id](void*) {
+      if (pins.Release(rp_id)) FinishReleasedDeletes();
+    });
+  }
+
+  // A disk of a pinned RP: the record is read after pinning, so a delete either happened
+  // before (NotFound) or sees the pin and keeps the data.
+  Result<std::unique_ptr<DiskReader>> OpenPinned(const std::string& vm, uint64_t rp_id,
+                                                 const std::string& disk);
+
+  // Roots of the RPs deleted while being read: still referenced until released.
+  Result<std::vector<format::RpRecord>> LoadDeferred() const {
+    return LoadRpsWithPrefix(format::DeferredRpPrefix());
+  }
 
   Result<format::VmRecord> LoadVm(const std::string& vm) const {
     RPFS_ASSIGN_OR_RETURN(auto raw, store->Get(format::VmKey(vm)));
@@ -137,6 +209,38 @@ struct Repository::Impl {
   }
 };
 
+namespace {
+// A DiskReader that keeps its RP's data alive (ReaderPins) until it is destroyed.
+class PinnedDiskReader : public DiskReader {
+ public:
+  PinnedDiskReader(std::unique_ptr<DiskReader> inner, std::shared_ptr<void> pin)
+      : inner_(std::move(inner)), pin_(std::move(pin)) {}
+  uint64_t size() const override { return inner_->size(); }
+  Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> out) const override {
+    return inner_->ReadAt(offset, out);
+  }
+  Result<uint64_t> NextData(uint64_t offset) const override { return inner_->NextData(offset); }
+  Result<uint64_t> NextHole(uint64_t offset) const override { return inner_->NextHole(offset); }
+
+ private:
+  std::unique_ptr<DiskReader> inner_;
+  std::shared_ptr<void> pin_;
+};
+}  // namespace
+
+Result<std::unique_ptr<DiskReader>> Repository::Impl::OpenPinned(const std::string& vm,
+                                                                 uint64_t rp_id,
+                                                                 const std::string& disk) {
+  auto pin = Pin(rp_id);
+  RPFS_ASSIGN_OR_RETURN(auto rec, FindRpById(vm, rp_id));
+  if (!rec)
+    return Status::NotFound("rp #" + std::to_string(rp_id) + " of vm " + vm + " does not exist");
+  const format::RpStream* s = FindStream(*rec, disk);
+  if (s == nullptr) return Status::NotFound(RpLabel(vm, rec->name) + " has no disk " + disk);
+  return std::unique_ptr<DiskReader>(std::make_unique<PinnedDiskReader>(
+      rp::NewDiskReader(store.get(), &pages, &chunks, *s), std::move(pin)));
+}
+
 Repository::Repository(std::unique_ptr<store::Store> store)
     : impl_(std::make_unique<Impl>(std::move(store))) {}
 Repository::~Repository() = default;
@@ -166,7 +270,10 @@ Result<std::unique_ptr<Repository>> Repository::Init(const std::string& dir,
 
 Result<std::unique_ptr<Repository>> Repository::Open(const std::string& dir) {
   RPFS_ASSIGN_OR_RETURN(auto s, store::Store::Open(dir));
-  return std::unique_ptr<Repository>(new Repository(std::move(s)));
+  std::unique_ptr<Repository> repo(new Repository(std::move(s)));
+  RPFS_RETURN_IF_ERROR(
+      repo->impl_->ReleaseAllDeferred().WithContext("releasing deleted rps in store ", dir));
+  return repo;
 }
 
 // ---------------- VMs ----------------
@@ -200,7 +307,7 @@ Status Repository::AddVm(const std::string& vm, const std::vector<DiskSpec>& dis
     if (!src.ok()) return src.status().WithContext("adding vm ", vm);
     rec.disks.push_back(std::move(disk));
   }
-  std::lock_guard lock(impl_->write_mu);
+  auto lock = impl_->LockForWrite();
   RPFS_ASSIGN_OR_RETURN(auto existing, impl_->store->Get(format::VmKey(vm)));
   if (existing) return Status::AlreadyExists("vm " + vm + " already exists");
   store::Mutation m;
@@ -209,7 +316,7 @@ Status Repository::AddVm(const std::string& vm, const std::vector<DiskSpec>& dis
 }
 
 Status Repository::RemoveVm(const std::string& vm) {
-  std::lock_guard lock(impl_->write_mu);
+  auto lock = impl_->LockForWrite();
   RPFS_RETURN_IF_ERROR(impl_->LoadVm(vm).status());
   RPFS_ASSIGN_OR_RETURN(auto rps, impl_->LoadRps(vm));
   if (!rps.empty()) {
@@ -261,7 +368,7 @@ Result<std::vector<VmInfo>> Repository::ListVms() const {
 Result<RpInfo> Repository::CreateRp(const std::string& vm, const std::string& rp,
                                     const CreateOptions& opts, const ProgressFn& progress) {
   RPFS_RETURN_IF_ERROR(ValidateName(rp, "rp name"));
-  std::lock_guard lock(impl_->write_mu);
+  auto lock = impl_->LockForWrite();
   RPFS_ASSIGN_OR_RETURN(auto vmrec, impl_->LoadVm(vm));
   RPFS_ASSIGN_OR_RETURN(auto existing, impl_->FindRp(vm, rp));
   if (existing) return Status::AlreadyExists(RpLabel(vm, rp) + " already exists");
@@ -383,7 +490,7 @@ std::string FormatRpInfo(const RpInfo& rp, uint64_t unique_bytes) {
 
 Status Repository::RenameRp(const std::string& vm, const std::string& from, const std::string& to) {
   RPFS_RETURN_IF_ERROR(ValidateName(to, "rp name"));
-  std::lock_guard lock(impl_->write_mu);
+  auto lock = impl_->LockForWrite();
   RPFS_ASSIGN_OR_RETURN(auto rec, impl_->LoadRp(vm, from));
   if (from == to) return Status::OK();
   RPFS_ASSIGN_OR_RETURN(auto clash, impl_->FindRp(vm, to));
@@ -399,7 +506,7 @@ Status Repository::RenameRp(const std::string& vm, const std::string& from, cons
 }
 
 Result<uint64_t> Repository::DeleteRps(const std::string& vm, const std::vector<std::string>& rps) {
-  std::lock_guard lock(impl_->write_mu);
+  auto lock = impl_->LockForWrite();
   RPFS_ASSIGN_OR_RETURN(auto vmrec, impl_->LoadVm(vm));
   RPFS_ASSIGN_OR_RETURN(auto all, impl_->LoadRps(vm));
   std::map<uint64_t, const format::RpRecord*> by_id;
@@ -420,11 +527,18 @@ Result<uint64_t> Repository::DeleteRps(const std::string& vm, const std::vector<
     return by_id.count(id) != 0 ? id : 0;
   };
   store::Mutation m;
+  std::vector<uint64_t> deferred;
   for (const auto& r : all) {
     if (doomed.count(r.id) != 0) {
       m.Delete(format::RpKey(vm, r.id));
       m.Delete(format::RpNameKey(vm, r.name));
-      for (const ObjectId& root : impl_->Roots(r)) m.AddRef(root, -1);
+      if (impl_->pins.DeferIfPinned(r.id)) {
+        // Open readers keep its data: released when the last one closes.
+        m.Put(format::DeferredRpKey(r.id), format::EncodeRp(r));
+        deferred.push_back(r.id);
+      } else {
+        for (const ObjectId& root : impl_->Roots(r)) m.AddRef(root, -1);
+      }
     } else if (r.parent != 0 && doomed.count(r.parent) != 0) {
       format::RpRecord moved = r;
       moved.parent = surviving_ancestor(r.parent);
@@ -436,7 +550,11 @@ Result<uint64_t> Repository::DeleteRps(const std::string& vm, const std::vector<
     m.Put(format::VmKey(vm), format::EncodeVm(vmrec));
   }
   CrashPoint("delete.before_commit");
-  RPFS_RETURN_IF_ERROR(impl_->store->Commit(m).WithContext("deleting from vm ", vm));
+  Status committed = impl_->store->Commit(m);
+  if (!committed.ok()) {
+    for (uint64_t id : deferred) impl_->pins.CancelDeferred(id);
+    return committed.WithContext("deleting from vm ", vm);
+  }
   CrashPoint("delete.after_commit");
   return impl_->store->RunGc();
 }
@@ -459,24 +577,21 @@ Result<std::unique_ptr<DiskReader>> Repository::OpenDisk(const std::string& vm,
                                                          const std::string& rp,
                                                          const std::string& disk) const {
   RPFS_ASSIGN_OR_RETURN(auto rec, impl_->LoadRp(vm, rp));
-  const format::RpStream* s = impl_->FindStream(rec, disk);
-  if (s == nullptr) return Status::NotFound(RpLabel(vm, rp) + " has no disk " + disk);
-  return rp::NewDiskReader(impl_->store.get(), &impl_->pages, &impl_->chunks, *s);
+  return impl_->OpenPinned(vm, rec.id, disk);
 }
 
 Result<std::unique_ptr<DiskReader>> Repository::OpenDiskById(const std::string& vm, uint64_t rp_id,
                                                              const std::string& disk) const {
-  RPFS_ASSIGN_OR_RETURN(auto rec, impl_->FindRpById(vm, rp_id));
-  if (!rec)
-    return Status::NotFound("rp #" + std::to_string(rp_id) + " of vm " + vm + " does not exist");
-  const format::RpStream* s = impl_->FindStream(*rec, disk);
-  if (s == nullptr) return Status::NotFound(RpLabel(vm, rec->name) + " has no disk " + disk);
-  return rp::NewDiskReader(impl_->store.get(), &impl_->pages, &impl_->chunks, *s);
+  return impl_->OpenPinned(vm, rp_id, disk);
 }
 
 Status Repository::Export(const std::string& vm, const std::string& rp, const std::string& disk,
                           int fd, bool sparse, const ProgressFn& progress) const {
-  RPFS_ASSIGN_OR_RETURN(auto rec, impl_->LoadRp(vm, rp));
+  RPFS_ASSIGN_OR_RETURN(auto found, impl_->LoadRp(vm, rp));
+  auto pin = impl_->Pin(found.id);
+  RPFS_ASSIGN_OR_RETURN(auto again, impl_->FindRpById(vm, found.id));  // not deleted meanwhile
+  if (!again) return Status::NotFound(RpLabel(vm, rp) + " does not exist");
+  const format::RpRecord& rec = *again;
   const format::RpStream* s = impl_->FindStream(rec, disk);
   if (s == nullptr) return Status::NotFound(RpLabel(vm, rp) + " has no disk " + disk);
   return rp::ExportStream(impl_->store.get(), &impl_->pages, *s, fd, sparse, progress)
@@ -486,10 +601,14 @@ Status Repository::Export(const std::string& vm, const std::string& rp, const st
 // ---------------- store ----------------
 
 Result<VerifyResult> Repository::Verify(const ProgressFn& progress) const {
+  // Refcounts are checked against references: no mutation may run in between (reads may).
+  auto lock = impl_->LockForWrite();
   RPFS_ASSIGN_OR_RETURN(auto rps, impl_->LoadRpsWithPrefix(format::AllRpPrefix()));
+  RPFS_ASSIGN_OR_RETURN(auto deleted_but_read, impl_->LoadDeferred());
   std::vector<ObjectId> roots;
-  for (const auto& r : rps)
-    for (const ObjectId& root : impl_->Roots(r)) roots.push_back(root);
+  for (const auto* list : {&rps, &deleted_but_read})
+    for (const auto& r : *list)
+      for (const ObjectId& root : impl_->Roots(r)) roots.push_back(root);
   RPFS_ASSIGN_OR_RETURN(auto report, impl_->store->Verify(roots, progress));
 
   VerifyResult out;
@@ -535,7 +654,7 @@ Result<VerifyResult> Repository::Verify(const ProgressFn& progress) const {
 }
 
 Status Repository::Compact() {
-  std::lock_guard lock(impl_->write_mu);
+  auto lock = impl_->LockForWrite();
   return impl_->store->Compact();
 }
 

@@ -1,0 +1,53 @@
+#include "rp/reader_pins.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace rpfs::rp {
+
+void ReaderPins::Acquire(uint64_t rp_id) {
+  std::lock_guard lock(mu_);
+  readers_[rp_id]++;
+}
+
+bool ReaderPins::Release(uint64_t rp_id) {
+  std::lock_guard lock(mu_);
+  auto it = readers_.find(rp_id);
+  if (it == readers_.end()) return false;
+  if (--it->second > 0) return false;
+  readers_.erase(it);
+  if (deferred_.erase(rp_id) == 0) return false;
+  releasable_.push_back(rp_id);
+  return true;
+}
+
+bool ReaderPins::DeferIfPinned(uint64_t rp_id) {
+  std::lock_guard lock(mu_);
+  if (readers_.count(rp_id) == 0) return false;
+  deferred_.insert(rp_id);
+  return true;
+}
+
+void ReaderPins::CancelDeferred(uint64_t rp_id) {
+  std::lock_guard lock(mu_);
+  deferred_.erase(rp_id);
+  releasable_.erase(std::remove(releasable_.begin(), releasable_.end(), rp_id), releasable_.end());
+}
+
+bool ReaderPins::HasReleasable() const {
+  std::lock_guard lock(mu_);
+  return !releasable_.empty();
+}
+
+std::vector<uint64_t> ReaderPins::TakeReleasable() {
+  std::lock_guard lock(mu_);
+  return std::exchange(releasable_, {});
+}
+
+size_t ReaderPins::readers(uint64_t rp_id) const {
+  std::lock_guard lock(mu_);
+  auto it = readers_.find(rp_id);
+  return it == readers_.end() ? 0 : it->second;
+}
+
+}  // namespace rpfs::rp

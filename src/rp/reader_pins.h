@@ -1,0 +1,40 @@
+// ReaderPins: which RPs have open readers, so that deleting one keeps its data until the
+// last reader closes (a process reading `<rp>/vda.raw` through the mount keeps getting the
+// right bytes even if the RP is deleted meanwhile, like an unlinked but open file).
+//
+// The delete itself is immediate (the RP vanishes from every listing in the same commit);
+// only the release of its root references is deferred, recorded under a 'D' key so that a
+// crash in between loses nothing: the next open finishes the release. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <set>
+#include <unordered_map>
+#include <vector>
+
+namespace rpfs::rp {
+
+class ReaderPins {
+ public:
+  void Acquire(uint64_t rp_id);
+  // Drops one reader. True when it was the last reader of an RP whose delete was
+  // deferred: that RP is now releasable (see TakeReleasable).
+  bool Release(uint64_t rp_id);
+  // Called by a delete before it commits: true when `rp_id` has readers, in which case
+  // the release of its data is deferred until the last one closes.
+  bool DeferIfPinned(uint64_t rp_id);
+  // The deferring delete did not commit: forget the deferral.
+  void CancelDeferred(uint64_t rp_id);
+  bool HasReleasable() const;
+  std::vector<uint64_t> TakeReleasable();
+  size_t readers(uint64_t rp_id) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<uint64_t, uint32_t> readers_;
+  std::set<uint64_t> deferred_;
+  std::vector<uint64_t> releasable_;
+};
+
+}  // namespace rpfs::rp
