@@ -131,6 +131,18 @@ struct ChunkCacheStats {
   uint64_t capacity = 0;  // bound on `bytes`
 };
 
+// A committed change of the store's namespace, reported to the change listener (the
+// mount uses it to drop what the kernel caches about the names involved).
+struct StoreChange {
+  enum class Kind { kVmAdded, kVmRemoved, kRpCreated, kRpRenamed, kRpDeleted };
+  Kind kind = Kind::kRpCreated;
+  std::string vm;
+  std::string rp;        // the RP's name (its old name for a rename)
+  std::string new_name;  // kRpRenamed only
+  uint64_t rp_id = 0;
+};
+using ChangeListener = std::function<void(const StoreChange&)>;
+
 class Repository {
  public:
   static Result<std::unique_ptr<Repository>> Init(const std::string& dir, const InitOptions& opts);
@@ -173,6 +185,12 @@ class Repository {
   Status Compact();
   Result<StoreSummary> Summary() const;
   ChunkCacheStats CacheStats() const;
+
+  // Called after every committed namespace change, from the thread that made it, possibly
+  // with the store's write lock held: it must return quickly and must not call back into
+  // mutations. Replaces any previous listener; nullptr removes it (and waits for a call in
+  // progress to return).
+  void SetChangeListener(ChangeListener listener);
 
  private:
   explicit Repository(std::unique_ptr<store::Store> store);

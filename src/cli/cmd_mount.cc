@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cli/command.h"
+#include "cli/daemon.h"
 #include "fs/filesystem.h"
 #include "fuse/fuse_server.h"
 
@@ -30,6 +31,9 @@ Status OpenAndServe(const Context& ctx, const fuse::MountOptions& opts,
                     const std::function<void()>& ready) {
   auto repo = ctx.OpenRepo();
   if (!repo.ok()) return repo.status();
+  // Other rpfs commands on this store now run here (daemon.h).
+  auto server = CommandServer::Start(repo->get(), ctx.store_dir);
+  if (!server.ok()) return server.status().WithContext("serving store ", ctx.store_dir);
   fs::Filesystem filesystem(repo->get());
   return fuse::Serve(&filesystem, opts, ready);
 }
@@ -37,17 +41,17 @@ Status OpenAndServe(const Context& ctx, const fuse::MountOptions& opts,
 int RunMount(const Context& ctx, const fuse::MountOptions& opts, bool foreground) {
   if (foreground) {
     Status s = OpenAndServe(ctx, opts, [&] {
-      std::fprintf(stderr, "rpfs: serving store %s on %s\n", ctx.store_dir.c_str(),
+      std::fprintf(ctx.err, "rpfs: serving store %s on %s\n", ctx.store_dir.c_str(),
                    opts.mountpoint.c_str());
     });
-    return s.ok() ? kExitOk : Fail(s);
+    return s.ok() ? kExitOk : ctx.Fail(s);
   }
   // Background: the child opens the store (after fork: no threads cross it) and reports
   // "ready" or its error through a pipe, so `rpfs mount X && ls X` works.
   int pipefd[2];
-  if (::pipe2(pipefd, O_CLOEXEC) != 0) return Fail(Status::FromErrno(errno, "pipe"));
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) return ctx.Fail(Status::FromErrno(errno, "pipe"));
   pid_t pid = ::fork();
-  if (pid < 0) return Fail(Status::FromErrno(errno, "fork"));
+  if (pid < 0) return ctx.Fail(Status::FromErrno(errno, "fork"));
   if (pid == 0) {
     ::close(pipefd[0]);
     ::setsid();
@@ -78,7 +82,7 @@ int RunMount(const Context& ctx, const fuse::MountOptions& opts, bool foreground
   ::close(pipefd[0]);
   if (!reply.empty() && reply[0] == 'R') return kExitOk;
   ::waitpid(pid, nullptr, 0);
-  std::fprintf(stderr, "rpfs: %s\n", reply.empty() ? "mount daemon died" : reply.c_str() + 1);
+  std::fprintf(ctx.err, "rpfs: %s\n", reply.empty() ? "mount daemon died" : reply.c_str() + 1);
   return kExitFailed;
 }
 

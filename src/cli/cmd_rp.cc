@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
-#include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -35,15 +34,16 @@ nlohmann::json RpJson(const RpInfo& rp) {
           {"added_bytes", rp.added_bytes}};
 }
 
-void PrintRpTable(const std::vector<RpInfo>& rps, const std::string& current, bool tree) {
-  std::printf("  %-28s %-20s %-20s %10s %10s %10s  %s\n", "RP", "CREATED", "PARENT", "LOGICAL",
-              "STORED", "ADDED", "DESCRIPTION");
+void PrintRpTable(const Context& ctx, const std::vector<RpInfo>& rps, const std::string& current,
+                  bool tree) {
+  std::fprintf(ctx.out, "  %-28s %-20s %-20s %10s %10s %10s  %s\n", "RP", "CREATED", "PARENT",
+               "LOGICAL", "STORED", "ADDED", "DESCRIPTION");
   auto row = [&](const RpInfo& rp, const std::string& label) {
-    std::printf("%s %-28s %-20s %-20s %10s %10s %10s  %s\n", rp.name == current ? "*" : " ",
-                label.c_str(), FormatIsoUtc(rp.created_us).c_str(),
-                rp.parent.empty() ? "-" : rp.parent.c_str(), HumanBytes(rp.logical_bytes).c_str(),
-                HumanBytes(rp.stored_bytes).c_str(), HumanBytes(rp.added_bytes).c_str(),
-                rp.description.c_str());
+    std::fprintf(ctx.out, "%s %-28s %-20s %-20s %10s %10s %10s  %s\n",
+                 rp.name == current ? "*" : " ", label.c_str(), FormatIsoUtc(rp.created_us).c_str(),
+                 rp.parent.empty() ? "-" : rp.parent.c_str(), HumanBytes(rp.logical_bytes).c_str(),
+                 HumanBytes(rp.stored_bytes).c_str(), HumanBytes(rp.added_bytes).c_str(),
+                 rp.description.c_str());
   };
   if (!tree) {
     for (const auto& rp : rps) row(rp, rp.name);
@@ -67,21 +67,21 @@ void PrintRpTable(const std::vector<RpInfo>& rps, const std::string& current, bo
 
 int RunList(const Context& ctx, const std::string& only_vm, bool tree) {
   auto repo = ctx.OpenRepo();
-  if (!repo.ok()) return Fail(repo.status());
+  if (!repo.ok()) return ctx.Fail(repo.status());
   std::vector<VmInfo> vms;
   if (only_vm.empty()) {
     auto all = (*repo)->ListVms();
-    if (!all.ok()) return Fail(all.status());
+    if (!all.ok()) return ctx.Fail(all.status());
     vms = std::move(*all);
   } else {
     auto vm = (*repo)->GetVm(only_vm);
-    if (!vm.ok()) return Fail(vm.status());
+    if (!vm.ok()) return ctx.Fail(vm.status());
     vms.push_back(std::move(*vm));
   }
   nlohmann::json j = nlohmann::json::array();
   for (const auto& vm : vms) {
     auto rps = (*repo)->ListRps(vm.name);
-    if (!rps.ok()) return Fail(rps.status());
+    if (!rps.ok()) return ctx.Fail(rps.status());
     if (ctx.json) {
       for (const auto& rp : *rps) {
         auto e = RpJson(rp);
@@ -90,43 +90,46 @@ int RunList(const Context& ctx, const std::string& only_vm, bool tree) {
       }
       continue;
     }
-    std::printf("%s (%zu recovery point%s)\n", vm.name.c_str(), rps->size(),
-                rps->size() == 1 ? "" : "s");
-    if (!rps->empty()) PrintRpTable(*rps, vm.current_rp, tree);
+    std::fprintf(ctx.out, "%s (%zu recovery point%s)\n", vm.name.c_str(), rps->size(),
+                 rps->size() == 1 ? "" : "s");
+    if (!rps->empty()) PrintRpTable(ctx, *rps, vm.current_rp, tree);
   }
-  if (ctx.json) std::cout << j.dump(2) << "\n";
+  if (ctx.json) ctx.PrintJson(j);
   return kExitOk;
 }
 
 int RunInfo(const Context& ctx, const std::string& vm, const std::string& name) {
   auto repo = ctx.OpenRepo();
-  if (!repo.ok()) return Fail(repo.status());
+  if (!repo.ok()) return ctx.Fail(repo.status());
   auto rp = (*repo)->GetRp(vm, name);
-  if (!rp.ok()) return Fail(rp.status());
+  if (!rp.ok()) return ctx.Fail(rp.status());
   auto unique = (*repo)->BytesFreedByDeleting(vm, {name});
-  if (!unique.ok()) return Fail(unique.status());
+  if (!unique.ok()) return ctx.Fail(unique.status());
   if (ctx.json) {
     auto j = RpJson(*rp);
     j["unique_bytes"] = *unique;
-    std::cout << j.dump(2) << "\n";
+    ctx.PrintJson(j);
     return kExitOk;
   }
-  std::fputs(FormatRpInfo(*rp, *unique).c_str(), stdout);
+  std::fputs(FormatRpInfo(*rp, *unique).c_str(), ctx.out);
   return kExitOk;
 }
 
 int RunExport(const Context& ctx, const std::string& vm, const std::string& rp,
-              const std::string& disk, const std::string& out) {
+              const std::string& disk, const std::string& out_arg) {
+  const std::string out = out_arg == "-" ? out_arg : ctx.Path(out_arg);
   auto repo = ctx.OpenRepo();
-  if (!repo.ok()) return Fail(repo.status());
+  if (!repo.ok()) return ctx.Fail(repo.status());
   if (out.empty() || out == "-") {
-    if (::isatty(STDOUT_FILENO) == 1) {
-      return Fail(Status::InvalidArgument(
+    std::fflush(ctx.out);
+    const int out_fd = ::fileno(ctx.out);
+    if (::isatty(out_fd) == 1) {
+      return ctx.Fail(Status::InvalidArgument(
           "refusing to write a disk image to a terminal; use -o FILE or a pipe"));
     }
-    ProgressBar bar("export " + vm + "/" + rp + " " + disk);
-    Status s = (*repo)->Export(vm, rp, disk, STDOUT_FILENO, /*sparse=*/false, bar.Callback());
-    return s.ok() ? kExitOk : Fail(s);
+    ProgressBar bar(ctx.err, "export " + vm + "/" + rp + " " + disk);
+    Status s = (*repo)->Export(vm, rp, disk, out_fd, /*sparse=*/false, bar.Callback());
+    return s.ok() ? kExitOk : ctx.Fail(s);
   }
   // Regular files are written to a temporary name and renamed at the end, so a failed
   // export leaves nothing behind; devices are written in place.
@@ -135,8 +138,8 @@ int RunExport(const Context& ctx, const std::string& vm, const std::string& rp,
   std::string target = is_device ? out : out + ".rpfs-partial";
   int fd = ::open(target.c_str(), is_device ? O_WRONLY : (O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC),
                   0644);
-  if (fd < 0) return Fail(Status::FromErrno(errno, "cannot create " + target));
-  ProgressBar bar("export " + vm + "/" + rp + " " + disk);
+  if (fd < 0) return ctx.Fail(Status::FromErrno(errno, "cannot create " + target));
+  ProgressBar bar(ctx.err, "export " + vm + "/" + rp + " " + disk);
   Status s = (*repo)->Export(vm, rp, disk, fd, /*sparse=*/!is_device, bar.Callback());
   bar.Finish();
   if (s.ok() && ::fsync(fd) != 0) s = Status::FromErrno(errno, "fsync " + target);
@@ -146,7 +149,7 @@ int RunExport(const Context& ctx, const std::string& vm, const std::string& rp,
   }
   if (!s.ok()) {
     if (!is_device) ::unlink(target.c_str());
-    return Fail(s);
+    return ctx.Fail(s);
   }
   return kExitOk;
 }
@@ -165,18 +168,18 @@ void RegisterRpCommands(CLI::App& app, Context& ctx, Action* action) {
     cmd->callback([&ctx, action, vm, rp, desc] {
       *action = [&ctx, vm, rp, desc] {
         int code = 0;
-        if (!CheckName(*rp, "rp name", &code)) return code;
+        if (!ctx.CheckName(*rp, "rp name", &code)) return code;
         auto repo = ctx.OpenRepo();
-        if (!repo.ok()) return Fail(repo.status());
-        ProgressBar bar("create " + *vm + "/" + *rp);
+        if (!repo.ok()) return ctx.Fail(repo.status());
+        ProgressBar bar(ctx.err, "create " + *vm + "/" + *rp);
         CreateOptions opts;
         opts.description = *desc;
         auto info = (*repo)->CreateRp(*vm, *rp, opts, bar.Callback());
         bar.Finish();
-        if (!info.ok()) return Fail(info.status());
-        std::printf("created %s/%s: %s logical, %s data, %s added to the store\n", vm->c_str(),
-                    rp->c_str(), HumanBytes(info->logical_bytes).c_str(),
-                    HumanBytes(info->data_bytes).c_str(), HumanBytes(info->added_bytes).c_str());
+        if (!info.ok()) return ctx.Fail(info.status());
+        std::fprintf(ctx.out, "created %s/%s: %s logical, %s data, %s added to the store\n",
+                     vm->c_str(), rp->c_str(), HumanBytes(info->logical_bytes).c_str(),
+                     HumanBytes(info->data_bytes).c_str(), HumanBytes(info->added_bytes).c_str());
         return kExitOk;
       };
     });
@@ -213,12 +216,12 @@ void RegisterRpCommands(CLI::App& app, Context& ctx, Action* action) {
     cmd->callback([&ctx, action, vm, from, to] {
       *action = [&ctx, vm, from, to] {
         int code = 0;
-        if (!CheckName(*to, "rp name", &code)) return code;
+        if (!ctx.CheckName(*to, "rp name", &code)) return code;
         auto repo = ctx.OpenRepo();
-        if (!repo.ok()) return Fail(repo.status());
+        if (!repo.ok()) return ctx.Fail(repo.status());
         Status s = (*repo)->RenameRp(*vm, *from, *to);
-        if (!s.ok()) return Fail(s);
-        std::printf("renamed %s/%s to %s\n", vm->c_str(), from->c_str(), to->c_str());
+        if (!s.ok()) return ctx.Fail(s);
+        std::fprintf(ctx.out, "renamed %s/%s to %s\n", vm->c_str(), from->c_str(), to->c_str());
         return kExitOk;
       };
     });
@@ -236,28 +239,29 @@ void RegisterRpCommands(CLI::App& app, Context& ctx, Action* action) {
     cmd->callback([&ctx, action, vm, rps, all, dry] {
       *action = [&ctx, vm, rps, all, dry] {
         if (*all == !rps->empty()) {
-          return Fail(Status::InvalidArgument("give either RP names or --all"));
+          return ctx.Fail(Status::InvalidArgument("give either RP names or --all"));
         }
         auto repo = ctx.OpenRepo();
-        if (!repo.ok()) return Fail(repo.status());
+        if (!repo.ok()) return ctx.Fail(repo.status());
         std::vector<std::string> names = *rps;
         if (*all) {
           auto list = (*repo)->ListRps(*vm);
-          if (!list.ok()) return Fail(list.status());
+          if (!list.ok()) return ctx.Fail(list.status());
           for (const auto& r : *list) names.push_back(r.name);
         }
         if (*dry) {
           auto freed = (*repo)->BytesFreedByDeleting(*vm, names);
-          if (!freed.ok()) return Fail(freed.status());
-          std::printf("would delete %zu recovery point(s) of %s and free %s (%llu bytes)\n",
-                      names.size(), vm->c_str(), HumanBytes(*freed).c_str(),
-                      static_cast<unsigned long long>(*freed));
+          if (!freed.ok()) return ctx.Fail(freed.status());
+          std::fprintf(ctx.out,
+                       "would delete %zu recovery point(s) of %s and free %s (%llu bytes)\n",
+                       names.size(), vm->c_str(), HumanBytes(*freed).c_str(),
+                       static_cast<unsigned long long>(*freed));
           return kExitOk;
         }
         auto freed = (*repo)->DeleteRps(*vm, names);
-        if (!freed.ok()) return Fail(freed.status());
-        std::printf("deleted %zu recovery point(s) of %s, freed %s\n", names.size(), vm->c_str(),
-                    HumanBytes(*freed).c_str());
+        if (!freed.ok()) return ctx.Fail(freed.status());
+        std::fprintf(ctx.out, "deleted %zu recovery point(s) of %s, freed %s\n", names.size(),
+                     vm->c_str(), HumanBytes(*freed).c_str());
         return kExitOk;
       };
     });

@@ -1,6 +1,5 @@
 // rpfs init | verify | compact | du
 #include <cstdio>
-#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -15,33 +14,33 @@ double Ratio(uint64_t a, uint64_t b) {
 
 int RunDu(const Context& ctx, const std::string& only_vm) {
   auto repo = ctx.OpenRepo();
-  if (!repo.ok()) return Fail(repo.status());
+  if (!repo.ok()) return ctx.Fail(repo.status());
   std::vector<VmInfo> vms;
   if (only_vm.empty()) {
     auto all = (*repo)->ListVms();
-    if (!all.ok()) return Fail(all.status());
+    if (!all.ok()) return ctx.Fail(all.status());
     vms = std::move(*all);
   } else {
     auto vm = (*repo)->GetVm(only_vm);
-    if (!vm.ok()) return Fail(vm.status());
+    if (!vm.ok()) return ctx.Fail(vm.status());
     vms.push_back(std::move(*vm));
   }
   auto summary = (*repo)->Summary();
-  if (!summary.ok()) return Fail(summary.status());
+  if (!summary.ok()) return ctx.Fail(summary.status());
   nlohmann::json j;
   j["vms"] = nlohmann::json::array();
   uint64_t logical = 0, referenced = 0;
   if (!ctx.json) {
-    std::printf("%-20s %-24s %12s %12s %12s %12s %12s\n", "VM", "RP", "LOGICAL", "DATA", "STORED",
-                "ADDED", "UNIQUE");
+    std::fprintf(ctx.out, "%-20s %-24s %12s %12s %12s %12s %12s\n", "VM", "RP", "LOGICAL", "DATA",
+                 "STORED", "ADDED", "UNIQUE");
   }
   for (const auto& vm : vms) {
     auto rps = (*repo)->ListRps(vm.name);
-    if (!rps.ok()) return Fail(rps.status());
+    if (!rps.ok()) return ctx.Fail(rps.status());
     nlohmann::json jvm = {{"name", vm.name}, {"rps", nlohmann::json::array()}};
     for (const auto& rp : *rps) {
       auto unique = (*repo)->BytesFreedByDeleting(vm.name, {rp.name});
-      if (!unique.ok()) return Fail(unique.status());
+      if (!unique.ok()) return ctx.Fail(unique.status());
       logical += rp.logical_bytes;
       referenced += rp.data_bytes;
       if (ctx.json) {
@@ -52,10 +51,10 @@ int RunDu(const Context& ctx, const std::string& only_vm) {
                               {"added_bytes", rp.added_bytes},
                               {"unique_bytes", *unique}});
       } else {
-        std::printf("%-20s %-24s %12s %12s %12s %12s %12s\n", vm.name.c_str(), rp.name.c_str(),
-                    HumanBytes(rp.logical_bytes).c_str(), HumanBytes(rp.data_bytes).c_str(),
-                    HumanBytes(rp.stored_bytes).c_str(), HumanBytes(rp.added_bytes).c_str(),
-                    HumanBytes(*unique).c_str());
+        std::fprintf(ctx.out, "%-20s %-24s %12s %12s %12s %12s %12s\n", vm.name.c_str(),
+                     rp.name.c_str(), HumanBytes(rp.logical_bytes).c_str(),
+                     HumanBytes(rp.data_bytes).c_str(), HumanBytes(rp.stored_bytes).c_str(),
+                     HumanBytes(rp.added_bytes).c_str(), HumanBytes(*unique).c_str());
       }
     }
     j["vms"].push_back(jvm);
@@ -74,15 +73,17 @@ int RunDu(const Context& ctx, const std::string& only_vm) {
                   {"referenced_bytes", referenced},
                   {"dedup_ratio", dedup},
                   {"compression_ratio", compression}};
-    std::cout << j.dump(2) << "\n";
+    ctx.PrintJson(j);
   } else {
-    std::printf("\nstore: %s on disk; %llu chunks (%s raw, %s stored), %llu map pages (%s)\n",
-                HumanBytes(s.disk_bytes).c_str(), static_cast<unsigned long long>(s.chunk_count),
-                HumanBytes(s.chunk_raw_bytes).c_str(), HumanBytes(s.chunk_stored_bytes).c_str(),
-                static_cast<unsigned long long>(s.page_count), HumanBytes(s.page_bytes).c_str());
-    std::printf("logical %s, data %s; dedup %.2fx, compression %.2fx, logical/on-disk %.2fx\n",
-                HumanBytes(logical).c_str(), HumanBytes(referenced).c_str(), dedup, compression,
-                Ratio(logical, s.disk_bytes));
+    std::fprintf(ctx.out,
+                 "\nstore: %s on disk; %llu chunks (%s raw, %s stored), %llu map pages (%s)\n",
+                 HumanBytes(s.disk_bytes).c_str(), static_cast<unsigned long long>(s.chunk_count),
+                 HumanBytes(s.chunk_raw_bytes).c_str(), HumanBytes(s.chunk_stored_bytes).c_str(),
+                 static_cast<unsigned long long>(s.page_count), HumanBytes(s.page_bytes).c_str());
+    std::fprintf(ctx.out,
+                 "logical %s, data %s; dedup %.2fx, compression %.2fx, logical/on-disk %.2fx\n",
+                 HumanBytes(logical).c_str(), HumanBytes(referenced).c_str(), dedup, compression,
+                 Ratio(logical, s.disk_bytes));
   }
   return kExitOk;
 }
@@ -103,10 +104,11 @@ void RegisterStoreCommands(CLI::App& app, Context& ctx, Action* action) {
         opts.chunk_size = *chunk;
         if (lopt->count() > 0) opts.compression_level = *level;
         auto repo = Repository::Init(ctx.store_dir, opts);
-        if (!repo.ok()) return Fail(repo.status());
+        if (!repo.ok()) return ctx.Fail(repo.status());
         auto s = (*repo)->Summary();
-        std::printf("initialised store %s (chunk size %u, zstd level %d)\n", ctx.store_dir.c_str(),
-                    s.ok() ? s->chunk_size : 0, s.ok() ? s->compression_level : 0);
+        std::fprintf(ctx.out, "initialised store %s (chunk size %u, zstd level %d)\n",
+                     ctx.store_dir.c_str(), s.ok() ? s->chunk_size : 0,
+                     s.ok() ? s->compression_level : 0);
         return kExitOk;
       };
     });
@@ -116,25 +118,25 @@ void RegisterStoreCommands(CLI::App& app, Context& ctx, Action* action) {
     cmd->callback([&ctx, action] {
       *action = [&ctx] {
         auto repo = ctx.OpenRepo();
-        if (!repo.ok()) return Fail(repo.status());
-        ProgressBar bar("verify");
+        if (!repo.ok()) return ctx.Fail(repo.status());
+        ProgressBar bar(ctx.err, "verify");
         auto result = (*repo)->Verify(bar.Callback());
         bar.Finish();
-        if (!result.ok()) return Fail(result.status());
+        if (!result.ok()) return ctx.Fail(result.status());
         if (ctx.json) {
           nlohmann::json j = {{"ok", result->ok()},
                               {"objects", result->objects},
                               {"bytes_hashed", result->bytes_hashed},
                               {"problems", result->problems},
                               {"damaged_rps", result->damaged_rps}};
-          std::cout << j.dump(2) << "\n";
+          ctx.PrintJson(j);
         } else {
-          for (const auto& p : result->problems) std::fprintf(stderr, "damaged: %s\n", p.c_str());
+          for (const auto& p : result->problems) std::fprintf(ctx.err, "damaged: %s\n", p.c_str());
           for (const auto& r : result->damaged_rps)
-            std::fprintf(stderr, "damaged rp: %s\n", r.c_str());
-          std::printf("verified %llu objects, %s hashed: %s\n",
-                      static_cast<unsigned long long>(result->objects),
-                      HumanBytes(result->bytes_hashed).c_str(), result->ok() ? "ok" : "DAMAGED");
+            std::fprintf(ctx.err, "damaged rp: %s\n", r.c_str());
+          std::fprintf(ctx.out, "verified %llu objects, %s hashed: %s\n",
+                       static_cast<unsigned long long>(result->objects),
+                       HumanBytes(result->bytes_hashed).c_str(), result->ok() ? "ok" : "DAMAGED");
         }
         return result->ok() ? kExitOk : kExitFailed;
       };
@@ -146,14 +148,15 @@ void RegisterStoreCommands(CLI::App& app, Context& ctx, Action* action) {
     cmd->callback([&ctx, action] {
       *action = [&ctx] {
         auto repo = ctx.OpenRepo();
-        if (!repo.ok()) return Fail(repo.status());
+        if (!repo.ok()) return ctx.Fail(repo.status());
         auto before = (*repo)->Summary();
         Status s = (*repo)->Compact();
-        if (!s.ok()) return Fail(s);
+        if (!s.ok()) return ctx.Fail(s);
         auto after = (*repo)->Summary();
         if (before.ok() && after.ok()) {
-          std::printf("compacted: %s -> %s on disk\n", HumanBytes(before->disk_bytes).c_str(),
-                      HumanBytes(after->disk_bytes).c_str());
+          std::fprintf(ctx.out, "compacted: %s -> %s on disk\n",
+                       HumanBytes(before->disk_bytes).c_str(),
+                       HumanBytes(after->disk_bytes).c_str());
         }
         return kExitOk;
       };

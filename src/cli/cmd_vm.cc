@@ -1,6 +1,5 @@
 // rpfs vm add | list | remove
 #include <cstdio>
-#include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -39,18 +38,19 @@ void RegisterVmCommands(CLI::App& app, Context& ctx, Action* action) {
     cmd->callback([&ctx, action, name, disks, formats] {
       *action = [&ctx, name, disks, formats] {
         int code = 0;
-        if (!CheckName(*name, "vm name", &code)) return code;
+        if (!ctx.CheckName(*name, "vm name", &code)) return code;
         std::vector<DiskSpec> specs;
         for (const auto& arg : *disks) {
           auto d = ParseDiskArg(arg);
-          if (!d.ok()) return Fail(d.status());
-          if (!CheckName(d->name, "disk name", &code)) return code;
+          if (!d.ok()) return ctx.Fail(d.status());
+          d->path = ctx.Path(d->path);
+          if (!ctx.CheckName(d->name, "disk name", &code)) return code;
           specs.push_back(std::move(*d));
         }
         for (const auto& arg : *formats) {
           auto f = ParseDiskArg(arg);
           if (!f.ok())
-            return Fail(
+            return ctx.Fail(
                 Status::InvalidArgument("--format wants NAME=raw|qcow2, got '" + arg + "'"));
           bool found = false;
           for (auto& s : specs) {
@@ -60,20 +60,20 @@ void RegisterVmCommands(CLI::App& app, Context& ctx, Action* action) {
             }
           }
           if (!found)
-            return Fail(Status::InvalidArgument("--format names disk " + f->name +
-                                                ", which is not given with --disk"));
+            return ctx.Fail(Status::InvalidArgument("--format names disk " + f->name +
+                                                    ", which is not given with --disk"));
         }
         auto repo = ctx.OpenRepo();
-        if (!repo.ok()) return Fail(repo.status());
+        if (!repo.ok()) return ctx.Fail(repo.status());
         Status s = (*repo)->AddVm(*name, specs);
-        if (!s.ok()) return Fail(s);
+        if (!s.ok()) return ctx.Fail(s);
         auto info = (*repo)->GetVm(*name);
-        std::printf("added vm %s:", name->c_str());
+        std::fprintf(ctx.out, "added vm %s:", name->c_str());
         if (info.ok()) {
           for (const auto& d : info->disks)
-            std::printf(" %s=%s (%s)", d.name.c_str(), d.path.c_str(), d.format.c_str());
+            std::fprintf(ctx.out, " %s=%s (%s)", d.name.c_str(), d.path.c_str(), d.format.c_str());
         }
-        std::printf("\n");
+        std::fprintf(ctx.out, "\n");
         return kExitOk;
       };
     });
@@ -84,9 +84,9 @@ void RegisterVmCommands(CLI::App& app, Context& ctx, Action* action) {
     cmd->callback([&ctx, action] {
       *action = [&ctx] {
         auto repo = ctx.OpenRepo();
-        if (!repo.ok()) return Fail(repo.status());
+        if (!repo.ok()) return ctx.Fail(repo.status());
         auto vms = (*repo)->ListVms();
-        if (!vms.ok()) return Fail(vms.status());
+        if (!vms.ok()) return ctx.Fail(vms.status());
         if (ctx.json) {
           nlohmann::json j = nlohmann::json::array();
           for (const auto& v : *vms) {
@@ -99,15 +99,17 @@ void RegisterVmCommands(CLI::App& app, Context& ctx, Action* action) {
                          {"current_rp", v.current_rp},
                          {"rp_count", v.rp_count}});
           }
-          std::cout << j.dump(2) << "\n";
+          ctx.PrintJson(j);
           return kExitOk;
         }
-        std::printf("%-20s %-12s %5s %-20s %s\n", "VM", "KIND", "RPS", "CURRENT", "DISKS");
+        std::fprintf(ctx.out, "%-20s %-12s %5s %-20s %s\n", "VM", "KIND", "RPS", "CURRENT",
+                     "DISKS");
         for (const auto& v : *vms) {
           std::string disks;
           for (const auto& d : v.disks) disks += (disks.empty() ? "" : " ") + d.name + "=" + d.path;
-          std::printf("%-20s %-12s %5zu %-20s %s\n", v.name.c_str(), v.kind.c_str(), v.rp_count,
-                      v.current_rp.empty() ? "-" : v.current_rp.c_str(), disks.c_str());
+          std::fprintf(ctx.out, "%-20s %-12s %5zu %-20s %s\n", v.name.c_str(), v.kind.c_str(),
+                       v.rp_count, v.current_rp.empty() ? "-" : v.current_rp.c_str(),
+                       disks.c_str());
         }
         return kExitOk;
       };
@@ -120,10 +122,10 @@ void RegisterVmCommands(CLI::App& app, Context& ctx, Action* action) {
     cmd->callback([&ctx, action, name] {
       *action = [&ctx, name] {
         auto repo = ctx.OpenRepo();
-        if (!repo.ok()) return Fail(repo.status());
+        if (!repo.ok()) return ctx.Fail(repo.status());
         Status s = (*repo)->RemoveVm(*name);
-        if (!s.ok()) return Fail(s);
-        std::printf("removed vm %s\n", name->c_str());
+        if (!s.ok()) return ctx.Fail(s);
+        std::fprintf(ctx.out, "removed vm %s\n", name->c_str());
         return kExitOk;
       };
     });

@@ -2,9 +2,12 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <functional>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
+#include <vector>
 
 #include "rpfs/repository.h"
 #include "rpfs/status.h"
@@ -17,21 +20,39 @@ inline constexpr int kExitFailed = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitInternal = 70;
 
+// One invocation of a subcommand: where its output goes and which store it works on. The
+// same command runs in the `rpfs` process itself or, while a mount serves the store, in
+// the daemon on behalf of a client (daemon.h): then `out`/`err`/`in` are the client's own
+// stdout/stderr/stdin (passed over the socket), `cwd` is the client's working directory,
+// and `served` is the daemon's open store.
 struct Context {
   std::string store_dir;
   bool json = false;
-  // Opens the store named by --store / RPFS_STORE / the default.
-  Result<std::unique_ptr<Repository>> OpenRepo() const { return Repository::Open(store_dir); }
+  FILE* out = stdout;
+  FILE* err = stderr;
+  FILE* in = stdin;
+  std::string cwd;               // empty: this process's own working directory
+  Repository* served = nullptr;  // set in the daemon
+
+  // The store named by --store / RPFS_STORE / the default, or the daemon's open one.
+  Result<std::shared_ptr<Repository>> OpenRepo() const;
+  // A path given by the user, resolved against the caller's working directory.
+  std::string Path(const std::string& p) const;
+  // Prints "rpfs: <message>" to `err` and returns the exit code for `s` (2 for invalid
+  // arguments, 1 otherwise).
+  int Fail(const Status& s) const;
+  // Validates a user-given name; on error prints it and returns false.
+  bool CheckName(const std::string& name, const char* what, int* exit_code) const;
+  void PrintJson(const nlohmann::json& j) const;
 };
 
-// A subcommand's action returns an exit code; errors are reported through Fail().
+// A subcommand's action returns an exit code; errors are reported through Context::Fail().
 using Action = std::function<int()>;
 
-// Prints "rpfs: <message>" to stderr and returns the exit code for `s`
-// (2 for invalid arguments, 1 otherwise).
-int Fail(const Status& s);
-// Validates a user-given name; on error prints it and returns false.
-bool CheckName(const std::string& name, const char* what, int* exit_code);
+// Parses `args` (without the program name) and runs the subcommand in `ctx`. With
+// `forward`, a command on a store served by a mount is handed to its daemon. Usage errors
+// and help go to ctx.out / ctx.err like everything else.
+int RunCli(const std::vector<std::string>& args, Context ctx, bool forward);
 
 void RegisterStoreCommands(CLI::App& app, Context& ctx, Action* action);
 void RegisterVmCommands(CLI::App& app, Context& ctx, Action* action);

@@ -23,9 +23,10 @@ std::string HumanBytes(uint64_t bytes) {
   return buf;
 }
 
-ProgressBar::ProgressBar(std::string label)
-    : label_(std::move(label)),
-      enabled_(::isatty(STDERR_FILENO) == 1),
+ProgressBar::ProgressBar(FILE* out, std::string label)
+    : out_(out),
+      label_(std::move(label)),
+      enabled_(::isatty(::fileno(out)) == 1),
       start_(std::chrono::steady_clock::now()) {}
 
 ProgressBar::~ProgressBar() { Finish(); }
@@ -53,18 +54,18 @@ void ProgressBar::Update(uint64_t done, uint64_t total) {
   int pct = total > 0
                 ? static_cast<int>(100.0 * static_cast<double>(done) / static_cast<double>(total))
                 : 100;
-  std::fprintf(stderr, "\r\033[K%s %3d%%  %s / %s  %s/s  ETA %s", label_.c_str(), pct,
+  std::fprintf(out_, "\r\033[K%s %3d%%  %s / %s  %s/s  ETA %s", label_.c_str(), pct,
                HumanBytes(done).c_str(), HumanBytes(total).c_str(),
                HumanBytes(static_cast<uint64_t>(rate)).c_str(), eta.c_str());
-  std::fflush(stderr);
+  std::fflush(out_);
   drawn_ = true;
 }
 
 void ProgressBar::Finish() {
   std::lock_guard lock(mu_);
   if (enabled_ && drawn_) {
-    std::fprintf(stderr, "\r\033[K");
-    std::fflush(stderr);
+    std::fprintf(out_, "\r\033[K");
+    std::fflush(out_);
   }
   drawn_ = false;
 }

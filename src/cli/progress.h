@@ -1,9 +1,10 @@
-// A one-line progress bar (bytes, rate, ETA) on stderr, drawn only when stderr is a
-// terminal so scripts and logs stay quiet.
+// A one-line progress bar (bytes, rate, ETA) on the command's stderr, drawn only when
+// that is a terminal so scripts and logs stay quiet.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <mutex>
 #include <string>
 
@@ -13,7 +14,7 @@ namespace rpfs::cli {
 
 class ProgressBar {
  public:
-  explicit ProgressBar(std::string label);
+  ProgressBar(FILE* out, std::string label);
   ~ProgressBar();
   // Progress callback to hand to long operations. Thread-safe.
   ProgressFn Callback();
@@ -21,6 +22,7 @@ class ProgressBar {
   void Finish();
 
  private:
+  FILE* out_;
   std::string label_;
   bool enabled_;
   bool drawn_ = false;

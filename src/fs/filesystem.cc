@@ -13,6 +13,9 @@
 namespace rpfs::fs {
 namespace {
 
+// The owner may mkdir/rmdir/mv RPs in a VM directory; RP directories and files are 0555/0444.
+constexpr mode_t kVmDirMode = 0755;
+
 Status Stale(InodeNo ino) {
   return Status::IOError("unknown inode " + std::to_string(ino), ESTALE);
 }
@@ -46,7 +49,37 @@ int ToErrno(const Status& s) {
   return EIO;
 }
 
-Filesystem::Filesystem(Repository* repo) : repo_(repo) {}
+Filesystem::Filesystem(Repository* repo) : repo_(repo) {
+  repo_->SetChangeListener([this](const StoreChange& c) { OnStoreChange(c); });
+}
+
+Filesystem::~Filesystem() { repo_->SetChangeListener(nullptr); }
+
+void Filesystem::SetKernelCache(KernelCache* cache) {
+  std::lock_guard lock(cache_mu_);
+  kernel_cache_ = cache;
+}
+
+void Filesystem::OnStoreChange(const StoreChange& c) {
+  std::lock_guard lock(cache_mu_);
+  if (kernel_cache_ == nullptr) return;
+  if (c.kind == StoreChange::Kind::kVmAdded || c.kind == StoreChange::Kind::kVmRemoved) {
+    kernel_cache_->InvalidateEntry(kRootInode, c.vm);
+    kernel_cache_->InvalidateAttrs(kRootInode);
+    return;
+  }
+  // The kernel can only cache names under a VM directory it has looked up.
+  auto vm_dir = inodes_.Find(NodeKey{NodeKind::kVm, c.vm, 0, ""});
+  if (vm_dir) {
+    kernel_cache_->InvalidateEntry(*vm_dir, c.rp);
+    if (!c.new_name.empty()) kernel_cache_->InvalidateEntry(*vm_dir, c.new_name);
+    kernel_cache_->InvalidateAttrs(*vm_dir);
+  }
+  // The info file shows the RP's name.
+  if (auto info = inodes_.Find(NodeKey{NodeKind::kInfo, c.vm, c.rp_id, ""})) {
+    kernel_cache_->InvalidateAttrs(*info);
+  }
+}
 
 Result<NodeKey> Filesystem::Node(InodeNo ino) const {
   auto key = inodes_.Get(ino);
@@ -81,7 +114,7 @@ Result<Attr> Filesystem::AttrOf(InodeNo ino, const NodeKey& key) {
       return a;
     case NodeKind::kVm: {
       RPFS_RETURN_IF_ERROR(repo_->GetVm(key.vm).status());
-      a.mode = S_IFDIR | 0555;
+      a.mode = S_IFDIR | kVmDirMode;
       a.nlink = 2;
       return a;
     }
@@ -174,7 +207,8 @@ Result<std::vector<DirEntry>> Filesystem::ReadDir(InodeNo ino) {
   switch (dir.kind) {
     case NodeKind::kRoot: {
       RPFS_ASSIGN_OR_RETURN(auto vms, repo_->ListVms());
-      for (const auto& vm : vms) out.push_back({vm.name, Attr{0, S_IFDIR | 0555, 0, 0, 2, false}});
+      for (const auto& vm : vms)
+        out.push_back({vm.name, Attr{0, S_IFDIR | kVmDirMode, 0, 0, 2, false}});
       return out;
     }
     case NodeKind::kVm: {
@@ -252,6 +286,39 @@ void Filesystem::Release(HandleId id) {
 size_t Filesystem::open_handles() const {
   std::lock_guard lock(mu_);
   return handles_.size();
+}
+
+Result<std::string> Filesystem::VmOfDir(InodeNo ino) const {
+  RPFS_ASSIGN_OR_RETURN(NodeKey key, Node(ino));
+  if (key.kind != NodeKind::kVm) {
+    return Status::IOError(
+        "only recovery points (directories in a VM directory) can be made, "
+        "removed or renamed",
+        EROFS);
+  }
+  return key.vm;
+}
+
+Result<Attr> Filesystem::MakeDir(InodeNo parent, std::string_view name) {
+  RPFS_ASSIGN_OR_RETURN(std::string vm, VmOfDir(parent));
+  std::string rp(name);
+  RPFS_RETURN_IF_ERROR(repo_->CreateRp(vm, rp, CreateOptions{}).status());
+  return Lookup(parent, name);
+}
+
+Status Filesystem::RemoveDir(InodeNo parent, std::string_view name) {
+  RPFS_ASSIGN_OR_RETURN(std::string vm, VmOfDir(parent));
+  return repo_->DeleteRps(vm, {std::string(name)}).status();
+}
+
+Status Filesystem::Rename(InodeNo parent, std::string_view name, InodeNo new_parent,
+                          std::string_view new_name) {
+  RPFS_ASSIGN_OR_RETURN(std::string vm, VmOfDir(parent));
+  RPFS_ASSIGN_OR_RETURN(std::string new_vm, VmOfDir(new_parent));
+  if (vm != new_vm) {
+    return Status::IOError("a recovery point cannot move to another VM", EXDEV);
+  }
+  return repo_->RenameRp(vm, std::string(name), std::string(new_name));
 }
 
 Result<FsStats> Filesystem::StatFs() {

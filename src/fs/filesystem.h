@@ -5,9 +5,12 @@
 //   /<vm>/<rp>/<disk>.raw   the disk at that instant (0444, size = disk size)
 //   /<vm>/<rp>/info         "key: value" lines (FormatRpInfo)
 //
-// Everything is read-only: writes and namespace changes are EROFS (the FUSE adapter
-// answers those without calling in here). Lookups resolve names through the Repository on
-// every call, so RPs created, renamed or deleted by the same process appear at once.
+// RP contents are read-only: writes are EROFS. In a VM directory, mkdir creates an RP,
+// rmdir deletes one and rename renames one (SPEC §3 conveniences), with the CLI's errors.
+// Lookups resolve names through the Repository on every call; when the store's namespace
+// changes (through the mount, the daemon's command socket, or any other caller of the
+// same Repository), the Filesystem tells the kernel to drop what it caches about the
+// names involved (KernelCache), so the view stays live without a remount.
 // Thread-safe.
 #pragma once
 
@@ -50,9 +53,25 @@ struct FsStats {
 
 using HandleId = uint64_t;
 
+// What the kernel caches about names and attributes, as the adapter exposes it. Calls
+// must not block: the adapter queues them (the kernel may hold directory locks while it
+// waits for a request that is itself making the change).
+class KernelCache {
+ public:
+  virtual ~KernelCache() = default;
+  virtual void InvalidateEntry(InodeNo parent, const std::string& name) = 0;
+  virtual void InvalidateAttrs(InodeNo ino) = 0;
+};
+
 class Filesystem {
  public:
   explicit Filesystem(Repository* repo);
+  ~Filesystem();
+  Filesystem(const Filesystem&) = delete;
+  Filesystem& operator=(const Filesystem&) = delete;
+
+  // Where to report namespace changes; nullptr: nowhere (no kernel, or unmounting).
+  void SetKernelCache(KernelCache* cache);
 
   // Resolves `name` in directory `parent` and adds one kernel lookup to the result.
   // ENOENT-style NotFound for unknown names; ESTALE-style for an unknown parent.
@@ -68,6 +87,14 @@ class Filesystem {
   // SEEK_DATA / SEEK_HOLE; NotFound(ENXIO) when no data follows.
   Result<uint64_t> Seek(HandleId h, uint64_t offset, int whence);
   void Release(HandleId h);
+
+  // Namespace conveniences in a VM directory. MakeDir creates RP `name` and adds one
+  // kernel lookup to it; RemoveDir deletes it; Rename renames it (same VM only). Anywhere
+  // else: EROFS.
+  Result<Attr> MakeDir(InodeNo parent, std::string_view name);
+  Status RemoveDir(InodeNo parent, std::string_view name);
+  Status Rename(InodeNo parent, std::string_view name, InodeNo new_parent,
+                std::string_view new_name);
 
   Result<FsStats> StatFs();
   // True for RP directories and disk files, whose content never changes (derived from
@@ -86,12 +113,17 @@ class Filesystem {
   Result<std::string> InfoText(const RpInfo& rp);
   Result<std::shared_ptr<Handle>> FindHandle(HandleId id) const;
   Result<NodeKey> Node(InodeNo ino) const;
+  // The VM a directory inode shows; EROFS for any other node.
+  Result<std::string> VmOfDir(InodeNo ino) const;
+  void OnStoreChange(const StoreChange& change);
 
   Repository* repo_;
   InodeTable inodes_;
   mutable std::mutex mu_;  // guards handles_
   HandleId next_handle_ = 1;
   std::unordered_map<HandleId, std::shared_ptr<Handle>> handles_;
+  std::mutex cache_mu_;  // guards kernel_cache_
+  KernelCache* kernel_cache_ = nullptr;
 };
 
 // The one table from Status to errno.

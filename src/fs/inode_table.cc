@@ -39,6 +39,14 @@ std::optional<NodeKey> InodeTable::Get(InodeNo ino) const {
   return it->second.key;
 }
 
+std::optional<InodeNo> InodeTable::Find(const NodeKey& key) const {
+  std::string k = key.Encode();
+  std::lock_guard lock(mu_);
+  auto it = by_key_.find(k);
+  if (it == by_key_.end()) return std::nullopt;
+  return it->second;
+}
+
 void InodeTable::Forget(InodeNo ino, uint64_t n) {
   if (ino == kRootInode) return;
   std::lock_guard lock(mu_);

@@ -34,6 +34,8 @@ class InodeTable {
   InodeNo Ref(const NodeKey& key);
   // The node of `ino`, or nullopt for an unknown (forgotten or never issued) inode.
   std::optional<NodeKey> Get(InodeNo ino) const;
+  // The inode of `key` if the kernel holds one, without adding a lookup.
+  std::optional<InodeNo> Find(const NodeKey& key) const;
   // Drops `n` kernel lookups.
   void Forget(InodeNo ino, uint64_t n);
   size_t size() const;

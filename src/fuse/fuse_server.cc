@@ -11,6 +11,7 @@
 #include <exception>
 #include <thread>
 
+#include "fuse/notify_queue.h"
 #include "util/bytes.h"
 #include "util/fd.h"
 
@@ -68,15 +69,40 @@ void OnInit(void*, struct fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want &= ~FUSE_CAP_SPLICE_WRITE;
 }
 
+// Replies with a looked-up (counted) entry.
+void ReplyEntry(fuse_req_t req, const Result<fs::Attr>& a) {
+  if (!a.ok()) return ReplyError(req, a.status());
+  struct fuse_entry_param e = {};
+  e.ino = a->ino;
+  e.attr = ToStat(*a);
+  e.attr_timeout = e.entry_timeout = Timeout(*a);
+  if (fuse_reply_entry(req, &e) != 0) Fs(req)->Forget(a->ino, 1);  // kernel never saw it
+}
+
 void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Guard(req, [&] { ReplyEntry(req, Fs(req)->Lookup(parent, name)); });
+}
+
+// mkdir / rmdir / mv of RPs inside a VM directory (the fs layer refuses everything else).
+void OnMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t) {
+  Guard(req, [&] { ReplyEntry(req, Fs(req)->MakeDir(parent, name)); });
+}
+
+void OnRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
   Guard(req, [&] {
-    auto a = Fs(req)->Lookup(parent, name);
-    if (!a.ok()) return ReplyError(req, a.status());
-    struct fuse_entry_param e = {};
-    e.ino = a->ino;
-    e.attr = ToStat(*a);
-    e.attr_timeout = e.entry_timeout = Timeout(*a);
-    if (fuse_reply_entry(req, &e) != 0) Fs(req)->Forget(a->ino, 1);  // kernel never saw it
+    Status s = Fs(req)->RemoveDir(parent, name);
+    if (!s.ok()) return ReplyError(req, s);
+    fuse_reply_err(req, 0);
+  });
+}
+
+void OnRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_parent,
+              const char* new_name, unsigned int flags) {
+  Guard(req, [&] {
+    if ((flags & RENAME_EXCHANGE) != 0) return ReplyError(req, Status::InvalidArgument("exchange"));
+    Status s = Fs(req)->Rename(parent, name, new_parent, new_name);
+    if (!s.ok()) return ReplyError(req, s);
+    fuse_reply_err(req, 0);
   });
 }
 
@@ -183,17 +209,13 @@ void OnStatFs(fuse_req_t req, fuse_ino_t) {
   });
 }
 
-// Everything that would change the tree: recovery points are read-only.
+// Everything else that would change the tree: recovery points are read-only.
 void RoSetAttr(fuse_req_t req, fuse_ino_t, struct stat*, int, struct fuse_file_info*) {
   fuse_reply_err(req, EROFS);
 }
 void RoMknod(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) { fuse_reply_err(req, EROFS); }
-void RoMkdir(fuse_req_t req, fuse_ino_t, const char*, mode_t) { fuse_reply_err(req, EROFS); }
 void RoUnlink(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
 void RoSymlink(fuse_req_t req, const char*, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
-void RoRename(fuse_req_t req, fuse_ino_t, const char*, fuse_ino_t, const char*, unsigned) {
-  fuse_reply_err(req, EROFS);
-}
 void RoLink(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
 void RoCreate(fuse_req_t req, fuse_ino_t, const char*, mode_t, struct fuse_file_info*) {
   fuse_reply_err(req, EROFS);
@@ -218,11 +240,11 @@ struct fuse_lowlevel_ops MakeOps() {
   ops.statfs = OnStatFs;
   ops.setattr = RoSetAttr;
   ops.mknod = RoMknod;
-  ops.mkdir = RoMkdir;
+  ops.mkdir = OnMkdir;
   ops.unlink = RoUnlink;
-  ops.rmdir = RoUnlink;
+  ops.rmdir = OnRmdir;
   ops.symlink = RoSymlink;
-  ops.rename = RoRename;
+  ops.rename = OnRename;
   ops.link = RoLink;
   ops.create = RoCreate;
   ops.setxattr = RoSetXattr;
@@ -245,9 +267,9 @@ void RaiseReadahead(const std::string& mountpoint) {
 
 Status Serve(fs::Filesystem* filesystem, const MountOptions& opts,
              const std::function<void()>& ready) {
-  std::vector<std::string> argv_s = {"rpfs", "-o",
-                                     "ro,default_permissions,fsname=rpfs,subtype=rpfs", "-o",
-                                     "max_read=" + std::to_string(kMaxRead)};
+  // Not "ro": mkdir/rmdir/mv of RPs must reach us; everything else answers EROFS here.
+  std::vector<std::string> argv_s = {"rpfs", "-o", "default_permissions,fsname=rpfs,subtype=rpfs",
+                                     "-o", "max_read=" + std::to_string(kMaxRead)};
   for (const auto& o : opts.options) {
     argv_s.push_back("-o");
     argv_s.push_back(o);
@@ -274,10 +296,17 @@ Status Serve(fs::Filesystem* filesystem, const MountOptions& opts,
     RaiseReadahead(opts.mountpoint);
     if (ready) ready();
   });
-  struct fuse_loop_config cfg = {};
-  cfg.clone_fd = 0;
-  cfg.max_idle_threads = 16;
-  int rc = fuse_session_loop_mt(se, &cfg);
+  int rc;
+  {
+    // Changes made by the CLI through the daemon, or by mkdir/rmdir/mv, reach the kernel.
+    NotifyQueue notify(se);
+    filesystem->SetKernelCache(&notify);
+    struct fuse_loop_config cfg = {};
+    cfg.clone_fd = 0;
+    cfg.max_idle_threads = 16;
+    rc = fuse_session_loop_mt(se, &cfg);
+    filesystem->SetKernelCache(nullptr);
+  }
   announcer.join();
   fuse_session_unmount(se);
   fuse_remove_signal_handlers(se);

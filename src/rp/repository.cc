@@ -47,6 +47,15 @@ struct Repository::Impl {
   mutable rp::PageCache pages;
   mutable rp::ChunkCache chunks;
   mutable rp::ReaderPins pins;
+  std::mutex listener_mu;
+  ChangeListener listener;
+
+  void Notify(StoreChange::Kind kind, std::string vm, std::string rp = {}, uint64_t rp_id = 0,
+              std::string new_name = {}) {
+    std::lock_guard lock(listener_mu);
+    if (!listener) return;
+    listener(StoreChange{kind, std::move(vm), std::move(rp), std::move(new_name), rp_id});
+  }
 
   // Holds write_mu; on release, finishes the deletes deferred for readers that have gone.
   class WriteLock {
@@ -312,7 +321,9 @@ Status Repository::AddVm(const std::string& vm, const std::vector<DiskSpec>& dis
   if (existing) return Status::AlreadyExists("vm " + vm + " already exists");
   store::Mutation m;
   m.Put(format::VmKey(vm), format::EncodeVm(rec));
-  return impl_->store->Commit(m);
+  RPFS_RETURN_IF_ERROR(impl_->store->Commit(m));
+  impl_->Notify(StoreChange::Kind::kVmAdded, vm);
+  return Status::OK();
 }
 
 Status Repository::RemoveVm(const std::string& vm) {
@@ -325,7 +336,9 @@ Status Repository::RemoveVm(const std::string& vm) {
   }
   store::Mutation m;
   m.Delete(format::VmKey(vm));
-  return impl_->store->Commit(m);
+  RPFS_RETURN_IF_ERROR(impl_->store->Commit(m));
+  impl_->Notify(StoreChange::Kind::kVmRemoved, vm);
+  return Status::OK();
 }
 
 Result<VmInfo> Repository::GetVm(const std::string& vm) const {
@@ -431,6 +444,7 @@ Result<RpInfo> Repository::CreateRp(const std::string& vm, const std::string& rp
   CrashPoint("create.before_commit");
   Status s = (*tx)->Commit(m);
   if (!s.ok()) return s.WithContext(label);
+  impl_->Notify(StoreChange::Kind::kRpCreated, vm, rp, rec.id);
   return impl_->ToInfo(rec, parent ? parent->name : "");
 }
 
@@ -502,7 +516,9 @@ Status Repository::RenameRp(const std::string& vm, const std::string& from, cons
   m.Put(format::RpNameKey(vm, to), id_value);
   rec.name = to;
   m.Put(format::RpKey(vm, rec.id), format::EncodeRp(rec));
-  return impl_->store->Commit(m);
+  RPFS_RETURN_IF_ERROR(impl_->store->Commit(m));
+  impl_->Notify(StoreChange::Kind::kRpRenamed, vm, from, rec.id, to);
+  return Status::OK();
 }
 
 Result<uint64_t> Repository::DeleteRps(const std::string& vm, const std::vector<std::string>& rps) {
@@ -554,6 +570,9 @@ Result<uint64_t> Repository::DeleteRps(const std::string& vm, const std::vector<
   if (!committed.ok()) {
     for (uint64_t id : deferred) impl_->pins.CancelDeferred(id);
     return committed.WithContext("deleting from vm ", vm);
+  }
+  for (const auto& r : all) {
+    if (doomed.count(r.id) != 0) impl_->Notify(StoreChange::Kind::kRpDeleted, vm, r.name, r.id);
   }
   CrashPoint("delete.after_commit");
   return impl_->store->RunGc();
@@ -656,6 +675,11 @@ Result<VerifyResult> Repository::Verify(const ProgressFn& progress) const {
 Status Repository::Compact() {
   auto lock = impl_->LockForWrite();
   return impl_->store->Compact();
+}
+
+void Repository::SetChangeListener(ChangeListener listener) {
+  std::lock_guard lock(impl_->listener_mu);
+  impl_->listener = std::move(listener);
 }
 
 ChunkCacheStats Repository::CacheStats() const { return impl_->chunks.Stats(); }

@@ -14,50 +14,10 @@
 #include <set>
 #include <thread>
 
-#include "cli_fixture.h"
+#include "mount_fixture.h"
 
 namespace rpfs::testing {
 namespace {
-
-namespace stdfs = std::filesystem;
-constexpr uint64_t kChunk = 64 * 1024;
-
-class MountTest : public CliTest {
- protected:
-  void SetUp() override {
-    if (::geteuid() != 0 || ::access("/dev/fuse", R_OK | W_OK) != 0) {
-      GTEST_SKIP() << "needs root and /dev/fuse to mount";
-    }
-    CliTest::SetUp();
-    InitWithVm();
-    ASSERT_EQ(R({"create", "vm", "one"}).exit_code, 0);
-    one_ = ReadAll(img_);
-    WriteAt(img_, 7 * kChunk + 3, PatternBytes(20, 3 * kChunk));
-    ASSERT_EQ(R({"create", "vm", "two", "--description", "second"}).exit_code, 0);
-    two_ = ReadAll(img_);
-    mnt_ = dir_ / "mnt";
-    stdfs::create_directory(mnt_);
-    Mount();
-  }
-  void TearDown() override {
-    if (mounted_) Unmount();
-  }
-  void Mount() {
-    auto r = R({"mount", mnt_});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    mounted_ = true;
-  }
-  void Unmount() {
-    auto r = RunCommand({"fusermount3", "-u", mnt_});
-    if (r.exit_code != 0) RunCommand({"fusermount3", "-uz", mnt_});
-    mounted_ = false;
-  }
-  std::string P(const std::string& rel) const { return mnt_ + "/" + rel; }
-
-  std::string mnt_;
-  bool mounted_ = false;
-  std::vector<std::byte> one_, two_;
-};
 
 TEST_F(MountTest, LayoutAndAttributes) {
   std::set<std::string> rps;
@@ -107,10 +67,13 @@ TEST_F(MountTest, EverythingIsReadOnlyAndUnknownNamesAreMissing) {
   };
   expect_errno(::open(P("vm/two/vda.raw").c_str(), O_WRONLY), EROFS, "open for write");
   expect_errno(::open(P("vm/two/new").c_str(), O_WRONLY | O_CREAT, 0644), EROFS, "create");
-  expect_errno(::mkdir(P("vm/three").c_str(), 0755), EROFS, "mkdir");
-  expect_errno(::rmdir(P("vm/one").c_str()), EROFS, "rmdir");
+  // mkdir/rmdir/mv make, delete and rename RPs in a VM directory, and nothing elsewhere.
+  expect_errno(::mkdir(P("vm/one/sub").c_str(), 0755), EROFS, "mkdir in an rp");
+  expect_errno(::mkdir(P("newvm").c_str(), 0755), EROFS, "mkdir at the root");
+  expect_errno(::rmdir(P("vm").c_str()), EROFS, "rmdir of a vm");
   expect_errno(::unlink(P("vm/one/vda.raw").c_str()), EROFS, "unlink");
-  expect_errno(::rename(P("vm/one").c_str(), P("vm/uno").c_str()), EROFS, "rename");
+  expect_errno(::rename(P("vm/one/info").c_str(), P("vm/one/x").c_str()), EROFS, "rename a file");
+  expect_errno(::rename(P("vm/one").c_str(), P("vm/two/x").c_str()), EROFS, "move into an rp");
   expect_errno(::chmod(P("vm/one/vda.raw").c_str(), 0666), EROFS, "chmod");
   expect_errno(::truncate(P("vm/one/vda.raw").c_str(), 0), EROFS, "truncate");
   struct stat st;
@@ -205,16 +168,7 @@ TEST_F(MountTest, RpImageLoopMountsReadOnly) {
 }
 
 TEST_F(MountTest, KilledDaemonLeavesAMountThatUnmountsAndRemounts) {
-  auto pid_text = RunCommand({"cat", store() + "/rpfs.lock"}).out;
-  pid_t pid = static_cast<pid_t>(std::stol(pid_text));
-  ASSERT_GT(pid, 1);
-  ASSERT_EQ(::kill(pid, SIGKILL), 0);
-  // Wait for the daemon to be gone: its store lock is released on exit, so a command
-  // that needs the store succeeds once it is (bounded by a deadline, no fixed sleep).
-  int tries = 0;
-  while (R({"vm", "list"}).exit_code != 0 && ++tries < 1000) {
-  }
-  ASSERT_LT(tries, 1000);
+  KillDaemon();
   Unmount();
   Mount();
   EXPECT_TRUE(ReadAll(P("vm/one/vda.raw")) == one_);

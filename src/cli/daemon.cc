@@ -1,0 +1,203 @@
+#include "cli/daemon.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "cli/command.h"
+#include "util/coding.h"
+#include "util/unix_socket.h"
+
+namespace rpfs::cli {
+namespace {
+
+constexpr char kRequestMagic[] = "rpfs-cli-1";
+constexpr size_t kMaxRequest = 1 << 20;
+
+struct Request {
+  std::vector<std::string> args;
+  std::string cwd;
+};
+
+std::string EncodeRequest(const Request& r) {
+  std::string out;
+  Encoder e(&out);
+  e.PutString(kRequestMagic);
+  e.PutString(r.cwd);
+  e.PutVarint(r.args.size());
+  for (const auto& a : r.args) e.PutString(a);
+  return out;
+}
+
+Result<Request> DecodeRequest(std::string_view in) {
+  Decoder d(in, "daemon request");
+  RPFS_ASSIGN_OR_RETURN(std::string magic, d.GetString());
+  if (magic != kRequestMagic) {
+    return Status::InvalidArgument("daemon request of another protocol version (" + magic +
+                                   "): run the same rpfs binary as the mount");
+  }
+  Request r;
+  RPFS_ASSIGN_OR_RETURN(r.cwd, d.GetString());
+  RPFS_ASSIGN_OR_RETURN(uint64_t n, d.GetVarint());
+  if (n > d.remaining()) return d.Truncated();
+  for (uint64_t i = 0; i < n; ++i) {
+    RPFS_ASSIGN_OR_RETURN(std::string a, d.GetString());
+    r.args.push_back(std::move(a));
+  }
+  RPFS_RETURN_IF_ERROR(d.ExpectEnd());
+  return r;
+}
+
+std::string EncodeExit(int code) {
+  std::string out;
+  Encoder(&out).PutFixed32(static_cast<uint32_t>(code));
+  return out;
+}
+
+// A FILE* over a received descriptor (the FILE owns it); /dev/null when it cannot be used.
+FILE* OpenStream(UniqueFd fd, const char* mode) {
+  FILE* f = fd.valid() ? ::fdopen(fd.get(), mode) : nullptr;
+  if (f != nullptr) {
+    (void)fd.Release();
+    return f;
+  }
+  return std::fopen("/dev/null", mode);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CommandServer>> CommandServer::Start(Repository* repo,
+                                                             std::string store_dir) {
+  RPFS_ASSIGN_OR_RETURN(UniqueFd listener, ListenUnix(store_dir, kSocketName));
+  UniqueFd wake(::eventfd(0, EFD_CLOEXEC));
+  if (!wake.valid()) return Status::FromErrno(errno, "eventfd");
+  std::unique_ptr<CommandServer> server(
+      new CommandServer(repo, std::move(store_dir), std::move(listener), std::move(wake)));
+  server->acceptor_ = std::thread([s = server.get()] { s->AcceptLoop(); });
+  return server;
+}
+
+CommandServer::CommandServer(Repository* repo, std::string store_dir, UniqueFd listener,
+                             UniqueFd wake)
+    : repo_(repo),
+      store_dir_(std::move(store_dir)),
+      listener_(std::move(listener)),
+      wake_(std::move(wake)) {}
+
+CommandServer::~CommandServer() {
+  uint64_t one = 1;
+  (void)::write(wake_.get(), &one, sizeof one);
+  if (acceptor_.joinable()) acceptor_.join();
+  ::unlink((store_dir_ + "/" + kSocketName).c_str());
+  std::list<Worker> workers;
+  {
+    std::lock_guard lock(mu_);
+    workers.swap(workers_);
+  }
+  for (auto& w : workers) w.thread.join();
+}
+
+void CommandServer::AcceptLoop() {
+  for (;;) {
+    pollfd fds[2] = {{listener_.get(), POLLIN, 0}, {wake_.get(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if ((fds[1].revents & POLLIN) != 0) return;
+    auto conn = AcceptUnix(listener_.get());
+    if (!conn.ok()) continue;
+    std::lock_guard lock(mu_);
+    for (auto it = workers_.begin(); it != workers_.end();) {
+      if (it->done) {
+        it->thread.join();
+        it = workers_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    Worker& w = workers_.emplace_back();
+    w.thread = std::thread([this, &w, c = std::move(*conn)]() mutable {
+      Serve(std::move(c));
+      std::lock_guard done_lock(mu_);
+      w.done = true;
+    });
+  }
+}
+
+void CommandServer::Serve(UniqueFd conn) {
+  std::vector<UniqueFd> fds;
+  auto msg = ReceiveMessage(conn.get(), kMaxRequest, &fds);
+  if (!msg.ok() || msg->empty() || fds.size() != 3) return;  // not a client: drop it
+  Context ctx;
+  ctx.store_dir = store_dir_;
+  ctx.served = repo_;
+  ctx.in = OpenStream(std::move(fds[0]), "r");
+  ctx.out = OpenStream(std::move(fds[1]), "w");
+  ctx.err = OpenStream(std::move(fds[2]), "w");
+  if (ctx.in == nullptr || ctx.out == nullptr || ctx.err == nullptr) return;
+  std::setvbuf(ctx.err, nullptr, _IONBF, 0);
+  if (::isatty(::fileno(ctx.out)) == 1) std::setvbuf(ctx.out, nullptr, _IOLBF, 0);
+
+  int code = kExitFailed;
+  auto uid = PeerUid(conn.get());
+  auto request = DecodeRequest(*msg);
+  if (!uid.ok()) {
+    code = ctx.Fail(uid.status());
+  } else if (*uid != 0 && *uid != ::geteuid()) {
+    code = ctx.Fail(Status::PermissionDenied("store " + store_dir_ +
+                                             " is served by a mount of another user"));
+  } else if (!request.ok()) {
+    code = ctx.Fail(request.status());
+  } else {
+    ctx.cwd = request->cwd;
+    code = RunCli(request->args, ctx, /*forward=*/false);
+  }
+  // Everything written reaches the client before it learns the exit code and exits.
+  std::fclose(ctx.out);
+  std::fclose(ctx.err);
+  std::fclose(ctx.in);
+  (void)SendMessage(conn.get(), EncodeExit(code));
+}
+
+std::optional<int> RunInDaemon(const std::string& store_dir, const std::vector<std::string>& args) {
+  auto conn = ConnectUnix(store_dir, kSocketName);
+  if (!conn.ok()) return std::nullopt;
+  Request r;
+  r.args = args;
+  char cwd[4096];
+  if (::getcwd(cwd, sizeof cwd) != nullptr) r.cwd = cwd;
+  // Descriptors 0-2 as they are; a closed one is replaced by /dev/null.
+  std::vector<UniqueFd> substitutes;
+  std::vector<int> fds;
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (::fcntl(fd, F_GETFD) >= 0) {
+      fds.push_back(fd);
+    } else {
+      substitutes.emplace_back(::open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY | O_CLOEXEC));
+      fds.push_back(substitutes.back().get());
+    }
+  }
+  std::fflush(stdout);
+  std::fflush(stderr);
+  Status sent = SendMessage(conn->get(), EncodeRequest(r), fds);
+  if (!sent.ok()) {
+    std::fprintf(stderr, "rpfs: talking to the daemon serving store %s: %s\n", store_dir.c_str(),
+                 sent.message().c_str());
+    return kExitFailed;
+  }
+  auto reply = ReceiveMessage(conn->get(), 16);
+  if (!reply.ok() || reply->size() != 4) {
+    std::fprintf(stderr, "rpfs: the daemon serving store %s ended before the command finished\n",
+                 store_dir.c_str());
+    return kExitFailed;
+  }
+  Decoder d(*reply, "daemon reply");
+  auto code = d.GetFixed32();
+  return code.ok() ? static_cast<int>(*code) : kExitFailed;
+}
+
+}  // namespace rpfs::cli

@@ -1,0 +1,60 @@
+// The mount daemon's command socket (SPEC §1): while `rpfs mount` serves a store, every
+// other `rpfs` command on that store is carried out by the daemon, so the CLI and the
+// mount never fight over the store lock and the mount sees every change at once.
+//
+// The client sends its arguments and working directory with its own stdin, stdout and
+// stderr attached (SCM_RIGHTS) over `<store>/rpfs.sock`; the daemon runs the very same
+// subcommand code with those descriptors and answers with the exit code. Output, progress
+// bars (drawn when the client's stderr is a terminal), prompts and exit codes are
+// therefore exactly those of a local run. Only the owner of the daemon (or root) may talk
+// to it; the socket is 0600 as well.
+#pragma once
+
+#include <atomic>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "rpfs/repository.h"
+#include "rpfs/status.h"
+#include "util/fd.h"
+
+namespace rpfs::cli {
+
+inline constexpr char kSocketName[] = "rpfs.sock";
+
+class CommandServer {
+ public:
+  // Listens on the store's socket; commands run on `repo`, which must outlive the server.
+  static Result<std::unique_ptr<CommandServer>> Start(Repository* repo, std::string store_dir);
+  // Stops accepting, waits for commands in progress, and removes the socket.
+  ~CommandServer();
+
+ private:
+  CommandServer(Repository* repo, std::string store_dir, UniqueFd listener, UniqueFd wake);
+  void AcceptLoop();
+  void Serve(UniqueFd conn);
+
+  Repository* repo_;
+  std::string store_dir_;
+  UniqueFd listener_;
+  UniqueFd wake_;  // eventfd: tells the accept loop to stop
+  std::thread acceptor_;
+  struct Worker {
+    std::thread thread;
+    bool done = false;  // guarded by mu_; finished workers are joined by the next accept
+  };
+  std::mutex mu_;
+  std::list<Worker> workers_;
+};
+
+// Runs `args` (the command line without the program name) in the daemon serving
+// `store_dir`, if there is one: returns its exit code, or nullopt when no daemon serves
+// the store (the caller then opens it itself).
+std::optional<int> RunInDaemon(const std::string& store_dir, const std::vector<std::string>& args);
+
+}  // namespace rpfs::cli
