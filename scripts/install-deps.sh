@@ -12,7 +12,7 @@ BUILD_PKGS=(
 # Runtime tools used by the tests: qemu-img/qemu-nbd for qcow2 disks, mkfs.ext4 for demo images.
 TEST_PKGS=(qemu-utils e2fsprogs util-linux)
 # Peers and tools for bench/ only (installed with --bench).
-BENCH_PKGS=(borgbackup restic casync fio debootstrap hyperfine time python3)
+BENCH_PKGS=(borgbackup python3-llfuse restic casync fio debootstrap hyperfine time python3)
 
 want=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
 if [[ "${1:-}" == "--bench" ]]; then want+=("${BENCH_PKGS[@]}"); fi
