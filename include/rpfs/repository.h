@@ -71,6 +71,7 @@ struct RpInfo {
   std::string parent;  // name of the parent RP; empty when none (or deleted)
   bool quiesced = false;
   bool with_memory = false;
+  bool is_protected = false;  // delete and prune refuse it
   bool has_domain_xml = false;
   std::vector<RpDiskInfo> disks;
   uint64_t logical_bytes = 0;  // sum of disk sizes
@@ -84,6 +85,18 @@ std::string FormatRpInfo(const RpInfo& rp, uint64_t unique_bytes);
 
 struct CreateOptions {
   std::string description;
+};
+
+struct RollbackOptions {
+  bool keep_current = false;  // first take an undo RP of the disks as they are
+};
+
+struct RollbackResult {
+  std::string undo_rp;           // keep_current: the RP taken first
+  uint64_t bytes_total = 0;      // sum of the RP's disk sizes
+  uint64_t chunks_compared = 0;  // image chunks read and hashed
+  uint64_t chunks_written = 0;   // chunks that differed and were rewritten
+  uint64_t bytes_written = 0;
 };
 
 struct StoreSummary {
@@ -166,6 +179,14 @@ class Repository {
   Status RenameRp(const std::string& vm, const std::string& from, const std::string& to);
   // Deletes all of `rps` in one atomic step; returns the bytes freed.
   Result<uint64_t> DeleteRps(const std::string& vm, const std::vector<std::string>& rps);
+  // Protected RPs are refused by DeleteRps (PermissionDenied) until unprotected.
+  Status SetProtected(const std::string& vm, const std::string& rp, bool protect);
+  // Rewrites the VM's disks so they equal RP `rp`, writing only the chunks that differ,
+  // and makes `rp` the VM's current RP (the parent of its next one). Busy when an image is
+  // in use (qemu's image locks). Irreversible unless opts.keep_current.
+  Result<RollbackResult> Rollback(const std::string& vm, const std::string& rp,
+                                  const RollbackOptions& opts,
+                                  const ProgressFn& progress = nullptr);
   // Bytes deleting exactly this set would free (shared only among the set counts too).
   Result<uint64_t> BytesFreedByDeleting(const std::string& vm,
                                         const std::vector<std::string>& rps) const;

@@ -70,7 +70,7 @@ FILE* OpenStream(UniqueFd fd, const char* mode) {
 }  // namespace
 
 Result<std::unique_ptr<CommandServer>> CommandServer::Start(Repository* repo,
-                                                             std::string store_dir) {
+                                                            std::string store_dir) {
   RPFS_ASSIGN_OR_RETURN(UniqueFd listener, ListenUnix(store_dir, kSocketName));
   UniqueFd wake(::eventfd(0, EFD_CLOEXEC));
   if (!wake.valid()) return Status::FromErrno(errno, "eventfd");
@@ -148,8 +148,8 @@ void CommandServer::Serve(UniqueFd conn) {
   if (!uid.ok()) {
     code = ctx.Fail(uid.status());
   } else if (*uid != 0 && *uid != ::geteuid()) {
-    code = ctx.Fail(Status::PermissionDenied("store " + store_dir_ +
-                                             " is served by a mount of another user"));
+    code = ctx.Fail(
+        Status::PermissionDenied("store " + store_dir_ + " is served by a mount of another user"));
   } else if (!request.ok()) {
     code = ctx.Fail(request.status());
   } else {

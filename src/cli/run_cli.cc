@@ -1,7 +1,7 @@
 // Parses one rpfs command line and runs it: locally, or in the daemon serving the store.
-#include <cstdlib>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <sstream>
 
 #include "cli/command.h"
@@ -12,9 +12,7 @@ namespace {
 
 // Commands that never go to a daemon: `init` makes a store (there is no daemon for it
 // yet) and `mount` starts one.
-bool RunsOnlyLocally(const std::string& command) {
-  return command == "init" || command == "mount";
-}
+bool RunsOnlyLocally(const std::string& command) { return command == "init" || command == "mount"; }
 
 }  // namespace
 

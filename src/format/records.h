@@ -70,6 +70,7 @@ struct RpStream {
 
 inline constexpr uint32_t kRpFlagQuiesced = 1u << 0;
 inline constexpr uint32_t kRpFlagWithMemory = 1u << 1;
+inline constexpr uint32_t kRpFlagProtected = 1u << 2;  // refused by delete and prune
 
 struct RpRecord {
   uint64_t id = 0;  // unique in the store, never reused; orders RPs by creation

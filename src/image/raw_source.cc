@@ -19,31 +19,7 @@ class RawSource final : public ImageSource {
   uint64_t size() const override { return size_; }
 
   Result<std::vector<Extent>> DataExtents() override {
-    std::vector<Extent> out;
-    if (!S_ISREG(st_.st_mode)) {
-      if (size_ > 0) out.push_back({0, size_});
-      return out;
-    }
-    off_t pos = 0;
-    const off_t end = static_cast<off_t>(size_);
-    while (pos < end) {
-      off_t data = ::lseek(fd_.get(), pos, SEEK_DATA);
-      if (data < 0) {
-        if (errno == ENXIO) break;  // no more data
-        if (errno == EINVAL) {      // filesystem without SEEK_DATA: all data
-          out.push_back({static_cast<uint64_t>(pos), static_cast<uint64_t>(end - pos)});
-          break;
-        }
-        return Status::FromErrno(errno, "finding data in " + Describe());
-      }
-      if (data >= end) break;
-      off_t hole = ::lseek(fd_.get(), data, SEEK_HOLE);
-      if (hole < 0) return Status::FromErrno(errno, "finding holes in " + Describe());
-      if (hole > end) hole = end;
-      out.push_back({static_cast<uint64_t>(data), static_cast<uint64_t>(hole - data)});
-      pos = hole;
-    }
-    return out;
+    return FileDataExtents(fd_.get(), size_, S_ISREG(st_.st_mode), Describe());
   }
 
   Status ReadAt(uint64_t offset, std::span<std::byte> out) override {
@@ -82,6 +58,35 @@ class RawSource final : public ImageSource {
 };
 
 }  // namespace
+
+Result<std::vector<Extent>> FileDataExtents(int fd, uint64_t size, bool regular,
+                                            const std::string& label) {
+  std::vector<Extent> out;
+  if (!regular) {
+    if (size > 0) out.push_back({0, size});
+    return out;
+  }
+  off_t pos = 0;
+  const off_t end = static_cast<off_t>(size);
+  while (pos < end) {
+    off_t data = ::lseek(fd, pos, SEEK_DATA);
+    if (data < 0) {
+      if (errno == ENXIO) break;  // no more data
+      if (errno == EINVAL) {      // filesystem without SEEK_DATA: all data
+        out.push_back({static_cast<uint64_t>(pos), static_cast<uint64_t>(end - pos)});
+        break;
+      }
+      return Status::FromErrno(errno, "finding data in " + label);
+    }
+    if (data >= end) break;
+    off_t hole = ::lseek(fd, data, SEEK_HOLE);
+    if (hole < 0) return Status::FromErrno(errno, "finding holes in " + label);
+    if (hole > end) hole = end;
+    out.push_back({static_cast<uint64_t>(data), static_cast<uint64_t>(hole - data)});
+    pos = hole;
+  }
+  return out;
+}
 
 Status CheckSameFile(const std::string& path, const struct stat& opened, const std::string& label) {
   struct stat now;

@@ -10,6 +10,11 @@ namespace rpfs::image {
 Result<std::unique_ptr<ImageSource>> OpenRaw(const std::string& name, const std::string& path);
 Result<std::unique_ptr<ImageSource>> OpenQcow2(const std::string& name, const std::string& path);
 
+// The data extents of an open file of `size` bytes (SEEK_DATA/SEEK_HOLE); for anything
+// but a regular file, all of it. `label` names the image in errors.
+Result<std::vector<Extent>> FileDataExtents(int fd, uint64_t size, bool regular,
+                                            const std::string& label);
+
 // IOError unless `path` still names the file `opened` describes (not removed, not replaced).
 // `label` names the image in the message.
 Status CheckSameFile(const std::string& path, const struct stat& opened, const std::string& label);

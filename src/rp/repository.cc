@@ -16,6 +16,7 @@
 #include "rp/extent_map.h"
 #include "rp/ingest.h"
 #include "rp/reader_pins.h"
+#include "rp/repository_impl.h"
 #include "rpfs/names.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -23,200 +24,6 @@
 #include "util/crash_point.h"
 
 namespace rpfs {
-
-using format::ObjectKind;
-using store::ObjectId;
-
-namespace {
-constexpr size_t kPageCacheEntries = 4096;          // ~128 MiB of map coverage at 64 KiB chunks
-constexpr uint64_t kChunkCacheBytes = 64ull << 20;  // decoded chunks for partial reads
-
-std::string RpLabel(std::string_view vm, std::string_view rp) {
-  return "rp " + std::string(vm) + "/" + std::string(rp);
-}
-}  // namespace
-
-struct Repository::Impl {
-  explicit Impl(std::unique_ptr<store::Store> s)
-      : store(std::move(s)),
-        pages(store.get(), kPageCacheEntries),
-        chunks(store.get(), kChunkCacheBytes) {}
-
-  std::unique_ptr<store::Store> store;
-  mutable std::mutex write_mu;  // serialises every mutation of the store
-  mutable rp::PageCache pages;
-  mutable rp::ChunkCache chunks;
-  mutable rp::ReaderPins pins;
-  std::mutex listener_mu;
-  ChangeListener listener;
-
-  void Notify(StoreChange::Kind kind, std::string vm, std::string rp = {}, uint64_t rp_id = 0,
-              std::string new_name = {}) {
-    std::lock_guard lock(listener_mu);
-    if (!listener) return;
-    listener(StoreChange{kind, std::move(vm), std::move(rp), std::move(new_name), rp_id});
-  }
-
-  // Holds write_mu; on release, finishes the deletes deferred for readers that have gone.
-  class WriteLock {
-   public:
-    explicit WriteLock(Impl* impl) : impl_(impl), lock_(impl->write_mu) {}
-    ~WriteLock() {
-      lock_.unlock();
-      impl_->FinishReleasedDeletes();
-    }
-
-   private:
-    Impl* impl_;
-    std::unique_lock<std::mutex> lock_;
-  };
-  WriteLock LockForWrite() { return WriteLock(this); }
-
-  // Releases the data of a deleted RP whose delete waited for its readers (write_mu held).
-  Status ReleaseDeferred(uint64_t rp_id) {
-    RPFS_ASSIGN_OR_RETURN(auto raw, store->Get(format::DeferredRpKey(rp_id)));
-    if (!raw) return Status::OK();
-    RPFS_ASSIGN_OR_RETURN(auto rec, format::DecodeRp(*raw));
-    store::Mutation m;
-    m.Delete(format::DeferredRpKey(rp_id));
-    for (const ObjectId& root : Roots(rec)) m.AddRef(root, -1);
-    RPFS_RETURN_IF_ERROR(store->Commit(m));
-    return store->RunGc().status();
-  }
-
-  // Called without write_mu. Whoever holds write_mu when a last reader closes finishes
-  // its deferred delete on release, so nothing waits here for a long create.
-  void FinishReleasedDeletes() {
-    while (pins.HasReleasable()) {
-      std::unique_lock lock(write_mu, std::try_to_lock);
-      if (!lock.owns_lock()) return;
-      for (uint64_t id : pins.TakeReleasable()) {
-        (void)ReleaseDeferred(id);  // on failure the 'D' record stays for the next open
-      }
-    }
-  }
-
-  // Every deferred delete left by an earlier process (no reader survives a restart).
-  Status ReleaseAllDeferred() {
-    std::vector<uint64_t> ids;
-    RPFS_RETURN_IF_ERROR(
-        store->Scan(format::DeferredRpPrefix(), [&](std::string_view k, std::string_view) {
-          if (k.size() == 9) ids.push_back(GetBigEndian64(k.substr(1)));
-          return true;
-        }));
-    std::lock_guard lock(write_mu);
-    for (uint64_t id : ids) RPFS_RETURN_IF_ERROR(ReleaseDeferred(id));
-    return Status::OK();
-  }
-
-  // Pins RP `rp_id` for the lifetime of the returned guard (see ReaderPins).
-  std::shared_ptr<void> Pin(uint64_t rp_id) {
-    pins.Acquire(rp_id);
-    return std::shared_ptr<void>(nullptr, [this, rp_id](void*) {
-      if (pins.Release(rp_id)) FinishReleasedDeletes();
-    });
-  }
-
-  // A disk of a pinned RP: the record is read after pinning, so a delete either happened
-  // before (NotFound) or sees the pin and keeps the data.
-  Result<std::unique_ptr<DiskReader>> OpenPinned(const std::string& vm, uint64_t rp_id,
-                                                 const std::string& disk);
-
-  // Roots of the RPs deleted while being read: still referenced until released.
-  Result<std::vector<format::RpRecord>> LoadDeferred() const {
-    return LoadRpsWithPrefix(format::DeferredRpPrefix());
-  }
-
-  Result<format::VmRecord> LoadVm(const std::string& vm) const {
-    RPFS_ASSIGN_OR_RETURN(auto raw, store->Get(format::VmKey(vm)));
-    if (!raw) return Status::NotFound("vm " + vm + " does not exist");
-    return format::DecodeVm(*raw);
-  }
-
-  Result<std::optional<format::RpRecord>> FindRpById(const std::string& vm, uint64_t id) const {
-    if (id == 0) return std::optional<format::RpRecord>();
-    RPFS_ASSIGN_OR_RETURN(auto raw, store->Get(format::RpKey(vm, id)));
-    if (!raw) return std::optional<format::RpRecord>();
-    RPFS_ASSIGN_OR_RETURN(auto rec, format::DecodeRp(*raw));
-    return std::optional<format::RpRecord>(std::move(rec));
-  }
-
-  Result<std::optional<format::RpRecord>> FindRp(const std::string& vm,
-                                                 const std::string& name) const {
-    RPFS_ASSIGN_OR_RETURN(auto raw, store->Get(format::RpNameKey(vm, name)));
-    if (!raw) return std::optional<format::RpRecord>();
-    if (raw->size() != 8)
-      return Status::Corruption("name index of " + RpLabel(vm, name) + " is malformed");
-    return FindRpById(vm, GetBigEndian64(*raw));
-  }
-
-  Result<format::RpRecord> LoadRp(const std::string& vm, const std::string& name) const {
-    RPFS_RETURN_IF_ERROR(LoadVm(vm).status());
-    RPFS_ASSIGN_OR_RETURN(auto rec, FindRp(vm, name));
-    if (!rec) return Status::NotFound(RpLabel(vm, name) + " does not exist");
-    return std::move(*rec);
-  }
-
-  // The RPs of one VM, in creation order.
-  Result<std::vector<format::RpRecord>> LoadRps(const std::string& vm) const {
-    return LoadRpsWithPrefix(format::RpPrefix(vm));
-  }
-
-  Result<std::vector<format::RpRecord>> LoadRpsWithPrefix(const std::string& prefix) const {
-    std::vector<format::RpRecord> out;
-    Status err;
-    RPFS_RETURN_IF_ERROR(store->Scan(prefix, [&](std::string_view, std::string_view v) {
-      auto rec = format::DecodeRp(v);
-      if (!rec.ok()) {
-        err = rec.status();
-        return false;
-      }
-      out.push_back(std::move(*rec));
-      return true;
-    }));
-    RPFS_RETURN_IF_ERROR(err);
-    return out;
-  }
-
-  RpInfo ToInfo(const format::RpRecord& r, const std::string& parent_name) const {
-    RpInfo info;
-    info.id = r.id;
-    info.vm = r.vm;
-    info.name = r.name;
-    info.created_us = r.created_us;
-    info.description = r.description;
-    info.parent = parent_name;
-    info.quiesced = (r.flags & format::kRpFlagQuiesced) != 0;
-    info.with_memory = (r.flags & format::kRpFlagWithMemory) != 0;
-    info.has_domain_xml = !r.domain_xml.empty();
-    for (const auto& s : r.streams) {
-      if (s.kind == format::StreamKind::kDisk) info.disks.push_back({s.name, s.size});
-    }
-    info.logical_bytes = r.logical_bytes;
-    info.data_bytes = r.data_bytes;
-    info.stored_bytes = r.stored_bytes;
-    info.added_bytes = r.added_bytes;
-    return info;
-  }
-
-  Result<std::string> ParentName(const format::RpRecord& r) const {
-    RPFS_ASSIGN_OR_RETURN(auto parent, FindRpById(r.vm, r.parent));
-    return parent ? parent->name : std::string();
-  }
-
-  std::vector<ObjectId> Roots(const format::RpRecord& r) const {
-    std::vector<ObjectId> roots;
-    for (const auto& s : r.streams)
-      if (!s.root.IsZero()) roots.push_back(ObjectId{ObjectKind::kPage, s.root});
-    return roots;
-  }
-
-  const format::RpStream* FindStream(const format::RpRecord& r, const std::string& disk) const {
-    for (const auto& s : r.streams)
-      if (s.kind == format::StreamKind::kDisk && s.name == disk) return &s;
-    return nullptr;
-  }
-};
 
 namespace {
 // A DiskReader that keeps its RP's data alive (ReaderPins) until it is destroyed.
@@ -382,8 +189,14 @@ Result<RpInfo> Repository::CreateRp(const std::string& vm, const std::string& rp
                                     const CreateOptions& opts, const ProgressFn& progress) {
   RPFS_RETURN_IF_ERROR(ValidateName(rp, "rp name"));
   auto lock = impl_->LockForWrite();
-  RPFS_ASSIGN_OR_RETURN(auto vmrec, impl_->LoadVm(vm));
-  RPFS_ASSIGN_OR_RETURN(auto existing, impl_->FindRp(vm, rp));
+  return impl_->CreateRpLocked(vm, rp, opts, progress);
+}
+
+Result<RpInfo> Repository::Impl::CreateRpLocked(const std::string& vm, const std::string& rp,
+                                                const CreateOptions& opts,
+                                                const ProgressFn& progress) {
+  RPFS_ASSIGN_OR_RETURN(auto vmrec, LoadVm(vm));
+  RPFS_ASSIGN_OR_RETURN(auto existing, FindRp(vm, rp));
   if (existing) return Status::AlreadyExists(RpLabel(vm, rp) + " already exists");
   const std::string label = "creating " + RpLabel(vm, rp);
 
@@ -399,11 +212,11 @@ Result<RpInfo> Repository::CreateRp(const std::string& vm, const std::string& rp
   }
 
   ThreadPool pool(ThreadPool::DefaultWorkers());
-  auto tx = impl_->store->BeginTx(label);
+  auto tx = store->BeginTx(label);
   if (!tx.ok()) return tx.status().WithContext(label);
   store::Mutation m;
   rp::IngestContext ctx;
-  ctx.store = impl_->store.get();
+  ctx.store = store.get();
   ctx.tx = tx->get();
   ctx.mutation = &m;
   ctx.pool = &pool;
@@ -425,11 +238,11 @@ Result<RpInfo> Repository::CreateRp(const std::string& vm, const std::string& rp
     if (!s.ok()) return s.WithContext(label);
   }
 
-  auto id = impl_->store->NextId(format::kCounterRpId, &m);
+  auto id = store->NextId(format::kCounterRpId, &m);
   if (!id.ok()) return id.status().WithContext(label);
   rec.id = *id;
   rec.created_us = NowMicros();
-  RPFS_ASSIGN_OR_RETURN(auto parent, impl_->FindRpById(vm, vmrec.current_rp));
+  RPFS_ASSIGN_OR_RETURN(auto parent, FindRpById(vm, vmrec.current_rp));
   rec.parent = parent ? parent->id : 0;
   rec.data_bytes = ctx.data_bytes;
   rec.stored_bytes = ctx.stored_bytes;
@@ -444,8 +257,8 @@ Result<RpInfo> Repository::CreateRp(const std::string& vm, const std::string& rp
   CrashPoint("create.before_commit");
   Status s = (*tx)->Commit(m);
   if (!s.ok()) return s.WithContext(label);
-  impl_->Notify(StoreChange::Kind::kRpCreated, vm, rp, rec.id);
-  return impl_->ToInfo(rec, parent ? parent->name : "");
+  Notify(StoreChange::Kind::kRpCreated, vm, rp, rec.id);
+  return ToInfo(rec, parent ? parent->name : "");
 }
 
 Result<std::vector<RpInfo>> Repository::ListRps(const std::string& vm) const {
@@ -494,6 +307,7 @@ std::string FormatRpInfo(const RpInfo& rp, uint64_t unique_bytes) {
   line("disks", disks);
   line("memory", rp.with_memory ? "yes" : "no");
   line("quiesced", rp.quiesced ? "yes" : "no");
+  line("protected", rp.is_protected ? "yes" : "no");
   line("logical_bytes", std::to_string(rp.logical_bytes));
   line("data_bytes", std::to_string(rp.data_bytes));
   line("stored_bytes", std::to_string(rp.stored_bytes));
@@ -531,6 +345,11 @@ Result<uint64_t> Repository::DeleteRps(const std::string& vm, const std::vector<
   for (const auto& name : rps) {
     auto it = std::find_if(all.begin(), all.end(), [&](const auto& r) { return r.name == name; });
     if (it == all.end()) return Status::NotFound(RpLabel(vm, name) + " does not exist");
+    if ((it->flags & format::kRpFlagProtected) != 0) {
+      return Status::PermissionDenied(RpLabel(vm, name) +
+                                      " is protected; unprotect it first ('rpfs unprotect " + vm +
+                                      " " + name + "')");
+    }
     doomed.insert(it->id);
   }
   if (doomed.empty()) return uint64_t{0};

@@ -69,8 +69,8 @@ TEST_F(LiveMountTest, CommandsRunInTheDaemonWithTheSameOutputAndExitCodes) {
 
 TEST_F(LiveMountTest, GarbageOnTheSocketGetsAClearErrorAndChangesNothing) {
   const std::string before = State();
-  for (const std::string& garbage : {std::string("\x05hello"), std::string(1, '\0'),
-                                     std::string("\x0arpfs-cli-9")}) {
+  for (const std::string& garbage :
+       {std::string("\x05hello"), std::string(1, '\0'), std::string("\x0arpfs-cli-9")}) {
     auto conn = ConnectUnix(store(), "rpfs.sock");
     ASSERT_TRUE(conn.ok()) << conn.status().ToString();
     int err[2];

@@ -69,5 +69,4 @@ class MountTest : public CliTest {
   std::vector<std::byte> one_, two_;
 };
 
-
 }  // namespace rpfs::testing

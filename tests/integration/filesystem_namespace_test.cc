@@ -106,9 +106,9 @@ TEST_F(FilesystemNamespaceTest, StoreChangesInvalidateWhatTheKernelCaches) {
   const std::string v = std::to_string(vm_);
 
   ASSERT_TRUE(repo_->RenameRp("vm", "rp", "uno").ok());
-  EXPECT_EQ(cache_.Take(), (std::vector<std::string>{"entry " + v + " rp", "entry " + v + " uno",
-                                                     "attrs " + v,
-                                                     "attrs " + std::to_string(info->ino)}));
+  EXPECT_EQ(cache_.Take(),
+            (std::vector<std::string>{"entry " + v + " rp", "entry " + v + " uno", "attrs " + v,
+                                      "attrs " + std::to_string(info->ino)}));
   ASSERT_TRUE(repo_->CreateRp("vm", "dos", {}).ok());
   EXPECT_EQ(cache_.Take(), (std::vector<std::string>{"entry " + v + " dos", "attrs " + v}));
   ASSERT_TRUE(repo_->DeleteRps("vm", {"dos"}).ok());

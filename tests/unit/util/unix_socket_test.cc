@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-
 #include <thread>
 
 #include "support/temp_dir.h"

@@ -1,0 +1,132 @@
+#include "image/image_target.h"
+
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#include <vector>
+
+#include "image/sources.h"
+
+namespace rpfs::image {
+namespace {
+
+// qemu's lock layout (block/file-posix.c): byte kPermBase+i is locked (shared) by every
+// user holding permission i, byte kSharedBase+i by every user refusing to share it.
+constexpr off_t kPermBase = 100;
+constexpr off_t kSharedBase = 200;
+constexpr off_t kPermBits = 64;
+constexpr off_t kConsistentRead = 0;  // BLK_PERM_CONSISTENT_READ
+constexpr off_t kWrite = 1;           // BLK_PERM_WRITE
+
+Status LockByte(int fd, off_t byte) {
+  struct flock fl = {};
+  fl.l_type = F_RDLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = byte;
+  fl.l_len = 1;
+  if (::fcntl(fd, F_OFD_SETLK, &fl) != 0) return Status::FromErrno(errno, "lock");
+  return Status::OK();
+}
+
+// True when another open file description holds any lock in qemu's range.
+Result<bool> LockedByOthers(int fd) {
+  struct flock fl = {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = kPermBase;
+  fl.l_len = kSharedBase + kPermBits - kPermBase;
+  if (::fcntl(fd, F_OFD_GETLK, &fl) != 0) return Status::FromErrno(errno, "F_OFD_GETLK");
+  return fl.l_type != F_UNLCK;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ImageTarget>> ImageTarget::Open(const std::string& name,
+                                                       const std::string& path,
+                                                       format::DiskFormat format) {
+  std::string label = "image " + name + " (" + path + ")";
+  if (format != format::DiskFormat::kRaw) {
+    return Status::NotSupported(label + " is qcow2: writing a recovery point back into qcow2 "
+                                        "is not supported yet (raw images and devices only)");
+  }
+  auto fd = OpenFile(path, O_RDWR | O_CLOEXEC);
+  if (!fd.ok()) return fd.status().WithContext("image ", name);
+  struct stat st;
+  if (::fstat(fd->get(), &st) != 0) return Status::FromErrno(errno, "stat " + label);
+  uint64_t size = 0;
+  if (S_ISREG(st.st_mode)) {
+    size = static_cast<uint64_t>(st.st_size);
+  } else if (S_ISBLK(st.st_mode)) {
+    if (::ioctl(fd->get(), BLKGETSIZE64, &size) != 0) {
+      return Status::FromErrno(errno, "size of " + label);
+    }
+  } else {
+    return Status::InvalidArgument(label + " is neither a regular file nor a block device");
+  }
+  // Ours first, then look for others': a qemu starting in between sees ours and stops.
+  for (off_t perm : {kConsistentRead, kWrite}) {
+    RPFS_RETURN_IF_ERROR(LockByte(fd->get(), kPermBase + perm).WithContext("locking ", label));
+    RPFS_RETURN_IF_ERROR(LockByte(fd->get(), kSharedBase + perm).WithContext("locking ", label));
+  }
+  RPFS_ASSIGN_OR_RETURN(bool busy, LockedByOthers(fd->get()));
+  if (busy) {
+    return Status::Busy(label + " is in use by another process (qemu holds its image lock): "
+                                "shut the VM down first");
+  }
+  return std::unique_ptr<ImageTarget>(
+      new ImageTarget(label, std::move(*fd), S_ISREG(st.st_mode), size));
+}
+
+Status ImageTarget::Resize(uint64_t size) {
+  if (size == size_) return Status::OK();
+  if (!regular_) {
+    if (size_ < size) {
+      return Status::InvalidArgument(label_ + " holds " + std::to_string(size_) +
+                                     " bytes, the recovery point needs " + std::to_string(size));
+    }
+    return Status::OK();  // a larger device keeps its tail
+  }
+  if (::ftruncate(fd_.get(), static_cast<off_t>(size)) != 0) {
+    return Status::FromErrno(errno, "resizing " + label_);
+  }
+  size_ = size;
+  return Status::OK();
+}
+
+Result<std::vector<Extent>> ImageTarget::DataExtents() {
+  return FileDataExtents(fd_.get(), size_, regular_, label_);
+}
+
+Status ImageTarget::ReadAt(uint64_t offset, std::span<std::byte> out) {
+  RPFS_ASSIGN_OR_RETURN(size_t n, PreadFull(fd_.get(), out, static_cast<off_t>(offset), label_));
+  if (n != out.size()) return Status::IOError(label_ + " is shorter than expected");
+  return Status::OK();
+}
+
+Status ImageTarget::WriteAt(uint64_t offset, std::span<const std::byte> data) {
+  return PwriteFull(fd_.get(), data, static_cast<off_t>(offset), label_);
+}
+
+Status ImageTarget::Zero(uint64_t offset, uint64_t length) {
+  if (regular_ && ::fallocate(fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                              static_cast<off_t>(offset), static_cast<off_t>(length)) == 0) {
+    return Status::OK();
+  }
+  std::vector<std::byte> zeros(std::min<uint64_t>(length, 1 << 20));
+  for (uint64_t done = 0; done < length;) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), length - done));
+    RPFS_RETURN_IF_ERROR(WriteAt(offset + done, std::span(zeros.data(), n)));
+    done += n;
+  }
+  return Status::OK();
+}
+
+Status ImageTarget::Sync() {
+  if (::fsync(fd_.get()) != 0) return Status::FromErrno(errno, "fsync " + label_);
+  return Status::OK();
+}
+
+}  // namespace rpfs::image

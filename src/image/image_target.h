@@ -1,0 +1,54 @@
+// ImageTarget: a raw disk image (regular file or block device) opened to write a recovery
+// point back over it (rollback), guarded the way qemu guards its images.
+//
+// qemu holds OFD locks on bytes 100+ (permissions it uses) and 200+ (permissions it does
+// not share) of every image it has open (block/file-posix.c). Open() refuses an image on
+// which another process holds any lock in that range (a running VM, qemu-img, qemu-nbd),
+// and itself holds "uses and does not share consistent-read and write" locks until the
+// target is closed, so qemu cannot start on the image while it is being rewritten.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "format/records.h"
+#include "image/image_source.h"
+#include "rpfs/status.h"
+#include "util/fd.h"
+
+namespace rpfs::image {
+
+class ImageTarget {
+ public:
+  // `name` ("vda") is used in errors. Busy when the image is in use; NotSupported for
+  // qcow2 (written only through qemu, not yet).
+  static Result<std::unique_ptr<ImageTarget>> Open(const std::string& name,
+                                                   const std::string& path,
+                                                   format::DiskFormat format);
+
+  uint64_t size() const { return size_; }
+  // Makes the image `size` bytes: files are truncated or extended (sparse); a block
+  // device must already be at least that large.
+  Status Resize(uint64_t size);
+  Result<std::vector<Extent>> DataExtents();
+  Status ReadAt(uint64_t offset, std::span<std::byte> out);
+  Status WriteAt(uint64_t offset, std::span<const std::byte> data);
+  // Makes [offset, offset+length) read as zeros: a hole in files, zeros on devices.
+  Status Zero(uint64_t offset, uint64_t length);
+  // Everything written is durable.
+  Status Sync();
+  const std::string& label() const { return label_; }
+
+ private:
+  ImageTarget(std::string label, UniqueFd fd, bool regular, uint64_t size)
+      : label_(std::move(label)), fd_(std::move(fd)), regular_(regular), size_(size) {}
+  std::string label_;
+  UniqueFd fd_;
+  bool regular_;
+  uint64_t size_;
+};
+
+}  // namespace rpfs::image

@@ -1,0 +1,219 @@
+// Repository::Impl: the state behind the Repository API, shared by the files that
+// implement it (repository.cc: VMs, RPs, data, store; repository_rollback.cc: rollback).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "format/keys.h"
+#include "rp/chunk_cache.h"
+#include "rp/extent_map.h"
+#include "rp/reader_pins.h"
+#include "rpfs/repository.h"
+#include "store/store.h"
+#include "util/coding.h"
+
+namespace rpfs {
+
+using format::ObjectKind;
+using store::ObjectId;
+
+inline constexpr size_t kPageCacheEntries = 4096;          // ~128 MiB of map coverage at 64 KiB chunks
+inline constexpr uint64_t kChunkCacheBytes = 64ull << 20;  // decoded chunks for partial reads
+
+inline std::string RpLabel(std::string_view vm, std::string_view rp) {
+  return "rp " + std::string(vm) + "/" + std::string(rp);
+}
+
+struct Repository::Impl {
+  explicit Impl(std::unique_ptr<store::Store> s)
+      : store(std::move(s)),
+        pages(store.get(), kPageCacheEntries),
+        chunks(store.get(), kChunkCacheBytes) {}
+
+  std::unique_ptr<store::Store> store;
+  mutable std::mutex write_mu;  // serialises every mutation of the store
+  mutable rp::PageCache pages;
+  mutable rp::ChunkCache chunks;
+  mutable rp::ReaderPins pins;
+  std::mutex listener_mu;
+  ChangeListener listener;
+
+  void Notify(StoreChange::Kind kind, std::string vm, std::string rp = {}, uint64_t rp_id = 0,
+              std::string new_name = {}) {
+    std::lock_guard lock(listener_mu);
+    if (!listener) return;
+    listener(StoreChange{kind, std::move(vm), std::move(rp), std::move(new_name), rp_id});
+  }
+
+  // Holds write_mu; on release, finishes the deletes deferred for readers that have gone.
+  class WriteLock {
+   public:
+    explicit WriteLock(Impl* impl) : impl_(impl), lock_(impl->write_mu) {}
+    ~WriteLock() {
+      lock_.unlock();
+      impl_->FinishReleasedDeletes();
+    }
+
+   private:
+    Impl* impl_;
+    std::unique_lock<std::mutex> lock_;
+  };
+  WriteLock LockForWrite() { return WriteLock(this); }
+
+  // Releases the data of a deleted RP whose delete waited for its readers (write_mu held).
+  Status ReleaseDeferred(uint64_t rp_id) {
+    RPFS_ASSIGN_OR_RETURN(auto raw, store->Get(format::DeferredRpKey(rp_id)));
+    if (!raw) return Status::OK();
+    RPFS_ASSIGN_OR_RETURN(auto rec, format::DecodeRp(*raw));
+    store::Mutation m;
+    m.Delete(format::DeferredRpKey(rp_id));
+    for (const ObjectId& root : Roots(rec)) m.AddRef(root, -1);
+    RPFS_RETURN_IF_ERROR(store->Commit(m));
+    return store->RunGc().status();
+  }
+
+  // Called without write_mu. Whoever holds write_mu when a last reader closes finishes
+  // its deferred delete on release, so nothing waits here for a long create.
+  void FinishReleasedDeletes() {
+    while (pins.HasReleasable()) {
+      std::unique_lock lock(write_mu, std::try_to_lock);
+      if (!lock.owns_lock()) return;
+      for (uint64_t id : pins.TakeReleasable()) {
+        (void)ReleaseDeferred(id);  // on failure the 'D' record stays for the next open
+      }
+    }
+  }
+
+  // Every deferred delete left by an earlier process (no reader survives a restart).
+  Status ReleaseAllDeferred() {
+    std::vector<uint64_t> ids;
+    RPFS_RETURN_IF_ERROR(
+        store->Scan(format::DeferredRpPrefix(), [&](std::string_view k, std::string_view) {
+          if (k.size() == 9) ids.push_back(GetBigEndian64(k.substr(1)));
+          return true;
+        }));
+    std::lock_guard lock(write_mu);
+    for (uint64_t id : ids) RPFS_RETURN_IF_ERROR(ReleaseDeferred(id));
+    return Status::OK();
+  }
+
+  // CreateRp with write_mu held (Rollback takes its undo RP inside its own lock).
+  Result<RpInfo> CreateRpLocked(const std::string& vm, const std::string& rp,
+                                const CreateOptions& opts, const ProgressFn& progress);
+
+  // Pins RP `rp_id` for the lifetime of the returned guard (see ReaderPins).
+  std::shared_ptr<void> Pin(uint64_t rp_id) {
+    pins.Acquire(rp_id);
+    return std::shared_ptr<void>(nullptr, [this, rp_id](void*) {
+      if (pins.Release(rp_id)) FinishReleasedDeletes();
+    });
+  }
+
+  // A disk of a pinned RP: the record is read after pinning, so a delete either happened
+  // before (NotFound) or sees the pin and keeps the data.
+  Result<std::unique_ptr<DiskReader>> OpenPinned(const std::string& vm, uint64_t rp_id,
+                                                 const std::string& disk);
+
+  // Roots of the RPs deleted while being read: still referenced until released.
+  Result<std::vector<format::RpRecord>> LoadDeferred() const {
+    return LoadRpsWithPrefix(format::DeferredRpPrefix());
+  }
+
+  Result<format::VmRecord> LoadVm(const std::string& vm) const {
+    RPFS_ASSIGN_OR_RETURN(auto raw, store->Get(format::VmKey(vm)));
+    if (!raw) return Status::NotFound("vm " + vm + " does not exist");
+    return format::DecodeVm(*raw);
+  }
+
+  Result<std::optional<format::RpRecord>> FindRpById(const std::string& vm, uint64_t id) const {
+    if (id == 0) return std::optional<format::RpRecord>();
+    RPFS_ASSIGN_OR_RETURN(auto raw, store->Get(format::RpKey(vm, id)));
+    if (!raw) return std::optional<format::RpRecord>();
+    RPFS_ASSIGN_OR_RETURN(auto rec, format::DecodeRp(*raw));
+    return std::optional<format::RpRecord>(std::move(rec));
+  }
+
+  Result<std::optional<format::RpRecord>> FindRp(const std::string& vm,
+                                                 const std::string& name) const {
+    RPFS_ASSIGN_OR_RETURN(auto raw, store->Get(format::RpNameKey(vm, name)));
+    if (!raw) return std::optional<format::RpRecord>();
+    if (raw->size() != 8)
+      return Status::Corruption("name index of " + RpLabel(vm, name) + " is malformed");
+    return FindRpById(vm, GetBigEndian64(*raw));
+  }
+
+  Result<format::RpRecord> LoadRp(const std::string& vm, const std::string& name) const {
+    RPFS_RETURN_IF_ERROR(LoadVm(vm).status());
+    RPFS_ASSIGN_OR_RETURN(auto rec, FindRp(vm, name));
+    if (!rec) return Status::NotFound(RpLabel(vm, name) + " does not exist");
+    return std::move(*rec);
+  }
+
+  // The RPs of one VM, in creation order.
+  Result<std::vector<format::RpRecord>> LoadRps(const std::string& vm) const {
+    return LoadRpsWithPrefix(format::RpPrefix(vm));
+  }
+
+  Result<std::vector<format::RpRecord>> LoadRpsWithPrefix(const std::string& prefix) const {
+    std::vector<format::RpRecord> out;
+    Status err;
+    RPFS_RETURN_IF_ERROR(store->Scan(prefix, [&](std::string_view, std::string_view v) {
+      auto rec = format::DecodeRp(v);
+      if (!rec.ok()) {
+        err = rec.status();
+        return false;
+      }
+      out.push_back(std::move(*rec));
+      return true;
+    }));
+    RPFS_RETURN_IF_ERROR(err);
+    return out;
+  }
+
+  RpInfo ToInfo(const format::RpRecord& r, const std::string& parent_name) const {
+    RpInfo info;
+    info.id = r.id;
+    info.vm = r.vm;
+    info.name = r.name;
+    info.created_us = r.created_us;
+    info.description = r.description;
+    info.parent = parent_name;
+    info.quiesced = (r.flags & format::kRpFlagQuiesced) != 0;
+    info.with_memory = (r.flags & format::kRpFlagWithMemory) != 0;
+    info.is_protected = (r.flags & format::kRpFlagProtected) != 0;
+    info.has_domain_xml = !r.domain_xml.empty();
+    for (const auto& s : r.streams) {
+      if (s.kind == format::StreamKind::kDisk) info.disks.push_back({s.name, s.size});
+    }
+    info.logical_bytes = r.logical_bytes;
+    info.data_bytes = r.data_bytes;
+    info.stored_bytes = r.stored_bytes;
+    info.added_bytes = r.added_bytes;
+    return info;
+  }
+
+  Result<std::string> ParentName(const format::RpRecord& r) const {
+    RPFS_ASSIGN_OR_RETURN(auto parent, FindRpById(r.vm, r.parent));
+    return parent ? parent->name : std::string();
+  }
+
+  std::vector<ObjectId> Roots(const format::RpRecord& r) const {
+    std::vector<ObjectId> roots;
+    for (const auto& s : r.streams)
+      if (!s.root.IsZero()) roots.push_back(ObjectId{ObjectKind::kPage, s.root});
+    return roots;
+  }
+
+  const format::RpStream* FindStream(const format::RpRecord& r, const std::string& disk) const {
+    for (const auto& s : r.streams)
+      if (s.kind == format::StreamKind::kDisk && s.name == disk) return &s;
+    return nullptr;
+  }
+};
+
+}  // namespace rpfs

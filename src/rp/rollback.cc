@@ -1,0 +1,84 @@
+#include "rp/rollback.h"
+
+#include <mutex>
+#include <vector>
+
+#include "rp/disk_reader.h"
+
+namespace rpfs::rp {
+namespace {
+
+constexpr uint64_t kWindowChunks = 256;
+
+struct Item {
+  uint64_t index;
+  Digest digest;  // zero: the RP holds a hole here
+  bool image_has_data;
+};
+
+}  // namespace
+
+Status RollbackDisk(const store::Store* store, PageCache* pages, const format::RpStream& stream,
+                    image::ImageTarget& target, ThreadPool* pool, RollbackCounters* counters,
+                    const ProgressFn& progress) {
+  const auto& cfg = store->config();
+  ExtentMap map(pages, cfg.page_fanout, cfg.chunk_size, stream);
+  RPFS_RETURN_IF_ERROR(target.Resize(stream.size));
+  RPFS_ASSIGN_OR_RETURN(auto extents, target.DataExtents());
+  const uint64_t cs = cfg.chunk_size;
+  const uint64_t n = map.chunk_count();
+  size_t ext = 0;  // first extent that may overlap the current window
+
+  for (uint64_t w = 0; w < n; w += kWindowChunks) {
+    const uint64_t end = std::min(n, w + kWindowChunks);
+    // Which chunks of the window hold data in the image now.
+    std::vector<bool> image_data(end - w, false);
+    while (ext < extents.size() && extents[ext].offset + extents[ext].length <= w * cs) ++ext;
+    for (size_t e = ext; e < extents.size() && extents[e].offset < end * cs; ++e) {
+      uint64_t first = std::max(w, extents[e].offset / cs);
+      uint64_t last = std::min(end, (extents[e].offset + extents[e].length + cs - 1) / cs);
+      for (uint64_t i = first; i < last; ++i) image_data[i - w] = true;
+    }
+    // The chunks to look at: data in the RP or in the image.
+    std::vector<Item> items;
+    RPFS_ASSIGN_OR_RETURN(uint64_t next, map.FindChunk(w, true));
+    for (uint64_t i = w; i < end; ++i) {
+      Digest d;
+      if (i == next) {
+        RPFS_ASSIGN_OR_RETURN(d, map.ChunkAt(i));
+        RPFS_ASSIGN_OR_RETURN(next, map.FindChunk(i + 1, true));
+      }
+      if (!d.IsZero() || image_data[i - w]) items.push_back({i, d, image_data[i - w]});
+    }
+    std::vector<Status> statuses(items.size());
+    pool->ParallelFor(items.size(), [&](size_t k) {
+      const Item& it = items[k];
+      const uint64_t off = it.index * cs;
+      const uint32_t len = map.ChunkLength(it.index);
+      std::vector<std::byte> buf(len);
+      Status& s = statuses[k];
+      if (it.image_has_data) {
+        s = target.ReadAt(off, buf);
+        if (!s.ok()) return;
+        counters->chunks_compared++;
+        bool same = it.digest.IsZero() ? IsAllZero(buf) : Sha256(buf) == it.digest;
+        if (same) return;
+      }
+      if (it.digest.IsZero()) {
+        s = target.Zero(off, len);
+      } else {
+        s = ReadChunk(store, it.digest, buf);
+        if (s.ok()) s = target.WriteAt(off, buf);
+      }
+      if (s.ok()) {
+        counters->chunks_written++;
+        counters->bytes_written += len;
+      }
+    });
+    for (const Status& s : statuses) RPFS_RETURN_IF_ERROR(s);
+    if (progress) progress(std::min(end * cs, stream.size), stream.size);
+  }
+  return target.Sync();
+}
+
+}  // namespace rpfs::rp
