@@ -55,6 +55,11 @@ step ls -lR "$DEMO/mnt/web01"
 step cat "$DEMO/mnt/web01/after-upgrade/info"
 step cmp "$DEMO/mnt/web01/before-upgrade/vda.raw" "$DEMO/restored.img"
 echo "identical: the mounted RP image and the exported one"
+# While mounted, the CLI works through the daemon, and mkdir/rmdir make and delete RPs.
+step mkdir "$DEMO/mnt/web01/made-by-mkdir"
+step "$RPFS" list web01 --tree
+step rmdir "$DEMO/mnt/web01/made-by-mkdir"
+step ls "$DEMO/mnt/web01"
 step fusermount3 -u "$DEMO/mnt"
 trap - EXIT
 printf '\nDemo files are in %s (store: %s).\n' "$DEMO" "$RPFS_STORE"
