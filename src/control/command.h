@@ -23,14 +23,23 @@ namespace rpfs::control {
 
 inline constexpr size_t kMaxCommandBytes = 4096;
 
-enum class Verb { kCreate, kRollback, kClone, kDelete, kRename, kDeleteClone, kProtect, kUnprotect };
+enum class Verb {
+  kCreate,
+  kRollback,
+  kClone,
+  kDelete,
+  kRename,
+  kDeleteClone,
+  kProtect,
+  kUnprotect
+};
 
 struct Command {
   Verb verb = Verb::kCreate;
-  std::string rp;      // every verb but delete-clone
-  std::string target;  // clone: the clone's name; rename: the new name; delete-clone: the clone
-  bool memory = false;        // create
-  bool quiesce = false;       // create
+  std::string rp;        // every verb but delete-clone
+  std::string target;    // clone: the clone's name; rename: the new name; delete-clone: the clone
+  bool memory = false;   // create
+  bool quiesce = false;  // create
   std::string description;    // create
   bool keep_current = false;  // rollback
   bool define = false;        // clone

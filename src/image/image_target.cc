@@ -49,8 +49,9 @@ Result<std::unique_ptr<ImageTarget>> ImageTarget::Open(const std::string& name,
                                                        format::DiskFormat format) {
   std::string label = "image " + name + " (" + path + ")";
   if (format != format::DiskFormat::kRaw) {
-    return Status::NotSupported(label + " is qcow2: writing a recovery point back into qcow2 "
-                                        "is not supported yet (raw images and devices only)");
+    return Status::NotSupported(label +
+                                " is qcow2: writing a recovery point back into qcow2 "
+                                "is not supported yet (raw images and devices only)");
   }
   auto fd = OpenFile(path, O_RDWR | O_CLOEXEC);
   if (!fd.ok()) return fd.status().WithContext("image ", name);
@@ -73,8 +74,9 @@ Result<std::unique_ptr<ImageTarget>> ImageTarget::Open(const std::string& name,
   }
   RPFS_ASSIGN_OR_RETURN(bool busy, LockedByOthers(fd->get()));
   if (busy) {
-    return Status::Busy(label + " is in use by another process (qemu holds its image lock): "
-                                "shut the VM down first");
+    return Status::Busy(label +
+                        " is in use by another process (qemu holds its image lock): "
+                        "shut the VM down first");
   }
   return std::unique_ptr<ImageTarget>(
       new ImageTarget(label, std::move(*fd), S_ISREG(st.st_mode), size));

@@ -25,8 +25,7 @@ class ImageTarget {
  public:
   // `name` ("vda") is used in errors. Busy when the image is in use; NotSupported for
   // qcow2 (written only through qemu, not yet).
-  static Result<std::unique_ptr<ImageTarget>> Open(const std::string& name,
-                                                   const std::string& path,
+  static Result<std::unique_ptr<ImageTarget>> Open(const std::string& name, const std::string& path,
                                                    format::DiskFormat format);
 
   uint64_t size() const { return size_; }

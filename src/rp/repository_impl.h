@@ -22,7 +22,7 @@ namespace rpfs {
 using format::ObjectKind;
 using store::ObjectId;
 
-inline constexpr size_t kPageCacheEntries = 4096;          // ~128 MiB of map coverage at 64 KiB chunks
+inline constexpr size_t kPageCacheEntries = 4096;  // ~128 MiB of map coverage at 64 KiB chunks
 inline constexpr uint64_t kChunkCacheBytes = 64ull << 20;  // decoded chunks for partial reads
 
 inline std::string RpLabel(std::string_view vm, std::string_view rp) {

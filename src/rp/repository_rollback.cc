@@ -12,8 +12,8 @@ namespace rpfs {
 Status Repository::SetProtected(const std::string& vm, const std::string& rp, bool protect) {
   auto lock = impl_->LockForWrite();
   RPFS_ASSIGN_OR_RETURN(auto rec, impl_->LoadRp(vm, rp));
-  uint32_t flags = protect ? (rec.flags | format::kRpFlagProtected)
-                           : (rec.flags & ~format::kRpFlagProtected);
+  uint32_t flags =
+      protect ? (rec.flags | format::kRpFlagProtected) : (rec.flags & ~format::kRpFlagProtected);
   if (flags == rec.flags) return Status::OK();
   rec.flags = flags;
   store::Mutation m;
@@ -73,7 +73,9 @@ Result<RollbackResult> Repository::Rollback(const std::string& vm, const std::st
   for (size_t i = 0; i < targets.size(); ++i) {
     ProgressFn disk_progress;
     if (progress) {
-      disk_progress = [&](uint64_t done, uint64_t) { progress(done_before + done, result.bytes_total); };
+      disk_progress = [&](uint64_t done, uint64_t) {
+        progress(done_before + done, result.bytes_total);
+      };
     }
     Status s = rp::RollbackDisk(impl_->store.get(), &impl_->pages, *streams[i], *targets[i], &pool,
                                 &counters, disk_progress);

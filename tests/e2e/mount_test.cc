@@ -12,6 +12,7 @@
 #include <fstream>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "mount_fixture.h"
@@ -82,6 +83,36 @@ TEST_F(MountTest, EverythingIsReadOnlyAndUnknownNamesAreMissing) {
   expect_errno(::stat(P("vm/one/vdz.raw").c_str(), &st), ENOENT, "unknown disk");
   expect_errno(::stat(P("vm/one/vda.raw/x").c_str(), &st), ENOTDIR, "file as dir");
   expect_errno(::stat(P("vm/.control").c_str(), &st), ENOENT, "reserved name");
+}
+
+TEST_F(MountTest, StandardToolsSeeANormalReadOnlyTree) {
+  auto ls = RunCommand({"ls", "-l", P("vm/two")});
+  ASSERT_EQ(ls.exit_code, 0) << ls.err;
+  EXPECT_NE(ls.out.find("-r--r--r--"), std::string::npos) << ls.out;
+  EXPECT_NE(ls.out.find("vda.raw"), std::string::npos) << ls.out;
+  auto st = RunCommand({"stat", "-c", "%s %a %F", P("vm/two/vda.raw")});
+  EXPECT_EQ(st.out, std::to_string(two_.size()) + " 444 regular file\n");
+  auto find = RunCommand({"find", P("vm"), "-type", "f"});
+  ASSERT_EQ(find.exit_code, 0) << find.err;
+  std::set<std::string> files;
+  std::stringstream lines(find.out);
+  for (std::string line; std::getline(lines, line);) files.insert(line.substr(mnt_.size() + 1));
+  EXPECT_EQ(files, (std::set<std::string>{"vm/one/vda.raw", "vm/one/info", "vm/two/vda.raw",
+                                          "vm/two/info"}));
+  auto du = RunCommand({"du", "-sb", P("vm/two")});
+  ASSERT_EQ(du.exit_code, 0) << du.err;
+  EXPECT_GE(std::stoull(du.out), two_.size());
+  std::string copy = dir_ / "copy";
+  auto cp = RunCommand({"cp", "-r", P("vm/two"), copy});
+  ASSERT_EQ(cp.exit_code, 0) << cp.err;
+  EXPECT_TRUE(ReadAll(copy + "/vda.raw") == two_);
+  std::ifstream info(copy + "/info");
+  std::string first;
+  std::getline(info, first);
+  EXPECT_EQ(first, "name: two");
+  auto touch = RunCommand({"touch", P("vm/two/vda.raw")});
+  EXPECT_NE(touch.exit_code, 0);
+  EXPECT_NE(touch.err.find("Read-only file system"), std::string::npos) << touch.err;
 }
 
 TEST_F(MountTest, SeekDataAndHoleFollowTheImage) {

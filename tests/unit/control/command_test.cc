@@ -61,8 +61,9 @@ TEST(CommandTest, QuotedValuesKeepSpacesAndEscapes) {
 }
 
 TEST(CommandTest, CanonicalFormParsesBackToTheSame) {
-  for (const char* text : {"create rp1 memory description=\"a \\\"b\\\"\"", "rollback x keep-current",
-                           "clone a b define", "delete-clone c", "rename a b", "protect p"}) {
+  for (const char* text :
+       {"create rp1 memory description=\"a \\\"b\\\"\"", "rollback x keep-current",
+        "clone a b define", "delete-clone c", "rename a b", "protect p"}) {
     Command c = Parse(text);
     Command again = Parse(c.ToString());
     EXPECT_EQ(again.ToString(), c.ToString()) << text;
