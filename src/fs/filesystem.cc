@@ -49,7 +49,7 @@ int ToErrno(const Status& s) {
   return EIO;
 }
 
-Filesystem::Filesystem(Repository* repo) : repo_(repo) {
+Filesystem::Filesystem(Repository* repo) : repo_(repo), ops_(repo) {
   repo_->SetChangeListener([this](const StoreChange& c) { OnStoreChange(c); });
 }
 
@@ -147,6 +147,15 @@ Result<Attr> Filesystem::AttrOf(InodeNo ino, const NodeKey& key) {
       a.mtime_us = rp.created_us;
       return a;  // unique_bytes changes as other RPs come and go: not immutable
     }
+    case NodeKind::kControl:
+      RPFS_RETURN_IF_ERROR(repo_->GetVm(key.vm).status());
+      a.mode = S_IFREG | 0200;
+      return a;
+    case NodeKind::kStatus:
+      RPFS_RETURN_IF_ERROR(repo_->GetVm(key.vm).status());
+      a.mode = S_IFREG | 0444;
+      a.size = ops_.StatusText(key.vm).size();
+      return a;
   }
   return Stale(ino);
 }
@@ -173,6 +182,10 @@ Result<Attr> Filesystem::Lookup(InodeNo parent, std::string_view name) {
       break;
     }
     case NodeKind::kVm: {
+      if (n == kControlFile || n == kStatusFile) {
+        child.kind = n == kControlFile ? NodeKind::kControl : NodeKind::kStatus;
+        break;
+      }
       if (!ValidateName(n, "rp name").ok()) return Status::NotFound(n);
       RPFS_ASSIGN_OR_RETURN(RpInfo rp, repo_->GetRp(dir.vm, n));
       child.kind = NodeKind::kRpDir;
@@ -213,6 +226,8 @@ Result<std::vector<DirEntry>> Filesystem::ReadDir(InodeNo ino) {
     }
     case NodeKind::kVm: {
       RPFS_ASSIGN_OR_RETURN(auto rps, repo_->ListRps(dir.vm));
+      out.push_back({kControlFile, Attr{0, S_IFREG | 0200, 0, 0, 1, false}});
+      out.push_back({kStatusFile, Attr{0, S_IFREG | 0444, 0, 0, 1, false}});
       for (const auto& rp : rps) {
         out.push_back({rp.name, Attr{0, S_IFDIR | 0555, 0, rp.created_us, 2, true}});
       }
@@ -234,11 +249,18 @@ Result<std::vector<DirEntry>> Filesystem::ReadDir(InodeNo ino) {
 
 Result<HandleId> Filesystem::Open(InodeNo ino, int flags) {
   RPFS_ASSIGN_OR_RETURN(NodeKey key, Node(ino));
-  if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) != 0) {
-    return Status::IOError("recovery points are read-only", EROFS);
-  }
   auto h = std::make_shared<Handle>();
-  if (key.kind == NodeKind::kDisk) {
+  if (key.kind == NodeKind::kControl) {
+    if ((flags & O_ACCMODE) != O_WRONLY) {
+      return Status::PermissionDenied(".control is write-only: write one command to it");
+    }
+    RPFS_RETURN_IF_ERROR(repo_->GetVm(key.vm).status());
+    h->control_vm = key.vm;
+  } else if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) != 0) {
+    return Status::IOError("recovery points are read-only", EROFS);
+  } else if (key.kind == NodeKind::kStatus) {
+    h->text = ops_.StatusText(key.vm);
+  } else if (key.kind == NodeKind::kDisk) {
     RPFS_ASSIGN_OR_RETURN(h->disk, repo_->OpenDiskById(key.vm, key.rp_id, key.disk));
   } else if (key.kind == NodeKind::kInfo) {
     RPFS_ASSIGN_OR_RETURN(RpInfo rp, repo_->GetRpById(key.vm, key.rp_id));
@@ -276,6 +298,23 @@ Result<uint64_t> Filesystem::Seek(HandleId id, uint64_t offset, int whence) {
     return h->disk->NextHole(offset);
   }
   return Status::InvalidArgument("unsupported whence");
+}
+
+Result<size_t> Filesystem::Write(HandleId id, uint64_t, std::span<const std::byte> data) {
+  RPFS_ASSIGN_OR_RETURN(std::shared_ptr<Handle> h, FindHandle(id));
+  if (h->control_vm.empty()) return Status::IOError("not open for writing", EBADF);
+  std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());  // NOLINT
+  RPFS_ASSIGN_OR_RETURN(control::Command cmd, control::ParseCommand(text));
+  RPFS_RETURN_IF_ERROR(ops_.Run(h->control_vm, cmd).status());
+  return data.size();
+}
+
+Result<Attr> Filesystem::SetSize(InodeNo ino, uint64_t) {
+  RPFS_ASSIGN_OR_RETURN(NodeKey key, Node(ino));
+  if (key.kind != NodeKind::kControl) {
+    return Status::IOError("recovery points are read-only", EROFS);
+  }
+  return AttrOf(ino, key);
 }
 
 void Filesystem::Release(HandleId id) {

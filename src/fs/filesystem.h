@@ -4,6 +4,8 @@
 //   /<vm>/<rp>/             one directory per RP, mtime = creation time
 //   /<vm>/<rp>/<disk>.raw   the disk at that instant (0444, size = disk size)
 //   /<vm>/<rp>/info         "key: value" lines (FormatRpInfo)
+//   /<vm>/.control          write-only: one control command per write (control/command.h)
+//   /<vm>/.status           the VM's recent operations (control/operations.h)
 //
 // RP contents are read-only: writes are EROFS. In a VM directory, mkdir creates an RP,
 // rmdir deletes one and rename renames one (SPEC §3 conveniences), with the CLI's errors.
@@ -25,6 +27,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "control/operations.h"
 #include "fs/inode_table.h"
 #include "rpfs/repository.h"
 #include "rpfs/status.h"
@@ -81,9 +84,16 @@ class Filesystem {
   // Entries of a directory, without "." and "..". Each entry's inode gets no lookup count.
   Result<std::vector<DirEntry>> ReadDir(InodeNo ino);
 
-  // Opens a file for reading; PermissionDenied(EROFS) for write access.
+  // Opens a file. RP files are read-only (EROFS for write access); `.control` is
+  // write-only (EACCES for read access).
   Result<HandleId> Open(InodeNo ino, int flags);
   Result<size_t> Read(HandleId h, uint64_t offset, std::span<std::byte> out);
+  // A write to `.control` runs one command and returns when it has finished: the bytes
+  // taken, or the command's error. EBADF for handles of other files.
+  Result<size_t> Write(HandleId h, uint64_t offset, std::span<const std::byte> data);
+  // Truncation: accepted (and ignored) for `.control`, so `echo cmd > .control` works;
+  // EROFS elsewhere.
+  Result<Attr> SetSize(InodeNo ino, uint64_t size);
   // SEEK_DATA / SEEK_HOLE; NotFound(ENXIO) when no data follows.
   Result<uint64_t> Seek(HandleId h, uint64_t offset, int whence);
   void Release(HandleId h);
@@ -101,12 +111,15 @@ class Filesystem {
   // the node kind alone: no store access).
   bool IsImmutable(InodeNo ino) const;
   size_t inode_count() const { return inodes_.size(); }
+  // The control operations of this mount (the daemon runs CLI commands through them too).
+  control::Operations* operations() { return &ops_; }
   size_t open_handles() const;
 
  private:
   struct Handle {
     std::unique_ptr<DiskReader> disk;  // disk files
-    std::string text;                  // info files
+    std::string text;                  // info and .status files
+    std::string control_vm;            // .control: the VM its commands act on
   };
   Result<Attr> AttrOf(InodeNo ino, const NodeKey& key);
   Result<Attr> RefAndAttr(const NodeKey& key);
@@ -118,6 +131,7 @@ class Filesystem {
   void OnStoreChange(const StoreChange& change);
 
   Repository* repo_;
+  control::Operations ops_;
   InodeTable inodes_;
   mutable std::mutex mu_;  // guards handles_
   HandleId next_handle_ = 1;

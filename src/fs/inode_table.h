@@ -17,7 +17,7 @@ namespace rpfs::fs {
 using InodeNo = uint64_t;
 inline constexpr InodeNo kRootInode = 1;
 
-enum class NodeKind : uint8_t { kRoot, kVm, kRpDir, kDisk, kInfo };
+enum class NodeKind : uint8_t { kRoot, kVm, kRpDir, kDisk, kInfo, kControl, kStatus };
 
 struct NodeKey {
   NodeKind kind = NodeKind::kRoot;

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <span>
 #include <thread>
 
 #include "fuse/notify_queue.h"
@@ -209,10 +210,27 @@ void OnStatFs(fuse_req_t req, fuse_ino_t) {
   });
 }
 
-// Everything else that would change the tree: recovery points are read-only.
-void RoSetAttr(fuse_req_t req, fuse_ino_t, struct stat*, int, struct fuse_file_info*) {
-  fuse_reply_err(req, EROFS);
+void OnWrite(fuse_req_t req, fuse_ino_t, const char* buf, size_t size, off_t off,
+             struct fuse_file_info* fi) {
+  Guard(req, [&] {
+    auto n = Fs(req)->Write(fi->fh, static_cast<uint64_t>(off),
+                            std::span(reinterpret_cast<const std::byte*>(buf), size));  // NOLINT
+    if (!n.ok()) return ReplyError(req, n.status());
+    fuse_reply_write(req, *n);
+  });
 }
+
+// Only `.control` accepts attribute changes (ignored: `echo cmd > .control` truncates it).
+void OnSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int, struct fuse_file_info*) {
+  Guard(req, [&] {
+    auto a = Fs(req)->SetSize(ino, static_cast<uint64_t>(attr->st_size));
+    if (!a.ok()) return ReplyError(req, a.status());
+    struct stat st = ToStat(*a);
+    fuse_reply_attr(req, &st, Timeout(*a));
+  });
+}
+
+// Everything else that would change the tree: recovery points are read-only.
 void RoMknod(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) { fuse_reply_err(req, EROFS); }
 void RoUnlink(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
 void RoSymlink(fuse_req_t req, const char*, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
@@ -238,7 +256,8 @@ struct fuse_lowlevel_ops MakeOps() {
   ops.release = OnRelease;
   ops.lseek = OnLseek;
   ops.statfs = OnStatFs;
-  ops.setattr = RoSetAttr;
+  ops.setattr = OnSetAttr;
+  ops.write = OnWrite;
   ops.mknod = RoMknod;
   ops.mkdir = OnMkdir;
   ops.unlink = RoUnlink;

@@ -23,7 +23,7 @@ namespace {
 TEST_F(MountTest, LayoutAndAttributes) {
   std::set<std::string> rps;
   for (const auto& e : stdfs::directory_iterator(P("vm"))) rps.insert(e.path().filename());
-  EXPECT_EQ(rps, (std::set<std::string>{"one", "two"}));
+  EXPECT_EQ(rps, (std::set<std::string>{".control", ".status", "one", "two"}));
   std::set<std::string> files;
   for (const auto& e : stdfs::directory_iterator(P("vm/two"))) files.insert(e.path().filename());
   EXPECT_EQ(files, (std::set<std::string>{"vda.raw", "info"}));
@@ -82,7 +82,7 @@ TEST_F(MountTest, EverythingIsReadOnlyAndUnknownNamesAreMissing) {
   expect_errno(::stat(P("vm/nope").c_str(), &st), ENOENT, "unknown rp");
   expect_errno(::stat(P("vm/one/vdz.raw").c_str(), &st), ENOENT, "unknown disk");
   expect_errno(::stat(P("vm/one/vda.raw/x").c_str(), &st), ENOTDIR, "file as dir");
-  expect_errno(::stat(P("vm/.control").c_str(), &st), ENOENT, "reserved name");
+  expect_errno(::stat(P("vm/.hidden").c_str(), &st), ENOENT, "dot name");
 }
 
 TEST_F(MountTest, StandardToolsSeeANormalReadOnlyTree) {
@@ -97,8 +97,8 @@ TEST_F(MountTest, StandardToolsSeeANormalReadOnlyTree) {
   std::set<std::string> files;
   std::stringstream lines(find.out);
   for (std::string line; std::getline(lines, line);) files.insert(line.substr(mnt_.size() + 1));
-  EXPECT_EQ(files, (std::set<std::string>{"vm/one/vda.raw", "vm/one/info", "vm/two/vda.raw",
-                                          "vm/two/info"}));
+  EXPECT_EQ(files, (std::set<std::string>{"vm/.control", "vm/.status", "vm/one/vda.raw",
+                                          "vm/one/info", "vm/two/vda.raw", "vm/two/info"}));
   auto du = RunCommand({"du", "-sb", P("vm/two")});
   ASSERT_EQ(du.exit_code, 0) << du.err;
   EXPECT_GE(std::stoull(du.out), two_.size());

@@ -1,0 +1,128 @@
+#include "control/operations.h"
+
+#include "util/clock.h"
+
+namespace rpfs::control {
+namespace {
+
+std::string Quoted(const std::string& v) {
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c == '\n' ? ' ' : c);
+  }
+  return out + "\"";
+}
+
+std::string Bytes(uint64_t n) { return std::to_string(n) + " bytes"; }
+
+}  // namespace
+
+Operations::Entry* Operations::Find(const std::string& vm, uint64_t id) {
+  for (auto& e : history_[vm]) {
+    if (e.id == id) return &e;
+  }
+  return nullptr;
+}
+
+Result<std::string> Operations::Run(const std::string& vm, const Command& cmd,
+                                    const ProgressFn& progress) {
+  uint64_t id;
+  {
+    std::lock_guard lock(mu_);
+    if (busy_.count(vm) != 0) {
+      return Status::Busy("vm " + vm + " is busy with another operation (see its .status)");
+    }
+    busy_.insert(vm);
+    id = next_id_++;
+    auto& h = history_[vm];
+    Entry e;
+    e.id = id;
+    e.started_us = NowMicros();
+    e.command = cmd.ToString();
+    h.push_back(std::move(e));
+    while (h.size() > kHistory) h.pop_front();
+  }
+  ProgressFn track = [&](uint64_t done, uint64_t total) {
+    {
+      std::lock_guard lock(mu_);
+      if (Entry* e = Find(vm, id)) {
+        e->done = done;
+        e->total = total;
+      }
+    }
+    if (progress) progress(done, total);
+  };
+  Result<std::string> r = Execute(vm, cmd, track);
+  std::lock_guard lock(mu_);
+  busy_.erase(vm);
+  if (Entry* e = Find(vm, id)) {
+    e->state = r.ok() ? "done" : "failed";
+    e->result = r.ok() ? *r : r.status().message();
+    if (r.ok() && e->total > 0) e->done = e->total;
+  }
+  return r;
+}
+
+Result<std::string> Operations::Execute(const std::string& vm, const Command& cmd,
+                                        const ProgressFn& progress) {
+  const std::string where = vm + "/" + cmd.rp;
+  switch (cmd.verb) {
+    case Verb::kCreate: {
+      RPFS_ASSIGN_OR_RETURN(VmInfo info, repo_->GetVm(vm));
+      if ((cmd.memory || cmd.quiesce) && info.kind != "libvirt") {
+        return Status::InvalidArgument("vm " + vm + " is made of image files: " +
+                                       (cmd.memory ? "memory state" : "quiescing") +
+                                       " needs a libvirt domain");
+      }
+      CreateOptions opts;
+      opts.description = cmd.description;
+      RPFS_ASSIGN_OR_RETURN(RpInfo rp, repo_->CreateRp(vm, cmd.rp, opts, progress));
+      return "created " + where + ": " + Bytes(rp.added_bytes) + " added to the store";
+    }
+    case Verb::kRollback: {
+      RollbackOptions opts;
+      opts.keep_current = cmd.keep_current;
+      RPFS_ASSIGN_OR_RETURN(RollbackResult r, repo_->Rollback(vm, cmd.rp, opts, progress));
+      std::string out = "rolled back " + vm + " to " + cmd.rp + ": " +
+                        std::to_string(r.chunks_written) + " chunks differed, " +
+                        Bytes(r.bytes_written) + " written";
+      if (!r.undo_rp.empty()) out += "; the previous state is rp " + r.undo_rp;
+      return out;
+    }
+    case Verb::kDelete: {
+      RPFS_ASSIGN_OR_RETURN(uint64_t freed, repo_->DeleteRps(vm, {cmd.rp}));
+      return "deleted " + where + ", freed " + Bytes(freed);
+    }
+    case Verb::kRename:
+      RPFS_RETURN_IF_ERROR(repo_->RenameRp(vm, cmd.rp, cmd.target));
+      return "renamed " + where + " to " + cmd.target;
+    case Verb::kProtect:
+    case Verb::kUnprotect: {
+      bool on = cmd.verb == Verb::kProtect;
+      RPFS_RETURN_IF_ERROR(repo_->SetProtected(vm, cmd.rp, on));
+      return (on ? "protected " : "unprotected ") + where;
+    }
+    case Verb::kClone:
+    case Verb::kDeleteClone:
+      return Status::NotSupported("clones are not implemented yet");
+  }
+  return Status::InvalidArgument("unknown command");
+}
+
+std::string Operations::StatusText(const std::string& vm) const {
+  std::lock_guard lock(mu_);
+  auto it = history_.find(vm);
+  if (it == history_.end()) return "";
+  std::string out;
+  for (const Entry& e : it->second) {
+    uint64_t pct = e.total > 0 ? e.done * 100 / e.total : (e.state == "running" ? 0 : 100);
+    out += "time=" + FormatIsoUtc(e.started_us) + " id=" + std::to_string(e.id) +
+           " state=" + e.state + " progress=" + std::to_string(e.done) + "/" +
+           std::to_string(e.total) + " percent=" + std::to_string(pct) +
+           " command=" + Quoted(e.command) + " result=" + Quoted(e.result) + "\n";
+  }
+  return out;
+}
+
+}  // namespace rpfs::control

@@ -1,0 +1,60 @@
+// Operations: runs control commands (SPEC §4) on a Repository, one at a time per VM, and
+// keeps the recent history that `<vm>/.status` shows. Shared by the mount's `.control`
+// files and by the CLI (in the daemon, the CLI's rollback/clone/protect… run here too, so
+// both see the same "busy" state and the same history).
+//
+// `.status` has one line per operation, oldest first, at most kHistory per VM:
+//   time=2026-11-22T07:00:00Z id=3 state=running progress=1048576/4194304 percent=25
+//     command="rollback rp1" result=""      (all on one line)
+// state is running, done or failed; result is a summary when done and the full error
+// message when failed. Values in quotes escape " and \ with a backslash.
+// Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "control/command.h"
+#include "rpfs/repository.h"
+
+namespace rpfs::control {
+
+class Operations {
+ public:
+  static constexpr size_t kHistory = 32;
+
+  explicit Operations(Repository* repo) : repo_(repo) {}
+
+  // Runs `cmd` on `vm` and returns a one-line summary of what it did. Busy (EBUSY) while
+  // another command runs on the same VM; the command's own errors otherwise. `progress`,
+  // if set, is told too (the CLI's progress bar).
+  Result<std::string> Run(const std::string& vm, const Command& cmd,
+                          const ProgressFn& progress = nullptr);
+  // The `.status` text of `vm` (empty when nothing ran since the daemon started).
+  std::string StatusText(const std::string& vm) const;
+
+ private:
+  struct Entry {
+    uint64_t id = 0;
+    int64_t started_us = 0;
+    std::string command;
+    std::string state = "running";
+    uint64_t done = 0;
+    uint64_t total = 0;
+    std::string result;
+  };
+  Result<std::string> Execute(const std::string& vm, const Command& cmd, const ProgressFn& progress);
+  Entry* Find(const std::string& vm, uint64_t id);
+
+  Repository* repo_;
+  mutable std::mutex mu_;
+  std::set<std::string> busy_;
+  std::map<std::string, std::deque<Entry>> history_;
+  uint64_t next_id_ = 1;
+};
+
+}  // namespace rpfs::control
