@@ -31,10 +31,10 @@ Status OpenAndServe(const Context& ctx, const fuse::MountOptions& opts,
                     const std::function<void()>& ready) {
   auto repo = ctx.OpenRepo();
   if (!repo.ok()) return repo.status();
-  // Other rpfs commands on this store now run here (daemon.h).
-  auto server = CommandServer::Start(repo->get(), ctx.store_dir);
-  if (!server.ok()) return server.status().WithContext("serving store ", ctx.store_dir);
   fs::Filesystem filesystem(repo->get());
+  // Other rpfs commands on this store now run here (daemon.h).
+  auto server = CommandServer::Start(repo->get(), filesystem.operations(), ctx.store_dir);
+  if (!server.ok()) return server.status().WithContext("serving store ", ctx.store_dir);
   return fuse::Serve(&filesystem, opts, ready);
 }
 

@@ -174,9 +174,17 @@ void RegisterRpCommands(CLI::App& app, Context& ctx, Action* action) {
         ProgressBar bar(ctx.err, "create " + *vm + "/" + *rp);
         CreateOptions opts;
         opts.description = *desc;
-        auto info = (*repo)->CreateRp(*vm, *rp, opts, bar.Callback());
+        Result<RpInfo> info = Status::Aborted("not run");
+        auto done = ctx.RunOp(
+            **repo, *vm, "create " + *rp,
+            [&](const ProgressFn& p) -> Result<std::string> {
+              info = (*repo)->CreateRp(*vm, *rp, opts, p);
+              if (!info.ok()) return info.status();
+              return "created " + *vm + "/" + *rp;
+            },
+            bar.Callback());
         bar.Finish();
-        if (!info.ok()) return ctx.Fail(info.status());
+        if (!done.ok()) return ctx.Fail(done.status());
         std::fprintf(ctx.out, "created %s/%s: %s logical, %s data, %s added to the store\n",
                      vm->c_str(), rp->c_str(), HumanBytes(info->logical_bytes).c_str(),
                      HumanBytes(info->data_bytes).c_str(), HumanBytes(info->added_bytes).c_str());
@@ -219,8 +227,12 @@ void RegisterRpCommands(CLI::App& app, Context& ctx, Action* action) {
         if (!ctx.CheckName(*to, "rp name", &code)) return code;
         auto repo = ctx.OpenRepo();
         if (!repo.ok()) return ctx.Fail(repo.status());
-        Status s = (*repo)->RenameRp(*vm, *from, *to);
-        if (!s.ok()) return ctx.Fail(s);
+        auto done = ctx.RunOp(**repo, *vm, "rename " + *from + " " + *to,
+                              [&](const ProgressFn&) -> Result<std::string> {
+                                RPFS_RETURN_IF_ERROR((*repo)->RenameRp(*vm, *from, *to));
+                                return "renamed " + *from + " to " + *to;
+                              });
+        if (!done.ok()) return ctx.Fail(done.status());
         std::fprintf(ctx.out, "renamed %s/%s to %s\n", vm->c_str(), from->c_str(), to->c_str());
         return kExitOk;
       };
@@ -258,10 +270,16 @@ void RegisterRpCommands(CLI::App& app, Context& ctx, Action* action) {
                        static_cast<unsigned long long>(*freed));
           return kExitOk;
         }
-        auto freed = (*repo)->DeleteRps(*vm, names);
-        if (!freed.ok()) return ctx.Fail(freed.status());
+        uint64_t freed = 0;
+        std::string what = "delete";
+        for (const auto& n : names) what += " " + n;
+        auto done = ctx.RunOp(**repo, *vm, what, [&](const ProgressFn&) -> Result<std::string> {
+          RPFS_ASSIGN_OR_RETURN(freed, (*repo)->DeleteRps(*vm, names));
+          return "deleted, freed " + std::to_string(freed) + " bytes";
+        });
+        if (!done.ok()) return ctx.Fail(done.status());
         std::fprintf(ctx.out, "deleted %zu recovery point(s) of %s, freed %s\n", names.size(),
-                     vm->c_str(), HumanBytes(*freed).c_str());
+                     vm->c_str(), HumanBytes(freed).c_str());
         return kExitOk;
       };
     });

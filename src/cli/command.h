@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "control/operations.h"
 #include "rpfs/repository.h"
 #include "rpfs/status.h"
 
@@ -31,8 +32,9 @@ struct Context {
   FILE* out = stdout;
   FILE* err = stderr;
   FILE* in = stdin;
-  std::string cwd;               // empty: this process's own working directory
-  Repository* served = nullptr;  // set in the daemon
+  std::string cwd;                     // empty: this process's own working directory
+  Repository* served = nullptr;        // set in the daemon
+  control::Operations* ops = nullptr;  // set in the daemon: the mount's operations
 
   // The store named by --store / RPFS_STORE / the default, or the daemon's open one.
   Result<std::shared_ptr<Repository>> OpenRepo() const;
@@ -44,6 +46,11 @@ struct Context {
   // Validates a user-given name; on error prints it and returns false.
   bool CheckName(const std::string& name, const char* what, int* exit_code) const;
   void PrintJson(const nlohmann::json& j) const;
+  // Runs `task` as an operation on `vm`: in the daemon through the mount's Operations (so
+  // `.status` shows it and a concurrent command on the VM gets EBUSY), else directly.
+  Result<std::string> RunOp(Repository& repo, const std::string& vm, const std::string& what,
+                            const control::Operations::Task& task,
+                            const ProgressFn& progress = nullptr) const;
 };
 
 // A subcommand's action returns an exit code; errors are reported through Context::Fail().
@@ -58,5 +65,6 @@ void RegisterStoreCommands(CLI::App& app, Context& ctx, Action* action);
 void RegisterVmCommands(CLI::App& app, Context& ctx, Action* action);
 void RegisterRpCommands(CLI::App& app, Context& ctx, Action* action);
 void RegisterMountCommands(CLI::App& app, Context& ctx, Action* action);
+void RegisterRestoreCommands(CLI::App& app, Context& ctx, Action* action);
 
 }  // namespace rpfs::cli

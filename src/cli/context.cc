@@ -30,6 +30,14 @@ bool Context::CheckName(const std::string& name, const char* what, int* exit_cod
   return false;
 }
 
+Result<std::string> Context::RunOp(Repository& repo, const std::string& vm, const std::string& what,
+                                   const control::Operations::Task& task,
+                                   const ProgressFn& progress) const {
+  if (ops != nullptr) return ops->RunTask(vm, what, task, progress);
+  control::Operations local(&repo);
+  return local.RunTask(vm, what, task, progress);
+}
+
 void Context::PrintJson(const nlohmann::json& j) const {
   std::fputs((j.dump(2) + "\n").c_str(), out);
 }

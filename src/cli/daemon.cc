@@ -70,19 +70,21 @@ FILE* OpenStream(UniqueFd fd, const char* mode) {
 }  // namespace
 
 Result<std::unique_ptr<CommandServer>> CommandServer::Start(Repository* repo,
+                                                            control::Operations* ops,
                                                             std::string store_dir) {
   RPFS_ASSIGN_OR_RETURN(UniqueFd listener, ListenUnix(store_dir, kSocketName));
   UniqueFd wake(::eventfd(0, EFD_CLOEXEC));
   if (!wake.valid()) return Status::FromErrno(errno, "eventfd");
   std::unique_ptr<CommandServer> server(
-      new CommandServer(repo, std::move(store_dir), std::move(listener), std::move(wake)));
+      new CommandServer(repo, ops, std::move(store_dir), std::move(listener), std::move(wake)));
   server->acceptor_ = std::thread([s = server.get()] { s->AcceptLoop(); });
   return server;
 }
 
-CommandServer::CommandServer(Repository* repo, std::string store_dir, UniqueFd listener,
-                             UniqueFd wake)
+CommandServer::CommandServer(Repository* repo, control::Operations* ops, std::string store_dir,
+                             UniqueFd listener, UniqueFd wake)
     : repo_(repo),
+      ops_(ops),
       store_dir_(std::move(store_dir)),
       listener_(std::move(listener)),
       wake_(std::move(wake)) {}
@@ -135,6 +137,7 @@ void CommandServer::Serve(UniqueFd conn) {
   Context ctx;
   ctx.store_dir = store_dir_;
   ctx.served = repo_;
+  ctx.ops = ops_;
   ctx.in = OpenStream(std::move(fds[0]), "r");
   ctx.out = OpenStream(std::move(fds[1]), "w");
   ctx.err = OpenStream(std::move(fds[2]), "w");

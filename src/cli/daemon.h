@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "control/operations.h"
 #include "rpfs/repository.h"
 #include "rpfs/status.h"
 #include "util/fd.h"
@@ -29,17 +30,21 @@ inline constexpr char kSocketName[] = "rpfs.sock";
 
 class CommandServer {
  public:
-  // Listens on the store's socket; commands run on `repo`, which must outlive the server.
-  static Result<std::unique_ptr<CommandServer>> Start(Repository* repo, std::string store_dir);
+  // Listens on the store's socket; commands run on `repo` through `ops` (the mount's, so
+  // they share its per-VM serialisation and `.status`); both must outlive the server.
+  static Result<std::unique_ptr<CommandServer>> Start(Repository* repo, control::Operations* ops,
+                                                      std::string store_dir);
   // Stops accepting, waits for commands in progress, and removes the socket.
   ~CommandServer();
 
  private:
-  CommandServer(Repository* repo, std::string store_dir, UniqueFd listener, UniqueFd wake);
+  CommandServer(Repository* repo, control::Operations* ops, std::string store_dir,
+                UniqueFd listener, UniqueFd wake);
   void AcceptLoop();
   void Serve(UniqueFd conn);
 
   Repository* repo_;
+  control::Operations* ops_;
   std::string store_dir_;
   UniqueFd listener_;
   UniqueFd wake_;  // eventfd: tells the accept loop to stop

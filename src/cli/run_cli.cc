@@ -32,6 +32,7 @@ int RunCli(const std::vector<std::string>& args, Context ctx, bool forward) {
   RegisterStoreCommands(app, ctx, &action);
   RegisterVmCommands(app, ctx, &action);
   RegisterRpCommands(app, ctx, &action);
+  RegisterRestoreCommands(app, ctx, &action);
   RegisterMountCommands(app, ctx, &action);
 
   std::ostringstream out, err;

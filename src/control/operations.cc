@@ -27,21 +27,22 @@ Operations::Entry* Operations::Find(const std::string& vm, uint64_t id) {
 
 Result<std::string> Operations::Run(const std::string& vm, const Command& cmd,
                                     const ProgressFn& progress) {
+  return RunTask(
+      vm, cmd.ToString(), [&](const ProgressFn& p) { return Execute(vm, cmd, p); }, progress);
+}
+
+Result<std::string> Operations::RunTask(const std::string& vm, const std::string& what,
+                                        const Task& task, const ProgressFn& progress) {
   uint64_t id;
   {
     std::lock_guard lock(mu_);
     if (busy_.count(vm) != 0) {
-      return Status::Busy("vm " + vm + " is busy with another operation (see its .status)");
+      Status busy = Status::Busy("vm " + vm + " is busy with another operation (see its .status)");
+      AddEntry(vm, what, "failed", busy.message());
+      return busy;
     }
     busy_.insert(vm);
-    id = next_id_++;
-    auto& h = history_[vm];
-    Entry e;
-    e.id = id;
-    e.started_us = NowMicros();
-    e.command = cmd.ToString();
-    h.push_back(std::move(e));
-    while (h.size() > kHistory) h.pop_front();
+    id = AddEntry(vm, what, "running", "");
   }
   ProgressFn track = [&](uint64_t done, uint64_t total) {
     {
@@ -53,7 +54,7 @@ Result<std::string> Operations::Run(const std::string& vm, const Command& cmd,
     }
     if (progress) progress(done, total);
   };
-  Result<std::string> r = Execute(vm, cmd, track);
+  Result<std::string> r = task(track);
   std::lock_guard lock(mu_);
   busy_.erase(vm);
   if (Entry* e = Find(vm, id)) {
@@ -64,6 +65,37 @@ Result<std::string> Operations::Run(const std::string& vm, const Command& cmd,
   return r;
 }
 
+uint64_t Operations::AddEntry(const std::string& vm, std::string what, std::string state,
+                              std::string result) {
+  auto& h = history_[vm];
+  Entry e;
+  e.id = next_id_++;
+  e.started_us = NowMicros();
+  e.command = std::move(what);
+  e.state = std::move(state);
+  e.result = std::move(result);
+  h.push_back(std::move(e));
+  while (h.size() > kHistory) h.pop_front();
+  return h.back().id;
+}
+
+void Operations::RecordRejected(const std::string& vm, std::string_view text, const Status& why) {
+  std::string shown;
+  for (char c : text.substr(0, 80)) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      static const char* kHex = "0123456789abcdef";
+      shown += "\\x";
+      shown.push_back(kHex[(c >> 4) & 0xf]);
+      shown.push_back(kHex[c & 0xf]);
+    } else {
+      shown.push_back(c);
+    }
+  }
+  if (text.size() > 80) shown += "...";
+  std::lock_guard lock(mu_);
+  AddEntry(vm, shown, "failed", why.message());
+}
+
 Result<std::string> Operations::Execute(const std::string& vm, const Command& cmd,
                                         const ProgressFn& progress) {
   const std::string where = vm + "/" + cmd.rp;
@@ -71,9 +103,9 @@ Result<std::string> Operations::Execute(const std::string& vm, const Command& cm
     case Verb::kCreate: {
       RPFS_ASSIGN_OR_RETURN(VmInfo info, repo_->GetVm(vm));
       if ((cmd.memory || cmd.quiesce) && info.kind != "libvirt") {
-        return Status::InvalidArgument("vm " + vm + " is made of image files: " +
-                                       (cmd.memory ? "memory state" : "quiescing") +
-                                       " needs a libvirt domain");
+        return Status::InvalidArgument(
+            "vm " + vm + " is made of image files: " + (cmd.memory ? "memory state" : "quiescing") +
+            " needs a libvirt domain");
       }
       CreateOptions opts;
       opts.description = cmd.description;

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -34,6 +35,15 @@ class Operations {
   // if set, is told too (the CLI's progress bar).
   Result<std::string> Run(const std::string& vm, const Command& cmd,
                           const ProgressFn& progress = nullptr);
+
+  // The same for any task on `vm` (the CLI's own verbs, e.g. a delete of several RPs):
+  // `what` is the command text `.status` shows; the task returns its summary.
+  using Task = std::function<Result<std::string>(const ProgressFn& progress)>;
+  Result<std::string> RunTask(const std::string& vm, const std::string& what, const Task& task,
+                              const ProgressFn& progress = nullptr);
+  // Records a command that was refused before it could run (it did not parse): `text` is
+  // shown shortened and with unprintable bytes escaped.
+  void RecordRejected(const std::string& vm, std::string_view text, const Status& why);
   // The `.status` text of `vm` (empty when nothing ran since the daemon started).
   std::string StatusText(const std::string& vm) const;
 
@@ -47,8 +57,11 @@ class Operations {
     uint64_t total = 0;
     std::string result;
   };
-  Result<std::string> Execute(const std::string& vm, const Command& cmd, const ProgressFn& progress);
+  Result<std::string> Execute(const std::string& vm, const Command& cmd,
+                              const ProgressFn& progress);
   Entry* Find(const std::string& vm, uint64_t id);
+  // Appends a new entry for `vm` (mu_ held) and returns its id.
+  uint64_t AddEntry(const std::string& vm, std::string what, std::string state, std::string result);
 
   Repository* repo_;
   mutable std::mutex mu_;

@@ -304,8 +304,12 @@ Result<size_t> Filesystem::Write(HandleId id, uint64_t, std::span<const std::byt
   RPFS_ASSIGN_OR_RETURN(std::shared_ptr<Handle> h, FindHandle(id));
   if (h->control_vm.empty()) return Status::IOError("not open for writing", EBADF);
   std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());  // NOLINT
-  RPFS_ASSIGN_OR_RETURN(control::Command cmd, control::ParseCommand(text));
-  RPFS_RETURN_IF_ERROR(ops_.Run(h->control_vm, cmd).status());
+  auto cmd = control::ParseCommand(text);
+  if (!cmd.ok()) {
+    ops_.RecordRejected(h->control_vm, text, cmd.status());
+    return cmd.status();
+  }
+  RPFS_RETURN_IF_ERROR(ops_.Run(h->control_vm, *cmd).status());
   return data.size();
 }
 

@@ -5,6 +5,7 @@
 #include "rp/repository_impl.h"
 #include "rp/rollback.h"
 #include "util/clock.h"
+#include "util/crash_point.h"
 #include "util/thread_pool.h"
 
 namespace rpfs {
@@ -67,6 +68,7 @@ Result<RollbackResult> Repository::Rollback(const std::string& vm, const std::st
     result.undo_rp = name;
   }
 
+  CrashPoint("rollback.before_write");
   ThreadPool pool(ThreadPool::DefaultWorkers());
   rp::RollbackCounters counters;
   uint64_t done_before = 0;
