@@ -135,6 +135,40 @@ class DiskReader {
   virtual Result<uint64_t> NextHole(uint64_t offset) const = 0;
 };
 
+// One writable disk of a clone. Reads of chunks not yet present locally fetch them from
+// the store and keep them (copy-on-read); writes to such chunks fill the parts they do not
+// cover first. Shared by every opener in the process; safe from many threads.
+class CloneDisk {
+ public:
+  virtual ~CloneDisk() = default;
+  virtual uint64_t size() const = 0;
+  // Fewer bytes only at the end of the disk.
+  virtual Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> out) = 0;
+  // Writes past the end of the disk fail (EFBIG): a clone disk has a fixed size.
+  virtual Result<size_t> WriteAt(uint64_t offset, std::span<const std::byte> data) = 0;
+  // Makes every write so far, and every chunk fetched so far, durable (fsync).
+  virtual Status Flush() = 0;
+  virtual uint64_t hydrated_bytes() const = 0;  // bytes of the chunks present locally
+  virtual bool hydrated() const = 0;            // every chunk present: the store is not needed
+};
+
+struct CloneDiskInfo {
+  std::string name;
+  uint64_t size = 0;
+  std::string path;  // the local raw image (a plain raw file once hydrated)
+  uint64_t hydrated_bytes = 0;
+};
+
+struct CloneInfo {
+  std::string vm;
+  std::string name;
+  std::string rp;  // the RP it was made from (as named then)
+  int64_t created_us = 0;
+  bool hydrated = false;
+  std::string dir;
+  std::vector<CloneDiskInfo> disks;
+};
+
 // Counters of the shared cache of decoded chunks (partial-chunk reads go through it, so
 // small reads of one chunk decode it once).
 struct ChunkCacheStats {
@@ -200,6 +234,22 @@ class Repository {
   // skipped with seeks and the file is sized at the end; otherwise zeros are written.
   Status Export(const std::string& vm, const std::string& rp, const std::string& disk, int fd,
                 bool sparse, const ProgressFn& progress = nullptr) const;
+
+  // --- clones ---
+  // Makes writable disks from RP `rp`, at once (no data copied): files under
+  // <store>/clones/<vm>/<clone>/. The clone keeps the RP's data alive until it is hydrated
+  // or deleted, even if the RP is deleted.
+  Result<CloneInfo> CreateClone(const std::string& vm, const std::string& rp,
+                                const std::string& clone);
+  Result<std::vector<CloneInfo>> ListClones(const std::string& vm) const;  // "" = every VM
+  Result<CloneInfo> GetClone(const std::string& vm, const std::string& clone) const;
+  // Busy while one of its disks is open.
+  Status DeleteClone(const std::string& vm, const std::string& clone);
+  Result<std::shared_ptr<CloneDisk>> OpenCloneDisk(const std::string& vm, const std::string& clone,
+                                                   const std::string& disk);
+  // Fetches every chunk not yet present; afterwards the clone never reads the store again.
+  Status HydrateClone(const std::string& vm, const std::string& clone,
+                      const ProgressFn& progress = nullptr);
 
   // --- store ---
   Result<VerifyResult> Verify(const ProgressFn& progress = nullptr) const;

@@ -24,8 +24,8 @@ bool Confirmed(const Context& ctx, const std::string& vm, const std::string& rp)
   return answer == vm;
 }
 
-int RunRollback(const Context& ctx, const std::string& vm, const std::string& rp,
-                bool keep_current, bool yes) {
+int RunRollback(const Context& ctx, const std::string& vm, const std::string& rp, bool keep_current,
+                bool yes) {
   auto repo = ctx.OpenRepo();
   if (!repo.ok()) return ctx.Fail(repo.status());
   auto target = (*repo)->GetRp(vm, rp);  // a wrong name fails before the question
@@ -61,7 +61,8 @@ void RegisterProtect(CLI::App& app, Context& ctx, Action* action, bool protect) 
       control::Command c;
       c.verb = protect ? control::Verb::kProtect : control::Verb::kUnprotect;
       c.rp = *rp;
-      auto done = ctx.ops != nullptr ? ctx.ops->Run(*vm, c) : control::Operations(repo->get()).Run(*vm, c);
+      auto done =
+          ctx.ops != nullptr ? ctx.ops->Run(*vm, c) : control::Operations(repo->get()).Run(*vm, c);
       if (!done.ok()) return ctx.Fail(done.status());
       std::fprintf(ctx.out, "%s\n", done->c_str());
       return kExitOk;

@@ -43,6 +43,18 @@ std::string RpNameKey(std::string_view vm, std::string_view name) {
   return k;
 }
 
+std::string AllClonePrefix() { return "C"; }
+std::string ClonePrefix(std::string_view vm) {
+  std::string k = WithPrefix('C', vm);
+  k.push_back('\0');
+  return k;
+}
+std::string CloneKey(std::string_view vm, std::string_view clone) {
+  std::string k = ClonePrefix(vm);
+  k.append(clone);
+  return k;
+}
+
 std::string TxPrefix() { return "T"; }
 std::string TxKey(uint64_t tx) {
   std::string k = TxPrefix();

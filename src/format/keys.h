@@ -7,6 +7,7 @@
 //     'V' <vm>                     VmRecord
 //     'P' <vm> 0x00 <be64 rp id>   RpRecord   (RPs of a VM iterate in creation order)
 //     'N' <vm> 0x00 <rp name>      be64 rp id (name index)
+//     'C' <vm> 0x00 <clone name>   CloneRecord
 //     'T' <be64 tx id>             TxRecord (in flight)
 //     'U' <be64 tx id> <object>    empty: an object written by that tx, not yet committed
 //     'G' <object>                 empty: an object whose refcount reached 0, to be freed
@@ -43,6 +44,10 @@ std::string RpKey(std::string_view vm, uint64_t id);
 std::string RpPrefix(std::string_view vm);  // all RPs of one VM
 std::string AllRpPrefix();                  // all RPs of all VMs
 std::string RpNameKey(std::string_view vm, std::string_view name);
+
+std::string CloneKey(std::string_view vm, std::string_view clone);
+std::string ClonePrefix(std::string_view vm);  // all clones of one VM
+std::string AllClonePrefix();
 
 std::string TxKey(uint64_t tx);
 std::string TxPrefix();

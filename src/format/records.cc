@@ -11,6 +11,7 @@ constexpr uint8_t kVmV1 = 1;
 constexpr uint8_t kRpV1 = 1;
 constexpr uint8_t kObjectMetaV1 = 1;
 constexpr uint8_t kTxV1 = 1;
+constexpr uint8_t kCloneV1 = 1;
 
 Status CheckVersion(Decoder& d, uint8_t supported, std::string_view what) {
   RPFS_ASSIGN_OR_RETURN(uint8_t v, d.GetU8());
@@ -123,6 +124,38 @@ Result<VmRecord> DecodeVm(std::string_view in) {
   return v;
 }
 
+namespace {
+
+void PutStreams(Encoder& e, const std::vector<RpStream>& streams) {
+  e.PutVarint(streams.size());
+  for (const RpStream& s : streams) {
+    e.PutU8(static_cast<uint8_t>(s.kind));
+    e.PutString(s.name);
+    e.PutVarint(s.size);
+    e.PutBytes(s.root.View());
+  }
+}
+
+Result<std::vector<RpStream>> GetStreams(Decoder& d) {
+  std::vector<RpStream> out;
+  RPFS_ASSIGN_OR_RETURN(uint64_t n, d.GetVarint());
+  if (n > d.remaining()) return d.Truncated();
+  for (uint64_t i = 0; i < n; ++i) {
+    RpStream s;
+    RPFS_ASSIGN_OR_RETURN(uint8_t kind, d.GetU8());
+    if (kind > static_cast<uint8_t>(StreamKind::kMemory)) return d.Truncated();
+    s.kind = static_cast<StreamKind>(kind);
+    RPFS_ASSIGN_OR_RETURN(s.name, d.GetString());
+    RPFS_ASSIGN_OR_RETURN(s.size, d.GetVarint());
+    RPFS_ASSIGN_OR_RETURN(std::string_view root, d.GetBytes(Digest::kSize));
+    RPFS_ASSIGN_OR_RETURN(s.root, Digest::FromBytes(root));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string EncodeRp(const RpRecord& r) {
   std::string out;
   Encoder e(&out);
@@ -134,13 +167,7 @@ std::string EncodeRp(const RpRecord& r) {
   e.PutString(r.description);
   e.PutVarint(r.parent);
   e.PutVarint(r.flags);
-  e.PutVarint(r.streams.size());
-  for (const RpStream& s : r.streams) {
-    e.PutU8(static_cast<uint8_t>(s.kind));
-    e.PutString(s.name);
-    e.PutVarint(s.size);
-    e.PutBytes(s.root.View());
-  }
+  PutStreams(e, r.streams);
   e.PutString(r.domain_xml);
   e.PutVarint(r.logical_bytes);
   e.PutVarint(r.data_bytes);
@@ -162,19 +189,7 @@ Result<RpRecord> DecodeRp(std::string_view in) {
   RPFS_ASSIGN_OR_RETURN(uint64_t flags, d.GetVarint());
   if (flags > UINT32_MAX) return d.Truncated();
   r.flags = static_cast<uint32_t>(flags);
-  RPFS_ASSIGN_OR_RETURN(uint64_t n, d.GetVarint());
-  if (n > d.remaining()) return d.Truncated();
-  for (uint64_t i = 0; i < n; ++i) {
-    RpStream s;
-    RPFS_ASSIGN_OR_RETURN(uint8_t kind, d.GetU8());
-    if (kind > static_cast<uint8_t>(StreamKind::kMemory)) return d.Truncated();
-    s.kind = static_cast<StreamKind>(kind);
-    RPFS_ASSIGN_OR_RETURN(s.name, d.GetString());
-    RPFS_ASSIGN_OR_RETURN(s.size, d.GetVarint());
-    RPFS_ASSIGN_OR_RETURN(std::string_view root, d.GetBytes(Digest::kSize));
-    RPFS_ASSIGN_OR_RETURN(s.root, Digest::FromBytes(root));
-    r.streams.push_back(std::move(s));
-  }
+  RPFS_ASSIGN_OR_RETURN(r.streams, GetStreams(d));
   RPFS_ASSIGN_OR_RETURN(r.domain_xml, d.GetString());
   RPFS_ASSIGN_OR_RETURN(r.logical_bytes, d.GetVarint());
   RPFS_ASSIGN_OR_RETURN(r.data_bytes, d.GetVarint());
@@ -224,6 +239,37 @@ Result<TxRecord> DecodeTx(std::string_view in) {
   RPFS_ASSIGN_OR_RETURN(t.started_us, d.GetSignedVarint());
   RPFS_RETURN_IF_ERROR(d.ExpectEnd());
   return t;
+}
+
+std::string EncodeClone(const CloneRecord& c) {
+  std::string out;
+  Encoder e(&out);
+  e.PutU8(kCloneV1);
+  e.PutString(c.vm);
+  e.PutString(c.name);
+  e.PutString(c.rp_name);
+  e.PutVarint(c.rp_id);
+  e.PutSignedVarint(c.created_us);
+  e.PutVarint(c.flags);
+  PutStreams(e, c.disks);
+  return out;
+}
+
+Result<CloneRecord> DecodeClone(std::string_view in) {
+  Decoder d(in, "clone record");
+  RPFS_RETURN_IF_ERROR(CheckVersion(d, kCloneV1, "clone record"));
+  CloneRecord c;
+  RPFS_ASSIGN_OR_RETURN(c.vm, d.GetString());
+  RPFS_ASSIGN_OR_RETURN(c.name, d.GetString());
+  RPFS_ASSIGN_OR_RETURN(c.rp_name, d.GetString());
+  RPFS_ASSIGN_OR_RETURN(c.rp_id, d.GetVarint());
+  RPFS_ASSIGN_OR_RETURN(c.created_us, d.GetSignedVarint());
+  RPFS_ASSIGN_OR_RETURN(uint64_t flags, d.GetVarint());
+  if (flags > UINT32_MAX) return d.Truncated();
+  c.flags = static_cast<uint32_t>(flags);
+  RPFS_ASSIGN_OR_RETURN(c.disks, GetStreams(d));
+  RPFS_RETURN_IF_ERROR(d.ExpectEnd());
+  return c;
 }
 
 }  // namespace rpfs::format

@@ -90,6 +90,22 @@ struct RpRecord {
 std::string EncodeRp(const RpRecord& r);
 Result<RpRecord> DecodeRp(std::string_view in);
 
+inline constexpr uint32_t kCloneFlagHydrated = 1u << 0;  // complete: its roots are released
+
+// A clone: writable disks made from an RP, filled from its streams on first read. Until
+// hydrated it holds one reference on each stream root, so the data outlives the RP.
+struct CloneRecord {
+  std::string vm;
+  std::string name;
+  std::string rp_name;  // the RP it was made from, when it was made
+  uint64_t rp_id = 0;
+  int64_t created_us = 0;
+  uint32_t flags = 0;
+  std::vector<RpStream> disks;
+};
+std::string EncodeClone(const CloneRecord& c);
+Result<CloneRecord> DecodeClone(std::string_view in);
+
 // Objects are content-addressed: chunks (disk data) and pages (extent-map nodes).
 enum class ObjectKind : uint8_t { kChunk = 'c', kPage = 'p' };
 

@@ -89,6 +89,8 @@ Result<std::unique_ptr<Repository>> Repository::Open(const std::string& dir) {
   std::unique_ptr<Repository> repo(new Repository(std::move(s)));
   RPFS_RETURN_IF_ERROR(
       repo->impl_->ReleaseAllDeferred().WithContext("releasing deleted rps in store ", dir));
+  RPFS_RETURN_IF_ERROR(
+      repo->impl_->RemoveOrphanCloneDirs().WithContext("cleaning clones in store ", dir));
   return repo;
 }
 
@@ -447,6 +449,14 @@ Result<VerifyResult> Repository::Verify(const ProgressFn& progress) const {
   for (const auto* list : {&rps, &deleted_but_read})
     for (const auto& r : *list)
       for (const ObjectId& root : impl_->Roots(r)) roots.push_back(root);
+  // Clones not yet hydrated hold their source streams' roots.
+  RPFS_ASSIGN_OR_RETURN(auto clones, ListClones(""));
+  for (const auto& c : clones) {
+    if (c.hydrated) continue;
+    RPFS_ASSIGN_OR_RETURN(auto rec, impl_->LoadClone(c.vm, c.name));
+    for (const auto& d : rec.disks)
+      if (!d.root.IsZero()) roots.push_back(ObjectId{ObjectKind::kPage, d.root});
+  }
   RPFS_ASSIGN_OR_RETURN(auto report, impl_->store->Verify(roots, progress));
 
   VerifyResult out;

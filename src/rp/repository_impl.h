@@ -11,6 +11,7 @@
 
 #include "format/keys.h"
 #include "rp/chunk_cache.h"
+#include "rp/clone_disk.h"
 #include "rp/extent_map.h"
 #include "rp/reader_pins.h"
 #include "rpfs/repository.h"
@@ -42,6 +43,27 @@ struct Repository::Impl {
   mutable rp::ReaderPins pins;
   std::mutex listener_mu;
   ChangeListener listener;
+  // Clone disks open in this process, shared by all their users; key CloneDiskKey().
+  std::mutex clones_mu;
+  std::map<std::string, std::weak_ptr<rp::CloneDiskImpl>> open_clone_disks;
+
+  static std::string CloneDiskKey(const std::string& vm, const std::string& clone,
+                                  const std::string& disk) {
+    return vm + '\0' + clone + '\0' + disk;
+  }
+  std::string CloneDir(const std::string& vm, const std::string& clone) const {
+    return store->dir() + "/clones/" + vm + "/" + clone;
+  }
+  Result<format::CloneRecord> LoadClone(const std::string& vm, const std::string& clone) const {
+    RPFS_ASSIGN_OR_RETURN(auto raw, store->Get(format::CloneKey(vm, clone)));
+    if (!raw) return Status::NotFound("clone " + vm + "/" + clone + " does not exist");
+    return format::DecodeClone(*raw);
+  }
+  // Releases a clone's hold on the store once every one of its disks is hydrated.
+  void OnCloneDiskHydrated(const std::string& vm, const std::string& clone);
+  // Directories under clones/ left by a create or delete that a crash interrupted.
+  Status RemoveOrphanCloneDirs();
+  CloneInfo ToCloneInfo(const format::CloneRecord& c);
 
   void Notify(StoreChange::Kind kind, std::string vm, std::string rp = {}, uint64_t rp_id = 0,
               std::string new_name = {}) {

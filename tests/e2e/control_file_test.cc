@@ -114,7 +114,8 @@ TEST_F(ControlFileTest, SecondCommandOnABusyVmGetsEbusy) {
   ASSERT_EQ(::mkfifo((fifos + "/paused").c_str(), 0600), 0);
   ASSERT_EQ(::mkfifo((fifos + "/resume").c_str(), 0600), 0);
   Unmount();
-  auto r = R({"mount", mnt_}, {{"RPFS_PAUSE_AT", "rollback.before_write"}, {"RPFS_PAUSE_DIR", fifos}});
+  auto r =
+      R({"mount", mnt_}, {{"RPFS_PAUSE_AT", "rollback.before_write"}, {"RPFS_PAUSE_DIR", fifos}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   mounted_ = true;
   int first = -1;

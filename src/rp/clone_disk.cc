@@ -1,0 +1,297 @@
+#include "rp/clone_disk.h"
+
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bit>
+#include <cstring>
+
+#include "rp/disk_reader.h"
+#include "util/thread_pool.h"
+
+namespace rpfs::rp {
+namespace {
+
+uint64_t ChunkCount(uint64_t size, uint64_t cs) { return (size + cs - 1) / cs; }
+uint64_t MapBytes(uint64_t chunks) { return (chunks + 7) / 8; }
+
+Status SyncFd(int fd, const std::string& what) {
+  if (::fdatasync(fd) != 0) return Status::FromErrno(errno, "fdatasync " + what);
+  return Status::OK();
+}
+
+// The scratch buffer of this thread for one chunk.
+std::vector<std::byte>& Scratch(size_t n) {
+  thread_local std::vector<std::byte> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf;
+}
+
+}  // namespace
+
+CloneDiskFiles CloneFiles(const std::string& dir, const std::string& disk) {
+  return {dir + "/" + disk + ".raw", dir + "/" + disk + ".present"};
+}
+
+Status CreateCloneDiskFiles(const CloneDiskFiles& files, uint64_t size, uint32_t chunk_size) {
+  for (const auto& [path, bytes] : {std::pair{files.data, size},
+                                    std::pair{files.present, MapBytes(ChunkCount(size, chunk_size))}}) {
+    RPFS_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (::ftruncate(fd.get(), static_cast<off_t>(bytes)) != 0) {
+      return Status::FromErrno(errno, "sizing " + path);
+    }
+    if (::fsync(fd.get()) != 0) return Status::FromErrno(errno, "fsync " + path);
+  }
+  return Status::OK();
+}
+
+Result<uint64_t> PresentBytesOnDisk(const CloneDiskFiles& files, uint64_t size,
+                                    uint32_t chunk_size) {
+  RPFS_ASSIGN_OR_RETURN(std::string map, ReadSmallFile(files.present));
+  const uint64_t chunks = ChunkCount(size, chunk_size);
+  uint64_t bytes = 0;
+  for (uint64_t i = 0; i < chunks && i / 8 < map.size(); ++i) {
+    if ((static_cast<uint8_t>(map[i / 8]) >> (i % 8)) & 1) {
+      bytes += std::min<uint64_t>(chunk_size, size - i * chunk_size);
+    }
+  }
+  return bytes;
+}
+
+Result<std::shared_ptr<CloneDiskImpl>> CloneDiskImpl::Open(const store::Store* store,
+                                                           PageCache* pages,
+                                                           const format::RpStream& source,
+                                                           const CloneDiskFiles& files,
+                                                           std::function<void()> on_hydrated) {
+  RPFS_ASSIGN_OR_RETURN(UniqueFd data, OpenFile(files.data, O_RDWR | O_CLOEXEC));
+  RPFS_ASSIGN_OR_RETURN(UniqueFd present, OpenFile(files.present, O_RDWR | O_CLOEXEC));
+  struct stat st;
+  if (::fstat(data.get(), &st) != 0) return Status::FromErrno(errno, "stat " + files.data);
+  if (static_cast<uint64_t>(st.st_size) != source.size) {
+    return Status::Corruption("clone disk " + files.data + " holds " +
+                              std::to_string(st.st_size) + " bytes, expected " +
+                              std::to_string(source.size));
+  }
+  std::shared_ptr<CloneDiskImpl> disk(new CloneDiskImpl(store, pages, source, std::move(data),
+                                                        std::move(present),
+                                                        std::move(on_hydrated)));
+  RPFS_ASSIGN_OR_RETURN(std::string map, ReadSmallFile(files.present));
+  if (map.size() != MapBytes(disk->chunks_)) {
+    return Status::Corruption("clone map " + files.present + " has " +
+                              std::to_string(map.size()) + " bytes, expected " +
+                              std::to_string(MapBytes(disk->chunks_)));
+  }
+  uint64_t count = 0;
+  for (uint64_t i = 0; i < disk->chunks_; ++i) {
+    if ((static_cast<uint8_t>(map[i / 8]) >> (i % 8)) & 1) {
+      disk->bits_[i / 64].fetch_or(uint64_t{1} << (i % 64));
+      ++count;
+    }
+  }
+  disk->present_count_ = count;
+  disk->completed_ = count == disk->chunks_;
+  return disk;
+}
+
+CloneDiskImpl::CloneDiskImpl(const store::Store* store, PageCache* pages,
+                             const format::RpStream& source, UniqueFd data, UniqueFd present,
+                             std::function<void()> on_hydrated)
+    : store_(store),
+      map_(pages, store->config().page_fanout, store->config().chunk_size, source),
+      size_(source.size),
+      cs_(store->config().chunk_size),
+      chunks_(ChunkCount(source.size, store->config().chunk_size)),
+      data_(std::move(data)),
+      present_(std::move(present)),
+      on_hydrated_(std::move(on_hydrated)),
+      bits_((chunks_ + 63) / 64) {}
+
+uint32_t CloneDiskImpl::ChunkLength(uint64_t i) const {
+  return static_cast<uint32_t>(std::min<uint64_t>(cs_, size_ - i * cs_));
+}
+
+void CloneDiskImpl::MarkPresent(uint64_t i) {
+  bits_[i / 64].fetch_or(uint64_t{1} << (i % 64), std::memory_order_release);
+  present_count_++;
+}
+
+uint64_t CloneDiskImpl::hydrated_bytes() const {
+  if (hydrated()) return size_;
+  uint64_t bytes = 0;
+  for (uint64_t w = 0; w < bits_.size(); ++w) {
+    uint64_t word = bits_[w].load();
+    if (word == 0) continue;
+    bytes += static_cast<uint64_t>(std::popcount(word)) * cs_;
+    if (w == bits_.size() - 1 && ((word >> ((chunks_ - 1) % 64)) & 1)) {
+      bytes -= cs_ - ChunkLength(chunks_ - 1);  // the last chunk may be short
+    }
+  }
+  return bytes;
+}
+
+Status CloneDiskImpl::Fill(uint64_t i, std::span<const std::byte> write, uint64_t write_offset,
+                           std::span<std::byte> copy, uint64_t copy_offset) {
+  const uint32_t len = ChunkLength(i);
+  const off_t at = static_cast<off_t>(i * cs_);
+  bool filled = false;
+  {
+    std::lock_guard lock(stripes_[i % stripes_.size()]);
+    if (!Present(i)) {
+      std::vector<std::byte>& buf = Scratch(len);
+      std::span<std::byte> chunk(buf.data(), len);
+      if (write.size() == len) {  // a write covering the chunk: nothing to fetch
+        std::memcpy(chunk.data(), write.data(), len);
+      } else {
+        RPFS_ASSIGN_OR_RETURN(Digest d, map_.ChunkAt(i));
+        if (d.IsZero()) {
+          std::memset(chunk.data(), 0, len);
+        } else {
+          RPFS_RETURN_IF_ERROR(ReadChunk(store_, d, chunk));
+        }
+        if (!write.empty()) std::memcpy(chunk.data() + write_offset, write.data(), write.size());
+      }
+      if (IsAllZero(chunk)) {
+        // A hole; punched, not just skipped: a fill or write lost in a crash may have left
+        // bytes here that no bit vouches for.
+        if (::fallocate(data_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, at, len) != 0) {
+          RPFS_RETURN_IF_ERROR(PwriteFull(data_.get(), chunk, at, "clone disk"));
+        }
+      } else {
+        RPFS_RETURN_IF_ERROR(PwriteFull(data_.get(), chunk, at, "clone disk"));
+      }
+      if (!copy.empty()) std::memcpy(copy.data(), chunk.data() + copy_offset, copy.size());
+      MarkPresent(i);
+      filled = true;
+    }
+  }
+  if (!filled) {  // someone else made it present meanwhile
+    if (!write.empty()) {
+      RPFS_RETURN_IF_ERROR(PwriteFull(data_.get(), write, at + static_cast<off_t>(write_offset),
+                                      "clone disk"));
+    }
+    if (!copy.empty()) {
+      RPFS_ASSIGN_OR_RETURN(size_t n, PreadFull(data_.get(), copy,
+                                                at + static_cast<off_t>(copy_offset), "clone disk"));
+      if (n != copy.size()) return Status::IOError("clone disk is shorter than expected");
+    }
+    return Status::OK();
+  }
+  AfterFill(len);
+  return Status::OK();
+}
+
+void CloneDiskImpl::AfterFill(uint64_t bytes) {
+  if (present_count_.load() == chunks_) {
+    if (!completed_.exchange(true)) {
+      if (Flush().ok()) {
+        if (on_hydrated_) on_hydrated_();
+      } else {
+        completed_ = false;  // the next fill or Flush tries again
+      }
+    }
+    return;
+  }
+  if (unflushed_.fetch_add(bytes) + bytes >= kFlushEvery) {
+    std::unique_lock lock(flush_mu_, std::try_to_lock);
+    if (lock.owns_lock()) (void)FlushLocked();  // best effort: a failure only delays it
+  }
+}
+
+Result<size_t> CloneDiskImpl::ReadAt(uint64_t offset, std::span<std::byte> out) {
+  if (offset >= size_) return size_t{0};
+  const uint64_t end = std::min<uint64_t>(size_, offset + out.size());
+  uint64_t pos = offset;
+  while (pos < end) {
+    uint64_t i = pos / cs_;
+    uint64_t in = pos - i * cs_;
+    uint64_t n = std::min<uint64_t>(ChunkLength(i) - in, end - pos);
+    std::byte* dst = out.data() + (pos - offset);
+    if (Present(i)) {
+      // One pread for the whole run of present chunks.
+      uint64_t run_end = pos + n;
+      while (run_end < end && Present(run_end / cs_)) {
+        run_end = std::min<uint64_t>(end, (run_end / cs_ + 1) * cs_);
+      }
+      RPFS_ASSIGN_OR_RETURN(size_t got, PreadFull(data_.get(), std::span(dst, run_end - pos),
+                                                  static_cast<off_t>(pos), "clone disk"));
+      if (got != run_end - pos) return Status::IOError("clone disk is shorter than expected");
+      pos = run_end;
+      continue;
+    }
+    RPFS_RETURN_IF_ERROR(Fill(i, {}, 0, std::span(dst, n), in));
+    pos += n;
+  }
+  return static_cast<size_t>(end - offset);
+}
+
+Result<size_t> CloneDiskImpl::WriteAt(uint64_t offset, std::span<const std::byte> data) {
+  if (offset + data.size() > size_) {
+    return Status::IOError("write past the end of a clone disk (" + std::to_string(size_) +
+                               " bytes)",
+                           EFBIG);
+  }
+  uint64_t pos = offset;
+  const uint64_t end = offset + data.size();
+  while (pos < end) {
+    uint64_t i = pos / cs_;
+    uint64_t in = pos - i * cs_;
+    uint64_t n = std::min<uint64_t>(ChunkLength(i) - in, end - pos);
+    std::span<const std::byte> part = data.subspan(pos - offset, n);
+    if (Present(i)) {
+      RPFS_RETURN_IF_ERROR(PwriteFull(data_.get(), part, static_cast<off_t>(pos), "clone disk"));
+    } else {
+      RPFS_RETURN_IF_ERROR(Fill(i, part, in, {}, 0));
+    }
+    pos += n;
+  }
+  return data.size();
+}
+
+Status CloneDiskImpl::Flush() {
+  std::lock_guard lock(flush_mu_);
+  return FlushLocked();
+}
+
+Status CloneDiskImpl::FlushLocked() {
+  unflushed_ = 0;
+  // Snapshot first: every bit in it was set after its chunk's pwrite, so the fdatasync
+  // below makes all of them safe to persist.
+  std::string map(MapBytes(chunks_), '\0');
+  for (uint64_t w = 0; w < bits_.size(); ++w) {
+    uint64_t word = bits_[w].load(std::memory_order_acquire);
+    for (int b = 0; b < 8 && w * 8 + b < map.size(); ++b) {
+      map[w * 8 + b] = static_cast<char>((word >> (8 * b)) & 0xff);
+    }
+  }
+  RPFS_RETURN_IF_ERROR(SyncFd(data_.get(), "clone disk"));
+  RPFS_RETURN_IF_ERROR(PwriteFull(present_.get(), AsBytes(map), 0, "clone map"));
+  return SyncFd(present_.get(), "clone map");
+}
+
+Status CloneDiskImpl::Hydrate(const ProgressFn& progress) {
+  constexpr uint64_t kWindow = 256;  // chunks per task
+  ThreadPool pool(ThreadPool::DefaultWorkers());
+  std::atomic<uint64_t> done{0};
+  const uint64_t windows = (chunks_ + kWindow - 1) / kWindow;
+  std::mutex err_mu;
+  Status first_error;
+  pool.ParallelFor(windows, [&](size_t w) {
+    for (uint64_t i = w * kWindow; i < std::min(chunks_, (w + 1) * kWindow); ++i) {
+      if (Present(i)) continue;
+      Status s = Fill(i, {}, 0, {}, 0);
+      if (!s.ok()) {
+        std::lock_guard lock(err_mu);
+        if (first_error.ok()) first_error = s;
+        return;
+      }
+    }
+    uint64_t covered = std::min(size_, (done += kWindow) * cs_);
+    if (progress) progress(covered, size_);
+  });
+  RPFS_RETURN_IF_ERROR(first_error);
+  return Flush();
+}
+
+}  // namespace rpfs::rp

@@ -1,0 +1,100 @@
+// CloneDiskImpl: one disk of a clone, a local sparse raw file filled from an RP stream on
+// first read (copy-on-read).
+//
+// Files, in the clone's directory:
+//   <disk>.raw      the disk; a chunk's bytes are valid once its bit is set
+//   <disk>.present  one bit per chunk (bit k of byte j = chunk 8j+k), 1 = present locally
+// Invariant on disk: a set bit is only ever written after the chunk's data was made
+// durable (fdatasync of the data, then the map, then fdatasync of the map), and bits only
+// go from 0 to 1. A crash therefore loses at most fills and writes made since the last
+// Flush(); a lost fill is simply fetched again, and a lost write was never acknowledged.
+// Fills are flushed every kFlushEvery bytes, so a killed hydration resumes close to where
+// it stopped.
+//
+// Concurrency: per-chunk stripe locks order fills and writes of chunks not yet present;
+// present chunks are read and written with plain pread/pwrite.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "format/records.h"
+#include "rp/extent_map.h"
+#include "rpfs/repository.h"
+#include "store/store.h"
+#include "util/fd.h"
+
+namespace rpfs::rp {
+
+struct CloneDiskFiles {
+  std::string data;
+  std::string present;
+};
+CloneDiskFiles CloneFiles(const std::string& dir, const std::string& disk);
+
+// Creates the files of a new clone disk: a sparse data file of `size` bytes and an
+// all-zero map, both synced.
+Status CreateCloneDiskFiles(const CloneDiskFiles& files, uint64_t size, uint32_t chunk_size);
+// Bytes present according to the map of a clone disk nobody has open.
+Result<uint64_t> PresentBytesOnDisk(const CloneDiskFiles& files, uint64_t size,
+                                    uint32_t chunk_size);
+
+class CloneDiskImpl final : public CloneDisk {
+ public:
+  static constexpr uint64_t kFlushEvery = 64ull << 20;
+
+  // `on_hydrated` runs once, after the last chunk became present and durable (not under
+  // any lock of this object).
+  static Result<std::shared_ptr<CloneDiskImpl>> Open(const store::Store* store, PageCache* pages,
+                                                     const format::RpStream& source,
+                                                     const CloneDiskFiles& files,
+                                                     std::function<void()> on_hydrated);
+
+  uint64_t size() const override { return size_; }
+  Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> out) override;
+  Result<size_t> WriteAt(uint64_t offset, std::span<const std::byte> data) override;
+  Status Flush() override;
+  uint64_t hydrated_bytes() const override;
+  bool hydrated() const override { return present_count_.load() == chunks_; }
+
+  // Fetches every missing chunk, windows in parallel; progress in bytes of the disk.
+  Status Hydrate(const ProgressFn& progress);
+
+ private:
+  CloneDiskImpl(const store::Store* store, PageCache* pages, const format::RpStream& source,
+                UniqueFd data, UniqueFd present, std::function<void()> on_hydrated);
+  bool Present(uint64_t i) const {
+    return (bits_[i / 64].load(std::memory_order_acquire) >> (i % 64)) & 1;
+  }
+  void MarkPresent(uint64_t i);
+  uint32_t ChunkLength(uint64_t i) const;
+  // Makes chunk `i` present (fetching it unless a write covers it whole) and applies
+  // `write` (bytes at `write_offset` within the chunk) if given; copies [copy_offset,
+  // +copy.size()) of the chunk's final content into `copy` if given.
+  Status Fill(uint64_t i, std::span<const std::byte> write, uint64_t write_offset,
+              std::span<std::byte> copy, uint64_t copy_offset);
+  Status FlushLocked();
+  void AfterFill(uint64_t bytes);
+
+  const store::Store* store_;
+  ExtentMap map_;
+  uint64_t size_;
+  uint64_t cs_;
+  uint64_t chunks_;
+  UniqueFd data_;
+  UniqueFd present_;
+  std::function<void()> on_hydrated_;
+  std::vector<std::atomic<uint64_t>> bits_;
+  std::atomic<uint64_t> present_count_{0};
+  std::atomic<uint64_t> unflushed_{0};
+  std::atomic<bool> completed_{false};
+  std::array<std::mutex, 64> stripes_;
+  std::mutex flush_mu_;
+};
+
+}  // namespace rpfs::rp
