@@ -181,10 +181,18 @@ struct ChunkCacheStats {
 // A committed change of the store's namespace, reported to the change listener (the
 // mount uses it to drop what the kernel caches about the names involved).
 struct StoreChange {
-  enum class Kind { kVmAdded, kVmRemoved, kRpCreated, kRpRenamed, kRpDeleted };
+  enum class Kind {
+    kVmAdded,
+    kVmRemoved,
+    kRpCreated,
+    kRpRenamed,
+    kRpDeleted,
+    kCloneCreated,
+    kCloneDeleted
+  };
   Kind kind = Kind::kRpCreated;
   std::string vm;
-  std::string rp;        // the RP's name (its old name for a rename)
+  std::string rp;        // the RP's name (its old name for a rename); the clone's name
   std::string new_name;  // kRpRenamed only
   uint64_t rp_id = 0;
 };

@@ -37,13 +37,8 @@ int RunRollback(const Context& ctx, const std::string& vm, const std::string& rp
   cmd.verb = control::Verb::kRollback;
   cmd.rp = rp;
   cmd.keep_current = keep_current;
-  ProgressBar bar(ctx.err, "rollback " + vm + " to " + rp);
-  auto done = ctx.ops != nullptr ? ctx.ops->Run(vm, cmd, bar.Callback())
-                                 : control::Operations(repo->get()).Run(vm, cmd, bar.Callback());
-  bar.Finish();
-  if (!done.ok()) return ctx.Fail(done.status());
-  std::fprintf(ctx.out, "%s\n", done->c_str());
-  return kExitOk;
+  repo->reset();  // RunControlVerb opens it again (a local store allows one opener)
+  return ctx.RunControlVerb(vm, cmd, "rollback " + vm + " to " + rp);
 }
 
 void RegisterProtect(CLI::App& app, Context& ctx, Action* action, bool protect) {

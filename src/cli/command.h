@@ -51,6 +51,14 @@ struct Context {
   Result<std::string> RunOp(Repository& repo, const std::string& vm, const std::string& what,
                             const control::Operations::Task& task,
                             const ProgressFn& progress = nullptr) const;
+  // Opens the store, runs control command `cmd` on `vm` (with a progress bar labelled
+  // `progress_label` if not empty) and prints its summary: a whole CLI verb.
+  int RunControlVerb(const std::string& vm, const control::Command& cmd,
+                     const std::string& progress_label = "") const;
+  // The same for a control command (control/command.h).
+  Result<std::string> RunControl(Repository& repo, const std::string& vm,
+                                 const control::Command& cmd,
+                                 const ProgressFn& progress = nullptr) const;
 };
 
 // A subcommand's action returns an exit code; errors are reported through Context::Fail().
@@ -66,5 +74,6 @@ void RegisterVmCommands(CLI::App& app, Context& ctx, Action* action);
 void RegisterRpCommands(CLI::App& app, Context& ctx, Action* action);
 void RegisterMountCommands(CLI::App& app, Context& ctx, Action* action);
 void RegisterRestoreCommands(CLI::App& app, Context& ctx, Action* action);
+void RegisterCloneCommands(CLI::App& app, Context& ctx, Action* action);
 
 }  // namespace rpfs::cli

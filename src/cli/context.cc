@@ -1,8 +1,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli/command.h"
+#include "cli/progress.h"
 #include "rpfs/names.h"
 
 namespace rpfs::cli {
@@ -36,6 +38,26 @@ Result<std::string> Context::RunOp(Repository& repo, const std::string& vm, cons
   if (ops != nullptr) return ops->RunTask(vm, what, task, progress);
   control::Operations local(&repo);
   return local.RunTask(vm, what, task, progress);
+}
+
+Result<std::string> Context::RunControl(Repository& repo, const std::string& vm,
+                                        const control::Command& cmd,
+                                        const ProgressFn& progress) const {
+  if (ops != nullptr) return ops->Run(vm, cmd, progress);
+  return control::Operations(&repo).Run(vm, cmd, progress);
+}
+
+int Context::RunControlVerb(const std::string& vm, const control::Command& cmd,
+                            const std::string& progress_label) const {
+  auto repo = OpenRepo();
+  if (!repo.ok()) return Fail(repo.status());
+  std::optional<ProgressBar> bar;
+  if (!progress_label.empty()) bar.emplace(err, progress_label);
+  auto done = RunControl(**repo, vm, cmd, bar ? bar->Callback() : nullptr);
+  if (bar) bar->Finish();
+  if (!done.ok()) return Fail(done.status());
+  std::fprintf(out, "%s\n", done->c_str());
+  return kExitOk;
 }
 
 void Context::PrintJson(const nlohmann::json& j) const {

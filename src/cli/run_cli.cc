@@ -33,6 +33,7 @@ int RunCli(const std::vector<std::string>& args, Context ctx, bool forward) {
   RegisterVmCommands(app, ctx, &action);
   RegisterRpCommands(app, ctx, &action);
   RegisterRestoreCommands(app, ctx, &action);
+  RegisterCloneCommands(app, ctx, &action);
   RegisterMountCommands(app, ctx, &action);
 
   std::ostringstream out, err;

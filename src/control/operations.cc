@@ -135,9 +135,23 @@ Result<std::string> Operations::Execute(const std::string& vm, const Command& cm
       RPFS_RETURN_IF_ERROR(repo_->SetProtected(vm, cmd.rp, on));
       return (on ? "protected " : "unprotected ") + where;
     }
-    case Verb::kClone:
+    case Verb::kClone: {
+      if (cmd.define) {
+        RPFS_ASSIGN_OR_RETURN(VmInfo info, repo_->GetVm(vm));
+        if (info.kind != "libvirt") {
+          return Status::InvalidArgument("vm " + vm +
+                                         " is made of image files: define needs a libvirt domain");
+        }
+        return Status::NotSupported("define comes with libvirt support");
+      }
+      RPFS_ASSIGN_OR_RETURN(CloneInfo c, repo_->CreateClone(vm, cmd.rp, cmd.target));
+      std::string out = "cloned " + where + " as " + cmd.target + ":";
+      for (const auto& d : c.disks) out += " " + d.path;
+      return out;
+    }
     case Verb::kDeleteClone:
-      return Status::NotSupported("clones are not implemented yet");
+      RPFS_RETURN_IF_ERROR(repo_->DeleteClone(vm, cmd.target));
+      return "deleted clone " + vm + "/" + cmd.target;
   }
   return Status::InvalidArgument("unknown command");
 }

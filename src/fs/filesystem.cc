@@ -68,15 +68,22 @@ void Filesystem::OnStoreChange(const StoreChange& c) {
     kernel_cache_->InvalidateAttrs(kRootInode);
     return;
   }
+  if (c.kind == StoreChange::Kind::kCloneCreated || c.kind == StoreChange::Kind::kCloneDeleted) {
+    if (auto clones = inodes_.Find(NodeKey{NodeKind::kClonesDir, c.vm, 0, "", ""})) {
+      kernel_cache_->InvalidateEntry(*clones, c.rp);
+      kernel_cache_->InvalidateAttrs(*clones);
+    }
+    return;
+  }
   // The kernel can only cache names under a VM directory it has looked up.
-  auto vm_dir = inodes_.Find(NodeKey{NodeKind::kVm, c.vm, 0, ""});
+  auto vm_dir = inodes_.Find(NodeKey{NodeKind::kVm, c.vm, 0, "", ""});
   if (vm_dir) {
     kernel_cache_->InvalidateEntry(*vm_dir, c.rp);
     if (!c.new_name.empty()) kernel_cache_->InvalidateEntry(*vm_dir, c.new_name);
     kernel_cache_->InvalidateAttrs(*vm_dir);
   }
   // The info file shows the RP's name.
-  if (auto info = inodes_.Find(NodeKey{NodeKind::kInfo, c.vm, c.rp_id, ""})) {
+  if (auto info = inodes_.Find(NodeKey{NodeKind::kInfo, c.vm, c.rp_id, "", ""})) {
     kernel_cache_->InvalidateAttrs(*info);
   }
 }
@@ -90,11 +97,6 @@ Result<NodeKey> Filesystem::Node(InodeNo ino) const {
 Result<std::string> Filesystem::InfoText(const RpInfo& rp) {
   RPFS_ASSIGN_OR_RETURN(uint64_t unique, repo_->BytesFreedByDeleting(rp.vm, {rp.name}));
   return FormatRpInfo(rp, unique);
-}
-
-bool Filesystem::IsImmutable(InodeNo ino) const {
-  auto key = inodes_.Get(ino);
-  return key && (key->kind == NodeKind::kRpDir || key->kind == NodeKind::kDisk);
 }
 
 Result<std::shared_ptr<Filesystem::Handle>> Filesystem::FindHandle(HandleId id) const {
@@ -156,6 +158,36 @@ Result<Attr> Filesystem::AttrOf(InodeNo ino, const NodeKey& key) {
       a.mode = S_IFREG | 0444;
       a.size = ops_.StatusText(key.vm).size();
       return a;
+    case NodeKind::kClonesDir:
+      RPFS_RETURN_IF_ERROR(repo_->GetVm(key.vm).status());
+      a.mode = S_IFDIR | 0755;
+      a.nlink = 2;
+      return a;
+    case NodeKind::kCloneDir: {
+      RPFS_ASSIGN_OR_RETURN(CloneInfo c, repo_->GetClone(key.vm, key.clone));
+      a.mode = S_IFDIR | 0755;
+      a.nlink = 2;
+      a.mtime_us = c.created_us;
+      return a;
+    }
+    case NodeKind::kCloneDisk: {
+      RPFS_ASSIGN_OR_RETURN(CloneInfo c, repo_->GetClone(key.vm, key.clone));
+      for (const auto& d : c.disks) {
+        if (d.name == key.disk) {
+          a.mode = S_IFREG | 0644;
+          a.size = d.size;
+          a.mtime_us = c.created_us;
+          return a;
+        }
+      }
+      return Status::NotFound("no disk " + key.disk);
+    }
+    case NodeKind::kCloneStatus: {
+      RPFS_ASSIGN_OR_RETURN(std::string text, CloneStatusText(key.vm, key.clone));
+      a.mode = S_IFREG | 0444;
+      a.size = text.size();
+      return a;
+    }
   }
   return Stale(ino);
 }
@@ -182,8 +214,10 @@ Result<Attr> Filesystem::Lookup(InodeNo parent, std::string_view name) {
       break;
     }
     case NodeKind::kVm: {
-      if (n == kControlFile || n == kStatusFile) {
-        child.kind = n == kControlFile ? NodeKind::kControl : NodeKind::kStatus;
+      if (n == kControlFile || n == kStatusFile || n == kClonesDir) {
+        child.kind = n == kControlFile  ? NodeKind::kControl
+                     : n == kStatusFile ? NodeKind::kStatus
+                                        : NodeKind::kClonesDir;
         break;
       }
       if (!ValidateName(n, "rp name").ok()) return Status::NotFound(n);
@@ -200,6 +234,25 @@ Result<Attr> Filesystem::Lookup(InodeNo parent, std::string_view name) {
       std::string disk = DiskFromFileName(n);
       if (disk.empty()) return Status::NotFound(n);
       child.kind = NodeKind::kDisk;
+      child.disk = disk;
+      break;
+    }
+    case NodeKind::kClonesDir: {
+      if (!ValidateName(n, "clone name").ok()) return Status::NotFound(n);
+      RPFS_RETURN_IF_ERROR(repo_->GetClone(dir.vm, n).status());
+      child.kind = NodeKind::kCloneDir;
+      child.clone = n;
+      break;
+    }
+    case NodeKind::kCloneDir: {
+      child.clone = dir.clone;
+      if (n == kStatusFile) {
+        child.kind = NodeKind::kCloneStatus;
+        break;
+      }
+      std::string disk = DiskFromFileName(n);
+      if (disk.empty()) return Status::NotFound(n);
+      child.kind = NodeKind::kCloneDisk;
       child.disk = disk;
       break;
     }
@@ -228,6 +281,7 @@ Result<std::vector<DirEntry>> Filesystem::ReadDir(InodeNo ino) {
       RPFS_ASSIGN_OR_RETURN(auto rps, repo_->ListRps(dir.vm));
       out.push_back({kControlFile, Attr{0, S_IFREG | 0200, 0, 0, 1, false}});
       out.push_back({kStatusFile, Attr{0, S_IFREG | 0444, 0, 0, 1, false}});
+      out.push_back({kClonesDir, Attr{0, S_IFDIR | 0755, 0, 0, 2, false}});
       for (const auto& rp : rps) {
         out.push_back({rp.name, Attr{0, S_IFDIR | 0555, 0, rp.created_us, 2, true}});
       }
@@ -240,6 +294,22 @@ Result<std::vector<DirEntry>> Filesystem::ReadDir(InodeNo ino) {
             {DiskFileName(d.name), Attr{0, S_IFREG | 0444, d.size, rp.created_us, 1, true}});
       }
       out.push_back({kInfoFile, Attr{0, S_IFREG | 0444, 0, rp.created_us, 1, false}});
+      return out;
+    }
+    case NodeKind::kClonesDir: {
+      RPFS_ASSIGN_OR_RETURN(auto clones, repo_->ListClones(dir.vm));
+      for (const auto& c : clones) {
+        out.push_back({c.name, Attr{0, S_IFDIR | 0755, 0, c.created_us, 2, false}});
+      }
+      return out;
+    }
+    case NodeKind::kCloneDir: {
+      RPFS_ASSIGN_OR_RETURN(CloneInfo c, repo_->GetClone(dir.vm, dir.clone));
+      for (const auto& d : c.disks) {
+        out.push_back(
+            {DiskFileName(d.name), Attr{0, S_IFREG | 0644, d.size, c.created_us, 1, false}});
+      }
+      out.push_back({kStatusFile, Attr{0, S_IFREG | 0444, 0, c.created_us, 1, false}});
       return out;
     }
     default:
@@ -256,10 +326,14 @@ Result<HandleId> Filesystem::Open(InodeNo ino, int flags) {
     }
     RPFS_RETURN_IF_ERROR(repo_->GetVm(key.vm).status());
     h->control_vm = key.vm;
+  } else if (key.kind == NodeKind::kCloneDisk) {
+    RPFS_ASSIGN_OR_RETURN(h->clone, repo_->OpenCloneDisk(key.vm, key.clone, key.disk));
   } else if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) != 0) {
     return Status::IOError("recovery points are read-only", EROFS);
   } else if (key.kind == NodeKind::kStatus) {
     h->text = ops_.StatusText(key.vm);
+  } else if (key.kind == NodeKind::kCloneStatus) {
+    RPFS_ASSIGN_OR_RETURN(h->text, CloneStatusText(key.vm, key.clone));
   } else if (key.kind == NodeKind::kDisk) {
     RPFS_ASSIGN_OR_RETURN(h->disk, repo_->OpenDiskById(key.vm, key.rp_id, key.disk));
   } else if (key.kind == NodeKind::kInfo) {
@@ -277,6 +351,7 @@ Result<HandleId> Filesystem::Open(InodeNo ino, int flags) {
 Result<size_t> Filesystem::Read(HandleId id, uint64_t offset, std::span<std::byte> out) {
   RPFS_ASSIGN_OR_RETURN(std::shared_ptr<Handle> h, FindHandle(id));
   if (h->disk) return h->disk->ReadAt(offset, out);
+  if (h->clone) return h->clone->ReadAt(offset, out);
   if (offset >= h->text.size()) return size_t{0};
   size_t n = std::min(out.size(), h->text.size() - static_cast<size_t>(offset));
   std::memcpy(out.data(), h->text.data() + offset, n);
@@ -300,8 +375,9 @@ Result<uint64_t> Filesystem::Seek(HandleId id, uint64_t offset, int whence) {
   return Status::InvalidArgument("unsupported whence");
 }
 
-Result<size_t> Filesystem::Write(HandleId id, uint64_t, std::span<const std::byte> data) {
+Result<size_t> Filesystem::Write(HandleId id, uint64_t offset, std::span<const std::byte> data) {
   RPFS_ASSIGN_OR_RETURN(std::shared_ptr<Handle> h, FindHandle(id));
+  if (h->clone) return h->clone->WriteAt(offset, data);
   if (h->control_vm.empty()) return Status::IOError("not open for writing", EBADF);
   std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());  // NOLINT
   auto cmd = control::ParseCommand(text);
@@ -313,17 +389,64 @@ Result<size_t> Filesystem::Write(HandleId id, uint64_t, std::span<const std::byt
   return data.size();
 }
 
-Result<Attr> Filesystem::SetSize(InodeNo ino, uint64_t) {
+Result<Attr> Filesystem::SetAttr(InodeNo ino, std::optional<uint64_t> size) {
   RPFS_ASSIGN_OR_RETURN(NodeKey key, Node(ino));
-  if (key.kind != NodeKind::kControl) {
+  if (key.kind == NodeKind::kControl) return AttrOf(ino, key);
+  if (key.kind != NodeKind::kCloneDisk) {
     return Status::IOError("recovery points are read-only", EROFS);
   }
-  return AttrOf(ino, key);
+  RPFS_ASSIGN_OR_RETURN(Attr a, AttrOf(ino, key));
+  if (size && *size != a.size) {
+    return Status::InvalidArgument("clone disk " + key.disk + " has a fixed size of " +
+                                   std::to_string(a.size) + " bytes (dd: use conv=notrunc)");
+  }
+  return a;
+}
+
+Status Filesystem::Fsync(HandleId id) {
+  RPFS_ASSIGN_OR_RETURN(std::shared_ptr<Handle> h, FindHandle(id));
+  return h->clone ? h->clone->Flush() : Status::OK();
+}
+
+Status Filesystem::Unlink(InodeNo parent, std::string_view) {
+  RPFS_ASSIGN_OR_RETURN(NodeKey key, Node(parent));
+  if (key.kind == NodeKind::kCloneDir) return Status::OK();
+  return Status::IOError("recovery points are read-only", EROFS);
+}
+
+bool Filesystem::UsesPageCache(InodeNo ino) const {
+  auto key = inodes_.Get(ino);
+  return key && (key->kind == NodeKind::kDisk || key->kind == NodeKind::kCloneDisk);
+}
+
+Result<std::string> Filesystem::CloneStatusText(const std::string& vm, const std::string& clone) {
+  RPFS_ASSIGN_OR_RETURN(CloneInfo c, repo_->GetClone(vm, clone));
+  uint64_t done = 0, total = 0;
+  for (const auto& d : c.disks) {
+    done += d.hydrated_bytes;
+    total += d.size;
+  }
+  std::string out = "clone: " + c.name + "\nrp: " + c.rp + "\n";
+  out += "state: " + std::string(c.hydrated ? "hydrated" : "hydrating") + "\n";
+  out += "hydrated_bytes: " + std::to_string(done) + "\ntotal_bytes: " + std::to_string(total) +
+         "\npercent: " + std::to_string(total == 0 ? 100 : done * 100 / total) + "\n";
+  for (const auto& d : c.disks) {
+    out += "disk: " + d.name + " " + std::to_string(d.hydrated_bytes) + "/" +
+           std::to_string(d.size) + " " + d.path + "\n";
+  }
+  return out;
 }
 
 void Filesystem::Release(HandleId id) {
-  std::lock_guard lock(mu_);
-  handles_.erase(id);
+  std::shared_ptr<Handle> h;
+  {
+    std::lock_guard lock(mu_);
+    auto it = handles_.find(id);
+    if (it == handles_.end()) return;
+    h = std::move(it->second);
+    handles_.erase(it);
+  }
+  if (h->clone) (void)h->clone->Flush();  // a close makes progress durable; fsync reports errors
 }
 
 size_t Filesystem::open_handles() const {
@@ -350,6 +473,8 @@ Result<Attr> Filesystem::MakeDir(InodeNo parent, std::string_view name) {
 }
 
 Status Filesystem::RemoveDir(InodeNo parent, std::string_view name) {
+  RPFS_ASSIGN_OR_RETURN(NodeKey dir, Node(parent));
+  if (dir.kind == NodeKind::kClonesDir) return repo_->DeleteClone(dir.vm, std::string(name));
   RPFS_ASSIGN_OR_RETURN(std::string vm, VmOfDir(parent));
   return repo_->DeleteRps(vm, {std::string(name)}).status();
 }

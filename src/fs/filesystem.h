@@ -6,6 +6,8 @@
 //   /<vm>/<rp>/info         "key: value" lines (FormatRpInfo)
 //   /<vm>/.control          write-only: one control command per write (control/command.h)
 //   /<vm>/.status           the VM's recent operations (control/operations.h)
+//   /<vm>/.clones/<clone>/<disk>.raw   read-write clone disks (copy-on-read)
+//   /<vm>/.clones/<clone>/.status      hydration progress
 //
 // RP contents are read-only: writes are EROFS. In a VM directory, mkdir creates an RP,
 // rmdir deletes one and rename renames one (SPEC §3 conveniences), with the CLI's errors.
@@ -21,6 +23,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -91,25 +94,30 @@ class Filesystem {
   // A write to `.control` runs one command and returns when it has finished: the bytes
   // taken, or the command's error. EBADF for handles of other files.
   Result<size_t> Write(HandleId h, uint64_t offset, std::span<const std::byte> data);
-  // Truncation: accepted (and ignored) for `.control`, so `echo cmd > .control` works;
-  // EROFS elsewhere.
-  Result<Attr> SetSize(InodeNo ino, uint64_t size);
+  // Attribute changes: `.control` accepts (and ignores) them, so `echo cmd > .control`
+  // works; a clone disk accepts all but a change of size (EINVAL: fixed size); EROFS
+  // elsewhere. `size` is set when the size is to change.
+  Result<Attr> SetAttr(InodeNo ino, std::optional<uint64_t> size);
+  // fsync: a clone disk's writes and fetched chunks become durable.
+  Status Fsync(HandleId h);
+  // unlink: accepted (and ignored) for the files of a clone, so `rm -r <clone>` works (the
+  // clone goes with its directory); EROFS elsewhere.
+  Status Unlink(InodeNo parent, std::string_view name);
+  // Whether the kernel may keep pages of this file cached (RP disks, clone disks).
+  bool UsesPageCache(InodeNo ino) const;
+
+  Result<FsStats> StatFs();
   // SEEK_DATA / SEEK_HOLE; NotFound(ENXIO) when no data follows.
   Result<uint64_t> Seek(HandleId h, uint64_t offset, int whence);
   void Release(HandleId h);
 
   // Namespace conveniences in a VM directory. MakeDir creates RP `name` and adds one
-  // kernel lookup to it; RemoveDir deletes it; Rename renames it (same VM only). Anywhere
-  // else: EROFS.
+  // kernel lookup to it; RemoveDir deletes it (in `.clones`: deletes the clone); Rename
+  // renames it (same VM only). Anywhere else: EROFS.
   Result<Attr> MakeDir(InodeNo parent, std::string_view name);
   Status RemoveDir(InodeNo parent, std::string_view name);
   Status Rename(InodeNo parent, std::string_view name, InodeNo new_parent,
                 std::string_view new_name);
-
-  Result<FsStats> StatFs();
-  // True for RP directories and disk files, whose content never changes (derived from
-  // the node kind alone: no store access).
-  bool IsImmutable(InodeNo ino) const;
   size_t inode_count() const { return inodes_.size(); }
   // The control operations of this mount (the daemon runs CLI commands through them too).
   control::Operations* operations() { return &ops_; }
@@ -120,7 +128,9 @@ class Filesystem {
     std::unique_ptr<DiskReader> disk;  // disk files
     std::string text;                  // info and .status files
     std::string control_vm;            // .control: the VM its commands act on
+    std::shared_ptr<CloneDisk> clone;  // clone disks
   };
+  Result<std::string> CloneStatusText(const std::string& vm, const std::string& clone);
   Result<Attr> AttrOf(InodeNo ino, const NodeKey& key);
   Result<Attr> RefAndAttr(const NodeKey& key);
   Result<std::string> InfoText(const RpInfo& rp);

@@ -9,6 +9,8 @@ std::string NodeKey::Encode() const {
   k += std::to_string(rp_id);
   k.push_back('\0');
   k += disk;
+  k.push_back('\0');
+  k += clone;
   return k;
 }
 

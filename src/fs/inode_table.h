@@ -1,6 +1,6 @@
 // InodeTable: the one owner of inode numbers and kernel lookup counts.
 //
-// A node is identified by what it shows (kind, vm, RP id, disk), not by a path, so an RP
+// A node is identified by what it shows (kind, vm, RP id, disk, clone), not by a path, so an RP
 // keeps its inode across renames. Numbers are handed out sequentially and never reused
 // while the kernel holds a reference; a node is dropped when its lookup count returns to 0
 // (the root is never dropped). Thread-safe: one mutex, held only for map operations.
@@ -17,13 +17,26 @@ namespace rpfs::fs {
 using InodeNo = uint64_t;
 inline constexpr InodeNo kRootInode = 1;
 
-enum class NodeKind : uint8_t { kRoot, kVm, kRpDir, kDisk, kInfo, kControl, kStatus };
+enum class NodeKind : uint8_t {
+  kRoot,
+  kVm,
+  kRpDir,
+  kDisk,
+  kInfo,
+  kControl,
+  kStatus,
+  kClonesDir,    // <vm>/.clones
+  kCloneDir,     // <vm>/.clones/<clone>
+  kCloneDisk,    // <vm>/.clones/<clone>/<disk>.raw
+  kCloneStatus,  // <vm>/.clones/<clone>/.status
+};
 
 struct NodeKey {
   NodeKind kind = NodeKind::kRoot;
   std::string vm;
   uint64_t rp_id = 0;
   std::string disk;
+  std::string clone;
   std::string Encode() const;
 };
 

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <span>
 #include <thread>
 
@@ -67,6 +68,7 @@ void Guard(fuse_req_t req, Fn&& fn) {
 void OnInit(void*, struct fuse_conn_info* conn) {
   conn->max_read = kMaxRead;
   conn->max_readahead = kMaxRead;
+  conn->max_write = kMaxRead;  // clone disks: 1 MiB writes
   if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want &= ~FUSE_CAP_SPLICE_WRITE;
 }
 
@@ -167,9 +169,11 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
     auto h = Fs(req)->Open(ino, fi->flags);
     if (!h.ok()) return ReplyError(req, h.status());
     fi->fh = *h;
-    bool immutable = Fs(req)->IsImmutable(ino);
-    fi->keep_cache = immutable ? 1 : 0;
-    fi->direct_io = immutable ? 0 : 1;  // info: its text is computed at open
+    // RP and clone disks go through the page cache (every change to a clone comes through
+    // this mount); generated text (info, .status) and .control do not.
+    bool cached = Fs(req)->UsesPageCache(ino);
+    fi->keep_cache = cached ? 1 : 0;
+    fi->direct_io = cached ? 0 : 1;
     if (fuse_reply_open(req, fi) != 0) Fs(req)->Release(*h);
   });
 }
@@ -220,10 +224,13 @@ void OnWrite(fuse_req_t req, fuse_ino_t, const char* buf, size_t size, off_t off
   });
 }
 
-// Only `.control` accepts attribute changes (ignored: `echo cmd > .control` truncates it).
-void OnSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int, struct fuse_file_info*) {
+// `.control` and clone disks accept attribute changes (see fs::Filesystem::SetAttr).
+void OnSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
+               struct fuse_file_info*) {
   Guard(req, [&] {
-    auto a = Fs(req)->SetSize(ino, static_cast<uint64_t>(attr->st_size));
+    std::optional<uint64_t> size;
+    if ((to_set & FUSE_SET_ATTR_SIZE) != 0) size = static_cast<uint64_t>(attr->st_size);
+    auto a = Fs(req)->SetAttr(ino, size);
     if (!a.ok()) return ReplyError(req, a.status());
     struct stat st = ToStat(*a);
     fuse_reply_attr(req, &st, Timeout(*a));
@@ -232,7 +239,13 @@ void OnSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int, struct fu
 
 // Everything else that would change the tree: recovery points are read-only.
 void RoMknod(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) { fuse_reply_err(req, EROFS); }
-void RoUnlink(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
+void OnUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Guard(req, [&] { ReplyError(req, Fs(req)->Unlink(parent, name)); });
+}
+
+void OnFsync(fuse_req_t req, fuse_ino_t, int, struct fuse_file_info* fi) {
+  Guard(req, [&] { ReplyError(req, Fs(req)->Fsync(fi->fh)); });
+}
 void RoSymlink(fuse_req_t req, const char*, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
 void RoLink(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
 void RoCreate(fuse_req_t req, fuse_ino_t, const char*, mode_t, struct fuse_file_info*) {
@@ -260,7 +273,8 @@ struct fuse_lowlevel_ops MakeOps() {
   ops.write = OnWrite;
   ops.mknod = RoMknod;
   ops.mkdir = OnMkdir;
-  ops.unlink = RoUnlink;
+  ops.unlink = OnUnlink;
+  ops.fsync = OnFsync;
   ops.rmdir = OnRmdir;
   ops.symlink = RoSymlink;
   ops.rename = OnRename;

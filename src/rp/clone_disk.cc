@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "rp/disk_reader.h"
+#include "util/crash_point.h"
 #include "util/thread_pool.h"
 
 namespace rpfs::rp {
@@ -36,8 +37,9 @@ CloneDiskFiles CloneFiles(const std::string& dir, const std::string& disk) {
 }
 
 Status CreateCloneDiskFiles(const CloneDiskFiles& files, uint64_t size, uint32_t chunk_size) {
-  for (const auto& [path, bytes] : {std::pair{files.data, size},
-                                    std::pair{files.present, MapBytes(ChunkCount(size, chunk_size))}}) {
+  for (const auto& [path, bytes] :
+       {std::pair{files.data, size},
+        std::pair{files.present, MapBytes(ChunkCount(size, chunk_size))}}) {
     RPFS_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (::ftruncate(fd.get(), static_cast<off_t>(bytes)) != 0) {
       return Status::FromErrno(errno, "sizing " + path);
@@ -70,18 +72,15 @@ Result<std::shared_ptr<CloneDiskImpl>> CloneDiskImpl::Open(const store::Store* s
   struct stat st;
   if (::fstat(data.get(), &st) != 0) return Status::FromErrno(errno, "stat " + files.data);
   if (static_cast<uint64_t>(st.st_size) != source.size) {
-    return Status::Corruption("clone disk " + files.data + " holds " +
-                              std::to_string(st.st_size) + " bytes, expected " +
-                              std::to_string(source.size));
+    return Status::Corruption("clone disk " + files.data + " holds " + std::to_string(st.st_size) +
+                              " bytes, expected " + std::to_string(source.size));
   }
-  std::shared_ptr<CloneDiskImpl> disk(new CloneDiskImpl(store, pages, source, std::move(data),
-                                                        std::move(present),
-                                                        std::move(on_hydrated)));
+  std::shared_ptr<CloneDiskImpl> disk(new CloneDiskImpl(
+      store, pages, source, std::move(data), std::move(present), std::move(on_hydrated)));
   RPFS_ASSIGN_OR_RETURN(std::string map, ReadSmallFile(files.present));
   if (map.size() != MapBytes(disk->chunks_)) {
-    return Status::Corruption("clone map " + files.present + " has " +
-                              std::to_string(map.size()) + " bytes, expected " +
-                              std::to_string(MapBytes(disk->chunks_)));
+    return Status::Corruption("clone map " + files.present + " has " + std::to_string(map.size()) +
+                              " bytes, expected " + std::to_string(MapBytes(disk->chunks_)));
   }
   uint64_t count = 0;
   for (uint64_t i = 0; i < disk->chunks_; ++i) {
@@ -164,16 +163,18 @@ Status CloneDiskImpl::Fill(uint64_t i, std::span<const std::byte> write, uint64_
       if (!copy.empty()) std::memcpy(copy.data(), chunk.data() + copy_offset, copy.size());
       MarkPresent(i);
       filled = true;
+      CrashPoint("clone.after_fill");
     }
   }
   if (!filled) {  // someone else made it present meanwhile
     if (!write.empty()) {
-      RPFS_RETURN_IF_ERROR(PwriteFull(data_.get(), write, at + static_cast<off_t>(write_offset),
-                                      "clone disk"));
+      RPFS_RETURN_IF_ERROR(
+          PwriteFull(data_.get(), write, at + static_cast<off_t>(write_offset), "clone disk"));
     }
     if (!copy.empty()) {
-      RPFS_ASSIGN_OR_RETURN(size_t n, PreadFull(data_.get(), copy,
-                                                at + static_cast<off_t>(copy_offset), "clone disk"));
+      RPFS_ASSIGN_OR_RETURN(
+          size_t n,
+          PreadFull(data_.get(), copy, at + static_cast<off_t>(copy_offset), "clone disk"));
       if (n != copy.size()) return Status::IOError("clone disk is shorter than expected");
     }
     return Status::OK();
@@ -228,9 +229,8 @@ Result<size_t> CloneDiskImpl::ReadAt(uint64_t offset, std::span<std::byte> out) 
 
 Result<size_t> CloneDiskImpl::WriteAt(uint64_t offset, std::span<const std::byte> data) {
   if (offset + data.size() > size_) {
-    return Status::IOError("write past the end of a clone disk (" + std::to_string(size_) +
-                               " bytes)",
-                           EFBIG);
+    return Status::IOError(
+        "write past the end of a clone disk (" + std::to_string(size_) + " bytes)", EFBIG);
   }
   uint64_t pos = offset;
   const uint64_t end = offset + data.size();

@@ -26,6 +26,14 @@
 namespace rpfs {
 
 namespace {
+
+// Store paths are kept absolute: clone files are reported by path.
+std::string AbsolutePath(const std::string& dir) {
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(dir, ec);
+  return ec ? dir : abs.lexically_normal().string();
+}
+
 // A DiskReader that keeps its RP's data alive (ReaderPins) until it is destroyed.
 class PinnedDiskReader : public DiskReader {
  public:
@@ -80,12 +88,12 @@ Result<std::unique_ptr<Repository>> Repository::Init(const std::string& dir,
     }
     cfg.compression_level = l;
   }
-  RPFS_ASSIGN_OR_RETURN(auto s, store::Store::Init(dir, cfg));
+  RPFS_ASSIGN_OR_RETURN(auto s, store::Store::Init(AbsolutePath(dir), cfg));
   return std::unique_ptr<Repository>(new Repository(std::move(s)));
 }
 
 Result<std::unique_ptr<Repository>> Repository::Open(const std::string& dir) {
-  RPFS_ASSIGN_OR_RETURN(auto s, store::Store::Open(dir));
+  RPFS_ASSIGN_OR_RETURN(auto s, store::Store::Open(AbsolutePath(dir)));
   std::unique_ptr<Repository> repo(new Repository(std::move(s)));
   RPFS_RETURN_IF_ERROR(
       repo->impl_->ReleaseAllDeferred().WithContext("releasing deleted rps in store ", dir));

@@ -147,6 +147,7 @@ Result<CloneInfo> Repository::CreateClone(const std::string& vm, const std::stri
   m.Put(format::CloneKey(vm, clone), format::EncodeClone(c));
   Status committed = impl_->store->Commit(m);
   if (!committed.ok()) return cleanup(committed);
+  impl_->Notify(StoreChange::Kind::kCloneCreated, vm, clone);
   return impl_->ToCloneInfo(c);
 }
 
@@ -154,17 +155,17 @@ Result<std::vector<CloneInfo>> Repository::ListClones(const std::string& vm) con
   if (!vm.empty()) RPFS_RETURN_IF_ERROR(impl_->LoadVm(vm).status());
   std::vector<format::CloneRecord> recs;
   Status err;
-  RPFS_RETURN_IF_ERROR(impl_->store->Scan(
-      vm.empty() ? format::AllClonePrefix() : format::ClonePrefix(vm),
-      [&](std::string_view, std::string_view v) {
-        auto c = format::DecodeClone(v);
-        if (!c.ok()) {
-          err = c.status();
-          return false;
-        }
-        recs.push_back(std::move(*c));
-        return true;
-      }));
+  RPFS_RETURN_IF_ERROR(
+      impl_->store->Scan(vm.empty() ? format::AllClonePrefix() : format::ClonePrefix(vm),
+                         [&](std::string_view, std::string_view v) {
+                           auto c = format::DecodeClone(v);
+                           if (!c.ok()) {
+                             err = c.status();
+                             return false;
+                           }
+                           recs.push_back(std::move(*c));
+                           return true;
+                         }));
   RPFS_RETURN_IF_ERROR(err);
   std::vector<CloneInfo> out;
   for (const auto& c : recs) out.push_back(impl_->ToCloneInfo(c));
@@ -194,6 +195,7 @@ Status Repository::DeleteClone(const std::string& vm, const std::string& clone) 
   for (const ObjectId& root : CloneRoots(c)) m.AddRef(root, -1);
   m.Delete(format::CloneKey(vm, clone));
   RPFS_RETURN_IF_ERROR(impl_->store->Commit(m).WithContext("deleting ", CloneLabel(vm, clone)));
+  impl_->Notify(StoreChange::Kind::kCloneDeleted, vm, clone);
   // Record gone first: a crash now leaves only files, removed at the next open.
   std::error_code ec;
   stdfs::remove_all(impl_->CloneDir(vm, clone), ec);

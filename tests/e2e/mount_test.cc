@@ -23,7 +23,7 @@ namespace {
 TEST_F(MountTest, LayoutAndAttributes) {
   std::set<std::string> rps;
   for (const auto& e : stdfs::directory_iterator(P("vm"))) rps.insert(e.path().filename());
-  EXPECT_EQ(rps, (std::set<std::string>{".control", ".status", "one", "two"}));
+  EXPECT_EQ(rps, (std::set<std::string>{".clones", ".control", ".status", "one", "two"}));
   std::set<std::string> files;
   for (const auto& e : stdfs::directory_iterator(P("vm/two"))) files.insert(e.path().filename());
   EXPECT_EQ(files, (std::set<std::string>{"vda.raw", "info"}));

@@ -20,9 +20,9 @@ class CloneTest : public RepoTest {
     RepoTest::SetUp();
     img_ = Path("vda.raw");
     MakeSparseFile(img_, kDiskBytes);
-    WriteAt(img_, 0, PatternBytes(1, 10 * kChunk));                  // data
-    WriteAt(img_, 30 * kChunk + 7, TextBytes(2, 5 * kChunk));        // unaligned data
-    WriteAt(img_, kDiskBytes - 500, PatternBytes(3, 500));           // in the short chunk
+    WriteAt(img_, 0, PatternBytes(1, 10 * kChunk));            // data
+    WriteAt(img_, 30 * kChunk + 7, TextBytes(2, 5 * kChunk));  // unaligned data
+    WriteAt(img_, kDiskBytes - 500, PatternBytes(3, 500));     // in the short chunk
     ASSERT_TRUE(repo_->AddVm("vm", {{"vda", img_, std::nullopt}}).ok());
     CreateAndSnapshot("vm", "rp", {{"vda", img_}});
     want_ = snapshots_.at("vm/rp/vda");
@@ -192,10 +192,10 @@ TEST_F(CloneTest, AcknowledgedWritesAndFlushedFillsSurviveADeadProcess) {
     std::vector<std::byte> buf(8 * kChunk);
     if (!(*d)->ReadAt(0, buf).ok()) ::_exit(12);  // fills chunks 0-7
     if (!(*d)->WriteAt(acked_at, acked).ok()) ::_exit(13);
-    if (!(*d)->Flush().ok()) ::_exit(14);          // acknowledged
+    if (!(*d)->Flush().ok()) ::_exit(14);  // acknowledged
     std::vector<std::byte> junk(kChunk, std::byte{0x5a});
     if (!(*d)->WriteAt(40 * kChunk, junk).ok()) ::_exit(15);  // not acknowledged
-    ::_exit(0);  // dies without closing anything
+    ::_exit(0);                                               // dies without closing anything
   }
   int status = 0;
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);

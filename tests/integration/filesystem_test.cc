@@ -61,7 +61,7 @@ TEST_F(FilesystemTest, ErrnoForBadNamesAndAccess) {
   fs::Attr vm = Look(fs::kRootInode, "vm");
   fs::Attr rp = Look(vm.ino, "rp");
   fs::Attr disk = Look(rp.ino, "vda.raw");
-  EXPECT_EQ(fs::ToErrno(fs_->Lookup(vm.ino, ".clones").status()), ENOENT);
+  EXPECT_EQ(fs::ToErrno(fs_->Lookup(vm.ino, ".snapshots").status()), ENOENT);
   EXPECT_EQ(fs::ToErrno(fs_->Lookup(vm.ino, "..").status()), ENOENT);
   EXPECT_EQ(fs::ToErrno(fs_->Lookup(rp.ino, "vda").status()), ENOENT);
   EXPECT_EQ(fs::ToErrno(fs_->Lookup(disk.ino, "x").status()), ENOTDIR);

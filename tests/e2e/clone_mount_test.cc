@@ -1,0 +1,168 @@
+// Clones through a real mount: `clone` in .control, copy-on-read reads, writes and fsync,
+// hydration by dd, a clone outliving its RP, deletion, and a killed daemon or hydrate.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "mount_fixture.h"
+
+namespace rpfs::testing {
+namespace {
+
+class CloneMountTest : public MountTest {
+ protected:
+  int Control(const std::string& cmd) {
+    int fd = ::open(P("vm/.control").c_str(), O_WRONLY);
+    if (fd < 0) return errno;
+    ssize_t n = ::write(fd, cmd.data(), cmd.size());
+    int err = n < 0 ? errno : 0;
+    ::close(fd);
+    return err;
+  }
+  std::string Text(const std::string& path) {
+    std::ifstream in(path);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  std::string Disk(const std::string& clone = "c") { return P("vm/.clones/" + clone + "/vda.raw"); }
+  nlohmann::json CloneJson(const std::string& clone = "c") {
+    auto r = R({"clone-list", "vm", "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    for (const auto& c : nlohmann::json::parse(r.out)) {
+      if (c["name"] == clone) return c;
+    }
+    ADD_FAILURE() << "no clone " << clone << " in " << r.out;
+    return {};
+  }
+  void Pwrite(int fd, uint64_t off, const std::vector<std::byte>& data) {
+    ASSERT_EQ(::pwrite(fd, data.data(), data.size(), static_cast<off_t>(off)),
+              static_cast<ssize_t>(data.size()));
+  }
+};
+
+TEST_F(CloneMountTest, CloneReadsLikeItsRpAndADdHydratesIt) {
+  ASSERT_EQ(Control("clone two c"), 0);
+  struct stat st;
+  ASSERT_EQ(::stat(Disk().c_str(), &st), 0);
+  EXPECT_EQ(static_cast<uint64_t>(st.st_size), two_.size());
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+  EXPECT_NE(Text(P("vm/.clones/c/.status")).find("state: hydrating\nhydrated_bytes: 0\n"),
+            std::string::npos);
+  auto r = RunCommand({"dd", "if=" + Disk(), "of=" + std::string(dir_ / "copy.raw"), "bs=4M"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(ReadAll(dir_ / "copy.raw") == two_);
+  std::string status = Text(P("vm/.clones/c/.status"));
+  EXPECT_NE(status.find("state: hydrated\n"), std::string::npos) << status;
+  EXPECT_NE(status.find("percent: 100\n"), std::string::npos) << status;
+  auto c = CloneJson();
+  EXPECT_TRUE(c["hydrated"].get<bool>());
+  // The local file is a plain raw image, usable without rpfs.
+  EXPECT_TRUE(ReadAll(c["disks"][0]["path"].get<std::string>()) == two_);
+  auto v = R({"verify"});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+}
+
+TEST_F(CloneMountTest, WritesReadBackAndSurviveARemount) {
+  ASSERT_EQ(Control("clone one c"), 0);
+  int fd = ::open(Disk().c_str(), O_RDWR);
+  ASSERT_GE(fd, 0) << strerror(errno);
+  auto a = PatternBytes(50, 100);              // inside one chunk, not yet present
+  auto b = PatternBytes(51, 3 * kChunk + 17);  // across chunks
+  Pwrite(fd, 5 * kChunk + 10, a);
+  Pwrite(fd, 21 * kChunk - 9, b);
+  ASSERT_EQ(::fsync(fd), 0);
+  ::close(fd);
+  std::vector<std::byte> want = one_;
+  std::copy(a.begin(), a.end(), want.begin() + 5 * kChunk + 10);
+  std::copy(b.begin(), b.end(), want.begin() + 21 * kChunk - 9);
+  EXPECT_TRUE(ReadAll(Disk()) == want);
+  Unmount();
+  Mount();
+  EXPECT_TRUE(ReadAll(Disk()) == want);
+  EXPECT_TRUE(ReadAll(P("vm/one/vda.raw")) == one_) << "the RP itself never changes";
+}
+
+TEST_F(CloneMountTest, CloneKeepsWorkingAfterItsRpIsDeleted) {
+  ASSERT_EQ(Control("clone two c"), 0);
+  ASSERT_EQ(Control("delete two"), 0);
+  EXPECT_TRUE(ReadAll(Disk()) == two_);
+  auto v = R({"verify"});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  EXPECT_EQ(CloneJson()["rp"], "two");
+}
+
+TEST_F(CloneMountTest, KilledDaemonKeepsAcknowledgedWritesAndHydrationResumes) {
+  ASSERT_EQ(Control("clone two c"), 0);
+  int fd = ::open(Disk().c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  std::vector<std::byte> half(two_.size() / 2);
+  ASSERT_EQ(::pread(fd, half.data(), half.size(), 0), static_cast<ssize_t>(half.size()));
+  auto acked = PatternBytes(60, 2 * kChunk);
+  Pwrite(fd, 3 * kChunk, acked);
+  ASSERT_EQ(::fsync(fd), 0);  // acknowledged: the write and the fetched half
+  Pwrite(fd, 400 * kChunk, PatternBytes(61, kChunk));  // not acknowledged
+  KillDaemon();
+  ::close(fd);
+  Unmount();
+  Mount();
+  EXPECT_GE(CloneJson()["disks"][0]["hydrated_bytes"].get<uint64_t>(), half.size())
+      << "hydration resumes where it was made durable";
+  auto got = ReadAll(Disk());
+  std::vector<std::byte> want = two_;
+  std::copy(acked.begin(), acked.end(), want.begin() + 3 * kChunk);
+  ASSERT_EQ(got.size(), want.size());
+  for (uint64_t i = 0; i < got.size(); ++i) {
+    if (i >= 400 * kChunk && i < 401 * kChunk) continue;  // may or may not have survived
+    ASSERT_EQ(got[i], want[i]) << "byte " << i;
+  }
+  EXPECT_TRUE(CloneJson()["hydrated"].get<bool>());
+}
+
+TEST_F(CloneMountTest, KilledHydrateCommandLosesNothing) {
+  ASSERT_EQ(Control("clone two c"), 0);
+  Unmount();
+  auto killed = R({"hydrate", "vm", "c"}, {{"RPFS_CRASH_AT", "clone.after_fill:100"}});
+  ASSERT_EQ(killed.signal, SIGKILL) << killed.err;
+  auto again = R({"hydrate", "vm", "c"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_NE(again.out.find("hydrated clone vm/c"), std::string::npos);
+  auto c = CloneJson();
+  EXPECT_TRUE(ReadAll(c["disks"][0]["path"].get<std::string>()) == two_);
+  auto v = R({"verify"});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  Mount();
+}
+
+TEST_F(CloneMountTest, DeleteAndErrors) {
+  ASSERT_EQ(Control("clone two c"), 0);
+  EXPECT_EQ(Control("clone two c"), EEXIST);
+  EXPECT_EQ(Control("clone nope d"), ENOENT);
+  EXPECT_EQ(Control("clone two d define"), EINVAL) << "define needs a libvirt domain";
+  EXPECT_EQ(Control("delete-clone nope"), ENOENT);
+  {
+    int fd = ::open(Disk().c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    EXPECT_EQ(Control("delete-clone c"), EBUSY);
+    EXPECT_EQ(::ftruncate(fd, 4096), -1);
+    EXPECT_EQ(errno, EINVAL) << "a clone disk has a fixed size";
+    std::vector<std::byte> past(10);
+    EXPECT_EQ(::pwrite(fd, past.data(), past.size(), static_cast<off_t>(two_.size())), -1);
+    ::close(fd);
+  }
+  std::string dir = CloneJson()["disks"][0]["path"];
+  dir = dir.substr(0, dir.rfind('/'));
+  // rm -r of the clone's directory deletes the clone (its files go with it).
+  auto rm = RunCommand({"rm", "-r", P("vm/.clones/c")});
+  ASSERT_EQ(rm.exit_code, 0) << rm.err;
+  EXPECT_FALSE(stdfs::exists(P("vm/.clones/c")));
+  EXPECT_FALSE(stdfs::exists(dir));
+  ASSERT_EQ(Control("clone two c"), 0);
+  EXPECT_EQ(Control("delete-clone c"), 0);
+  EXPECT_TRUE(stdfs::is_empty(P("vm/.clones")));
+  auto v = R({"verify"});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+}
+
+}  // namespace
+}  // namespace rpfs::testing
