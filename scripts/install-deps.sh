@@ -9,8 +9,9 @@ BUILD_PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev libnbd-dev libxxhash-dev
 )
-# Runtime tools used by the tests: qemu-img/qemu-nbd for qcow2 disks, mkfs.ext4 for demo images.
-TEST_PKGS=(qemu-utils e2fsprogs util-linux)
+# Runtime tools used by the tests: qemu-img/qemu-nbd/qemu-io for qcow2 disks and image locks,
+# mkfs.ext4 for demo images, clang for the libFuzzer targets (scripts/fuzz.sh).
+TEST_PKGS=(qemu-utils e2fsprogs util-linux clang)
 # Peers and tools for bench/ only (installed with --bench).
 BENCH_PKGS=(borgbackup python3-llfuse restic casync fio debootstrap hyperfine time python3)
 

@@ -27,13 +27,16 @@ if ((quick == 0)); then
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   (cd build-asan && ctest -j"$(nproc)" --output-on-failure -L 'unit|integration')
 
-  echo "== concurrency tests under TSan (thread pool, readers, fs lookup/forget)"
+  echo "== concurrency tests under TSan (thread pool, socket, readers, fs, deleted-while-read, clones)"
   cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRPFS_SANITIZE=thread \
     -DRPFS_BUILD_BENCH=OFF >/dev/null
   cmake --build build-tsan -j"$(nproc)" --target rpfs_util_test rpfs_integration_test
   export TSAN_OPTIONS=halt_on_error=1
   build-tsan/tests/rpfs_util_test --gtest_filter='ThreadPool*:UnixSocket*'
   build-tsan/tests/rpfs_integration_test \
-    --gtest_filter='FilesystemTest.*:FilesystemNamespaceTest.*:ReaderTest.*:RepoTest.DiskReader*:DeletedWhileReadTest.*'
+    --gtest_filter='FilesystemTest.*:FilesystemNamespaceTest.*:ReaderTest.*:RepoTest.DiskReader*:DeletedWhileReadTest.*:CloneTest.*'
+
+  echo "== fuzzing (libFuzzer, bounded)"
+  bash scripts/fuzz.sh 30
 fi
 echo "== all tests passed"
