@@ -2,7 +2,8 @@
 # The demo, from a bare Debian 12 machine: installs dependencies, builds rpfs, makes a
 # small VM disk (a real ext4 filesystem with files, built without mounting anything),
 # takes two recovery points with a change in between, lists them, shows the space used,
-# exports the first one and proves it still holds the old file.
+# exports the first one and proves it still holds the old file; then mounts the store,
+# clones an RP through .control and hydrates it with dd, and rolls the VM back.
 #   scripts/demo.sh            (work files go to $RPFS_DEMO_DIR, default /tmp/rpfs-demo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,6 +60,20 @@ echo "identical: the mounted RP image and the exported one"
 step mkdir "$DEMO/mnt/web01/made-by-mkdir"
 step "$RPFS" list web01 --tree
 step rmdir "$DEMO/mnt/web01/made-by-mkdir"
+step ls "$DEMO/mnt/web01"
+
+# An instant clone of the old state, usable at once, filled on first read.
+ctl() { printf '\n\033[1m$ echo "%s" > %s\033[0m\n' "$1" "$2"; echo "$1" >"$2"; }
+ctl "clone before-upgrade web01-copy" "$DEMO/mnt/web01/.control"
+step cat "$DEMO/mnt/web01/.clones/web01-copy/.status"
+step dd if="$DEMO/mnt/web01/.clones/web01-copy/vda.raw" of=/dev/null bs=4M status=none
+step cat "$DEMO/mnt/web01/.clones/web01-copy/.status"
+step "$RPFS" clone-list web01
+# Roll the VM itself back (its disk is not in use), keeping the current state as an RP.
+ctl "rollback before-upgrade keep-current" "$DEMO/mnt/web01/.control"
+step tail -n1 "$DEMO/mnt/web01/.status"
+printf '\n\033[1m$ debugfs -R "cat /srv/www/index.html" web01.img   (the disk is back at version 1)\033[0m\n'
+debugfs -R "cat /srv/www/index.html" "$DEMO/web01.img" 2>/dev/null
 step ls "$DEMO/mnt/web01"
 step fusermount3 -u "$DEMO/mnt"
 trap - EXIT
