@@ -61,8 +61,7 @@ CloneInfo Repository::Impl::ToCloneInfo(const format::CloneRecord& c) {
   return info;
 }
 
-void Repository::Impl::OnCloneDiskHydrated(const std::string& vm, const std::string& clone) {
-  WriteLock lock(this);
+void Repository::Impl::ReleaseHydratedClone(const std::string& vm, const std::string& clone) {
   auto c = LoadClone(vm, clone);
   if (!c.ok() || (c->flags & format::kCloneFlagHydrated) != 0) return;
   for (const auto& d : c->disks) {
@@ -223,11 +222,19 @@ Result<std::shared_ptr<CloneDisk>> Repository::OpenCloneDisk(const std::string& 
       [impl, vm, clone] { impl->OnCloneDiskHydrated(vm, clone); });
   if (!opened.ok()) return opened.status().WithContext("opening ", CloneLabel(vm, clone));
   impl_->open_clone_disks[key] = *opened;
+  if ((*opened)->hydrated() && (c.flags & format::kCloneFlagHydrated) == 0) {
+    // Hydrated before a crash that came before the store heard of it: release now.
+    impl_->hydrated_clones.emplace_back(vm, clone);
+  }
   return std::shared_ptr<CloneDisk>(*opened);
 }
 
 Status Repository::HydrateClone(const std::string& vm, const std::string& clone,
                                 const ProgressFn& progress) {
+  struct FinishAtEnd {  // releases what the hydration queued, once done
+    Impl* impl;
+    ~FinishAtEnd() { impl->FinishReleasedDeletes(); }
+  } finish{impl_.get()};
   RPFS_ASSIGN_OR_RETURN(auto c, impl_->LoadClone(vm, clone));
   uint64_t total = 0, before = 0;
   for (const auto& d : c.disks) total += d.size;

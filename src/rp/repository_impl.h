@@ -59,8 +59,23 @@ struct Repository::Impl {
     if (!raw) return Status::NotFound("clone " + vm + "/" + clone + " does not exist");
     return format::DecodeClone(*raw);
   }
-  // Releases a clone's hold on the store once every one of its disks is hydrated.
-  void OnCloneDiskHydrated(const std::string& vm, const std::string& clone);
+  // A clone disk became fully hydrated: queued, and handled like a released deferred
+  // delete (by whoever holds or next takes write_mu), so a reader never waits for a create.
+  void OnCloneDiskHydrated(const std::string& vm, const std::string& clone) {
+    {
+      std::lock_guard lock(clones_mu);
+      hydrated_clones.emplace_back(vm, clone);
+    }
+    FinishReleasedDeletes();
+  }
+  // Releases a clone's hold on the store once every one of its disks is hydrated
+  // (write_mu held).
+  void ReleaseHydratedClone(const std::string& vm, const std::string& clone);
+  std::vector<std::pair<std::string, std::string>> hydrated_clones;  // guarded by clones_mu
+  bool HasHydratedClones() {
+    std::lock_guard lock(clones_mu);
+    return !hydrated_clones.empty();
+  }
   // Directories under clones/ left by a create or delete that a crash interrupted.
   Status RemoveOrphanCloneDirs();
   CloneInfo ToCloneInfo(const format::CloneRecord& c);
@@ -99,15 +114,21 @@ struct Repository::Impl {
     return store->RunGc().status();
   }
 
-  // Called without write_mu. Whoever holds write_mu when a last reader closes finishes
-  // its deferred delete on release, so nothing waits here for a long create.
+  // Called without write_mu. Whoever holds write_mu when a last reader closes (or a clone
+  // completes) finishes the deferred work on release, so nothing waits here for a create.
   void FinishReleasedDeletes() {
-    while (pins.HasReleasable()) {
+    while (pins.HasReleasable() || HasHydratedClones()) {
       std::unique_lock lock(write_mu, std::try_to_lock);
       if (!lock.owns_lock()) return;
       for (uint64_t id : pins.TakeReleasable()) {
         (void)ReleaseDeferred(id);  // on failure the 'D' record stays for the next open
       }
+      std::vector<std::pair<std::string, std::string>> done;
+      {
+        std::lock_guard l(clones_mu);
+        done.swap(hydrated_clones);
+      }
+      for (const auto& [vm, clone] : done) ReleaseHydratedClone(vm, clone);
     }
   }
 

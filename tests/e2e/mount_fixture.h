@@ -41,10 +41,12 @@ class MountTest : public CliTest {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     mounted_ = true;
   }
+  // Unmounts and waits for the daemon to have let go of the store.
   void Unmount() {
     auto r = RunCommand({"fusermount3", "-u", mnt_});
     if (r.exit_code != 0) RunCommand({"fusermount3", "-uz", mnt_});
     mounted_ = false;
+    WaitForStoreLock();
   }
   std::string P(const std::string& rel) const { return mnt_ + "/" + rel; }
 
@@ -55,6 +57,11 @@ class MountTest : public CliTest {
     pid_t pid = static_cast<pid_t>(std::stol(pid_text));
     ASSERT_GT(pid, 1);
     ASSERT_EQ(::kill(pid, SIGKILL), 0);
+    WaitForStoreLock();
+  }
+
+  // Returns once no process holds the store's lock (takes and drops it; no polling).
+  void WaitForStoreLock() {
     int fd = ::open((store() + "/rpfs.lock").c_str(), O_RDWR | O_CLOEXEC);
     ASSERT_GE(fd, 0);
     struct flock fl = {};

@@ -36,7 +36,7 @@ class RollbackTest : public RepoTest {
 };
 
 TEST_F(RollbackTest, WritesOnlyTheChunksThatDiffer) {
-  WriteAt(a_, 3 * kChunk + 1, PatternBytes(9, 10));  // one chunk
+  WriteAt(a_, 3 * kChunk + 1, PatternBytes(9, 10));    // one chunk
   WriteAt(a_, 20 * kChunk, PatternBytes(10, kChunk));  // data where the RP has a hole
   WriteAt(b_, 10 * kChunk + 10, PatternBytes(11, 5));  // the short last chunk
   auto r = Rollback();
@@ -54,7 +54,7 @@ TEST_F(RollbackTest, WritesOnlyTheChunksThatDiffer) {
 
 TEST_F(RollbackTest, ResizedImagesGetTheirSizeBack) {
   WriteAt(a_, 40 * kChunk, PatternBytes(12, 3 * kChunk));  // grew
-  ASSERT_EQ(::truncate(b_.c_str(), 3 * kChunk), 0);       // shrank
+  ASSERT_EQ(::truncate(b_.c_str(), 3 * kChunk), 0);        // shrank
   ASSERT_TRUE(Rollback().ok());
   ExpectBothAsRp();
 }
