@@ -62,7 +62,7 @@ record() { printf '{"key":"%s","value":%s}\n' "$1" "$2" >>"$RECORDS"; }
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 now() { date +%s%N; }
 mbps() { awk -v s="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.0f", s / ((b - a) / 1e9) / 1e6 }'; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b - a) / 1e9 }'; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f\n", (b - a) / 1e9 }'; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 read_mbps() { # read_mbps FILE: dd bs=1M of the whole file, MB/s
   local t0 t1

@@ -35,7 +35,7 @@ class ImageTarget {
   Result<std::vector<Extent>> DataExtents();
   Status ReadAt(uint64_t offset, std::span<std::byte> out);
   Status WriteAt(uint64_t offset, std::span<const std::byte> data);
-  // Makes [offset, offset+length) read as zeros: a hole in files, zeros on devices.
+  // Makes [offset, offset+length) read as zeros (writes them).
   Status Zero(uint64_t offset, uint64_t length);
   // Everything written is durable.
   Status Sync();

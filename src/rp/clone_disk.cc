@@ -8,6 +8,8 @@
 #include <bit>
 #include <cstring>
 
+#include "image/image_source.h"
+#include "image/sources.h"
 #include "rp/disk_reader.h"
 #include "util/crash_point.h"
 #include "util/thread_pool.h"
@@ -91,6 +93,16 @@ Result<std::shared_ptr<CloneDiskImpl>> CloneDiskImpl::Open(const store::Store* s
   }
   disk->present_count_ = count;
   disk->completed_ = count == disk->chunks_;
+  // Local data where no bit vouches for it exists only after a crash; find it once.
+  disk->maybe_stale_.assign(disk->chunks_, false);
+  auto extents = image::FileDataExtents(disk->data_.get(), disk->size_, true, files.data);
+  if (!extents.ok()) return extents.status();
+  for (const auto& e : *extents) {
+    for (uint64_t i = e.offset / disk->cs_;
+         i < disk->chunks_ && i * disk->cs_ < e.offset + e.length; ++i) {
+      if (!disk->Present(i)) disk->maybe_stale_[i] = true;
+    }
+  }
   return disk;
 }
 
@@ -152,9 +164,9 @@ Status CloneDiskImpl::Fill(uint64_t i, std::span<const std::byte> write, uint64_
         if (!write.empty()) std::memcpy(chunk.data() + write_offset, write.data(), write.size());
       }
       if (IsAllZero(chunk)) {
-        // A hole; punched, not just skipped: a fill or write lost in a crash may have left
-        // bytes here that no bit vouches for.
-        if (::fallocate(data_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, at, len) != 0) {
+        // A hole: left as it is, unless a crash may have left bytes there.
+        if (maybe_stale_[i] &&
+            ::fallocate(data_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, at, len) != 0) {
           RPFS_RETURN_IF_ERROR(PwriteFull(data_.get(), chunk, at, "clone disk"));
         }
       } else {

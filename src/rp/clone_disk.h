@@ -90,6 +90,9 @@ class CloneDiskImpl final : public CloneDisk {
   UniqueFd present_;
   std::function<void()> on_hydrated_;
   std::vector<std::atomic<uint64_t>> bits_;
+  // Chunks not present whose local bytes may not be zero (data found there at open: a
+  // fill or write lost in a crash); only these need punching when their content is zero.
+  std::vector<bool> maybe_stale_;
   std::atomic<uint64_t> present_count_{0};
   std::atomic<uint64_t> unflushed_{0};
   std::atomic<bool> completed_{false};

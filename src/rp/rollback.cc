@@ -10,6 +10,12 @@ namespace {
 
 constexpr uint64_t kWindowChunks = 256;
 
+std::vector<std::byte>& WindowBuffer(size_t n) {
+  thread_local std::vector<std::byte> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf;
+}
+
 struct Item {
   uint64_t index;
   Digest digest;  // zero: the RP holds a hole here
@@ -50,23 +56,34 @@ Status RollbackDisk(const store::Store* store, PageCache* pages, const format::R
       }
       if (!d.IsZero() || image_data[i - w]) items.push_back({i, d, image_data[i - w]});
     }
+    // The window's image bytes in one read (far faster cold than a read per chunk).
+    std::vector<std::byte>& window = WindowBuffer(kWindowChunks * cs);
+    uint64_t span_start = 0, span_end = 0;
+    for (const Item& it : items) {
+      if (!it.image_has_data) continue;
+      if (span_end == 0) span_start = it.index * cs;
+      span_end = it.index * cs + map.ChunkLength(it.index);
+    }
+    if (span_end > span_start) {
+      RPFS_RETURN_IF_ERROR(
+          target.ReadAt(span_start, std::span(window.data(), span_end - span_start)));
+    }
     std::vector<Status> statuses(items.size());
     pool->ParallelFor(items.size(), [&](size_t k) {
       const Item& it = items[k];
       const uint64_t off = it.index * cs;
       const uint32_t len = map.ChunkLength(it.index);
-      std::vector<std::byte> buf(len);
       Status& s = statuses[k];
       if (it.image_has_data) {
-        s = target.ReadAt(off, buf);
-        if (!s.ok()) return;
         counters->chunks_compared++;
-        bool same = it.digest.IsZero() ? IsAllZero(buf) : Sha256(buf) == it.digest;
+        std::span<const std::byte> now(window.data() + (off - span_start), len);
+        bool same = it.digest.IsZero() ? IsAllZero(now) : Sha256(now) == it.digest;
         if (same) return;
       }
       if (it.digest.IsZero()) {
         s = target.Zero(off, len);
       } else {
+        std::vector<std::byte> buf(len);
         s = ReadChunk(store, it.digest, buf);
         if (s.ok()) s = target.WriteAt(off, buf);
       }
