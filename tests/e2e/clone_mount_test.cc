@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <random>
 
 #include "mount_fixture.h"
 
@@ -81,6 +82,46 @@ TEST_F(CloneMountTest, WritesReadBackAndSurviveARemount) {
   Mount();
   EXPECT_TRUE(ReadAll(Disk()) == want);
   EXPECT_TRUE(ReadAll(P("vm/one/vda.raw")) == one_) << "the RP itself never changes";
+}
+
+TEST_F(CloneMountTest, RandomReadsAndWritesThroughTheMountReadBackTheModel) {
+  // fsx-style, through the kernel (page cache, 1 MiB requests): a fixed seed, printed.
+  ASSERT_EQ(Control("clone two c"), 0);
+  int fd = ::open(Disk().c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  std::vector<std::byte> model = two_;
+  const uint64_t seed = 20261122;
+  SCOPED_TRACE("seed " + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  for (int op = 0; op < 3000; ++op) {
+    uint64_t off = rng() % model.size();
+    size_t n =
+        std::min<uint64_t>(1 + rng() % (rng() % 8 == 0 ? 2 << 20 : 8192), model.size() - off);
+    if (rng() % 3 == 0) {
+      std::vector<std::byte> data(n);
+      for (auto& b : data) b = static_cast<std::byte>(rng());
+      ASSERT_EQ(::pwrite(fd, data.data(), n, static_cast<off_t>(off)), static_cast<ssize_t>(n))
+          << "op " << op << ": " << strerror(errno);
+      std::copy(data.begin(), data.end(), model.begin() + static_cast<long>(off));
+    } else {
+      std::vector<std::byte> got(n);
+      ASSERT_EQ(::pread(fd, got.data(), n, static_cast<off_t>(off)), static_cast<ssize_t>(n))
+          << "op " << op;
+      ASSERT_TRUE(std::equal(got.begin(), got.end(), model.begin() + static_cast<long>(off)))
+          << "op " << op << ": read at " << off << " len " << n << " differs from the model";
+    }
+    if (op % 1000 == 999) {
+      ASSERT_EQ(::fsync(fd), 0);
+      ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);  // read from rpfs again
+    }
+  }
+  ::close(fd);
+  EXPECT_TRUE(ReadAll(Disk()) == model);
+  Unmount();
+  Mount();
+  EXPECT_TRUE(ReadAll(Disk()) == model) << "after a remount";
+  EXPECT_TRUE(ReadAll(CloneJson()["disks"][0]["path"].get<std::string>()) == model)
+      << "the hydrated local file";
 }
 
 TEST_F(CloneMountTest, CloneKeepsWorkingAfterItsRpIsDeleted) {
