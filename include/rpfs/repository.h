@@ -87,6 +87,31 @@ struct CreateOptions {
   std::string description;
 };
 
+// A retention policy (see docs/retention.md for the semantics).
+struct RetentionPolicy {
+  uint32_t keep_last = 0;
+  uint32_t keep_hourly = 0;
+  uint32_t keep_daily = 0;
+  uint32_t keep_weekly = 0;
+  uint32_t keep_monthly = 0;
+  uint32_t keep_yearly = 0;
+  int64_t keep_within_us = 0;  // 0: no such rule
+  bool empty() const;
+  std::string ToString() const;  // "--keep-daily 7 --keep-weekly 4"; "(none)" when empty
+};
+
+struct PruneEntry {
+  std::string rp;
+  int64_t created_us = 0;
+  bool keep = false;
+  std::vector<std::string> reasons;  // the rules that keep it: "last", "daily", "protected"...
+};
+
+struct PruneResult {
+  std::vector<PruneEntry> entries;  // newest first
+  uint64_t bytes_freed = 0;         // dry run: exactly what deleting the removed set frees
+};
+
 struct RollbackOptions {
   bool keep_current = false;  // first take an undo RP of the disks as they are
 };
@@ -229,6 +254,12 @@ class Repository {
   Result<RollbackResult> Rollback(const std::string& vm, const std::string& rp,
                                   const RollbackOptions& opts,
                                   const ProgressFn& progress = nullptr);
+  // Retention: the stored policy of a VM (nullopt when none), and a prune by a policy.
+  Status SetPolicy(const std::string& vm, const RetentionPolicy& policy);
+  Result<std::optional<RetentionPolicy>> GetPolicy(const std::string& vm) const;
+  // Deletes (unless dry_run) every RP of `vm` the policy does not keep, in one atomic step.
+  // InvalidArgument for an empty policy (it would remove everything).
+  Result<PruneResult> Prune(const std::string& vm, const RetentionPolicy& policy, bool dry_run);
   // Bytes deleting exactly this set would free (shared only among the set counts too).
   Result<uint64_t> BytesFreedByDeleting(const std::string& vm,
                                         const std::vector<std::string>& rps) const;

@@ -75,5 +75,6 @@ void RegisterRpCommands(CLI::App& app, Context& ctx, Action* action);
 void RegisterMountCommands(CLI::App& app, Context& ctx, Action* action);
 void RegisterRestoreCommands(CLI::App& app, Context& ctx, Action* action);
 void RegisterCloneCommands(CLI::App& app, Context& ctx, Action* action);
+void RegisterPruneCommands(CLI::App& app, Context& ctx, Action* action);
 
 }  // namespace rpfs::cli

@@ -34,6 +34,7 @@ int RunCli(const std::vector<std::string>& args, Context ctx, bool forward) {
   RegisterRpCommands(app, ctx, &action);
   RegisterRestoreCommands(app, ctx, &action);
   RegisterCloneCommands(app, ctx, &action);
+  RegisterPruneCommands(app, ctx, &action);
   RegisterMountCommands(app, ctx, &action);
 
   std::ostringstream out, err;

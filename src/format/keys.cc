@@ -43,6 +43,7 @@ std::string RpNameKey(std::string_view vm, std::string_view name) {
   return k;
 }
 
+std::string PolicyKey(std::string_view vm) { return WithPrefix('R', vm); }
 std::string AllClonePrefix() { return "C"; }
 std::string ClonePrefix(std::string_view vm) {
   std::string k = WithPrefix('C', vm);

@@ -8,6 +8,7 @@
 //     'P' <vm> 0x00 <be64 rp id>   RpRecord   (RPs of a VM iterate in creation order)
 //     'N' <vm> 0x00 <rp name>      be64 rp id (name index)
 //     'C' <vm> 0x00 <clone name>   CloneRecord
+//     'R' <vm>                     PolicyRecord (the VM's retention policy)
 //     'T' <be64 tx id>             TxRecord (in flight)
 //     'U' <be64 tx id> <object>    empty: an object written by that tx, not yet committed
 //     'G' <object>                 empty: an object whose refcount reached 0, to be freed
@@ -45,6 +46,7 @@ std::string RpPrefix(std::string_view vm);  // all RPs of one VM
 std::string AllRpPrefix();                  // all RPs of all VMs
 std::string RpNameKey(std::string_view vm, std::string_view name);
 
+std::string PolicyKey(std::string_view vm);
 std::string CloneKey(std::string_view vm, std::string_view clone);
 std::string ClonePrefix(std::string_view vm);  // all clones of one VM
 std::string AllClonePrefix();

@@ -12,6 +12,7 @@ constexpr uint8_t kRpV1 = 1;
 constexpr uint8_t kObjectMetaV1 = 1;
 constexpr uint8_t kTxV1 = 1;
 constexpr uint8_t kCloneV1 = 1;
+constexpr uint8_t kPolicyV1 = 1;
 
 Status CheckVersion(Decoder& d, uint8_t supported, std::string_view what) {
   RPFS_ASSIGN_OR_RETURN(uint8_t v, d.GetU8());
@@ -270,6 +271,33 @@ Result<CloneRecord> DecodeClone(std::string_view in) {
   RPFS_ASSIGN_OR_RETURN(c.disks, GetStreams(d));
   RPFS_RETURN_IF_ERROR(d.ExpectEnd());
   return c;
+}
+
+std::string EncodePolicy(const PolicyRecord& p) {
+  std::string out;
+  Encoder e(&out);
+  e.PutU8(kPolicyV1);
+  for (uint32_t v :
+       {p.keep_last, p.keep_hourly, p.keep_daily, p.keep_weekly, p.keep_monthly, p.keep_yearly}) {
+    e.PutVarint(v);
+  }
+  e.PutSignedVarint(p.keep_within_us);
+  return out;
+}
+
+Result<PolicyRecord> DecodePolicy(std::string_view in) {
+  Decoder d(in, "policy record");
+  RPFS_RETURN_IF_ERROR(CheckVersion(d, kPolicyV1, "policy record"));
+  PolicyRecord p;
+  for (uint32_t* v : {&p.keep_last, &p.keep_hourly, &p.keep_daily, &p.keep_weekly, &p.keep_monthly,
+                      &p.keep_yearly}) {
+    RPFS_ASSIGN_OR_RETURN(uint64_t n, d.GetVarint());
+    if (n > UINT32_MAX) return d.Truncated();
+    *v = static_cast<uint32_t>(n);
+  }
+  RPFS_ASSIGN_OR_RETURN(p.keep_within_us, d.GetSignedVarint());
+  RPFS_RETURN_IF_ERROR(d.ExpectEnd());
+  return p;
 }
 
 }  // namespace rpfs::format

@@ -90,6 +90,19 @@ struct RpRecord {
 std::string EncodeRp(const RpRecord& r);
 Result<RpRecord> DecodeRp(std::string_view in);
 
+// A VM's stored retention policy (`rpfs policy set`).
+struct PolicyRecord {
+  uint32_t keep_last = 0;
+  uint32_t keep_hourly = 0;
+  uint32_t keep_daily = 0;
+  uint32_t keep_weekly = 0;
+  uint32_t keep_monthly = 0;
+  uint32_t keep_yearly = 0;
+  int64_t keep_within_us = 0;
+};
+std::string EncodePolicy(const PolicyRecord& p);
+Result<PolicyRecord> DecodePolicy(std::string_view in);
+
 inline constexpr uint32_t kCloneFlagHydrated = 1u << 0;  // complete: its roots are released
 
 // A clone: writable disks made from an RP, filled from its streams on first read. Until

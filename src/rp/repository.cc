@@ -153,6 +153,7 @@ Status Repository::RemoveVm(const std::string& vm) {
   }
   store::Mutation m;
   m.Delete(format::VmKey(vm));
+  m.Delete(format::PolicyKey(vm));
   RPFS_RETURN_IF_ERROR(impl_->store->Commit(m));
   impl_->Notify(StoreChange::Kind::kVmRemoved, vm);
   return Status::OK();

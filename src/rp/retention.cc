@@ -46,6 +46,10 @@ int64_t WeekKey(int64_t us) {
 
 }  // namespace
 
+}  // namespace rpfs::rp
+
+namespace rpfs {
+
 bool RetentionPolicy::empty() const {
   return keep_last == 0 && keep_hourly == 0 && keep_daily == 0 && keep_weekly == 0 &&
          keep_monthly == 0 && keep_yearly == 0 && keep_within_us == 0;
@@ -69,6 +73,10 @@ std::string RetentionPolicy::ToString() const {
   }
   return out.empty() ? "(none)" : out;
 }
+
+}  // namespace rpfs
+
+namespace rpfs::rp {
 
 std::vector<RetentionDecision> ApplyRetention(std::vector<RetentionInput> rps,
                                               const RetentionPolicy& p) {
@@ -127,14 +135,25 @@ Result<int64_t> ParseDuration(std::string_view text) {
     int64_t n = std::stoll(std::string(text.substr(start, i - start)));
     int64_t unit;
     switch (text[i]) {
-      case 'h': unit = kHour; break;
-      case 'd': unit = 24 * kHour; break;
-      case 'w': unit = 7 * 24 * kHour; break;
-      case 'm': unit = 30 * 24 * kHour; break;
-      case 'y': unit = 365 * 24 * kHour; break;
+      case 'h':
+        unit = kHour;
+        break;
+      case 'd':
+        unit = 24 * kHour;
+        break;
+      case 'w':
+        unit = 7 * 24 * kHour;
+        break;
+      case 'm':
+        unit = 30 * 24 * kHour;
+        break;
+      case 'y':
+        unit = 365 * 24 * kHour;
+        break;
       default:
-        return Status::InvalidArgument("invalid duration '" + std::string(text) + "': unknown unit '" +
-                                       std::string(1, text[i]) + "' (h, d, w, m, y)");
+        return Status::InvalidArgument("invalid duration '" + std::string(text) +
+                                       "': unknown unit '" + std::string(1, text[i]) +
+                                       "' (h, d, w, m, y)");
     }
     total += n * unit;
     ++i;

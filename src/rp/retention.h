@@ -16,21 +16,12 @@
 #include <string_view>
 #include <vector>
 
+#include "rpfs/repository.h"
 #include "rpfs/status.h"
 
 namespace rpfs::rp {
 
-struct RetentionPolicy {
-  uint32_t keep_last = 0;
-  uint32_t keep_hourly = 0;
-  uint32_t keep_daily = 0;
-  uint32_t keep_weekly = 0;
-  uint32_t keep_monthly = 0;
-  uint32_t keep_yearly = 0;
-  int64_t keep_within_us = 0;  // 0: no such rule
-  bool empty() const;
-  std::string ToString() const;  // "--keep-daily 7 --keep-weekly 4"; "(none)" when empty
-};
+using RetentionPolicy = rpfs::RetentionPolicy;  // include/rpfs/repository.h
 
 struct RetentionInput {
   std::string name;

@@ -167,9 +167,8 @@ TEST(RetentionTest, RulesAreIndependentAndReasonsAreListed) {
 }
 
 TEST(RetentionTest, KeepWithinIsRelativeToTheNewestRp) {
-  std::vector<RetentionInput> rps = {{"a", 1, Utc(2025, 1, 1)},
-                                     {"b", 2, Utc(2025, 1, 8)},
-                                     {"c", 3, Utc(2025, 1, 10)}};
+  std::vector<RetentionInput> rps = {
+      {"a", 1, Utc(2025, 1, 1)}, {"b", 2, Utc(2025, 1, 8)}, {"c", 3, Utc(2025, 1, 10)}};
   RetentionPolicy p;
   p.keep_within_us = 2 * kDayUs;
   EXPECT_EQ(Kept(rps, p), (std::set<std::string>{"b", "c"}));
