@@ -72,17 +72,18 @@ int RunPrune(const Context& ctx, std::string vm, bool all_vms, const PolicyFlags
       if (!*stored) {
         if (all_vms) continue;  // VMs without a policy are left alone
         return ctx.Fail(Status::InvalidArgument(
-            "vm " + name + " has no stored policy and no --keep-... rule was given (set one "
-            "with 'rpfs policy set " + name + " --keep-daily 7 ...')"));
+            "vm " + name +
+            " has no stored policy and no --keep-... rule was given (set one "
+            "with 'rpfs policy set " +
+            name + " --keep-daily 7 ...')"));
       }
       policy = **stored;
     }
     PruneResult result;
-    auto done = ctx.RunOp(**repo, name, std::string(dry_run ? "prune --dry-run " : "prune ") +
-                                            policy.ToString(),
+    auto done = ctx.RunOp(**repo, name,
+                          std::string(dry_run ? "prune --dry-run " : "prune ") + policy.ToString(),
                           [&](const ProgressFn&) -> Result<std::string> {
-                            RPFS_ASSIGN_OR_RETURN(result,
-                                                  (*repo)->Prune(name, policy, dry_run));
+                            RPFS_ASSIGN_OR_RETURN(result, (*repo)->Prune(name, policy, dry_run));
                             return "freed " + std::to_string(result.bytes_freed) + " bytes";
                           });
     if (!done.ok()) {

@@ -158,6 +158,12 @@ Result<Attr> Filesystem::AttrOf(InodeNo ino, const NodeKey& key) {
       a.mode = S_IFREG | 0444;
       a.size = ops_.StatusText(key.vm).size();
       return a;
+    case NodeKind::kPrunePreview: {
+      RPFS_ASSIGN_OR_RETURN(std::string text, PrunePreviewText(key.vm));
+      a.mode = S_IFREG | 0444;
+      a.size = text.size();
+      return a;
+    }
     case NodeKind::kClonesDir:
       RPFS_RETURN_IF_ERROR(repo_->GetVm(key.vm).status());
       a.mode = S_IFDIR | 0755;
@@ -214,10 +220,11 @@ Result<Attr> Filesystem::Lookup(InodeNo parent, std::string_view name) {
       break;
     }
     case NodeKind::kVm: {
-      if (n == kControlFile || n == kStatusFile || n == kClonesDir) {
+      if (n == kControlFile || n == kStatusFile || n == kClonesDir || n == kPrunePreviewFile) {
         child.kind = n == kControlFile  ? NodeKind::kControl
                      : n == kStatusFile ? NodeKind::kStatus
-                                        : NodeKind::kClonesDir;
+                     : n == kClonesDir  ? NodeKind::kClonesDir
+                                        : NodeKind::kPrunePreview;
         break;
       }
       if (!ValidateName(n, "rp name").ok()) return Status::NotFound(n);
@@ -282,6 +289,7 @@ Result<std::vector<DirEntry>> Filesystem::ReadDir(InodeNo ino) {
       out.push_back({kControlFile, Attr{0, S_IFREG | 0200, 0, 0, 1, false}});
       out.push_back({kStatusFile, Attr{0, S_IFREG | 0444, 0, 0, 1, false}});
       out.push_back({kClonesDir, Attr{0, S_IFDIR | 0755, 0, 0, 2, false}});
+      out.push_back({kPrunePreviewFile, Attr{0, S_IFREG | 0444, 0, 0, 1, false}});
       for (const auto& rp : rps) {
         out.push_back({rp.name, Attr{0, S_IFDIR | 0555, 0, rp.created_us, 2, true}});
       }
@@ -334,6 +342,8 @@ Result<HandleId> Filesystem::Open(InodeNo ino, int flags) {
     h->text = ops_.StatusText(key.vm);
   } else if (key.kind == NodeKind::kCloneStatus) {
     RPFS_ASSIGN_OR_RETURN(h->text, CloneStatusText(key.vm, key.clone));
+  } else if (key.kind == NodeKind::kPrunePreview) {
+    RPFS_ASSIGN_OR_RETURN(h->text, PrunePreviewText(key.vm));
   } else if (key.kind == NodeKind::kDisk) {
     RPFS_ASSIGN_OR_RETURN(h->disk, repo_->OpenDiskById(key.vm, key.rp_id, key.disk));
   } else if (key.kind == NodeKind::kInfo) {
@@ -417,6 +427,25 @@ Status Filesystem::Unlink(InodeNo parent, std::string_view) {
 bool Filesystem::UsesPageCache(InodeNo ino) const {
   auto key = inodes_.Get(ino);
   return key && (key->kind == NodeKind::kDisk || key->kind == NodeKind::kCloneDisk);
+}
+
+Result<std::string> Filesystem::PrunePreviewText(const std::string& vm) {
+  RPFS_ASSIGN_OR_RETURN(auto policy, repo_->GetPolicy(vm));
+  if (!policy) {
+    return "policy: (none)\n# set one with: rpfs policy set " + vm + " --keep-daily 7 ...\n";
+  }
+  RPFS_ASSIGN_OR_RETURN(PruneResult r, repo_->Prune(vm, *policy, /*dry_run=*/true));
+  std::string out = "policy: " + policy->ToString() + "\n";
+  size_t removed = 0;
+  for (const auto& e : r.entries) {
+    std::string why;
+    for (const auto& reason : e.reasons) why += (why.empty() ? "" : ",") + reason;
+    out += std::string(e.keep ? "keep " : "remove ") + e.rp + (e.keep ? " " + why : "") + "\n";
+    removed += e.keep ? 0 : 1;
+  }
+  out += "would_remove: " + std::to_string(removed) + "\n";
+  out += "would_free_bytes: " + std::to_string(r.bytes_freed) + "\n";
+  return out;
 }
 
 Result<std::string> Filesystem::CloneStatusText(const std::string& vm, const std::string& clone) {

@@ -6,6 +6,7 @@
 //   /<vm>/<rp>/info         "key: value" lines (FormatRpInfo)
 //   /<vm>/.control          write-only: one control command per write (control/command.h)
 //   /<vm>/.status           the VM's recent operations (control/operations.h)
+//   /<vm>/.prune-preview    what the VM's stored retention policy would remove now
 //   /<vm>/.clones/<clone>/<disk>.raw   read-write clone disks (copy-on-read)
 //   /<vm>/.clones/<clone>/.status      hydration progress
 //
@@ -131,6 +132,7 @@ class Filesystem {
     std::shared_ptr<CloneDisk> clone;  // clone disks
   };
   Result<std::string> CloneStatusText(const std::string& vm, const std::string& clone);
+  Result<std::string> PrunePreviewText(const std::string& vm);
   Result<Attr> AttrOf(InodeNo ino, const NodeKey& key);
   Result<Attr> RefAndAttr(const NodeKey& key);
   Result<std::string> InfoText(const RpInfo& rp);

@@ -25,10 +25,11 @@ enum class NodeKind : uint8_t {
   kInfo,
   kControl,
   kStatus,
-  kClonesDir,    // <vm>/.clones
-  kCloneDir,     // <vm>/.clones/<clone>
-  kCloneDisk,    // <vm>/.clones/<clone>/<disk>.raw
-  kCloneStatus,  // <vm>/.clones/<clone>/.status
+  kClonesDir,     // <vm>/.clones
+  kCloneDir,      // <vm>/.clones/<clone>
+  kCloneDisk,     // <vm>/.clones/<clone>/<disk>.raw
+  kCloneStatus,   // <vm>/.clones/<clone>/.status
+  kPrunePreview,  // <vm>/.prune-preview
 };
 
 struct NodeKey {

@@ -13,6 +13,7 @@ inline constexpr char kDiskSuffix[] = ".raw";
 inline constexpr char kControlFile[] = ".control";
 inline constexpr char kStatusFile[] = ".status";
 inline constexpr char kClonesDir[] = ".clones";
+inline constexpr char kPrunePreviewFile[] = ".prune-preview";
 
 // "vda" -> "vda.raw"
 inline std::string DiskFileName(std::string_view disk) { return std::string(disk) + kDiskSuffix; }

@@ -6,7 +6,7 @@ namespace rpfs {
 namespace {
 
 format::PolicyRecord ToRecord(const RetentionPolicy& p) {
-  return {p.keep_last,  p.keep_hourly, p.keep_daily,    p.keep_weekly,
+  return {p.keep_last,    p.keep_hourly, p.keep_daily,    p.keep_weekly,
           p.keep_monthly, p.keep_yearly, p.keep_within_us};
 }
 

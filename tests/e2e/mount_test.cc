@@ -23,7 +23,8 @@ namespace {
 TEST_F(MountTest, LayoutAndAttributes) {
   std::set<std::string> rps;
   for (const auto& e : stdfs::directory_iterator(P("vm"))) rps.insert(e.path().filename());
-  EXPECT_EQ(rps, (std::set<std::string>{".clones", ".control", ".status", "one", "two"}));
+  EXPECT_EQ(rps, (std::set<std::string>{".clones", ".control", ".prune-preview", ".status", "one",
+                                        "two"}));
   std::set<std::string> files;
   for (const auto& e : stdfs::directory_iterator(P("vm/two"))) files.insert(e.path().filename());
   EXPECT_EQ(files, (std::set<std::string>{"vda.raw", "info"}));
@@ -97,8 +98,9 @@ TEST_F(MountTest, StandardToolsSeeANormalReadOnlyTree) {
   std::set<std::string> files;
   std::stringstream lines(find.out);
   for (std::string line; std::getline(lines, line);) files.insert(line.substr(mnt_.size() + 1));
-  EXPECT_EQ(files, (std::set<std::string>{"vm/.control", "vm/.status", "vm/one/vda.raw",
-                                          "vm/one/info", "vm/two/vda.raw", "vm/two/info"}));
+  EXPECT_EQ(files, (std::set<std::string>{"vm/.control", "vm/.prune-preview", "vm/.status",
+                                          "vm/one/vda.raw", "vm/one/info", "vm/two/vda.raw",
+                                          "vm/two/info"}));
   auto du = RunCommand({"du", "-sb", P("vm/two")});
   ASSERT_EQ(du.exit_code, 0) << du.err;
   EXPECT_GE(std::stoull(du.out), two_.size());

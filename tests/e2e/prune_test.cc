@@ -25,8 +25,9 @@ TEST_F(PruneTest, DryRunShowsDecisionsAndExactlyWhatADeleteWouldFree) {
   auto j = nlohmann::json::parse(r.out);
   std::map<std::string, bool> keep;
   for (const auto& e : j["vms"][0]["rps"]) keep[e["name"]] = e["keep"];
-  EXPECT_EQ(keep, (std::map<std::string, bool>{
-                      {"rp1", true}, {"rp2", false}, {"rp3", false}, {"rp4", true}, {"rp5", true}}));
+  EXPECT_EQ(keep,
+            (std::map<std::string, bool>{
+                {"rp1", true}, {"rp2", false}, {"rp3", false}, {"rp4", true}, {"rp5", true}}));
   EXPECT_EQ(j["vms"][0]["rps"][0]["reasons"], nlohmann::json::array({"last"}));
   auto del = R({"delete", "vm", "rp2", "rp3", "--dry-run"});
   EXPECT_NE(del.out.find("(" + std::to_string(j["bytes_freed"].get<uint64_t>()) + " bytes)"),
