@@ -4,9 +4,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
 #include <future>
 #include <set>
-#include <fstream>
 #include <thread>
 
 #include "mount_fixture.h"
@@ -81,7 +81,8 @@ TEST_F(PruneMountTest, PruneWhileReadersReadAndAnotherVmIsBackedUp) {
   EXPECT_EQ(errors.load(), 0) << "no reader may fail, even of a pruned RP it holds open";
   auto list = nlohmann::json::parse(R({"list", "--json"}).out);
   std::set<std::string> left;
-  for (const auto& rp : list) left.insert(rp["vm"].get<std::string>() + "/" + rp["name"].get<std::string>());
+  for (const auto& rp : list)
+    left.insert(rp["vm"].get<std::string>() + "/" + rp["name"].get<std::string>());
   EXPECT_EQ(left, (std::set<std::string>{"vm/rp5", "vm/rp6", "vm2/b1"}));
   auto v = R({"verify"});
   EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
