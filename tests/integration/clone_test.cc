@@ -170,7 +170,12 @@ TEST_F(CloneTest, CloneOutlivesItsRpAndReleasesTheDataWhenHydratedOrDeleted) {
   ASSERT_TRUE(repo_->CreateClone("vm", "rp", "c").ok());
   ASSERT_TRUE(repo_->CreateClone("vm", "rp", "c2").ok());
   const uint64_t chunks = Chunks();
-  ASSERT_TRUE(repo_->DeleteRps("vm", {"rp"}).ok());
+  auto predicted = repo_->BytesFreedByDeleting("vm", {"rp"});
+  ASSERT_TRUE(predicted.ok());
+  EXPECT_EQ(*predicted, 0u) << "unique bytes of an RP its clones still need";
+  auto freed = repo_->DeleteRps("vm", {"rp"});
+  ASSERT_TRUE(freed.ok());
+  EXPECT_EQ(*freed, 0u);
   EXPECT_EQ(Chunks(), chunks) << "the clones still need the data";
   ExpectVerifyClean();
   {
