@@ -151,6 +151,16 @@ Status Repository::RemoveVm(const std::string& vm) {
     return Status::Busy("vm " + vm + " still has " + std::to_string(rps.size()) +
                         " recovery point(s); delete them first ('rpfs delete " + vm + " --all')");
   }
+  bool has_clones = false;
+  RPFS_RETURN_IF_ERROR(
+      impl_->store->Scan(format::ClonePrefix(vm), [&](std::string_view, std::string_view) {
+        has_clones = true;
+        return false;
+      }));
+  if (has_clones) {
+    return Status::Busy("vm " + vm + " still has clones; delete them first ('rpfs clone-list " +
+                        vm + "')");
+  }
   store::Mutation m;
   m.Delete(format::VmKey(vm));
   m.Delete(format::PolicyKey(vm));

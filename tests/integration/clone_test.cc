@@ -200,9 +200,11 @@ TEST_F(CloneTest, DeletingAnUnhydratedCloneFreesWhatOnlyItHeld) {
     auto d = Open();
     EXPECT_TRUE(repo_->DeleteClone("vm", "c").IsBusy()) << "open clones are not deleted";
   }
+  EXPECT_TRUE(repo_->RemoveVm("vm").IsBusy()) << "a vm with clones stays";
   ASSERT_TRUE(repo_->DeleteClone("vm", "c").ok());
   EXPECT_EQ(Chunks(), 0u);
   EXPECT_FALSE(std::filesystem::exists(store() + "/clones/vm/c"));
+  EXPECT_TRUE(repo_->RemoveVm("vm").ok());
   ExpectVerifyClean();
 }
 
