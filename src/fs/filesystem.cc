@@ -55,48 +55,10 @@ Filesystem::Filesystem(Repository* repo) : repo_(repo), ops_(repo) {
 
 Filesystem::~Filesystem() { repo_->SetChangeListener(nullptr); }
 
-void Filesystem::SetKernelCache(KernelCache* cache) {
-  std::lock_guard lock(cache_mu_);
-  kernel_cache_ = cache;
-}
-
-void Filesystem::OnStoreChange(const StoreChange& c) {
-  std::lock_guard lock(cache_mu_);
-  if (kernel_cache_ == nullptr) return;
-  if (c.kind == StoreChange::Kind::kVmAdded || c.kind == StoreChange::Kind::kVmRemoved) {
-    kernel_cache_->InvalidateEntry(kRootInode, c.vm);
-    kernel_cache_->InvalidateAttrs(kRootInode);
-    return;
-  }
-  if (c.kind == StoreChange::Kind::kCloneCreated || c.kind == StoreChange::Kind::kCloneDeleted) {
-    if (auto clones = inodes_.Find(NodeKey{NodeKind::kClonesDir, c.vm, 0, "", ""})) {
-      kernel_cache_->InvalidateEntry(*clones, c.rp);
-      kernel_cache_->InvalidateAttrs(*clones);
-    }
-    return;
-  }
-  // The kernel can only cache names under a VM directory it has looked up.
-  auto vm_dir = inodes_.Find(NodeKey{NodeKind::kVm, c.vm, 0, "", ""});
-  if (vm_dir) {
-    kernel_cache_->InvalidateEntry(*vm_dir, c.rp);
-    if (!c.new_name.empty()) kernel_cache_->InvalidateEntry(*vm_dir, c.new_name);
-    kernel_cache_->InvalidateAttrs(*vm_dir);
-  }
-  // The info file shows the RP's name.
-  if (auto info = inodes_.Find(NodeKey{NodeKind::kInfo, c.vm, c.rp_id, "", ""})) {
-    kernel_cache_->InvalidateAttrs(*info);
-  }
-}
-
 Result<NodeKey> Filesystem::Node(InodeNo ino) const {
   auto key = inodes_.Get(ino);
   if (!key) return Stale(ino);
   return *key;
-}
-
-Result<std::string> Filesystem::InfoText(const RpInfo& rp) {
-  RPFS_ASSIGN_OR_RETURN(uint64_t unique, repo_->BytesFreedByDeleting(rp.vm, {rp.name}));
-  return FormatRpInfo(rp, unique);
 }
 
 Result<std::shared_ptr<Filesystem::Handle>> Filesystem::FindHandle(HandleId id) const {
@@ -418,52 +380,9 @@ Status Filesystem::Fsync(HandleId id) {
   return h->clone ? h->clone->Flush() : Status::OK();
 }
 
-Status Filesystem::Unlink(InodeNo parent, std::string_view) {
-  RPFS_ASSIGN_OR_RETURN(NodeKey key, Node(parent));
-  if (key.kind == NodeKind::kCloneDir) return Status::OK();
-  return Status::IOError("recovery points are read-only", EROFS);
-}
-
 bool Filesystem::UsesPageCache(InodeNo ino) const {
   auto key = inodes_.Get(ino);
   return key && (key->kind == NodeKind::kDisk || key->kind == NodeKind::kCloneDisk);
-}
-
-Result<std::string> Filesystem::PrunePreviewText(const std::string& vm) {
-  RPFS_ASSIGN_OR_RETURN(auto policy, repo_->GetPolicy(vm));
-  if (!policy) {
-    return "policy: (none)\n# set one with: rpfs policy set " + vm + " --keep-daily 7 ...\n";
-  }
-  RPFS_ASSIGN_OR_RETURN(PruneResult r, repo_->Prune(vm, *policy, /*dry_run=*/true));
-  std::string out = "policy: " + policy->ToString() + "\n";
-  size_t removed = 0;
-  for (const auto& e : r.entries) {
-    std::string why;
-    for (const auto& reason : e.reasons) why += (why.empty() ? "" : ",") + reason;
-    out += std::string(e.keep ? "keep " : "remove ") + e.rp + (e.keep ? " " + why : "") + "\n";
-    removed += e.keep ? 0 : 1;
-  }
-  out += "would_remove: " + std::to_string(removed) + "\n";
-  out += "would_free_bytes: " + std::to_string(r.bytes_freed) + "\n";
-  return out;
-}
-
-Result<std::string> Filesystem::CloneStatusText(const std::string& vm, const std::string& clone) {
-  RPFS_ASSIGN_OR_RETURN(CloneInfo c, repo_->GetClone(vm, clone));
-  uint64_t done = 0, total = 0;
-  for (const auto& d : c.disks) {
-    done += d.hydrated_bytes;
-    total += d.size;
-  }
-  std::string out = "clone: " + c.name + "\nrp: " + c.rp + "\n";
-  out += "state: " + std::string(c.hydrated ? "hydrated" : "hydrating") + "\n";
-  out += "hydrated_bytes: " + std::to_string(done) + "\ntotal_bytes: " + std::to_string(total) +
-         "\npercent: " + std::to_string(total == 0 ? 100 : done * 100 / total) + "\n";
-  for (const auto& d : c.disks) {
-    out += "disk: " + d.name + " " + std::to_string(d.hydrated_bytes) + "/" +
-           std::to_string(d.size) + " " + d.path + "\n";
-  }
-  return out;
 }
 
 void Filesystem::Release(HandleId id) {
@@ -481,41 +400,6 @@ void Filesystem::Release(HandleId id) {
 size_t Filesystem::open_handles() const {
   std::lock_guard lock(mu_);
   return handles_.size();
-}
-
-Result<std::string> Filesystem::VmOfDir(InodeNo ino) const {
-  RPFS_ASSIGN_OR_RETURN(NodeKey key, Node(ino));
-  if (key.kind != NodeKind::kVm) {
-    return Status::IOError(
-        "only recovery points (directories in a VM directory) can be made, "
-        "removed or renamed",
-        EROFS);
-  }
-  return key.vm;
-}
-
-Result<Attr> Filesystem::MakeDir(InodeNo parent, std::string_view name) {
-  RPFS_ASSIGN_OR_RETURN(std::string vm, VmOfDir(parent));
-  std::string rp(name);
-  RPFS_RETURN_IF_ERROR(repo_->CreateRp(vm, rp, CreateOptions{}).status());
-  return Lookup(parent, name);
-}
-
-Status Filesystem::RemoveDir(InodeNo parent, std::string_view name) {
-  RPFS_ASSIGN_OR_RETURN(NodeKey dir, Node(parent));
-  if (dir.kind == NodeKind::kClonesDir) return repo_->DeleteClone(dir.vm, std::string(name));
-  RPFS_ASSIGN_OR_RETURN(std::string vm, VmOfDir(parent));
-  return repo_->DeleteRps(vm, {std::string(name)}).status();
-}
-
-Status Filesystem::Rename(InodeNo parent, std::string_view name, InodeNo new_parent,
-                          std::string_view new_name) {
-  RPFS_ASSIGN_OR_RETURN(std::string vm, VmOfDir(parent));
-  RPFS_ASSIGN_OR_RETURN(std::string new_vm, VmOfDir(new_parent));
-  if (vm != new_vm) {
-    return Status::IOError("a recovery point cannot move to another VM", EXDEV);
-  }
-  return repo_->RenameRp(vm, std::string(name), std::string(new_name));
 }
 
 Result<FsStats> Filesystem::StatFs() {

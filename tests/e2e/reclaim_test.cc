@@ -22,8 +22,8 @@ constexpr uint64_t kDataEnd = 128ull << 20;  // every byte past this is a hole
 
 // SHA-256 of the data region, and a check that nothing follows it.
 std::string Digest(const std::string& path) {
-  auto r = RunCommand({"bash", "-c", "head -c " + std::to_string(kDataEnd) + " '" + path +
-                                         "' | sha256sum"});
+  auto r = RunCommand(
+      {"bash", "-c", "head -c " + std::to_string(kDataEnd) + " '" + path + "' | sha256sum"});
   int fd = ::open(path.c_str(), O_RDONLY);
   off_t more = ::lseek(fd, static_cast<off_t>(kDataEnd), SEEK_DATA);
   ::close(fd);

@@ -1,0 +1,49 @@
+// fs::Filesystem: the generated text files (an RP's info, a clone's .status, a VM's
+// .prune-preview).
+#include "fs/filesystem.h"
+
+namespace rpfs::fs {
+
+Result<std::string> Filesystem::InfoText(const RpInfo& rp) {
+  RPFS_ASSIGN_OR_RETURN(uint64_t unique, repo_->BytesFreedByDeleting(rp.vm, {rp.name}));
+  return FormatRpInfo(rp, unique);
+}
+
+Result<std::string> Filesystem::PrunePreviewText(const std::string& vm) {
+  RPFS_ASSIGN_OR_RETURN(auto policy, repo_->GetPolicy(vm));
+  if (!policy) {
+    return "policy: (none)\n# set one with: rpfs policy set " + vm + " --keep-daily 7 ...\n";
+  }
+  RPFS_ASSIGN_OR_RETURN(PruneResult r, repo_->Prune(vm, *policy, /*dry_run=*/true));
+  std::string out = "policy: " + policy->ToString() + "\n";
+  size_t removed = 0;
+  for (const auto& e : r.entries) {
+    std::string why;
+    for (const auto& reason : e.reasons) why += (why.empty() ? "" : ",") + reason;
+    out += std::string(e.keep ? "keep " : "remove ") + e.rp + (e.keep ? " " + why : "") + "\n";
+    removed += e.keep ? 0 : 1;
+  }
+  out += "would_remove: " + std::to_string(removed) + "\n";
+  out += "would_free_bytes: " + std::to_string(r.bytes_freed) + "\n";
+  return out;
+}
+
+Result<std::string> Filesystem::CloneStatusText(const std::string& vm, const std::string& clone) {
+  RPFS_ASSIGN_OR_RETURN(CloneInfo c, repo_->GetClone(vm, clone));
+  uint64_t done = 0, total = 0;
+  for (const auto& d : c.disks) {
+    done += d.hydrated_bytes;
+    total += d.size;
+  }
+  std::string out = "clone: " + c.name + "\nrp: " + c.rp + "\n";
+  out += "state: " + std::string(c.hydrated ? "hydrated" : "hydrating") + "\n";
+  out += "hydrated_bytes: " + std::to_string(done) + "\ntotal_bytes: " + std::to_string(total) +
+         "\npercent: " + std::to_string(total == 0 ? 100 : done * 100 / total) + "\n";
+  for (const auto& d : c.disks) {
+    out += "disk: " + d.name + " " + std::to_string(d.hydrated_bytes) + "/" +
+           std::to_string(d.size) + " " + d.path + "\n";
+  }
+  return out;
+}
+
+}  // namespace rpfs::fs
