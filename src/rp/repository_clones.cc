@@ -81,6 +81,7 @@ void Repository::Impl::ReleaseHydratedClone(const std::string& vm, const std::st
     }
     if (!done) return;  // another disk still needs the store
   }
+  CrashPoint("clone.before_release");
   store::Mutation m;
   for (const ObjectId& root : CloneRoots(*c)) m.AddRef(root, -1);
   c->flags |= format::kCloneFlagHydrated;
@@ -204,27 +205,35 @@ Status Repository::DeleteClone(const std::string& vm, const std::string& clone) 
 Result<std::shared_ptr<CloneDisk>> Repository::OpenCloneDisk(const std::string& vm,
                                                              const std::string& clone,
                                                              const std::string& disk) {
-  const std::string key = Impl::CloneDiskKey(vm, clone, disk);
-  std::lock_guard lock(impl_->clones_mu);
-  auto it = impl_->open_clone_disks.find(key);
-  if (it != impl_->open_clone_disks.end()) {
+  auto opened = impl_->OpenCloneDiskLocked(vm, clone, disk);
+  impl_->FinishReleasedDeletes();  // a clone found complete at open is released now
+  return opened;
+}
+
+Result<std::shared_ptr<CloneDisk>> Repository::Impl::OpenCloneDiskLocked(const std::string& vm,
+                                                                         const std::string& clone,
+                                                                         const std::string& disk) {
+  const std::string key = CloneDiskKey(vm, clone, disk);
+  std::lock_guard lock(clones_mu);
+  auto it = open_clone_disks.find(key);
+  if (it != open_clone_disks.end()) {
     if (auto open = it->second.lock()) return std::shared_ptr<CloneDisk>(open);
   }
-  RPFS_ASSIGN_OR_RETURN(auto c, impl_->LoadClone(vm, clone));
+  RPFS_ASSIGN_OR_RETURN(auto c, LoadClone(vm, clone));
   const format::RpStream* stream = nullptr;
   for (const auto& d : c.disks) {
     if (d.name == disk) stream = &d;
   }
   if (stream == nullptr) return Status::NotFound(CloneLabel(vm, clone) + " has no disk " + disk);
-  Impl* impl = impl_.get();
+  Impl* impl = this;
   auto opened = rp::CloneDiskImpl::Open(
-      impl_->store.get(), &impl_->pages, *stream, rp::CloneFiles(impl_->CloneDir(vm, clone), disk),
+      store.get(), &pages, *stream, rp::CloneFiles(CloneDir(vm, clone), disk),
       [impl, vm, clone] { impl->OnCloneDiskHydrated(vm, clone); });
   if (!opened.ok()) return opened.status().WithContext("opening ", CloneLabel(vm, clone));
-  impl_->open_clone_disks[key] = *opened;
+  open_clone_disks[key] = *opened;
   if ((*opened)->hydrated() && (c.flags & format::kCloneFlagHydrated) == 0) {
     // Hydrated before a crash that came before the store heard of it: release now.
-    impl_->hydrated_clones.emplace_back(vm, clone);
+    hydrated_clones.emplace_back(vm, clone);
   }
   return std::shared_ptr<CloneDisk>(*opened);
 }

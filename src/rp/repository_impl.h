@@ -76,6 +76,10 @@ struct Repository::Impl {
     std::lock_guard lock(clones_mu);
     return !hydrated_clones.empty();
   }
+  // OpenCloneDisk under clones_mu (shares open disks; queues a clone found complete).
+  Result<std::shared_ptr<CloneDisk>> OpenCloneDiskLocked(const std::string& vm,
+                                                         const std::string& clone,
+                                                         const std::string& disk);
   // Directories under clones/ left by a create or delete that a crash interrupted.
   Status RemoveOrphanCloneDirs();
   CloneInfo ToCloneInfo(const format::CloneRecord& c);

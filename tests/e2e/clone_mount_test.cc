@@ -175,6 +175,25 @@ TEST_F(CloneMountTest, KilledHydrateCommandLosesNothing) {
   Mount();
 }
 
+TEST_F(CloneMountTest, CloneFoundCompleteAfterACrashIsReleasedAtItsNextOpen) {
+  ASSERT_EQ(Control("clone two c"), 0);
+  ASSERT_EQ(Control("delete two"), 0);  // the clone alone holds two's data now
+  ASSERT_EQ(Control("delete one"), 0);
+  Unmount();
+  auto killed = R({"hydrate", "vm", "c"}, {{"RPFS_CRASH_AT", "clone.before_release"}});
+  ASSERT_EQ(killed.signal, SIGKILL) << killed.err;
+  EXPECT_FALSE(CloneJson()["hydrated"].get<bool>()) << "the store has not heard of it yet";
+  auto again = R({"hydrate", "vm", "c"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_TRUE(CloneJson()["hydrated"].get<bool>());
+  auto du = nlohmann::json::parse(R({"du", "--json"}).out);
+  EXPECT_EQ(du["store"]["chunks"], 0) << "two's data went with the clone's hold on it";
+  EXPECT_TRUE(ReadAll(CloneJson()["disks"][0]["path"].get<std::string>()) == two_);
+  auto v = R({"verify"});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  Mount();
+}
+
 TEST_F(CloneMountTest, DeleteAndErrors) {
   ASSERT_EQ(Control("clone two c"), 0);
   EXPECT_EQ(Control("clone two c"), EEXIST);
