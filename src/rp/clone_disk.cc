@@ -92,7 +92,7 @@ Result<std::shared_ptr<CloneDiskImpl>> CloneDiskImpl::Open(const store::Store* s
     }
   }
   disk->present_count_ = count;
-  disk->completed_ = count == disk->chunks_;
+  disk->durable_ = count == disk->chunks_;  // read from the map: durable
   // Local data where no bit vouches for it exists only after a crash; find it once.
   disk->maybe_stale_.assign(disk->chunks_, false);
   auto extents = image::FileDataExtents(disk->data_.get(), disk->size_, true, files.data);
@@ -197,19 +197,17 @@ Status CloneDiskImpl::Fill(uint64_t i, std::span<const std::byte> write, uint64_
 
 void CloneDiskImpl::AfterFill(uint64_t bytes) {
   if (present_count_.load() == chunks_) {
-    if (!completed_.exchange(true)) {
-      if (Flush().ok()) {
-        if (on_hydrated_) on_hydrated_();
-      } else {
-        completed_ = false;  // the next fill or Flush tries again
-      }
-    }
+    (void)Flush();  // completes the disk; on failure the next Flush (fsync, close) retries
     return;
   }
   if (unflushed_.fetch_add(bytes) + bytes >= kFlushEvery) {
     std::unique_lock lock(flush_mu_, std::try_to_lock);
     if (lock.owns_lock()) (void)FlushLocked();  // best effort: a failure only delays it
   }
+}
+
+void CloneDiskImpl::MarkDurablyHydrated() {
+  if (!durable_.exchange(true) && on_hydrated_) on_hydrated_();
 }
 
 Result<size_t> CloneDiskImpl::ReadAt(uint64_t offset, std::span<std::byte> out) {
@@ -262,14 +260,21 @@ Result<size_t> CloneDiskImpl::WriteAt(uint64_t offset, std::span<const std::byte
 }
 
 Status CloneDiskImpl::Flush() {
-  std::lock_guard lock(flush_mu_);
-  return FlushLocked();
+  Result<bool> complete = false;
+  {
+    std::lock_guard lock(flush_mu_);
+    complete = FlushLocked();
+  }
+  if (!complete.ok()) return complete.status();
+  if (*complete) MarkDurablyHydrated();  // not under flush_mu_: it takes the store's locks
+  return Status::OK();
 }
 
-Status CloneDiskImpl::FlushLocked() {
+Result<bool> CloneDiskImpl::FlushLocked() {
   unflushed_ = 0;
   // Snapshot first: every bit in it was set after its chunk's pwrite, so the fdatasync
   // below makes all of them safe to persist.
+  const bool complete = present_count_.load() == chunks_;
   std::string map(MapBytes(chunks_), '\0');
   for (uint64_t w = 0; w < bits_.size(); ++w) {
     uint64_t word = bits_[w].load(std::memory_order_acquire);
@@ -279,7 +284,8 @@ Status CloneDiskImpl::FlushLocked() {
   }
   RPFS_RETURN_IF_ERROR(SyncFd(data_.get(), "clone disk"));
   RPFS_RETURN_IF_ERROR(PwriteFull(present_.get(), AsBytes(map), 0, "clone map"));
-  return SyncFd(present_.get(), "clone map");
+  RPFS_RETURN_IF_ERROR(SyncFd(present_.get(), "clone map"));
+  return complete;
 }
 
 Status CloneDiskImpl::Hydrate(const ProgressFn& progress) {

@@ -61,6 +61,9 @@ class CloneDiskImpl final : public CloneDisk {
   Status Flush() override;
   uint64_t hydrated_bytes() const override;
   bool hydrated() const override { return present_count_.load() == chunks_; }
+  // Every chunk present *and* the map saying so durable: only then may the clone let go
+  // of the store's data.
+  bool durably_hydrated() const { return durable_.load(); }
 
   // Fetches every missing chunk, windows in parallel; progress in bytes of the disk.
   Status Hydrate(const ProgressFn& progress);
@@ -78,8 +81,11 @@ class CloneDiskImpl final : public CloneDisk {
   // +copy.size()) of the chunk's final content into `copy` if given.
   Status Fill(uint64_t i, std::span<const std::byte> write, uint64_t write_offset,
               std::span<std::byte> copy, uint64_t copy_offset);
-  Status FlushLocked();
+  // Returns whether the map it made durable had every bit set.
+  Result<bool> FlushLocked();
   void AfterFill(uint64_t bytes);
+  // After a flush of a complete map: marks the disk durably hydrated, once, and tells.
+  void MarkDurablyHydrated();
 
   const store::Store* store_;
   ExtentMap map_;
@@ -95,7 +101,7 @@ class CloneDiskImpl final : public CloneDisk {
   std::vector<bool> maybe_stale_;
   std::atomic<uint64_t> present_count_{0};
   std::atomic<uint64_t> unflushed_{0};
-  std::atomic<bool> completed_{false};
+  std::atomic<bool> durable_{false};
   std::array<std::mutex, 64> stripes_;
   std::mutex flush_mu_;
 };

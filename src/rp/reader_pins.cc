@@ -21,17 +21,16 @@ bool ReaderPins::Release(uint64_t rp_id) {
   return true;
 }
 
-bool ReaderPins::DeferIfPinned(uint64_t rp_id) {
-  std::lock_guard lock(mu_);
-  if (readers_.count(rp_id) == 0) return false;
-  deferred_.insert(rp_id);
+bool ReaderPins::DeleteScope::DeferIfPinned(uint64_t rp_id) {
+  if (pins_->readers_.count(rp_id) == 0) return false;
+  pins_->deferred_.insert(rp_id);
   return true;
 }
 
-void ReaderPins::CancelDeferred(uint64_t rp_id) {
-  std::lock_guard lock(mu_);
-  deferred_.erase(rp_id);
-  releasable_.erase(std::remove(releasable_.begin(), releasable_.end(), rp_id), releasable_.end());
+void ReaderPins::DeleteScope::CancelDeferred(uint64_t rp_id) {
+  pins_->deferred_.erase(rp_id);
+  auto& r = pins_->releasable_;
+  r.erase(std::remove(r.begin(), r.end(), rp_id), r.end());
 }
 
 bool ReaderPins::HasReleasable() const {

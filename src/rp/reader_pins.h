@@ -21,11 +21,21 @@ class ReaderPins {
   // Drops one reader. True when it was the last reader of an RP whose delete was
   // deferred: that RP is now releasable (see TakeReleasable).
   bool Release(uint64_t rp_id);
-  // Called by a delete before it commits: true when `rp_id` has readers, in which case
-  // the release of its data is deferred until the last one closes.
-  bool DeferIfPinned(uint64_t rp_id);
-  // The deferring delete did not commit: forget the deferral.
-  void CancelDeferred(uint64_t rp_id);
+  // A delete holds this from its first DeferIfPinned through its commit, so no reader
+  // can pin an RP between the check and the commit (Acquire waits, then finds it gone).
+  class DeleteScope {
+   public:
+    explicit DeleteScope(ReaderPins* pins) : pins_(pins), lock_(pins->mu_) {}
+    // True when `rp_id` has readers, in which case the release of its data is deferred
+    // until the last one closes.
+    bool DeferIfPinned(uint64_t rp_id);
+    // The deferring delete did not commit: forget the deferral.
+    void CancelDeferred(uint64_t rp_id);
+
+   private:
+    ReaderPins* pins_;
+    std::unique_lock<std::mutex> lock_;
+  };
   bool HasReleasable() const;
   std::vector<uint64_t> TakeReleasable();
   size_t readers(uint64_t rp_id) const;

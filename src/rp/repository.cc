@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <unordered_set>
 
@@ -384,11 +385,12 @@ Result<uint64_t> Repository::DeleteRps(const std::string& vm, const std::vector<
   };
   store::Mutation m;
   std::vector<uint64_t> deferred;
+  std::optional<rp::ReaderPins::DeleteScope> pin_scope(&impl_->pins);  // until the commit
   for (const auto& r : all) {
     if (doomed.count(r.id) != 0) {
       m.Delete(format::RpKey(vm, r.id));
       m.Delete(format::RpNameKey(vm, r.name));
-      if (impl_->pins.DeferIfPinned(r.id)) {
+      if (pin_scope->DeferIfPinned(r.id)) {
         // Open readers keep its data: released when the last one closes.
         m.Put(format::DeferredRpKey(r.id), format::EncodeRp(r));
         deferred.push_back(r.id);
@@ -408,9 +410,10 @@ Result<uint64_t> Repository::DeleteRps(const std::string& vm, const std::vector<
   CrashPoint("delete.before_commit");
   Status committed = impl_->store->Commit(m);
   if (!committed.ok()) {
-    for (uint64_t id : deferred) impl_->pins.CancelDeferred(id);
+    for (uint64_t id : deferred) pin_scope->CancelDeferred(id);
     return committed.WithContext("deleting from vm ", vm);
   }
+  pin_scope.reset();
   for (const auto& r : all) {
     if (doomed.count(r.id) != 0) impl_->Notify(StoreChange::Kind::kRpDeleted, vm, r.name, r.id);
   }

@@ -73,7 +73,7 @@ void Repository::Impl::ReleaseHydratedClone(const std::string& vm, const std::st
     }
     bool done;
     if (open) {
-      done = open->hydrated();
+      done = open->durably_hydrated();  // its map says so on disk, not only in memory
     } else {
       auto bytes = rp::PresentBytesOnDisk(rp::CloneFiles(CloneDir(vm, clone), d.name), d.size,
                                           store->config().chunk_size);
@@ -183,6 +183,8 @@ Status Repository::DeleteClone(const std::string& vm, const std::string& clone) 
   RPFS_RETURN_IF_ERROR(impl_->LoadVm(vm).status());
   RPFS_ASSIGN_OR_RETURN(auto c, impl_->LoadClone(vm, clone));
   {
+    // Held through the commit: an open (which holds clones_mu throughout) either comes
+    // first and makes this Busy, or comes after and finds no record.
     std::lock_guard l(impl_->clones_mu);
     for (const auto& d : c.disks) {
       auto it = impl_->open_clone_disks.find(Impl::CloneDiskKey(vm, clone, d.name));
@@ -190,11 +192,14 @@ Status Repository::DeleteClone(const std::string& vm, const std::string& clone) 
         return Status::Busy(CloneLabel(vm, clone) + " is in use: disk " + d.name + " is open");
       }
     }
+    store::Mutation m;
+    for (const ObjectId& root : CloneRoots(c)) m.AddRef(root, -1);
+    m.Delete(format::CloneKey(vm, clone));
+    RPFS_RETURN_IF_ERROR(impl_->store->Commit(m).WithContext("deleting ", CloneLabel(vm, clone)));
+    for (const auto& d : c.disks) {
+      impl_->open_clone_disks.erase(Impl::CloneDiskKey(vm, clone, d.name));
+    }
   }
-  store::Mutation m;
-  for (const ObjectId& root : CloneRoots(c)) m.AddRef(root, -1);
-  m.Delete(format::CloneKey(vm, clone));
-  RPFS_RETURN_IF_ERROR(impl_->store->Commit(m).WithContext("deleting ", CloneLabel(vm, clone)));
   impl_->Notify(StoreChange::Kind::kCloneDeleted, vm, clone);
   // Record gone first: a crash now leaves only files, removed at the next open.
   std::error_code ec;
@@ -231,7 +236,7 @@ Result<std::shared_ptr<CloneDisk>> Repository::Impl::OpenCloneDiskLocked(const s
       [impl, vm, clone] { impl->OnCloneDiskHydrated(vm, clone); });
   if (!opened.ok()) return opened.status().WithContext("opening ", CloneLabel(vm, clone));
   open_clone_disks[key] = *opened;
-  if ((*opened)->hydrated() && (c.flags & format::kCloneFlagHydrated) == 0) {
+  if ((*opened)->durably_hydrated() && (c.flags & format::kCloneFlagHydrated) == 0) {
     // Hydrated before a crash that came before the store heard of it: release now.
     hydrated_clones.emplace_back(vm, clone);
   }

@@ -161,8 +161,9 @@ struct Repository::Impl {
     });
   }
 
-  // A disk of a pinned RP: the record is read after pinning, so a delete either happened
-  // before (NotFound) or sees the pin and keeps the data.
+  // A disk of a pinned RP: the record is read after pinning, and a delete holds the pins
+  // from its check to its commit, so it either committed before (NotFound here) or sees
+  // the pin and keeps the data.
   Result<std::unique_ptr<DiskReader>> OpenPinned(const std::string& vm, uint64_t rp_id,
                                                  const std::string& disk);
 
