@@ -1,0 +1,50 @@
+// What the torture driver knows the store must hold: every committed RP with the bytes
+// its image had when it was taken, and every clone with the bytes it must read back
+// (known per block; a write that was never acknowledged makes its blocks unknown).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "util/hash.h"
+
+namespace rpfs::torture {
+
+inline constexpr uint64_t kBlock = 4096;  // clone writes are whole blocks
+
+struct RpModel {
+  std::string name;
+  Digest digest;                                        // of the whole disk image
+  std::shared_ptr<const std::vector<std::byte>> bytes;  // the image as it was
+};
+
+struct VmModel {
+  std::string name;
+  std::string image;         // path of its one disk, "vda"
+  std::vector<RpModel> rps;  // in creation order (what --keep-last counts by)
+  const RpModel* Find(const std::string& rp) const;
+};
+
+struct CloneModel {
+  std::string vm;
+  std::string name;
+  std::vector<std::byte> expect;  // the clone's bytes where known
+  std::vector<bool> known;        // per kBlock block
+  bool hydrated = false;
+  // An acknowledged (flushed) write: its blocks are now known.
+  void Apply(uint64_t offset, std::span<const std::byte> data);
+  // A write that may or may not have landed (not acknowledged before the kill).
+  void Forget(uint64_t offset, uint64_t len);
+};
+
+struct Model {
+  std::vector<VmModel> vms;
+  std::vector<CloneModel> clones;
+  VmModel* Vm(const std::string& name);
+  CloneModel* Clone(const std::string& vm, const std::string& name);
+  size_t RpCount() const;
+};
+
+}  // namespace rpfs::torture
