@@ -182,6 +182,7 @@ int main(int argc, char** argv) {
     return WriteCloneMain({args.begin() + 1, args.end()});
   if (!args.empty() && args[0] == "--read-clone")
     return ReadCloneMain({args.begin() + 1, args.end()});
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows up in CI logs as it happens
   Options o;
   o.seed = static_cast<uint64_t>(std::random_device{}()) % 1000000;
   for (size_t i = 0; i < args.size(); ++i) {
