@@ -220,7 +220,15 @@ RPFS_RW_WRAPPER(ssize_t, preadv, Op::kRead, (int fd, const struct iovec* v, int 
   }
 RPFS_SYNC_WRAPPER(fsync, (int fd), (fd))
 RPFS_SYNC_WRAPPER(fdatasync, (int fd), (fd))
-RPFS_SYNC_WRAPPER(sync_file_range, (int fd, off64_t o, off64_t n, unsigned int flags),
-                  (fd, o, n, flags))
+// RocksDB probes sync_file_range(fd, 0, 0, 0) at open and asserts on any error but ENOSYS:
+// the probe is passed through, only real range syncs count.
+int sync_file_range(int fd, off64_t o, off64_t n, unsigned int flags) {
+  static auto real = Next<int (*)(int, off64_t, off64_t, unsigned int)>("sync_file_range");
+  if (flags != 0 && Decide(Op::kSync, fd, "sync_file_range") != 0) {
+    errno = Cfg().kind == Kind::kEnospc ? ENOSPC : EIO;
+    return -1;
+  }
+  return real(fd, o, n, flags);
+}
 
 }  // extern "C"
