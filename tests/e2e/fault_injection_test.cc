@@ -151,7 +151,7 @@ TEST_P(FaultInjectionTest, FailsCleanlyAndLeavesTheStoreConsistent) {
               fired, failed, swallowed);
 }
 
-std::string CaseName(const ::testing::TestParamInfo<FaultCase>& p) { return CaseName(p.param); }
+std::string ParamName(const ::testing::TestParamInfo<FaultCase>& p) { return CaseName(p.param); }
 
 std::vector<FaultCase> AllCases() {
   std::vector<FaultCase> cases;
