@@ -166,7 +166,7 @@ std::vector<FaultCase> AllCases() {
   return cases;
 }
 
-INSTANTIATE_TEST_SUITE_P(EveryKind, FaultInjectionTest, ::testing::ValuesIn(AllCases()), CaseName);
+INSTANTIATE_TEST_SUITE_P(EveryKind, FaultInjectionTest, ::testing::ValuesIn(AllCases()), ParamName);
 
 }  // namespace
 }  // namespace rpfs::testing
