@@ -7,8 +7,11 @@
 // of its next one.
 //
 // Thread-safety: all methods may be called from several threads. Mutations (add/remove
-// VM, create/rename/delete RP, compact) are serialised by one lock; reads never wait for
-// them and see either the state before or after a mutation, never a partial one.
+// VM, create/rename/delete RP, compact) are serialised by one lock, except that a create
+// (and a rollback) holds it only to begin and to commit: deletes, prunes, renames and
+// clones go on while a create reads its disks, and what they free is freed when it ends.
+// Creates and rollbacks run one at a time. Reads never wait for mutations and see either
+// the state before or after a mutation, never a partial one.
 #pragma once
 
 #include <cstdint>

@@ -51,6 +51,13 @@ class PinnedDiskReader : public DiskReader {
   std::unique_ptr<DiskReader> inner_;
   std::shared_ptr<void> pin_;
 };
+
+bool SameDisks(const std::vector<format::VmDisk>& a, const std::vector<format::VmDisk>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
+    return x.name == y.name && x.path == y.path && x.format == y.format;
+  });
+}
+
 }  // namespace
 
 Result<std::unique_ptr<DiskReader>> Repository::Impl::OpenPinned(const std::string& vm,
@@ -210,13 +217,13 @@ Result<std::vector<VmInfo>> Repository::ListVms() const {
 Result<RpInfo> Repository::CreateRp(const std::string& vm, const std::string& rp,
                                     const CreateOptions& opts, const ProgressFn& progress) {
   RPFS_RETURN_IF_ERROR(ValidateName(rp, "rp name"));
-  auto lock = impl_->LockForWrite();
-  return impl_->CreateRpLocked(vm, rp, opts, progress);
+  std::lock_guard create_lock(impl_->create_mu);
+  return impl_->CreateRpLocked(vm, rp, opts, progress, /*write_locked=*/false);
 }
 
 Result<RpInfo> Repository::Impl::CreateRpLocked(const std::string& vm, const std::string& rp,
                                                 const CreateOptions& opts,
-                                                const ProgressFn& progress) {
+                                                const ProgressFn& progress, bool write_locked) {
   RPFS_ASSIGN_OR_RETURN(auto vmrec, LoadVm(vm));
   RPFS_ASSIGN_OR_RETURN(auto existing, FindRp(vm, rp));
   if (existing) return Status::AlreadyExists(RpLabel(vm, rp) + " already exists");
@@ -234,8 +241,11 @@ Result<RpInfo> Repository::Impl::CreateRpLocked(const std::string& vm, const std
   }
 
   ThreadPool pool(ThreadPool::DefaultWorkers());
+  std::optional<WriteLock> lock;
+  if (!write_locked) lock.emplace(this);
   auto tx = store->BeginTx(label);
   if (!tx.ok()) return tx.status().WithContext(label);
+  lock.reset();  // the disks are read while other mutations go on
   store::Mutation m;
   rp::IngestContext ctx;
   ctx.store = store.get();
@@ -260,6 +270,19 @@ Result<RpInfo> Repository::Impl::CreateRpLocked(const std::string& vm, const std
     if (!s.ok()) return s.WithContext(label);
   }
 
+  if (!write_locked) {
+    lock.emplace(this);
+    // The VM record may have changed meanwhile (another RP deleted or renamed, a policy
+    // set, the VM removed and added again): commit against the record as it is now.
+    auto now = LoadVm(vm);
+    if (!now.ok()) return now.status().WithContext(label);
+    if (!SameDisks(now->disks, vmrec.disks)) {
+      return Status::Busy(label + ": the vm's disks changed while they were read");
+    }
+    vmrec = std::move(*now);
+    RPFS_ASSIGN_OR_RETURN(auto taken, FindRp(vm, rp));
+    if (taken) return Status::AlreadyExists(RpLabel(vm, rp) + " already exists");
+  }
   auto id = store->NextId(format::kCounterRpId, &m);
   if (!id.ok()) return id.status().WithContext(label);
   rec.id = *id;
@@ -280,6 +303,8 @@ Result<RpInfo> Repository::Impl::CreateRpLocked(const std::string& vm, const std
   Status s = (*tx)->Commit(m);
   if (!s.ok()) return s.WithContext(label);
   Notify(StoreChange::Kind::kRpCreated, vm, rp, rec.id);
+  // Deletes committed while the disks were read left their objects queued (store.h).
+  (void)store->RunGc();  // on failure the queue stays for the next RunGc or Open
   return ToInfo(rec, parent ? parent->name : "");
 }
 
@@ -385,6 +410,7 @@ Result<uint64_t> Repository::DeleteRps(const std::string& vm, const std::vector<
   };
   store::Mutation m;
   std::vector<uint64_t> deferred;
+  std::vector<ObjectId> released;  // roots whose reference goes now
   std::optional<rp::ReaderPins::DeleteScope> pin_scope(&impl_->pins);  // until the commit
   for (const auto& r : all) {
     if (doomed.count(r.id) != 0) {
@@ -395,7 +421,10 @@ Result<uint64_t> Repository::DeleteRps(const std::string& vm, const std::vector<
         m.Put(format::DeferredRpKey(r.id), format::EncodeRp(r));
         deferred.push_back(r.id);
       } else {
-        for (const ObjectId& root : impl_->Roots(r)) m.AddRef(root, -1);
+        for (const ObjectId& root : impl_->Roots(r)) {
+          m.AddRef(root, -1);
+          released.push_back(root);
+        }
       }
     } else if (r.parent != 0 && doomed.count(r.parent) != 0) {
       format::RpRecord moved = r;
@@ -406,6 +435,12 @@ Result<uint64_t> Repository::DeleteRps(const std::string& vm, const std::vector<
   if (doomed.count(vmrec.current_rp) != 0) {
     vmrec.current_rp = surviving_ancestor(vmrec.current_rp);
     m.Put(format::VmKey(vm), format::EncodeVm(vmrec));
+  }
+  // While a create reads its disks nothing is freed (store.h): then the answer is what the
+  // freeing will give once it has ended, computed now (write_mu held: no tx can end).
+  std::optional<uint64_t> freed_later;
+  if (impl_->store->HasOpenTx()) {
+    RPFS_ASSIGN_OR_RETURN(freed_later, impl_->store->SimulateRelease(released));
   }
   CrashPoint("delete.before_commit");
   Status committed = impl_->store->Commit(m);
@@ -418,6 +453,7 @@ Result<uint64_t> Repository::DeleteRps(const std::string& vm, const std::vector<
     if (doomed.count(r.id) != 0) impl_->Notify(StoreChange::Kind::kRpDeleted, vm, r.name, r.id);
   }
   CrashPoint("delete.after_commit");
+  if (freed_later) return *freed_later;
   return impl_->store->RunGc();
 }
 

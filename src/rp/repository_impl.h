@@ -37,6 +37,10 @@ struct Repository::Impl {
         chunks(store.get(), kChunkCacheBytes) {}
 
   std::unique_ptr<store::Store> store;
+  // Lock order: create_mu, then write_mu. A create holds create_mu throughout (creates
+  // and rollbacks run one at a time) but write_mu only to begin and to commit, so deletes,
+  // prunes, renames and clones go on while it reads disks (see store.h on the GC gate).
+  std::mutex create_mu;
   mutable std::mutex write_mu;  // serialises every mutation of the store
   mutable rp::PageCache pages;
   mutable rp::ChunkCache chunks;
@@ -149,9 +153,12 @@ struct Repository::Impl {
     return Status::OK();
   }
 
-  // CreateRp with write_mu held (Rollback takes its undo RP inside its own lock).
+  // CreateRp with create_mu held. With `write_locked` (Rollback's undo RP, taken inside
+  // its own lock) write_mu is held throughout; otherwise it is taken only to begin the
+  // transaction and to commit, and what may have changed meanwhile is checked again.
   Result<RpInfo> CreateRpLocked(const std::string& vm, const std::string& rp,
-                                const CreateOptions& opts, const ProgressFn& progress);
+                                const CreateOptions& opts, const ProgressFn& progress,
+                                bool write_locked);
 
   // Pins RP `rp_id` for the lifetime of the returned guard (see ReaderPins).
   std::shared_ptr<void> Pin(uint64_t rp_id) {

@@ -25,6 +25,7 @@ Status Repository::SetProtected(const std::string& vm, const std::string& rp, bo
 Result<RollbackResult> Repository::Rollback(const std::string& vm, const std::string& rp,
                                             const RollbackOptions& opts,
                                             const ProgressFn& progress) {
+  std::lock_guard create_lock(impl_->create_mu);
   auto lock = impl_->LockForWrite();
   RPFS_ASSIGN_OR_RETURN(auto rec, impl_->LoadRp(vm, rp));
   RPFS_ASSIGN_OR_RETURN(auto vmrec, impl_->LoadVm(vm));
@@ -63,7 +64,7 @@ Result<RollbackResult> Repository::Rollback(const std::string& vm, const std::st
     }
     CreateOptions undo;
     undo.description = "state before rollback to " + rp;
-    auto created = impl_->CreateRpLocked(vm, name, undo, nullptr);
+    auto created = impl_->CreateRpLocked(vm, name, undo, nullptr, /*write_locked=*/true);
     if (!created.ok()) return created.status().WithContext(label, ": saving the current state");
     result.undo_rp = name;
   }

@@ -5,6 +5,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
+#include <atomic>
 #include <filesystem>
 #include <mutex>
 #include <unordered_set>
@@ -214,8 +215,12 @@ class RocksStore final : public Store {
     format::TxRecord rec{id, std::move(description), NowMicros()};
     m.Put(format::TxKey(id), format::EncodeTx(rec));
     RPFS_RETURN_IF_ERROR(Commit(m));
+    open_txs_.fetch_add(1);
     return std::unique_ptr<WriteTx>(std::make_unique<RocksWriteTx>(this, id));
   }
+
+  bool HasOpenTx() const override { return open_txs_.load() > 0; }
+  void EndTx() { open_txs_.fetch_sub(1); }
 
   // Adds `m`'s changes to `batch`; refcounts that reach zero queue their object.
   Status StageMutation(const Mutation& m, rocksdb::WriteBatch* batch) {
@@ -275,6 +280,7 @@ class RocksStore final : public Store {
 
   Result<uint64_t> RunGc() override {
     uint64_t freed = 0;
+    if (HasOpenTx()) return freed;  // the queue stays (durably) for the next call
     for (;;) {
       std::vector<ObjectId> queue;
       RPFS_RETURN_IF_ERROR(Scan(format::GcPrefix(), [&](std::string_view key, std::string_view) {
@@ -445,6 +451,7 @@ class RocksStore final : public Store {
   format::StoreConfig config_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::atomic<int> open_txs_{0};  // WriteTxs begun and not yet committed or destroyed
   friend class RocksWriteTx;
 };
 
@@ -456,6 +463,7 @@ RocksWriteTx::~RocksWriteTx() {
   // record stays and the next Open finishes the job.
   batch_.Clear();
   (void)store_->AbortTx(id_);
+  store_->EndTx();
 }
 
 Status RocksWriteTx::WritePending() {
@@ -489,6 +497,7 @@ Status RocksWriteTx::Commit(const Mutation& m) {
   batch.Delete(store_->meta(), format::TxKey(id_));
   RPFS_RETURN_IF_ERROR(store_->WriteSynced(&batch, "committing"));
   committed_ = true;
+  store_->EndTx();
   CrashPoint("tx.after_commit");
   return Status::OK();
 }

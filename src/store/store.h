@@ -16,9 +16,14 @@
 // before the commit leaves the tx record, and Open() removes the tx's objects.
 //
 // Thread-safety: reads (Get, Scan, GetObjectMeta, GetObjectBody) are safe from any thread
-// at any time. Mutations (Commit, RunGc, WriteTx, Compact) must be serialised by the
-// caller (the Repository holds one write lock). The directory is locked against other
-// processes for the lifetime of the Store.
+// at any time. Mutations (BeginTx, Commit, RunGc, WriteTx::Commit, Compact) must be
+// serialised by the caller (the Repository holds one write lock). An open WriteTx may go
+// on putting objects while other mutations commit (the Repository reads a create's disks
+// without its write lock), because nothing is freed while a WriteTx is open: RunGc leaves
+// the queue for the first RunGc after the last WriteTx ended, so an object a WriteTx found
+// present (and will reference at its commit) cannot vanish under it. WriteTxs themselves
+// are not concurrent with each other (the caller runs one at a time). The directory is
+// locked against other processes for the lifetime of the Store.
 #pragma once
 
 #include <cstdint>
@@ -119,8 +124,11 @@ class Store {
   // Applies `m` atomically and durably (synced). Objects whose refcount reaches zero are
   // queued for RunGc in the same batch.
   virtual Status Commit(const Mutation& m) = 0;
-  // Frees every queued object, cascading through pages. Returns the bytes freed.
+  // Frees every queued object, cascading through pages. Returns the bytes freed. While a
+  // WriteTx is open it frees nothing and returns 0: the queue waits for the next call.
   virtual Result<uint64_t> RunGc() = 0;
+  // True while a WriteTx is open (begun, neither committed nor destroyed).
+  virtual bool HasOpenTx() const = 0;
   // Reads a counter, adds one, and stages the new value in `m`: the returned id is used
   // only if `m` commits. Caller serialises.
   virtual Result<uint64_t> NextId(std::string_view counter, Mutation* m) = 0;
