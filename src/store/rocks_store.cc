@@ -248,9 +248,29 @@ class RocksStore final : public Store {
   }
 
   Status WriteSynced(rocksdb::WriteBatch* batch, std::string_view what) {
+    RPFS_RETURN_IF_ERROR(RefuseIfWriteFailed());
     rocksdb::WriteOptions wo;
     wo.sync = true;
-    return FromRocks(db_->Write(wo, batch), what);
+    return Checked(db_->Write(wo, batch), what);
+  }
+
+  // After a failed write, sync or flush RocksDB is in an error state where a further write
+  // trips assertions in Debian's build (seen with a failed WAL fdatasync) and could not
+  // succeed anyway: every later write is refused until the store is opened again, and
+  // what was left half done (a tx record) is finished by that Open.
+  Status Checked(const rocksdb::Status& rs, std::string_view what) {
+    Status s = FromRocks(rs, what);
+    if (!s.ok() && !write_failed_.exchange(true)) {
+      std::lock_guard lock(write_error_mu_);
+      write_error_ = s.message();
+    }
+    return s;
+  }
+  Status RefuseIfWriteFailed() const {
+    if (!write_failed_.load()) return Status::OK();
+    std::lock_guard lock(write_error_mu_);
+    return Status::IOError("store " + dir_ + " stopped writing after an earlier error (" +
+                           write_error_ + "); restart rpfs to recover it");
   }
 
   Result<uint64_t> NextId(std::string_view counter, Mutation* m) override {
@@ -361,6 +381,7 @@ class RocksStore final : public Store {
   }
 
   Status AbortTx(uint64_t tx) {
+    RPFS_RETURN_IF_ERROR(RefuseIfWriteFailed());  // the tx record stays for the next Open
     rocksdb::WriteBatch batch;
     RPFS_RETURN_IF_ERROR(
         Scan(format::TxObjectPrefix(tx), [&](std::string_view key, std::string_view) {
@@ -382,7 +403,8 @@ class RocksStore final : public Store {
   Status FlushAll() {
     rocksdb::FlushOptions fo;
     fo.wait = true;
-    return FromRocks(db_->Flush(fo, handles_), "flushing store");
+    RPFS_RETURN_IF_ERROR(RefuseIfWriteFailed());
+    return Checked(db_->Flush(fo, handles_), "flushing store");
   }
 
   Status Compact() override {
@@ -451,7 +473,10 @@ class RocksStore final : public Store {
   format::StoreConfig config_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
-  std::atomic<int> open_txs_{0};  // WriteTxs begun and not yet committed or destroyed
+  std::atomic<int> open_txs_{0};           // WriteTxs begun and not yet committed or destroyed
+  std::atomic<bool> write_failed_{false};  // see Checked()
+  mutable std::mutex write_error_mu_;
+  std::string write_error_;  // the first failed write's message
   friend class RocksWriteTx;
 };
 
@@ -470,7 +495,8 @@ Status RocksWriteTx::WritePending() {
   if (batch_.Count() == 0) return Status::OK();
   rocksdb::WriteOptions wo;
   wo.disableWAL = true;  // made durable by the flush in Commit; a crash before drops them
-  RPFS_RETURN_IF_ERROR(FromRocks(store_->db()->Write(wo, &batch_), "writing chunks"));
+  RPFS_RETURN_IF_ERROR(store_->RefuseIfWriteFailed());
+  RPFS_RETURN_IF_ERROR(store_->Checked(store_->db()->Write(wo, &batch_), "writing chunks"));
   batch_.Clear();
   return Status::OK();
 }
@@ -495,7 +521,12 @@ Status RocksWriteTx::Commit(const Mutation& m) {
   std::string end = format::TxObjectPrefix(id_ + 1);
   batch.DeleteRange(store_->meta(), begin, end);
   batch.Delete(store_->meta(), format::TxKey(id_));
-  RPFS_RETURN_IF_ERROR(store_->WriteSynced(&batch, "committing"));
+  Status s = store_->WriteSynced(&batch, "committing");
+  if (!s.ok()) {
+    // The batch may have reached the log before its sync failed: whether it counts is
+    // decided when the store is next opened (whole, or not at all).
+    return s.WithContext("commit not confirmed (whole or absent after the next open)");
+  }
   committed_ = true;
   store_->EndTx();
   CrashPoint("tx.after_commit");

@@ -90,7 +90,14 @@ class FaultInjectionTest : public CliTest, public ::testing::WithParamInterface<
   }
 
   // Without faults: the store holds exactly a consistent outcome of the command.
-  void ExpectConsistent(const std::string& context) {
+  // `exit_code` is the faulted command's: a command that said it succeeded must have done
+  // so durably (a fault RocksDB swallowed may not cost a committed RP or an acknowledged
+  // delete).
+  void ExpectConsistent(const std::string& context, const RunResult& faulted) {
+    const int exit_code = faulted.exit_code;
+    // A failed sync of the commit itself leaves the outcome to the next open (the batch
+    // may have reached the log): the message says so, and either outcome is whole.
+    const bool unconfirmed = faulted.err.find("commit not confirmed") != std::string::npos;
     SCOPED_TRACE(context);
     auto list = R({"list", "vm", "--json"});
     ASSERT_EQ(list.exit_code, 0) << list.err;
@@ -101,6 +108,13 @@ class FaultInjectionTest : public CliTest, public ::testing::WithParamInterface<
     if (names.count("three") != 0) ExpectExport("three", three_);
     const std::string cmd = GetParam().command;
     EXPECT_EQ(names.count("two"), cmd == "delete" ? names.count("two") : 1u);
+    const bool ok = exit_code == 0;
+    if (cmd == "create" && !unconfirmed) {
+      EXPECT_EQ(names.count("three"), ok ? 1u : 0u) << "exit " << exit_code << faulted.err;
+    }
+    if (cmd == "delete" && ok) {
+      EXPECT_EQ(names.count("two"), 0u) << "delete undone";
+    }
     auto v = R({"verify"});
     EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
   }
@@ -135,8 +149,8 @@ TEST_P(FaultInjectionTest, FailsCleanlyAndLeavesTheStoreConsistent) {
     if (r.exit_code == 1) {
       ++failed;
       // verify reports what it could not read as damage, one "damaged rp: ..." line each.
-      bool report = std::string(c.command) == "verify" &&
-                    r.err.find("damaged rp: vm/") != std::string::npos;
+      bool report =
+          std::string(c.command) == "verify" && r.err.find("damaged rp: vm/") != std::string::npos;
       EXPECT_TRUE(r.err.rfind("rpfs: ", 0) == 0 || report) << context << r.err;
       EXPECT_NE(r.err.find(cause), std::string::npos) << context << r.err;
       bool names_object = r.err.find(store()) != std::string::npos ||
@@ -145,12 +159,13 @@ TEST_P(FaultInjectionTest, FailsCleanlyAndLeavesTheStoreConsistent) {
       EXPECT_TRUE(names_object) << context << r.err;
     }
     if (std::string(c.kind) != "short" && !injected.empty() && r.exit_code == 0) {
-      // RocksDB ignores some failures by design (directory fsyncs, reads it retries) and
-      // the store stays consistent (checked below); counted and shown, not yet a failure.
+      // Seen: faults in the flush at close (after the synced commit: the WAL already holds
+      // the outcome) and in the OPTIONS file written at open (advisory). Allowed as long as
+      // the outcome is durable and the store consistent (checked below); counted and shown.
       ++swallowed;
       std::printf("[ note ] fault swallowed: %s", context.c_str());
     }
-    ExpectConsistent(context);
+    ExpectConsistent(context, r);
   }
   EXPECT_GT(fired, 0) << "no fault was injected";
   std::printf("[ faults ] %s: %d injected, %d failed cleanly, %d swallowed\n", CaseName(c).c_str(),

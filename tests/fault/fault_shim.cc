@@ -12,6 +12,8 @@
 //                                     nothing fails, "calls <n>" is logged at exit (to
 //                                     choose points spread over an operation)
 //   RPFS_FAULT_LOG=/path          one line appended per injected fault
+//   RPFS_FAULT_ARM=/path          calls are counted only while this file exists (a test
+//                                 arms a long-running daemon at the moment it chooses)
 //
 // RocksDB's info log ("LOG", "LOG.old.*") is not counted: RocksDB ignores its errors by
 // design, so a fault there tests nothing. fds are tracked from open to close; dup'ed
@@ -45,6 +47,7 @@ struct Config {
   long nth = 0;
   long count = 1;
   const char* log = nullptr;
+  const char* arm = nullptr;
 };
 
 const Config& Cfg() {
@@ -67,6 +70,7 @@ const Config& Cfg() {
     const char* count = std::getenv("RPFS_FAULT_COUNT");
     if (count != nullptr) c.count = std::atol(count);
     c.log = std::getenv("RPFS_FAULT_LOG");
+    c.arm = std::getenv("RPFS_FAULT_ARM");
     return c;
   }();
   return cfg;
@@ -119,6 +123,7 @@ __attribute__((destructor)) void LogCount() {
 int Decide(Op op, int fd, const char* what) {
   const Config& c = Cfg();
   if (op != c.op || fd < 0 || fd >= kMaxFd || !g_tracked[fd].load()) return 0;
+  if (c.arm != nullptr && ::access(c.arm, F_OK) != 0) return 0;
   long n = ++g_calls;
   if (c.kind == Kind::kCount) return 0;
   if (n < c.nth || (c.count > 0 && n >= c.nth + c.count)) return 0;
