@@ -36,6 +36,8 @@ std::string StoreConfigKey();
 std::string CounterKey(std::string_view name);
 inline constexpr char kCounterRpId[] = "rp";
 inline constexpr char kCounterTxId[] = "tx";
+// Bytes freed by deletes since the last compaction (persisted: the reclaim trigger).
+inline constexpr char kCounterReclaimable[] = "reclaimable";
 
 std::string VmKey(std::string_view vm);
 std::string VmPrefix();

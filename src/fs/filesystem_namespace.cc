@@ -52,8 +52,11 @@ Result<std::string> Filesystem::VmOfDir(InodeNo ino) const {
 
 Result<Attr> Filesystem::MakeDir(InodeNo parent, std::string_view name) {
   RPFS_ASSIGN_OR_RETURN(std::string vm, VmOfDir(parent));
-  std::string rp(name);
-  RPFS_RETURN_IF_ERROR(repo_->CreateRp(vm, rp, CreateOptions{}).status());
+  // As a command of the VM's (ops_): EBUSY while another one runs on it, and in .status.
+  control::Command cmd;
+  cmd.verb = control::Verb::kCreate;
+  cmd.rp = std::string(name);
+  RPFS_RETURN_IF_ERROR(ops_.Run(vm, cmd).status());
   return Lookup(parent, name);
 }
 
@@ -61,7 +64,10 @@ Status Filesystem::RemoveDir(InodeNo parent, std::string_view name) {
   RPFS_ASSIGN_OR_RETURN(NodeKey dir, Node(parent));
   if (dir.kind == NodeKind::kClonesDir) return repo_->DeleteClone(dir.vm, std::string(name));
   RPFS_ASSIGN_OR_RETURN(std::string vm, VmOfDir(parent));
-  return repo_->DeleteRps(vm, {std::string(name)}).status();
+  control::Command cmd;
+  cmd.verb = control::Verb::kDelete;
+  cmd.rp = std::string(name);
+  return ops_.Run(vm, cmd).status();
 }
 
 Status Filesystem::Rename(InodeNo parent, std::string_view name, InodeNo new_parent,
@@ -71,7 +77,11 @@ Status Filesystem::Rename(InodeNo parent, std::string_view name, InodeNo new_par
   if (vm != new_vm) {
     return Status::IOError("a recovery point cannot move to another VM", EXDEV);
   }
-  return repo_->RenameRp(vm, std::string(name), std::string(new_name));
+  control::Command cmd;
+  cmd.verb = control::Verb::kRename;
+  cmd.rp = std::string(name);
+  cmd.target = std::string(new_name);
+  return ops_.Run(vm, cmd).status();
 }
 
 Status Filesystem::Unlink(InodeNo parent, std::string_view) {

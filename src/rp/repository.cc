@@ -453,8 +453,36 @@ Result<uint64_t> Repository::DeleteRps(const std::string& vm, const std::vector<
     if (doomed.count(r.id) != 0) impl_->Notify(StoreChange::Kind::kRpDeleted, vm, r.name, r.id);
   }
   CrashPoint("delete.after_commit");
-  if (freed_later) return *freed_later;
-  return impl_->store->RunGc();
+  uint64_t freed = 0;
+  if (freed_later) {
+    freed = *freed_later;
+  } else {
+    RPFS_ASSIGN_OR_RETURN(freed, impl_->store->RunGc());
+  }
+  impl_->NoteFreedAndReclaimIfDue(freed);
+  return freed;
+}
+
+void Repository::Impl::NoteFreedAndReclaimIfDue(uint64_t freed) {
+  if (freed == 0) return;
+  auto raw = store->Get(format::CounterKey(format::kCounterReclaimable));
+  if (!raw.ok()) return;
+  uint64_t pending = freed;
+  if (*raw) {
+    auto before = Decoder(**raw, "reclaimable counter").GetFixed64();
+    if (before.ok()) pending += *before;
+  }
+  auto usage = store->Usage();
+  // While a create is open nothing has left the store yet: compact after its commit.
+  if (usage.ok() && pending >= kReclaimMinBytes && pending >= usage->total / 4 &&
+      !store->HasOpenTx() && store->Compact().ok()) {
+    pending = 0;
+  }
+  std::string value;
+  Encoder(&value).PutFixed64(pending);
+  store::Mutation m;
+  m.Put(format::CounterKey(format::kCounterReclaimable), value);
+  (void)store->Commit(m);
 }
 
 Result<uint64_t> Repository::BytesFreedByDeleting(const std::string& vm,
@@ -561,7 +589,10 @@ Result<VerifyResult> Repository::Verify(const ProgressFn& progress) const {
 
 Status Repository::Compact() {
   auto lock = impl_->LockForWrite();
-  return impl_->store->Compact();
+  RPFS_RETURN_IF_ERROR(impl_->store->Compact());
+  store::Mutation m;
+  m.Delete(format::CounterKey(format::kCounterReclaimable));
+  return impl_->store->Commit(m);
 }
 
 void Repository::SetChangeListener(ChangeListener listener) {

@@ -153,6 +153,13 @@ struct Repository::Impl {
     return Status::OK();
   }
 
+  // Adds `freed` to the persisted count of bytes freed since the last compaction and,
+  // once that is at least a quarter of the store's size on disk (and kReclaimMinBytes),
+  // compacts so the space returns to the filesystem (write_mu held). Errors are left for
+  // the next delete or `rpfs compact`: the delete itself has succeeded.
+  void NoteFreedAndReclaimIfDue(uint64_t freed);
+  static constexpr uint64_t kReclaimMinBytes = 8ull << 20;
+
   // CreateRp with create_mu held. With `write_locked` (Rollback's undo RP, taken inside
   // its own lock) write_mu is held throughout; otherwise it is taken only to begin the
   // transaction and to commit, and what may have changed meanwhile is checked again.
