@@ -135,6 +135,15 @@ TEST_F(ControlFileTest, SecondCommandOnABusyVmGetsEbusy) {
   EXPECT_NE(Status().find("state=running"), std::string::npos) << Status();
   EXPECT_NE(Status().find("command=\"delete two\" result=\"vm vm is busy"), std::string::npos)
       << Status();
+  // mkdir, rmdir and mv in the VM directory are commands of the VM's too.
+  EXPECT_NE(::mkdir(P("vm/three").c_str(), 0755), 0);
+  EXPECT_EQ(errno, EBUSY);
+  EXPECT_NE(::rmdir(P("vm/two").c_str()), 0);
+  EXPECT_EQ(errno, EBUSY);
+  EXPECT_NE(::rename(P("vm/two").c_str(), P("vm/deux").c_str()), 0);
+  EXPECT_EQ(errno, EBUSY);
+  EXPECT_NE(Status().find("command=\"create three\" result=\"vm vm is busy"), std::string::npos)
+      << Status();
   int fd = ::open((fifos + "/resume").c_str(), O_WRONLY);
   ::close(fd);
   rollback.join();
@@ -178,6 +187,11 @@ TEST_F(ControlFileTest, MalformedCommandsGetEinvalAndChangeNothing) {
   EXPECT_TRUE(ReadAll(img_) == image_before);
   // The reason is in .status.
   EXPECT_NE(Status().find("invalid control command"), std::string::npos) << Status();
+  // An empty write() is answered by the kernel (0 bytes written) and never reaches us.
+  const std::string status_before = Status();
+  EXPECT_EQ(Control(""), 0);
+  EXPECT_EQ(Status(), status_before);
+  EXPECT_EQ(State(), before);
 }
 
 TEST_F(ControlFileTest, ControlIsWriteOnlyAndStatusReadOnly) {
