@@ -20,8 +20,8 @@ echo "== tests"
 
 echo "== torture: bounded crash loop, fault injection, bit rot (docs/testing.md)"
 RPFS_BUILD_DIR=build bash scripts/torture.sh --iterations 300 --max-seconds 150
-# (fault injection and security ran in ctest above; bit rot again, with more flips)
-RPFS_BITROT_TRIALS=60 build/tests/rpfs_e2e_test --gtest_brief=1 --gtest_filter='BitRotTest.*'
+# (fault injection and security ran in ctest above; bit rot again: 40 more flips, another seed)
+RPFS_BITROT_TRIALS=40 RPFS_BITROT_SEED=2 build/tests/rpfs_e2e_test --gtest_brief=1 --gtest_filter='BitRotTest.*'
 
 if ((quick == 0)); then
   echo "== build (ASan+UBSan)"

@@ -552,7 +552,7 @@ Result<VerifyResult> Repository::Verify(const ProgressFn& progress) const {
   for (const auto& p : report.problems) {
     std::string kind = p.id.kind == ObjectKind::kChunk ? "chunk " : "page ";
     out.problems.push_back(kind + p.id.digest.Hex() + ": " + p.what);
-    bad.emplace(p.id, p.what);
+    if (p.unreadable) bad.emplace(p.id, p.what);  // only those make an RP damaged
   }
   for (const auto& l : report.leftovers) out.problems.push_back(l);
   if (bad.empty()) return out;

@@ -621,14 +621,16 @@ Result<VerifyReport> RocksStore::Verify(const std::vector<ObjectId>& roots,
     if (it == actual.end()) {
       report.problems.push_back({id, "referenced but missing"});
     } else if (it->second != want) {
-      report.problems.push_back({id, "refcount " + std::to_string(it->second) + ", referenced " +
-                                         std::to_string(want) + " times"});
+      report.problems.push_back({id,
+                                 "refcount " + std::to_string(it->second) + ", referenced " +
+                                     std::to_string(want) + " times",
+                                 false});
     }
   }
   for (const auto& [id, count] : actual) {
     if (expected.count(id) == 0) {
       report.problems.push_back(
-          {id, "leaked: refcount " + std::to_string(count) + ", never referenced"});
+          {id, "leaked: refcount " + std::to_string(count) + ", never referenced", false});
     }
   }
   for (std::string_view prefix : {"T", "U", "G"}) {

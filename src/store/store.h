@@ -83,6 +83,10 @@ struct ObjectTotals {
 struct ObjectProblem {
   ObjectId id;
   std::string what;  // "SHA-256 mismatch", "missing", "refcount 3, referenced 2 times"
+  // False for bookkeeping problems (a refcount that disagrees with the references found,
+  // a leaked object): the object itself reads right. A damaged page hides its children's
+  // references, so their refcounts then disagree too without any of them being damaged.
+  bool unreadable = true;
 };
 
 struct VerifyReport {
