@@ -446,7 +446,9 @@ Result<uint64_t> Repository::DeleteRps(const std::string& vm, const std::vector<
   Status committed = impl_->store->Commit(m);
   if (!committed.ok()) {
     for (uint64_t id : deferred) pin_scope->CancelDeferred(id);
-    return committed.WithContext("deleting from vm ", vm);
+    std::string what = "deleting";
+    for (const auto& name : rps) what += " " + RpLabel(vm, name);
+    return committed.WithContext(what);
   }
   pin_scope.reset();
   for (const auto& r : all) {

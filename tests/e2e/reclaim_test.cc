@@ -19,6 +19,16 @@ uint64_t stdfs_size(const std::string& p) {
   return ::stat(p.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
 }
 
+// Incompressible bytes: what each RP adds is stored at its full size.
+std::vector<std::byte> RandomBytes(std::mt19937_64* rng, size_t n) {
+  std::vector<std::byte> v(n);
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t x = (*rng)();
+    std::memcpy(v.data() + i, &x, std::min<size_t>(8, n - i));
+  }
+  return v;
+}
+
 constexpr uint64_t kDataEnd = 128ull << 20;  // every byte past this is a hole
 
 // SHA-256 of the data region, and a check that nothing follows it.
@@ -38,14 +48,7 @@ TEST(ReclaimTest, PruningHalfOfTwentyRpsReturnsThePredictedSpace) {
   auto R = [&](const std::vector<std::string>& args) { return Rpfs(store, args); };
   MakeSparseFile(img, 1ull << 30);
   std::mt19937_64 rng(7);
-  auto random_bytes = [&](size_t n) {
-    std::vector<std::byte> v(n);
-    for (size_t i = 0; i < n; i += 8) {
-      uint64_t x = rng();
-      std::memcpy(v.data() + i, &x, std::min<size_t>(8, n - i));
-    }
-    return v;
-  };
+  auto random_bytes = [&](size_t n) { return RandomBytes(&rng, n); };
   WriteAt(img, 32 << 20, random_bytes(kDataEnd - (32 << 20)));  // shared by every RP
   ASSERT_EQ(R({"init"}).exit_code, 0);
   ASSERT_EQ(R({"vm", "add", "vm", "--disk", "vda=" + img}).exit_code, 0);
@@ -90,14 +93,7 @@ TEST(ReclaimTest, SmallDeletesAddUpToAReclaim) {
   auto R = [&](const std::vector<std::string>& args) { return Rpfs(store, args); };
   MakeSparseFile(img, 256 << 20);
   std::mt19937_64 rng(11);
-  auto random_bytes = [&](size_t n) {
-    std::vector<std::byte> v(n);
-    for (size_t i = 0; i < n; i += 8) {
-      uint64_t x = rng();
-      std::memcpy(v.data() + i, &x, std::min<size_t>(8, n - i));
-    }
-    return v;
-  };
+  auto random_bytes = [&](size_t n) { return RandomBytes(&rng, n); };
   WriteAt(img, 64 << 20, random_bytes(96 << 20));  // shared by every RP
   ASSERT_EQ(R({"init"}).exit_code, 0);
   ASSERT_EQ(R({"vm", "add", "vm", "--disk", "vda=" + img}).exit_code, 0);
