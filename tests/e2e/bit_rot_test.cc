@@ -30,17 +30,6 @@ long EnvOr(const char* name, long fallback) {
 
 class BitRotTest : public CliTest {
  protected:
-  // Returns once no process holds the store's lock: the daemon is gone (no sleeps).
-  void WaitForUnlock() {
-    int fd = ::open((store() + "/rpfs.lock").c_str(), O_RDWR | O_CLOEXEC);
-    ASSERT_GE(fd, 0);
-    struct flock fl = {};
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    ASSERT_EQ(::fcntl(fd, F_OFD_SETLKW, &fl), 0) << strerror(errno);
-    ::close(fd);
-  }
-
   void SetUp() override {
     CliTest::SetUp();
     InitWithVm();
@@ -179,7 +168,7 @@ TEST_F(BitRotTest, VerifyNamesEveryDamagedRpAndNoReadReturnsWrongBytes) {
               << ref.label() << ": the mount and export disagree";
         }
         RunCommand({"fusermount3", "-u", mnt});
-        WaitForUnlock();
+        WaitForStoreLock();
       } else {
         EXPECT_EQ(unreadable.size(), refs_.size()) << "mount refused but export works: " << m.err;
       }

@@ -1,8 +1,10 @@
 // Fixture for tests that drive the rpfs binary: a temp dir with a store and an image.
 #pragma once
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "support/images.h"
@@ -32,6 +34,17 @@ class CliTest : public ::testing::Test {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     r = R({"vm", "add", "vm", "--disk", "vda=" + img_});
     ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+
+  // Returns once no process holds the store's lock (takes and drops it; no polling).
+  void WaitForStoreLock() {
+    int fd = ::open((store() + "/rpfs.lock").c_str(), O_RDWR | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    struct flock fl = {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    ASSERT_EQ(::fcntl(fd, F_OFD_SETLKW, &fl), 0) << strerror(errno);
+    ::close(fd);
   }
 
   // The store's observable state: RP list and VM list as JSON.

@@ -60,17 +60,6 @@ class MountTest : public CliTest {
     WaitForStoreLock();
   }
 
-  // Returns once no process holds the store's lock (takes and drops it; no polling).
-  void WaitForStoreLock() {
-    int fd = ::open((store() + "/rpfs.lock").c_str(), O_RDWR | O_CLOEXEC);
-    ASSERT_GE(fd, 0);
-    struct flock fl = {};
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    ASSERT_EQ(::fcntl(fd, F_OFD_SETLKW, &fl), 0) << strerror(errno);
-    ::close(fd);
-  }
-
   std::string mnt_;
   bool mounted_ = false;
   std::vector<std::byte> one_, two_;
