@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "rpfs/hypervisor.h"
 #include "rpfs/status.h"
 
 namespace rpfs {
@@ -55,6 +56,9 @@ struct VmDiskInfo {
 struct VmInfo {
   std::string name;
   std::string kind;  // "image-files" or "libvirt"
+  std::string libvirt_uri;  // libvirt only
+  std::string domain_uuid;  // libvirt only
+  std::string domain_name;  // libvirt only, as last seen
   std::vector<VmDiskInfo> disks;
   std::string current_rp;  // empty when none
   size_t rp_count = 0;
@@ -77,7 +81,8 @@ struct RpInfo {
   bool is_protected = false;  // delete and prune refuse it
   bool has_domain_xml = false;
   std::vector<RpDiskInfo> disks;
-  uint64_t logical_bytes = 0;  // sum of disk sizes
+  uint64_t memory_bytes = 0;   // size of the memory state (0 = none)
+  uint64_t logical_bytes = 0;  // sum of disk (and memory state) sizes
   uint64_t data_bytes = 0;     // raw bytes of its distinct non-zero chunks
   uint64_t stored_bytes = 0;   // stored (compressed) bytes of those chunks
   uint64_t added_bytes = 0;    // bytes it added to the store when created
@@ -88,7 +93,13 @@ std::string FormatRpInfo(const RpInfo& rp, uint64_t unique_bytes);
 
 struct CreateOptions {
   std::string description;
+  bool memory = false;   // libvirt: save the memory state with the disks
+  bool quiesce = false;  // libvirt: freeze guest filesystems (needs the guest agent)
 };
+
+// The name OpenDisk*/Export take for an RP's memory state (no disk can have it: disk names
+// never start with '.').
+inline constexpr char kMemoryStream[] = ".memory";
 
 // A retention policy (see docs/retention.md for the semantics).
 struct RetentionPolicy {
@@ -234,6 +245,16 @@ class Repository {
 
   // --- VMs ---
   Status AddVm(const std::string& vm, const std::vector<DiskSpec>& disks);
+  // libvirt VMs need a way to reach libvirt (the CLI passes virt::ConnectLibvirt).
+  void SetHypervisorFactory(HypervisorFactory factory);
+  // Registers libvirt domain `domain` (name or UUID) at `uri` as VM `vm` (default: the
+  // domain's name). Its disks come from the domain definition.
+  Result<VmInfo> ImportVm(const std::string& uri, const std::string& domain,
+                          const std::string& vm = "");
+  // "image files", or the domain's state ("running", "paused", "shut off") asked of libvirt.
+  Result<std::string> VmState(const std::string& vm);
+  // The domain XML stored with an RP (NotFound when it has none).
+  Result<std::string> DomainXmlById(const std::string& vm, uint64_t rp_id) const;
   // Refuses while the VM still has RPs.
   Status RemoveVm(const std::string& vm);
   Result<std::vector<VmInfo>> ListVms() const;
@@ -287,6 +308,10 @@ class Repository {
   Result<CloneInfo> GetClone(const std::string& vm, const std::string& clone) const;
   // Busy while one of its disks is open.
   Status DeleteClone(const std::string& vm, const std::string& clone);
+  // Defines a new libvirt domain `domain` from the RP's domain XML whose disks are the
+  // clone's files (new UUID, new MACs). The VM must be a libvirt VM.
+  Result<std::string> DefineCloneDomain(const std::string& vm, const std::string& clone,
+                                        const std::string& domain);
   Result<std::shared_ptr<CloneDisk>> OpenCloneDisk(const std::string& vm, const std::string& clone,
                                                    const std::string& disk);
   // Fetches every chunk not yet present; afterwards the clone never reads the store again.

@@ -8,11 +8,22 @@ namespace {
 // Record versions (persisted).
 constexpr uint8_t kStoreConfigV1 = 1;
 constexpr uint8_t kVmV1 = 1;
+constexpr uint8_t kVmV2 = 2;  // adds the libvirt domain and its checkpoint
 constexpr uint8_t kRpV1 = 1;
 constexpr uint8_t kObjectMetaV1 = 1;
 constexpr uint8_t kTxV1 = 1;
 constexpr uint8_t kCloneV1 = 1;
 constexpr uint8_t kPolicyV1 = 1;
+
+Result<uint8_t> CheckVersionUpTo(Decoder& d, uint8_t newest, std::string_view what) {
+  RPFS_ASSIGN_OR_RETURN(uint8_t v, d.GetU8());
+  if (v == 0 || v > newest) {
+    return Status::NotSupported(std::string(what) + " has record version " + std::to_string(v) +
+                                "; this rpfs reads versions 1 to " + std::to_string(newest) +
+                                " (written by a newer rpfs?)");
+  }
+  return v;
+}
 
 Status CheckVersion(Decoder& d, uint8_t supported, std::string_view what) {
   RPFS_ASSIGN_OR_RETURN(uint8_t v, d.GetU8());
@@ -84,7 +95,7 @@ Result<DiskFormat> ParseDiskFormat(std::string_view name) {
 std::string EncodeVm(const VmRecord& v) {
   std::string out;
   Encoder e(&out);
-  e.PutU8(kVmV1);
+  e.PutU8(kVmV2);
   e.PutString(v.name);
   e.PutU8(static_cast<uint8_t>(v.kind));
   e.PutVarint(v.current_rp);
@@ -96,12 +107,16 @@ std::string EncodeVm(const VmRecord& v) {
     e.PutString(disk.path);
     e.PutU8(static_cast<uint8_t>(disk.format));
   }
+  e.PutString(v.domain_uuid);
+  e.PutString(v.domain_name);
+  e.PutString(v.checkpoint);
+  e.PutVarint(v.checkpoint_rp);
   return out;
 }
 
 Result<VmRecord> DecodeVm(std::string_view in) {
   Decoder d(in, "vm record");
-  RPFS_RETURN_IF_ERROR(CheckVersion(d, kVmV1, "vm record"));
+  RPFS_ASSIGN_OR_RETURN(uint8_t version, CheckVersionUpTo(d, kVmV2, "vm record"));
   VmRecord v;
   RPFS_ASSIGN_OR_RETURN(v.name, d.GetString());
   RPFS_ASSIGN_OR_RETURN(uint8_t kind, d.GetU8());
@@ -120,6 +135,12 @@ Result<VmRecord> DecodeVm(std::string_view in) {
     if (fmt > static_cast<uint8_t>(DiskFormat::kQcow2)) return d.Truncated();
     disk.format = static_cast<DiskFormat>(fmt);
     v.disks.push_back(std::move(disk));
+  }
+  if (version >= kVmV2) {
+    RPFS_ASSIGN_OR_RETURN(v.domain_uuid, d.GetString());
+    RPFS_ASSIGN_OR_RETURN(v.domain_name, d.GetString());
+    RPFS_ASSIGN_OR_RETURN(v.checkpoint, d.GetString());
+    RPFS_ASSIGN_OR_RETURN(v.checkpoint_rp, d.GetVarint());
   }
   RPFS_RETURN_IF_ERROR(d.ExpectEnd());
   return v;

@@ -55,7 +55,12 @@ struct VmRecord {
   std::vector<VmDisk> disks;
   uint64_t current_rp = 0;  // id of the RP the VM was last created from / rolled back to; 0 = none
   int64_t created_us = 0;
-  std::string libvirt_uri;  // kLibvirt only
+  // kLibvirt only (record version 2):
+  std::string libvirt_uri;
+  std::string domain_uuid;
+  std::string domain_name;   // as last seen; the UUID is what identifies the domain
+  std::string checkpoint;    // libvirt checkpoint made with RP `checkpoint_rp`; "" = none
+  uint64_t checkpoint_rp = 0;
 };
 std::string EncodeVm(const VmRecord& v);
 Result<VmRecord> DecodeVm(std::string_view in);

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -32,11 +33,25 @@ class ImageSource {
   // IOError when the image at the path changed identity or size since it was opened
   // (replaced, removed, truncated, grown): the copy just taken may not be consistent.
   virtual Status CheckUnchanged() = 0;
+  // For an incremental source (an NBD export with a dirty bitmap): the extents written since
+  // the checkpoint it was made from; everything else equals the previous point. nullopt
+  // when the source does not know (read everything).
+  virtual Result<std::optional<std::vector<Extent>>> ChangedExtents() {
+    return std::optional<std::vector<Extent>>();
+  }
 };
 
 // Opens the image at `path`; `name` ("vda") is used in error messages.
 Result<std::unique_ptr<ImageSource>> OpenImage(const std::string& name, const std::string& path,
                                                format::DiskFormat format);
+
+// An export of an NBD server on a unix socket (the pull-mode backup job libvirt runs for a
+// domain). With a `dirty_context` ("qemu:dirty-bitmap:backup-vda"), ChangedExtents() lists
+// the extents that context marks dirty. `name` is used in error messages.
+Result<std::unique_ptr<ImageSource>> OpenNbdExport(const std::string& name,
+                                                   const std::string& socket,
+                                                   const std::string& export_name,
+                                                   const std::string& dirty_context);
 
 // Recognises qcow2 by its magic number; everything else is raw.
 Result<format::DiskFormat> ProbeFormat(const std::string& path);

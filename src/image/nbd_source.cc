@@ -21,10 +21,74 @@ std::string NbdError() {
   return e != nullptr ? e : "unknown libnbd error";
 }
 
+// Walks the block status of `context` over [0, size) and returns the extents whose flags
+// `wanted` accepts, merged.
+Result<std::vector<Extent>> StatusExtents(nbd_handle* h, std::mutex& mu, uint64_t size,
+                                          const char* context, bool (*wanted)(uint32_t flags),
+                                          const std::string& label) {
+  std::vector<Extent> out;
+  uint64_t pos = 0;
+  while (pos < size) {
+    struct Ctx {
+      std::vector<Extent>* out;
+      uint64_t end;
+      const char* context;
+      bool (*wanted)(uint32_t);
+    } ctx{&out, pos, context, wanted};
+    nbd_extent_callback cb = {};
+    cb.user_data = &ctx;
+    cb.callback = [](void* user, const char* meta, uint64_t offset, uint32_t* entries, size_t n,
+                     int*) -> int {
+      auto* c = static_cast<Ctx*>(user);
+      if (std::string_view(meta) != c->context) return 0;
+      for (size_t i = 0; i + 1 < n; i += 2) {
+        uint64_t len = entries[i];
+        if (c->wanted(entries[i + 1]) && len > 0) {
+          if (!c->out->empty() && c->out->back().offset + c->out->back().length == offset) {
+            c->out->back().length += len;
+          } else {
+            c->out->push_back({offset, len});
+          }
+        }
+        offset += len;
+      }
+      c->end = offset;
+      return 0;
+    };
+    uint64_t count = std::min(kMaxStatusRequest, size - pos);
+    std::lock_guard lock(mu);
+    if (nbd_block_status(h, count, pos, cb, 0) != 0) {
+      return Status::IOError("block status (" + std::string(context) + ") of " + label + ": " +
+                             NbdError());
+    }
+    if (ctx.end <= pos) {  // no progress: count the rest as wanted (read it)
+      out.push_back({pos, size - pos});
+      break;
+    }
+    pos = ctx.end;
+  }
+  if (!out.empty() && out.back().offset + out.back().length > size) {
+    out.back().length = size - out.back().offset;
+  }
+  return out;
+}
+
+bool IsAllocated(uint32_t flags) { return (flags & LIBNBD_STATE_ZERO) == 0; }
+// qemu's dirty-bitmap contexts set bit 0 for a dirty (written) extent.
+bool IsDirty(uint32_t flags) { return (flags & 1) != 0; }
+
 class NbdSource final : public ImageSource {
  public:
-  NbdSource(std::string name, std::string path, nbd_handle* h, uint64_t size, struct stat st)
-      : name_(std::move(name)), path_(std::move(path)), h_(h), size_(size), st_(st) {}
+  // `file` is the image qemu-nbd serves (checked for replacement), or empty for an export
+  // of someone else's server.
+  NbdSource(std::string label, nbd_handle* h, uint64_t size, std::string file, struct stat st,
+            std::string dirty_context)
+      : label_(std::move(label)),
+        h_(h),
+        size_(size),
+        file_(std::move(file)),
+        st_(st),
+        dirty_context_(std::move(dirty_context)) {}
   ~NbdSource() override {
     nbd_shutdown(h_, 0);
     nbd_close(h_);
@@ -33,62 +97,31 @@ class NbdSource final : public ImageSource {
   uint64_t size() const override { return size_; }
 
   Result<std::vector<Extent>> DataExtents() override {
-    std::vector<Extent> out;
     if (nbd_can_meta_context(h_, LIBNBD_CONTEXT_BASE_ALLOCATION) != 1) {
-      if (size_ > 0) out.push_back({0, size_});
-      return out;
+      std::vector<Extent> all;
+      if (size_ > 0) all.push_back({0, size_});
+      return all;
     }
-    uint64_t pos = 0;
-    while (pos < size_) {
-      struct Ctx {
-        std::vector<Extent>* out;
-        uint64_t end;
-      } ctx{&out, pos};
-      nbd_extent_callback cb = {};
-      cb.user_data = &ctx;
-      cb.callback = [](void* user, const char* meta, uint64_t offset, uint32_t* entries, size_t n,
-                       int*) -> int {
-        auto* c = static_cast<Ctx*>(user);
-        if (std::string_view(meta) != LIBNBD_CONTEXT_BASE_ALLOCATION) return 0;
-        for (size_t i = 0; i + 1 < n; i += 2) {
-          uint64_t len = entries[i];
-          bool zero = (entries[i + 1] & LIBNBD_STATE_ZERO) != 0;
-          if (!zero && len > 0) {
-            if (!c->out->empty() && c->out->back().offset + c->out->back().length == offset) {
-              c->out->back().length += len;
-            } else {
-              c->out->push_back({offset, len});
-            }
-          }
-          offset += len;
-        }
-        c->end = offset;
-        return 0;
-      };
-      uint64_t count = std::min(kMaxStatusRequest, size_ - pos);
-      std::lock_guard lock(mu_);
-      if (nbd_block_status(h_, count, pos, cb, 0) != 0) {
-        return Status::IOError("block status of image " + name_ + " (" + path_ +
-                               "): " + NbdError());
-      }
-      if (ctx.end <= pos) break;  // server made no progress: treat the rest as data
-      pos = ctx.end;
+    return StatusExtents(h_, mu_, size_, LIBNBD_CONTEXT_BASE_ALLOCATION, IsAllocated, label_);
+  }
+
+  Result<std::optional<std::vector<Extent>>> ChangedExtents() override {
+    if (dirty_context_.empty()) return std::optional<std::vector<Extent>>();
+    if (nbd_can_meta_context(h_, dirty_context_.c_str()) != 1) {
+      return Status::IOError(label_ + ": the server does not offer " + dirty_context_);
     }
-    if (!out.empty() && out.back().offset + out.back().length > size_) {
-      out.back().length = size_ - out.back().offset;
-    }
-    return out;
+    RPFS_ASSIGN_OR_RETURN(auto dirty,
+                          StatusExtents(h_, mu_, size_, dirty_context_.c_str(), IsDirty, label_));
+    return std::optional(std::move(dirty));
   }
 
   Status ReadAt(uint64_t offset, std::span<std::byte> out) override {
-    if (offset + out.size() > size_) {
-      return Status::IOError("image " + name_ + " (" + path_ + "): read past the end");
-    }
+    if (offset + out.size() > size_) return Status::IOError(label_ + ": read past the end");
     size_t done = 0;
     while (done < out.size()) {
       size_t n = static_cast<size_t>(std::min<uint64_t>(kMaxRequest, out.size() - done));
       if (nbd_pread(h_, out.data() + done, n, offset + done, 0) != 0) {
-        return Status::IOError("reading image " + name_ + " (" + path_ + "): " + NbdError());
+        return Status::IOError("reading " + label_ + ": " + NbdError());
       }
       done += n;
     }
@@ -96,17 +129,25 @@ class NbdSource final : public ImageSource {
   }
 
   Status CheckUnchanged() override {
-    return CheckSameFile(path_, st_, "image " + name_ + " (" + path_ + ")");
+    if (file_.empty()) return Status::OK();  // a point-in-time export cannot change
+    return CheckSameFile(file_, st_, label_);
   }
 
  private:
-  std::string name_;
-  std::string path_;
+  std::string label_;
   nbd_handle* h_;
   uint64_t size_;
+  std::string file_;
   struct stat st_;
+  std::string dirty_context_;
   std::mutex mu_;
 };
+
+Result<uint64_t> ExportSize(nbd_handle* h, const std::string& label) {
+  int64_t size = nbd_get_size(h);
+  if (size < 0) return Status::IOError(label + ": " + NbdError());
+  return static_cast<uint64_t>(size);
+}
 
 }  // namespace
 
@@ -129,14 +170,38 @@ Result<std::unique_ptr<ImageSource>> OpenQcow2(const std::string& name, const st
     return Status::IOError("image " + name + " (" + path +
                            "): qemu-nbd could not serve it: " + err);
   }
-  int64_t size = nbd_get_size(h);
-  if (size < 0) {
+  std::string label = "image " + name + " (" + path + ")";
+  auto size = ExportSize(h, label);
+  if (!size.ok()) {
+    nbd_close(h);
+    return size.status();
+  }
+  return std::unique_ptr<ImageSource>(std::make_unique<NbdSource>(label, h, *size, path, st, ""));
+}
+
+Result<std::unique_ptr<ImageSource>> OpenNbdExport(const std::string& name,
+                                                   const std::string& socket,
+                                                   const std::string& export_name,
+                                                   const std::string& dirty_context) {
+  std::string label = "disk " + name + " (export " + export_name + " on " + socket + ")";
+  nbd_handle* h = nbd_create();
+  if (h == nullptr) return Status::IOError("libnbd: " + NbdError());
+  nbd_add_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION);
+  if (!dirty_context.empty()) nbd_add_meta_context(h, dirty_context.c_str());
+  nbd_set_export_name(h, export_name.c_str());
+  if (nbd_connect_unix(h, socket.c_str()) != 0) {
     std::string err = NbdError();
     nbd_close(h);
-    return Status::IOError("image " + name + " (" + path + "): " + err);
+    return Status::IOError(label + ": cannot connect: " + err);
   }
+  auto size = ExportSize(h, label);
+  if (!size.ok()) {
+    nbd_close(h);
+    return size.status();
+  }
+  struct stat none = {};
   return std::unique_ptr<ImageSource>(
-      std::make_unique<NbdSource>(name, path, h, static_cast<uint64_t>(size), st));
+      std::make_unique<NbdSource>(label, h, *size, "", none, dirty_context));
 }
 
 Result<std::unique_ptr<ImageSource>> OpenImage(const std::string& name, const std::string& path,

@@ -110,17 +110,84 @@ std::vector<std::pair<uint64_t, uint64_t>> ChunkRuns(const std::vector<image::Ex
   return runs;
 }
 
+// Feeds the base's chunks to the builder, in index order, skipping those that were read
+// again (the dirty runs): they are replaced by what the image holds now.
+class BaseMerger {
+ public:
+  BaseMerger(IngestContext& ctx, const ExtentMap* base,
+             const std::vector<std::pair<uint64_t, uint64_t>>& dirty, TreeBuilder& builder)
+      : ctx_(ctx), base_(base), dirty_(dirty), builder_(builder) {}
+
+  // Adds every base chunk with an index below `limit`.
+  Status AddBefore(uint64_t limit) {
+    if (base_ == nullptr) return Status::OK();
+    if (!started_) {
+      started_ = true;
+      RPFS_ASSIGN_OR_RETURN(next_, base_->FindChunk(0, /*want_data=*/true));
+    }
+    while (next_ < limit && next_ < base_->chunk_count()) {
+      if (!IsDirty(next_)) {
+        RPFS_ASSIGN_OR_RETURN(Digest d, base_->ChunkAt(next_));
+        RPFS_RETURN_IF_ERROR(Count(d, base_->ChunkLength(next_)));
+        RPFS_RETURN_IF_ERROR(builder_.Add(next_, d));
+      }
+      RPFS_ASSIGN_OR_RETURN(next_, base_->FindChunk(next_ + 1, /*want_data=*/true));
+    }
+    return Status::OK();
+  }
+
+ private:
+  bool IsDirty(uint64_t index) {
+    while (run_ < dirty_.size() && dirty_[run_].second <= index) ++run_;
+    return run_ < dirty_.size() && dirty_[run_].first <= index;
+  }
+  Status Count(const Digest& d, uint32_t length) {
+    if (!ctx_.counted.insert(d).second) return Status::OK();
+    uint64_t stored = 0;
+    auto it = ctx_.tx_chunks.find(d);
+    if (it != ctx_.tx_chunks.end()) {
+      stored = it->second;
+    } else {
+      RPFS_ASSIGN_OR_RETURN(auto meta,
+                            ctx_.store->GetObjectMeta(ObjectId{ObjectKind::kChunk, d}));
+      if (!meta) {
+        return Status::Corruption("chunk " + d.Hex() +
+                                  " of the previous recovery point is missing");
+      }
+      stored = meta->stored_size;
+    }
+    ctx_.data_bytes += length;
+    ctx_.stored_bytes += stored;
+    return Status::OK();
+  }
+
+  IngestContext& ctx_;
+  const ExtentMap* base_;
+  const std::vector<std::pair<uint64_t, uint64_t>>& dirty_;
+  TreeBuilder& builder_;
+  bool started_ = false;
+  uint64_t next_ = 0;
+  size_t run_ = 0;
+};
+
 }  // namespace
 
 Result<format::RpStream> IngestDisk(IngestContext& ctx, const std::string& name,
-                                    image::ImageSource& source) {
+                                    image::ImageSource& source, const ExtentMap* base,
+                                    const std::vector<image::Extent>* changed) {
   const auto& cfg = ctx.store->config();
   const uint64_t cs = cfg.chunk_size;
   const uint64_t size = source.size();
   const uint64_t chunks = (size + cs - 1) / cs;
   const uint64_t per_batch = std::max<uint64_t>(1, kBatchBytes / cs);
 
-  RPFS_ASSIGN_OR_RETURN(auto extents, source.DataExtents());
+  if (base != nullptr && (changed == nullptr || base->size() != size)) base = nullptr;
+  std::vector<image::Extent> extents;
+  if (base != nullptr) {
+    extents = *changed;
+  } else {
+    RPFS_ASSIGN_OR_RETURN(extents, source.DataExtents());
+  }
   auto runs = ChunkRuns(extents, cs);
 
   // Plan the batches: consecutive data chunks, at most per_batch each.
@@ -160,6 +227,7 @@ Result<format::RpStream> IngestDisk(IngestContext& ctx, const std::string& name,
 
   TxPageSink sink(ctx);
   TreeBuilder builder(chunks, cfg.page_fanout, &sink);
+  BaseMerger merger(ctx, base, runs, builder);
   std::mutex tx_mu;  // guards ctx.tx_chunks during the parallel phase
 
   std::future<Batch> next;
@@ -203,6 +271,7 @@ Result<format::RpStream> IngestDisk(IngestContext& ctx, const std::string& name,
     for (Slot& s : b.slots) {
       RPFS_RETURN_IF_ERROR(s.status.WithContext("disk ", name));
       ctx.bytes_read += s.length;
+      RPFS_RETURN_IF_ERROR(merger.AddBefore(s.index + 1).WithContext("disk ", name));
       if (s.hole) continue;
       if (!s.exists) {
         auto it = ctx.tx_chunks.find(s.digest);
@@ -227,6 +296,7 @@ Result<format::RpStream> IngestDisk(IngestContext& ctx, const std::string& name,
     CrashPoint("ingest.batch");
   }
 
+  RPFS_RETURN_IF_ERROR(merger.AddBefore(chunks).WithContext("disk ", name));
   format::RpStream stream;
   stream.kind = format::StreamKind::kDisk;
   stream.name = name;

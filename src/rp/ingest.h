@@ -14,6 +14,7 @@
 
 #include "format/records.h"
 #include "image/image_source.h"
+#include "rp/extent_map.h"
 #include "rpfs/repository.h"
 #include "store/store.h"
 #include "util/thread_pool.h"
@@ -40,8 +41,12 @@ struct IngestContext {
   uint64_t progress_total = 0;
 };
 
-// Reads `source` completely and returns the stream (size and root) of disk `name`.
+// Reads `source` and returns the stream (size and root) of disk `name`. Without `base`,
+// every data extent is read. With `base` (the previous point's extent map of this disk, of
+// the same size) and `changed` (what was written since that point, from a dirty bitmap),
+// only the chunks overlapping `changed` are read; every other chunk is the base's.
 Result<format::RpStream> IngestDisk(IngestContext& ctx, const std::string& name,
-                                    image::ImageSource& source);
+                                    image::ImageSource& source, const ExtentMap* base = nullptr,
+                                    const std::vector<image::Extent>* changed = nullptr);
 
 }  // namespace rpfs::rp

@@ -229,15 +229,18 @@ Result<RpInfo> Repository::Impl::CreateRpLocked(const std::string& vm, const std
   if (existing) return Status::AlreadyExists(RpLabel(vm, rp) + " already exists");
   const std::string label = "creating " + RpLabel(vm, rp);
 
-  std::vector<std::unique_ptr<image::ImageSource>> sources;
+  auto input = OpenDiskInputs(vmrec, opts);
+  if (!input.ok()) return input.status().WithContext(label);
+  // An incremental input reads only what changed since the VM's current RP, whose
+  // extent maps give the rest.
+  RPFS_ASSIGN_OR_RETURN(auto base_rp, FindRpById(vm, vmrec.current_rp));
   uint64_t total = 0;
-  for (const auto& d : vmrec.disks) {
-    auto src = image::OpenImage(d.name, d.path, d.format);
-    if (!src.ok()) return src.status().WithContext(label);
-    auto extents = (*src)->DataExtents();
+  for (auto& d : input->disks) {
+    if (d.changed && !base_rp) d.changed.reset();
+    auto extents = d.changed ? Result<std::vector<image::Extent>>(*d.changed)
+                             : d.source->DataExtents();
     if (!extents.ok()) return extents.status().WithContext(label);
     for (const auto& e : *extents) total += e.length;
-    sources.push_back(std::move(*src));
   }
 
   ThreadPool pool(ThreadPool::DefaultWorkers());
@@ -259,15 +262,37 @@ Result<RpInfo> Repository::Impl::CreateRpLocked(const std::string& vm, const std
   rec.vm = vm;
   rec.name = rp;
   rec.description = opts.description;
-  for (size_t i = 0; i < sources.size(); ++i) {
-    auto stream = rp::IngestDisk(ctx, vmrec.disks[i].name, *sources[i]);
+  const auto& cfg = store->config();
+  for (auto& d : input->disks) {
+    std::optional<rp::ExtentMap> base;
+    const format::RpStream* parent_stream = base_rp ? FindStream(*base_rp, d.name) : nullptr;
+    if (d.changed && parent_stream != nullptr) {
+      base.emplace(&pages, cfg.page_fanout, cfg.chunk_size, *parent_stream);
+    }
+    auto stream = rp::IngestDisk(ctx, d.name, *d.source, base ? &*base : nullptr,
+                                 d.changed ? &*d.changed : nullptr);
     if (!stream.ok()) return stream.status().WithContext(label);
     rec.logical_bytes += stream->size;
     rec.streams.push_back(std::move(*stream));
   }
-  for (auto& src : sources) {
-    Status s = src->CheckUnchanged();
+  for (auto& d : input->disks) {
+    Status s = d.source->CheckUnchanged();
     if (!s.ok()) return s.WithContext(label);
+  }
+  rec.domain_xml = input->domain_xml;
+  if (input->pit) {
+    const PointInTime& pit = *input->pit;
+    if (pit.quiesced()) rec.flags |= format::kRpFlagQuiesced;
+    if (!pit.memory_file().empty()) {
+      auto src = image::OpenImage("memory state", pit.memory_file(), format::DiskFormat::kRaw);
+      if (!src.ok()) return src.status().WithContext(label);
+      auto stream = rp::IngestDisk(ctx, "memory", **src);
+      if (!stream.ok()) return stream.status().WithContext(label, ": memory state");
+      stream->kind = format::StreamKind::kMemory;
+      rec.logical_bytes += stream->size;
+      rec.streams.push_back(std::move(*stream));
+      rec.flags |= format::kRpFlagWithMemory;
+    }
   }
 
   if (!write_locked) {
@@ -276,7 +301,7 @@ Result<RpInfo> Repository::Impl::CreateRpLocked(const std::string& vm, const std
     // set, the VM removed and added again): commit against the record as it is now.
     auto now = LoadVm(vm);
     if (!now.ok()) return now.status().WithContext(label);
-    if (!SameDisks(now->disks, vmrec.disks)) {
+    if (!SameDisks(now->disks, vmrec.disks) || now->domain_uuid != vmrec.domain_uuid) {
       return Status::Busy(label + ": the vm's disks changed while they were read");
     }
     vmrec = std::move(*now);
@@ -298,10 +323,18 @@ Result<RpInfo> Repository::Impl::CreateRpLocked(const std::string& vm, const std
   m.Put(format::RpKey(vm, rec.id), format::EncodeRp(rec));
   m.Put(format::RpNameKey(vm, rp), id_value);
   vmrec.current_rp = rec.id;
+  if (vmrec.kind == format::VmKind::kLibvirt) {
+    vmrec.disks = input->vm_disks;
+    vmrec.checkpoint = input->checkpoint;
+    vmrec.checkpoint_rp = input->checkpoint.empty() ? 0 : rec.id;
+  }
   m.Put(format::VmKey(vm), format::EncodeVm(vmrec));
   CrashPoint("create.before_commit");
   Status s = (*tx)->Commit(m);
   if (!s.ok()) return s.WithContext(label);
+  // The RP is stored: the job ends, the new checkpoint stays for the next RP. A failure
+  // here costs the next RP its incremental read, nothing else.
+  if (input->pit) (void)input->pit->Keep();
   Notify(StoreChange::Kind::kRpCreated, vm, rp, rec.id);
   // Deletes committed while the disks were read left their objects queued (store.h).
   (void)store->RunGc();  // on failure the queue stays for the next RunGc or Open

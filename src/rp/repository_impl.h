@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "format/keys.h"
+#include "image/image_source.h"
 #include "rp/chunk_cache.h"
 #include "rp/clone_disk.h"
 #include "rp/extent_map.h"
@@ -167,6 +168,39 @@ struct Repository::Impl {
                                 const CreateOptions& opts, const ProgressFn& progress,
                                 bool write_locked);
 
+  // --- libvirt VMs (repository_libvirt.cc) ---
+  std::mutex virt_mu;
+  HypervisorFactory hypervisor_factory;                            // guarded by virt_mu
+  std::map<std::string, std::shared_ptr<Hypervisor>> hypervisors;  // by URI, guarded by virt_mu
+  Result<std::shared_ptr<Hypervisor>> HypervisorFor(const std::string& uri);
+  // The VM's domain now; NotFound naming the VM when it was undefined.
+  Result<DomainInfo> DomainOf(const format::VmRecord& vm);
+
+  // One disk to read for a new RP; with `changed`, only those extents (the rest is the
+  // parent's).
+  struct DiskInput {
+    std::string name;
+    std::unique_ptr<image::ImageSource> source;
+    std::optional<std::vector<image::Extent>> changed;
+  };
+  // What a new RP reads: the VM's disks, or a domain's point in time. Members go in
+  // reverse order: the NBD connections close, then the job ends, then its files go.
+  struct PointInput {
+    std::shared_ptr<void> work_dir;  // removed when the input goes
+    std::unique_ptr<PointInTime> pit;  // libvirt only
+    std::vector<format::VmDisk> vm_disks;  // the domain's disks now (libvirt only)
+    std::string checkpoint;                // made at this point ("" = none)
+    std::string domain_xml;                // libvirt only
+    std::vector<DiskInput> disks;
+  };
+  Result<PointInput> OpenDiskInputs(const format::VmRecord& vm, const CreateOptions& opts);
+  Result<PointInput> BeginDomainPoint(const format::VmRecord& vm, const CreateOptions& opts);
+  // Rollback of a libvirt VM: Busy unless its domain is shut off.
+  Status CheckDomainShutOff(const format::VmRecord& vm);
+  // After the disks were rewritten: drop the checkpoints (their bitmaps no longer describe
+  // the disks) and, for an RP with memory, start the domain from that state.
+  Status AfterDomainRollback(const format::VmRecord& vm, const format::RpRecord& rp);
+
   // Pins RP `rp_id` for the lifetime of the returned guard (see ReaderPins).
   std::shared_ptr<void> Pin(uint64_t rp_id) {
     pins.Acquire(rp_id);
@@ -251,6 +285,7 @@ struct Repository::Impl {
     info.has_domain_xml = !r.domain_xml.empty();
     for (const auto& s : r.streams) {
       if (s.kind == format::StreamKind::kDisk) info.disks.push_back({s.name, s.size});
+      if (s.kind == format::StreamKind::kMemory) info.memory_bytes = s.size;
     }
     info.logical_bytes = r.logical_bytes;
     info.data_bytes = r.data_bytes;
@@ -273,7 +308,10 @@ struct Repository::Impl {
 
   const format::RpStream* FindStream(const format::RpRecord& r, const std::string& disk) const {
     for (const auto& s : r.streams)
-      if (s.kind == format::StreamKind::kDisk && s.name == disk) return &s;
+      if (disk == kMemoryStream ? s.kind == format::StreamKind::kMemory
+                                : s.kind == format::StreamKind::kDisk && s.name == disk) {
+        return &s;
+      }
     return nullptr;
   }
 };

@@ -30,6 +30,9 @@ Result<RollbackResult> Repository::Rollback(const std::string& vm, const std::st
   RPFS_ASSIGN_OR_RETURN(auto rec, impl_->LoadRp(vm, rp));
   RPFS_ASSIGN_OR_RETURN(auto vmrec, impl_->LoadVm(vm));
   const std::string label = "rolling back vm " + vm + " to " + rp;
+  if (vmrec.kind == format::VmKind::kLibvirt) {
+    RPFS_RETURN_IF_ERROR(impl_->CheckDomainShutOff(vmrec).WithContext(label));
+  }
 
   // Every disk of the RP must still be a disk of the VM; lock them all before writing any.
   std::vector<std::unique_ptr<image::ImageTarget>> targets;
@@ -92,9 +95,15 @@ Result<RollbackResult> Repository::Rollback(const std::string& vm, const std::st
   // The VM now stands at `rp`: its next RP is a child of it.
   RPFS_ASSIGN_OR_RETURN(vmrec, impl_->LoadVm(vm));  // keep_current changed it
   vmrec.current_rp = rec.id;
+  // The checkpoints' bitmaps do not know what the rollback wrote: the next RP reads all.
+  vmrec.checkpoint.clear();
+  vmrec.checkpoint_rp = 0;
   store::Mutation m;
   m.Put(format::VmKey(vm), format::EncodeVm(vmrec));
   RPFS_RETURN_IF_ERROR(impl_->store->Commit(m).WithContext(label));
+  if (vmrec.kind == format::VmKind::kLibvirt) {
+    RPFS_RETURN_IF_ERROR(impl_->AfterDomainRollback(vmrec, rec).WithContext(label));
+  }
   return result;
 }
 

@@ -43,6 +43,10 @@ VmRecord SampleVm() {
   v.current_rp = 42;
   v.created_us = -7;
   v.libvirt_uri = "qemu:///system";
+  v.domain_uuid = "7f1c1c5e-1b7e-4a43-9d0e-2f1f7b0a8a11";
+  v.domain_name = "web01-domain";
+  v.checkpoint = "rpfs-1700000000";
+  v.checkpoint_rp = 41;
   return v;
 }
 
@@ -132,6 +136,10 @@ TEST(RecordsTest, VmRecordRoundTripsFieldByField) {
   EXPECT_EQ(out->current_rp, 42u);
   EXPECT_EQ(out->created_us, -7);
   EXPECT_EQ(out->libvirt_uri, "qemu:///system");
+  EXPECT_EQ(out->domain_uuid, in.domain_uuid);
+  EXPECT_EQ(out->domain_name, "web01-domain");
+  EXPECT_EQ(out->checkpoint, "rpfs-1700000000");
+  EXPECT_EQ(out->checkpoint_rp, 41u);
   ASSERT_EQ(out->disks.size(), 3u);
   for (size_t i = 0; i < 3; ++i) {
     SCOPED_TRACE(i);
@@ -275,11 +283,12 @@ TEST(RecordsTest, ArbitraryBytesNeverCrashADecoder) {
   SUCCEED();
 }
 
-// Bytes of an encoding built by hand, to place invalid enum values.
-std::string VmWithKindAndFormat(uint8_t kind, uint8_t format) {
+// Bytes of an encoding built by hand, to place invalid enum values. Version 1 (as stores
+// written before libvirt support hold it) or 2 (what the encoder writes).
+std::string VmWithKindAndFormat(uint8_t kind, uint8_t format, uint8_t version = 2) {
   std::string out;
   Encoder e(&out);
-  e.PutU8(1);
+  e.PutU8(version);
   e.PutString("v");
   e.PutU8(kind);
   e.PutVarint(0);        // current_rp
@@ -289,7 +298,28 @@ std::string VmWithKindAndFormat(uint8_t kind, uint8_t format) {
   e.PutString("vda");
   e.PutString("/x");
   e.PutU8(format);
+  if (version >= 2) {
+    e.PutString("");  // domain_uuid
+    e.PutString("");  // domain_name
+    e.PutString("");  // checkpoint
+    e.PutVarint(0);   // checkpoint_rp
+  }
   return out;
+}
+
+TEST(RecordsTest, VersionOneVmRecordStillDecodes) {
+  Result<VmRecord> v = DecodeVm(VmWithKindAndFormat(1, 1, /*version=*/1));
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(v->kind, VmKind::kLibvirt);
+  EXPECT_EQ(v->disks.size(), 1u);
+  EXPECT_EQ(v->domain_uuid, "");
+  EXPECT_EQ(v->checkpoint_rp, 0u);
+}
+
+TEST(RecordsTest, VmRecordVersionThreeIsRefusedAsNewer) {
+  Result<VmRecord> v = DecodeVm(VmWithKindAndFormat(1, 1, /*version=*/3));
+  EXPECT_EQ(v.status().code(), Status::Code::kNotSupported) << v.status().ToString();
+  EXPECT_THAT(v.status().message(), HasSubstr("newer"));
 }
 
 TEST(RecordsTest, HandBuiltVmRecordMatchesTheEncoder) {
