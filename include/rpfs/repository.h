@@ -86,6 +86,10 @@ struct RpInfo {
   uint64_t data_bytes = 0;     // raw bytes of its distinct non-zero chunks
   uint64_t stored_bytes = 0;   // stored (compressed) bytes of those chunks
   uint64_t added_bytes = 0;    // bytes it added to the store when created
+  // Set by CreateRp only (not stored): bytes read from the disks (an incremental RP reads
+  // only what changed), and how long a running guest was paused for the instant.
+  uint64_t read_bytes = 0;
+  uint64_t paused_us = 0;
 };
 
 // The "key: value" text of an RP (the mount's `info` file and `rpfs info`).

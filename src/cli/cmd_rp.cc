@@ -27,6 +27,8 @@ nlohmann::json RpJson(const RpInfo& rp) {
           {"parent", rp.parent},
           {"disks", disks},
           {"memory", rp.with_memory},
+          {"memory_bytes", rp.memory_bytes},
+          {"domain_xml", rp.has_domain_xml},
           {"quiesced", rp.quiesced},
           {"logical_bytes", rp.logical_bytes},
           {"data_bytes", rp.data_bytes},
@@ -165,8 +167,14 @@ void RegisterRpCommands(CLI::App& app, Context& ctx, Action* action) {
     cmd->add_option("vm", *vm, "VM name")->required();
     cmd->add_option("rp", *rp, "Name of the new recovery point")->required();
     cmd->add_option("--description", *desc, "Free text kept with the RP");
-    cmd->callback([&ctx, action, vm, rp, desc] {
-      *action = [&ctx, vm, rp, desc] {
+    auto memory = std::make_shared<bool>(false);
+    auto quiesce = std::make_shared<bool>(false);
+    cmd->add_flag("--memory", *memory, "libvirt: also save the memory state");
+    cmd->add_flag("--quiesce", *quiesce,
+                  "libvirt: freeze the guest's filesystems at the instant (needs its agent)");
+    cmd->add_flag("--json", ctx.json, "Print the new RP as JSON (with bytes read, time paused)");
+    cmd->callback([&ctx, action, vm, rp, desc, memory, quiesce] {
+      *action = [&ctx, vm, rp, desc, memory, quiesce] {
         int code = 0;
         if (!ctx.CheckName(*rp, "rp name", &code)) return code;
         auto repo = ctx.OpenRepo();
@@ -174,6 +182,8 @@ void RegisterRpCommands(CLI::App& app, Context& ctx, Action* action) {
         ProgressBar bar(ctx.err, "create " + *vm + "/" + *rp);
         CreateOptions opts;
         opts.description = *desc;
+        opts.memory = *memory;
+        opts.quiesce = *quiesce;
         Result<RpInfo> info = Status::Aborted("not run");
         auto done = ctx.RunOp(
             **repo, *vm, "create " + *rp,
@@ -185,9 +195,22 @@ void RegisterRpCommands(CLI::App& app, Context& ctx, Action* action) {
             bar.Callback());
         bar.Finish();
         if (!done.ok()) return ctx.Fail(done.status());
-        std::fprintf(ctx.out, "created %s/%s: %s logical, %s data, %s added to the store\n",
-                     vm->c_str(), rp->c_str(), HumanBytes(info->logical_bytes).c_str(),
-                     HumanBytes(info->data_bytes).c_str(), HumanBytes(info->added_bytes).c_str());
+        if (ctx.json) {
+          nlohmann::json j = RpJson(*info);
+          j["read_bytes"] = info->read_bytes;
+          j["paused_us"] = info->paused_us;
+          ctx.PrintJson(j);
+          return kExitOk;
+        }
+        std::fprintf(ctx.out,
+                     "created %s/%s: %s logical, %s data, %s read, %s added to the store", vm->c_str(),
+                     rp->c_str(), HumanBytes(info->logical_bytes).c_str(),
+                     HumanBytes(info->data_bytes).c_str(), HumanBytes(info->read_bytes).c_str(),
+                     HumanBytes(info->added_bytes).c_str());
+        if (info->paused_us > 0) {
+          std::fprintf(ctx.out, "; guest paused %.1f ms", static_cast<double>(info->paused_us) / 1e3);
+        }
+        std::fprintf(ctx.out, "\n");
         return kExitOk;
       };
     });

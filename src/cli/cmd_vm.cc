@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "virt/libvirt_hypervisor.h"
 
 namespace rpfs::cli {
 namespace {
@@ -79,6 +80,51 @@ void RegisterVmCommands(CLI::App& app, Context& ctx, Action* action) {
     });
   }
   {
+    auto* cmd = vm->add_subcommand("import", "Register libvirt domains as VMs");
+    auto uri = std::make_shared<std::string>("qemu:///system");
+    auto as = std::make_shared<std::string>();
+    auto domains = std::make_shared<std::vector<std::string>>();
+    cmd->add_option("--connect,-c", *uri, "libvirt URI")->capture_default_str();
+    cmd->add_option("--as", *as, "VM name for the (single) domain; default: the domain's name");
+    cmd->add_option("domain", *domains, "Domain names or UUIDs (default: every domain)");
+    cmd->callback([&ctx, action, uri, as, domains] {
+      *action = [&ctx, uri, as, domains] {
+        if (!as->empty() && domains->size() != 1) {
+          return ctx.Fail(Status::InvalidArgument("--as names one VM: give exactly one domain"));
+        }
+        auto repo = ctx.OpenRepo();
+        if (!repo.ok()) return ctx.Fail(repo.status());
+        std::vector<std::string> wanted = *domains;
+        bool all = wanted.empty();
+        if (all) {
+          auto hv = virt::ConnectLibvirt(*uri);
+          if (!hv.ok()) return ctx.Fail(hv.status());
+          auto list = (*hv)->ListDomains();
+          if (!list.ok()) return ctx.Fail(list.status());
+          for (const auto& d : *list) wanted.push_back(d.uuid);
+        }
+        int code = kExitOk;
+        for (const auto& d : wanted) {
+          auto info = (*repo)->ImportVm(*uri, d, *as);
+          if (!info.ok()) {
+            // Importing everything skips domains already imported rather than failing.
+            if (all && info.status().code() == Status::Code::kAlreadyExists) continue;
+            code = ctx.Fail(info.status());
+            continue;
+          }
+          std::fprintf(ctx.out, "imported vm %s (domain %s):", info->name.c_str(),
+                       info->domain_uuid.c_str());
+          for (const auto& disk : info->disks) {
+            std::fprintf(ctx.out, " %s=%s (%s)", disk.name.c_str(), disk.path.c_str(),
+                         disk.format.c_str());
+          }
+          std::fprintf(ctx.out, "\n");
+        }
+        return code;
+      };
+    });
+  }
+  {
     auto* cmd = vm->add_subcommand("list", "List the VMs");
     cmd->add_flag("--json", ctx.json, "Machine-readable output");
     cmd->callback([&ctx, action] {
@@ -90,11 +136,15 @@ void RegisterVmCommands(CLI::App& app, Context& ctx, Action* action) {
         if (ctx.json) {
           nlohmann::json j = nlohmann::json::array();
           for (const auto& v : *vms) {
+            auto state = (*repo)->VmState(v.name);
             nlohmann::json disks = nlohmann::json::array();
             for (const auto& d : v.disks)
               disks.push_back({{"name", d.name}, {"path", d.path}, {"format", d.format}});
             j.push_back({{"name", v.name},
                          {"kind", v.kind},
+                         {"state", state.ok() ? *state : "unknown"},
+                         {"domain_uuid", v.domain_uuid},
+                         {"libvirt_uri", v.libvirt_uri},
                          {"disks", disks},
                          {"current_rp", v.current_rp},
                          {"rp_count", v.rp_count}});
@@ -102,14 +152,17 @@ void RegisterVmCommands(CLI::App& app, Context& ctx, Action* action) {
           ctx.PrintJson(j);
           return kExitOk;
         }
-        std::fprintf(ctx.out, "%-20s %-12s %5s %-20s %s\n", "VM", "KIND", "RPS", "CURRENT",
-                     "DISKS");
+        std::fprintf(ctx.out, "%-20s %-12s %-12s %5s %-20s %s\n", "VM", "KIND", "STATE", "RPS",
+                     "CURRENT", "DISKS");
         for (const auto& v : *vms) {
           std::string disks;
           for (const auto& d : v.disks) disks += (disks.empty() ? "" : " ") + d.name + "=" + d.path;
-          std::fprintf(ctx.out, "%-20s %-12s %5zu %-20s %s\n", v.name.c_str(), v.kind.c_str(),
-                       v.rp_count, v.current_rp.empty() ? "-" : v.current_rp.c_str(),
-                       disks.c_str());
+          // A libvirt that does not answer must not hide the store's VMs.
+          auto state = (*repo)->VmState(v.name);
+          std::fprintf(ctx.out, "%-20s %-12s %-12s %5zu %-20s %s\n", v.name.c_str(),
+                       v.kind.c_str(), state.ok() ? state->c_str() : "unknown", v.rp_count,
+                       v.current_rp.empty() ? "-" : v.current_rp.c_str(), disks.c_str());
+          if (!state.ok()) std::fprintf(ctx.err, "rpfs: %s\n", state.status().message().c_str());
         }
         return kExitOk;
       };

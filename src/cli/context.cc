@@ -6,12 +6,14 @@
 #include "cli/command.h"
 #include "cli/progress.h"
 #include "rpfs/names.h"
+#include "virt/libvirt_hypervisor.h"
 
 namespace rpfs::cli {
 
 Result<std::shared_ptr<Repository>> Context::OpenRepo() const {
   if (served != nullptr) return std::shared_ptr<Repository>(std::shared_ptr<void>(), served);
   RPFS_ASSIGN_OR_RETURN(auto repo, Repository::Open(store_dir));
+  repo->SetHypervisorFactory(virt::ConnectLibvirt);
   return std::shared_ptr<Repository>(std::move(repo));
 }
 

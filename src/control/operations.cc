@@ -101,14 +101,10 @@ Result<std::string> Operations::Execute(const std::string& vm, const Command& cm
   const std::string where = vm + "/" + cmd.rp;
   switch (cmd.verb) {
     case Verb::kCreate: {
-      RPFS_ASSIGN_OR_RETURN(VmInfo info, repo_->GetVm(vm));
-      if ((cmd.memory || cmd.quiesce) && info.kind != "libvirt") {
-        return Status::InvalidArgument(
-            "vm " + vm + " is made of image files: " + (cmd.memory ? "memory state" : "quiescing") +
-            " needs a libvirt domain");
-      }
       CreateOptions opts;
       opts.description = cmd.description;
+      opts.memory = cmd.memory;
+      opts.quiesce = cmd.quiesce;
       RPFS_ASSIGN_OR_RETURN(RpInfo rp, repo_->CreateRp(vm, cmd.rp, opts, progress));
       return "created " + where + ": " + Bytes(rp.added_bytes) + " added to the store";
     }

@@ -92,6 +92,13 @@ Result<Attr> Filesystem::AttrOf(InodeNo ino, const NodeKey& key) {
     }
     case NodeKind::kDisk: {
       RPFS_ASSIGN_OR_RETURN(RpInfo rp, repo_->GetRpById(key.vm, key.rp_id));
+      if (key.disk == kMemoryStream && rp.with_memory) {
+        a.mode = S_IFREG | 0444;
+        a.size = rp.memory_bytes;
+        a.mtime_us = rp.created_us;
+        a.immutable = true;
+        return a;
+      }
       for (const auto& d : rp.disks) {
         if (d.name == key.disk) {
           a.mode = S_IFREG | 0444;
@@ -102,6 +109,15 @@ Result<Attr> Filesystem::AttrOf(InodeNo ino, const NodeKey& key) {
         }
       }
       return Status::NotFound("no disk " + key.disk);
+    }
+    case NodeKind::kDomainXml: {
+      RPFS_ASSIGN_OR_RETURN(RpInfo rp, repo_->GetRpById(key.vm, key.rp_id));
+      RPFS_ASSIGN_OR_RETURN(std::string xml, repo_->DomainXmlById(key.vm, key.rp_id));
+      a.mode = S_IFREG | 0444;
+      a.size = xml.size();
+      a.mtime_us = rp.created_us;
+      a.immutable = true;
+      return a;
     }
     case NodeKind::kInfo: {
       RPFS_ASSIGN_OR_RETURN(RpInfo rp, repo_->GetRpById(key.vm, key.rp_id));
@@ -200,7 +216,11 @@ Result<Attr> Filesystem::Lookup(InodeNo parent, std::string_view name) {
         child.kind = NodeKind::kInfo;
         break;
       }
-      std::string disk = DiskFromFileName(n);
+      if (n == kDomainXmlFile) {
+        child.kind = NodeKind::kDomainXml;
+        break;
+      }
+      std::string disk = n == kMemoryFile ? std::string(kMemoryStream) : DiskFromFileName(n);
       if (disk.empty()) return Status::NotFound(n);
       child.kind = NodeKind::kDisk;
       child.disk = disk;
@@ -263,6 +283,13 @@ Result<std::vector<DirEntry>> Filesystem::ReadDir(InodeNo ino) {
         out.push_back(
             {DiskFileName(d.name), Attr{0, S_IFREG | 0444, d.size, rp.created_us, 1, true}});
       }
+      if (rp.with_memory) {
+        out.push_back(
+            {kMemoryFile, Attr{0, S_IFREG | 0444, rp.memory_bytes, rp.created_us, 1, true}});
+      }
+      if (rp.has_domain_xml) {
+        out.push_back({kDomainXmlFile, Attr{0, S_IFREG | 0444, 0, rp.created_us, 1, true}});
+      }
       out.push_back({kInfoFile, Attr{0, S_IFREG | 0444, 0, rp.created_us, 1, false}});
       return out;
     }
@@ -308,6 +335,8 @@ Result<HandleId> Filesystem::Open(InodeNo ino, int flags) {
     RPFS_ASSIGN_OR_RETURN(h->text, PrunePreviewText(key.vm));
   } else if (key.kind == NodeKind::kDisk) {
     RPFS_ASSIGN_OR_RETURN(h->disk, repo_->OpenDiskById(key.vm, key.rp_id, key.disk));
+  } else if (key.kind == NodeKind::kDomainXml) {
+    RPFS_ASSIGN_OR_RETURN(h->text, repo_->DomainXmlById(key.vm, key.rp_id));
   } else if (key.kind == NodeKind::kInfo) {
     RPFS_ASSIGN_OR_RETURN(RpInfo rp, repo_->GetRpById(key.vm, key.rp_id));
     RPFS_ASSIGN_OR_RETURN(h->text, InfoText(rp));

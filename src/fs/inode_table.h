@@ -30,6 +30,7 @@ enum class NodeKind : uint8_t {
   kCloneDisk,     // <vm>/.clones/<clone>/<disk>.raw
   kCloneStatus,   // <vm>/.clones/<clone>/.status
   kPrunePreview,  // <vm>/.prune-preview
+  kDomainXml,     // <vm>/<rp>/domain.xml (memory.state is a kDisk of stream kMemoryStream)
 };
 
 struct NodeKey {

@@ -182,6 +182,9 @@ Result<VmInfo> Repository::GetVm(const std::string& vm) const {
   VmInfo info;
   info.name = rec.name;
   info.kind = rec.kind == format::VmKind::kLibvirt ? "libvirt" : "image-files";
+  info.libvirt_uri = rec.libvirt_uri;
+  info.domain_uuid = rec.domain_uuid;
+  info.domain_name = rec.domain_name;
   for (const auto& d : rec.disks)
     info.disks.push_back({d.name, d.path, format::DiskFormatName(d.format)});
   RPFS_ASSIGN_OR_RETURN(auto current, impl_->FindRpById(vm, rec.current_rp));
@@ -338,7 +341,10 @@ Result<RpInfo> Repository::Impl::CreateRpLocked(const std::string& vm, const std
   Notify(StoreChange::Kind::kRpCreated, vm, rp, rec.id);
   // Deletes committed while the disks were read left their objects queued (store.h).
   (void)store->RunGc();  // on failure the queue stays for the next RunGc or Open
-  return ToInfo(rec, parent ? parent->name : "");
+  RpInfo info = ToInfo(rec, parent ? parent->name : "");
+  info.read_bytes = ctx.bytes_read;
+  if (input->pit) info.paused_us = input->pit->paused_us();
+  return info;
 }
 
 Result<std::vector<RpInfo>> Repository::ListRps(const std::string& vm) const {

@@ -1,0 +1,31 @@
+// Reading and rewriting libvirt domain XML (libxml2): the disks rpfs reads, and the
+// definition of a copy of a domain that runs on other disks.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "rpfs/hypervisor.h"
+#include "rpfs/status.h"
+
+namespace rpfs::virt {
+
+struct ParsedDomain {
+  std::string name;
+  std::string uuid;
+  // Every <disk device='disk'> with a file or block source, in document order. Disks
+  // without a source (an empty CD-ROM) or of other devices are left out.
+  std::vector<DomainDisk> disks;
+};
+
+// Corruption naming the cause when the XML does not parse or has no <name>.
+Result<ParsedDomain> ParseDomainXml(const std::string& xml);
+
+// `xml` with name `name`, no <uuid> (libvirt makes a new one), no <mac address> (new MACs),
+// and every disk whose target is in `disk_paths` turned into a raw file disk at that path
+// (backing chains dropped). InvalidArgument when a target of `disk_paths` is not a disk.
+Result<std::string> CopyDomainXml(const std::string& xml, const std::string& name,
+                                  const std::map<std::string, std::string>& disk_paths);
+
+}  // namespace rpfs::virt

@@ -1,0 +1,414 @@
+#include "virt/libvirt_hypervisor.h"
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include <chrono>
+#include <mutex>
+
+#include "virt/domain_xml.h"
+
+namespace rpfs::virt {
+namespace {
+
+int64_t MonotonicMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// libvirt's last error as a Status: a missing domain is NotFound, everything else names
+// what we were doing and libvirt's message.
+Status LibvirtError(const std::string& what) {
+  virErrorPtr e = virGetLastError();
+  std::string msg = e != nullptr && e->message != nullptr ? e->message : "unknown libvirt error";
+  int code = e != nullptr ? e->code : 0;
+  if (code == VIR_ERR_NO_DOMAIN) return Status::NotFound(what + ": " + msg);
+  if (code == VIR_ERR_NO_SUPPORT || code == VIR_ERR_ARGUMENT_UNSUPPORTED ||
+      code == VIR_ERR_AGENT_UNRESPONSIVE || code == VIR_ERR_OPERATION_UNSUPPORTED) {
+    return Status::NotSupported(what + ": " + msg);
+  }
+  if (code == VIR_ERR_OPERATION_INVALID) return Status::Busy(what + ": " + msg);
+  return Status::IOError(what + ": " + msg);
+}
+
+std::string XmlEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+struct DomainFree {
+  void operator()(virDomainPtr d) const { virDomainFree(d); }
+};
+using DomainRef = std::unique_ptr<virDomain, DomainFree>;
+
+std::string TakeString(char* s) {
+  std::string out = s != nullptr ? s : "";
+  free(s);  // NOLINT: libvirt allocates with malloc
+  return out;
+}
+
+DomainState StateOf(int state) {
+  switch (state) {
+    case VIR_DOMAIN_RUNNING:
+    case VIR_DOMAIN_BLOCKED:
+      return DomainState::kRunning;
+    case VIR_DOMAIN_PAUSED:
+    case VIR_DOMAIN_PMSUSPENDED:
+      return DomainState::kPaused;
+    case VIR_DOMAIN_SHUTOFF:
+    case VIR_DOMAIN_CRASHED:
+      return DomainState::kShutOff;
+    default:
+      return DomainState::kOther;
+  }
+}
+
+class LibvirtHypervisor;
+
+class LibvirtPointInTime final : public PointInTime {
+ public:
+  LibvirtPointInTime(DomainRef dom, std::string name, std::string since, std::string checkpoint)
+      : dom_(std::move(dom)),
+        name_(std::move(name)),
+        since_(std::move(since)),
+        checkpoint_(std::move(checkpoint)) {}
+  ~LibvirtPointInTime() override {
+    EndJob();
+    if (!kept_ && !checkpoint_.empty()) DeleteCheckpoint(checkpoint_);
+  }
+
+  const std::vector<FrozenDisk>& disks() const override { return disks_; }
+  const std::string& domain_xml() const override { return xml_; }
+  const std::string& memory_file() const override { return memory_; }
+  bool incremental() const override { return incremental_; }
+  bool quiesced() const override { return quiesced_; }
+  uint64_t paused_us() const override { return paused_us_; }
+
+  Status Keep() override {
+    kept_ = true;
+    EndJob();
+    if (!since_.empty() && since_ != checkpoint_) DeleteCheckpoint(since_);
+    return Status::OK();
+  }
+
+  std::vector<FrozenDisk> disks_;
+  std::string xml_;
+  std::string memory_;
+  bool incremental_ = false;
+  bool quiesced_ = false;
+  uint64_t paused_us_ = 0;
+  bool job_ = false;
+
+ private:
+  void EndJob() {
+    if (!job_) return;
+    job_ = false;
+    (void)virDomainAbortJob(dom_.get());  // a pull backup ends only by abort
+  }
+  void DeleteCheckpoint(const std::string& name) {
+    virDomainCheckpointPtr cp = virDomainCheckpointLookupByName(dom_.get(), name.c_str(), 0);
+    if (cp == nullptr) return;
+    (void)virDomainCheckpointDelete(cp, 0);
+    virDomainCheckpointFree(cp);
+  }
+
+  DomainRef dom_;
+  std::string name_;
+  std::string since_;
+  std::string checkpoint_;
+  bool kept_ = false;
+};
+
+class LibvirtHypervisor final : public Hypervisor {
+ public:
+  LibvirtHypervisor(virConnectPtr conn, std::string uri) : conn_(conn), uri_(std::move(uri)) {}
+  ~LibvirtHypervisor() override { virConnectClose(conn_); }
+
+  const std::string& uri() const override { return uri_; }
+
+  Result<std::vector<DomainInfo>> ListDomains() override {
+    virDomainPtr* doms = nullptr;
+    int n = virConnectListAllDomains(conn_, &doms, 0);
+    if (n < 0) return LibvirtError("listing the domains of " + uri_);
+    std::vector<DomainRef> refs;
+    for (int i = 0; i < n; ++i) refs.emplace_back(doms[i]);
+    free(doms);  // NOLINT
+    std::vector<DomainInfo> out;
+    for (auto& d : refs) {
+      auto info = Describe(d.get());
+      if (info.ok()) {
+        out.push_back(std::move(*info));
+      } else if (!info.status().IsNotFound()) {  // undefined meanwhile: skip it
+        return info.status();
+      }
+    }
+    return out;
+  }
+
+  Result<DomainInfo> GetDomain(const std::string& id) override {
+    RPFS_ASSIGN_OR_RETURN(DomainRef d, Lookup(id));
+    return Describe(d.get());
+  }
+
+  Result<std::unique_ptr<PointInTime>> BeginPointInTime(const std::string& uuid,
+                                                        const PointInTimeRequest& req) override {
+    RPFS_ASSIGN_OR_RETURN(DomainRef d, Lookup(uuid));
+    RPFS_ASSIGN_OR_RETURN(DomainInfo info, Describe(d.get()));
+    const std::string what = "domain " + info.name;
+    virDomainPtr dom = d.get();
+    auto pit =
+        std::make_unique<LibvirtPointInTime>(std::move(d), info.name, req.since, req.checkpoint);
+    pit->xml_ = info.xml;
+
+    AbortOurStaleJob(dom, req.work_dir);
+    // Quiesce while the guest runs (the agent must answer), then pause for the instant.
+    bool frozen = false;
+    if (req.quiesce) {
+      if (virDomainFSFreeze(dom, nullptr, 0, 0) < 0) {
+        return LibvirtError(what + ": cannot quiesce (is qemu-guest-agent running in it?)");
+      }
+      frozen = true;
+    }
+    auto thaw = [&] {
+      if (frozen) (void)virDomainFSThaw(dom, nullptr, 0, 0);
+      frozen = false;
+    };
+    int64_t paused_at = MonotonicMicros();
+    bool paused_by_us = info.state == DomainState::kRunning;
+    if (paused_by_us && virDomainSuspend(dom) < 0) {
+      thaw();
+      return LibvirtError(what + ": cannot pause it");
+    }
+    auto resume = [&] {
+      if (paused_by_us) (void)virDomainResume(dom);
+      paused_by_us = false;
+      pit->paused_us_ = static_cast<uint64_t>(MonotonicMicros() - paused_at);
+      thaw();
+    };
+
+    Status s = StartBackup(dom, info, req, pit.get());
+    if (!s.ok() && !req.since.empty()) {
+      // The checkpoint is gone or its bitmap unusable (a crash, a restart without a clean
+      // shutdown): read everything this time.
+      PointInTimeRequest full = req;
+      full.since.clear();
+      s = StartBackup(dom, info, full, pit.get());
+    }
+    if (!s.ok()) {
+      resume();
+      return s;
+    }
+    if (req.memory) {
+      Status m = SaveMemory(dom, info, req.work_dir, pit.get());
+      if (!m.ok()) {
+        resume();
+        return m;
+      }
+    }
+    resume();
+    pit->quiesced_ = req.quiesce;
+    return std::unique_ptr<PointInTime>(std::move(pit));
+  }
+
+  Status DeleteCheckpoints(const std::string& uuid, const std::string& prefix,
+                           const std::string& keep) override {
+    RPFS_ASSIGN_OR_RETURN(DomainRef d, Lookup(uuid));
+    virDomainCheckpointPtr* cps = nullptr;
+    int n = virDomainListAllCheckpoints(d.get(), &cps, 0);
+    if (n < 0) return LibvirtError("listing the checkpoints of domain " + uuid);
+    Status first;
+    for (int i = 0; i < n; ++i) {
+      std::string name = virDomainCheckpointGetName(cps[i]);
+      if (name.rfind(prefix, 0) == 0 && name != keep && virDomainCheckpointDelete(cps[i], 0) < 0 &&
+          first.ok()) {
+        // A shut-off domain whose bitmaps qemu-img cannot drop: forget the metadata at least
+        // (a stale bitmap costs a little space, never a wrong RP: rpfs no longer uses it).
+        if (virDomainCheckpointDelete(cps[i], VIR_DOMAIN_CHECKPOINT_DELETE_METADATA_ONLY) < 0) {
+          first = LibvirtError("deleting checkpoint " + name);
+        }
+      }
+      virDomainCheckpointFree(cps[i]);
+    }
+    free(cps);  // NOLINT
+    return first;
+  }
+
+  Status RestoreMemory(const std::string& uuid, const std::string& memory_file,
+                       const std::string& xml) override {
+    RPFS_ASSIGN_OR_RETURN(DomainRef d, Lookup(uuid));
+    const char* dxml = xml.empty() ? nullptr : xml.c_str();
+    if (virDomainRestoreFlags(conn_, memory_file.c_str(), dxml, VIR_DOMAIN_SAVE_RUNNING) < 0) {
+      return LibvirtError("restoring domain " + uuid + " from " + memory_file);
+    }
+    return Status::OK();
+  }
+
+  Result<DomainInfo> DefineCopy(const std::string& source_xml, const std::string& name,
+                                const std::map<std::string, std::string>& disk_paths) override {
+    RPFS_ASSIGN_OR_RETURN(std::string xml, CopyDomainXml(source_xml, name, disk_paths));
+    virDomainPtr dom = virDomainDefineXML(conn_, xml.c_str());
+    if (dom == nullptr) return LibvirtError("defining domain " + name);
+    DomainRef d(dom);
+    return Describe(d.get());
+  }
+
+ private:
+  Result<DomainRef> Lookup(const std::string& id) {
+    virDomainPtr d = virDomainLookupByUUIDString(conn_, id.c_str());
+    if (d == nullptr) d = virDomainLookupByName(conn_, id.c_str());
+    if (d == nullptr) {
+      virErrorPtr e = virGetLastError();
+      if (e == nullptr || e->code == VIR_ERR_NO_DOMAIN || e->code == VIR_ERR_INVALID_ARG) {
+        return Status::NotFound("libvirt domain " + id + " does not exist at " + uri_);
+      }
+      return LibvirtError("looking up libvirt domain " + id + " at " + uri_);
+    }
+    return DomainRef(d);
+  }
+
+  Result<DomainInfo> Describe(virDomainPtr d) {
+    DomainInfo info;
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    if (virDomainGetUUIDString(d, uuid) < 0) return LibvirtError("reading a domain's uuid");
+    info.uuid = uuid;
+    const char* name = virDomainGetName(d);
+    info.name = name != nullptr ? name : "";
+    int state = 0;
+    int reason = 0;
+    if (virDomainGetState(d, &state, &reason, 0) < 0) {
+      return LibvirtError("reading the state of domain " + info.name);
+    }
+    info.state = StateOf(state);
+    info.xml = TakeString(virDomainGetXMLDesc(d, VIR_DOMAIN_XML_INACTIVE));
+    if (info.xml.empty()) return LibvirtError("reading the definition of domain " + info.name);
+    RPFS_ASSIGN_OR_RETURN(ParsedDomain parsed, ParseDomainXml(info.xml));
+    info.disks = std::move(parsed.disks);
+    return info;
+  }
+
+  // A pull backup whose NBD socket lies in a directory we make: a job left by an rpfs that
+  // was killed before it could end it. It would keep every later backup out.
+  void AbortOurStaleJob(virDomainPtr dom, const std::string& work_dir) {
+    std::string parent = work_dir.substr(0, work_dir.rfind('/') + 1);
+    std::string xml = TakeString(virDomainBackupGetXMLDesc(dom, 0));
+    if (!xml.empty() && !parent.empty() && xml.find("socket='" + parent) != std::string::npos) {
+      (void)virDomainAbortJob(dom);
+    }
+    virResetLastError();
+  }
+
+  Status StartBackup(virDomainPtr dom, const DomainInfo& info, const PointInTimeRequest& req,
+                     LibvirtPointInTime* pit) {
+    const std::string socket = req.work_dir + "/nbd.sock";
+    std::string backup = "<domainbackup mode='pull'>";
+    if (!req.since.empty()) backup += "<incremental>" + XmlEscape(req.since) + "</incremental>";
+    backup += "<server transport='unix' socket='" + XmlEscape(socket) + "'/><disks>";
+    std::string checkpoint;
+    if (!req.checkpoint.empty()) {
+      checkpoint = "<domaincheckpoint><name>" + XmlEscape(req.checkpoint) + "</name><disks>";
+    }
+    for (const auto& d : info.disks) {
+      const bool bitmap = d.format == "qcow2";
+      backup += "<disk name='" + XmlEscape(d.target) + "' backup='yes' type='file'";
+      if (!req.since.empty()) {
+        backup += bitmap ? " backupmode='incremental' incremental='" + XmlEscape(req.since) + "'"
+                         : std::string(" backupmode='full'");
+      }
+      backup += "><scratch file='" + XmlEscape(req.work_dir + "/" + d.target + ".scratch") +
+                "'/></disk>";
+      if (!checkpoint.empty()) {
+        checkpoint += "<disk name='" + XmlEscape(d.target) + "' checkpoint='" +
+                      (bitmap ? "bitmap" : "no") + "'/>";
+      }
+    }
+    backup += "</disks></domainbackup>";
+    if (!checkpoint.empty()) checkpoint += "</disks></domaincheckpoint>";
+    if (virDomainBackupBegin(dom, backup.c_str(), checkpoint.empty() ? nullptr : checkpoint.c_str(),
+                             0) < 0) {
+      return LibvirtError("domain " + info.name + ": starting the backup job" +
+                          (req.since.empty() ? "" : " from checkpoint " + req.since));
+    }
+    pit->job_ = true;
+    pit->incremental_ = !req.since.empty();
+    pit->disks_.clear();
+    for (const auto& d : info.disks) {
+      FrozenDisk f;
+      f.target = d.target;
+      f.nbd_socket = socket;
+      f.nbd_export = d.target;
+      f.format = d.format;
+      if (pit->incremental_ && d.format == "qcow2") {
+        f.dirty_context = "qemu:dirty-bitmap:backup-" + d.target;
+      }
+      pit->disks_.push_back(std::move(f));
+    }
+    return Status::OK();
+  }
+
+  // The memory state at the paused instant, as a libvirt save image (what
+  // virDomainRestoreFlags reads), without stopping the domain: an external memory-only
+  // snapshot with no metadata.
+  Status SaveMemory(virDomainPtr dom, const DomainInfo& info, const std::string& work_dir,
+                    LibvirtPointInTime* pit) {
+    const std::string file = work_dir + "/memory.state";
+    std::string xml = "<domainsnapshot><name>rpfs-memory</name><memory snapshot='external' file='" +
+                      XmlEscape(file) + "'/><disks>";
+    for (const auto& d : info.disks) {
+      xml += "<disk name='" + XmlEscape(d.target) + "' snapshot='no'/>";
+    }
+    xml += "</disks></domainsnapshot>";
+    virDomainSnapshotPtr snap =
+        virDomainSnapshotCreateXML(dom, xml.c_str(), VIR_DOMAIN_SNAPSHOT_CREATE_NO_METADATA);
+    if (snap == nullptr) return LibvirtError("domain " + info.name + ": saving the memory state");
+    virDomainSnapshotFree(snap);
+    pit->memory_ = file;
+    return Status::OK();
+  }
+
+  virConnectPtr conn_;
+  std::string uri_;
+};
+
+// libvirt prints every error to stderr unless told otherwise; we report them ourselves.
+void QuietErrors(void*, virErrorPtr) {}
+
+}  // namespace
+
+Result<std::shared_ptr<Hypervisor>> ConnectLibvirt(const std::string& uri) {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    virInitialize();
+    virSetErrorFunc(nullptr, QuietErrors);
+  });
+  virConnectPtr conn = virConnectOpen(uri.empty() ? nullptr : uri.c_str());
+  if (conn == nullptr) {
+    return Status::IOError("cannot connect to libvirt at " + (uri.empty() ? "(default)" : uri) +
+                           ": " + LibvirtError("").message().substr(2));
+  }
+  std::string real = TakeString(virConnectGetURI(conn));
+  return std::shared_ptr<Hypervisor>(std::make_shared<LibvirtHypervisor>(conn, real));
+}
+
+}  // namespace rpfs::virt

@@ -1,0 +1,15 @@
+// rpfs::Hypervisor over libvirt: the only code that includes libvirt.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "rpfs/hypervisor.h"
+
+namespace rpfs::virt {
+
+// Connects to libvirt at `uri` ("qemu:///system"). Unavailable when libvirtd does not answer,
+// with libvirt's own message.
+Result<std::shared_ptr<Hypervisor>> ConnectLibvirt(const std::string& uri);
+
+}  // namespace rpfs::virt
