@@ -44,9 +44,13 @@ struct FrozenDisk {
   // ...with, for an incremental point, the meta context listing the extents written since
   // the checkpoint it was asked to start from; empty when everything must be read.
   std::string dirty_context;
-  // ...or, when nbd_socket is empty, the image file itself (a shut-off domain).
+  // ...or, when nbd_socket is empty, an image file holding the disk at that instant...
   std::string path;
   std::string format;
+  // ...with, when the hypervisor tracks writes itself, the extents written since `since`
+  // (offset, length).
+  bool has_changed_extents = false;
+  std::vector<std::pair<uint64_t, uint64_t>> changed_extents;
 };
 
 struct PointInTimeRequest {
@@ -55,7 +59,9 @@ struct PointInTimeRequest {
   // The checkpoint of the previous RP: the qcow2 disks then export only what changed since.
   // When it is missing or unusable, the point falls back to a full one (incremental() false).
   std::string since;
-  std::string checkpoint;  // checkpoint to create at this instant ("" = none)
+  // A checkpoint to create at this instant, on the disks that can have one (qcow2); ""
+  // = none. PointInTime::checkpoint() says whether it was made.
+  std::string checkpoint;
   std::string work_dir;    // for the NBD socket, scratch files and the memory file
 };
 
@@ -68,6 +74,7 @@ class PointInTime {
   virtual const std::string& memory_file() const = 0;  // "" without memory
   virtual bool incremental() const = 0;  // the disks with a dirty_context are incremental
   virtual bool quiesced() const = 0;
+  virtual const std::string& checkpoint() const = 0;  // the checkpoint made, "" = none
   virtual uint64_t paused_us() const = 0;  // how long the guest was paused
   // The point was stored: end the job, keep the new checkpoint, drop `since`.
   virtual Status Keep() = 0;

@@ -308,6 +308,10 @@ Result<RpInfo> Repository::Impl::CreateRpLocked(const std::string& vm, const std
       return Status::Busy(label + ": the vm's disks changed while they were read");
     }
     vmrec = std::move(*now);
+    if (input->pit) {  // a domain undefined while its disks were read: keep nothing
+      Status still = DomainOf(vmrec).status();
+      if (!still.ok()) return still.WithContext(label);
+    }
     RPFS_ASSIGN_OR_RETURN(auto taken, FindRp(vm, rp));
     if (taken) return Status::AlreadyExists(RpLabel(vm, rp) + " already exists");
   }

@@ -214,11 +214,9 @@ Result<Repository::Impl::PointInput> Repository::Impl::BeginDomainPoint(
   // The recorded checkpoint is a valid base only for the RP it was made with, and only
   // while that RP is the VM's current one (a rollback or another RP since moves it).
   if (!vm.checkpoint.empty() && vm.checkpoint_rp == vm.current_rp) req.since = vm.checkpoint;
-  bool any_qcow2 = false;
-  for (const auto& d : in.vm_disks) any_qcow2 |= d.format == format::DiskFormat::kQcow2;
-  if (any_qcow2) req.checkpoint = kCheckpointPrefix + std::to_string(NowMicros());
+  req.checkpoint = kCheckpointPrefix + std::to_string(NowMicros());
   RPFS_ASSIGN_OR_RETURN(in.pit, hv->BeginPointInTime(dom.uuid, req));
-  in.checkpoint = req.checkpoint;
+  in.checkpoint = in.pit->checkpoint();
   in.domain_xml = in.pit->domain_xml();
   for (const FrozenDisk& fd : in.pit->disks()) {
     DiskInput input;
@@ -231,8 +229,11 @@ Result<Repository::Impl::PointInput> Repository::Impl::BeginDomainPoint(
       RPFS_ASSIGN_OR_RETURN(input.source, image::OpenNbdExport(fd.target, fd.nbd_socket,
                                                                fd.nbd_export, fd.dirty_context));
     }
-    if (!fd.dirty_context.empty() && in.pit->incremental()) {
+    if (in.pit->incremental() && !fd.dirty_context.empty()) {
       RPFS_ASSIGN_OR_RETURN(input.changed, input.source->ChangedExtents());
+    } else if (in.pit->incremental() && fd.has_changed_extents) {
+      input.changed.emplace();
+      for (auto [offset, length] : fd.changed_extents) input.changed->push_back({offset, length});
     }
     in.disks.push_back(std::move(input));
   }

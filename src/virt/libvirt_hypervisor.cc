@@ -104,6 +104,7 @@ class LibvirtPointInTime final : public PointInTime {
   const std::string& memory_file() const override { return memory_; }
   bool incremental() const override { return incremental_; }
   bool quiesced() const override { return quiesced_; }
+  const std::string& checkpoint() const override { return checkpoint_; }
   uint64_t paused_us() const override { return paused_us_; }
 
   Status Keep() override {
@@ -112,6 +113,7 @@ class LibvirtPointInTime final : public PointInTime {
     if (!since_.empty() && since_ != checkpoint_) DeleteCheckpoint(since_);
     return Status::OK();
   }
+  void set_checkpoint(std::string c) { checkpoint_ = std::move(c); }
 
   std::vector<FrozenDisk> disks_;
   std::string xml_;
@@ -208,24 +210,33 @@ class LibvirtHypervisor final : public Hypervisor {
       thaw();
     };
 
-    Status s = StartBackup(dom, info, req, pit.get());
-    if (!s.ok() && !req.since.empty()) {
+    PointInTimeRequest use = req;
+    bool any_qcow2 = false;
+    for (const auto& disk : info.disks) any_qcow2 |= disk.format == "qcow2";
+    if (!any_qcow2) use.checkpoint.clear();  // only qcow2 disks hold bitmaps
+    pit->set_checkpoint(use.checkpoint);
+    // The memory is saved first: while a backup job runs libvirt refuses it (state change
+    // lock). Saving it hands qemu's bitmaps back to the image until the guest resumes, so
+    // this backup cannot be incremental: it reads everything.
+    if (req.memory) {
+      use.since.clear();
+      Status m = SaveMemory(dom, info, req.work_dir, pit.get());
+      if (!m.ok()) {
+        resume();
+        return m;
+      }
+    }
+    Status s = StartBackup(dom, info, use, pit.get());
+    if (!s.ok() && !use.since.empty()) {
       // The checkpoint is gone or its bitmap unusable (a crash, a restart without a clean
       // shutdown): read everything this time.
-      PointInTimeRequest full = req;
+      PointInTimeRequest full = use;
       full.since.clear();
       s = StartBackup(dom, info, full, pit.get());
     }
     if (!s.ok()) {
       resume();
       return s;
-    }
-    if (req.memory) {
-      Status m = SaveMemory(dom, info, req.work_dir, pit.get());
-      if (!m.ok()) {
-        resume();
-        return m;
-      }
     }
     resume();
     pit->quiesced_ = req.quiesce;

@@ -1,0 +1,312 @@
+// libvirt VMs through the repository, against FakeHypervisor: import, points in time of a
+// running domain, incremental RPs from checkpoints, memory state, rollback rules, and every
+// error path leaving the store as it was.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "integration/repo_fixture.h"
+#include "support/fake_hypervisor.h"
+
+namespace rpfs::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using Fail = FakeHypervisor::Fail;
+
+constexpr uint64_t kDiskSize = 4ull << 20;
+constexpr uint64_t kChunk = 64 * 1024;
+
+class LibvirtVmTest : public RepoTest {
+ protected:
+  void SetUp() override {
+    RepoTest::SetUp();
+    fake_ = std::make_unique<FakeHypervisor>(Path(""));
+    repo_->SetHypervisorFactory(fake_->Factory());
+    MakeSparseFile(Path("web.img"), kDiskSize);
+    WriteAt(Path("web.img"), 0, PatternBytes(1, 1 << 20));
+    uuid_ = fake_->AddDomain("web", {{"vda", Path("web.img")}});
+  }
+  void TearDown() override { repo_.reset(); }
+
+  void Import() {
+    auto vm = repo_->ImportVm(fake_->uri(), "web");
+    ASSERT_TRUE(vm.ok()) << vm.status().ToString();
+  }
+  RpInfo Create(const std::string& rp, CreateOptions opts = {}) {
+    auto info = repo_->CreateRp("web", rp, opts);
+    EXPECT_TRUE(info.ok()) << info.status().ToString();
+    return info.ok() ? *info : RpInfo{};
+  }
+
+  // Everything a failed operation must leave as it was.
+  struct Snapshot {
+    std::vector<std::string> rps;
+    std::string current;
+    uint64_t chunks = 0;
+    uint64_t pages = 0;
+    bool operator==(const Snapshot&) const = default;
+  };
+  Snapshot State() {
+    Snapshot s;
+    auto rps = repo_->ListRps("web");
+    if (rps.ok())
+      for (const auto& r : *rps) s.rps.push_back(r.name);
+    auto vm = repo_->GetVm("web");
+    if (vm.ok()) s.current = vm->current_rp;
+    auto sum = repo_->Summary();
+    if (sum.ok()) {
+      s.chunks = sum->chunk_count;
+      s.pages = sum->page_count;
+    }
+    return s;
+  }
+  void ExpectVerifyClean() {
+    auto v = repo_->Verify();
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    EXPECT_TRUE(v->ok()) << (v->problems.empty() ? "" : v->problems[0]);
+  }
+
+  std::unique_ptr<FakeHypervisor> fake_;
+  std::string uuid_;
+};
+
+TEST_F(LibvirtVmTest, ImportTakesTheDisksFromTheDomain) {
+  Import();
+  auto vm = repo_->GetVm("web");
+  ASSERT_TRUE(vm.ok());
+  EXPECT_EQ(vm->kind, "libvirt");
+  EXPECT_EQ(vm->domain_uuid, uuid_);
+  ASSERT_EQ(vm->disks.size(), 1u);
+  EXPECT_EQ(vm->disks[0].name, "vda");
+  EXPECT_EQ(vm->disks[0].path, Path("web.img"));
+  auto state = repo_->VmState("web");
+  ASSERT_TRUE(state.ok()) << state.status().ToString();
+  EXPECT_EQ(*state, "running");
+  fake_->SetState(uuid_, DomainState::kShutOff);
+  EXPECT_EQ(*repo_->VmState("web"), "shut off");
+}
+
+TEST_F(LibvirtVmTest, ImportErrorsNameTheDomainAndAddNothing) {
+  auto missing = repo_->ImportVm(fake_->uri(), "nope");
+  EXPECT_TRUE(missing.status().IsNotFound()) << missing.status().ToString();
+  EXPECT_THAT(missing.status().message(), HasSubstr("nope"));
+
+  fake_->SetFail(Fail::kConnect);
+  repo_->SetHypervisorFactory(fake_->Factory());  // drops the cached connection
+  auto down = repo_->ImportVm(fake_->uri(), "web");
+  EXPECT_FALSE(down.ok());
+  EXPECT_THAT(down.status().message(), HasSubstr("cannot connect to libvirt"));
+  fake_->SetFail(Fail::kNone);
+
+  Import();
+  auto twice = repo_->ImportVm(fake_->uri(), "web", "web-again");
+  EXPECT_EQ(twice.status().code(), Status::Code::kAlreadyExists) << twice.status().ToString();
+  auto vms = repo_->ListVms();
+  ASSERT_TRUE(vms.ok());
+  EXPECT_EQ(vms->size(), 1u);
+}
+
+TEST_F(LibvirtVmTest, RunningDomainRpHoldsTheDisksAtTheInstantAndTheXml) {
+  Import();
+  auto at_instant = ReadAll(Path("web.img"));
+  RpInfo rp = Create("one");
+  fake_->Write(uuid_, "vda", 0, PatternBytes(9, kChunk));  // the guest writes on
+  EXPECT_TRUE(Export("web", "one", "vda") == at_instant);
+  EXPECT_TRUE(rp.has_domain_xml);
+  EXPECT_EQ(rp.paused_us, 1234u);
+  auto xml = repo_->DomainXmlById("web", rp.id);
+  ASSERT_TRUE(xml.ok());
+  EXPECT_THAT(*xml, HasSubstr("<name>web</name>"));
+  EXPECT_EQ(fake_->jobs_running(), 0);
+}
+
+TEST_F(LibvirtVmTest, IncrementalRpReadsOnlyWhatChangedAndIsRight) {
+  Import();
+  RpInfo first = Create("day1");
+  EXPECT_EQ(first.read_bytes, 1u << 20);
+  EXPECT_EQ(fake_->Checkpoints(uuid_).size(), 1u);
+
+  fake_->Write(uuid_, "vda", 3 * kChunk, PatternBytes(2, kChunk));
+  fake_->Write(uuid_, "vda", 40 * kChunk + 100, PatternBytes(3, 10));  // into a hole
+  auto day2_bytes = ReadAll(Path("web.img"));
+  RpInfo second = Create("day2");
+  EXPECT_EQ(second.read_bytes, 2 * kChunk);
+  EXPECT_TRUE(Export("web", "day2", "vda") == day2_bytes);
+  EXPECT_EQ(second.parent, "day1");
+  // Only the newest checkpoint is kept.
+  EXPECT_EQ(fake_->Checkpoints(uuid_).size(), 1u);
+
+  // Zeros written over data make a hole in the new RP, not a copy of the old chunk.
+  fake_->Write(uuid_, "vda", 0, std::vector<std::byte>(kChunk));
+  auto day3_bytes = ReadAll(Path("web.img"));
+  RpInfo third = Create("day3");
+  EXPECT_EQ(third.read_bytes, kChunk);
+  EXPECT_TRUE(Export("web", "day3", "vda") == day3_bytes);
+  EXPECT_EQ(third.data_bytes, second.data_bytes - kChunk);
+  ExpectVerifyClean();
+}
+
+TEST_F(LibvirtVmTest, UnusableCheckpointFallsBackToReadingEverything) {
+  Import();
+  Create("day1");
+  fake_->Write(uuid_, "vda", 0, PatternBytes(4, kChunk));
+  fake_->SetFail(Fail::kIncremental);
+  auto want = ReadAll(Path("web.img"));
+  RpInfo second = Create("day2");
+  EXPECT_EQ(second.read_bytes, 1u << 20);
+  EXPECT_TRUE(Export("web", "day2", "vda") == want);
+}
+
+TEST_F(LibvirtVmTest, RollbackIsRefusedWhileRunningAndResetsIncrementalReads) {
+  Import();
+  Create("day1");
+  fake_->Write(uuid_, "vda", 0, PatternBytes(5, kChunk));
+  Create("day2");
+  auto running = repo_->Rollback("web", "day1", RollbackOptions{});
+  EXPECT_TRUE(running.status().IsBusy()) << running.status().ToString();
+  EXPECT_THAT(running.status().message(), HasSubstr("shut it off"));
+
+  fake_->SetState(uuid_, DomainState::kShutOff);
+  auto done = repo_->Rollback("web", "day1", RollbackOptions{});
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_TRUE(fake_->Checkpoints(uuid_).empty());
+  EXPECT_TRUE(ReadAll(Path("web.img")) == Export("web", "day1", "vda"));
+
+  // The next RP cannot trust any bitmap: it reads the whole disk.
+  fake_->SetState(uuid_, DomainState::kRunning);
+  RpInfo after = Create("day3");
+  EXPECT_EQ(after.read_bytes, 1u << 20);
+  EXPECT_EQ(after.parent, "day1");
+}
+
+TEST_F(LibvirtVmTest, MemoryStateIsStoredAndRestoredAfterRollback) {
+  Import();
+  auto memory = TextBytes(7, 3 << 20);
+  fake_->SetMemory(memory);
+  CreateOptions opts;
+  opts.memory = true;
+  RpInfo rp = Create("with-mem", opts);
+  EXPECT_TRUE(rp.with_memory);
+  EXPECT_EQ(rp.memory_bytes, memory.size());
+  EXPECT_TRUE(Export("web", "with-mem", kMemoryStream) == memory);
+
+  fake_->SetState(uuid_, DomainState::kShutOff);
+  auto done = repo_->Rollback("web", "with-mem", RollbackOptions{});
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_TRUE(fake_->restored_memory == memory);
+  EXPECT_THAT(fake_->restored_xml, HasSubstr("<name>web</name>"));
+  EXPECT_EQ(*repo_->VmState("web"), "running");
+}
+
+TEST_F(LibvirtVmTest, ShutOffDomainIsReadFromItsFilesWithoutMemoryOrQuiesce) {
+  Import();
+  fake_->SetState(uuid_, DomainState::kShutOff);
+  auto want = ReadAll(Path("web.img"));
+  RpInfo rp = Create("cold");
+  EXPECT_TRUE(Export("web", "cold", "vda") == want);
+  EXPECT_TRUE(rp.has_domain_xml);
+  CreateOptions mem;
+  mem.memory = true;
+  auto refused = repo_->CreateRp("web", "cold-mem", mem);
+  EXPECT_TRUE(refused.status().IsInvalidArgument()) << refused.status().ToString();
+  EXPECT_THAT(refused.status().message(), HasSubstr("no memory state"));
+}
+
+TEST_F(LibvirtVmTest, ImageFileVmsRefuseMemoryAndQuiesce) {
+  MakeSparseFile(Path("plain.img"), kDiskSize);
+  ASSERT_TRUE(repo_->AddVm("plain", {{"vda", Path("plain.img"), "raw"}}).ok());
+  CreateOptions opts;
+  opts.quiesce = true;
+  auto r = repo_->CreateRp("plain", "x", opts);
+  EXPECT_TRUE(r.status().IsInvalidArgument());
+  EXPECT_THAT(r.status().message(), HasSubstr("needs a libvirt domain"));
+}
+
+TEST_F(LibvirtVmTest, DeletingTheDomainKeepsItsRps) {
+  Import();
+  auto want = ReadAll(Path("web.img"));
+  Create("day1");
+  fake_->Undefine(uuid_);
+  auto rps = repo_->ListRps("web");
+  ASSERT_TRUE(rps.ok());
+  EXPECT_EQ(rps->size(), 1u);
+  EXPECT_TRUE(Export("web", "day1", "vda") == want);
+  auto state = repo_->VmState("web");
+  EXPECT_TRUE(state.status().IsNotFound());
+  EXPECT_THAT(state.status().message(), HasSubstr("no longer exists"));
+}
+
+// Every way libvirt can fail during a create: a clear error, and the store, the VM and
+// the domain's checkpoints as they were.
+TEST_F(LibvirtVmTest, EveryFailureDuringCreateLeavesTheStoreUnchanged) {
+  Import();
+  Create("day1");
+  fake_->Write(uuid_, "vda", 0, PatternBytes(6, 2 * kChunk));
+  const Snapshot before = State();
+  const auto checkpoints = fake_->Checkpoints(uuid_);
+  struct Case {
+    Fail fail;
+    CreateOptions opts;
+    const char* message;
+  };
+  CreateOptions memory;
+  memory.memory = true;
+  CreateOptions quiesce;
+  quiesce.quiesce = true;
+  const std::vector<Case> cases = {
+      {Fail::kGetDomain, {}, "stopped answering"},
+      {Fail::kBegin, {}, "starting the backup job"},
+      {Fail::kDiskVanishes, {}, "vda"},
+      {Fail::kMemory, memory, "saving the memory state"},
+      {Fail::kNone, quiesce, "guest agent"},
+      {Fail::kUndefineAfterBegin, {}, "no longer exists"},
+      {Fail::kConnect, {}, "cannot connect to libvirt"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.message);
+    fake_->SetFail(c.fail);
+    repo_->SetHypervisorFactory(fake_->Factory());
+    auto r = repo_->CreateRp("web", "day2", c.opts);
+    ASSERT_FALSE(r.ok());
+    EXPECT_THAT(r.status().message(), HasSubstr(c.message));
+    EXPECT_THAT(r.status().message(), HasSubstr("web/day2"));
+    fake_->SetFail(Fail::kNone);
+    EXPECT_TRUE(State() == before);
+    EXPECT_EQ(fake_->jobs_running(), 0);
+    if (c.fail == Fail::kUndefineAfterBegin) break;  // the domain is gone now
+    EXPECT_EQ(fake_->Checkpoints(uuid_), checkpoints);
+  }
+  ExpectVerifyClean();
+  // A reopen finds no transaction left behind.
+  Reopen();
+  EXPECT_TRUE(State() == before);
+}
+
+TEST_F(LibvirtVmTest, CreateOfAVanishedDomainIsNotFoundNamingTheVm) {
+  Import();
+  fake_->Undefine(uuid_);
+  auto r = repo_->CreateRp("web", "x", CreateOptions{});
+  EXPECT_TRUE(r.status().IsNotFound()) << r.status().ToString();
+  EXPECT_THAT(r.status().message(), HasSubstr("vm web"));
+  auto rb = repo_->Rollback("web", "x", RollbackOptions{});
+  EXPECT_TRUE(rb.status().IsNotFound());
+}
+
+TEST_F(LibvirtVmTest, FailedMemoryRestoreIsReportedAfterTheDisksAreBack) {
+  Import();
+  fake_->SetMemory(TextBytes(8, 1 << 20));
+  CreateOptions opts;
+  opts.memory = true;
+  Create("mem", opts);
+  auto want = Export("web", "mem", "vda");
+  fake_->Write(uuid_, "vda", 0, PatternBytes(10, kChunk));
+  fake_->SetState(uuid_, DomainState::kShutOff);
+  fake_->SetFail(Fail::kRestore);
+  auto r = repo_->Rollback("web", "mem", RollbackOptions{});
+  EXPECT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("restoring the memory state"));
+  EXPECT_TRUE(ReadAll(Path("web.img")) == want);
+}
+
+}  // namespace
+}  // namespace rpfs::testing

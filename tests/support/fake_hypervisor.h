@@ -1,0 +1,99 @@
+// FakeHypervisor: an in-memory libvirt for repository tests. Domains have raw image files
+// as disks; a point in time is a copy of them taken at BeginPointInTime, writes made
+// through Write() are tracked per checkpoint (the fake's dirty bitmap), and every step can
+// be made to fail.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "rpfs/hypervisor.h"
+
+namespace rpfs::testing {
+
+class FakeHypervisor : public Hypervisor {
+ public:
+  // Where a test can make the fake fail.
+  enum class Fail {
+    kNone,
+    kConnect,        // the factory: libvirt is down
+    kGetDomain,      // every lookup fails with an I/O error (libvirt went away)
+    kBegin,          // the backup job does not start
+    kIncremental,    // starting from a checkpoint fails (its bitmap is unusable)
+    kMemory,         // saving the memory state fails
+    kDiskVanishes,   // the job dies: its exported copy is gone before it is read
+    kUndefineAfterBegin,  // the domain is undefined while its disks are read
+    kRestore,        // restoring the memory state fails
+  };
+
+  explicit FakeHypervisor(std::string dir) : dir_(std::move(dir)) {}
+
+  // Defines a domain whose disks are the given raw images (target -> path).
+  std::string AddDomain(const std::string& name,
+                        const std::vector<std::pair<std::string, std::string>>& disks,
+                        DomainState state = DomainState::kRunning);
+  void SetState(const std::string& uuid, DomainState state);
+  void Undefine(const std::string& uuid);
+  // Writes to a disk of the domain the way the guest would: recorded as dirty for every
+  // checkpoint of the domain.
+  void Write(const std::string& uuid, const std::string& target, uint64_t offset,
+             const std::vector<std::byte>& data);
+  void SetFail(Fail f) {
+    std::lock_guard lock(mu_);
+    fail_ = f;
+  }
+  // Bytes the next memory save writes.
+  void SetMemory(std::vector<std::byte> memory) {
+    std::lock_guard lock(mu_);
+    memory_ = std::move(memory);
+  }
+  bool has_agent = false;
+
+  // What the fake saw.
+  std::set<std::string> Checkpoints(const std::string& uuid);
+  int jobs_running();
+  std::string restored_xml;                // the XML of the last RestoreMemory
+  std::vector<std::byte> restored_memory;  // the content of its memory file
+
+  HypervisorFactory Factory();
+
+  // Hypervisor:
+  const std::string& uri() const override { return uri_; }
+  Result<std::vector<DomainInfo>> ListDomains() override;
+  Result<DomainInfo> GetDomain(const std::string& uuid_or_name) override;
+  Result<std::unique_ptr<PointInTime>> BeginPointInTime(const std::string& uuid,
+                                                        const PointInTimeRequest& req) override;
+  Status DeleteCheckpoints(const std::string& uuid, const std::string& prefix,
+                           const std::string& keep) override;
+  Status RestoreMemory(const std::string& uuid, const std::string& memory_file,
+                       const std::string& xml) override;
+  Result<DomainInfo> DefineCopy(const std::string& source_xml, const std::string& name,
+                                const std::map<std::string, std::string>& disk_paths) override;
+
+ private:
+  struct Domain {
+    DomainInfo info;
+    // checkpoint -> target -> extents written since it was made
+    std::map<std::string, std::map<std::string, std::vector<std::pair<uint64_t, uint64_t>>>>
+        dirty;
+  };
+  class Point;
+  Result<Domain*> Find(const std::string& id);  // mu_ held
+  void DropCheckpoint(const std::string& uuid, const std::string& cp);
+  static std::string XmlOf(const DomainInfo& d);
+
+  std::string dir_;
+  std::string uri_ = "test:///rpfs-fake";
+  std::mutex mu_;
+  std::map<std::string, Domain> domains_;  // by uuid
+  Fail fail_ = Fail::kNone;
+  std::vector<std::byte> memory_;
+  int next_uuid_ = 1;
+  int jobs_ = 0;
+  int copies_ = 0;
+};
+
+}  // namespace rpfs::testing
