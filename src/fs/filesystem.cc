@@ -161,6 +161,12 @@ Result<Attr> Filesystem::AttrOf(InodeNo ino, const NodeKey& key) {
           a.mode = S_IFREG | 0644;
           a.size = d.size;
           a.mtime_us = c.created_us;
+          std::lock_guard lock(owners_mu_);
+          auto it = clone_owners_.find(key.Encode());
+          if (it != clone_owners_.end()) {
+            a.uid = it->second.first;
+            a.gid = it->second.second;
+          }
           return a;
         }
       }
@@ -390,16 +396,24 @@ Result<size_t> Filesystem::Write(HandleId id, uint64_t offset, std::span<const s
   return data.size();
 }
 
-Result<Attr> Filesystem::SetAttr(InodeNo ino, std::optional<uint64_t> size) {
+Result<Attr> Filesystem::SetAttr(InodeNo ino, const AttrChange& change) {
   RPFS_ASSIGN_OR_RETURN(NodeKey key, Node(ino));
   if (key.kind == NodeKind::kControl) return AttrOf(ino, key);
   if (key.kind != NodeKind::kCloneDisk) {
     return Status::IOError("recovery points are read-only", EROFS);
   }
   RPFS_ASSIGN_OR_RETURN(Attr a, AttrOf(ino, key));
-  if (size && *size != a.size) {
+  if (change.size && *change.size != a.size) {
     return Status::InvalidArgument("clone disk " + key.disk + " has a fixed size of " +
                                    std::to_string(a.size) + " bytes (dd: use conv=notrunc)");
+  }
+  if (change.uid || change.gid) {  // the kernel has checked the caller may (root)
+    std::lock_guard lock(owners_mu_);
+    auto [it, added] = clone_owners_.try_emplace(key.Encode(), ::getuid(), ::getgid());
+    if (change.uid) it->second.first = *change.uid;
+    if (change.gid) it->second.second = *change.gid;
+    a.uid = it->second.first;
+    a.gid = it->second.second;
   }
   return a;
 }

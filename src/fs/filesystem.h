@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -45,6 +46,17 @@ struct Attr {
   int64_t mtime_us = 0;
   uint32_t nlink = 1;
   bool immutable = false;  // content and attributes never change: cache for long
+  // Owner; unset = the daemon's own user. Clone disks can be given to another owner (chown),
+  // as libvirt does for the qemu user before it starts a domain on them.
+  std::optional<uint32_t> uid;
+  std::optional<uint32_t> gid;
+};
+
+// What SetAttr is asked to change.
+struct AttrChange {
+  std::optional<uint64_t> size;
+  std::optional<uint32_t> uid;
+  std::optional<uint32_t> gid;
 };
 
 struct DirEntry {
@@ -96,9 +108,9 @@ class Filesystem {
   // taken, or the command's error. EBADF for handles of other files.
   Result<size_t> Write(HandleId h, uint64_t offset, std::span<const std::byte> data);
   // Attribute changes: `.control` accepts (and ignores) them, so `echo cmd > .control`
-  // works; a clone disk accepts all but a change of size (EINVAL: fixed size); EROFS
-  // elsewhere. `size` is set when the size is to change.
-  Result<Attr> SetAttr(InodeNo ino, std::optional<uint64_t> size);
+  // works; a clone disk accepts all but a change of size (EINVAL: fixed size) and keeps a
+  // new owner for as long as the mount lives; EROFS elsewhere.
+  Result<Attr> SetAttr(InodeNo ino, const AttrChange& change);
   // fsync: a clone disk's writes and fetched chunks become durable.
   Status Fsync(HandleId h);
   // unlink: accepted (and ignored) for the files of a clone, so `rm -r <clone>` works (the
@@ -148,6 +160,8 @@ class Filesystem {
   mutable std::mutex mu_;  // guards handles_
   HandleId next_handle_ = 1;
   std::unordered_map<HandleId, std::shared_ptr<Handle>> handles_;
+  std::mutex owners_mu_;  // guards clone_owners_
+  std::map<std::string, std::pair<uint32_t, uint32_t>> clone_owners_;  // NodeKey::Encode()
   std::mutex cache_mu_;  // guards kernel_cache_
   KernelCache* kernel_cache_ = nullptr;
 };

@@ -41,8 +41,8 @@ struct stat ToStat(const fs::Attr& a) {
   st.st_mtim.tv_nsec = (a.mtime_us % 1000000) * 1000;
   st.st_ctim = st.st_mtim;
   st.st_atim = st.st_mtim;
-  st.st_uid = ::getuid();
-  st.st_gid = ::getgid();
+  st.st_uid = a.uid.value_or(::getuid());
+  st.st_gid = a.gid.value_or(::getgid());
   return st;
 }
 
@@ -228,9 +228,11 @@ void OnWrite(fuse_req_t req, fuse_ino_t, const char* buf, size_t size, off_t off
 void OnSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
                struct fuse_file_info*) {
   Guard(req, [&] {
-    std::optional<uint64_t> size;
-    if ((to_set & FUSE_SET_ATTR_SIZE) != 0) size = static_cast<uint64_t>(attr->st_size);
-    auto a = Fs(req)->SetAttr(ino, size);
+    fs::AttrChange change;
+    if ((to_set & FUSE_SET_ATTR_SIZE) != 0) change.size = static_cast<uint64_t>(attr->st_size);
+    if ((to_set & FUSE_SET_ATTR_UID) != 0) change.uid = attr->st_uid;
+    if ((to_set & FUSE_SET_ATTR_GID) != 0) change.gid = attr->st_gid;
+    auto a = Fs(req)->SetAttr(ino, change);
     if (!a.ok()) return ReplyError(req, a.status());
     struct stat st = ToStat(*a);
     fuse_reply_attr(req, &st, Timeout(*a));

@@ -19,12 +19,14 @@
 #include "rpfs/status.h"
 #include "util/fd.h"
 
+struct nbd_handle;
+
 namespace rpfs::image {
 
 class ImageTarget {
  public:
-  // `name` ("vda") is used in errors. Busy when the image is in use; NotSupported for
-  // qcow2 (written only through qemu, not yet).
+  // `name` ("vda") is used in errors. Busy when the image is in use. A qcow2 image is
+  // written through qemu-nbd (which takes qemu's locks itself).
   static Result<std::unique_ptr<ImageTarget>> Open(const std::string& name, const std::string& path,
                                                    format::DiskFormat format);
 
@@ -40,14 +42,18 @@ class ImageTarget {
   // Everything written is durable.
   Status Sync();
   const std::string& label() const { return label_; }
+  ~ImageTarget();
 
  private:
   ImageTarget(std::string label, UniqueFd fd, bool regular, uint64_t size)
       : label_(std::move(label)), fd_(std::move(fd)), regular_(regular), size_(size) {}
+  static Result<std::unique_ptr<ImageTarget>> OpenQcow2(const std::string& label,
+                                                        const std::string& path);
   std::string label_;
   UniqueFd fd_;
   bool regular_;
   uint64_t size_;
+  nbd_handle* nbd_ = nullptr;  // qcow2: qemu-nbd serving the image read-write
 };
 
 }  // namespace rpfs::image

@@ -16,14 +16,11 @@ namespace {
 constexpr uint64_t kMaxRequest = 32ull << 20;
 constexpr uint64_t kMaxStatusRequest = 1ull << 30;
 
-std::string NbdError() {
-  const char* e = nbd_get_error();
-  return e != nullptr ? e : "unknown libnbd error";
-}
+std::string NbdError() { return NbdErrorText(); }
 
 // Walks the block status of `context` over [0, size) and returns the extents whose flags
 // `wanted` accepts, merged.
-Result<std::vector<Extent>> StatusExtents(nbd_handle* h, std::mutex& mu, uint64_t size,
+Result<std::vector<Extent>> StatusExtents(nbd_handle* h, uint64_t size,
                                           const char* context, bool (*wanted)(uint32_t flags),
                                           const std::string& label) {
   std::vector<Extent> out;
@@ -56,7 +53,6 @@ Result<std::vector<Extent>> StatusExtents(nbd_handle* h, std::mutex& mu, uint64_
       return 0;
     };
     uint64_t count = std::min(kMaxStatusRequest, size - pos);
-    std::lock_guard lock(mu);
     if (nbd_block_status(h, count, pos, cb, 0) != 0) {
       return Status::IOError("block status (" + std::string(context) + ") of " + label + ": " +
                              NbdError());
@@ -102,7 +98,7 @@ class NbdSource final : public ImageSource {
       if (size_ > 0) all.push_back({0, size_});
       return all;
     }
-    return StatusExtents(h_, mu_, size_, LIBNBD_CONTEXT_BASE_ALLOCATION, IsAllocated, label_);
+    return StatusExtents(h_, size_, LIBNBD_CONTEXT_BASE_ALLOCATION, IsAllocated, label_);
   }
 
   Result<std::optional<std::vector<Extent>>> ChangedExtents() override {
@@ -111,21 +107,13 @@ class NbdSource final : public ImageSource {
       return Status::IOError(label_ + ": the server does not offer " + dirty_context_);
     }
     RPFS_ASSIGN_OR_RETURN(auto dirty,
-                          StatusExtents(h_, mu_, size_, dirty_context_.c_str(), IsDirty, label_));
+                          StatusExtents(h_, size_, dirty_context_.c_str(), IsDirty, label_));
     return std::optional(std::move(dirty));
   }
 
   Status ReadAt(uint64_t offset, std::span<std::byte> out) override {
     if (offset + out.size() > size_) return Status::IOError(label_ + ": read past the end");
-    size_t done = 0;
-    while (done < out.size()) {
-      size_t n = static_cast<size_t>(std::min<uint64_t>(kMaxRequest, out.size() - done));
-      if (nbd_pread(h_, out.data() + done, n, offset + done, 0) != 0) {
-        return Status::IOError("reading " + label_ + ": " + NbdError());
-      }
-      done += n;
-    }
-    return Status::OK();
+    return NbdRead(h_, offset, out, label_);
   }
 
   Status CheckUnchanged() override {
@@ -140,8 +128,64 @@ class NbdSource final : public ImageSource {
   std::string file_;
   struct stat st_;
   std::string dirty_context_;
-  std::mutex mu_;
 };
+
+}  // namespace
+
+std::string NbdErrorText() {
+  const char* e = nbd_get_error();
+  return e != nullptr ? e : "unknown libnbd error";
+}
+
+Result<std::vector<Extent>> NbdDataExtents(nbd_handle* h, uint64_t size, const std::string& label) {
+  if (nbd_can_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION) != 1) {
+    std::vector<Extent> all;
+    if (size > 0) all.push_back({0, size});
+    return all;
+  }
+  return StatusExtents(h, size, LIBNBD_CONTEXT_BASE_ALLOCATION, IsAllocated, label);
+}
+
+Status NbdRead(nbd_handle* h, uint64_t offset, std::span<std::byte> out, const std::string& label) {
+  for (size_t done = 0; done < out.size();) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(kMaxRequest, out.size() - done));
+    if (nbd_pread(h, out.data() + done, n, offset + done, 0) != 0) {
+      return Status::IOError("reading " + label + ": " + NbdError());
+    }
+    done += n;
+  }
+  return Status::OK();
+}
+
+Status NbdWrite(nbd_handle* h, uint64_t offset, std::span<const std::byte> data,
+                const std::string& label) {
+  for (size_t done = 0; done < data.size();) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(kMaxRequest, data.size() - done));
+    if (nbd_pwrite(h, data.data() + done, n, offset + done, 0) != 0) {
+      return Status::IOError("writing " + label + ": " + NbdError());
+    }
+    done += n;
+  }
+  return Status::OK();
+}
+
+Status NbdZero(nbd_handle* h, uint64_t offset, uint64_t length, const std::string& label) {
+  for (uint64_t done = 0; done < length;) {
+    uint64_t n = std::min<uint64_t>(kMaxRequest, length - done);
+    if (nbd_zero(h, n, offset + done, 0) != 0) {
+      return Status::IOError("zeroing " + label + ": " + NbdError());
+    }
+    done += n;
+  }
+  return Status::OK();
+}
+
+Status NbdFlush(nbd_handle* h, const std::string& label) {
+  if (nbd_flush(h, 0) != 0) return Status::IOError("flushing " + label + ": " + NbdError());
+  return Status::OK();
+}
+
+namespace {
 
 Result<uint64_t> ExportSize(nbd_handle* h, const std::string& label) {
   int64_t size = nbd_get_size(h);

@@ -5,7 +5,19 @@
 
 #include "image/image_source.h"
 
+struct nbd_handle;
+
 namespace rpfs::image {
+
+// Helpers over a connected libnbd handle (thread-safe, as libnbd handles are); `label`
+// names the image in errors.
+std::string NbdErrorText();
+Result<std::vector<Extent>> NbdDataExtents(nbd_handle* h, uint64_t size, const std::string& label);
+Status NbdRead(nbd_handle* h, uint64_t offset, std::span<std::byte> out, const std::string& label);
+Status NbdWrite(nbd_handle* h, uint64_t offset, std::span<const std::byte> data,
+                const std::string& label);
+Status NbdZero(nbd_handle* h, uint64_t offset, uint64_t length, const std::string& label);
+Status NbdFlush(nbd_handle* h, const std::string& label);
 
 Result<std::unique_ptr<ImageSource>> OpenRaw(const std::string& name, const std::string& path);
 Result<std::unique_ptr<ImageSource>> OpenQcow2(const std::string& name, const std::string& path);

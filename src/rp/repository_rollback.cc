@@ -101,6 +101,7 @@ Result<RollbackResult> Repository::Rollback(const std::string& vm, const std::st
   store::Mutation m;
   m.Put(format::VmKey(vm), format::EncodeVm(vmrec));
   RPFS_RETURN_IF_ERROR(impl_->store->Commit(m).WithContext(label));
+  targets.clear();  // qemu needs the images' write locks back
   if (vmrec.kind == format::VmKind::kLibvirt) {
     RPFS_RETURN_IF_ERROR(impl_->AfterDomainRollback(vmrec, rec).WithContext(label));
   }

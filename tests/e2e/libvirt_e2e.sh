@@ -1,0 +1,260 @@
+#!/usr/bin/env bash
+# End-to-end test of libvirt VMs (issue #5) against a real libvirtd and qemu, which this
+# script starts itself and stops afterwards. The guest is tests/support/guest/writer.S: a
+# boot sector that keeps writing counter c to sector 1 + (c mod 64) of its disk.
+#
+# Shows: an RP of the running guest equals libvirt's own push backup taken at the same
+# (paused) instant; incremental RPs of its qcow2 disk read only the dirty extents and are
+# right, also after destroy + start; rollback of a running domain is EBUSY through
+# .control; an RP with memory rolled back after destroy resumes the guest; vm list shows
+# the state; a deleted domain keeps its RPs.
+#
+# Usage: libvirt_e2e.sh RPFS_BINARY. Exit 77 (skipped, with the reason) without root or
+# without libvirt/qemu installed (scripts/install-deps.sh installs them).
+set -euo pipefail
+
+RPFS=$(realpath "$1")
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+skip() { echo "SKIP: $*"; exit 77; }
+[[ $(id -u) -eq 0 ]] || skip "needs root (libvirtd, /dev/fuse)"
+for tool in libvirtd virtlogd virsh qemu-system-x86_64 qemu-img as ld; do
+  command -v "$tool" >/dev/null || skip "$tool is not installed (run scripts/install-deps.sh)"
+done
+
+W=$(mktemp -d /tmp/rpfs-libvirt-XXXXXX)
+chmod 0755 "$W"
+URI=qemu:///system
+export LIBVIRT_DEFAULT_URI=$URI
+export RPFS_STORE=$W/store
+STARTED_LIBVIRTD=""
+STARTED_VIRTLOGD=""
+KVM_MODE=""
+MNT=$W/mnt
+DAEMON=""
+
+virsh_q() { virsh -q "$@"; }
+log() { echo "--- $*"; }
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+cleanup() {
+  set +e
+  if [[ -n $DAEMON ]]; then
+    fusermount3 -u "$MNT" 2>/dev/null
+    kill "$DAEMON" 2>/dev/null
+    wait "$DAEMON" 2>/dev/null
+  fi
+  for d in w1 w1-copy; do
+    virsh destroy "$d" >/dev/null 2>&1
+    virsh undefine "$d" --checkpoints-metadata >/dev/null 2>&1
+  done
+  if [[ -n $STARTED_LIBVIRTD ]]; then kill "$STARTED_LIBVIRTD"; fi
+  if [[ -n $STARTED_VIRTLOGD ]]; then kill "$STARTED_VIRTLOGD"; fi
+  if [[ -n $KVM_MODE ]]; then
+    chown "${KVM_MODE%% *}" /dev/kvm
+    chmod "${KVM_MODE##* }" /dev/kvm
+  fi
+  rm -rf "$W"
+}
+trap cleanup EXIT
+
+# --- libvirtd ---------------------------------------------------------------------------
+# With /dev/kvm at root 0600 libvirt re-probes qemu on every lookup (seconds each, a minute
+# for a restore): give it Debian's usual root:kvm 0660, and put it back afterwards.
+if [[ -c /dev/kvm ]] && getent group kvm >/dev/null; then
+  KVM_MODE="$(stat -c '%u:%g %a' /dev/kvm)"
+  chgrp kvm /dev/kvm && chmod 0660 /dev/kvm
+fi
+if ! virsh version >/dev/null 2>&1; then
+  pgrep -x virtlogd >/dev/null || {
+    virtlogd -d
+    STARTED_VIRTLOGD=$(pgrep -n -x virtlogd)
+  }
+  libvirtd -d
+  STARTED_LIBVIRTD=$(pgrep -n -x libvirtd)
+  for _ in $(seq 120); do
+    virsh version >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+fi
+virsh version >/dev/null || fail "libvirtd did not answer at $URI"
+
+# --- the guest ---------------------------------------------------------------------------
+as --32 "$SRC/tests/support/guest/writer.S" -o "$W/w.o"
+ld -m elf_i386 -Ttext 0x7c00 --oformat binary "$W/w.o" -o "$W/w.bin"
+truncate -s 64M "$W/w1.raw"
+dd if="$W/w.bin" of="$W/w1.raw" conv=notrunc status=none
+qemu-img convert -O qcow2 "$W/w1.raw" "$W/w1.qcow2"
+rm "$W/w1.raw"
+
+domain_xml() {  # type
+  cat <<EOF
+<domain type='$1'>
+  <name>w1</name>
+  <memory unit='MiB'>32</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='$W/w1.qcow2'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+  </devices>
+</domain>
+EOF
+}
+# KVM when it works, TCG otherwise.
+domain_xml kvm >"$W/w1-kvm.xml"
+domain_xml qemu >"$W/w1-tcg.xml"
+if virsh define "$W/w1-kvm.xml" >/dev/null 2>&1 && virsh start w1 >/dev/null 2>&1; then
+  log "guest runs under KVM"
+else
+  virsh undefine w1 >/dev/null 2>&1 || true
+  virsh define "$W/w1-tcg.xml" >/dev/null
+  virsh start w1 >/dev/null
+  log "guest runs under TCG"
+fi
+
+wr_reqs() { virsh domblkstat w1 vda | awk '$2 == "wr_req" {print $3}'; }
+wait_for_writes() {  # until the guest has written at least N more requests
+  local want=$(($(wr_reqs) + $1))
+  for _ in $(seq 300); do
+    (($(wr_reqs) >= want)) && return 0
+    sleep 0.1
+  done
+  fail "the guest stopped writing"
+}
+wait_for_writes 200
+
+# The counters in sectors 1..64 of a raw image: one consistent instant holds 64
+# consecutive values (modulo 2^16).
+check_window() {  # raw image, label
+  od -An -tu2 -j 512 -N 32768 -w512 "$1" | awk -v what="$2" '
+    { v[NR] = $1 }
+    END {
+      for (i = 1; i <= 64; i++) { if (!(i in v)) { print what ": short"; exit 1 } }
+      best = -1
+      for (i = 1; i <= 64; i++) {   # the newest value: every other one is 1..63 behind it
+        ok = 1
+        for (j = 1; j <= 64; j++) { d = (v[i] - v[j] + 65536) % 65536; if (d > 63) { ok = 0; break } }
+        if (ok) { best = v[i]; break }
+      }
+      if (best < 0) { print what ": sectors 1..64 are not one instant"; exit 1 }
+      print best
+    }'
+}
+
+# libvirt's own full push backup of the (paused) domain, as a raw image.
+push_backup() {  # output raw image
+  local q=$W/push.qcow2
+  rm -f "$q"
+  cat >"$W/push.xml" <<EOF
+<domainbackup mode='push'><disks>
+  <disk name='vda' type='file'><target file='$q'/><driver type='qcow2'/></disk>
+</disks></domainbackup>
+EOF
+  virsh backup-begin w1 "$W/push.xml" >/dev/null
+  for _ in $(seq 600); do
+    virsh domjobinfo w1 | grep "Job type: *None" >/dev/null && break
+    sleep 0.1
+  done
+  qemu-img convert -O raw "$q" "$1"
+}
+
+rp_json() { "$RPFS" create w1 "$1" --json "${@:2}"; }
+json_field() { sed -n "s/.*\"$1\": *\([0-9a-z]*\).*/\1/p" | head -1; }
+
+# --- import, state --------------------------------------------------------------------
+"$RPFS" init >/dev/null
+"$RPFS" vm import w1 | grep "imported vm w1" >/dev/null || fail "import"
+"$RPFS" vm list | grep -E "^w1 +libvirt +running" >/dev/null || fail "vm list: $("$RPFS" vm list)"
+
+# --- 1. RP of the running guest, at one instant ---------------------------------------------
+log "RP of the running guest"
+out=$(rp_json day1)
+paused=$(json_field paused_us <<<"$out")
+log "day1: guest paused ${paused} us"
+"$RPFS" export w1 day1 vda -o "$W/day1.raw"
+n1=$(check_window "$W/day1.raw" day1) || fail "$n1"
+log "day1 holds counter window ending at $n1"
+wait_for_writes 100
+# The same instant seen by rpfs and by libvirt's push backup: pause, RP, push, resume.
+virsh suspend w1 >/dev/null
+rp_json day1b >/dev/null
+push_backup "$W/push1.raw"
+virsh resume w1 >/dev/null
+"$RPFS" export w1 day1b vda -o "$W/day1b.raw"
+cmp "$W/day1b.raw" "$W/push1.raw" || fail "the RP differs from libvirt's push backup of the same instant"
+check_window "$W/day1b.raw" day1b >/dev/null
+
+# --- 2. incremental RPs read only the dirty extents ------------------------------------------
+log "incremental RPs"
+wait_for_writes 100
+virsh suspend w1 >/dev/null
+out=$(rp_json day2)
+push_backup "$W/push2.raw"
+virsh resume w1 >/dev/null
+read2=$(json_field read_bytes <<<"$out")
+# The guest writes only sectors 1..64: one 64 KiB cluster of the bitmap.
+[[ $read2 -le 131072 && $read2 -gt 0 ]] || fail "day2 read $read2 bytes; the dirty bitmap covers 64 KiB"
+"$RPFS" export w1 day2 vda -o "$W/day2.raw"
+cmp "$W/day2.raw" "$W/push2.raw" || fail "incremental day2 differs from the push backup"
+log "day2 read $read2 bytes"
+cmp -s "$W/day1b.raw" "$W/day2.raw" && fail "day2 equals day1b: the guest did not write?"
+
+# After destroy + start, the next RP must still be right.
+virsh destroy w1 >/dev/null
+virsh start w1 >/dev/null
+wait_for_writes 100
+virsh suspend w1 >/dev/null
+out=$(rp_json day3)
+push_backup "$W/push3.raw"
+virsh resume w1 >/dev/null
+"$RPFS" export w1 day3 vda -o "$W/day3.raw"
+cmp "$W/day3.raw" "$W/push3.raw" || fail "day3 (after destroy + start) differs from the push backup"
+log "day3 after destroy+start read $(json_field read_bytes <<<"$out") bytes"
+
+# --- 3. memory, rollback through the mount -------------------------------------------------
+log "RP with memory; rollback"
+out=$(rp_json mem1 --memory)
+[[ $(json_field memory <<<"$out") == true ]] || fail "mem1 has no memory: $out"
+mkdir "$MNT"
+"$RPFS" mount "$MNT" -f &
+DAEMON=$!
+for _ in $(seq 100); do
+  [[ -d $MNT/w1 ]] && break
+  sleep 0.1
+done
+[[ -s $MNT/w1/mem1/memory.state ]] || fail "no memory.state in the mount"
+grep -q "<name>w1</name>" "$MNT/w1/mem1/domain.xml" || fail "no domain.xml in the mount"
+if echo "rollback day1" >"$MNT/w1/.control" 2>"$W/err"; then
+  fail "rollback of a running domain was accepted"
+fi
+grep -q "busy" "$W/err" || fail "rollback while running: $(cat "$W/err") (want EBUSY)"
+grep -q "shut it off" "$MNT/w1/.status" || fail ".status does not say why: $(cat "$MNT/w1/.status")"
+virsh destroy w1 >/dev/null
+echo "rollback mem1" >"$MNT/w1/.control" || fail "rollback to mem1: $(cat "$MNT/w1/.status")"
+[[ $(virsh domstate w1) == running ]] || fail "w1 does not run after rolling back to mem1: $(virsh domstate w1)"
+wait_for_writes 50
+log "w1 resumed from mem1's memory state"
+
+# SIGTERM, not fusermount3 -u: the restored qemu was started while the mount was up and
+# holds a copy of it in its own mount namespace (libvirt's default), so the FUSE session
+# would only end with that qemu (docs/libvirt.md).
+kill -TERM "$DAEMON"
+wait "$DAEMON" || true
+DAEMON=""
+grep -q " $MNT " /proc/mounts && fail "the mount is still there after SIGTERM"
+
+# --- 4. a deleted domain keeps its RPs ------------------------------------------------------
+virsh destroy w1 >/dev/null
+virsh undefine w1 --checkpoints-metadata >/dev/null
+"$RPFS" list w1 | grep day1 >/dev/null || fail "the RPs went with the domain"
+"$RPFS" export w1 day1b vda -o "$W/again.raw"
+cmp "$W/again.raw" "$W/day1b.raw" || fail "day1b changed after the domain went"
+if "$RPFS" create w1 gone 2>"$W/err"; then fail "create of an undefined domain succeeded"; fi
+grep -q "no longer exists" "$W/err" || fail "create of an undefined domain: $(cat "$W/err")"
+echo "PASS"
