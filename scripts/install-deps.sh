@@ -7,11 +7,14 @@ BUILD_PKGS=(
   build-essential cmake pkg-config clang-format
   libfuse3-dev fuse3 librocksdb-dev libzstd-dev libssl-dev libvirt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libcli11-dev nlohmann-json3-dev libfmt-dev libnbd-dev libxxhash-dev
+  libcli11-dev nlohmann-json3-dev libfmt-dev libnbd-dev libxxhash-dev libxml2-dev
 )
 # Runtime tools used by the tests: qemu-img/qemu-nbd/qemu-io for qcow2 disks and image locks,
 # mkfs.ext4 for demo images, clang for the libFuzzer targets (scripts/fuzz.sh).
-TEST_PKGS=(qemu-utils e2fsprogs util-linux clang)
+# libvirtd, virtlogd, virsh and qemu for the libvirt tests (tests/e2e/libvirt_e2e.sh starts
+# and stops the daemons itself), binutils to assemble the test guest.
+TEST_PKGS=(qemu-utils e2fsprogs util-linux clang binutils
+  libvirt-daemon-system libvirt-clients qemu-system-x86)
 # Peers and tools for bench/ only (installed with --bench).
 BENCH_PKGS=(borgbackup python3-llfuse restic casync fio debootstrap hyperfine time python3)
 

@@ -62,7 +62,7 @@ struct PointInTimeRequest {
   // A checkpoint to create at this instant, on the disks that can have one (qcow2); ""
   // = none. PointInTime::checkpoint() says whether it was made.
   std::string checkpoint;
-  std::string work_dir;    // for the NBD socket, scratch files and the memory file
+  std::string work_dir;  // for the NBD socket, scratch files and the memory file
 };
 
 class PointInTime {
@@ -75,7 +75,7 @@ class PointInTime {
   virtual bool incremental() const = 0;  // the disks with a dirty_context are incremental
   virtual bool quiesced() const = 0;
   virtual const std::string& checkpoint() const = 0;  // the checkpoint made, "" = none
-  virtual uint64_t paused_us() const = 0;  // how long the guest was paused
+  virtual uint64_t paused_us() const = 0;             // how long the guest was paused
   // The point was stored: end the job, keep the new checkpoint, drop `since`.
   virtual Status Keep() = 0;
 };

@@ -55,7 +55,7 @@ struct VmDiskInfo {
 
 struct VmInfo {
   std::string name;
-  std::string kind;  // "image-files" or "libvirt"
+  std::string kind;         // "image-files" or "libvirt"
   std::string libvirt_uri;  // libvirt only
   std::string domain_uuid;  // libvirt only
   std::string domain_name;  // libvirt only, as last seen
@@ -312,10 +312,12 @@ class Repository {
   Result<CloneInfo> GetClone(const std::string& vm, const std::string& clone) const;
   // Busy while one of its disks is open.
   Status DeleteClone(const std::string& vm, const std::string& clone);
-  // Defines a new libvirt domain `domain` from the RP's domain XML whose disks are the
-  // clone's files (new UUID, new MACs). The VM must be a libvirt VM.
+  // Defines a new libvirt domain `domain` from the RP's domain XML (the VM's, when the RP
+  // has none) whose disks are `disk_paths` (disk -> path: the clone's disks as the mount
+  // shows them, which fills them on first read); new UUID, new MACs. Returns its UUID.
   Result<std::string> DefineCloneDomain(const std::string& vm, const std::string& clone,
-                                        const std::string& domain);
+                                        const std::string& domain,
+                                        const std::map<std::string, std::string>& disk_paths);
   Result<std::shared_ptr<CloneDisk>> OpenCloneDisk(const std::string& vm, const std::string& clone,
                                                    const std::string& disk);
   // Fetches every chunk not yet present; afterwards the clone never reads the store again.

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <sstream>
 
 #include "cli/command.h"
@@ -32,6 +33,10 @@ Status OpenAndServe(const Context& ctx, const fuse::MountOptions& opts,
   auto repo = ctx.OpenRepo();
   if (!repo.ok()) return repo.status();
   fs::Filesystem filesystem(repo->get());
+  bool allow_other = false;
+  for (const auto& o : opts.options) allow_other |= o == "allow_other";
+  filesystem.operations()->SetMount(
+      std::filesystem::absolute(opts.mountpoint).lexically_normal().string(), allow_other);
   // Other rpfs commands on this store now run here (daemon.h).
   auto server = CommandServer::Start(repo->get(), filesystem.operations(), ctx.store_dir);
   if (!server.ok()) return server.status().WithContext("serving store ", ctx.store_dir);

@@ -202,13 +202,13 @@ void RegisterRpCommands(CLI::App& app, Context& ctx, Action* action) {
           ctx.PrintJson(j);
           return kExitOk;
         }
-        std::fprintf(ctx.out,
-                     "created %s/%s: %s logical, %s data, %s read, %s added to the store", vm->c_str(),
-                     rp->c_str(), HumanBytes(info->logical_bytes).c_str(),
+        std::fprintf(ctx.out, "created %s/%s: %s logical, %s data, %s read, %s added to the store",
+                     vm->c_str(), rp->c_str(), HumanBytes(info->logical_bytes).c_str(),
                      HumanBytes(info->data_bytes).c_str(), HumanBytes(info->read_bytes).c_str(),
                      HumanBytes(info->added_bytes).c_str());
         if (info->paused_us > 0) {
-          std::fprintf(ctx.out, "; guest paused %.1f ms", static_cast<double>(info->paused_us) / 1e3);
+          std::fprintf(ctx.out, "; guest paused %.1f ms",
+                       static_cast<double>(info->paused_us) / 1e3);
         }
         std::fprintf(ctx.out, "\n");
         return kExitOk;

@@ -159,8 +159,8 @@ void RegisterVmCommands(CLI::App& app, Context& ctx, Action* action) {
           for (const auto& d : v.disks) disks += (disks.empty() ? "" : " ") + d.name + "=" + d.path;
           // A libvirt that does not answer must not hide the store's VMs.
           auto state = (*repo)->VmState(v.name);
-          std::fprintf(ctx.out, "%-20s %-12s %-12s %5zu %-20s %s\n", v.name.c_str(),
-                       v.kind.c_str(), state.ok() ? state->c_str() : "unknown", v.rp_count,
+          std::fprintf(ctx.out, "%-20s %-12s %-12s %5zu %-20s %s\n", v.name.c_str(), v.kind.c_str(),
+                       state.ok() ? state->c_str() : "unknown", v.rp_count,
                        v.current_rp.empty() ? "-" : v.current_rp.c_str(), disks.c_str());
           if (!state.ok()) std::fprintf(ctx.err, "rpfs: %s\n", state.status().message().c_str());
         }

@@ -96,6 +96,44 @@ void Operations::RecordRejected(const std::string& vm, std::string_view text, co
   AddEntry(vm, shown, "failed", why.message());
 }
 
+// The clone, then a domain on it; a domain that cannot be defined takes the clone with it.
+Result<std::string> Operations::CloneAndDefine(const std::string& vm, const Command& cmd) {
+  RPFS_ASSIGN_OR_RETURN(VmInfo info, repo_->GetVm(vm));
+  if (info.kind != "libvirt") {
+    return Status::InvalidArgument("vm " + vm +
+                                   " is made of image files: define needs a libvirt domain");
+  }
+  std::string mountpoint;
+  bool allow_other = false;
+  {
+    std::lock_guard lock(mu_);
+    mountpoint = mountpoint_;
+    allow_other = allow_other_;
+  }
+  if (mountpoint.empty()) {
+    return Status::InvalidArgument(
+        "define needs the mount: the new domain reads the clone through it, which fills it on "
+        "first read (run 'rpfs mount -o allow_other MOUNTPOINT' first)");
+  }
+  if (!allow_other) {
+    return Status::InvalidArgument(
+        "define needs a mount that other users may open (rpfs mount -o allow_other): qemu "
+        "runs as its own user");
+  }
+  RPFS_ASSIGN_OR_RETURN(CloneInfo c, repo_->CreateClone(vm, cmd.rp, cmd.target));
+  std::map<std::string, std::string> paths;
+  for (const auto& d : c.disks) {
+    paths[d.name] = mountpoint + "/" + vm + "/.clones/" + cmd.target + "/" + d.name + ".raw";
+  }
+  auto uuid = repo_->DefineCloneDomain(vm, cmd.target, cmd.target, paths);
+  if (!uuid.ok()) {
+    (void)repo_->DeleteClone(vm, cmd.target);
+    return uuid.status();
+  }
+  return "cloned " + vm + "/" + cmd.rp + " as " + cmd.target + " and defined domain " + cmd.target +
+         " (" + *uuid + ") on it: virsh start " + cmd.target;
+}
+
 Result<std::string> Operations::Execute(const std::string& vm, const Command& cmd,
                                         const ProgressFn& progress) {
   const std::string where = vm + "/" + cmd.rp;
@@ -132,14 +170,7 @@ Result<std::string> Operations::Execute(const std::string& vm, const Command& cm
       return (on ? "protected " : "unprotected ") + where;
     }
     case Verb::kClone: {
-      if (cmd.define) {
-        RPFS_ASSIGN_OR_RETURN(VmInfo info, repo_->GetVm(vm));
-        if (info.kind != "libvirt") {
-          return Status::InvalidArgument("vm " + vm +
-                                         " is made of image files: define needs a libvirt domain");
-        }
-        return Status::NotSupported("define comes with libvirt support");
-      }
+      if (cmd.define) return CloneAndDefine(vm, cmd);
       RPFS_ASSIGN_OR_RETURN(CloneInfo c, repo_->CreateClone(vm, cmd.rp, cmd.target));
       std::string out = "cloned " + where + " as " + cmd.target + ":";
       for (const auto& d : c.disks) out += " " + d.path;

@@ -30,6 +30,14 @@ class Operations {
 
   explicit Operations(Repository* repo) : repo_(repo) {}
 
+  // The mount these operations serve (the daemon): `clone ... define` gives the new domain
+  // the clone's disks as this mount shows them. Without it (no daemon), define is refused.
+  void SetMount(std::string mountpoint, bool allow_other) {
+    std::lock_guard lock(mu_);
+    mountpoint_ = std::move(mountpoint);
+    allow_other_ = allow_other;
+  }
+
   // Runs `cmd` on `vm` and returns a one-line summary of what it did. Busy (EBUSY) while
   // another command runs on the same VM; the command's own errors otherwise. `progress`,
   // if set, is told too (the CLI's progress bar).
@@ -63,8 +71,12 @@ class Operations {
   // Appends a new entry for `vm` (mu_ held) and returns its id.
   uint64_t AddEntry(const std::string& vm, std::string what, std::string state, std::string result);
 
+  Result<std::string> CloneAndDefine(const std::string& vm, const Command& cmd);
+
   Repository* repo_;
   mutable std::mutex mu_;
+  std::string mountpoint_;  // guarded by mu_
+  bool allow_other_ = false;
   std::set<std::string> busy_;
   std::map<std::string, std::deque<Entry>> history_;
   uint64_t next_id_ = 1;

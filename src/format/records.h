@@ -58,8 +58,8 @@ struct VmRecord {
   // kLibvirt only (record version 2):
   std::string libvirt_uri;
   std::string domain_uuid;
-  std::string domain_name;   // as last seen; the UUID is what identifies the domain
-  std::string checkpoint;    // libvirt checkpoint made with RP `checkpoint_rp`; "" = none
+  std::string domain_name;  // as last seen; the UUID is what identifies the domain
+  std::string checkpoint;   // libvirt checkpoint made with RP `checkpoint_rp`; "" = none
   uint64_t checkpoint_rp = 0;
 };
 std::string EncodeVm(const VmRecord& v);

@@ -22,8 +22,8 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <memory>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <span>
@@ -160,9 +160,9 @@ class Filesystem {
   mutable std::mutex mu_;  // guards handles_
   HandleId next_handle_ = 1;
   std::unordered_map<HandleId, std::shared_ptr<Handle>> handles_;
-  std::mutex owners_mu_;  // guards clone_owners_
+  std::mutex owners_mu_;                                               // guards clone_owners_
   std::map<std::string, std::pair<uint32_t, uint32_t>> clone_owners_;  // NodeKey::Encode()
-  std::mutex cache_mu_;  // guards kernel_cache_
+  std::mutex cache_mu_;                                                // guards kernel_cache_
   KernelCache* kernel_cache_ = nullptr;
 };
 

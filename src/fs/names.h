@@ -8,7 +8,7 @@ namespace rpfs::fs {
 
 inline constexpr char kInfoFile[] = "info";
 inline constexpr char kDiskSuffix[] = ".raw";
-inline constexpr char kMemoryFile[] = "memory.state";  // only in an RP with memory state
+inline constexpr char kMemoryFile[] = "memory.state";   // only in an RP with memory state
 inline constexpr char kDomainXmlFile[] = "domain.xml";  // only in an RP with a definition
 // Reserved in every VM directory (the control-file issue); RP names can never collide
 // with them because valid names never start with '.'.

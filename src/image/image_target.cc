@@ -1,11 +1,10 @@
 #include "image/image_target.h"
 
 #include <fcntl.h>
+#include <libnbd.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
-
-#include <libnbd.h>
 
 #include <vector>
 
@@ -100,8 +99,7 @@ Result<std::unique_ptr<ImageTarget>> ImageTarget::OpenQcow2(const std::string& l
     std::string err = NbdErrorText();
     nbd_close(h);
     // qemu-nbd cannot take qemu's write lock while a VM (or anything else) has the image.
-    return Status::Busy(label + " cannot be opened for writing (in use by a running VM?): " +
-                        err);
+    return Status::Busy(label + " cannot be opened for writing (in use by a running VM?): " + err);
   }
   int64_t size = nbd_get_size(h);
   if (size < 0) {

@@ -20,8 +20,8 @@ std::string NbdError() { return NbdErrorText(); }
 
 // Walks the block status of `context` over [0, size) and returns the extents whose flags
 // `wanted` accepts, merged.
-Result<std::vector<Extent>> StatusExtents(nbd_handle* h, uint64_t size,
-                                          const char* context, bool (*wanted)(uint32_t flags),
+Result<std::vector<Extent>> StatusExtents(nbd_handle* h, uint64_t size, const char* context,
+                                          bool (*wanted)(uint32_t flags),
                                           const std::string& label) {
   std::vector<Extent> out;
   uint64_t pos = 0;

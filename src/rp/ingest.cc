@@ -148,8 +148,7 @@ class BaseMerger {
     if (it != ctx_.tx_chunks.end()) {
       stored = it->second;
     } else {
-      RPFS_ASSIGN_OR_RETURN(auto meta,
-                            ctx_.store->GetObjectMeta(ObjectId{ObjectKind::kChunk, d}));
+      RPFS_ASSIGN_OR_RETURN(auto meta, ctx_.store->GetObjectMeta(ObjectId{ObjectKind::kChunk, d}));
       if (!meta) {
         return Status::Corruption("chunk " + d.Hex() +
                                   " of the previous recovery point is missing");

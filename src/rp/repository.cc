@@ -240,8 +240,8 @@ Result<RpInfo> Repository::Impl::CreateRpLocked(const std::string& vm, const std
   uint64_t total = 0;
   for (auto& d : input->disks) {
     if (d.changed && !base_rp) d.changed.reset();
-    auto extents = d.changed ? Result<std::vector<image::Extent>>(*d.changed)
-                             : d.source->DataExtents();
+    auto extents =
+        d.changed ? Result<std::vector<image::Extent>>(*d.changed) : d.source->DataExtents();
     if (!extents.ok()) return extents.status().WithContext(label);
     for (const auto& e : *extents) total += e.length;
   }

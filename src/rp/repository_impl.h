@@ -186,8 +186,8 @@ struct Repository::Impl {
   // What a new RP reads: the VM's disks, or a domain's point in time. Members go in
   // reverse order: the NBD connections close, then the job ends, then its files go.
   struct PointInput {
-    std::shared_ptr<void> work_dir;  // removed when the input goes
-    std::unique_ptr<PointInTime> pit;  // libvirt only
+    std::shared_ptr<void> work_dir;        // removed when the input goes
+    std::unique_ptr<PointInTime> pit;      // libvirt only
     std::vector<format::VmDisk> vm_disks;  // the domain's disks now (libvirt only)
     std::string checkpoint;                // made at this point ("" = none)
     std::string domain_xml;                // libvirt only

@@ -129,17 +129,16 @@ Result<VmInfo> Repository::ImportVm(const std::string& uri, const std::string& d
     RPFS_ASSIGN_OR_RETURN(auto existing, impl_->store->Get(format::VmKey(name)));
     if (existing) return Status::AlreadyExists("vm " + name + " already exists");
     Status err;
-    RPFS_RETURN_IF_ERROR(
-        impl_->store->Scan(format::VmPrefix(), [&](std::string_view, std::string_view v) {
-          auto other = format::DecodeVm(v);
-          if (other.ok() && other->kind == format::VmKind::kLibvirt &&
-              other->domain_uuid == dom.uuid && other->libvirt_uri == rec.libvirt_uri) {
-            err = Status::AlreadyExists("libvirt domain " + dom.name + " is already vm " +
-                                        other->name);
-            return false;
-          }
-          return true;
-        }));
+    RPFS_RETURN_IF_ERROR(impl_->store->Scan(format::VmPrefix(), [&](std::string_view,
+                                                                    std::string_view v) {
+      auto other = format::DecodeVm(v);
+      if (other.ok() && other->kind == format::VmKind::kLibvirt && other->domain_uuid == dom.uuid &&
+          other->libvirt_uri == rec.libvirt_uri) {
+        err = Status::AlreadyExists("libvirt domain " + dom.name + " is already vm " + other->name);
+        return false;
+      }
+      return true;
+    }));
     RPFS_RETURN_IF_ERROR(err);
     store::Mutation m;
     m.Put(format::VmKey(name), format::EncodeVm(rec));
@@ -165,8 +164,8 @@ Result<std::string> Repository::DomainXmlById(const std::string& vm, uint64_t rp
   return rec->domain_xml;
 }
 
-Result<Repository::Impl::PointInput> Repository::Impl::OpenDiskInputs(
-    const format::VmRecord& vm, const CreateOptions& opts) {
+Result<Repository::Impl::PointInput> Repository::Impl::OpenDiskInputs(const format::VmRecord& vm,
+                                                                      const CreateOptions& opts) {
   if (vm.kind == format::VmKind::kLibvirt) return BeginDomainPoint(vm, opts);
   if (opts.memory || opts.quiesce) {
     return Status::InvalidArgument("vm " + vm.name + " is made of image files: " +
@@ -181,8 +180,8 @@ Result<Repository::Impl::PointInput> Repository::Impl::OpenDiskInputs(
   return in;
 }
 
-Result<Repository::Impl::PointInput> Repository::Impl::BeginDomainPoint(
-    const format::VmRecord& vm, const CreateOptions& opts) {
+Result<Repository::Impl::PointInput> Repository::Impl::BeginDomainPoint(const format::VmRecord& vm,
+                                                                        const CreateOptions& opts) {
   RPFS_ASSIGN_OR_RETURN(auto hv, HypervisorFor(vm.libvirt_uri));
   RPFS_ASSIGN_OR_RETURN(DomainInfo dom, DomainOf(vm));
   RPFS_RETURN_IF_ERROR(CheckReadableDisks(dom).WithContext(DomainLabel(vm)));
@@ -191,9 +190,9 @@ Result<Repository::Impl::PointInput> Repository::Impl::BeginDomainPoint(
   const bool active = dom.state == DomainState::kRunning || dom.state == DomainState::kPaused;
   if (!active) {
     if (opts.memory || opts.quiesce) {
-      return Status::InvalidArgument(DomainLabel(vm) + " is " + DomainStateName(dom.state) + ": " +
-                                     (opts.memory ? "it has no memory state to save"
-                                                  : "there is no guest to quiesce"));
+      return Status::InvalidArgument(
+          DomainLabel(vm) + " is " + DomainStateName(dom.state) + ": " +
+          (opts.memory ? "it has no memory state to save" : "there is no guest to quiesce"));
     }
     // Nothing writes a shut-off domain's disks but us (qemu's locks keep a start out while
     // qemu-nbd reads a qcow2; a raw image is checked for changes after).
@@ -238,6 +237,30 @@ Result<Repository::Impl::PointInput> Repository::Impl::BeginDomainPoint(
     in.disks.push_back(std::move(input));
   }
   return in;
+}
+
+Result<std::string> Repository::DefineCloneDomain(
+    const std::string& vm, const std::string& clone, const std::string& domain,
+    const std::map<std::string, std::string>& disk_paths) {
+  RPFS_ASSIGN_OR_RETURN(auto vmrec, impl_->LoadVm(vm));
+  const std::string label = "defining domain " + domain + " for clone " + vm + "/" + clone;
+  if (vmrec.kind != format::VmKind::kLibvirt) {
+    return Status::InvalidArgument(label + ": vm " + vm + " is not a libvirt domain");
+  }
+  RPFS_ASSIGN_OR_RETURN(auto c, impl_->LoadClone(vm, clone));
+  RPFS_ASSIGN_OR_RETURN(auto hv, impl_->HypervisorFor(vmrec.libvirt_uri));
+  auto taken = hv->GetDomain(domain);
+  if (taken.ok()) return Status::AlreadyExists(label + ": a domain of that name exists");
+  if (!taken.status().IsNotFound()) return taken.status().WithContext(label);
+  RPFS_ASSIGN_OR_RETURN(auto rp, impl_->FindRpById(vm, c.rp_id));
+  std::string xml = rp ? rp->domain_xml : "";
+  if (xml.empty()) {
+    auto dom = impl_->DomainOf(vmrec);
+    if (!dom.ok()) return dom.status().WithContext(label);
+    xml = dom->xml;
+  }
+  RPFS_ASSIGN_OR_RETURN(DomainInfo defined, hv->DefineCopy(xml, domain, disk_paths));
+  return defined.uuid;
 }
 
 Status Repository::Impl::CheckDomainShutOff(const format::VmRecord& vm) {

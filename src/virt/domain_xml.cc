@@ -117,8 +117,8 @@ Result<std::string> CopyDomainXml(const std::string& xml, const std::string& nam
       for (const char* gone : {"source", "backingStore"}) {
         while (xmlNode* n = Child(d, gone)) Remove(n);
       }
-      xmlNode* source = xmlNewChild(d, nullptr, reinterpret_cast<const xmlChar*>("source"),
-                                    nullptr);
+      xmlNode* source =
+          xmlNewChild(d, nullptr, reinterpret_cast<const xmlChar*>("source"), nullptr);
       SetAttr(source, "file", it->second);
       xmlNode* driver = Child(d, "driver");
       if (driver == nullptr) {

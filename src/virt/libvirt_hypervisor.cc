@@ -347,8 +347,8 @@ class LibvirtHypervisor final : public Hypervisor {
         backup += bitmap ? " backupmode='incremental' incremental='" + XmlEscape(req.since) + "'"
                          : std::string(" backupmode='full'");
       }
-      backup += "><scratch file='" + XmlEscape(req.work_dir + "/" + d.target + ".scratch") +
-                "'/></disk>";
+      backup +=
+          "><scratch file='" + XmlEscape(req.work_dir + "/" + d.target + ".scratch") + "'/></disk>";
       if (!checkpoint.empty()) {
         checkpoint += "<disk name='" + XmlEscape(d.target) + "' checkpoint='" +
                       (bitmap ? "bitmap" : "no") + "'/>";

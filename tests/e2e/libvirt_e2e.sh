@@ -46,7 +46,7 @@ cleanup() {
     kill "$DAEMON" 2>/dev/null
     wait "$DAEMON" 2>/dev/null
   fi
-  for d in w1 w1-copy; do
+  for d in w1 c1; do
     virsh destroy "$d" >/dev/null 2>&1
     virsh undefine "$d" --checkpoints-metadata >/dev/null 2>&1
   done
@@ -118,14 +118,14 @@ else
   log "guest runs under TCG"
 fi
 
-wr_reqs() { virsh domblkstat w1 vda | awk '$2 == "wr_req" {print $3}'; }
-wait_for_writes() {  # until the guest has written at least N more requests
-  local want=$(($(wr_reqs) + $1))
+wr_reqs() { virsh domblkstat "${1:-w1}" vda | awk '$2 == "wr_req" {print $3}'; }
+wait_for_writes() {  # N [domain]: until the guest has written at least N more requests
+  local want=$(($(wr_reqs "${2:-w1}") + $1))
   for _ in $(seq 300); do
-    (($(wr_reqs) >= want)) && return 0
+    (($(wr_reqs "${2:-w1}") >= want)) && return 0
     sleep 0.1
   done
-  fail "the guest stopped writing"
+  fail "guest ${2:-w1} stopped writing"
 }
 wait_for_writes 200
 
@@ -222,7 +222,7 @@ log "RP with memory; rollback"
 out=$(rp_json mem1 --memory)
 [[ $(json_field memory <<<"$out") == true ]] || fail "mem1 has no memory: $out"
 mkdir "$MNT"
-"$RPFS" mount "$MNT" -f &
+"$RPFS" mount "$MNT" -f -o allow_other &
 DAEMON=$!
 for _ in $(seq 100); do
   [[ -d $MNT/w1 ]] && break
@@ -230,6 +230,14 @@ for _ in $(seq 100); do
 done
 [[ -s $MNT/w1/mem1/memory.state ]] || fail "no memory.state in the mount"
 grep -q "<name>w1</name>" "$MNT/w1/mem1/domain.xml" || fail "no domain.xml in the mount"
+# A clone defined as a domain boots at once from the RP's content, filled on first read.
+echo "clone day1b c1 define" >"$MNT/w1/.control" || fail "clone define: $(tail -1 "$MNT/w1/.status")"
+virsh start c1 >/dev/null || fail "virsh start c1"
+wait_for_writes 50 c1
+cmp -n 512 "$MNT/w1/.clones/c1/vda.raw" "$W/day1b.raw" || fail "c1 does not hold the RP's boot sector"
+virsh destroy c1 >/dev/null
+virsh undefine c1 >/dev/null
+log "domain c1 booted on the clone of day1b"
 if echo "rollback day1" >"$MNT/w1/.control" 2>"$W/err"; then
   fail "rollback of a running domain was accepted"
 fi

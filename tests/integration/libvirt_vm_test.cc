@@ -308,5 +308,25 @@ TEST_F(LibvirtVmTest, FailedMemoryRestoreIsReportedAfterTheDisksAreBack) {
   EXPECT_TRUE(ReadAll(Path("web.img")) == want);
 }
 
+TEST_F(LibvirtVmTest, DefineCloneDomainGivesANewDomainTheClonesDisks) {
+  Import();
+  Create("day1");
+  ASSERT_TRUE(repo_->CreateClone("web", "day1", "copy").ok());
+  std::map<std::string, std::string> paths = {{"vda", "/mnt/rp/web/.clones/copy/vda.raw"}};
+  auto uuid = repo_->DefineCloneDomain("web", "copy", "web-copy", paths);
+  ASSERT_TRUE(uuid.ok()) << uuid.status().ToString();
+  auto dom = fake_->GetDomain("web-copy");
+  ASSERT_TRUE(dom.ok());
+  EXPECT_EQ(dom->uuid, *uuid);
+  EXPECT_NE(dom->uuid, uuid_);
+  ASSERT_EQ(dom->disks.size(), 1u);
+  EXPECT_EQ(dom->disks[0].path, paths["vda"]);
+
+  auto taken = repo_->DefineCloneDomain("web", "copy", "web", paths);
+  EXPECT_EQ(taken.status().code(), Status::Code::kAlreadyExists) << taken.status().ToString();
+  auto no_clone = repo_->DefineCloneDomain("web", "nope", "web-x", paths);
+  EXPECT_TRUE(no_clone.status().IsNotFound());
+}
+
 }  // namespace
 }  // namespace rpfs::testing

@@ -18,7 +18,8 @@ void CopySparse(const std::string& from, const std::string& to) {
     size_t n = std::min(block, bytes.size() - off);
     bool zero = true;
     for (size_t i = 0; i < n && zero; ++i) zero = bytes[off + i] == std::byte{0};
-    if (!zero) WriteAt(to, off, std::vector<std::byte>(bytes.begin() + off, bytes.begin() + off + n));
+    if (!zero)
+      WriteAt(to, off, std::vector<std::byte>(bytes.begin() + off, bytes.begin() + off + n));
   }
 }
 
@@ -27,7 +28,10 @@ void CopySparse(const std::string& from, const std::string& to) {
 class FakeHypervisor::Point final : public PointInTime {
  public:
   Point(FakeHypervisor* hv, std::string uuid, std::string since, std::string checkpoint)
-      : hv_(hv), uuid_(std::move(uuid)), since_(std::move(since)), checkpoint_(std::move(checkpoint)) {}
+      : hv_(hv),
+        uuid_(std::move(uuid)),
+        since_(std::move(since)),
+        checkpoint_(std::move(checkpoint)) {}
   ~Point() override {
     EndJob();
     if (!kept_ && !checkpoint_.empty()) hv_->DropCheckpoint(uuid_, checkpoint_);
@@ -238,9 +242,9 @@ Status FakeHypervisor::RestoreMemory(const std::string& uuid, const std::string&
   return Status::OK();
 }
 
-Result<DomainInfo> FakeHypervisor::DefineCopy(const std::string& source_xml,
-                                              const std::string& name,
-                                              const std::map<std::string, std::string>& disk_paths) {
+Result<DomainInfo> FakeHypervisor::DefineCopy(
+    const std::string& source_xml, const std::string& name,
+    const std::map<std::string, std::string>& disk_paths) {
   (void)source_xml;
   std::vector<std::pair<std::string, std::string>> disks(disk_paths.begin(), disk_paths.end());
   std::string uuid = AddDomain(name, disks, DomainState::kShutOff);

@@ -19,14 +19,14 @@ class FakeHypervisor : public Hypervisor {
   // Where a test can make the fake fail.
   enum class Fail {
     kNone,
-    kConnect,        // the factory: libvirt is down
-    kGetDomain,      // every lookup fails with an I/O error (libvirt went away)
-    kBegin,          // the backup job does not start
-    kIncremental,    // starting from a checkpoint fails (its bitmap is unusable)
-    kMemory,         // saving the memory state fails
-    kDiskVanishes,   // the job dies: its exported copy is gone before it is read
+    kConnect,             // the factory: libvirt is down
+    kGetDomain,           // every lookup fails with an I/O error (libvirt went away)
+    kBegin,               // the backup job does not start
+    kIncremental,         // starting from a checkpoint fails (its bitmap is unusable)
+    kMemory,              // saving the memory state fails
+    kDiskVanishes,        // the job dies: its exported copy is gone before it is read
     kUndefineAfterBegin,  // the domain is undefined while its disks are read
-    kRestore,        // restoring the memory state fails
+    kRestore,             // restoring the memory state fails
   };
 
   explicit FakeHypervisor(std::string dir) : dir_(std::move(dir)) {}
@@ -77,8 +77,7 @@ class FakeHypervisor : public Hypervisor {
   struct Domain {
     DomainInfo info;
     // checkpoint -> target -> extents written since it was made
-    std::map<std::string, std::map<std::string, std::vector<std::pair<uint64_t, uint64_t>>>>
-        dirty;
+    std::map<std::string, std::map<std::string, std::vector<std::pair<uint64_t, uint64_t>>>> dirty;
   };
   class Point;
   Result<Domain*> Find(const std::string& id);  // mu_ held
