@@ -40,6 +40,9 @@
 namespace rpfs::fs {
 
 struct Attr {
+  Attr() = default;
+  Attr(InodeNo i, mode_t m, uint64_t s, int64_t mtime, uint32_t links, bool imm)
+      : ino(i), mode(m), size(s), mtime_us(mtime), nlink(links), immutable(imm) {}
   InodeNo ino = 0;
   mode_t mode = 0;  // type and permission bits
   uint64_t size = 0;

@@ -23,21 +23,14 @@ done
 
 W=$(mktemp -d /tmp/rpfs-libvirt-XXXXXX)
 chmod 0755 "$W"
-URI=qemu:///system
-export LIBVIRT_DEFAULT_URI=$URI
 export RPFS_STORE=$W/store
-STARTED_LIBVIRTD=""
-STARTED_VIRTLOGD=""
-KVM_MODE=""
 MNT=$W/mnt
 DAEMON=""
+# shellcheck source=../support/libvirt.sh
+source "$SRC/tests/support/libvirt.sh"
 
-virsh_q() { virsh -q "$@"; }
 log() { echo "--- $*"; }
-fail() {
-  echo "FAIL: $*" >&2
-  exit 1
-}
+fail() { lv_fail "$@"; }
 
 cleanup() {
   set +e
@@ -46,87 +39,18 @@ cleanup() {
     kill "$DAEMON" 2>/dev/null
     wait "$DAEMON" 2>/dev/null
   fi
-  for d in w1 c1; do
-    virsh destroy "$d" >/dev/null 2>&1
-    virsh undefine "$d" --checkpoints-metadata >/dev/null 2>&1
-  done
-  if [[ -n $STARTED_LIBVIRTD ]]; then kill "$STARTED_LIBVIRTD"; fi
-  if [[ -n $STARTED_VIRTLOGD ]]; then kill "$STARTED_VIRTLOGD"; fi
-  if [[ -n $KVM_MODE ]]; then
-    chown "${KVM_MODE%% *}" /dev/kvm
-    chmod "${KVM_MODE##* }" /dev/kvm
-  fi
+  libvirt_stop w1 c1
   rm -rf "$W"
 }
 trap cleanup EXIT
 
-# --- libvirtd ---------------------------------------------------------------------------
-# With /dev/kvm at root 0600 libvirt re-probes qemu on every lookup (seconds each, a minute
-# for a restore): give it Debian's usual root:kvm 0660, and put it back afterwards.
-if [[ -c /dev/kvm ]] && getent group kvm >/dev/null; then
-  KVM_MODE="$(stat -c '%u:%g %a' /dev/kvm)"
-  chgrp kvm /dev/kvm && chmod 0660 /dev/kvm
-fi
-if ! virsh version >/dev/null 2>&1; then
-  pgrep -x virtlogd >/dev/null || {
-    virtlogd -d
-    STARTED_VIRTLOGD=$(pgrep -n -x virtlogd)
-  }
-  libvirtd -d
-  STARTED_LIBVIRTD=$(pgrep -n -x libvirtd)
-  for _ in $(seq 120); do
-    virsh version >/dev/null 2>&1 && break
-    sleep 0.5
-  done
-fi
-virsh version >/dev/null || fail "libvirtd did not answer at $URI"
-
-# --- the guest ---------------------------------------------------------------------------
-as --32 "$SRC/tests/support/guest/writer.S" -o "$W/w.o"
-ld -m elf_i386 -Ttext 0x7c00 --oformat binary "$W/w.o" -o "$W/w.bin"
+libvirt_start
+build_writer_guest
 truncate -s 64M "$W/w1.raw"
 dd if="$W/w.bin" of="$W/w1.raw" conv=notrunc status=none
 qemu-img convert -O qcow2 "$W/w1.raw" "$W/w1.qcow2"
 rm "$W/w1.raw"
-
-domain_xml() {  # type
-  cat <<EOF
-<domain type='$1'>
-  <name>w1</name>
-  <memory unit='MiB'>32</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='$W/w1.qcow2'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-  </devices>
-</domain>
-EOF
-}
-# KVM when it works, TCG otherwise.
-domain_xml kvm >"$W/w1-kvm.xml"
-domain_xml qemu >"$W/w1-tcg.xml"
-if virsh define "$W/w1-kvm.xml" >/dev/null 2>&1 && virsh start w1 >/dev/null 2>&1; then
-  log "guest runs under KVM"
-else
-  virsh undefine w1 >/dev/null 2>&1 || true
-  virsh define "$W/w1-tcg.xml" >/dev/null
-  virsh start w1 >/dev/null
-  log "guest runs under TCG"
-fi
-
-wr_reqs() { virsh domblkstat "${1:-w1}" vda | awk '$2 == "wr_req" {print $3}'; }
-wait_for_writes() {  # N [domain]: until the guest has written at least N more requests
-  local want=$(($(wr_reqs "${2:-w1}") + $1))
-  for _ in $(seq 300); do
-    (($(wr_reqs "${2:-w1}") >= want)) && return 0
-    sleep 0.1
-  done
-  fail "guest ${2:-w1} stopped writing"
-}
+log "guest runs under $(start_writer_domain w1 "$W/w1.qcow2")"
 wait_for_writes 200
 
 # The counters in sectors 1..64 of a raw image: one consistent instant holds 64
