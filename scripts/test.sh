@@ -43,7 +43,7 @@ if ((quick == 0)); then
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
     -DRPFS_BUILD_BENCH=OFF >/dev/null
   cmake --build build-tsan -j"$(nproc)" --target rpfs_util_test rpfs_integration_test
-  export TSAN_OPTIONS=halt_on_error=1
+  export TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/tests/tsan.supp"
   build-tsan/tests/rpfs_util_test --gtest_filter='ThreadPool*:UnixSocket*'
   build-tsan/tests/rpfs_integration_test \
     --gtest_filter='FilesystemTest.*:FilesystemNamespaceTest.*:ReaderTest.*:RepoTest.DiskReader*:DeletedWhileReadTest.*:CloneTest.*-*DeadProcess*'
