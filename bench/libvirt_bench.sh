@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# libvirt benchmark (issue #5): how long the guest is paused per RP, incremental RP time
+# against changed bytes on a 4 GiB qcow2 disk (dirty bitmap) next to the hash path on the
+# same image, and memory-state capture and restore. Writes bench/results/libvirt-<date>.md.
+#
+#   bench/libvirt_bench.sh [BUILD_DIR]      (root; libvirt and qemu from install-deps.sh)
+set -euo pipefail
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${1:-$SRC/build}
+RPFS=$BUILD/src/cli/rpfs
+[[ -x $RPFS ]] || { echo "build rpfs first (scripts/build.sh)"; exit 2; }
+W=$(mktemp -d /var/tmp/rpfs-lvbench-XXXXXX)
+chmod 0755 "$W"
+export RPFS_STORE=$W/store
+# shellcheck source=../tests/support/libvirt.sh
+source "$SRC/tests/support/libvirt.sh"
+trap 'libvirt_stop b1; rm -rf "$W"' EXIT
+OUT=$SRC/bench/results/libvirt-$(date -u +%Y-%m-%d).md
+mkdir -p "$(dirname "$OUT")"
+
+now() { date +%s.%N; }
+field() { sed -n "s/.*\"$1\": *\([0-9a-z]*\).*/\1/p" | head -1; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", b - a}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+
+libvirt_start
+build_writer_guest
+# 4 GiB disk: the writer boot sector and 1 GiB of incompressible data.
+truncate -s 4G "$W/b1.raw"
+dd if="$W/w.bin" of="$W/b1.raw" conv=notrunc status=none
+dd if=/dev/urandom of="$W/b1.raw" bs=1M seek=64 count=1024 conv=notrunc status=none
+qemu-img convert -O qcow2 "$W/b1.raw" "$W/b1.qcow2"
+rm "$W/b1.raw"
+"$RPFS" init >/dev/null
+# The same image as a plain image-file VM: its RPs take the hash path (no bitmap). Added
+# before the domain starts: adding opens the image, which a running qemu holds.
+"$RPFS" vm add plain --disk vda="$W/b1.qcow2" --format vda=qcow2 >/dev/null
+accel=$(start_writer_domain b1 "$W/b1.qcow2")
+"$RPFS" vm import b1 >/dev/null
+
+{
+  echo "# libvirt benchmark, $(date -u +%Y-%m-%dT%H:%MZ), guest under $accel"
+  echo
+  echo "Command: \`bench/libvirt_bench.sh\`. 4 GiB qcow2 disk, 1 GiB of random data, 32 MiB guest."
+  echo
+} >"$OUT"
+
+t0=$(now)
+"$RPFS" create b1 full --json >"$W/full.json"
+t1=$(now)
+echo "| first (full) RP of the running domain | $(secs "$t0" "$t1") s, read $(field read_bytes <"$W/full.json") bytes |" >"$W/rows"
+
+# Pause per RP without memory: 10 RPs of the running guest.
+for i in $(seq 10); do
+  "$RPFS" create b1 "p$i" --json | field paused_us
+done >"$W/paused"
+echo "| guest paused per RP (median of 10, no memory) | $(median <"$W/paused") µs (goal ≤ 100 000) |" >>"$W/rows"
+
+echo "| changed | incremental RP (bitmap) | bytes read | hash-path RP of the same image | ratio |" >"$W/inc"
+echo "|---|---|---|---|---|" >>"$W/inc"
+round=0
+for mib in 16 64 256; do
+  round=$((round + 1))
+  virsh destroy b1 >/dev/null
+  # N MiB at random 1 MiB-aligned places past the first 64 MiB (the bitmaps record these
+  # offline writes: qemu-io opens the image with its persistent bitmaps).
+  cmds=()
+  for _ in $(seq "$mib"); do cmds+=(-c "write -P $((round + 7)) $(((64 + RANDOM % 4000) * 1048576)) 1M"); done
+  qemu-io -f qcow2 "${cmds[@]}" "$W/b1.qcow2" >/dev/null
+  t0=$(now)
+  "$RPFS" create plain "h$round" >/dev/null
+  t1=$(now)
+  virsh start b1 >/dev/null
+  t2=$(now)
+  "$RPFS" create b1 "i$round" --json >"$W/i.json"
+  t3=$(now)
+  hash=$(secs "$t0" "$t1")
+  inc=$(secs "$t2" "$t3")
+  echo "| $mib MiB | $inc s | $(field read_bytes <"$W/i.json") | $hash s | $(ratio "$inc" "$hash") |" >>"$W/inc"
+done
+
+# Memory state: capture (create --memory) and restore (rollback after destroy).
+t0=$(now)
+"$RPFS" create b1 mem --memory --json >"$W/mem.json"
+t1=$(now)
+virsh destroy b1 >/dev/null
+t2=$(now)
+"$RPFS" rollback b1 mem --yes >/dev/null
+t3=$(now)
+[[ $(virsh domstate b1) == running ]] || echo "warning: b1 not running after the restore" >&2
+echo "| RP with memory (capture + full read of the disk) | $(secs "$t0" "$t1") s, guest paused $(field paused_us <"$W/mem.json") µs |" >>"$W/rows"
+echo "| rollback to it, memory restored, domain running | $(secs "$t2" "$t3") s |" >>"$W/rows"
+
+{
+  echo "| what | measured |"
+  echo "|---|---|"
+  cat "$W/rows"
+  echo
+  cat "$W/inc"
+} >>"$OUT"
+cat "$OUT"
