@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "control/command.h"
+#include "control/operations.h"
 #include "integration/repo_fixture.h"
 #include "support/fake_hypervisor.h"
 
@@ -326,6 +328,37 @@ TEST_F(LibvirtVmTest, DefineCloneDomainGivesANewDomainTheClonesDisks) {
   EXPECT_EQ(taken.status().code(), Status::Code::kAlreadyExists) << taken.status().ToString();
   auto no_clone = repo_->DefineCloneDomain("web", "nope", "web-x", paths);
   EXPECT_TRUE(no_clone.status().IsNotFound());
+}
+
+// `clone ... define` as the control file runs it: it needs the daemon's mount (with
+// allow_other), gives the domain the mount's paths, and a failed define leaves no clone.
+TEST_F(LibvirtVmTest, CloneDefineNeedsTheMountAndUndoesTheCloneOnFailure) {
+  Import();
+  Create("day1");
+  control::Operations ops(repo_.get());
+  auto cmd = control::ParseCommand("clone day1 copy define");
+  ASSERT_TRUE(cmd.ok());
+  auto no_mount = ops.Run("web", *cmd);
+  EXPECT_TRUE(no_mount.status().IsInvalidArgument());
+  EXPECT_THAT(no_mount.status().message(), HasSubstr("needs the mount"));
+  ops.SetMount("/mnt/rp", /*allow_other=*/false);
+  auto private_mount = ops.Run("web", *cmd);
+  EXPECT_THAT(private_mount.status().message(), HasSubstr("allow_other"));
+  EXPECT_TRUE(repo_->ListClones("web")->empty());
+
+  ops.SetMount("/mnt/rp", /*allow_other=*/true);
+  auto done = ops.Run("web", *cmd);
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_THAT(*done, HasSubstr("virsh start copy"));
+  auto dom = fake_->GetDomain("copy");
+  ASSERT_TRUE(dom.ok());
+  EXPECT_EQ(dom->disks[0].path, "/mnt/rp/web/.clones/copy/vda.raw");
+
+  auto taken = control::ParseCommand("clone day1 web define");  // a domain named web exists
+  ASSERT_TRUE(taken.ok());
+  auto refused = ops.Run("web", *taken);
+  EXPECT_EQ(refused.status().code(), Status::Code::kAlreadyExists);
+  EXPECT_FALSE(repo_->GetClone("web", "web").ok()) << "the clone stayed after a failed define";
 }
 
 }  // namespace
