@@ -71,6 +71,8 @@ check_window() {  # raw image, label
     }'
 }
 
+no_job() { virsh domjobinfo "$1" | grep "Job type: *None" >/dev/null; }
+
 # libvirt's own full push backup of the (paused) domain, as a raw image.
 push_backup() {  # output raw image
   local q=$W/push.qcow2
@@ -81,10 +83,7 @@ push_backup() {  # output raw image
 </disks></domainbackup>
 EOF
   virsh backup-begin w1 "$W/push.xml" >/dev/null
-  for _ in $(seq 600); do
-    virsh domjobinfo w1 | grep "Job type: *None" >/dev/null && break
-    sleep 0.1
-  done
+  poll_until 60 "the push backup to end" no_job w1
   qemu-img convert -O raw "$q" "$1"
 }
 
@@ -148,10 +147,7 @@ out=$(rp_json mem1 --memory)
 mkdir "$MNT"
 "$RPFS" mount "$MNT" -f -o allow_other &
 DAEMON=$!
-for _ in $(seq 100); do
-  [[ -d $MNT/w1 ]] && break
-  sleep 0.1
-done
+poll_until 30 "the mount to show vm w1" test -d "$MNT/w1"
 [[ -s $MNT/w1/mem1/memory.state ]] || fail "no memory.state in the mount"
 grep -q "<name>w1</name>" "$MNT/w1/mem1/domain.xml" || fail "no domain.xml in the mount"
 # A clone defined as a domain boots at once from the RP's content, filled on first read.

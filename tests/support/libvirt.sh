@@ -15,6 +15,18 @@ lv_fail() {
   exit 1
 }
 
+# poll_until SECONDS WHAT CMD...: runs CMD until it succeeds; fails naming WHAT after the
+# deadline. (libvirt has no readiness signal for these: a daemon answering, a job ending,
+# a guest's write counter.)
+poll_until() {
+  local deadline=$((SECONDS + $1)) what=$2
+  shift 2
+  until "$@"; do
+    ((SECONDS < deadline)) || lv_fail "timed out after waiting for $what"
+    sleep 0.1
+  done
+}
+
 libvirt_start() {
   # With /dev/kvm at root 0600 libvirt re-probes qemu on every lookup (seconds each, a
   # minute for a restore): give it Debian's usual root:kvm 0660, put back in libvirt_stop.
@@ -29,12 +41,8 @@ libvirt_start() {
     fi
     libvirtd -d
     LV_STARTED_LIBVIRTD=$(pgrep -n -x libvirtd)
-    for _ in $(seq 120); do
-      virsh version >/dev/null 2>&1 && break
-      sleep 0.5
-    done
+    poll_until 60 "libvirtd to answer at $LIBVIRT_DEFAULT_URI" virsh -q version
   fi
-  virsh version >/dev/null || lv_fail "libvirtd did not answer at $LIBVIRT_DEFAULT_URI"
 }
 
 libvirt_stop() {  # domains to destroy and undefine first
@@ -92,11 +100,9 @@ start_writer_domain() {  # name qcow2-path
 
 wr_reqs() { virsh domblkstat "${1:-w1}" vda | awk '$2 == "wr_req" {print $3}'; }
 
+wrote_at_least() { (($(wr_reqs "$1") >= $2)); }
+
 wait_for_writes() {  # N [domain]: until the guest has written at least N more requests
-  local want=$(($(wr_reqs "${2:-w1}") + $1))
-  for _ in $(seq 300); do
-    (($(wr_reqs "${2:-w1}") >= want)) && return 0
-    sleep 0.1
-  done
-  lv_fail "guest ${2:-w1} stopped writing"
+  local dom=${2:-w1}
+  poll_until 30 "guest $dom to write" wrote_at_least "$dom" $(($(wr_reqs "$dom") + $1))
 }
