@@ -31,6 +31,15 @@ class [[nodiscard]] Status {
     kPermissionDenied,
     kNotSupported,
     kAborted,  // interrupted on purpose (fault injection, cancellation)
+    // What a filesystem request asks that this object cannot do (fs::ToErrno's table):
+    kReadOnly,       // a write to something immutable (EROFS)
+    kStale,          // an inode or handle the kernel holds is no longer known (ESTALE)
+    kNotADirectory,  // a directory operation on a file (ENOTDIR)
+    kIsADirectory,   // a file operation on a directory (EISDIR)
+    kBadHandle,      // a handle not open for this operation (EBADF)
+    kNoData,         // SEEK_DATA/SEEK_HOLE past the data or the end (ENXIO)
+    kCrossDevice,    // a move between VMs (EXDEV)
+    kTooLarge,       // a write past a fixed size (EFBIG)
   };
 
   Status() = default;  // OK
@@ -45,6 +54,8 @@ class [[nodiscard]] Status {
   }
   static Status Busy(std::string msg) { return Status(Code::kBusy, std::move(msg)); }
   static Status Corruption(std::string msg) { return Status(Code::kCorruption, std::move(msg)); }
+  // `err`: the errno of the failed system call (FromErrno sets it); never an errno chosen
+  // to steer fs::ToErrno: give the Status the code that means it instead.
   static Status IOError(std::string msg, int err = 0) {
     return Status(Code::kIOError, std::move(msg), err);
   }
@@ -56,9 +67,23 @@ class [[nodiscard]] Status {
     return Status(Code::kNotSupported, std::move(msg));
   }
   static Status Aborted(std::string msg) { return Status(Code::kAborted, std::move(msg)); }
+  static Status ReadOnly(std::string msg) { return Status(Code::kReadOnly, std::move(msg)); }
+  static Status Stale(std::string msg) { return Status(Code::kStale, std::move(msg)); }
+  static Status NotADirectory(std::string msg) {
+    return Status(Code::kNotADirectory, std::move(msg));
+  }
+  static Status IsADirectory(std::string msg) {
+    return Status(Code::kIsADirectory, std::move(msg));
+  }
+  static Status BadHandle(std::string msg) { return Status(Code::kBadHandle, std::move(msg)); }
+  static Status NoData(std::string msg) { return Status(Code::kNoData, std::move(msg)); }
+  static Status CrossDevice(std::string msg) { return Status(Code::kCrossDevice, std::move(msg)); }
+  static Status TooLarge(std::string msg) { return Status(Code::kTooLarge, std::move(msg)); }
 
   // Builds the status for a failed system call from `err` (an errno value):
-  // ENOSPC/EDQUOT become NoSpace, EACCES/EPERM PermissionDenied, ENOENT NotFound.
+  // ENOSPC/EDQUOT become NoSpace, EACCES/EPERM PermissionDenied, ENOENT NotFound,
+  // EBUSY/EAGAIN Busy, EROFS ReadOnly, ENOTDIR/EISDIR/EXDEV/EFBIG their codes; any other
+  // errno is an IOError that keeps it (fs::ToErrno passes it through).
   static Status FromErrno(int err, std::string_view what);
 
   bool ok() const { return state_ == nullptr; }

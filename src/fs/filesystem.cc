@@ -17,15 +17,17 @@ namespace {
 constexpr mode_t kVmDirMode = 0755;
 
 Status Stale(InodeNo ino) {
-  return Status::IOError("unknown inode " + std::to_string(ino), ESTALE);
+  return Status::Stale("unknown inode " + std::to_string(ino));
 }
 
 }  // namespace
 
+// The one table from Status to errno (docs/fuse-semantics.md, "Errors"). Every code has a
+// row; only an IOError passes on the errno of the system call that failed.
 int ToErrno(const Status& s) {
-  if (s.ok()) return 0;
-  if (s.sys_errno() != 0) return s.sys_errno();
   switch (s.code()) {
+    case Status::Code::kOk:
+      return 0;
     case Status::Code::kNotFound:
       return ENOENT;
     case Status::Code::kAlreadyExists:
@@ -40,11 +42,27 @@ int ToErrno(const Status& s) {
       return EACCES;
     case Status::Code::kNotSupported:
       return EOPNOTSUPP;
-    case Status::Code::kCorruption:
+    case Status::Code::kReadOnly:
+      return EROFS;
+    case Status::Code::kStale:
+      return ESTALE;
+    case Status::Code::kNotADirectory:
+      return ENOTDIR;
+    case Status::Code::kIsADirectory:
+      return EISDIR;
+    case Status::Code::kBadHandle:
+      return EBADF;
+    case Status::Code::kNoData:
+      return ENXIO;
+    case Status::Code::kCrossDevice:
+      return EXDEV;
+    case Status::Code::kTooLarge:
+      return EFBIG;
     case Status::Code::kIOError:
+      return s.sys_errno() != 0 ? s.sys_errno() : EIO;
+    case Status::Code::kCorruption:
     case Status::Code::kAborted:
-    case Status::Code::kOk:
-      break;
+      return EIO;
   }
   return EIO;
 }
@@ -64,7 +82,7 @@ Result<NodeKey> Filesystem::Node(InodeNo ino) const {
 Result<std::shared_ptr<Filesystem::Handle>> Filesystem::FindHandle(HandleId id) const {
   std::lock_guard lock(mu_);
   auto it = handles_.find(id);
-  if (it == handles_.end()) return Status::IOError("bad file handle", EBADF);
+  if (it == handles_.end()) return Status::BadHandle("bad file handle");
   return it->second;
 }
 
@@ -252,7 +270,7 @@ Result<Attr> Filesystem::Lookup(InodeNo parent, std::string_view name) {
       break;
     }
     default:
-      return Status::IOError(n + ": not a directory", ENOTDIR);
+      return Status::NotADirectory(n + ": not a directory");
   }
   return RefAndAttr(child);
 }
@@ -316,7 +334,7 @@ Result<std::vector<DirEntry>> Filesystem::ReadDir(InodeNo ino) {
       return out;
     }
     default:
-      return Status::IOError("not a directory", ENOTDIR);
+      return Status::NotADirectory("not a directory");
   }
 }
 
@@ -332,7 +350,7 @@ Result<HandleId> Filesystem::Open(InodeNo ino, int flags) {
   } else if (key.kind == NodeKind::kCloneDisk) {
     RPFS_ASSIGN_OR_RETURN(h->clone, repo_->OpenCloneDisk(key.vm, key.clone, key.disk));
   } else if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) != 0) {
-    return Status::IOError("recovery points are read-only", EROFS);
+    return Status::ReadOnly("recovery points are read-only");
   } else if (key.kind == NodeKind::kStatus) {
     h->text = ops_.StatusText(key.vm);
   } else if (key.kind == NodeKind::kCloneStatus) {
@@ -347,7 +365,7 @@ Result<HandleId> Filesystem::Open(InodeNo ino, int flags) {
     RPFS_ASSIGN_OR_RETURN(RpInfo rp, repo_->GetRpById(key.vm, key.rp_id));
     RPFS_ASSIGN_OR_RETURN(h->text, InfoText(rp));
   } else {
-    return Status::IOError("is a directory", EISDIR);
+    return Status::IsADirectory("is a directory");
   }
   std::lock_guard lock(mu_);
   HandleId id = next_handle_++;
@@ -368,11 +386,11 @@ Result<size_t> Filesystem::Read(HandleId id, uint64_t offset, std::span<std::byt
 Result<uint64_t> Filesystem::Seek(HandleId id, uint64_t offset, int whence) {
   RPFS_ASSIGN_OR_RETURN(std::shared_ptr<Handle> h, FindHandle(id));
   uint64_t size = h->disk ? h->disk->size() : h->text.size();
-  if (offset >= size) return Status::IOError("seek past the end", ENXIO);
+  if (offset >= size) return Status::NoData("seek past the end");
   if (whence == SEEK_DATA) {
     if (!h->disk) return offset;
     RPFS_ASSIGN_OR_RETURN(uint64_t pos, h->disk->NextData(offset));
-    if (pos >= size) return Status::IOError("no data after offset", ENXIO);
+    if (pos >= size) return Status::NoData("no data after offset");
     return pos;
   }
   if (whence == SEEK_HOLE) {
@@ -385,7 +403,7 @@ Result<uint64_t> Filesystem::Seek(HandleId id, uint64_t offset, int whence) {
 Result<size_t> Filesystem::Write(HandleId id, uint64_t offset, std::span<const std::byte> data) {
   RPFS_ASSIGN_OR_RETURN(std::shared_ptr<Handle> h, FindHandle(id));
   if (h->clone) return h->clone->WriteAt(offset, data);
-  if (h->control_vm.empty()) return Status::IOError("not open for writing", EBADF);
+  if (h->control_vm.empty()) return Status::BadHandle("not open for writing");
   std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());  // NOLINT
   auto cmd = control::ParseCommand(text);
   if (!cmd.ok()) {
@@ -400,7 +418,7 @@ Result<Attr> Filesystem::SetAttr(InodeNo ino, const AttrChange& change) {
   RPFS_ASSIGN_OR_RETURN(NodeKey key, Node(ino));
   if (key.kind == NodeKind::kControl) return AttrOf(ino, key);
   if (key.kind != NodeKind::kCloneDisk) {
-    return Status::IOError("recovery points are read-only", EROFS);
+    return Status::ReadOnly("recovery points are read-only");
   }
   RPFS_ASSIGN_OR_RETURN(Attr a, AttrOf(ino, key));
   if (change.size && *change.size != a.size) {

@@ -75,7 +75,7 @@ Status Filesystem::Rename(InodeNo parent, std::string_view name, InodeNo new_par
   RPFS_ASSIGN_OR_RETURN(std::string vm, VmOfDir(parent));
   RPFS_ASSIGN_OR_RETURN(std::string new_vm, VmOfDir(new_parent));
   if (vm != new_vm) {
-    return Status::IOError("a recovery point cannot move to another VM", EXDEV);
+    return Status::CrossDevice("a recovery point cannot move to another VM");
   }
   control::Command cmd;
   cmd.verb = control::Verb::kRename;
@@ -87,7 +87,7 @@ Status Filesystem::Rename(InodeNo parent, std::string_view name, InodeNo new_par
 Status Filesystem::Unlink(InodeNo parent, std::string_view) {
   RPFS_ASSIGN_OR_RETURN(NodeKey key, Node(parent));
   if (key.kind == NodeKind::kCloneDir) return Status::OK();
-  return Status::IOError("recovery points are read-only", EROFS);
+  return Status::ReadOnly("recovery points are read-only");
 }
 
 }  // namespace rpfs::fs

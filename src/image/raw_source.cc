@@ -112,7 +112,7 @@ Result<std::unique_ptr<ImageSource>> OpenRaw(const std::string& name, const std:
       return Status::FromErrno(errno, "size of block device " + path);
     }
   } else if (S_ISDIR(st.st_mode)) {
-    return Status::IOError("image " + name + " (" + path + ") is a directory", EISDIR);
+    return Status::IsADirectory("image " + name + " (" + path + ") is a directory");
   } else {
     return Status::IOError("image " + name + " (" + path +
                            ") is neither a regular file nor a block device");

@@ -239,8 +239,8 @@ Result<size_t> CloneDiskImpl::ReadAt(uint64_t offset, std::span<std::byte> out) 
 
 Result<size_t> CloneDiskImpl::WriteAt(uint64_t offset, std::span<const std::byte> data) {
   if (offset + data.size() > size_) {
-    return Status::IOError(
-        "write past the end of a clone disk (" + std::to_string(size_) + " bytes)", EFBIG);
+    return Status::TooLarge("write past the end of a clone disk (" + std::to_string(size_) +
+                            " bytes)");
   }
   uint64_t pos = offset;
   const uint64_t end = offset + data.size();

@@ -78,7 +78,7 @@ Status ReadChunk(const store::Store* store, const Digest& digest, std::span<std:
   store::ObjectId id{format::ObjectKind::kChunk, digest};
   RPFS_ASSIGN_OR_RETURN(std::string body, store->GetObjectBody(id));
   Status s = decoder.Decode(body, out);
-  if (!s.ok()) return Status::IOError("chunk " + digest.Hex() + " is damaged: " + s.message(), EIO);
+  if (!s.ok()) return Status::IOError("chunk " + digest.Hex() + " is damaged: " + s.message());
   return Status::OK();
 }
 

@@ -12,8 +12,17 @@ Status Status::FromErrno(int err, std::string_view what) {
       return Status(Code::kNoSpace, std::move(msg), err);
     case EACCES:
     case EPERM:
-    case EROFS:
       return Status(Code::kPermissionDenied, std::move(msg), err);
+    case EROFS:
+      return Status(Code::kReadOnly, std::move(msg), err);
+    case ENOTDIR:
+      return Status(Code::kNotADirectory, std::move(msg), err);
+    case EISDIR:
+      return Status(Code::kIsADirectory, std::move(msg), err);
+    case EXDEV:
+      return Status(Code::kCrossDevice, std::move(msg), err);
+    case EFBIG:
+      return Status(Code::kTooLarge, std::move(msg), err);
     case ENOENT:
       return Status(Code::kNotFound, std::move(msg), err);
     case EBUSY:
@@ -53,6 +62,22 @@ const char* Status::CodeName(Code code) {
       return "NotSupported";
     case Code::kAborted:
       return "Aborted";
+    case Code::kReadOnly:
+      return "ReadOnly";
+    case Code::kStale:
+      return "Stale";
+    case Code::kNotADirectory:
+      return "NotADirectory";
+    case Code::kIsADirectory:
+      return "IsADirectory";
+    case Code::kBadHandle:
+      return "BadHandle";
+    case Code::kNoData:
+      return "NoData";
+    case Code::kCrossDevice:
+      return "CrossDevice";
+    case Code::kTooLarge:
+      return "TooLarge";
   }
   return "Unknown";
 }

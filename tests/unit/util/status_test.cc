@@ -43,6 +43,14 @@ std::vector<FactoryCase> AllFactories() {
       {Status::PermissionDenied("m"), Code::kPermissionDenied, "PermissionDenied"},
       {Status::NotSupported("m"), Code::kNotSupported, "NotSupported"},
       {Status::Aborted("m"), Code::kAborted, "Aborted"},
+      {Status::ReadOnly("m"), Code::kReadOnly, "ReadOnly"},
+      {Status::Stale("m"), Code::kStale, "Stale"},
+      {Status::NotADirectory("m"), Code::kNotADirectory, "NotADirectory"},
+      {Status::IsADirectory("m"), Code::kIsADirectory, "IsADirectory"},
+      {Status::BadHandle("m"), Code::kBadHandle, "BadHandle"},
+      {Status::NoData("m"), Code::kNoData, "NoData"},
+      {Status::CrossDevice("m"), Code::kCrossDevice, "CrossDevice"},
+      {Status::TooLarge("m"), Code::kTooLarge, "TooLarge"},
   };
 }
 
@@ -123,7 +131,11 @@ TEST(StatusTest, FromErrnoMapsErrnoToCode) {
       {EDQUOT, Code::kNoSpace},
       {EACCES, Code::kPermissionDenied},
       {EPERM, Code::kPermissionDenied},
-      {EROFS, Code::kPermissionDenied},
+      {EROFS, Code::kReadOnly},
+      {ENOTDIR, Code::kNotADirectory},
+      {EISDIR, Code::kIsADirectory},
+      {EXDEV, Code::kCrossDevice},
+      {EFBIG, Code::kTooLarge},
       {ENOENT, Code::kNotFound},
       {EBUSY, Code::kBusy},
       {EAGAIN, Code::kBusy},
