@@ -84,6 +84,22 @@ std::string DeferredRpKey(uint64_t rp_id) {
   return k;
 }
 
+uint64_t DeferredRpIdFromKey(std::string_view key) {
+  if (key.size() != 9) return 0;  // malformed: no RP has id 0
+  return GetBigEndian64(key.substr(1));
+}
+
+std::string EncodeRpNameIndex(uint64_t rp_id) {
+  std::string v;
+  PutBigEndian64(&v, rp_id);
+  return v;
+}
+
+Result<uint64_t> DecodeRpNameIndex(std::string_view value) {
+  if (value.size() != 8) return Status::Corruption("rp name index entry is malformed");
+  return GetBigEndian64(value);
+}
+
 std::string GcPrefix() { return "G"; }
 std::string GcKey(const ObjectId& id) {
   std::string k = GcPrefix();

@@ -47,6 +47,9 @@ std::string RpKey(std::string_view vm, uint64_t id);
 std::string RpPrefix(std::string_view vm);  // all RPs of one VM
 std::string AllRpPrefix();                  // all RPs of all VMs
 std::string RpNameKey(std::string_view vm, std::string_view name);
+// The value under RpNameKey: the RP's id (8 bytes, big-endian).
+std::string EncodeRpNameIndex(uint64_t rp_id);
+Result<uint64_t> DecodeRpNameIndex(std::string_view value);  // Corruption when malformed
 
 std::string PolicyKey(std::string_view vm);
 std::string CloneKey(std::string_view vm, std::string_view clone);
@@ -61,6 +64,7 @@ std::string TxObjectPrefix(uint64_t tx);
 
 std::string DeferredRpKey(uint64_t rp_id);
 std::string DeferredRpPrefix();
+uint64_t DeferredRpIdFromKey(std::string_view key);  // 0 when malformed
 
 std::string GcKey(const ObjectId& id);
 std::string GcPrefix();

@@ -16,9 +16,7 @@ namespace {
 // The owner may mkdir/rmdir/mv RPs in a VM directory; RP directories and files are 0555/0444.
 constexpr mode_t kVmDirMode = 0755;
 
-Status Stale(InodeNo ino) {
-  return Status::Stale("unknown inode " + std::to_string(ino));
-}
+Status Stale(InodeNo ino) { return Status::Stale("unknown inode " + std::to_string(ino)); }
 
 }  // namespace
 

@@ -13,6 +13,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "rp/lock_order.h"
+#include "util/ordered_mutex.h"
+
 namespace rpfs::rp {
 
 class ReaderPins {
@@ -34,14 +37,14 @@ class ReaderPins {
 
    private:
     ReaderPins* pins_;
-    std::unique_lock<std::mutex> lock_;
+    std::unique_lock<OrderedMutex> lock_;
   };
   bool HasReleasable() const;
   std::vector<uint64_t> TakeReleasable();
   size_t readers(uint64_t rp_id) const;
 
  private:
-  mutable std::mutex mu_;
+  mutable OrderedMutex mu_{kRankPins, "ReaderPins::mu_"};
   std::unordered_map<uint64_t, uint32_t> readers_;
   std::set<uint64_t> deferred_;
   std::vector<uint64_t> releasable_;

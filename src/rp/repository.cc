@@ -17,7 +17,8 @@
 #include "rp/extent_map.h"
 #include "rp/ingest.h"
 #include "rp/reader_pins.h"
-#include "rp/repository_impl.h"
+#include "rp/repository_parts.h"
+#include "rp/rp_creation.h"
 #include "rpfs/names.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -25,6 +26,9 @@
 #include "util/crash_point.h"
 
 namespace rpfs {
+
+using format::ObjectKind;
+using store::ObjectId;
 
 namespace {
 
@@ -35,43 +39,7 @@ std::string AbsolutePath(const std::string& dir) {
   return ec ? dir : abs.lexically_normal().string();
 }
 
-// A DiskReader that keeps its RP's data alive (ReaderPins) until it is destroyed.
-class PinnedDiskReader : public DiskReader {
- public:
-  PinnedDiskReader(std::unique_ptr<DiskReader> inner, std::shared_ptr<void> pin)
-      : inner_(std::move(inner)), pin_(std::move(pin)) {}
-  uint64_t size() const override { return inner_->size(); }
-  Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> out) const override {
-    return inner_->ReadAt(offset, out);
-  }
-  Result<uint64_t> NextData(uint64_t offset) const override { return inner_->NextData(offset); }
-  Result<uint64_t> NextHole(uint64_t offset) const override { return inner_->NextHole(offset); }
-
- private:
-  std::unique_ptr<DiskReader> inner_;
-  std::shared_ptr<void> pin_;
-};
-
-bool SameDisks(const std::vector<format::VmDisk>& a, const std::vector<format::VmDisk>& b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
-    return x.name == y.name && x.path == y.path && x.format == y.format;
-  });
-}
-
 }  // namespace
-
-Result<std::unique_ptr<DiskReader>> Repository::Impl::OpenPinned(const std::string& vm,
-                                                                 uint64_t rp_id,
-                                                                 const std::string& disk) {
-  auto pin = Pin(rp_id);
-  RPFS_ASSIGN_OR_RETURN(auto rec, FindRpById(vm, rp_id));
-  if (!rec)
-    return Status::NotFound("rp #" + std::to_string(rp_id) + " of vm " + vm + " does not exist");
-  const format::RpStream* s = FindStream(*rec, disk);
-  if (s == nullptr) return Status::NotFound(RpLabel(vm, rec->name) + " has no disk " + disk);
-  return std::unique_ptr<DiskReader>(std::make_unique<PinnedDiskReader>(
-      rp::NewDiskReader(store.get(), &pages, &chunks, *s), std::move(pin)));
-}
 
 Repository::Repository(std::unique_ptr<store::Store> store)
     : impl_(std::make_unique<Impl>(std::move(store))) {}
@@ -106,7 +74,7 @@ Result<std::unique_ptr<Repository>> Repository::Open(const std::string& dir) {
   RPFS_RETURN_IF_ERROR(
       repo->impl_->ReleaseAllDeferred().WithContext("releasing deleted rps in store ", dir));
   RPFS_RETURN_IF_ERROR(
-      repo->impl_->RemoveOrphanCloneDirs().WithContext("cleaning clones in store ", dir));
+      repo->impl_->clones.RemoveOrphanDirs().WithContext("cleaning clones in store ", dir));
   return repo;
 }
 
@@ -141,30 +109,25 @@ Status Repository::AddVm(const std::string& vm, const std::vector<DiskSpec>& dis
     if (!src.ok()) return src.status().WithContext("adding vm ", vm);
     rec.disks.push_back(std::move(disk));
   }
-  auto lock = impl_->LockForWrite();
+  auto lock = impl_->gate.LockForWrite();
   RPFS_ASSIGN_OR_RETURN(auto existing, impl_->store->Get(format::VmKey(vm)));
   if (existing) return Status::AlreadyExists("vm " + vm + " already exists");
   store::Mutation m;
   m.Put(format::VmKey(vm), format::EncodeVm(rec));
   RPFS_RETURN_IF_ERROR(impl_->store->Commit(m));
-  impl_->Notify(StoreChange::Kind::kVmAdded, vm);
+  lock.Post(StoreChange::Kind::kVmAdded, vm);
   return Status::OK();
 }
 
 Status Repository::RemoveVm(const std::string& vm) {
-  auto lock = impl_->LockForWrite();
-  RPFS_RETURN_IF_ERROR(impl_->LoadVm(vm).status());
-  RPFS_ASSIGN_OR_RETURN(auto rps, impl_->LoadRps(vm));
+  auto lock = impl_->gate.LockForWrite();
+  RPFS_RETURN_IF_ERROR(impl_->catalog.LoadVm(vm).status());
+  RPFS_ASSIGN_OR_RETURN(auto rps, impl_->catalog.LoadRps(vm));
   if (!rps.empty()) {
     return Status::Busy("vm " + vm + " still has " + std::to_string(rps.size()) +
                         " recovery point(s); delete them first ('rpfs delete " + vm + " --all')");
   }
-  bool has_clones = false;
-  RPFS_RETURN_IF_ERROR(
-      impl_->store->Scan(format::ClonePrefix(vm), [&](std::string_view, std::string_view) {
-        has_clones = true;
-        return false;
-      }));
+  RPFS_ASSIGN_OR_RETURN(bool has_clones, impl_->catalog.HasClones(vm));
   if (has_clones) {
     return Status::Busy("vm " + vm + " still has clones; delete them first ('rpfs clone-list " +
                         vm + "')");
@@ -173,12 +136,12 @@ Status Repository::RemoveVm(const std::string& vm) {
   m.Delete(format::VmKey(vm));
   m.Delete(format::PolicyKey(vm));
   RPFS_RETURN_IF_ERROR(impl_->store->Commit(m));
-  impl_->Notify(StoreChange::Kind::kVmRemoved, vm);
+  lock.Post(StoreChange::Kind::kVmRemoved, vm);
   return Status::OK();
 }
 
 Result<VmInfo> Repository::GetVm(const std::string& vm) const {
-  RPFS_ASSIGN_OR_RETURN(auto rec, impl_->LoadVm(vm));
+  RPFS_ASSIGN_OR_RETURN(auto rec, impl_->catalog.LoadVm(vm));
   VmInfo info;
   info.name = rec.name;
   info.kind = rec.kind == format::VmKind::kLibvirt ? "libvirt" : "image-files";
@@ -187,23 +150,14 @@ Result<VmInfo> Repository::GetVm(const std::string& vm) const {
   info.domain_name = rec.domain_name;
   for (const auto& d : rec.disks)
     info.disks.push_back({d.name, d.path, format::DiskFormatName(d.format)});
-  RPFS_ASSIGN_OR_RETURN(auto current, impl_->FindRpById(vm, rec.current_rp));
+  RPFS_ASSIGN_OR_RETURN(auto current, impl_->catalog.FindRpById(vm, rec.current_rp));
   if (current) info.current_rp = current->name;
-  RPFS_RETURN_IF_ERROR(
-      impl_->store->Scan(format::RpPrefix(vm), [&](std::string_view, std::string_view) {
-        info.rp_count++;
-        return true;
-      }));
+  RPFS_ASSIGN_OR_RETURN(info.rp_count, impl_->catalog.CountRps(vm));
   return info;
 }
 
 Result<std::vector<VmInfo>> Repository::ListVms() const {
-  std::vector<std::string> names;
-  RPFS_RETURN_IF_ERROR(
-      impl_->store->Scan(format::VmPrefix(), [&](std::string_view k, std::string_view) {
-        names.push_back(format::VmNameFromKey(k));
-        return true;
-      }));
+  RPFS_ASSIGN_OR_RETURN(auto names, impl_->catalog.VmNames());
   std::vector<VmInfo> out;
   for (const auto& n : names) {
     auto info = GetVm(n);
@@ -220,162 +174,37 @@ Result<std::vector<VmInfo>> Repository::ListVms() const {
 Result<RpInfo> Repository::CreateRp(const std::string& vm, const std::string& rp,
                                     const CreateOptions& opts, const ProgressFn& progress) {
   RPFS_RETURN_IF_ERROR(ValidateName(rp, "rp name"));
-  std::lock_guard create_lock(impl_->create_mu);
-  return impl_->CreateRpLocked(vm, rp, opts, progress, /*write_locked=*/false);
-}
-
-Result<RpInfo> Repository::Impl::CreateRpLocked(const std::string& vm, const std::string& rp,
-                                                const CreateOptions& opts,
-                                                const ProgressFn& progress, bool write_locked) {
-  RPFS_ASSIGN_OR_RETURN(auto vmrec, LoadVm(vm));
-  RPFS_ASSIGN_OR_RETURN(auto existing, FindRp(vm, rp));
-  if (existing) return Status::AlreadyExists(RpLabel(vm, rp) + " already exists");
-  const std::string label = "creating " + RpLabel(vm, rp);
-
-  auto input = OpenDiskInputs(vmrec, opts);
-  if (!input.ok()) return input.status().WithContext(label);
-  // An incremental input reads only what changed since the VM's current RP, whose
-  // extent maps give the rest.
-  RPFS_ASSIGN_OR_RETURN(auto base_rp, FindRpById(vm, vmrec.current_rp));
-  uint64_t total = 0;
-  for (auto& d : input->disks) {
-    if (d.changed && !base_rp) d.changed.reset();
-    auto extents =
-        d.changed ? Result<std::vector<image::Extent>>(*d.changed) : d.source->DataExtents();
-    if (!extents.ok()) return extents.status().WithContext(label);
-    for (const auto& e : *extents) total += e.length;
-  }
-
-  ThreadPool pool(ThreadPool::DefaultWorkers());
-  std::optional<WriteLock> lock;
-  if (!write_locked) lock.emplace(this);
-  auto tx = store->BeginTx(label);
-  if (!tx.ok()) return tx.status().WithContext(label);
-  lock.reset();  // the disks are read while other mutations go on
-  store::Mutation m;
-  rp::IngestContext ctx;
-  ctx.store = store.get();
-  ctx.tx = tx->get();
-  ctx.mutation = &m;
-  ctx.pool = &pool;
-  ctx.progress = progress;
-  ctx.progress_total = total;
-
-  format::RpRecord rec;
-  rec.vm = vm;
-  rec.name = rp;
-  rec.description = opts.description;
-  const auto& cfg = store->config();
-  for (auto& d : input->disks) {
-    std::optional<rp::ExtentMap> base;
-    const format::RpStream* parent_stream = base_rp ? FindStream(*base_rp, d.name) : nullptr;
-    if (d.changed && parent_stream != nullptr) {
-      base.emplace(&pages, cfg.page_fanout, cfg.chunk_size, *parent_stream);
-    }
-    auto stream = rp::IngestDisk(ctx, d.name, *d.source, base ? &*base : nullptr,
-                                 d.changed ? &*d.changed : nullptr);
-    if (!stream.ok()) return stream.status().WithContext(label);
-    rec.logical_bytes += stream->size;
-    rec.streams.push_back(std::move(*stream));
-  }
-  for (auto& d : input->disks) {
-    Status s = d.source->CheckUnchanged();
-    if (!s.ok()) return s.WithContext(label);
-  }
-  rec.domain_xml = input->domain_xml;
-  if (input->pit) {
-    const PointInTime& pit = *input->pit;
-    if (pit.quiesced()) rec.flags |= format::kRpFlagQuiesced;
-    if (!pit.memory_file().empty()) {
-      auto src = image::OpenImage("memory state", pit.memory_file(), format::DiskFormat::kRaw);
-      if (!src.ok()) return src.status().WithContext(label);
-      auto stream = rp::IngestDisk(ctx, "memory", **src);
-      if (!stream.ok()) return stream.status().WithContext(label, ": memory state");
-      stream->kind = format::StreamKind::kMemory;
-      rec.logical_bytes += stream->size;
-      rec.streams.push_back(std::move(*stream));
-      rec.flags |= format::kRpFlagWithMemory;
-    }
-  }
-
-  if (!write_locked) {
-    lock.emplace(this);
-    // The VM record may have changed meanwhile (another RP deleted or renamed, a policy
-    // set, the VM removed and added again): commit against the record as it is now.
-    auto now = LoadVm(vm);
-    if (!now.ok()) return now.status().WithContext(label);
-    if (!SameDisks(now->disks, vmrec.disks) || now->domain_uuid != vmrec.domain_uuid) {
-      return Status::Busy(label + ": the vm's disks changed while they were read");
-    }
-    vmrec = std::move(*now);
-    if (input->pit) {  // a domain undefined while its disks were read: keep nothing
-      Status still = DomainOf(vmrec).status();
-      if (!still.ok()) return still.WithContext(label);
-    }
-    RPFS_ASSIGN_OR_RETURN(auto taken, FindRp(vm, rp));
-    if (taken) return Status::AlreadyExists(RpLabel(vm, rp) + " already exists");
-  }
-  auto id = store->NextId(format::kCounterRpId, &m);
-  if (!id.ok()) return id.status().WithContext(label);
-  rec.id = *id;
-  rec.created_us = NowMicros();
-  RPFS_ASSIGN_OR_RETURN(auto parent, FindRpById(vm, vmrec.current_rp));
-  rec.parent = parent ? parent->id : 0;
-  rec.data_bytes = ctx.data_bytes;
-  rec.stored_bytes = ctx.stored_bytes;
-  rec.added_bytes = ctx.added_bytes;
-
-  std::string id_value;
-  PutBigEndian64(&id_value, rec.id);
-  m.Put(format::RpKey(vm, rec.id), format::EncodeRp(rec));
-  m.Put(format::RpNameKey(vm, rp), id_value);
-  vmrec.current_rp = rec.id;
-  if (vmrec.kind == format::VmKind::kLibvirt) {
-    vmrec.disks = input->vm_disks;
-    vmrec.checkpoint = input->checkpoint;
-    vmrec.checkpoint_rp = input->checkpoint.empty() ? 0 : rec.id;
-  }
-  m.Put(format::VmKey(vm), format::EncodeVm(vmrec));
-  CrashPoint("create.before_commit");
-  Status s = (*tx)->Commit(m);
-  if (!s.ok()) return s.WithContext(label);
-  // The RP is stored: the job ends, the new checkpoint stays for the next RP. A failure
-  // here costs the next RP its incremental read, nothing else.
-  if (input->pit) (void)input->pit->Keep();
-  Notify(StoreChange::Kind::kRpCreated, vm, rp, rec.id);
-  // Deletes committed while the disks were read left their objects queued (store.h).
-  (void)store->RunGc();  // on failure the queue stays for the next RunGc or Open
-  RpInfo info = ToInfo(rec, parent ? parent->name : "");
-  info.read_bytes = ctx.bytes_read;
-  if (input->pit) info.paused_us = input->pit->paused_us();
-  return info;
+  auto create_lock = impl_->gate.LockForCreate();
+  RPFS_ASSIGN_OR_RETURN(auto creation, rp::RpCreation::Prepare(impl_.get(), vm, rp, opts));
+  RPFS_RETURN_IF_ERROR(creation->Ingest(progress));
+  return creation->Commit();
 }
 
 Result<std::vector<RpInfo>> Repository::ListRps(const std::string& vm) const {
-  RPFS_RETURN_IF_ERROR(impl_->LoadVm(vm).status());
-  RPFS_ASSIGN_OR_RETURN(auto recs, impl_->LoadRps(vm));
+  RPFS_RETURN_IF_ERROR(impl_->catalog.LoadVm(vm).status());
+  RPFS_ASSIGN_OR_RETURN(auto recs, impl_->catalog.LoadRps(vm));
   std::map<uint64_t, std::string> names;
   for (const auto& r : recs) names[r.id] = r.name;
   std::vector<RpInfo> out;
   for (const auto& r : recs) {
     auto it = names.find(r.parent);
-    out.push_back(impl_->ToInfo(r, it != names.end() ? it->second : ""));
+    out.push_back(rp::Catalog::ToInfo(r, it != names.end() ? it->second : ""));
   }
   return out;
 }
 
 Result<RpInfo> Repository::GetRp(const std::string& vm, const std::string& rp) const {
-  RPFS_ASSIGN_OR_RETURN(auto rec, impl_->LoadRp(vm, rp));
-  RPFS_ASSIGN_OR_RETURN(std::string parent, impl_->ParentName(rec));
-  return impl_->ToInfo(rec, parent);
+  RPFS_ASSIGN_OR_RETURN(auto rec, impl_->catalog.LoadRp(vm, rp));
+  RPFS_ASSIGN_OR_RETURN(std::string parent, impl_->catalog.ParentName(rec));
+  return rp::Catalog::ToInfo(rec, parent);
 }
 
 Result<RpInfo> Repository::GetRpById(const std::string& vm, uint64_t id) const {
-  RPFS_ASSIGN_OR_RETURN(auto rec, impl_->FindRpById(vm, id));
+  RPFS_ASSIGN_OR_RETURN(auto rec, impl_->catalog.FindRpById(vm, id));
   if (!rec)
     return Status::NotFound("rp #" + std::to_string(id) + " of vm " + vm + " does not exist");
-  RPFS_ASSIGN_OR_RETURN(std::string parent, impl_->ParentName(*rec));
-  return impl_->ToInfo(*rec, parent);
+  RPFS_ASSIGN_OR_RETURN(std::string parent, impl_->catalog.ParentName(*rec));
+  return rp::Catalog::ToInfo(*rec, parent);
 }
 
 std::string FormatRpInfo(const RpInfo& rp, uint64_t unique_bytes) {
@@ -408,42 +237,55 @@ std::string FormatRpInfo(const RpInfo& rp, uint64_t unique_bytes) {
 
 Status Repository::RenameRp(const std::string& vm, const std::string& from, const std::string& to) {
   RPFS_RETURN_IF_ERROR(ValidateName(to, "rp name"));
-  auto lock = impl_->LockForWrite();
-  RPFS_ASSIGN_OR_RETURN(auto rec, impl_->LoadRp(vm, from));
+  auto lock = impl_->gate.LockForWrite();
+  RPFS_ASSIGN_OR_RETURN(auto rec, impl_->catalog.LoadRp(vm, from));
   if (from == to) return Status::OK();
-  RPFS_ASSIGN_OR_RETURN(auto clash, impl_->FindRp(vm, to));
-  if (clash) return Status::AlreadyExists(RpLabel(vm, to) + " already exists");
+  RPFS_ASSIGN_OR_RETURN(auto clash, impl_->catalog.FindRp(vm, to));
+  if (clash) return Status::AlreadyExists(rp::RpLabel(vm, to) + " already exists");
   store::Mutation m;
   m.Delete(format::RpNameKey(vm, from));
-  std::string id_value;
-  PutBigEndian64(&id_value, rec.id);
-  m.Put(format::RpNameKey(vm, to), id_value);
+  m.Put(format::RpNameKey(vm, to), format::EncodeRpNameIndex(rec.id));
   rec.name = to;
   m.Put(format::RpKey(vm, rec.id), format::EncodeRp(rec));
   RPFS_RETURN_IF_ERROR(impl_->store->Commit(m));
-  impl_->Notify(StoreChange::Kind::kRpRenamed, vm, from, rec.id, to);
+  lock.Post(StoreChange::Kind::kRpRenamed, vm, from, rec.id, to);
   return Status::OK();
 }
 
-Result<uint64_t> Repository::DeleteRps(const std::string& vm, const std::vector<std::string>& rps) {
-  auto lock = impl_->LockForWrite();
-  RPFS_ASSIGN_OR_RETURN(auto vmrec, impl_->LoadVm(vm));
-  RPFS_ASSIGN_OR_RETURN(auto all, impl_->LoadRps(vm));
-  std::map<uint64_t, const format::RpRecord*> by_id;
-  for (const auto& r : all) by_id[r.id] = &r;
+namespace {
+
+// The ids of `names` among `all`; NotFound or PermissionDenied (protected) naming the RP.
+Result<std::set<uint64_t>> ResolveDoomed(const std::string& vm,
+                                         const std::vector<format::RpRecord>& all,
+                                         const std::vector<std::string>& names) {
   std::set<uint64_t> doomed;
-  for (const auto& name : rps) {
+  for (const auto& name : names) {
     auto it = std::find_if(all.begin(), all.end(), [&](const auto& r) { return r.name == name; });
-    if (it == all.end()) return Status::NotFound(RpLabel(vm, name) + " does not exist");
+    if (it == all.end()) return Status::NotFound(rp::RpLabel(vm, name) + " does not exist");
     if ((it->flags & format::kRpFlagProtected) != 0) {
-      return Status::PermissionDenied(RpLabel(vm, name) +
+      return Status::PermissionDenied(rp::RpLabel(vm, name) +
                                       " is protected; unprotect it first ('rpfs unprotect " + vm +
                                       " " + name + "')");
     }
     doomed.insert(it->id);
   }
-  if (doomed.empty()) return uint64_t{0};
-  // Children of a deleted RP move up to its nearest surviving ancestor: the tree stays a tree.
+  return doomed;
+}
+
+// What deleting `doomed` commits, staged in `m`: the records go, children move up to
+// their nearest surviving ancestor (the tree stays a tree), and each RP's roots lose their
+// reference now, or, if a reader has it pinned, when the last reader closes (a 'D' record).
+struct DeletePlan {
+  store::Mutation m;
+  std::vector<uint64_t> deferred;  // pinned: released later
+  std::vector<ObjectId> released;  // roots whose reference goes now
+};
+
+DeletePlan PlanDelete(const std::string& vm, const std::vector<format::RpRecord>& all,
+                      const std::set<uint64_t>& doomed, format::VmRecord vmrec,
+                      rp::ReaderPins::DeleteScope* pins) {
+  std::map<uint64_t, const format::RpRecord*> by_id;
+  for (const auto& r : all) by_id[r.id] = &r;
   auto surviving_ancestor = [&](uint64_t id) {
     while (id != 0 && doomed.count(id) != 0) {
       auto it = by_id.find(id);
@@ -451,83 +293,83 @@ Result<uint64_t> Repository::DeleteRps(const std::string& vm, const std::vector<
     }
     return by_id.count(id) != 0 ? id : 0;
   };
-  store::Mutation m;
-  std::vector<uint64_t> deferred;
-  std::vector<ObjectId> released;  // roots whose reference goes now
-  std::optional<rp::ReaderPins::DeleteScope> pin_scope(&impl_->pins);  // until the commit
+  DeletePlan plan;
   for (const auto& r : all) {
     if (doomed.count(r.id) != 0) {
-      m.Delete(format::RpKey(vm, r.id));
-      m.Delete(format::RpNameKey(vm, r.name));
-      if (pin_scope->DeferIfPinned(r.id)) {
-        // Open readers keep its data: released when the last one closes.
-        m.Put(format::DeferredRpKey(r.id), format::EncodeRp(r));
-        deferred.push_back(r.id);
+      plan.m.Delete(format::RpKey(vm, r.id));
+      plan.m.Delete(format::RpNameKey(vm, r.name));
+      if (pins->DeferIfPinned(r.id)) {
+        plan.m.Put(format::DeferredRpKey(r.id), format::EncodeRp(r));
+        plan.deferred.push_back(r.id);
       } else {
-        for (const ObjectId& root : impl_->Roots(r)) {
-          m.AddRef(root, -1);
-          released.push_back(root);
+        for (const ObjectId& root : rp::Catalog::Roots(r)) {
+          plan.m.AddRef(root, -1);
+          plan.released.push_back(root);
         }
       }
     } else if (r.parent != 0 && doomed.count(r.parent) != 0) {
       format::RpRecord moved = r;
       moved.parent = surviving_ancestor(r.parent);
-      m.Put(format::RpKey(vm, r.id), format::EncodeRp(moved));
+      plan.m.Put(format::RpKey(vm, r.id), format::EncodeRp(moved));
     }
   }
   if (doomed.count(vmrec.current_rp) != 0) {
     vmrec.current_rp = surviving_ancestor(vmrec.current_rp);
-    m.Put(format::VmKey(vm), format::EncodeVm(vmrec));
+    plan.m.Put(format::VmKey(vm), format::EncodeVm(vmrec));
   }
+  return plan;
+}
+
+}  // namespace
+
+Result<uint64_t> Repository::DeleteRps(const std::string& vm, const std::vector<std::string>& rps) {
+  // Every error names what was being deleted, whichever step fails (the commit, or the
+  // freeing after it, whose syncs can fail too).
+  std::string what = "deleting";
+  for (const auto& name : std::set<std::string>(rps.begin(), rps.end())) {
+    what += " " + rp::RpLabel(vm, name);
+  }
+  auto lock = impl_->gate.LockForWrite();
+  RPFS_ASSIGN_OR_RETURN(auto vmrec, impl_->catalog.LoadVm(vm));
+  RPFS_ASSIGN_OR_RETURN(auto all, impl_->catalog.LoadRps(vm));
+  RPFS_ASSIGN_OR_RETURN(auto doomed, ResolveDoomed(vm, all, rps));
+  if (doomed.empty()) return uint64_t{0};
+  // The pins are held from the check to the commit: no reader can pin an RP in between.
+  std::optional<rp::ReaderPins::DeleteScope> pin_scope(&impl_->gate.pins());
+  DeletePlan plan = PlanDelete(vm, all, doomed, vmrec, &*pin_scope);
   // While a create reads its disks nothing is freed (store.h): then the answer is what the
   // freeing will give once it has ended, computed now (write_mu held: no tx can end).
   std::optional<uint64_t> freed_later;
   if (impl_->store->HasOpenTx()) {
-    RPFS_ASSIGN_OR_RETURN(freed_later, impl_->store->SimulateRelease(released));
+    auto simulated = impl_->store->SimulateRelease(plan.released);
+    if (!simulated.ok()) return simulated.status().WithContext(what);
+    freed_later = *simulated;
   }
   CrashPoint("delete.before_commit");
-  Status committed = impl_->store->Commit(m);
+  Status committed = impl_->store->Commit(plan.m);
   if (!committed.ok()) {
-    for (uint64_t id : deferred) pin_scope->CancelDeferred(id);
-    std::string what = "deleting";
-    for (const auto& name : rps) what += " " + RpLabel(vm, name);
+    for (uint64_t id : plan.deferred) pin_scope->CancelDeferred(id);
     return committed.WithContext(what);
   }
   pin_scope.reset();
   for (const auto& r : all) {
-    if (doomed.count(r.id) != 0) impl_->Notify(StoreChange::Kind::kRpDeleted, vm, r.name, r.id);
+    if (doomed.count(r.id) != 0) {
+      lock.Post(StoreChange::Kind::kRpDeleted, vm, r.name, r.id);
+    }
   }
   CrashPoint("delete.after_commit");
   uint64_t freed = 0;
   if (freed_later) {
     freed = *freed_later;
   } else {
-    RPFS_ASSIGN_OR_RETURN(freed, impl_->store->RunGc());
+    // The delete is committed; what failed is freeing its data, which the GC queue keeps
+    // for the next delete or open.
+    auto gc = impl_->store->RunGc();
+    if (!gc.ok()) return gc.status().WithContext(what, " (committed; its data is freed later)");
+    freed = *gc;
   }
   impl_->NoteFreedAndReclaimIfDue(freed);
   return freed;
-}
-
-void Repository::Impl::NoteFreedAndReclaimIfDue(uint64_t freed) {
-  if (freed == 0) return;
-  auto raw = store->Get(format::CounterKey(format::kCounterReclaimable));
-  if (!raw.ok()) return;
-  uint64_t pending = freed;
-  if (*raw) {
-    auto before = Decoder(**raw, "reclaimable counter").GetFixed64();
-    if (before.ok()) pending += *before;
-  }
-  auto usage = store->Usage();
-  // While a create is open nothing has left the store yet: compact after its commit.
-  if (usage.ok() && pending >= kReclaimMinBytes && pending >= usage->total / 4 &&
-      !store->HasOpenTx() && store->Compact().ok()) {
-    pending = 0;
-  }
-  std::string value;
-  Encoder(&value).PutFixed64(pending);
-  store::Mutation m;
-  m.Put(format::CounterKey(format::kCounterReclaimable), value);
-  (void)store->Commit(m);
 }
 
 Result<uint64_t> Repository::BytesFreedByDeleting(const std::string& vm,
@@ -536,8 +378,8 @@ Result<uint64_t> Repository::BytesFreedByDeleting(const std::string& vm,
   std::set<std::string> seen;
   for (const auto& name : rps) {
     if (!seen.insert(name).second) continue;
-    RPFS_ASSIGN_OR_RETURN(auto rec, impl_->LoadRp(vm, name));
-    for (const ObjectId& r : impl_->Roots(rec)) roots.push_back(r);
+    RPFS_ASSIGN_OR_RETURN(auto rec, impl_->catalog.LoadRp(vm, name));
+    for (const ObjectId& r : rp::Catalog::Roots(rec)) roots.push_back(r);
   }
   return impl_->store->SimulateRelease(roots);
 }
@@ -547,7 +389,7 @@ Result<uint64_t> Repository::BytesFreedByDeleting(const std::string& vm,
 Result<std::unique_ptr<DiskReader>> Repository::OpenDisk(const std::string& vm,
                                                          const std::string& rp,
                                                          const std::string& disk) const {
-  RPFS_ASSIGN_OR_RETURN(auto rec, impl_->LoadRp(vm, rp));
+  RPFS_ASSIGN_OR_RETURN(auto rec, impl_->catalog.LoadRp(vm, rp));
   return impl_->OpenPinned(vm, rec.id, disk);
 }
 
@@ -558,33 +400,34 @@ Result<std::unique_ptr<DiskReader>> Repository::OpenDiskById(const std::string& 
 
 Status Repository::Export(const std::string& vm, const std::string& rp, const std::string& disk,
                           int fd, bool sparse, const ProgressFn& progress) const {
-  RPFS_ASSIGN_OR_RETURN(auto found, impl_->LoadRp(vm, rp));
-  auto pin = impl_->Pin(found.id);
-  RPFS_ASSIGN_OR_RETURN(auto again, impl_->FindRpById(vm, found.id));  // not deleted meanwhile
-  if (!again) return Status::NotFound(RpLabel(vm, rp) + " does not exist");
+  RPFS_ASSIGN_OR_RETURN(auto found, impl_->catalog.LoadRp(vm, rp));
+  auto pin = impl_->gate.Pin(found.id);
+  RPFS_ASSIGN_OR_RETURN(auto again,
+                        impl_->catalog.FindRpById(vm, found.id));  // not deleted meanwhile
+  if (!again) return Status::NotFound(rp::RpLabel(vm, rp) + " does not exist");
   const format::RpRecord& rec = *again;
-  const format::RpStream* s = impl_->FindStream(rec, disk);
-  if (s == nullptr) return Status::NotFound(RpLabel(vm, rp) + " has no disk " + disk);
+  const format::RpStream* s = rp::Catalog::FindStream(rec, disk);
+  if (s == nullptr) return Status::NotFound(rp::RpLabel(vm, rp) + " has no disk " + disk);
   return rp::ExportStream(impl_->store.get(), &impl_->pages, *s, fd, sparse, progress)
-      .WithContext("exporting ", RpLabel(vm, rp), " disk ", disk);
+      .WithContext("exporting ", rp::RpLabel(vm, rp), " disk ", disk);
 }
 
 // ---------------- store ----------------
 
 Result<VerifyResult> Repository::Verify(const ProgressFn& progress) const {
   // Refcounts are checked against references: no mutation may run in between (reads may).
-  auto lock = impl_->LockForWrite();
-  RPFS_ASSIGN_OR_RETURN(auto rps, impl_->LoadRpsWithPrefix(format::AllRpPrefix()));
-  RPFS_ASSIGN_OR_RETURN(auto deleted_but_read, impl_->LoadDeferred());
+  auto lock = impl_->gate.LockForWrite();
+  RPFS_ASSIGN_OR_RETURN(auto rps, impl_->catalog.LoadAllRps());
+  RPFS_ASSIGN_OR_RETURN(auto deleted_but_read, impl_->catalog.LoadDeferred());
   std::vector<ObjectId> roots;
   for (const auto* list : {&rps, &deleted_but_read})
     for (const auto& r : *list)
-      for (const ObjectId& root : impl_->Roots(r)) roots.push_back(root);
+      for (const ObjectId& root : rp::Catalog::Roots(r)) roots.push_back(root);
   // Clones not yet hydrated hold their source streams' roots.
   RPFS_ASSIGN_OR_RETURN(auto clones, ListClones(""));
   for (const auto& c : clones) {
     if (c.hydrated) continue;
-    RPFS_ASSIGN_OR_RETURN(auto rec, impl_->LoadClone(c.vm, c.name));
+    RPFS_ASSIGN_OR_RETURN(auto rec, impl_->catalog.LoadClone(c.vm, c.name));
     for (const auto& d : rec.disks)
       if (!d.root.IsZero()) roots.push_back(ObjectId{ObjectKind::kPage, d.root});
   }
@@ -603,7 +446,7 @@ Result<VerifyResult> Repository::Verify(const ProgressFn& progress) const {
   if (bad.empty()) return out;
 
   // Name the RPs that reach a damaged object, with the disk and offset.
-  rp::PageCache cache(impl_->store.get(), kPageCacheEntries);
+  rp::PageCache cache(impl_->store.get(), rp::kPageCacheEntries);
   const auto& cfg = impl_->store->config();
   for (const auto& r : rps) {
     for (const auto& s : r.streams) {
@@ -633,7 +476,7 @@ Result<VerifyResult> Repository::Verify(const ProgressFn& progress) const {
 }
 
 Status Repository::Compact() {
-  auto lock = impl_->LockForWrite();
+  auto lock = impl_->gate.LockForWrite();
   RPFS_RETURN_IF_ERROR(impl_->store->Compact());
   store::Mutation m;
   m.Delete(format::CounterKey(format::kCounterReclaimable));
@@ -641,8 +484,7 @@ Status Repository::Compact() {
 }
 
 void Repository::SetChangeListener(ChangeListener listener) {
-  std::lock_guard lock(impl_->listener_mu);
-  impl_->listener = std::move(listener);
+  impl_->gate.SetChangeListener(std::move(listener));
 }
 
 ChunkCacheStats Repository::CacheStats() const { return impl_->chunks.Stats(); }

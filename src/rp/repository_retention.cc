@@ -1,5 +1,6 @@
 // Repository: stored retention policies and prune.
-#include "rp/repository_impl.h"
+#include "format/keys.h"
+#include "rp/repository_parts.h"
 #include "rp/retention.h"
 
 namespace rpfs {
@@ -25,8 +26,8 @@ RetentionPolicy FromRecord(const format::PolicyRecord& r) {
 }  // namespace
 
 Status Repository::SetPolicy(const std::string& vm, const RetentionPolicy& policy) {
-  auto lock = impl_->LockForWrite();
-  RPFS_RETURN_IF_ERROR(impl_->LoadVm(vm).status());
+  auto lock = impl_->gate.LockForWrite();
+  RPFS_RETURN_IF_ERROR(impl_->catalog.LoadVm(vm).status());
   store::Mutation m;
   if (policy.empty()) {
     m.Delete(format::PolicyKey(vm));
@@ -37,7 +38,7 @@ Status Repository::SetPolicy(const std::string& vm, const RetentionPolicy& polic
 }
 
 Result<std::optional<RetentionPolicy>> Repository::GetPolicy(const std::string& vm) const {
-  RPFS_RETURN_IF_ERROR(impl_->LoadVm(vm).status());
+  RPFS_RETURN_IF_ERROR(impl_->catalog.LoadVm(vm).status());
   RPFS_ASSIGN_OR_RETURN(auto raw, impl_->store->Get(format::PolicyKey(vm)));
   if (!raw) return std::optional<RetentionPolicy>();
   RPFS_ASSIGN_OR_RETURN(auto rec, format::DecodePolicy(*raw));

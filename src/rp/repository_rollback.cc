@@ -1,18 +1,23 @@
 // Repository::Rollback and Repository::SetProtected.
 #include <set>
 
+#include "format/keys.h"
 #include "image/image_target.h"
-#include "rp/repository_impl.h"
+#include "rp/repository_parts.h"
 #include "rp/rollback.h"
+#include "rp/rp_creation.h"
 #include "util/clock.h"
 #include "util/crash_point.h"
 #include "util/thread_pool.h"
 
 namespace rpfs {
 
+using format::ObjectKind;
+using store::ObjectId;
+
 Status Repository::SetProtected(const std::string& vm, const std::string& rp, bool protect) {
-  auto lock = impl_->LockForWrite();
-  RPFS_ASSIGN_OR_RETURN(auto rec, impl_->LoadRp(vm, rp));
+  auto lock = impl_->gate.LockForWrite();
+  RPFS_ASSIGN_OR_RETURN(auto rec, impl_->catalog.LoadRp(vm, rp));
   uint32_t flags =
       protect ? (rec.flags | format::kRpFlagProtected) : (rec.flags & ~format::kRpFlagProtected);
   if (flags == rec.flags) return Status::OK();
@@ -22,22 +27,28 @@ Status Repository::SetProtected(const std::string& vm, const std::string& rp, bo
   return impl_->store->Commit(m);
 }
 
-Result<RollbackResult> Repository::Rollback(const std::string& vm, const std::string& rp,
-                                            const RollbackOptions& opts,
-                                            const ProgressFn& progress) {
-  std::lock_guard create_lock(impl_->create_mu);
-  auto lock = impl_->LockForWrite();
-  RPFS_ASSIGN_OR_RETURN(auto rec, impl_->LoadRp(vm, rp));
-  RPFS_ASSIGN_OR_RETURN(auto vmrec, impl_->LoadVm(vm));
-  const std::string label = "rolling back vm " + vm + " to " + rp;
-  if (vmrec.kind == format::VmKind::kLibvirt) {
-    RPFS_RETURN_IF_ERROR(impl_->CheckDomainShutOff(vmrec).WithContext(label));
-  }
+namespace {
 
-  // Every disk of the RP must still be a disk of the VM; lock them all before writing any.
-  std::vector<std::unique_ptr<image::ImageTarget>> targets;
-  std::vector<const format::RpStream*> streams;
-  RollbackResult result;
+// A name for the undo RP of a rollback that is not taken yet: before-rollback-<time>[-N].
+Result<std::string> UndoRpName(const rp::Catalog& catalog, const std::string& vm) {
+  std::string name = "before-rollback-" + FormatIsoUtc(NowMicros());
+  for (char& c : name) {
+    if (c == ':') c = '-';
+  }
+  RPFS_ASSIGN_OR_RETURN(auto taken, catalog.FindRp(vm, name));
+  for (int n = 2; taken; ++n) {
+    RPFS_ASSIGN_OR_RETURN(taken, catalog.FindRp(vm, name + "-" + std::to_string(n)));
+    if (!taken) name += "-" + std::to_string(n);
+  }
+  return name;
+}
+
+// The VM's images to rewrite, one per disk of the RP, each locked against qemu (Busy when
+// one is in use). Every disk of the RP must still be a disk of the VM.
+Status OpenTargets(const std::string& label, const format::VmRecord& vmrec,
+                   const format::RpRecord& rec,
+                   std::vector<std::unique_ptr<image::ImageTarget>>* targets,
+                   std::vector<const format::RpStream*>* streams, uint64_t* bytes_total) {
   for (const auto& s : rec.streams) {
     if (s.kind != format::StreamKind::kDisk) continue;
     const format::VmDisk* disk = nullptr;
@@ -49,26 +60,48 @@ Result<RollbackResult> Repository::Rollback(const std::string& vm, const std::st
     }
     auto target = image::ImageTarget::Open(disk->name, disk->path, disk->format);
     if (!target.ok()) return target.status().WithContext(label);
-    targets.push_back(std::move(*target));
-    streams.push_back(&s);
-    result.bytes_total += s.size;
+    targets->push_back(std::move(*target));
+    streams->push_back(&s);
+    *bytes_total += s.size;
   }
+  return Status::OK();
+}
+
+}  // namespace
+
+// Locks: the create lock throughout (no create or other rollback runs meanwhile), the
+// images' qemu locks from before the undo RP until the end, and write_mu only where a
+// create takes it (the undo RP's begin and commit) and for the final commit. The RP rolled
+// back to is pinned, so a delete meanwhile cannot free the chunks being written back.
+Result<RollbackResult> Repository::Rollback(const std::string& vm, const std::string& rp,
+                                            const RollbackOptions& opts,
+                                            const ProgressFn& progress) {
+  auto create_lock = impl_->gate.LockForCreate();
+  RPFS_ASSIGN_OR_RETURN(auto found, impl_->catalog.LoadRp(vm, rp));
+  auto pin = impl_->gate.Pin(found.id);
+  RPFS_ASSIGN_OR_RETURN(auto again, impl_->catalog.FindRpById(vm, found.id));
+  if (!again) return Status::NotFound(rp::RpLabel(vm, rp) + " does not exist");
+  const format::RpRecord rec = std::move(*again);
+  RPFS_ASSIGN_OR_RETURN(auto vmrec, impl_->catalog.LoadVm(vm));
+  const std::string label = "rolling back vm " + vm + " to " + rp;
+  if (vmrec.kind == format::VmKind::kLibvirt) {
+    RPFS_RETURN_IF_ERROR(impl_->domains.CheckShutOff(vmrec).WithContext(label));
+  }
+  // Lock every image before writing any (and before the undo RP: nothing changes them).
+  std::vector<std::unique_ptr<image::ImageTarget>> targets;
+  std::vector<const format::RpStream*> streams;
+  RollbackResult result;
+  RPFS_RETURN_IF_ERROR(OpenTargets(label, vmrec, rec, &targets, &streams, &result.bytes_total));
 
   if (opts.keep_current) {
-    // The undo point is read while we hold the image locks: nothing can change it meanwhile.
-    std::string name = "before-rollback-" + FormatIsoUtc(NowMicros());
-    for (char& c : name) {
-      if (c == ':') c = '-';
-    }
-    RPFS_ASSIGN_OR_RETURN(auto taken, impl_->FindRp(vm, name));
-    for (int n = 2; taken; ++n) {
-      RPFS_ASSIGN_OR_RETURN(taken, impl_->FindRp(vm, name + "-" + std::to_string(n)));
-      if (!taken) name += "-" + std::to_string(n);
-    }
+    // The same pipeline as every create; we already hold the create lock.
+    RPFS_ASSIGN_OR_RETURN(std::string name, UndoRpName(impl_->catalog, vm));
     CreateOptions undo;
     undo.description = "state before rollback to " + rp;
-    auto created = impl_->CreateRpLocked(vm, name, undo, nullptr, /*write_locked=*/true);
-    if (!created.ok()) return created.status().WithContext(label, ": saving the current state");
+    auto created = rp::RpCreation::Prepare(impl_.get(), vm, name, undo);
+    Status s = created.ok() ? (*created)->Ingest(nullptr) : created.status();
+    if (s.ok()) s = (*created)->Commit().status();
+    if (!s.ok()) return s.WithContext(label, ": saving the current state");
     result.undo_rp = name;
   }
 
@@ -92,18 +125,26 @@ Result<RollbackResult> Repository::Rollback(const std::string& vm, const std::st
   result.chunks_written = counters.chunks_written;
   result.bytes_written = counters.bytes_written;
 
-  // The VM now stands at `rp`: its next RP is a child of it.
-  RPFS_ASSIGN_OR_RETURN(vmrec, impl_->LoadVm(vm));  // keep_current changed it
-  vmrec.current_rp = rec.id;
-  // The checkpoints' bitmaps do not know what the rollback wrote: the next RP reads all.
-  vmrec.checkpoint.clear();
-  vmrec.checkpoint_rp = 0;
-  store::Mutation m;
-  m.Put(format::VmKey(vm), format::EncodeVm(vmrec));
-  RPFS_RETURN_IF_ERROR(impl_->store->Commit(m).WithContext(label));
+  {
+    auto lock = impl_->gate.LockForWrite();
+    // The VM record as it is now (the undo RP, deletes and renames changed it meanwhile).
+    auto now = impl_->catalog.LoadVm(vm);
+    if (!now.ok()) return now.status().WithContext(label);
+    vmrec = std::move(*now);
+    // The VM now stands at `rp`: its next RP is a child of it, unless `rp` was deleted
+    // while its data was written back (then the next RP has no parent and reads in full).
+    RPFS_ASSIGN_OR_RETURN(auto still, impl_->catalog.FindRpById(vm, rec.id));
+    vmrec.current_rp = still ? rec.id : 0;
+    // The checkpoints' bitmaps do not know what the rollback wrote: the next RP reads all.
+    vmrec.checkpoint.clear();
+    vmrec.checkpoint_rp = 0;
+    store::Mutation m;
+    m.Put(format::VmKey(vm), format::EncodeVm(vmrec));
+    RPFS_RETURN_IF_ERROR(impl_->store->Commit(m).WithContext(label));
+  }
   targets.clear();  // qemu needs the images' write locks back
   if (vmrec.kind == format::VmKind::kLibvirt) {
-    RPFS_RETURN_IF_ERROR(impl_->AfterDomainRollback(vmrec, rec).WithContext(label));
+    RPFS_RETURN_IF_ERROR(impl_->domains.AfterRollback(vmrec, rec).WithContext(label));
   }
   return result;
 }

@@ -162,3 +162,22 @@ TEST(KeysTest, KeyFamiliesHaveDistinctLeadingBytes) {
 
 }  // namespace
 }  // namespace rpfs::format
+
+namespace rpfs::format {
+namespace {
+
+TEST(KeysTest, RpNameIndexRoundTripsAndRejectsWrongSizes) {
+  auto id = DecodeRpNameIndex(EncodeRpNameIndex(0x0102030405060708ull));
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  EXPECT_EQ(*id, 0x0102030405060708ull);
+  EXPECT_TRUE(DecodeRpNameIndex("1234567").status().IsCorruption());
+  EXPECT_TRUE(DecodeRpNameIndex("123456789").status().IsCorruption());
+}
+
+TEST(KeysTest, DeferredRpIdComesBackFromItsKey) {
+  EXPECT_EQ(DeferredRpIdFromKey(DeferredRpKey(42)), 42u);
+  EXPECT_EQ(DeferredRpIdFromKey(DeferredRpPrefix() + "short"), 0u);
+}
+
+}  // namespace
+}  // namespace rpfs::format

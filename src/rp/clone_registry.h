@@ -1,0 +1,62 @@
+// CloneRegistry: the clone disks open in this process (one shared CloneDiskImpl per disk,
+// whoever opens it) and the release of a clone's hold on the store once every one of its
+// disks is hydrated.
+//
+// clones_mu (rank kRankClones, rp/lock_order.h) guards the open disks. An open holds it
+// throughout, and a clone's delete holds it from its in-use check through its commit, so
+// an open either comes first (the delete is Busy) or finds no record.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "format/records.h"
+#include "rp/catalog.h"
+#include "rp/clone_disk.h"
+#include "rp/extent_map.h"
+#include "rp/write_gate.h"
+#include "store/store.h"
+#include "util/ordered_mutex.h"
+
+namespace rpfs::rp {
+
+class CloneRegistry {
+ public:
+  CloneRegistry(store::Store* store, PageCache* pages, const Catalog* catalog, WriteGate* gate)
+      : store_(store), pages_(pages), catalog_(catalog), gate_(gate) {}
+
+  // <store>/clones/<vm>/<clone>: the clone's files.
+  std::string Dir(const std::string& vm, const std::string& clone) const;
+  // The open disk, shared; a disk found fully hydrated at open has its clone released.
+  Result<std::shared_ptr<CloneDisk>> Open(const std::string& vm, const std::string& clone,
+                                          const std::string& disk);
+  // Deletes clone `c` by running `commit` (which removes its record) with clones_mu held,
+  // unless one of its disks is open (Busy naming the disk). write_mu must be held.
+  Status DeleteUnlessOpen(const format::CloneRecord& c, const std::function<Status()>& commit);
+  CloneInfo ToInfo(const format::CloneRecord& c);
+  // Directories under clones/ that no record names (left by a crash between the files and
+  // the record of a create, or the record and the files of a delete).
+  Status RemoveOrphanDirs();
+  // The page roots a clone holds a reference to (none once hydrated).
+  static std::vector<store::ObjectId> Roots(const format::CloneRecord& c);
+
+ private:
+  static std::string Key(const std::string& vm, const std::string& clone, const std::string& disk);
+  std::shared_ptr<CloneDiskImpl> FindOpen(const std::string& vm, const std::string& clone,
+                                          const std::string& disk);
+  // A disk became hydrated: release the clone under write_mu (WriteGate chore).
+  void OnHydrated(const std::string& vm, const std::string& clone);
+  // Drops the clone's references once every disk is durably hydrated (write_mu held).
+  void ReleaseIfHydrated(const std::string& vm, const std::string& clone);
+
+  store::Store* const store_;
+  PageCache* const pages_;
+  const Catalog* const catalog_;
+  WriteGate* const gate_;
+  OrderedMutex mu_{kRankClones, "CloneRegistry::clones_mu"};
+  std::map<std::string, std::weak_ptr<CloneDiskImpl>> open_;  // guarded by mu_; key: Key()
+};
+
+}  // namespace rpfs::rp

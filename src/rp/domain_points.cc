@@ -1,0 +1,201 @@
+#include "rp/domain_points.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+#include "rp/catalog.h"
+#include "rp/disk_reader.h"
+#include "rpfs/names.h"
+#include "util/clock.h"
+#include "util/fd.h"
+
+namespace rpfs::rp {
+namespace {
+
+// The prefix of every checkpoint rpfs makes; the others are left alone.
+constexpr char kCheckpointPrefix[] = "rpfs-";
+
+// A directory libvirt's qemu (another user) can write its socket, scratch and memory files
+// into, removed with everything in it when the last holder lets go.
+Result<std::shared_ptr<std::string>> MakeWorkDir(const std::string& store_dir) {
+  std::string parent = store_dir + "/virt";
+  if (::mkdir(parent.c_str(), 0711) != 0 && errno != EEXIST) {
+    return Status::FromErrno(errno, "creating " + parent);
+  }
+  std::string tmpl = parent + "/point-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) return Status::FromErrno(errno, "creating " + tmpl);
+  // qemu runs as its own user: it must create files here. The names are random and the
+  // parent cannot be listed by others.
+  ::chmod(tmpl.c_str(), 0733);
+  return std::shared_ptr<std::string>(new std::string(tmpl), [](std::string* dir) {
+    std::error_code ec;
+    std::filesystem::remove_all(*dir, ec);
+    delete dir;
+  });
+}
+
+}  // namespace
+
+std::string DomainLabel(const format::VmRecord& vm) {
+  return "vm " + vm.name + " (libvirt domain " + vm.domain_name + " at " + vm.libvirt_uri + ")";
+}
+
+format::VmDisk ToVmDisk(const DomainDisk& d) {
+  format::VmDisk out;
+  out.name = d.target;
+  out.path = d.path;
+  out.format = d.format == "qcow2" ? format::DiskFormat::kQcow2 : format::DiskFormat::kRaw;
+  return out;
+}
+
+Status CheckReadableDisks(const DomainInfo& dom) {
+  if (dom.disks.empty()) {
+    return Status::InvalidArgument("libvirt domain " + dom.name + " has no disk rpfs can read");
+  }
+  for (const auto& d : dom.disks) {
+    if (d.format != "raw" && d.format != "qcow2") {
+      return Status::NotSupported("libvirt domain " + dom.name + ": disk " + d.target +
+                                  " has format '" + d.format + "' (rpfs reads raw and qcow2)");
+    }
+    RPFS_RETURN_IF_ERROR(ValidateName(d.target, "disk name"));
+  }
+  return Status::OK();
+}
+
+
+void DomainPoints::SetFactory(HypervisorFactory factory) {
+  std::lock_guard lock(mu_);
+  factory_ = std::move(factory);
+  hypervisors_.clear();
+}
+
+Result<std::shared_ptr<Hypervisor>> DomainPoints::HypervisorFor(const std::string& uri) {
+  std::lock_guard lock(mu_);
+  auto it = hypervisors_.find(uri);
+  if (it != hypervisors_.end()) return it->second;
+  if (!factory_) {
+    return Status::NotSupported("this rpfs cannot reach libvirt (no hypervisor connection)");
+  }
+  RPFS_ASSIGN_OR_RETURN(auto hv, factory_(uri));
+  hypervisors_[uri] = hv;
+  return hv;
+}
+
+Result<DomainInfo> DomainPoints::DomainOf(const format::VmRecord& vm) {
+  RPFS_ASSIGN_OR_RETURN(auto hv, HypervisorFor(vm.libvirt_uri));
+  auto dom = hv->GetDomain(vm.domain_uuid);
+  if (dom.ok()) return dom;
+  if (dom.status().IsNotFound()) {
+    return Status::NotFound(DomainLabel(vm) + ": the domain (uuid " + vm.domain_uuid +
+                            ") no longer exists; its recovery points are kept");
+  }
+  return dom.status().WithContext(DomainLabel(vm));
+}
+
+Result<PointInput> DomainPoints::Open(const format::VmRecord& vm,
+                                                                      const CreateOptions& opts) {
+  if (vm.kind == format::VmKind::kLibvirt) return BeginDomainPoint(vm, opts);
+  if (opts.memory || opts.quiesce) {
+    return Status::InvalidArgument("vm " + vm.name + " is made of image files: " +
+                                   (opts.memory ? "memory state" : "quiescing") +
+                                   " needs a libvirt domain");
+  }
+  PointInput in;
+  for (const auto& d : vm.disks) {
+    RPFS_ASSIGN_OR_RETURN(auto src, image::OpenImage(d.name, d.path, d.format));
+    in.disks.push_back({d.name, std::move(src), std::nullopt});
+  }
+  return in;
+}
+
+Result<PointInput> DomainPoints::BeginDomainPoint(const format::VmRecord& vm,
+                                                                        const CreateOptions& opts) {
+  RPFS_ASSIGN_OR_RETURN(auto hv, HypervisorFor(vm.libvirt_uri));
+  RPFS_ASSIGN_OR_RETURN(DomainInfo dom, DomainOf(vm));
+  RPFS_RETURN_IF_ERROR(CheckReadableDisks(dom).WithContext(DomainLabel(vm)));
+  PointInput in;
+  for (const auto& d : dom.disks) in.vm_disks.push_back(ToVmDisk(d));
+  const bool active = dom.state == DomainState::kRunning || dom.state == DomainState::kPaused;
+  if (!active) {
+    if (opts.memory || opts.quiesce) {
+      return Status::InvalidArgument(
+          DomainLabel(vm) + " is " + DomainStateName(dom.state) + ": " +
+          (opts.memory ? "it has no memory state to save" : "there is no guest to quiesce"));
+    }
+    // Nothing writes a shut-off domain's disks but us (qemu's locks keep a start out while
+    // qemu-nbd reads a qcow2; a raw image is checked for changes after).
+    for (const auto& d : in.vm_disks) {
+      RPFS_ASSIGN_OR_RETURN(auto src, image::OpenImage(d.name, d.path, d.format));
+      in.disks.push_back({d.name, std::move(src), std::nullopt});
+    }
+    in.domain_xml = dom.xml;
+    return in;
+  }
+
+  RPFS_ASSIGN_OR_RETURN(auto dir, MakeWorkDir(store_->dir()));
+  in.work_dir = dir;
+  PointInTimeRequest req;
+  req.quiesce = opts.quiesce;
+  req.memory = opts.memory;
+  req.work_dir = *dir;
+  // The recorded checkpoint is a valid base only for the RP it was made with, and only
+  // while that RP is the VM's current one (a rollback or another RP since moves it).
+  if (!vm.checkpoint.empty() && vm.checkpoint_rp == vm.current_rp) req.since = vm.checkpoint;
+  req.checkpoint = kCheckpointPrefix + std::to_string(NowMicros());
+  RPFS_ASSIGN_OR_RETURN(in.pit, hv->BeginPointInTime(dom.uuid, req));
+  in.checkpoint = in.pit->checkpoint();
+  in.domain_xml = in.pit->domain_xml();
+  for (const FrozenDisk& fd : in.pit->disks()) {
+    DiskInput input;
+    input.name = fd.target;
+    if (fd.nbd_socket.empty()) {
+      auto fmt = format::ParseDiskFormat(fd.format);
+      if (!fmt.ok()) return fmt.status().WithContext("disk ", fd.target);
+      RPFS_ASSIGN_OR_RETURN(input.source, image::OpenImage(fd.target, fd.path, *fmt));
+    } else {
+      RPFS_ASSIGN_OR_RETURN(input.source, image::OpenNbdExport(fd.target, fd.nbd_socket,
+                                                               fd.nbd_export, fd.dirty_context));
+    }
+    if (in.pit->incremental() && !fd.dirty_context.empty()) {
+      RPFS_ASSIGN_OR_RETURN(input.changed, input.source->ChangedExtents());
+    } else if (in.pit->incremental() && fd.has_changed_extents) {
+      input.changed.emplace();
+      for (auto [offset, length] : fd.changed_extents) input.changed->push_back({offset, length});
+    }
+    in.disks.push_back(std::move(input));
+  }
+  return in;
+}
+
+Status DomainPoints::CheckShutOff(const format::VmRecord& vm) {
+  RPFS_ASSIGN_OR_RETURN(DomainInfo dom, DomainOf(vm));
+  if (dom.state != DomainState::kShutOff) {
+    return Status::Busy(DomainLabel(vm) + " is " + DomainStateName(dom.state) +
+                        ": shut it off first (virsh shutdown or destroy)");
+  }
+  return Status::OK();
+}
+
+Status DomainPoints::AfterRollback(const format::VmRecord& vm,
+                                             const format::RpRecord& rp) {
+  RPFS_ASSIGN_OR_RETURN(auto hv, HypervisorFor(vm.libvirt_uri));
+  RPFS_RETURN_IF_ERROR(hv->DeleteCheckpoints(vm.domain_uuid, kCheckpointPrefix, ""));
+  const format::RpStream* memory = Catalog::FindStream(rp, kMemoryStream);
+  if (memory == nullptr) return Status::OK();
+  RPFS_ASSIGN_OR_RETURN(auto dir, MakeWorkDir(store_->dir()));
+  std::string file = *dir + "/memory.state";
+  {
+    UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (!fd.valid()) return Status::FromErrno(errno, "creating " + file);
+    RPFS_RETURN_IF_ERROR(
+        ExportStream(store_, pages_, *memory, fd.get(), /*sparse=*/true, nullptr));
+    if (::fsync(fd.get()) != 0) return Status::FromErrno(errno, "writing " + file);
+  }
+  return hv->RestoreMemory(vm.domain_uuid, file, rp.domain_xml)
+      .WithContext("restoring the memory state of ", RpLabel(vm.name, rp.name));
+}
+
+}  // namespace rpfs::rp

@@ -1,0 +1,70 @@
+// RpCreation: the one way a recovery point is made, in three named steps that every caller
+// (CreateRp, rollback's undo RP, and later a region pull or a drill) runs in order:
+//
+//   Prepare  checks the name, opens what will be read (the VM's images, or a libvirt
+//            domain's point in time) and sums its data extents.                no lock
+//   Ingest   begins the store's WriteTx (write_mu for that instant only), then reads
+//            every disk and writes new chunks and pages into the tx.            no lock
+//   Commit   takes write_mu, re-reads the VM record and checks again what may have
+//            changed while the disks were read (the VM's disks, its domain, the name),
+//            then publishes the RP and the VM's new current RP in one synced batch.
+//
+// The caller holds the create lock (WriteGate::LockForCreate) from Prepare to Commit: the
+// store has one WriteTx at a time. Meanwhile deletes, renames and clones commit, and the
+// store frees nothing until the tx ends (store.h), so a chunk Ingest found present is still
+// there at Commit. Destroying an RpCreation before Commit abandons the tx (its objects go).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "rp/domain_points.h"
+#include "rp/ingest.h"
+#include "rpfs/repository.h"
+#include "store/store.h"
+#include "util/thread_pool.h"
+
+namespace rpfs::rp {
+
+struct RepositoryParts;
+
+class RpCreation {
+ public:
+  static Result<std::unique_ptr<RpCreation>> Prepare(RepositoryParts* parts, const std::string& vm,
+                                                     const std::string& rp,
+                                                     const CreateOptions& opts);
+  RpCreation(const RpCreation&) = delete;
+  RpCreation& operator=(const RpCreation&) = delete;
+  ~RpCreation();
+
+  Status Ingest(const ProgressFn& progress);
+  Result<RpInfo> Commit();
+
+  const std::string& label() const { return label_; }
+
+ private:
+  RpCreation(RepositoryParts* parts, std::string vm, std::string rp, const CreateOptions& opts);
+  Status IngestMemory();
+  // Under write_mu: the VM record as it is now, Busy/NotFound/AlreadyExists if what the
+  // disks were read for no longer holds.
+  Result<format::VmRecord> Revalidate();
+
+  RepositoryParts* const parts_;
+  const std::string vm_;
+  const std::string rp_;
+  const CreateOptions opts_;
+  const std::string label_;  // "creating rp web01/day1": context of every error
+  format::VmRecord vm_at_prepare_;
+  std::optional<format::RpRecord> base_rp_;  // the VM's current RP when prepared
+  PointInput input_;
+  uint64_t total_bytes_ = 0;  // data extents to read, for progress
+  std::unique_ptr<ThreadPool> pool_;
+  std::unique_ptr<store::WriteTx> tx_;
+  store::Mutation mutation_;
+  IngestContext ctx_;
+  format::RpRecord rec_;
+  bool ingested_ = false;
+};
+
+}  // namespace rpfs::rp
