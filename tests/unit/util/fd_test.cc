@@ -69,7 +69,8 @@ TEST(FdTest, OpenFileMapsErrnoToStatus) {
   Result<UniqueFd> missing = OpenFile(dir / "absent", O_RDONLY);
   EXPECT_TRUE(missing.status().IsNotFound());
   Result<UniqueFd> directory = OpenFile(dir.path(), O_WRONLY);
-  EXPECT_EQ(directory.status().code(), Status::Code::kIsADirectory) << directory.status().ToString();
+  EXPECT_EQ(directory.status().code(), Status::Code::kIsADirectory)
+      << directory.status().ToString();
   EXPECT_EQ(directory.status().sys_errno(), EISDIR);
   Result<UniqueFd> exists = OpenFile(dir / "new", O_WRONLY | O_CREAT | O_EXCL);
   ASSERT_TRUE(exists.ok());
