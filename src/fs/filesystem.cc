@@ -1,20 +1,14 @@
 #include "fs/filesystem.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cstring>
 
-#include "fs/names.h"
-#include "rpfs/names.h"
+#include "fs/node_kind.h"
 
 namespace rpfs::fs {
 namespace {
-
-// The owner may mkdir/rmdir/mv RPs in a VM directory; RP directories and files are 0555/0444.
-constexpr mode_t kVmDirMode = 0755;
 
 Status Stale(InodeNo ino) { return Status::Stale("unknown inode " + std::to_string(ino)); }
 
@@ -65,7 +59,8 @@ int ToErrno(const Status& s) {
   return EIO;
 }
 
-Filesystem::Filesystem(Repository* repo) : repo_(repo), ops_(repo) {
+Filesystem::Filesystem(Repository* repo)
+    : repo_(repo), ops_(repo), ctx_(std::make_unique<NodeContext>(repo, &ops_)) {
   repo_->SetChangeListener([this](const StoreChange& c) { OnStoreChange(c); });
 }
 
@@ -77,294 +72,51 @@ Result<NodeKey> Filesystem::Node(InodeNo ino) const {
   return *key;
 }
 
-Result<std::shared_ptr<Filesystem::Handle>> Filesystem::FindHandle(HandleId id) const {
+Result<std::shared_ptr<FileHandle>> Filesystem::FindHandle(HandleId id) const {
   std::lock_guard lock(mu_);
   auto it = handles_.find(id);
   if (it == handles_.end()) return Status::BadHandle("bad file handle");
   return it->second;
 }
 
-Result<Attr> Filesystem::AttrOf(InodeNo ino, const NodeKey& key) {
-  Attr a;
-  a.ino = ino;
-  switch (key.kind) {
-    case NodeKind::kRoot:
-      a.mode = S_IFDIR | 0555;
-      a.nlink = 2;
-      return a;
-    case NodeKind::kVm: {
-      RPFS_RETURN_IF_ERROR(repo_->GetVm(key.vm).status());
-      a.mode = S_IFDIR | kVmDirMode;
-      a.nlink = 2;
-      return a;
-    }
-    case NodeKind::kRpDir: {
-      RPFS_ASSIGN_OR_RETURN(RpInfo rp, repo_->GetRpById(key.vm, key.rp_id));
-      a.mode = S_IFDIR | 0555;
-      a.nlink = 2;
-      a.mtime_us = rp.created_us;
-      a.immutable = true;
-      return a;
-    }
-    case NodeKind::kDisk: {
-      RPFS_ASSIGN_OR_RETURN(RpInfo rp, repo_->GetRpById(key.vm, key.rp_id));
-      if (key.disk == kMemoryStream && rp.with_memory) {
-        a.mode = S_IFREG | 0444;
-        a.size = rp.memory_bytes;
-        a.mtime_us = rp.created_us;
-        a.immutable = true;
-        return a;
-      }
-      for (const auto& d : rp.disks) {
-        if (d.name == key.disk) {
-          a.mode = S_IFREG | 0444;
-          a.size = d.size;
-          a.mtime_us = rp.created_us;
-          a.immutable = true;
-          return a;
-        }
-      }
-      return Status::NotFound("no disk " + key.disk);
-    }
-    case NodeKind::kDomainXml: {
-      RPFS_ASSIGN_OR_RETURN(RpInfo rp, repo_->GetRpById(key.vm, key.rp_id));
-      RPFS_ASSIGN_OR_RETURN(std::string xml, repo_->DomainXmlById(key.vm, key.rp_id));
-      a.mode = S_IFREG | 0444;
-      a.size = xml.size();
-      a.mtime_us = rp.created_us;
-      a.immutable = true;
-      return a;
-    }
-    case NodeKind::kInfo: {
-      RPFS_ASSIGN_OR_RETURN(RpInfo rp, repo_->GetRpById(key.vm, key.rp_id));
-      RPFS_ASSIGN_OR_RETURN(std::string text, InfoText(rp));
-      a.mode = S_IFREG | 0444;
-      a.size = text.size();
-      a.mtime_us = rp.created_us;
-      return a;  // unique_bytes changes as other RPs come and go: not immutable
-    }
-    case NodeKind::kControl:
-      RPFS_RETURN_IF_ERROR(repo_->GetVm(key.vm).status());
-      a.mode = S_IFREG | 0200;
-      return a;
-    case NodeKind::kStatus:
-      RPFS_RETURN_IF_ERROR(repo_->GetVm(key.vm).status());
-      a.mode = S_IFREG | 0444;
-      a.size = ops_.StatusText(key.vm).size();
-      return a;
-    case NodeKind::kPrunePreview: {
-      RPFS_ASSIGN_OR_RETURN(std::string text, PrunePreviewText(key.vm));
-      a.mode = S_IFREG | 0444;
-      a.size = text.size();
-      return a;
-    }
-    case NodeKind::kClonesDir:
-      RPFS_RETURN_IF_ERROR(repo_->GetVm(key.vm).status());
-      a.mode = S_IFDIR | 0755;
-      a.nlink = 2;
-      return a;
-    case NodeKind::kCloneDir: {
-      RPFS_ASSIGN_OR_RETURN(CloneInfo c, repo_->GetClone(key.vm, key.clone));
-      a.mode = S_IFDIR | 0755;
-      a.nlink = 2;
-      a.mtime_us = c.created_us;
-      return a;
-    }
-    case NodeKind::kCloneDisk: {
-      RPFS_ASSIGN_OR_RETURN(CloneInfo c, repo_->GetClone(key.vm, key.clone));
-      for (const auto& d : c.disks) {
-        if (d.name == key.disk) {
-          a.mode = S_IFREG | 0644;
-          a.size = d.size;
-          a.mtime_us = c.created_us;
-          std::lock_guard lock(owners_mu_);
-          auto it = clone_owners_.find(key.Encode());
-          if (it != clone_owners_.end()) {
-            a.uid = it->second.first;
-            a.gid = it->second.second;
-          }
-          return a;
-        }
-      }
-      return Status::NotFound("no disk " + key.disk);
-    }
-    case NodeKind::kCloneStatus: {
-      RPFS_ASSIGN_OR_RETURN(std::string text, CloneStatusText(key.vm, key.clone));
-      a.mode = S_IFREG | 0444;
-      a.size = text.size();
-      return a;
-    }
-  }
-  return Stale(ino);
-}
-
-Result<Attr> Filesystem::RefAndAttr(const NodeKey& key) {
-  InodeNo ino = inodes_.Ref(key);
-  auto attr = AttrOf(ino, key);
-  if (!attr.ok()) inodes_.Forget(ino, 1);  // the reply will be an error: no lookup to count
-  return attr;
-}
-
 Result<Attr> Filesystem::Lookup(InodeNo parent, std::string_view name) {
   RPFS_ASSIGN_OR_RETURN(NodeKey dir, Node(parent));
-  std::string n(name);
-  NodeKey child;
-  child.vm = dir.vm;
-  child.rp_id = dir.rp_id;
-  switch (dir.kind) {
-    case NodeKind::kRoot: {
-      if (!ValidateName(n, "vm name").ok()) return Status::NotFound(n);
-      RPFS_RETURN_IF_ERROR(repo_->GetVm(n).status());
-      child.kind = NodeKind::kVm;
-      child.vm = n;
-      break;
-    }
-    case NodeKind::kVm: {
-      if (n == kControlFile || n == kStatusFile || n == kClonesDir || n == kPrunePreviewFile) {
-        child.kind = n == kControlFile  ? NodeKind::kControl
-                     : n == kStatusFile ? NodeKind::kStatus
-                     : n == kClonesDir  ? NodeKind::kClonesDir
-                                        : NodeKind::kPrunePreview;
-        break;
-      }
-      if (!ValidateName(n, "rp name").ok()) return Status::NotFound(n);
-      RPFS_ASSIGN_OR_RETURN(RpInfo rp, repo_->GetRp(dir.vm, n));
-      child.kind = NodeKind::kRpDir;
-      child.rp_id = rp.id;
-      break;
-    }
-    case NodeKind::kRpDir: {
-      if (n == kInfoFile) {
-        child.kind = NodeKind::kInfo;
-        break;
-      }
-      if (n == kDomainXmlFile) {
-        child.kind = NodeKind::kDomainXml;
-        break;
-      }
-      std::string disk = n == kMemoryFile ? std::string(kMemoryStream) : DiskFromFileName(n);
-      if (disk.empty()) return Status::NotFound(n);
-      child.kind = NodeKind::kDisk;
-      child.disk = disk;
-      break;
-    }
-    case NodeKind::kClonesDir: {
-      if (!ValidateName(n, "clone name").ok()) return Status::NotFound(n);
-      RPFS_RETURN_IF_ERROR(repo_->GetClone(dir.vm, n).status());
-      child.kind = NodeKind::kCloneDir;
-      child.clone = n;
-      break;
-    }
-    case NodeKind::kCloneDir: {
-      child.clone = dir.clone;
-      if (n == kStatusFile) {
-        child.kind = NodeKind::kCloneStatus;
-        break;
-      }
-      std::string disk = DiskFromFileName(n);
-      if (disk.empty()) return Status::NotFound(n);
-      child.kind = NodeKind::kCloneDisk;
-      child.disk = disk;
-      break;
-    }
-    default:
-      return Status::NotADirectory(n + ": not a directory");
+  RPFS_ASSIGN_OR_RETURN(NodeKey child,
+                        KindOps(dir.kind).LookupChild(*ctx_, dir, std::string(name)));
+  InodeNo ino = inodes_.Ref(child);
+  auto attr = KindOps(child.kind).Current(*ctx_, child);
+  if (!attr.ok()) {
+    inodes_.Forget(ino, 1);  // the reply will be an error: no lookup to count
+    return attr.status();
   }
-  return RefAndAttr(child);
+  attr->ino = ino;
+  return attr;
 }
 
 Result<Attr> Filesystem::GetAttr(InodeNo ino) {
   RPFS_ASSIGN_OR_RETURN(NodeKey key, Node(ino));
-  return AttrOf(ino, key);
+  RPFS_ASSIGN_OR_RETURN(Attr a, KindOps(key.kind).Current(*ctx_, key));
+  a.ino = ino;
+  return a;
 }
 
 Result<std::vector<DirEntry>> Filesystem::ReadDir(InodeNo ino) {
   RPFS_ASSIGN_OR_RETURN(NodeKey dir, Node(ino));
+  RPFS_ASSIGN_OR_RETURN(auto children, KindOps(dir.kind).ListChildren(*ctx_, dir));
   std::vector<DirEntry> out;
-  switch (dir.kind) {
-    case NodeKind::kRoot: {
-      RPFS_ASSIGN_OR_RETURN(auto vms, repo_->ListVms());
-      for (const auto& vm : vms)
-        out.push_back({vm.name, Attr{0, S_IFDIR | kVmDirMode, 0, 0, 2, false}});
-      return out;
-    }
-    case NodeKind::kVm: {
-      RPFS_ASSIGN_OR_RETURN(auto rps, repo_->ListRps(dir.vm));
-      out.push_back({kControlFile, Attr{0, S_IFREG | 0200, 0, 0, 1, false}});
-      out.push_back({kStatusFile, Attr{0, S_IFREG | 0444, 0, 0, 1, false}});
-      out.push_back({kClonesDir, Attr{0, S_IFDIR | 0755, 0, 0, 2, false}});
-      out.push_back({kPrunePreviewFile, Attr{0, S_IFREG | 0444, 0, 0, 1, false}});
-      for (const auto& rp : rps) {
-        out.push_back({rp.name, Attr{0, S_IFDIR | 0555, 0, rp.created_us, 2, true}});
-      }
-      return out;
-    }
-    case NodeKind::kRpDir: {
-      RPFS_ASSIGN_OR_RETURN(RpInfo rp, repo_->GetRpById(dir.vm, dir.rp_id));
-      for (const auto& d : rp.disks) {
-        out.push_back(
-            {DiskFileName(d.name), Attr{0, S_IFREG | 0444, d.size, rp.created_us, 1, true}});
-      }
-      if (rp.with_memory) {
-        out.push_back(
-            {kMemoryFile, Attr{0, S_IFREG | 0444, rp.memory_bytes, rp.created_us, 1, true}});
-      }
-      if (rp.has_domain_xml) {
-        out.push_back({kDomainXmlFile, Attr{0, S_IFREG | 0444, 0, rp.created_us, 1, true}});
-      }
-      out.push_back({kInfoFile, Attr{0, S_IFREG | 0444, 0, rp.created_us, 1, false}});
-      return out;
-    }
-    case NodeKind::kClonesDir: {
-      RPFS_ASSIGN_OR_RETURN(auto clones, repo_->ListClones(dir.vm));
-      for (const auto& c : clones) {
-        out.push_back({c.name, Attr{0, S_IFDIR | 0755, 0, c.created_us, 2, false}});
-      }
-      return out;
-    }
-    case NodeKind::kCloneDir: {
-      RPFS_ASSIGN_OR_RETURN(CloneInfo c, repo_->GetClone(dir.vm, dir.clone));
-      for (const auto& d : c.disks) {
-        out.push_back(
-            {DiskFileName(d.name), Attr{0, S_IFREG | 0644, d.size, c.created_us, 1, false}});
-      }
-      out.push_back({kStatusFile, Attr{0, S_IFREG | 0444, 0, c.created_us, 1, false}});
-      return out;
-    }
-    default:
-      return Status::NotADirectory("not a directory");
+  out.reserve(children.size());
+  for (auto& c : children) {
+    // The child kind's own AttrOf, on the facts the listing loaded: what GetAttr reports.
+    RPFS_ASSIGN_OR_RETURN(Attr a, KindOps(c.key.kind).AttrOf(*ctx_, c.key, c.facts));
+    out.push_back({std::move(c.name), a});
   }
+  return out;
 }
 
 Result<HandleId> Filesystem::Open(InodeNo ino, int flags) {
   RPFS_ASSIGN_OR_RETURN(NodeKey key, Node(ino));
-  auto h = std::make_shared<Handle>();
-  if (key.kind == NodeKind::kControl) {
-    if ((flags & O_ACCMODE) != O_WRONLY) {
-      return Status::PermissionDenied(".control is write-only: write one command to it");
-    }
-    RPFS_RETURN_IF_ERROR(repo_->GetVm(key.vm).status());
-    h->control_vm = key.vm;
-  } else if (key.kind == NodeKind::kCloneDisk) {
-    RPFS_ASSIGN_OR_RETURN(h->clone, repo_->OpenCloneDisk(key.vm, key.clone, key.disk));
-  } else if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) != 0) {
-    return Status::ReadOnly("recovery points are read-only");
-  } else if (key.kind == NodeKind::kStatus) {
-    h->text = ops_.StatusText(key.vm);
-  } else if (key.kind == NodeKind::kCloneStatus) {
-    RPFS_ASSIGN_OR_RETURN(h->text, CloneStatusText(key.vm, key.clone));
-  } else if (key.kind == NodeKind::kPrunePreview) {
-    RPFS_ASSIGN_OR_RETURN(h->text, PrunePreviewText(key.vm));
-  } else if (key.kind == NodeKind::kDisk) {
-    RPFS_ASSIGN_OR_RETURN(h->disk, repo_->OpenDiskById(key.vm, key.rp_id, key.disk));
-  } else if (key.kind == NodeKind::kDomainXml) {
-    RPFS_ASSIGN_OR_RETURN(h->text, repo_->DomainXmlById(key.vm, key.rp_id));
-  } else if (key.kind == NodeKind::kInfo) {
-    RPFS_ASSIGN_OR_RETURN(RpInfo rp, repo_->GetRpById(key.vm, key.rp_id));
-    RPFS_ASSIGN_OR_RETURN(h->text, InfoText(rp));
-  } else {
-    return Status::IsADirectory("is a directory");
-  }
+  auto h = std::make_shared<FileHandle>();
+  RPFS_RETURN_IF_ERROR(KindOps(key.kind).Open(*ctx_, key, flags, h.get()));
   std::lock_guard lock(mu_);
   HandleId id = next_handle_++;
   handles_[id] = std::move(h);
@@ -372,7 +124,7 @@ Result<HandleId> Filesystem::Open(InodeNo ino, int flags) {
 }
 
 Result<size_t> Filesystem::Read(HandleId id, uint64_t offset, std::span<std::byte> out) {
-  RPFS_ASSIGN_OR_RETURN(std::shared_ptr<Handle> h, FindHandle(id));
+  RPFS_ASSIGN_OR_RETURN(std::shared_ptr<FileHandle> h, FindHandle(id));
   if (h->disk) return h->disk->ReadAt(offset, out);
   if (h->clone) return h->clone->ReadAt(offset, out);
   if (offset >= h->text.size()) return size_t{0};
@@ -382,7 +134,7 @@ Result<size_t> Filesystem::Read(HandleId id, uint64_t offset, std::span<std::byt
 }
 
 Result<uint64_t> Filesystem::Seek(HandleId id, uint64_t offset, int whence) {
-  RPFS_ASSIGN_OR_RETURN(std::shared_ptr<Handle> h, FindHandle(id));
+  RPFS_ASSIGN_OR_RETURN(std::shared_ptr<FileHandle> h, FindHandle(id));
   uint64_t size = h->disk ? h->disk->size() : h->text.size();
   if (offset >= size) return Status::NoData("seek past the end");
   if (whence == SEEK_DATA) {
@@ -399,7 +151,7 @@ Result<uint64_t> Filesystem::Seek(HandleId id, uint64_t offset, int whence) {
 }
 
 Result<size_t> Filesystem::Write(HandleId id, uint64_t offset, std::span<const std::byte> data) {
-  RPFS_ASSIGN_OR_RETURN(std::shared_ptr<Handle> h, FindHandle(id));
+  RPFS_ASSIGN_OR_RETURN(std::shared_ptr<FileHandle> h, FindHandle(id));
   if (h->clone) return h->clone->WriteAt(offset, data);
   if (h->control_vm.empty()) return Status::BadHandle("not open for writing");
   std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());  // NOLINT
@@ -414,38 +166,23 @@ Result<size_t> Filesystem::Write(HandleId id, uint64_t offset, std::span<const s
 
 Result<Attr> Filesystem::SetAttr(InodeNo ino, const AttrChange& change) {
   RPFS_ASSIGN_OR_RETURN(NodeKey key, Node(ino));
-  if (key.kind == NodeKind::kControl) return AttrOf(ino, key);
-  if (key.kind != NodeKind::kCloneDisk) {
-    return Status::ReadOnly("recovery points are read-only");
-  }
-  RPFS_ASSIGN_OR_RETURN(Attr a, AttrOf(ino, key));
-  if (change.size && *change.size != a.size) {
-    return Status::InvalidArgument("clone disk " + key.disk + " has a fixed size of " +
-                                   std::to_string(a.size) + " bytes (dd: use conv=notrunc)");
-  }
-  if (change.uid || change.gid) {  // the kernel has checked the caller may (root)
-    std::lock_guard lock(owners_mu_);
-    auto [it, added] = clone_owners_.try_emplace(key.Encode(), ::getuid(), ::getgid());
-    if (change.uid) it->second.first = *change.uid;
-    if (change.gid) it->second.second = *change.gid;
-    a.uid = it->second.first;
-    a.gid = it->second.second;
-  }
+  RPFS_ASSIGN_OR_RETURN(Attr a, KindOps(key.kind).SetAttr(*ctx_, key, change));
+  a.ino = ino;
   return a;
 }
 
 Status Filesystem::Fsync(HandleId id) {
-  RPFS_ASSIGN_OR_RETURN(std::shared_ptr<Handle> h, FindHandle(id));
+  RPFS_ASSIGN_OR_RETURN(std::shared_ptr<FileHandle> h, FindHandle(id));
   return h->clone ? h->clone->Flush() : Status::OK();
 }
 
 bool Filesystem::UsesPageCache(InodeNo ino) const {
   auto key = inodes_.Get(ino);
-  return key && (key->kind == NodeKind::kDisk || key->kind == NodeKind::kCloneDisk);
+  return key && KindOps(key->kind).UsesPageCache();
 }
 
 void Filesystem::Release(HandleId id) {
-  std::shared_ptr<Handle> h;
+  std::shared_ptr<FileHandle> h;
   {
     std::lock_guard lock(mu_);
     auto it = handles_.find(id);
@@ -459,6 +196,10 @@ void Filesystem::Release(HandleId id) {
 size_t Filesystem::open_handles() const {
   std::lock_guard lock(mu_);
   return handles_.size();
+}
+
+uint64_t Filesystem::generated_texts() const {
+  return ctx_->texts_made.load(std::memory_order_relaxed);
 }
 
 Result<FsStats> Filesystem::StatFs() {

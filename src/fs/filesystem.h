@@ -1,9 +1,10 @@
 // Filesystem: the semantics of the mount, without libfuse, tested in-process.
 //
-//   /<vm>/                  one directory per VM            (0555)
+//   /<vm>/                  one directory per VM            (0755)
 //   /<vm>/<rp>/             one directory per RP, mtime = creation time
 //   /<vm>/<rp>/<disk>.raw   the disk at that instant (0444, size = disk size)
 //   /<vm>/<rp>/info         "key: value" lines (FormatRpInfo)
+//   /<vm>/<rp>/memory.state, domain.xml   when the RP has them
 //   /<vm>/.control          write-only: one control command per write (control/command.h)
 //   /<vm>/.status           the VM's recent operations (control/operations.h)
 //   /<vm>/.prune-preview    what the VM's stored retention policy would remove now
@@ -16,13 +17,14 @@
 // changes (through the mount, the daemon's command socket, or any other caller of the
 // same Repository), the Filesystem tells the kernel to drop what it caches about the
 // names involved (KernelCache), so the view stays live without a remount.
+// What each kind of node shows and accepts is declared once, in node_kind.h and nodes_*.cc;
+// this class resolves inodes and handles and dispatches to the node's kind.
 // Thread-safe.
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -74,6 +76,8 @@ struct FsStats {
 };
 
 using HandleId = uint64_t;
+struct FileHandle;   // node_kind.h
+struct NodeContext;  // node_kind.h
 
 // What the kernel caches about names and attributes, as the adapter exposes it. Calls
 // must not block: the adapter queues them (the kernel may hold directory locks while it
@@ -119,7 +123,9 @@ class Filesystem {
   // unlink: accepted (and ignored) for the files of a clone, so `rm -r <clone>` works (the
   // clone goes with its directory); EROFS elsewhere.
   Status Unlink(InodeNo parent, std::string_view name);
-  // Whether the kernel may keep pages of this file cached (RP disks, clone disks).
+  // Whether the kernel may keep pages of this file cached (RP disks, clone disks): a
+  // property of the node's kind. Other files are opened direct_io, so generated texts,
+  // whose getattr reports size 0, read to their end.
   bool UsesPageCache(InodeNo ino) const;
 
   Result<FsStats> StatFs();
@@ -138,20 +144,12 @@ class Filesystem {
   // The control operations of this mount (the daemon runs CLI commands through them too).
   control::Operations* operations() { return &ops_; }
   size_t open_handles() const;
+  // Generated texts (info, .status, .prune-preview, clone .status) made so far: one per
+  // open of such a file, none for a getattr, lookup or listing.
+  uint64_t generated_texts() const;
 
  private:
-  struct Handle {
-    std::unique_ptr<DiskReader> disk;  // disk files
-    std::string text;                  // info and .status files
-    std::string control_vm;            // .control: the VM its commands act on
-    std::shared_ptr<CloneDisk> clone;  // clone disks
-  };
-  Result<std::string> CloneStatusText(const std::string& vm, const std::string& clone);
-  Result<std::string> PrunePreviewText(const std::string& vm);
-  Result<Attr> AttrOf(InodeNo ino, const NodeKey& key);
-  Result<Attr> RefAndAttr(const NodeKey& key);
-  Result<std::string> InfoText(const RpInfo& rp);
-  Result<std::shared_ptr<Handle>> FindHandle(HandleId id) const;
+  Result<std::shared_ptr<FileHandle>> FindHandle(HandleId id) const;
   Result<NodeKey> Node(InodeNo ino) const;
   // The VM a directory inode shows; EROFS for any other node.
   Result<std::string> VmOfDir(InodeNo ino) const;
@@ -159,13 +157,12 @@ class Filesystem {
 
   Repository* repo_;
   control::Operations ops_;
+  std::unique_ptr<NodeContext> ctx_;  // what the node kinds share (node_kind.h)
   InodeTable inodes_;
   mutable std::mutex mu_;  // guards handles_
   HandleId next_handle_ = 1;
-  std::unordered_map<HandleId, std::shared_ptr<Handle>> handles_;
-  std::mutex owners_mu_;                                               // guards clone_owners_
-  std::map<std::string, std::pair<uint32_t, uint32_t>> clone_owners_;  // NodeKey::Encode()
-  std::mutex cache_mu_;                                                // guards kernel_cache_
+  std::unordered_map<HandleId, std::shared_ptr<FileHandle>> handles_;
+  std::mutex cache_mu_;  // guards kernel_cache_
   KernelCache* kernel_cache_ = nullptr;
 };
 

@@ -1,7 +1,5 @@
 // fs::Filesystem: namespace changes (mkdir/rmdir/rename/unlink of RPs and clones) and the
 // kernel-cache invalidations that keep the view live when the store changes.
-#include <cerrno>
-
 #include "fs/filesystem.h"
 
 namespace rpfs::fs {
@@ -42,10 +40,9 @@ void Filesystem::OnStoreChange(const StoreChange& c) {
 Result<std::string> Filesystem::VmOfDir(InodeNo ino) const {
   RPFS_ASSIGN_OR_RETURN(NodeKey key, Node(ino));
   if (key.kind != NodeKind::kVm) {
-    return Status::IOError(
+    return Status::ReadOnly(
         "only recovery points (directories in a VM directory) can be made, "
-        "removed or renamed",
-        EROFS);
+        "removed or renamed");
   }
   return key.vm;
 }

@@ -108,9 +108,11 @@ TEST_F(FilesystemTest, ReadsDirectoriesFilesAndInfo) {
   fs::Attr info = Look(rp.ino, "info");
   auto ih = fs_->Open(info.ino, O_RDONLY);
   ASSERT_TRUE(ih.ok());
-  std::vector<std::byte> text(info.size);
-  ASSERT_EQ(*fs_->Read(*ih, 0, text), info.size);
-  std::string s(reinterpret_cast<const char*>(text.data()), text.size());
+  EXPECT_EQ(info.size, 0u);  // a generated text: made at open, read with direct_io
+  std::vector<std::byte> text(4096);
+  auto got = fs_->Read(*ih, 0, text);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  std::string s(reinterpret_cast<const char*>(text.data()), *got);
   EXPECT_EQ(s.rfind("name: rp\nvm: vm\n", 0), 0u) << s;
   fs_->Release(*ih);
 }

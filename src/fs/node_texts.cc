@@ -1,20 +1,26 @@
-// fs::Filesystem: the generated text files (an RP's info, a clone's .status, a VM's
-// .prune-preview).
-#include "fs/filesystem.h"
+// The generated texts (node_texts.h).
+#include "fs/node_texts.h"
 
 namespace rpfs::fs {
 
-Result<std::string> Filesystem::InfoText(const RpInfo& rp) {
-  RPFS_ASSIGN_OR_RETURN(uint64_t unique, repo_->BytesFreedByDeleting(rp.vm, {rp.name}));
+Result<std::string> InfoText(NodeContext& ctx, const RpInfo& rp) {
+  ctx.texts_made.fetch_add(1, std::memory_order_relaxed);
+  RPFS_ASSIGN_OR_RETURN(uint64_t unique, ctx.repo->BytesFreedByDeleting(rp.vm, {rp.name}));
   return FormatRpInfo(rp, unique);
 }
 
-Result<std::string> Filesystem::PrunePreviewText(const std::string& vm) {
-  RPFS_ASSIGN_OR_RETURN(auto policy, repo_->GetPolicy(vm));
+std::string VmStatusText(NodeContext& ctx, const std::string& vm) {
+  ctx.texts_made.fetch_add(1, std::memory_order_relaxed);
+  return ctx.ops->StatusText(vm);
+}
+
+Result<std::string> PrunePreviewText(NodeContext& ctx, const std::string& vm) {
+  ctx.texts_made.fetch_add(1, std::memory_order_relaxed);
+  RPFS_ASSIGN_OR_RETURN(auto policy, ctx.repo->GetPolicy(vm));
   if (!policy) {
     return "policy: (none)\n# set one with: rpfs policy set " + vm + " --keep-daily 7 ...\n";
   }
-  RPFS_ASSIGN_OR_RETURN(PruneResult r, repo_->Prune(vm, *policy, /*dry_run=*/true));
+  RPFS_ASSIGN_OR_RETURN(PruneResult r, ctx.repo->Prune(vm, *policy, /*dry_run=*/true));
   std::string out = "policy: " + policy->ToString() + "\n";
   size_t removed = 0;
   for (const auto& e : r.entries) {
@@ -28,8 +34,10 @@ Result<std::string> Filesystem::PrunePreviewText(const std::string& vm) {
   return out;
 }
 
-Result<std::string> Filesystem::CloneStatusText(const std::string& vm, const std::string& clone) {
-  RPFS_ASSIGN_OR_RETURN(CloneInfo c, repo_->GetClone(vm, clone));
+Result<std::string> CloneStatusText(NodeContext& ctx, const std::string& vm,
+                                    const std::string& clone) {
+  ctx.texts_made.fetch_add(1, std::memory_order_relaxed);
+  RPFS_ASSIGN_OR_RETURN(CloneInfo c, ctx.repo->GetClone(vm, clone));
   uint64_t done = 0, total = 0;
   for (const auto& d : c.disks) {
     done += d.hydrated_bytes;

@@ -1,0 +1,138 @@
+// The registry of node kinds and what kinds share (node_kind.h).
+#include "fs/node_kind.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace rpfs::fs {
+
+// One accessor per kind, defined next to its class in nodes_*.cc.
+const NodeKindOps& RootKind();
+const NodeKindOps& VmKind();
+const NodeKindOps& ControlKind();
+const NodeKindOps& StatusKind();
+const NodeKindOps& PrunePreviewKind();
+const NodeKindOps& RpDirKind();
+const NodeKindOps& DiskKind();
+const NodeKindOps& InfoKind();
+const NodeKindOps& DomainXmlKind();
+const NodeKindOps& ClonesDirKind();
+const NodeKindOps& CloneDirKind();
+const NodeKindOps& CloneDiskKind();
+const NodeKindOps& CloneStatusKind();
+
+// The registry. No default: -Wswitch names a kind without ops.
+const NodeKindOps& KindOps(NodeKind kind) {
+  switch (kind) {
+    case NodeKind::kRoot:
+      return RootKind();
+    case NodeKind::kVm:
+      return VmKind();
+    case NodeKind::kControl:
+      return ControlKind();
+    case NodeKind::kStatus:
+      return StatusKind();
+    case NodeKind::kPrunePreview:
+      return PrunePreviewKind();
+    case NodeKind::kRpDir:
+      return RpDirKind();
+    case NodeKind::kDisk:
+      return DiskKind();
+    case NodeKind::kInfo:
+      return InfoKind();
+    case NodeKind::kDomainXml:
+      return DomainXmlKind();
+    case NodeKind::kClonesDir:
+      return ClonesDirKind();
+    case NodeKind::kCloneDir:
+      return CloneDirKind();
+    case NodeKind::kCloneDisk:
+      return CloneDiskKind();
+    case NodeKind::kCloneStatus:
+      return CloneStatusKind();
+  }
+  // Node keys are made only by the kinds above: any other value is a corrupted key.
+  std::abort();
+}
+
+Result<Attr> NodeKindOps::SetAttr(NodeContext&, const NodeKey&, const AttrChange&) const {
+  return Status::ReadOnly("recovery points are read-only");
+}
+
+Result<Attr> NodeKindOps::Current(NodeContext& ctx, const NodeKey& key) const {
+  RPFS_ASSIGN_OR_RETURN(NodeFacts facts, Load(ctx, key));
+  return AttrOf(ctx, key, facts);
+}
+
+Status DirectoryKind::Open(NodeContext&, const NodeKey&, int flags, FileHandle*) const {
+  RPFS_RETURN_IF_ERROR(CheckReadOnlyOpen(flags));
+  return Status::IsADirectory("is a directory");
+}
+
+Result<NodeKey> FileKind::LookupChild(NodeContext&, const NodeKey&, const std::string& name) const {
+  return Status::NotADirectory(name + ": not a directory");
+}
+
+Result<std::vector<ChildNode>> FileKind::ListChildren(NodeContext&, const NodeKey&) const {
+  return Status::NotADirectory("not a directory");
+}
+
+Status GeneratedTextKind::Open(NodeContext& ctx, const NodeKey& key, int flags,
+                               FileHandle* h) const {
+  RPFS_RETURN_IF_ERROR(CheckReadOnlyOpen(flags));
+  RPFS_ASSIGN_OR_RETURN(h->text, MakeText(ctx, key));
+  return Status::OK();
+}
+
+Attr GeneratedTextKind::TextAttr(int64_t mtime_us) {
+  return Attr{0, S_IFREG | 0444, 0, mtime_us, 1, false};
+}
+
+Status CheckReadOnlyOpen(int flags) {
+  if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) != 0) {
+    return Status::ReadOnly("recovery points are read-only");
+  }
+  return Status::OK();
+}
+
+Result<NodeFacts> LoadVm(NodeContext& ctx, const NodeKey& key) {
+  RPFS_RETURN_IF_ERROR(ctx.repo->GetVm(key.vm).status());
+  return NodeFacts{};
+}
+
+Result<NodeFacts> LoadRp(NodeContext& ctx, const NodeKey& key) {
+  RPFS_ASSIGN_OR_RETURN(RpInfo rp, ctx.repo->GetRpById(key.vm, key.rp_id));
+  return NodeFacts{std::make_shared<const RpInfo>(std::move(rp)), nullptr};
+}
+
+Result<NodeFacts> LoadClone(NodeContext& ctx, const NodeKey& key) {
+  RPFS_ASSIGN_OR_RETURN(CloneInfo c, ctx.repo->GetClone(key.vm, key.clone));
+  return NodeFacts{nullptr, std::make_shared<const CloneInfo>(std::move(c))};
+}
+
+NodeKey ChildKey(const NodeKey& dir, NodeKind kind) {
+  NodeKey child = dir;
+  child.kind = kind;
+  child.disk.clear();
+  return child;
+}
+
+std::optional<CloneOwners::Owner> CloneOwners::Get(const NodeKey& key) const {
+  std::lock_guard lock(mu_);
+  auto it = owners_.find(key.Encode());
+  if (it == owners_.end()) return std::nullopt;
+  return it->second;
+}
+
+CloneOwners::Owner CloneOwners::Set(const NodeKey& key, const AttrChange& change) {
+  std::lock_guard lock(mu_);
+  auto [it, added] = owners_.try_emplace(key.Encode(), ::getuid(), ::getgid());
+  if (change.uid) it->second.first = *change.uid;
+  if (change.gid) it->second.second = *change.gid;
+  return it->second;
+}
+
+}  // namespace rpfs::fs
