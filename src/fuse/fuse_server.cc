@@ -240,7 +240,10 @@ void OnSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
 }
 
 // Everything else that would change the tree: recovery points are read-only.
-void RoMknod(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) { fuse_reply_err(req, EROFS); }
+void ReplyReadOnly(fuse_req_t req) {
+  ReplyError(req, Status::ReadOnly("recovery points are read-only"));
+}
+void RoMknod(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) { ReplyReadOnly(req); }
 void OnUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
   Guard(req, [&] { ReplyError(req, Fs(req)->Unlink(parent, name)); });
 }
@@ -248,15 +251,15 @@ void OnUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
 void OnFsync(fuse_req_t req, fuse_ino_t, int, struct fuse_file_info* fi) {
   Guard(req, [&] { ReplyError(req, Fs(req)->Fsync(fi->fh)); });
 }
-void RoSymlink(fuse_req_t req, const char*, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
-void RoLink(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
+void RoSymlink(fuse_req_t req, const char*, fuse_ino_t, const char*) { ReplyReadOnly(req); }
+void RoLink(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) { ReplyReadOnly(req); }
 void RoCreate(fuse_req_t req, fuse_ino_t, const char*, mode_t, struct fuse_file_info*) {
-  fuse_reply_err(req, EROFS);
+  ReplyReadOnly(req);
 }
 void RoSetXattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) {
-  fuse_reply_err(req, EROFS);
+  ReplyReadOnly(req);
 }
-void RoRemoveXattr(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
+void RoRemoveXattr(fuse_req_t req, fuse_ino_t, const char*) { ReplyReadOnly(req); }
 
 struct fuse_lowlevel_ops MakeOps() {
   struct fuse_lowlevel_ops ops = {};

@@ -109,27 +109,27 @@ Result<format::CloneRecord> Catalog::LoadClone(const std::string& vm,
 Result<std::vector<format::CloneRecord>> Catalog::LoadClones(const std::string& vm) const {
   std::vector<format::CloneRecord> recs;
   Status err;
-  RPFS_RETURN_IF_ERROR(
-      store_->Scan(vm.empty() ? format::AllClonePrefix() : format::ClonePrefix(vm),
-                   [&](std::string_view, std::string_view v) {
-                     auto c = format::DecodeClone(v);
-                     if (!c.ok()) {
-                       err = c.status();
-                       return false;
-                     }
-                     recs.push_back(std::move(*c));
-                     return true;
-                   }));
+  RPFS_RETURN_IF_ERROR(store_->Scan(vm.empty() ? format::AllClonePrefix() : format::ClonePrefix(vm),
+                                    [&](std::string_view, std::string_view v) {
+                                      auto c = format::DecodeClone(v);
+                                      if (!c.ok()) {
+                                        err = c.status();
+                                        return false;
+                                      }
+                                      recs.push_back(std::move(*c));
+                                      return true;
+                                    }));
   RPFS_RETURN_IF_ERROR(err);
   return recs;
 }
 
 Result<bool> Catalog::HasClones(const std::string& vm) const {
   bool any = false;
-  RPFS_RETURN_IF_ERROR(store_->Scan(format::ClonePrefix(vm), [&](std::string_view, std::string_view) {
-    any = true;
-    return false;
-  }));
+  RPFS_RETURN_IF_ERROR(
+      store_->Scan(format::ClonePrefix(vm), [&](std::string_view, std::string_view) {
+        any = true;
+        return false;
+      }));
   return any;
 }
 

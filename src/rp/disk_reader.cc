@@ -87,6 +87,9 @@ std::unique_ptr<DiskReader> NewDiskReader(const store::Store* store, PageCache* 
   return std::make_unique<StreamReader>(store, cache, chunks, stream);
 }
 
+// Long (~90 lines) on purpose: the double-buffered batches are shared by the decode step
+// (pool) and the write step (writer thread), two lambdas over one state; issue 16
+// reworks this path for speed and may split it then.
 Status ExportStream(const store::Store* store, PageCache* cache, const format::RpStream& stream,
                     int fd, bool sparse, const ProgressFn& progress) {
   const auto& cfg = store->config();

@@ -65,7 +65,6 @@ Status CheckReadableDisks(const DomainInfo& dom) {
   return Status::OK();
 }
 
-
 void DomainPoints::SetFactory(HypervisorFactory factory) {
   std::lock_guard lock(mu_);
   factory_ = std::move(factory);
@@ -95,8 +94,7 @@ Result<DomainInfo> DomainPoints::DomainOf(const format::VmRecord& vm) {
   return dom.status().WithContext(DomainLabel(vm));
 }
 
-Result<PointInput> DomainPoints::Open(const format::VmRecord& vm,
-                                                                      const CreateOptions& opts) {
+Result<PointInput> DomainPoints::Open(const format::VmRecord& vm, const CreateOptions& opts) {
   if (vm.kind == format::VmKind::kLibvirt) return BeginDomainPoint(vm, opts);
   if (opts.memory || opts.quiesce) {
     return Status::InvalidArgument("vm " + vm.name + " is made of image files: " +
@@ -112,7 +110,7 @@ Result<PointInput> DomainPoints::Open(const format::VmRecord& vm,
 }
 
 Result<PointInput> DomainPoints::BeginDomainPoint(const format::VmRecord& vm,
-                                                                        const CreateOptions& opts) {
+                                                  const CreateOptions& opts) {
   RPFS_ASSIGN_OR_RETURN(auto hv, HypervisorFor(vm.libvirt_uri));
   RPFS_ASSIGN_OR_RETURN(DomainInfo dom, DomainOf(vm));
   RPFS_RETURN_IF_ERROR(CheckReadableDisks(dom).WithContext(DomainLabel(vm)));
@@ -179,8 +177,7 @@ Status DomainPoints::CheckShutOff(const format::VmRecord& vm) {
   return Status::OK();
 }
 
-Status DomainPoints::AfterRollback(const format::VmRecord& vm,
-                                             const format::RpRecord& rp) {
+Status DomainPoints::AfterRollback(const format::VmRecord& vm, const format::RpRecord& rp) {
   RPFS_ASSIGN_OR_RETURN(auto hv, HypervisorFor(vm.libvirt_uri));
   RPFS_RETURN_IF_ERROR(hv->DeleteCheckpoints(vm.domain_uuid, kCheckpointPrefix, ""));
   const format::RpStream* memory = Catalog::FindStream(rp, kMemoryStream);
@@ -190,8 +187,7 @@ Status DomainPoints::AfterRollback(const format::VmRecord& vm,
   {
     UniqueFd fd(::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
     if (!fd.valid()) return Status::FromErrno(errno, "creating " + file);
-    RPFS_RETURN_IF_ERROR(
-        ExportStream(store_, pages_, *memory, fd.get(), /*sparse=*/true, nullptr));
+    RPFS_RETURN_IF_ERROR(ExportStream(store_, pages_, *memory, fd.get(), /*sparse=*/true, nullptr));
     if (::fsync(fd.get()) != 0) return Status::FromErrno(errno, "writing " + file);
   }
   return hv->RestoreMemory(vm.domain_uuid, file, rp.domain_xml)

@@ -16,10 +16,10 @@
 #include "format/records.h"
 #include "image/image_source.h"
 #include "rp/extent_map.h"
+#include "rp/lock_order.h"
 #include "rpfs/hypervisor.h"
 #include "rpfs/repository.h"
 #include "store/store.h"
-#include "rp/lock_order.h"
 #include "util/ordered_mutex.h"
 
 namespace rpfs::rp {
@@ -65,7 +65,7 @@ class DomainPoints {
   const store::Store* const store_;
   PageCache* const pages_;
   OrderedMutex mu_{kRankHypervisors, "DomainPoints::hypervisors_mu"};
-  HypervisorFactory factory_;                                      // guarded by mu_
+  HypervisorFactory factory_;                                       // guarded by mu_
   std::map<std::string, std::shared_ptr<Hypervisor>> hypervisors_;  // by URI, guarded by mu_
 };
 

@@ -169,27 +169,9 @@ class BaseMerger {
   size_t run_ = 0;
 };
 
-}  // namespace
-
-Result<format::RpStream> IngestDisk(IngestContext& ctx, const std::string& name,
-                                    image::ImageSource& source, const ExtentMap* base,
-                                    const std::vector<image::Extent>* changed) {
-  const auto& cfg = ctx.store->config();
-  const uint64_t cs = cfg.chunk_size;
-  const uint64_t size = source.size();
-  const uint64_t chunks = (size + cs - 1) / cs;
-  const uint64_t per_batch = std::max<uint64_t>(1, kBatchBytes / cs);
-
-  if (base != nullptr && (changed == nullptr || base->size() != size)) base = nullptr;
-  std::vector<image::Extent> extents;
-  if (base != nullptr) {
-    extents = *changed;
-  } else {
-    RPFS_ASSIGN_OR_RETURN(extents, source.DataExtents());
-  }
-  auto runs = ChunkRuns(extents, cs);
-
-  // Plan the batches: consecutive data chunks, at most per_batch each.
+// Plans the batches: consecutive data chunks, at most `per_batch` each, in index order.
+std::vector<std::vector<uint64_t>> PlanBatches(
+    const std::vector<std::pair<uint64_t, uint64_t>>& runs, uint64_t chunks, uint64_t per_batch) {
   std::vector<std::vector<uint64_t>> plan;
   for (auto [first, last] : runs) {
     for (uint64_t i = first; i < last && i < chunks; ++i) {
@@ -197,49 +179,93 @@ Result<format::RpStream> IngestDisk(IngestContext& ctx, const std::string& name,
       plan.back().push_back(i);
     }
   }
+  return plan;
+}
 
-  BufferPool buffers(per_batch * cs);
-  auto read_batch = [&](const std::vector<uint64_t>& indices) {
+// One disk's ingest: a prefetch thread reads batch n+1 while the pool hashes and
+// compresses batch n (Classify) and the caller's thread adds it, in index order, to the tx
+// and the tree (Store). Order matters for the second step only: TreeBuilder takes chunks
+// in index order, and the base's unchanged chunks are merged in between.
+class DiskIngest {
+ public:
+  DiskIngest(IngestContext& ctx, const std::string& name, image::ImageSource& source,
+             const ExtentMap* base, const std::vector<std::pair<uint64_t, uint64_t>>& runs)
+      : ctx_(ctx),
+        name_(name),
+        source_(source),
+        cs_(ctx.store->config().chunk_size),
+        size_(source.size()),
+        chunks_((size_ + cs_ - 1) / cs_),
+        per_batch_(std::max<uint64_t>(1, kBatchBytes / cs_)),
+        runs_(runs),
+        buffers_(per_batch_ * cs_),
+        sink_(ctx),
+        builder_(chunks_, ctx.store->config().page_fanout, &sink_),
+        merger_(ctx, base, runs_, builder_) {}
+
+  Result<format::RpStream> Run() {
+    auto plan = PlanBatches(runs_, chunks_, per_batch_);
+    std::future<Batch> next;
+    auto read = [this](const std::vector<uint64_t>& indices) { return ReadBatch(indices); };
+    if (!plan.empty()) next = std::async(std::launch::async, read, plan[0]);
+    for (size_t bi = 0; bi < plan.size(); ++bi) {
+      Batch b = next.get();
+      if (bi + 1 < plan.size()) next = std::async(std::launch::async, read, plan[bi + 1]);
+      if (!b.status.ok()) {
+        if (next.valid()) next.wait();  // the prefetch uses `this`: let it end first
+        return b.status;
+      }
+      Classify(b);
+      RPFS_RETURN_IF_ERROR(Store(b));
+      buffers_.Give(std::move(b.buffer));
+      if (ctx_.progress) ctx_.progress(ctx_.bytes_read, ctx_.progress_total);
+      CrashPoint("ingest.batch");
+    }
+    // The base's chunks after the last one read.
+    RPFS_RETURN_IF_ERROR(merger_.AddBefore(chunks_).WithContext("disk ", name_));
+    format::RpStream stream;
+    stream.kind = format::StreamKind::kDisk;
+    stream.name = name_;
+    stream.size = size_;
+    RPFS_ASSIGN_OR_RETURN(stream.root, builder_.Finish());
+    // The RP's reference to its root; pages reference their children (TxPageSink).
+    if (!stream.root.IsZero()) ctx_.mutation->AddRef(ObjectId{ObjectKind::kPage, stream.root}, 1);
+    return stream;
+  }
+
+ private:
+  // Reads the chunks of one batch into one recycled buffer, one read per run of
+  // consecutive chunks (runs are long for a full RP, short for an incremental one).
+  Batch ReadBatch(const std::vector<uint64_t>& indices) {
     Batch b;
     b.slots.resize(indices.size());
-    b.buffer = buffers.Take();
+    b.buffer = buffers_.Take();
     size_t pos = 0;
     for (size_t i = 0; i < indices.size(); ++i) {
       Slot& s = b.slots[i];
       s.index = indices[i];
-      s.length = static_cast<uint32_t>(std::min<uint64_t>(cs, size - s.index * cs));
+      s.length = static_cast<uint32_t>(std::min<uint64_t>(cs_, size_ - s.index * cs_));
       s.buffer_offset = pos;
       pos += s.length;
     }
-    // One read per run of consecutive chunks.
     size_t i = 0;
     while (i < b.slots.size() && b.status.ok()) {
       size_t j = i + 1;
       while (j < b.slots.size() && b.slots[j].index == b.slots[j - 1].index + 1) ++j;
-      uint64_t off = b.slots[i].index * cs;
+      uint64_t off = b.slots[i].index * cs_;
       size_t len = b.slots[j - 1].buffer_offset + b.slots[j - 1].length - b.slots[i].buffer_offset;
-      b.status = source.ReadAt(off, std::span(b.buffer.get() + b.slots[i].buffer_offset, len));
+      b.status = source_.ReadAt(off, std::span(b.buffer.get() + b.slots[i].buffer_offset, len));
       i = j;
     }
     return b;
-  };
+  }
 
-  TxPageSink sink(ctx);
-  TreeBuilder builder(chunks, cfg.page_fanout, &sink);
-  BaseMerger merger(ctx, base, runs, builder);
-  std::mutex tx_mu;  // guards ctx.tx_chunks during the parallel phase
-
-  std::future<Batch> next;
-  if (!plan.empty()) next = std::async(std::launch::async, read_batch, plan[0]);
-  for (size_t bi = 0; bi < plan.size(); ++bi) {
-    Batch b = next.get();
-    if (bi + 1 < plan.size()) next = std::async(std::launch::async, read_batch, plan[bi + 1]);
-    if (!b.status.ok()) {
-      if (next.valid()) next.wait();
-      return b.status;
-    }
-
-    ctx.pool->ParallelFor(b.slots.size(), [&](size_t i) {
+  // In parallel, per chunk: a zero chunk is a hole; otherwise its digest, whether the
+  // store (or this tx) has it, and, only if not, its compressed body. The store lookup is
+  // a bloom-filtered Get, far cheaper than compressing a chunk we would throw away.
+  void Classify(Batch& b) {
+    const int level = ctx_.store->config().compression_level;
+    ctx_.pool->ParallelFor(b.slots.size(), [&](size_t i) {
       Slot& s = b.slots[i];
       auto data = std::span<const std::byte>(b.buffer.get() + s.buffer_offset, s.length);
       if (IsAllZero(data)) {
@@ -248,61 +274,87 @@ Result<format::RpStream> IngestDisk(IngestContext& ctx, const std::string& name,
       }
       s.digest = Sha256(data);
       {
-        std::lock_guard lock(tx_mu);
-        auto it = ctx.tx_chunks.find(s.digest);
-        if (it != ctx.tx_chunks.end()) {
+        std::lock_guard lock(tx_mu_);
+        auto it = ctx_.tx_chunks.find(s.digest);
+        if (it != ctx_.tx_chunks.end()) {
           s.exists = true;
           s.stored_size = it->second;
           return;
         }
       }
-      auto meta = ctx.store->GetObjectMeta(ObjectId{ObjectKind::kChunk, s.digest});
+      auto meta = ctx_.store->GetObjectMeta(ObjectId{ObjectKind::kChunk, s.digest});
       if (!meta.ok()) {
         s.status = meta.status();
       } else if (meta->has_value()) {
         s.exists = true;
         s.stored_size = (*meta)->stored_size;
       } else {
-        EncoderFor(cfg.compression_level).Encode(data, &s.body);
+        EncoderFor(level).Encode(data, &s.body);
       }
     });
+  }
 
+  // In index order: the base's chunks before each slot, then the slot: new chunks into the
+  // tx (a duplicate within the batch is written once), statistics counted once per
+  // distinct chunk, and the digest into the tree.
+  Status Store(Batch& b) {
     for (Slot& s : b.slots) {
-      RPFS_RETURN_IF_ERROR(s.status.WithContext("disk ", name));
-      ctx.bytes_read += s.length;
-      RPFS_RETURN_IF_ERROR(merger.AddBefore(s.index + 1).WithContext("disk ", name));
+      RPFS_RETURN_IF_ERROR(s.status.WithContext("disk ", name_));
+      ctx_.bytes_read += s.length;
+      RPFS_RETURN_IF_ERROR(merger_.AddBefore(s.index + 1).WithContext("disk ", name_));
       if (s.hole) continue;
       if (!s.exists) {
-        auto it = ctx.tx_chunks.find(s.digest);
-        if (it != ctx.tx_chunks.end()) {  // a duplicate within this batch
+        auto it = ctx_.tx_chunks.find(s.digest);
+        if (it != ctx_.tx_chunks.end()) {
           s.stored_size = it->second;
         } else {
           RPFS_RETURN_IF_ERROR(
-              ctx.tx->PutObject(ObjectId{ObjectKind::kChunk, s.digest}, s.body, s.length));
+              ctx_.tx->PutObject(ObjectId{ObjectKind::kChunk, s.digest}, s.body, s.length));
           s.stored_size = s.body.size();
-          ctx.tx_chunks.emplace(s.digest, s.stored_size);
-          ctx.added_bytes += s.stored_size;
+          // No lock: Classify (the only concurrent reader) is not running now.
+          ctx_.tx_chunks.emplace(s.digest, s.stored_size);
+          ctx_.added_bytes += s.stored_size;
         }
       }
-      if (ctx.counted.insert(s.digest).second) {
-        ctx.data_bytes += s.length;
-        ctx.stored_bytes += s.stored_size;
+      if (ctx_.counted.insert(s.digest).second) {
+        ctx_.data_bytes += s.length;
+        ctx_.stored_bytes += s.stored_size;
       }
-      RPFS_RETURN_IF_ERROR(builder.Add(s.index, s.digest));
+      RPFS_RETURN_IF_ERROR(builder_.Add(s.index, s.digest));
     }
-    buffers.Give(std::move(b.buffer));
-    if (ctx.progress) ctx.progress(ctx.bytes_read, ctx.progress_total);
-    CrashPoint("ingest.batch");
+    return Status::OK();
   }
 
-  RPFS_RETURN_IF_ERROR(merger.AddBefore(chunks).WithContext("disk ", name));
-  format::RpStream stream;
-  stream.kind = format::StreamKind::kDisk;
-  stream.name = name;
-  stream.size = size;
-  RPFS_ASSIGN_OR_RETURN(stream.root, builder.Finish());
-  if (!stream.root.IsZero()) ctx.mutation->AddRef(ObjectId{ObjectKind::kPage, stream.root}, 1);
-  return stream;
+  IngestContext& ctx_;
+  const std::string& name_;
+  image::ImageSource& source_;
+  const uint64_t cs_;
+  const uint64_t size_;
+  const uint64_t chunks_;
+  const uint64_t per_batch_;
+  const std::vector<std::pair<uint64_t, uint64_t>> runs_;
+  BufferPool buffers_;  // shared with the prefetch thread (it locks)
+  TxPageSink sink_;
+  TreeBuilder builder_;
+  BaseMerger merger_;
+  std::mutex tx_mu_;  // guards ctx_.tx_chunks while Classify runs in the pool
+};
+
+}  // namespace
+
+Result<format::RpStream> IngestDisk(IngestContext& ctx, const std::string& name,
+                                    image::ImageSource& source, const ExtentMap* base,
+                                    const std::vector<image::Extent>* changed) {
+  // An incremental read needs a base of the same size; otherwise every data extent is read.
+  if (base != nullptr && (changed == nullptr || base->size() != source.size())) base = nullptr;
+  std::vector<image::Extent> extents;
+  if (base != nullptr) {
+    extents = *changed;
+  } else {
+    RPFS_ASSIGN_OR_RETURN(extents, source.DataExtents());
+  }
+  DiskIngest ingest(ctx, name, source, base, ChunkRuns(extents, ctx.store->config().chunk_size));
+  return ingest.Run();
 }
 
 }  // namespace rpfs::rp

@@ -67,6 +67,25 @@ Status OpenTargets(const std::string& label, const format::VmRecord& vmrec,
   return Status::OK();
 }
 
+// After the disks were written: the VM now stands at RP `rp_id` (its next RP is a child
+// of it) unless that RP was deleted meanwhile (then the next RP has no parent and reads in
+// full), and its checkpoints no longer describe the disks (the next RP reads all).
+Result<format::VmRecord> CommitRolledBack(rp::RepositoryParts* parts, const std::string& vm,
+                                          uint64_t rp_id, const std::string& label) {
+  auto lock = parts->gate.LockForWrite();
+  // The record as it is now: the undo RP, deletes and renames changed it meanwhile.
+  auto vmrec = parts->catalog.LoadVm(vm);
+  if (!vmrec.ok()) return vmrec.status().WithContext(label);
+  RPFS_ASSIGN_OR_RETURN(auto still, parts->catalog.FindRpById(vm, rp_id));
+  vmrec->current_rp = still ? rp_id : 0;
+  vmrec->checkpoint.clear();
+  vmrec->checkpoint_rp = 0;
+  store::Mutation m;
+  m.Put(format::VmKey(vm), format::EncodeVm(*vmrec));
+  RPFS_RETURN_IF_ERROR(parts->store->Commit(m).WithContext(label));
+  return vmrec;
+}
+
 }  // namespace
 
 // Locks: the create lock throughout (no create or other rollback runs meanwhile), the
@@ -125,23 +144,7 @@ Result<RollbackResult> Repository::Rollback(const std::string& vm, const std::st
   result.chunks_written = counters.chunks_written;
   result.bytes_written = counters.bytes_written;
 
-  {
-    auto lock = impl_->gate.LockForWrite();
-    // The VM record as it is now (the undo RP, deletes and renames changed it meanwhile).
-    auto now = impl_->catalog.LoadVm(vm);
-    if (!now.ok()) return now.status().WithContext(label);
-    vmrec = std::move(*now);
-    // The VM now stands at `rp`: its next RP is a child of it, unless `rp` was deleted
-    // while its data was written back (then the next RP has no parent and reads in full).
-    RPFS_ASSIGN_OR_RETURN(auto still, impl_->catalog.FindRpById(vm, rec.id));
-    vmrec.current_rp = still ? rec.id : 0;
-    // The checkpoints' bitmaps do not know what the rollback wrote: the next RP reads all.
-    vmrec.checkpoint.clear();
-    vmrec.checkpoint_rp = 0;
-    store::Mutation m;
-    m.Put(format::VmKey(vm), format::EncodeVm(vmrec));
-    RPFS_RETURN_IF_ERROR(impl_->store->Commit(m).WithContext(label));
-  }
+  RPFS_ASSIGN_OR_RETURN(vmrec, CommitRolledBack(impl_.get(), vm, rec.id, label));
   targets.clear();  // qemu needs the images' write locks back
   if (vmrec.kind == format::VmKind::kLibvirt) {
     RPFS_RETURN_IF_ERROR(impl_->domains.AfterRollback(vmrec, rec).WithContext(label));

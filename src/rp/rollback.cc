@@ -24,6 +24,9 @@ struct Item {
 
 }  // namespace
 
+// One function of ~70 lines on purpose: its batch loop (read image chunks, compare,
+// rewrite the ones that differ) shares the batch buffers and counters with its two
+// lambdas; split, they would pass all of it around. Each step is commented below.
 Status RollbackDisk(const store::Store* store, PageCache* pages, const format::RpStream& stream,
                     image::ImageTarget& target, ThreadPool* pool, RollbackCounters* counters,
                     const ProgressFn& progress) {

@@ -59,6 +59,14 @@ class RocksWriteTx final : public WriteTx {
   bool committed_ = false;
 };
 
+// What Verify found checking one object's body.
+struct ObjectCheck {
+  std::string problem;  // empty: sound
+  std::vector<ObjectId> children;
+  uint64_t raw = 0;  // decoded bytes of a chunk
+  uint64_t stored = 0;
+};
+
 class RocksStore final : public Store {
  public:
   RocksStore(std::string dir, LockFile lock) : dir_(std::move(dir)), lock_(std::move(lock)) {}
@@ -468,6 +476,7 @@ class RocksStore final : public Store {
                               const ProgressFn& progress) const override;
 
  private:
+  ObjectCheck CheckObject(const ObjectId& id) const;
   std::string dir_;
   LockFile lock_;
   format::StoreConfig config_;
@@ -535,6 +544,49 @@ Status RocksWriteTx::Commit(const Mutation& m) {
 
 // ---- Verify ----
 
+// One object, from any thread: a chunk must decode and hash to its id; a page must hash to
+// its id and decode, and then names its children (their references are counted).
+ObjectCheck RocksStore::CheckObject(const ObjectId& id) const {
+  ObjectCheck c;
+  auto body = GetObjectBody(id);
+  if (!body.ok()) {
+    c.problem = body.status().message();
+    return c;
+  }
+  c.stored = body->size();
+  if (id.kind == ObjectKind::kChunk) {
+    thread_local format::ChunkDecoder decoder;
+    auto len = format::RawLength(*body);
+    if (!len.ok() || *len > format::kMaxChunkSize) {
+      c.problem = "undecodable chunk body";
+      return c;
+    }
+    std::string buf(*len, '\0');
+    Status s = decoder.Decode(*body, AsWritableBytes(buf));
+    if (!s.ok()) {
+      c.problem = s.message();
+    } else if (Sha256(buf) != id.digest) {
+      c.problem = "SHA-256 mismatch";
+    }
+    c.raw = *len;
+    return c;
+  }
+  if (Sha256(*body) != id.digest) {
+    c.problem = "SHA-256 mismatch";
+    return c;
+  }
+  auto kids = Children(id, *body);
+  if (kids.ok()) {
+    c.children = std::move(*kids);
+  } else {
+    c.problem = kids.status().message();
+  }
+  return c;
+}
+
+// Four phases over shared tallies (stored refcounts, references found), ~70 lines: read
+// every object's metadata; check bodies in parallel batches (CheckObject); compare the
+// refcounts with the references; list what unfinished operations left.
 Result<VerifyReport> RocksStore::Verify(const std::vector<ObjectId>& roots,
                                         const ProgressFn& progress) const {
   VerifyReport report;
@@ -565,46 +617,12 @@ Result<VerifyReport> RocksStore::Verify(const std::vector<ObjectId>& roots,
   auto check_batch = [&]() {
     pool.ParallelFor(batch.size(), [&](size_t i) {
       const ObjectId& id = batch[i];
-      std::string problem;
-      std::vector<ObjectId> children;
-      uint64_t raw = 0, stored = 0;
-      auto body = GetObjectBody(id);
-      if (!body.ok()) {
-        problem = body.status().message();
-      } else if (id.kind == ObjectKind::kChunk) {
-        stored = body->size();
-        thread_local format::ChunkDecoder decoder;
-        auto len = format::RawLength(*body);
-        if (!len.ok() || *len > format::kMaxChunkSize) {
-          problem = "undecodable chunk body";
-        } else {
-          std::string buf(*len, '\0');
-          Status s = decoder.Decode(*body, AsWritableBytes(buf));
-          if (!s.ok()) {
-            problem = s.message();
-          } else if (Sha256(buf) != id.digest) {
-            problem = "SHA-256 mismatch";
-          }
-          raw = *len;
-        }
-      } else {
-        stored = body->size();
-        if (Sha256(*body) != id.digest) {
-          problem = "SHA-256 mismatch";
-        } else {
-          auto kids = Children(id, *body);
-          if (kids.ok()) {
-            children = std::move(*kids);
-          } else {
-            problem = kids.status().message();
-          }
-        }
-      }
+      ObjectCheck c = CheckObject(id);
       std::lock_guard lock(mu);
-      for (const ObjectId& c : children) expected[c]++;
-      if (!problem.empty()) report.problems.push_back({id, problem});
-      report.chunk_bytes += raw;
-      done_bytes += stored;
+      for (const ObjectId& child : c.children) expected[child]++;
+      if (!c.problem.empty()) report.problems.push_back({id, c.problem});
+      report.chunk_bytes += c.raw;
+      done_bytes += c.stored;
       if (progress) progress(done_bytes, total_bytes);
     });
     report.objects += batch.size();

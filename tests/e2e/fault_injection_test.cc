@@ -65,9 +65,15 @@ class FaultInjectionTest : public CliTest, public ::testing::WithParamInterface<
   }
 
   std::map<std::string, std::string> FaultEnv(const std::string& kind, long nth) const {
-    return {{"LD_PRELOAD", RPFS_FAULT_SHIM},         {"RPFS_FAULT_DIR", store()},
-            {"RPFS_FAULT_OP", GetParam().op},        {"RPFS_FAULT_KIND", kind},
-            {"RPFS_FAULT_NTH", std::to_string(nth)}, {"RPFS_FAULT_LOG", log()}};
+    return {{"LD_PRELOAD", RPFS_FAULT_SHIM},
+            {"RPFS_FAULT_DIR", store()},
+            {"RPFS_FAULT_OP", GetParam().op},
+            {"RPFS_FAULT_KIND", kind},
+            {"RPFS_FAULT_NTH", std::to_string(nth)},
+            {"RPFS_FAULT_LOG", log()},
+            // Deterministic: where the N-th call lands does not depend on when RocksDB's
+            // background threads run (tests/fault/fault_shim.cc).
+            {"RPFS_FAULT_THREAD", "main"}};
   }
 
   // How many counted calls the command makes on this store (its faults are spread

@@ -14,6 +14,12 @@
 //   RPFS_FAULT_LOG=/path          one line appended per injected fault
 //   RPFS_FAULT_ARM=/path          calls are counted only while this file exists (a test
 //                                 arms a long-running daemon at the moment it chooses)
+//   RPFS_FAULT_THREAD=main        only calls made by the main thread are counted: RocksDB's
+//                                 background flushes and compactions run when they like, so
+//                                 counting them makes "the N-th call" land on a different
+//                                 step from run to run; the main thread's calls come in the
+//                                 same order every time (the command's own writes, reads,
+//                                 WAL and directory syncs)
 //
 // RocksDB's info log ("LOG", "LOG.old.*") is not counted: RocksDB ignores its errors by
 // design, so a fault there tests nothing. fds are tracked from open to close; dup'ed
@@ -48,6 +54,7 @@ struct Config {
   long count = 1;
   const char* log = nullptr;
   const char* arm = nullptr;
+  bool main_thread_only = false;
 };
 
 const Config& Cfg() {
@@ -71,6 +78,8 @@ const Config& Cfg() {
     if (count != nullptr) c.count = std::atol(count);
     c.log = std::getenv("RPFS_FAULT_LOG");
     c.arm = std::getenv("RPFS_FAULT_ARM");
+    const char* thread = std::getenv("RPFS_FAULT_THREAD");
+    c.main_thread_only = thread != nullptr && strcmp(thread, "main") == 0;
     return c;
   }();
   return cfg;
@@ -124,6 +133,7 @@ int Decide(Op op, int fd, const char* what) {
   const Config& c = Cfg();
   if (op != c.op || fd < 0 || fd >= kMaxFd || !g_tracked[fd].load()) return 0;
   if (c.arm != nullptr && ::access(c.arm, F_OK) != 0) return 0;
+  if (c.main_thread_only && ::gettid() != ::getpid()) return 0;
   long n = ++g_calls;
   if (c.kind == Kind::kCount) return 0;
   if (n < c.nth || (c.count > 0 && n >= c.nth + c.count)) return 0;

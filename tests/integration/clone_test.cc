@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "repo_fixture.h"
+#include "support/status_matchers.h"
 
 namespace rpfs::testing {
 namespace {
@@ -25,20 +26,20 @@ class CloneTest : public RepoTest {
     WriteAt(img_, 0, PatternBytes(1, 10 * kChunk));            // data
     WriteAt(img_, 30 * kChunk + 7, TextBytes(2, 5 * kChunk));  // unaligned data
     WriteAt(img_, kDiskBytes - 500, PatternBytes(3, 500));     // in the short chunk
-    ASSERT_TRUE(repo_->AddVm("vm", {{"vda", img_, std::nullopt}}).ok());
+    ASSERT_OK(repo_->AddVm("vm", {{"vda", img_, std::nullopt}}));
     CreateAndSnapshot("vm", "rp", {{"vda", img_}});
     want_ = snapshots_.at("vm/rp/vda");
   }
 
   std::shared_ptr<CloneDisk> Open(const std::string& clone = "c") {
     auto d = repo_->OpenCloneDisk("vm", clone, "vda");
-    EXPECT_TRUE(d.ok()) << d.status().ToString();
+    EXPECT_OK(d);
     return d.ok() ? *d : nullptr;
   }
   std::vector<std::byte> Read(CloneDisk& d, uint64_t off, size_t n) {
     std::vector<std::byte> out(n);
     auto got = d.ReadAt(off, out);
-    EXPECT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_OK(got);
     out.resize(got.ok() ? *got : 0);
     return out;
   }
@@ -48,7 +49,7 @@ class CloneTest : public RepoTest {
   }
   void ExpectVerifyClean() {
     auto v = repo_->Verify();
-    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    ASSERT_OK(v);
     for (const auto& p : v->problems) ADD_FAILURE() << p;
   }
 
@@ -58,7 +59,7 @@ class CloneTest : public RepoTest {
 
 TEST_F(CloneTest, ReadsEqualTheRpBeforeDuringAndAfterHydration) {
   auto info = repo_->CreateClone("vm", "rp", "c");
-  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  ASSERT_OK(info);
   ASSERT_EQ(info->disks.size(), 1u);
   EXPECT_EQ(info->disks[0].hydrated_bytes, 0u);
   EXPECT_FALSE(info->hydrated);
@@ -80,7 +81,7 @@ TEST_F(CloneTest, ReadsEqualTheRpBeforeDuringAndAfterHydration) {
   EXPECT_TRUE(d->hydrated());
   EXPECT_EQ(d->hydrated_bytes(), kDiskBytes);
   auto after = repo_->GetClone("vm", "c");
-  ASSERT_TRUE(after.ok());
+  ASSERT_OK(after);
   EXPECT_TRUE(after->hydrated);
   // The local file is a plain raw image now.
   EXPECT_TRUE(ReadAll(after->disks[0].path) == want_);
@@ -88,7 +89,7 @@ TEST_F(CloneTest, ReadsEqualTheRpBeforeDuringAndAfterHydration) {
 }
 
 TEST_F(CloneTest, RandomReadsAndWritesAlwaysReadBackTheModel) {
-  ASSERT_TRUE(repo_->CreateClone("vm", "rp", "c").ok());
+  ASSERT_OK(repo_->CreateClone("vm", "rp", "c"));
   auto d = Open();
   ASSERT_TRUE(d);
   std::vector<std::byte> model = want_;
@@ -105,13 +106,13 @@ TEST_F(CloneTest, RandomReadsAndWritesAlwaysReadBackTheModel) {
         std::vector<std::byte> data(n);
         for (auto& b : data) b = static_cast<std::byte>(rng());
         auto w = d->WriteAt(off, data);
-        ASSERT_TRUE(w.ok()) << "op " << op << ": " << w.status().ToString();
+        ASSERT_OK(w) << "op " << op << ": " << w.status().ToString();
         std::copy(data.begin(), data.end(), model.begin() + static_cast<long>(off));
         break;
       }
       case 2:
         if (rng() % 50 == 0) {
-          ASSERT_TRUE(d->Flush().ok());
+          ASSERT_OK(d->Flush());
         }
         [[fallthrough]];
       default: {
@@ -123,14 +124,14 @@ TEST_F(CloneTest, RandomReadsAndWritesAlwaysReadBackTheModel) {
     }
   }
   EXPECT_TRUE(Read(*d, 0, kDiskBytes) == model);
-  ASSERT_TRUE(d->Flush().ok());
+  ASSERT_OK(d->Flush());
   EXPECT_TRUE(ReadAll(repo_->GetClone("vm", "c")->disks[0].path) == model);
   EXPECT_EQ(d->WriteAt(kDiskBytes - 1, std::vector<std::byte>(2)).status().code(),
             Status::Code::kTooLarge);
 }
 
 TEST_F(CloneTest, ConcurrentReadersAndWritersOfOneCloneAgree) {
-  ASSERT_TRUE(repo_->CreateClone("vm", "rp", "c").ok());
+  ASSERT_OK(repo_->CreateClone("vm", "rp", "c"));
   auto d = Open();
   ASSERT_TRUE(d);
   // Writers own disjoint chunk-aligned regions (known content); readers read anywhere
@@ -163,19 +164,19 @@ TEST_F(CloneTest, ConcurrentReadersAndWritersOfOneCloneAgree) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(bad.load(), 0);
-  ASSERT_TRUE(repo_->HydrateClone("vm", "c").ok());
+  ASSERT_OK(repo_->HydrateClone("vm", "c"));
   EXPECT_TRUE(d->hydrated());
 }
 
 TEST_F(CloneTest, CloneOutlivesItsRpAndReleasesTheDataWhenHydratedOrDeleted) {
-  ASSERT_TRUE(repo_->CreateClone("vm", "rp", "c").ok());
-  ASSERT_TRUE(repo_->CreateClone("vm", "rp", "c2").ok());
+  ASSERT_OK(repo_->CreateClone("vm", "rp", "c"));
+  ASSERT_OK(repo_->CreateClone("vm", "rp", "c2"));
   const uint64_t chunks = Chunks();
   auto predicted = repo_->BytesFreedByDeleting("vm", {"rp"});
-  ASSERT_TRUE(predicted.ok());
+  ASSERT_OK(predicted);
   EXPECT_EQ(*predicted, 0u) << "unique bytes of an RP its clones still need";
   auto freed = repo_->DeleteRps("vm", {"rp"});
-  ASSERT_TRUE(freed.ok());
+  ASSERT_OK(freed);
   EXPECT_EQ(*freed, 0u);
   EXPECT_EQ(Chunks(), chunks) << "the clones still need the data";
   ExpectVerifyClean();
@@ -184,28 +185,28 @@ TEST_F(CloneTest, CloneOutlivesItsRpAndReleasesTheDataWhenHydratedOrDeleted) {
     EXPECT_TRUE(Read(*d, 0, kDiskBytes) == want_);
   }
   EXPECT_EQ(Chunks(), chunks) << "c2 still needs it";
-  ASSERT_TRUE(repo_->HydrateClone("vm", "c2").ok());
+  ASSERT_OK(repo_->HydrateClone("vm", "c2"));
   EXPECT_EQ(Chunks(), 0u) << "both hydrated: the store holds nothing";
   ExpectVerifyClean();
   EXPECT_TRUE(ReadAll(repo_->GetClone("vm", "c2")->disks[0].path) == want_);
-  ASSERT_TRUE(repo_->DeleteClone("vm", "c").ok());
-  ASSERT_TRUE(repo_->DeleteClone("vm", "c2").ok());
+  ASSERT_OK(repo_->DeleteClone("vm", "c"));
+  ASSERT_OK(repo_->DeleteClone("vm", "c2"));
   ExpectVerifyClean();
 }
 
 TEST_F(CloneTest, DeletingAnUnhydratedCloneFreesWhatOnlyItHeld) {
-  ASSERT_TRUE(repo_->CreateClone("vm", "rp", "c").ok());
-  ASSERT_TRUE(repo_->DeleteRps("vm", {"rp"}).ok());
+  ASSERT_OK(repo_->CreateClone("vm", "rp", "c"));
+  ASSERT_OK(repo_->DeleteRps("vm", {"rp"}));
   EXPECT_GT(Chunks(), 0u);
   {
     auto d = Open();
     EXPECT_TRUE(repo_->DeleteClone("vm", "c").IsBusy()) << "open clones are not deleted";
   }
   EXPECT_TRUE(repo_->RemoveVm("vm").IsBusy()) << "a vm with clones stays";
-  ASSERT_TRUE(repo_->DeleteClone("vm", "c").ok());
+  ASSERT_OK(repo_->DeleteClone("vm", "c"));
   EXPECT_EQ(Chunks(), 0u);
   EXPECT_FALSE(std::filesystem::exists(store() + "/clones/vm/c"));
-  EXPECT_TRUE(repo_->RemoveVm("vm").ok());
+  EXPECT_OK(repo_->RemoveVm("vm"));
   ExpectVerifyClean();
 }
 
@@ -214,19 +215,19 @@ TEST_F(CloneTest, ErrorsNameTheCauseAndChangeNothing) {
   EXPECT_TRUE(repo_->CreateClone("novm", "rp", "c").status().IsNotFound());
   EXPECT_TRUE(repo_->CreateClone("vm", "rp", ".x").status().IsInvalidArgument());
   EXPECT_TRUE(repo_->CreateClone("vm", "rp", "a/b").status().IsInvalidArgument());
-  ASSERT_TRUE(repo_->CreateClone("vm", "rp", "c").ok());
+  ASSERT_OK(repo_->CreateClone("vm", "rp", "c"));
   auto dup = repo_->CreateClone("vm", "rp", "c");
   EXPECT_TRUE(dup.status().IsAlreadyExists()) << dup.status().ToString();
   EXPECT_TRUE(repo_->DeleteClone("vm", "nope").IsNotFound());
   EXPECT_TRUE(repo_->OpenCloneDisk("vm", "c", "vdz").status().IsNotFound());
   auto list = repo_->ListClones("vm");
-  ASSERT_TRUE(list.ok());
+  ASSERT_OK(list);
   EXPECT_EQ(list->size(), 1u);
   ExpectVerifyClean();
 }
 
 TEST_F(CloneTest, AcknowledgedWritesAndFlushedFillsSurviveADeadProcess) {
-  ASSERT_TRUE(repo_->CreateClone("vm", "rp", "c").ok());
+  ASSERT_OK(repo_->CreateClone("vm", "rp", "c"));
   repo_.reset();
   const auto acked = PatternBytes(77, 3 * kChunk + 11);
   const uint64_t acked_at = 20 * kChunk + 5;

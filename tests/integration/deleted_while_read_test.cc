@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "repo_fixture.h"
+#include "support/status_matchers.h"
 
 namespace rpfs::testing {
 namespace {
@@ -20,7 +21,7 @@ class DeletedWhileReadTest : public RepoTest {
     img_ = Path("vda.raw");
     MakeSparseFile(img_, kDiskBytes);
     WriteAt(img_, 0, PatternBytes(1, kDiskBytes));
-    ASSERT_TRUE(repo_->AddVm("vm", {{"vda", img_, std::nullopt}}).ok());
+    ASSERT_OK(repo_->AddVm("vm", {{"vda", img_, std::nullopt}}));
     CreateAndSnapshot("vm", "rp1", {{"vda", img_}});
     WriteAt(img_, 0, PatternBytes(2, kDiskBytes));  // rp2 shares nothing with rp1
     CreateAndSnapshot("vm", "rp2", {{"vda", img_}});
@@ -28,21 +29,21 @@ class DeletedWhileReadTest : public RepoTest {
 
   uint64_t Chunks() {
     auto s = repo_->Summary();
-    EXPECT_TRUE(s.ok());
+    EXPECT_OK(s);
     return s.ok() ? s->chunk_count : 0;
   }
 
   std::vector<std::byte> ReadWhole(const DiskReader& r) {
     std::vector<std::byte> out(r.size());
     auto n = r.ReadAt(0, out);
-    EXPECT_TRUE(n.ok()) << n.status().ToString();
+    EXPECT_OK(n);
     EXPECT_EQ(n.ok() ? *n : 0, out.size());
     return out;
   }
 
   bool VerifyClean() {
     auto v = repo_->Verify();
-    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    EXPECT_OK(v);
     if (v.ok()) {
       for (const auto& p : v->problems) ADD_FAILURE() << p;
     }
@@ -54,11 +55,11 @@ class DeletedWhileReadTest : public RepoTest {
 
 TEST_F(DeletedWhileReadTest, OpenReaderKeepsDataUntilClosed) {
   auto reader = repo_->OpenDisk("vm", "rp1", "vda");
-  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  ASSERT_OK(reader);
   const uint64_t before = Chunks();
 
   auto freed = repo_->DeleteRps("vm", {"rp1"});
-  ASSERT_TRUE(freed.ok()) << freed.status().ToString();
+  ASSERT_OK(freed);
   EXPECT_EQ(*freed, 0u) << "nothing may be freed while a reader is open";
   EXPECT_TRUE(repo_->GetRp("vm", "rp1").status().IsNotFound()) << "the RP must vanish at once";
   EXPECT_TRUE(repo_->OpenDisk("vm", "rp1", "vda").status().IsNotFound());
@@ -75,9 +76,10 @@ TEST_F(DeletedWhileReadTest, OpenReaderKeepsDataUntilClosed) {
 TEST_F(DeletedWhileReadTest, DataOfRpWithTwoReadersGoesWithTheLast) {
   auto a = repo_->OpenDisk("vm", "rp1", "vda");
   auto b = repo_->OpenDisk("vm", "rp1", "vda");
-  ASSERT_TRUE(a.ok() && b.ok());
+  ASSERT_OK(a);
+  ASSERT_OK(b);
   const uint64_t before = Chunks();
-  ASSERT_TRUE(repo_->DeleteRps("vm", {"rp1"}).ok());
+  ASSERT_OK(repo_->DeleteRps("vm", {"rp1"}));
   a->reset();
   EXPECT_EQ(Chunks(), before);
   EXPECT_TRUE(ReadWhole(**b) == snapshots_.at("vm/rp1/vda"));
@@ -87,8 +89,8 @@ TEST_F(DeletedWhileReadTest, DataOfRpWithTwoReadersGoesWithTheLast) {
 
 TEST_F(DeletedWhileReadTest, ReaderClosingDuringAnotherMutationIsReleasedByIt) {
   auto reader = repo_->OpenDisk("vm", "rp1", "vda");
-  ASSERT_TRUE(reader.ok());
-  ASSERT_TRUE(repo_->DeleteRps("vm", {"rp1"}).ok());
+  ASSERT_OK(reader);
+  ASSERT_OK(repo_->DeleteRps("vm", {"rp1"}));
   const uint64_t before = Chunks();
   // Close the reader while a create holds the write lock (it cannot release then); the
   // create releases the data when it finishes.
@@ -96,7 +98,7 @@ TEST_F(DeletedWhileReadTest, ReaderClosingDuringAnotherMutationIsReleasedByIt) {
   WriteAt(img_, 0, PatternBytes(3, kChunk));
   auto rp3 = repo_->CreateRp("vm", "rp3", {});
   closer.join();
-  ASSERT_TRUE(rp3.ok()) << rp3.status().ToString();
+  ASSERT_OK(rp3);
   // Whichever ran first, nothing of rp1 stays once both are done.
   EXPECT_EQ(Chunks(), before - 64 + 1);
   EXPECT_TRUE(VerifyClean());
@@ -129,7 +131,7 @@ TEST_F(DeletedWhileReadTest, DeferredReleaseLeftByADeadProcessIsFinishedOnOpen) 
 TEST_F(DeletedWhileReadTest, ExportOfTheSameRpCanStillBeDeletedAfterwards) {
   ExpectExportMatchesSnapshot("vm", "rp1", "vda");
   const uint64_t before = Chunks();
-  ASSERT_TRUE(repo_->DeleteRps("vm", {"rp1"}).ok());
+  ASSERT_OK(repo_->DeleteRps("vm", {"rp1"}));
   EXPECT_EQ(Chunks(), before - 64) << "an export must not keep a pin after it returns";
 }
 

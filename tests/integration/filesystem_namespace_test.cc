@@ -7,6 +7,7 @@
 
 #include "fs/filesystem.h"
 #include "repo_fixture.h"
+#include "support/status_matchers.h"
 
 namespace rpfs::testing {
 namespace {
@@ -41,12 +42,12 @@ class FilesystemNamespaceTest : public RepoTest {
     img_ = Path("vda.raw");
     MakeSparseFile(img_, 8 * kChunk);
     WriteAt(img_, 0, TextBytes(1, 2 * kChunk));
-    ASSERT_TRUE(repo_->AddVm("vm", {{"vda", img_, std::nullopt}}).ok());
-    ASSERT_TRUE(repo_->CreateRp("vm", "rp", {}).ok());
+    ASSERT_OK(repo_->AddVm("vm", {{"vda", img_, std::nullopt}}));
+    ASSERT_OK(repo_->CreateRp("vm", "rp", {}));
     fs_ = std::make_unique<fs::Filesystem>(repo_.get());
     fs_->SetKernelCache(&cache_);
     auto vm = fs_->Lookup(fs::kRootInode, "vm");
-    ASSERT_TRUE(vm.ok());
+    ASSERT_OK(vm);
     vm_ = vm->ino;
   }
   void TearDown() override { fs_.reset(); }
@@ -60,21 +61,21 @@ class FilesystemNamespaceTest : public RepoTest {
 
 TEST_F(FilesystemNamespaceTest, MkdirRenameRmdirManageRps) {
   auto made = fs_->MakeDir(vm_, "second");
-  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  ASSERT_OK(made);
   EXPECT_EQ(made->mode, static_cast<mode_t>(S_IFDIR | 0555));
-  EXPECT_TRUE(repo_->GetRp("vm", "second").ok());
-  ASSERT_TRUE(fs_->Rename(vm_, "second", vm_, "zwei").ok());
-  EXPECT_TRUE(repo_->GetRp("vm", "zwei").ok());
+  EXPECT_OK(repo_->GetRp("vm", "second"));
+  ASSERT_OK(fs_->Rename(vm_, "second", vm_, "zwei"));
+  EXPECT_OK(repo_->GetRp("vm", "zwei"));
   auto again = fs_->Lookup(vm_, "zwei");
-  ASSERT_TRUE(again.ok());
+  ASSERT_OK(again);
   EXPECT_EQ(again->ino, made->ino) << "an RP keeps its inode across a rename";
-  ASSERT_TRUE(fs_->RemoveDir(vm_, "zwei").ok());
+  ASSERT_OK(fs_->RemoveDir(vm_, "zwei"));
   EXPECT_TRUE(repo_->GetRp("vm", "zwei").status().IsNotFound());
 }
 
 TEST_F(FilesystemNamespaceTest, ErrorsAreTheCliErrorsAsErrno) {
   auto rp = fs_->Lookup(vm_, "rp");
-  ASSERT_TRUE(rp.ok());
+  ASSERT_OK(rp);
   EXPECT_EQ(Errno(fs_->MakeDir(vm_, "rp").status()), EEXIST);
   EXPECT_EQ(Errno(fs_->MakeDir(vm_, ".control").status()), EINVAL);
   EXPECT_EQ(Errno(fs_->MakeDir(vm_, std::string(129, 'a')).status()), EINVAL);
@@ -85,13 +86,13 @@ TEST_F(FilesystemNamespaceTest, ErrorsAreTheCliErrorsAsErrno) {
   EXPECT_EQ(Errno(fs_->Rename(vm_, "nope", vm_, "x")), ENOENT);
   EXPECT_EQ(Errno(fs_->Rename(vm_, "rp", vm_, ".x")), EINVAL);
   EXPECT_EQ(Errno(fs_->Rename(vm_, "rp", rp->ino, "x")), EROFS);
-  ASSERT_TRUE(repo_->AddVm("vm2", {{"vda", img_, std::nullopt}}).ok());
+  ASSERT_OK(repo_->AddVm("vm2", {{"vda", img_, std::nullopt}}));
   auto vm2 = fs_->Lookup(fs::kRootInode, "vm2");
-  ASSERT_TRUE(vm2.ok());
+  ASSERT_OK(vm2);
   EXPECT_EQ(Errno(fs_->Rename(vm_, "rp", vm2->ino, "rp")), EXDEV);
   // Nothing changed.
   auto rps = repo_->ListRps("vm");
-  ASSERT_TRUE(rps.ok());
+  ASSERT_OK(rps);
   ASSERT_EQ(rps->size(), 1u);
   EXPECT_EQ((*rps)[0].name, "rp");
   EXPECT_EQ(Errno(fs_->MakeDir(vm_, "rp").status()), EEXIST);
@@ -99,32 +100,32 @@ TEST_F(FilesystemNamespaceTest, ErrorsAreTheCliErrorsAsErrno) {
 
 TEST_F(FilesystemNamespaceTest, StoreChangesInvalidateWhatTheKernelCaches) {
   auto rp = fs_->Lookup(vm_, "rp");
-  ASSERT_TRUE(rp.ok());
+  ASSERT_OK(rp);
   auto info = fs_->Lookup(rp->ino, "info");
-  ASSERT_TRUE(info.ok());
+  ASSERT_OK(info);
   cache_.Take();
   const std::string v = std::to_string(vm_);
 
-  ASSERT_TRUE(repo_->RenameRp("vm", "rp", "uno").ok());
+  ASSERT_OK(repo_->RenameRp("vm", "rp", "uno"));
   EXPECT_EQ(cache_.Take(),
             (std::vector<std::string>{"entry " + v + " rp", "entry " + v + " uno", "attrs " + v,
                                       "attrs " + std::to_string(info->ino)}));
-  ASSERT_TRUE(repo_->CreateRp("vm", "dos", {}).ok());
+  ASSERT_OK(repo_->CreateRp("vm", "dos", {}));
   EXPECT_EQ(cache_.Take(), (std::vector<std::string>{"entry " + v + " dos", "attrs " + v}));
-  ASSERT_TRUE(repo_->DeleteRps("vm", {"dos"}).ok());
+  ASSERT_OK(repo_->DeleteRps("vm", {"dos"}));
   EXPECT_EQ(cache_.Take(), (std::vector<std::string>{"entry " + v + " dos", "attrs " + v}));
-  ASSERT_TRUE(repo_->AddVm("vm2", {{"vda", img_, std::nullopt}}).ok());
+  ASSERT_OK(repo_->AddVm("vm2", {{"vda", img_, std::nullopt}}));
   EXPECT_EQ(cache_.Take(), (std::vector<std::string>{"entry 1 vm2", "attrs 1"}));
 
   // Detached (unmounting): nothing is sent.
   fs_->SetKernelCache(nullptr);
-  ASSERT_TRUE(repo_->RemoveVm("vm2").ok());
+  ASSERT_OK(repo_->RemoveVm("vm2"));
   EXPECT_TRUE(cache_.Take().empty());
 }
 
 TEST_F(FilesystemNamespaceTest, DestroyedFilesystemStopsListening) {
   fs_.reset();
-  ASSERT_TRUE(repo_->CreateRp("vm", "later", {}).ok());  // must not call into a dead object
+  ASSERT_OK(repo_->CreateRp("vm", "later", {}));  // must not call into a dead object
   EXPECT_TRUE(cache_.Take().empty());
 }
 

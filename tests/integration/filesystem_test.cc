@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "repo_fixture.h"
+#include "support/status_matchers.h"
 
 namespace rpfs::testing {
 namespace {
@@ -21,13 +22,13 @@ class FilesystemTest : public RepoTest {
     img_ = Path("vda.raw");
     MakeSparseFile(img_, 10 * kChunk + 7);
     WriteAt(img_, kChunk, TextBytes(1, 3 * kChunk));
-    ASSERT_TRUE(repo_->AddVm("vm", {{"vda", img_, std::nullopt}}).ok());
-    ASSERT_TRUE(repo_->CreateRp("vm", "rp", {}).ok());
+    ASSERT_OK(repo_->AddVm("vm", {{"vda", img_, std::nullopt}}));
+    ASSERT_OK(repo_->CreateRp("vm", "rp", {}));
     fs_ = std::make_unique<fs::Filesystem>(repo_.get());
   }
   fs::Attr Look(fs::InodeNo parent, const std::string& name) {
     auto a = fs_->Lookup(parent, name);
-    EXPECT_TRUE(a.ok()) << name << ": " << a.status().ToString();
+    EXPECT_OK(a) << name << ": " << a.status().ToString();
     return a.ok() ? *a : fs::Attr{};
   }
   std::string img_;
@@ -78,24 +79,24 @@ TEST_F(FilesystemTest, ErrnoForBadNamesAndAccess) {
 
 TEST_F(FilesystemTest, ReadsDirectoriesFilesAndInfo) {
   auto root = fs_->ReadDir(fs::kRootInode);
-  ASSERT_TRUE(root.ok());
+  ASSERT_OK(root);
   ASSERT_EQ(root->size(), 1u);
   EXPECT_EQ((*root)[0].name, "vm");
   fs::Attr vm = Look(fs::kRootInode, "vm");
   fs::Attr rp = Look(vm.ino, "rp");
   auto files = fs_->ReadDir(rp.ino);
-  ASSERT_TRUE(files.ok());
+  ASSERT_OK(files);
   ASSERT_EQ(files->size(), 2u);
   EXPECT_EQ((*files)[0].name, "vda.raw");
   EXPECT_EQ((*files)[1].name, "info");
 
   fs::Attr disk = Look(rp.ino, "vda.raw");
   auto h = fs_->Open(disk.ino, O_RDONLY);
-  ASSERT_TRUE(h.ok());
+  ASSERT_OK(h);
   auto want = ReadAll(img_);
   std::vector<std::byte> buf(want.size() + 100);
   auto n = fs_->Read(*h, 0, buf);
-  ASSERT_TRUE(n.ok());
+  ASSERT_OK(n);
   ASSERT_EQ(*n, want.size());
   EXPECT_TRUE(std::equal(want.begin(), want.end(), buf.begin()));
   EXPECT_EQ(*fs_->Seek(*h, 0, SEEK_DATA), kChunk);
@@ -107,11 +108,11 @@ TEST_F(FilesystemTest, ReadsDirectoriesFilesAndInfo) {
 
   fs::Attr info = Look(rp.ino, "info");
   auto ih = fs_->Open(info.ino, O_RDONLY);
-  ASSERT_TRUE(ih.ok());
+  ASSERT_OK(ih);
   EXPECT_EQ(info.size, 0u);  // a generated text: made at open, read with direct_io
   std::vector<std::byte> text(4096);
   auto got = fs_->Read(*ih, 0, text);
-  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_OK(got);
   std::string s(reinterpret_cast<const char*>(text.data()), *got);
   EXPECT_EQ(s.rfind("name: rp\nvm: vm\n", 0), 0u) << s;
   fs_->Release(*ih);
@@ -120,11 +121,11 @@ TEST_F(FilesystemTest, ReadsDirectoriesFilesAndInfo) {
 TEST_F(FilesystemTest, RpDirectoryKeepsItsInodeAcrossRenameAndVanishesOnDelete) {
   fs::Attr vm = Look(fs::kRootInode, "vm");
   fs::Attr rp = Look(vm.ino, "rp");
-  ASSERT_TRUE(repo_->RenameRp("vm", "rp", "renamed").ok());
+  ASSERT_OK(repo_->RenameRp("vm", "rp", "renamed"));
   fs::Attr again = Look(vm.ino, "renamed");
   EXPECT_EQ(again.ino, rp.ino);
   EXPECT_EQ(fs::ToErrno(fs_->Lookup(vm.ino, "rp").status()), ENOENT);
-  ASSERT_TRUE(repo_->DeleteRps("vm", {"renamed"}).ok());
+  ASSERT_OK(repo_->DeleteRps("vm", {"renamed"}));
   EXPECT_EQ(fs::ToErrno(fs_->GetAttr(rp.ino).status()), ENOENT);
 }
 

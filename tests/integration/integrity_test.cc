@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "repo_fixture.h"
+#include "support/status_matchers.h"
 
 namespace rpfs::testing {
 namespace {
@@ -12,17 +13,17 @@ TEST_F(RepoTest, FlippedByteIsReportedByVerifyAndFailsExport) {
   std::string img = Path("vda.raw");
   MakeSparseFile(img, 8 << 20);
   WriteAt(img, 0, PatternBytes(1, 8 << 20));  // incompressible: stored raw
-  ASSERT_TRUE(repo_->AddVm("web01", {{"vda", img, std::nullopt}}).ok());
-  ASSERT_TRUE(repo_->CreateRp("web01", "daily", {}).ok());
+  ASSERT_OK(repo_->AddVm("web01", {{"vda", img, std::nullopt}}));
+  ASSERT_OK(repo_->CreateRp("web01", "daily", {}));
   auto clean = repo_->Verify();
-  ASSERT_TRUE(clean.ok());
+  ASSERT_OK(clean);
   ASSERT_TRUE(clean->ok());
   repo_.reset();  // close the store before damaging it
 
   ASSERT_TRUE(FlipByteInLargestBlob(store()));
   Reopen();
   auto report = repo_->Verify();
-  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_OK(report);
   EXPECT_FALSE(report->ok());
   ASSERT_FALSE(report->damaged_rps.empty());
   EXPECT_NE(report->damaged_rps[0].find("web01/daily: disk vda: chunk "), std::string::npos)
@@ -38,7 +39,7 @@ TEST_F(RepoTest, FlippedByteIsReportedByVerifyAndFailsExport) {
   // Random reads: every read either fails or returns exactly the original bytes.
   auto want = ReadAll(img);
   auto reader = repo_->OpenDisk("web01", "daily", "vda");
-  ASSERT_TRUE(reader.ok());
+  ASSERT_OK(reader);
   int failures = 0;
   for (uint64_t off = 0; off < want.size(); off += 64 * 1024) {
     std::vector<std::byte> buf(64 * 1024);

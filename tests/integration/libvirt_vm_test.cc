@@ -8,6 +8,7 @@
 #include "control/operations.h"
 #include "integration/repo_fixture.h"
 #include "support/fake_hypervisor.h"
+#include "support/status_matchers.h"
 
 namespace rpfs::testing {
 namespace {
@@ -32,11 +33,11 @@ class LibvirtVmTest : public RepoTest {
 
   void Import() {
     auto vm = repo_->ImportVm(fake_->uri(), "web");
-    ASSERT_TRUE(vm.ok()) << vm.status().ToString();
+    ASSERT_OK(vm);
   }
   RpInfo Create(const std::string& rp, CreateOptions opts = {}) {
     auto info = repo_->CreateRp("web", rp, opts);
-    EXPECT_TRUE(info.ok()) << info.status().ToString();
+    EXPECT_OK(info);
     return info.ok() ? *info : RpInfo{};
   }
 
@@ -64,7 +65,7 @@ class LibvirtVmTest : public RepoTest {
   }
   void ExpectVerifyClean() {
     auto v = repo_->Verify();
-    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    ASSERT_OK(v);
     EXPECT_TRUE(v->ok()) << (v->problems.empty() ? "" : v->problems[0]);
   }
 
@@ -75,14 +76,14 @@ class LibvirtVmTest : public RepoTest {
 TEST_F(LibvirtVmTest, ImportTakesTheDisksFromTheDomain) {
   Import();
   auto vm = repo_->GetVm("web");
-  ASSERT_TRUE(vm.ok());
+  ASSERT_OK(vm);
   EXPECT_EQ(vm->kind, "libvirt");
   EXPECT_EQ(vm->domain_uuid, uuid_);
   ASSERT_EQ(vm->disks.size(), 1u);
   EXPECT_EQ(vm->disks[0].name, "vda");
   EXPECT_EQ(vm->disks[0].path, Path("web.img"));
   auto state = repo_->VmState("web");
-  ASSERT_TRUE(state.ok()) << state.status().ToString();
+  ASSERT_OK(state);
   EXPECT_EQ(*state, "running");
   fake_->SetState(uuid_, DomainState::kShutOff);
   EXPECT_EQ(*repo_->VmState("web"), "shut off");
@@ -104,7 +105,7 @@ TEST_F(LibvirtVmTest, ImportErrorsNameTheDomainAndAddNothing) {
   auto twice = repo_->ImportVm(fake_->uri(), "web", "web-again");
   EXPECT_EQ(twice.status().code(), Status::Code::kAlreadyExists) << twice.status().ToString();
   auto vms = repo_->ListVms();
-  ASSERT_TRUE(vms.ok());
+  ASSERT_OK(vms);
   EXPECT_EQ(vms->size(), 1u);
 }
 
@@ -117,7 +118,7 @@ TEST_F(LibvirtVmTest, RunningDomainRpHoldsTheDisksAtTheInstantAndTheXml) {
   EXPECT_TRUE(rp.has_domain_xml);
   EXPECT_EQ(rp.paused_us, 1234u);
   auto xml = repo_->DomainXmlById("web", rp.id);
-  ASSERT_TRUE(xml.ok());
+  ASSERT_OK(xml);
   EXPECT_THAT(*xml, HasSubstr("<name>web</name>"));
   EXPECT_EQ(fake_->jobs_running(), 0);
 }
@@ -170,7 +171,7 @@ TEST_F(LibvirtVmTest, RollbackIsRefusedWhileRunningAndResetsIncrementalReads) {
 
   fake_->SetState(uuid_, DomainState::kShutOff);
   auto done = repo_->Rollback("web", "day1", RollbackOptions{});
-  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  ASSERT_OK(done);
   EXPECT_TRUE(fake_->Checkpoints(uuid_).empty());
   EXPECT_TRUE(ReadAll(Path("web.img")) == Export("web", "day1", "vda"));
 
@@ -194,7 +195,7 @@ TEST_F(LibvirtVmTest, MemoryStateIsStoredAndRestoredAfterRollback) {
 
   fake_->SetState(uuid_, DomainState::kShutOff);
   auto done = repo_->Rollback("web", "with-mem", RollbackOptions{});
-  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  ASSERT_OK(done);
   EXPECT_TRUE(fake_->restored_memory == memory);
   EXPECT_THAT(fake_->restored_xml, HasSubstr("<name>web</name>"));
   EXPECT_EQ(*repo_->VmState("web"), "running");
@@ -216,7 +217,7 @@ TEST_F(LibvirtVmTest, ShutOffDomainIsReadFromItsFilesWithoutMemoryOrQuiesce) {
 
 TEST_F(LibvirtVmTest, ImageFileVmsRefuseMemoryAndQuiesce) {
   MakeSparseFile(Path("plain.img"), kDiskSize);
-  ASSERT_TRUE(repo_->AddVm("plain", {{"vda", Path("plain.img"), "raw"}}).ok());
+  ASSERT_OK(repo_->AddVm("plain", {{"vda", Path("plain.img"), "raw"}}));
   CreateOptions opts;
   opts.quiesce = true;
   auto r = repo_->CreateRp("plain", "x", opts);
@@ -230,7 +231,7 @@ TEST_F(LibvirtVmTest, DeletingTheDomainKeepsItsRps) {
   Create("day1");
   fake_->Undefine(uuid_);
   auto rps = repo_->ListRps("web");
-  ASSERT_TRUE(rps.ok());
+  ASSERT_OK(rps);
   EXPECT_EQ(rps->size(), 1u);
   EXPECT_TRUE(Export("web", "day1", "vda") == want);
   auto state = repo_->VmState("web");
@@ -313,12 +314,12 @@ TEST_F(LibvirtVmTest, FailedMemoryRestoreIsReportedAfterTheDisksAreBack) {
 TEST_F(LibvirtVmTest, DefineCloneDomainGivesANewDomainTheClonesDisks) {
   Import();
   Create("day1");
-  ASSERT_TRUE(repo_->CreateClone("web", "day1", "copy").ok());
+  ASSERT_OK(repo_->CreateClone("web", "day1", "copy"));
   std::map<std::string, std::string> paths = {{"vda", "/mnt/rp/web/.clones/copy/vda.raw"}};
   auto uuid = repo_->DefineCloneDomain("web", "copy", "web-copy", paths);
-  ASSERT_TRUE(uuid.ok()) << uuid.status().ToString();
+  ASSERT_OK(uuid);
   auto dom = fake_->GetDomain("web-copy");
-  ASSERT_TRUE(dom.ok());
+  ASSERT_OK(dom);
   EXPECT_EQ(dom->uuid, *uuid);
   EXPECT_NE(dom->uuid, uuid_);
   ASSERT_EQ(dom->disks.size(), 1u);
@@ -337,7 +338,7 @@ TEST_F(LibvirtVmTest, CloneDefineNeedsTheMountAndUndoesTheCloneOnFailure) {
   Create("day1");
   control::Operations ops(repo_.get());
   auto cmd = control::ParseCommand("clone day1 copy define");
-  ASSERT_TRUE(cmd.ok());
+  ASSERT_OK(cmd);
   auto no_mount = ops.Run("web", *cmd);
   EXPECT_TRUE(no_mount.status().IsInvalidArgument());
   EXPECT_THAT(no_mount.status().message(), HasSubstr("needs the mount"));
@@ -348,14 +349,14 @@ TEST_F(LibvirtVmTest, CloneDefineNeedsTheMountAndUndoesTheCloneOnFailure) {
 
   ops.SetMount("/mnt/rp", /*allow_other=*/true);
   auto done = ops.Run("web", *cmd);
-  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  ASSERT_OK(done);
   EXPECT_THAT(*done, HasSubstr("virsh start copy"));
   auto dom = fake_->GetDomain("copy");
-  ASSERT_TRUE(dom.ok());
+  ASSERT_OK(dom);
   EXPECT_EQ(dom->disks[0].path, "/mnt/rp/web/.clones/copy/vda.raw");
 
   auto taken = control::ParseCommand("clone day1 web define");  // a domain named web exists
-  ASSERT_TRUE(taken.ok());
+  ASSERT_OK(taken);
   auto refused = ops.Run("web", *taken);
   EXPECT_EQ(refused.status().code(), Status::Code::kAlreadyExists);
   EXPECT_FALSE(repo_->GetClone("web", "web").ok()) << "the clone stayed after a failed define";

@@ -1,5 +1,6 @@
 // DiskReader: hole/data navigation from the extent map, and the decoded-chunk cache.
 #include "repo_fixture.h"
+#include "support/status_matchers.h"
 
 namespace rpfs::testing {
 namespace {
@@ -10,7 +11,7 @@ class ReaderTest : public RepoTest {
  protected:
   std::unique_ptr<DiskReader> Open(const std::string& rp) {
     auto r = repo_->OpenDisk("vm", rp, "vda");
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_OK(r);
     return r.ok() ? std::move(*r) : nullptr;
   }
 };
@@ -23,8 +24,8 @@ TEST_F(ReaderTest, NextDataAndNextHoleFollowTheChunksThatHoldData) {
   WriteAt(img, 20 * kChunk, PatternBytes(2, 10));             // chunk 20
   WriteAt(img, 30 * kChunk, std::vector<std::byte>(kChunk));  // written zeros: a hole to rpfs
   WriteAt(img, 40 * kChunk + 10, PatternBytes(3, 10));        // the short last chunk
-  ASSERT_TRUE(repo_->AddVm("vm", {{"vda", img, std::nullopt}}).ok());
-  ASSERT_TRUE(repo_->CreateRp("vm", "rp", {}).ok());
+  ASSERT_OK(repo_->AddVm("vm", {{"vda", img, std::nullopt}}));
+  ASSERT_OK(repo_->CreateRp("vm", "rp", {}));
   auto reader = Open("rp");
   ASSERT_NE(reader, nullptr);
 
@@ -41,7 +42,8 @@ TEST_F(ReaderTest, NextDataAndNextHoleFollowTheChunksThatHoldData) {
   for (uint64_t off = 0; off <= size; off += kChunk / 4) {
     auto data = reader->NextData(off);
     auto hole = reader->NextHole(off);
-    ASSERT_TRUE(data.ok() && hole.ok());
+    ASSERT_OK(data);
+    ASSERT_OK(hole);
     uint64_t o = std::min(off, size);
     EXPECT_EQ(*data, off >= size ? size : model(o, true)) << "NextData(" << off << ")";
     EXPECT_EQ(*hole, off >= size ? size : model(o, false)) << "NextHole(" << off << ")";
@@ -54,8 +56,8 @@ TEST_F(ReaderTest, NavigationOnHugeSparseDiskSkipsHoleSubtrees) {
   std::string img = Path("huge.raw");
   MakeSparseFile(img, 1ull << 40);
   WriteAt(img, 700ull << 30, PatternBytes(4, 1 << 20));
-  ASSERT_TRUE(repo_->AddVm("vm", {{"vda", img, std::nullopt}}).ok());
-  ASSERT_TRUE(repo_->CreateRp("vm", "rp", {}).ok());
+  ASSERT_OK(repo_->AddVm("vm", {{"vda", img, std::nullopt}}));
+  ASSERT_OK(repo_->CreateRp("vm", "rp", {}));
   auto reader = Open("rp");
   ASSERT_NE(reader, nullptr);
   EXPECT_EQ(*reader->NextData(0), 700ull << 30);
@@ -68,8 +70,8 @@ TEST_F(ReaderTest, SmallReadsOfOneChunkDecodeItOnce) {
   std::string img = Path("vda.raw");
   MakeSparseFile(img, 8 * kChunk);
   WriteAt(img, 0, TextBytes(5, 8 * kChunk));
-  ASSERT_TRUE(repo_->AddVm("vm", {{"vda", img, std::nullopt}}).ok());
-  ASSERT_TRUE(repo_->CreateRp("vm", "rp", {}).ok());
+  ASSERT_OK(repo_->AddVm("vm", {{"vda", img, std::nullopt}}));
+  ASSERT_OK(repo_->CreateRp("vm", "rp", {}));
   auto want = ReadAll(img);
   auto reader = Open("rp");
   ASSERT_NE(reader, nullptr);
@@ -93,12 +95,12 @@ TEST_F(ReaderTest, ChunkCacheStaysWithinItsBound) {
   const uint64_t chunks = 1200;  // 75 MiB of distinct chunks, more than the cache holds
   MakeSparseFile(img, chunks * kChunk);
   WriteAt(img, 0, PatternBytes(6, chunks * kChunk));
-  ASSERT_TRUE(repo_->AddVm("vm", {{"vda", img, std::nullopt}}).ok());
-  ASSERT_TRUE(repo_->CreateRp("vm", "rp", {}).ok());
+  ASSERT_OK(repo_->AddVm("vm", {{"vda", img, std::nullopt}}));
+  ASSERT_OK(repo_->CreateRp("vm", "rp", {}));
   auto reader = Open("rp");
   ASSERT_NE(reader, nullptr);
   std::vector<std::byte> buf(512);
-  for (uint64_t c = 0; c < chunks; ++c) ASSERT_TRUE(reader->ReadAt(c * kChunk + 100, buf).ok());
+  for (uint64_t c = 0; c < chunks; ++c) ASSERT_OK(reader->ReadAt(c * kChunk + 100, buf));
   ChunkCacheStats s = repo_->CacheStats();
   EXPECT_LE(s.bytes, s.capacity);
   EXPECT_GT(s.bytes, s.capacity / 2);

@@ -12,6 +12,7 @@
 
 #include "rpfs/repository.h"
 #include "support/images.h"
+#include "support/status_matchers.h"
 #include "support/temp_dir.h"
 
 namespace rpfs::testing {
@@ -23,13 +24,13 @@ class RepoTest : public ::testing::Test {
   void OpenNew(const InitOptions& opts) {
     repo_.reset();
     auto r = Repository::Init(store(), opts);
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_OK(r);
     repo_ = std::move(*r);
   }
   void Reopen() {
     repo_.reset();
     auto r = Repository::Open(store());
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_OK(r);
     repo_ = std::move(*r);
   }
 
@@ -44,7 +45,7 @@ class RepoTest : public ::testing::Test {
     EXPECT_GE(fd, 0);
     Status s = repo_->Export(vm, rp, disk, fd, sparse);
     ::close(fd);
-    EXPECT_TRUE(s.ok()) << s.ToString();
+    EXPECT_OK(s);
     auto bytes = ReadAll(out);
     ::unlink(out.c_str());
     return bytes;
@@ -54,7 +55,7 @@ class RepoTest : public ::testing::Test {
   void CreateAndSnapshot(const std::string& vm, const std::string& rp,
                          const std::vector<std::pair<std::string, std::string>>& disks) {
     auto info = repo_->CreateRp(vm, rp, CreateOptions{});
-    ASSERT_TRUE(info.ok()) << info.status().ToString();
+    ASSERT_OK(info);
     for (const auto& [disk, path] : disks) snapshots_[vm + "/" + rp + "/" + disk] = ReadAll(path);
   }
 

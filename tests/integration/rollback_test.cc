@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "repo_fixture.h"
+#include "support/status_matchers.h"
 
 namespace rpfs::testing {
 namespace {
@@ -20,7 +21,7 @@ class RollbackTest : public RepoTest {
     WriteAt(a_, 0, PatternBytes(1, 8 * kChunk));
     MakeSparseFile(b_, 10 * kChunk + 300);
     WriteAt(b_, 2 * kChunk, TextBytes(2, 3 * kChunk));
-    ASSERT_TRUE(repo_->AddVm("vm", {{"vda", a_, std::nullopt}, {"vdb", b_, std::nullopt}}).ok());
+    ASSERT_OK(repo_->AddVm("vm", {{"vda", a_, std::nullopt}, {"vdb", b_, std::nullopt}}));
     CreateAndSnapshot("vm", "rp", {{"vda", a_}, {"vdb", b_}});
   }
   Result<RollbackResult> Rollback(bool keep = false) {
@@ -40,7 +41,7 @@ TEST_F(RollbackTest, WritesOnlyTheChunksThatDiffer) {
   WriteAt(a_, 20 * kChunk, PatternBytes(10, kChunk));  // data where the RP has a hole
   WriteAt(b_, 10 * kChunk + 10, PatternBytes(11, 5));  // the short last chunk
   auto r = Rollback();
-  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_OK(r);
   ExpectBothAsRp();
   EXPECT_EQ(r->chunks_written, 3u);
   EXPECT_EQ(r->bytes_written, 2 * kChunk + 300);
@@ -48,14 +49,14 @@ TEST_F(RollbackTest, WritesOnlyTheChunksThatDiffer) {
   // Only chunks holding data in the image or the RP were read: 8 + 3 + the two new ones.
   EXPECT_EQ(r->chunks_compared, 8u + 1 + 3 + 1);
   auto again = Rollback();
-  ASSERT_TRUE(again.ok());
+  ASSERT_OK(again);
   EXPECT_EQ(again->chunks_written, 0u);
 }
 
 TEST_F(RollbackTest, ResizedImagesGetTheirSizeBack) {
   WriteAt(a_, 40 * kChunk, PatternBytes(12, 3 * kChunk));  // grew
   ASSERT_EQ(::truncate(b_.c_str(), 3 * kChunk), 0);        // shrank
-  ASSERT_TRUE(Rollback().ok());
+  ASSERT_OK(Rollback());
   ExpectBothAsRp();
 }
 
@@ -63,19 +64,19 @@ TEST_F(RollbackTest, KeepCurrentSavesTheStateFirstAndNamesDoNotClash) {
   WriteAt(a_, 0, PatternBytes(13, kChunk));
   auto changed = ReadAll(a_);
   auto first = Rollback(true);
-  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_OK(first);
   ExpectBothAsRp();
   ASSERT_FALSE(first->undo_rp.empty());
   auto undo = repo_->GetRp("vm", first->undo_rp);
-  ASSERT_TRUE(undo.ok());
+  ASSERT_OK(undo);
   EXPECT_EQ(undo->parent, "rp");
   snapshots_["vm/" + first->undo_rp + "/vda"] = changed;
   ExpectExportMatchesSnapshot("vm", first->undo_rp, "vda");
   auto second = Rollback(true);  // very likely the same second: a suffix keeps it apart
-  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  ASSERT_OK(second);
   EXPECT_NE(second->undo_rp, first->undo_rp);
   auto vm = repo_->GetVm("vm");
-  ASSERT_TRUE(vm.ok());
+  ASSERT_OK(vm);
   EXPECT_EQ(vm->current_rp, "rp");
 }
 
@@ -101,9 +102,9 @@ TEST_F(RollbackTest, ImageLockedLikeQemuDoesIsRefusedAndUntouched) {
   EXPECT_TRUE(ReadAll(a_) == before_a);
   EXPECT_TRUE(ReadAll(b_) == before_b);
   auto rps = repo_->ListRps("vm");
-  ASSERT_TRUE(rps.ok());
+  ASSERT_OK(rps);
   EXPECT_EQ(rps->size(), 1u) << "no undo RP is taken when the rollback cannot run";
-  EXPECT_TRUE(Rollback().ok()) << "the lock is gone";
+  EXPECT_OK(Rollback()) << "the lock is gone";
   ExpectBothAsRp();
 }
 

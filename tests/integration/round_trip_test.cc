@@ -3,6 +3,7 @@
 
 #include "repo_fixture.h"
 #include "support/run.h"
+#include "support/status_matchers.h"
 
 namespace rpfs::testing {
 namespace {
@@ -14,7 +15,7 @@ TEST_F(RepoTest, ChainOfRpsOfSparseImageExportsByteIdentical) {
   MakeSparseFile(img, 40 * kChunk + 12345);  // not a multiple of the chunk size
   WriteAt(img, 3 * kChunk + 100, TextBytes(1, 5 * kChunk));
   WriteAt(img, 40 * kChunk, PatternBytes(2, 12345));  // data in the short last chunk
-  ASSERT_TRUE(repo_->AddVm("vm1", {{"vda", img, std::nullopt}}).ok());
+  ASSERT_OK(repo_->AddVm("vm1", {{"vda", img, std::nullopt}}));
   CreateAndSnapshot("vm1", "rp1", {{"vda", img}});
   WriteAt(img, 20 * kChunk + 7, PatternBytes(3, 3 * kChunk));  // new data in a hole
   CreateAndSnapshot("vm1", "rp2", {{"vda", img}});
@@ -31,7 +32,7 @@ TEST_F(RepoTest, NonSparseImageAndNonSparseExport) {
   auto data = PatternBytes(4, 9 * kChunk + 1);
   data.insert(data.end(), 3 * kChunk, std::byte{0});  // written zeros, not a hole
   WriteAt(img, 0, data);
-  ASSERT_TRUE(repo_->AddVm("vm1", {{"vda", img, "raw"}}).ok());
+  ASSERT_OK(repo_->AddVm("vm1", {{"vda", img, "raw"}}));
   CreateAndSnapshot("vm1", "a", {{"vda", img}});
   auto got = Export("vm1", "a", "vda", /*sparse=*/false);
   EXPECT_TRUE(got == data);
@@ -40,11 +41,11 @@ TEST_F(RepoTest, NonSparseImageAndNonSparseExport) {
 TEST_F(RepoTest, ZeroByteDiskRoundTrips) {
   std::string img = Path("empty.raw");
   MakeSparseFile(img, 0);
-  ASSERT_TRUE(repo_->AddVm("vm1", {{"vda", img, std::nullopt}}).ok());
+  ASSERT_OK(repo_->AddVm("vm1", {{"vda", img, std::nullopt}}));
   CreateAndSnapshot("vm1", "empty", {{"vda", img}});
   EXPECT_TRUE(Export("vm1", "empty", "vda").empty());
   auto info = repo_->GetRp("vm1", "empty");
-  ASSERT_TRUE(info.ok());
+  ASSERT_OK(info);
   ASSERT_EQ(info->disks.size(), 1u);
   EXPECT_EQ(info->disks[0].size, 0u);
 }
@@ -55,7 +56,7 @@ TEST_F(RepoTest, MultiDiskVmKeepsDisksApart) {
   MakeSparseFile(b, 3 * kChunk + 5);
   WriteAt(a, 0, TextBytes(5, 10 * kChunk));
   WriteAt(b, 0, PatternBytes(6, 3 * kChunk + 5));
-  ASSERT_TRUE(repo_->AddVm("vm2", {{"vda", a, std::nullopt}, {"vdb", b, std::nullopt}}).ok());
+  ASSERT_OK(repo_->AddVm("vm2", {{"vda", a, std::nullopt}, {"vdb", b, std::nullopt}}));
   CreateAndSnapshot("vm2", "one", {{"vda", a}, {"vdb", b}});
   WriteAt(b, kChunk, PatternBytes(7, 100));
   CreateAndSnapshot("vm2", "two", {{"vda", a}, {"vdb", b}});
@@ -72,11 +73,11 @@ TEST_F(RepoTest, DiskReaderReadsAnyRangeLikeTheImage) {
   MakeSparseFile(img, 7 * kChunk + 999);
   WriteAt(img, kChunk - 10, PatternBytes(8, 2 * kChunk));
   WriteAt(img, 6 * kChunk, TextBytes(9, kChunk + 999));
-  ASSERT_TRUE(repo_->AddVm("vm", {{"vda", img, std::nullopt}}).ok());
+  ASSERT_OK(repo_->AddVm("vm", {{"vda", img, std::nullopt}}));
   CreateAndSnapshot("vm", "rp", {{"vda", img}});
   const auto& want = snapshots_.at("vm/rp/vda");
   auto reader = repo_->OpenDisk("vm", "rp", "vda");
-  ASSERT_TRUE(reader.ok());
+  ASSERT_OK(reader);
   EXPECT_EQ((*reader)->size(), want.size());
   std::srand(42);
   for (int i = 0; i < 300; ++i) {
@@ -84,7 +85,7 @@ TEST_F(RepoTest, DiskReaderReadsAnyRangeLikeTheImage) {
     size_t len = static_cast<size_t>(std::rand()) % (3 * kChunk);
     std::vector<std::byte> buf(len);
     auto n = (*reader)->ReadAt(off, buf);
-    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    ASSERT_OK(n);
     size_t expect_n = off >= want.size() ? 0 : std::min<uint64_t>(len, want.size() - off);
     ASSERT_EQ(*n, expect_n) << "offset " << off << " len " << len;
     EXPECT_TRUE(std::equal(buf.begin(), buf.begin() + *n, want.begin() + off)) << "offset " << off;
@@ -101,11 +102,11 @@ TEST_F(RepoTest, Qcow2DiskIsReadThroughQemu) {
   WriteAt(raw, 5 * kChunk, TextBytes(10, 4 * kChunk));
   WriteAt(raw, 64 * kChunk, PatternBytes(11, 1024));
   ASSERT_EQ(RunCommand({"qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, q}).exit_code, 0);
-  ASSERT_TRUE(repo_->AddVm("qvm", {{"vda", q, std::nullopt}}).ok());
+  ASSERT_OK(repo_->AddVm("qvm", {{"vda", q, std::nullopt}}));
   auto vm = repo_->GetVm("qvm");
-  ASSERT_TRUE(vm.ok());
+  ASSERT_OK(vm);
   EXPECT_EQ(vm->disks[0].format, "qcow2");
-  ASSERT_TRUE(repo_->CreateRp("qvm", "q1", {}).ok());
+  ASSERT_OK(repo_->CreateRp("qvm", "q1", {}));
   auto got = Export("qvm", "q1", "vda");
   EXPECT_TRUE(got == ReadAll(raw)) << "qcow2 content differs from the raw source";
   // A second RP after the image changed.
@@ -114,7 +115,7 @@ TEST_F(RepoTest, Qcow2DiskIsReadThroughQemu) {
       RunCommand({"qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, q + ".new"}).exit_code,
       0);
   ASSERT_EQ(std::rename((q + ".new").c_str(), q.c_str()), 0);
-  ASSERT_TRUE(repo_->CreateRp("qvm", "q2", {}).ok());
+  ASSERT_OK(repo_->CreateRp("qvm", "q2", {}));
   EXPECT_TRUE(Export("qvm", "q2", "vda") == ReadAll(raw));
 }
 

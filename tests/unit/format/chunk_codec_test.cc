@@ -9,6 +9,7 @@
 
 #include "support/guarded_copy.h"
 #include "support/images.h"
+#include "support/status_matchers.h"
 #include "util/bytes.h"
 
 namespace rpfs::format {
@@ -39,7 +40,7 @@ TEST(ChunkCodecTest, CompressibleDataUsesZstdAndShrinks) {
   EXPECT_EQ(body[0], static_cast<char>(Codec::kZstd));
   EXPECT_LT(body.size(), raw.size() / 2);
   std::vector<std::byte> out;
-  ASSERT_TRUE(DecodeInto(body, raw.size(), &out).ok());
+  ASSERT_OK(DecodeInto(body, raw.size(), &out));
   EXPECT_EQ(out, raw);
 }
 
@@ -49,7 +50,7 @@ TEST(ChunkCodecTest, AllZeroChunkCompressesToAFewBytes) {
   EXPECT_EQ(body[0], static_cast<char>(Codec::kZstd));
   EXPECT_LT(body.size(), 64u);
   std::vector<std::byte> out;
-  ASSERT_TRUE(DecodeInto(body, raw.size(), &out).ok());
+  ASSERT_OK(DecodeInto(body, raw.size(), &out));
   EXPECT_EQ(out, raw);
 }
 
@@ -61,7 +62,7 @@ TEST(ChunkCodecTest, RandomDataIsStoredRaw) {
   ASSERT_EQ(body.size(), header + raw.size());
   EXPECT_EQ(body.substr(header), AsChars(raw));
   std::vector<std::byte> out;
-  ASSERT_TRUE(DecodeInto(body, raw.size(), &out).ok());
+  ASSERT_OK(DecodeInto(body, raw.size(), &out));
   EXPECT_EQ(out, raw);
 }
 
@@ -69,11 +70,11 @@ TEST(ChunkCodecTest, RandomDataIsStoredRaw) {
 TEST(ChunkCodecTest, EmptyInputRoundTrips) {
   std::string body = Encode({});
   Result<uint64_t> len = RawLength(body);
-  ASSERT_TRUE(len.ok());
+  ASSERT_OK(len);
   EXPECT_EQ(*len, 0u);
   std::vector<std::byte> out;
   Status s = DecodeInto(body, 0, &out);
-  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_OK(s);
 }
 
 class ChunkCodecLevelTest : public ::testing::TestWithParam<int> {};
@@ -86,11 +87,11 @@ TEST_P(ChunkCodecLevelTest, RoundTripsManySizesAndContents) {
     for (const std::vector<std::byte>& raw : {TextBytes(size, size), PatternBytes(size, size)}) {
       enc.Encode(raw, &body);
       Result<uint64_t> len = RawLength(body);
-      ASSERT_TRUE(len.ok());
+      ASSERT_OK(len);
       ASSERT_EQ(*len, size);
       std::vector<std::byte> out(size);
       Status s = dec.Decode(body, out);
-      ASSERT_TRUE(s.ok()) << size << ": " << s.ToString();
+      ASSERT_OK(s) << size << ": " << s.ToString();
       ASSERT_EQ(out, raw) << size;
     }
   }
@@ -193,10 +194,10 @@ TEST(ChunkCodecTest, WrongOutputSizeFailsNamingBothSizes) {
 TEST(ChunkCodecTest, RawLengthReadsTheHeaderOnly) {
   std::string body = Encode(TextBytes(10, 12345));
   Result<uint64_t> len = RawLength(body);
-  ASSERT_TRUE(len.ok());
+  ASSERT_OK(len);
   EXPECT_EQ(*len, 12345u);
   Result<uint64_t> header_only = RawLength(body.substr(0, 1 + 2 + 8));  // varint(12345) is 2 bytes
-  ASSERT_TRUE(header_only.ok());
+  ASSERT_OK(header_only);
   EXPECT_EQ(*header_only, 12345u);
 }
 

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "support/status_matchers.h"
+
 namespace rpfs::format {
 namespace {
 
@@ -96,7 +98,7 @@ TEST(KeysTest, TxObjectKeysNestUnderTheirTxOnly) {
   EXPECT_FALSE(IsPrefix(TxObjectPrefix(7 + 256), key));
   EXPECT_FALSE(IsPrefix(TxPrefix(), key));  // 'U' keys are not tx records
   Result<ObjectId> back = ObjectIdFromSuffix(key);
-  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_OK(back);
   EXPECT_EQ(*back, id);
 }
 
@@ -105,7 +107,7 @@ TEST(KeysTest, GcKeysCarryTheObject) {
   std::string key = GcKey(id);
   EXPECT_TRUE(IsPrefix(GcPrefix(), key));
   Result<ObjectId> back = ObjectIdFromSuffix(key);
-  ASSERT_TRUE(back.ok());
+  ASSERT_OK(back);
   EXPECT_EQ(*back, id);
 }
 
@@ -116,10 +118,10 @@ TEST(KeysTest, ObjectKeysRoundTripForBothKinds) {
     EXPECT_EQ(key.size(), 1 + Digest::kSize);
     EXPECT_EQ(key[0], static_cast<char>(kind));
     Result<ObjectId> back = ObjectIdFromKey(key);
-    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    ASSERT_OK(back);
     EXPECT_EQ(*back, id);
     Result<ObjectId> from_suffix = ObjectIdFromSuffix(key);
-    ASSERT_TRUE(from_suffix.ok());
+    ASSERT_OK(from_suffix);
     EXPECT_EQ(*from_suffix, id);
   }
   EXPECT_NE(ObjectKey(Object(ObjectKind::kChunk, "x")), ObjectKey(Object(ObjectKind::kPage, "x")));
@@ -168,7 +170,7 @@ namespace {
 
 TEST(KeysTest, RpNameIndexRoundTripsAndRejectsWrongSizes) {
   auto id = DecodeRpNameIndex(EncodeRpNameIndex(0x0102030405060708ull));
-  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  ASSERT_OK(id);
   EXPECT_EQ(*id, 0x0102030405060708ull);
   EXPECT_TRUE(DecodeRpNameIndex("1234567").status().IsCorruption());
   EXPECT_TRUE(DecodeRpNameIndex("123456789").status().IsCorruption());

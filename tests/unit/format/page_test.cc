@@ -11,6 +11,7 @@
 
 #include "format/records.h"
 #include "support/guarded_copy.h"
+#include "support/status_matchers.h"
 
 namespace rpfs::format {
 namespace {
@@ -23,7 +24,7 @@ Digest D(int i) { return Sha256(std::to_string(i)); }
 TEST(PageTest, RoundTripsLevelAndEntries) {
   Page in{.level = 2, .entries = {D(1), D(2), Digest(), D(3), D(4)}};
   Result<Page> out = DecodePage(EncodePage(in), kDefaultPageFanout);
-  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_OK(out);
   EXPECT_EQ(out->level, 2);
   EXPECT_EQ(out->entries, in.entries);  // an inner hole stays in place
 }
@@ -32,7 +33,7 @@ TEST(PageTest, FullPageRoundTrips) {
   Page in{.level = 0, .entries = {}};
   for (uint32_t i = 0; i < kDefaultPageFanout; ++i) in.entries.push_back(D(static_cast<int>(i)));
   Result<Page> out = DecodePage(EncodePage(in), kDefaultPageFanout);
-  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_OK(out);
   EXPECT_EQ(out->entries, in.entries);
 }
 
@@ -48,7 +49,7 @@ TEST(PageTest, TrailingZeroEntriesAreNotWritten) {
   EXPECT_EQ(enc, EncodePage(without));
   EXPECT_EQ(enc.size(), 3 + 3 * Digest::kSize);
   Result<Page> out = DecodePage(enc, kDefaultPageFanout);
-  ASSERT_TRUE(out.ok());
+  ASSERT_OK(out);
   EXPECT_EQ(out->entries, without.entries);
 }
 
@@ -57,7 +58,7 @@ TEST(PageTest, AllHolePageHasNoEntries) {
   std::string enc = EncodePage(p);
   EXPECT_EQ(enc, std::string("\x01\x04\x00", 3));
   Result<Page> out = DecodePage(enc, kDefaultPageFanout);
-  ASSERT_TRUE(out.ok());
+  ASSERT_OK(out);
   EXPECT_EQ(out->level, 4);
   EXPECT_TRUE(out->entries.empty());
 }
@@ -65,7 +66,7 @@ TEST(PageTest, AllHolePageHasNoEntries) {
 TEST(PageTest, MoreEntriesThanFanoutIsCorruption) {
   Page p{.level = 0, .entries = {D(1), D(2), D(3), D(4), D(5)}};
   std::string enc = EncodePage(p);
-  EXPECT_TRUE(DecodePage(enc, 5).ok());
+  EXPECT_OK(DecodePage(enc, 5));
   Result<Page> r = DecodePage(enc, 4);
   EXPECT_TRUE(r.status().IsCorruption());
   EXPECT_THAT(r.status().message(), HasSubstr("entry count"));

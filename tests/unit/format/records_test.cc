@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "support/guarded_copy.h"
+#include "support/status_matchers.h"
 #include "util/coding.h"
 
 namespace rpfs::format {
@@ -79,7 +80,7 @@ TxRecord SampleTx() {
 TEST(RecordsTest, StoreConfigRoundTripsFieldByField) {
   StoreConfig in = SampleConfig();
   Result<StoreConfig> out = DecodeStoreConfig(EncodeStoreConfig(in));
-  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_OK(out);
   EXPECT_EQ(out->format_version, kStoreFormatVersion);
   EXPECT_EQ(out->chunk_size, 1024u * 1024u);
   EXPECT_EQ(out->compression_level, -5);
@@ -97,12 +98,12 @@ TEST(RecordsTest, StoreConfigLimitsAreInclusive) {
   for (uint32_t cs : {kMinChunkSize, kMaxChunkSize}) {
     StoreConfig c;
     c.chunk_size = cs;
-    EXPECT_TRUE(DecodeStoreConfig(EncodeStoreConfig(c)).ok()) << cs;
+    EXPECT_OK(DecodeStoreConfig(EncodeStoreConfig(c))) << cs;
   }
   for (uint32_t fanout : {2u, 65535u}) {
     StoreConfig c;
     c.page_fanout = fanout;
-    EXPECT_TRUE(DecodeStoreConfig(EncodeStoreConfig(c)).ok()) << fanout;
+    EXPECT_OK(DecodeStoreConfig(EncodeStoreConfig(c))) << fanout;
   }
 }
 
@@ -130,7 +131,7 @@ TEST(RecordsTest, StoreConfigFromANewerFormatIsRefusedSayingSo) {
 TEST(RecordsTest, VmRecordRoundTripsFieldByField) {
   VmRecord in = SampleVm();
   Result<VmRecord> out = DecodeVm(EncodeVm(in));
-  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_OK(out);
   EXPECT_EQ(out->name, "web01");
   EXPECT_EQ(out->kind, VmKind::kLibvirt);
   EXPECT_EQ(out->current_rp, 42u);
@@ -153,7 +154,7 @@ TEST(RecordsTest, VmRecordWithoutDisksRoundTrips) {
   VmRecord in;
   in.name = "empty";
   Result<VmRecord> out = DecodeVm(EncodeVm(in));
-  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_OK(out);
   EXPECT_EQ(out->name, "empty");
   EXPECT_EQ(out->kind, VmKind::kImageFiles);
   EXPECT_TRUE(out->disks.empty());
@@ -163,7 +164,7 @@ TEST(RecordsTest, VmRecordWithoutDisksRoundTrips) {
 TEST(RecordsTest, RpRecordWithSeveralStreamsRoundTripsFieldByField) {
   RpRecord in = SampleRp();
   Result<RpRecord> out = DecodeRp(EncodeRp(in));
-  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_OK(out);
   EXPECT_EQ(out->id, in.id);
   EXPECT_EQ(out->vm, "web01");
   EXPECT_EQ(out->name, "day3");
@@ -189,7 +190,7 @@ TEST(RecordsTest, RpRecordWithSeveralStreamsRoundTripsFieldByField) {
 
 TEST(RecordsTest, ObjectMetaRoundTripsAndHasAStableEncoding) {
   Result<ObjectMeta> out = DecodeObjectMeta(EncodeObjectMeta(SampleMeta()));
-  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_OK(out);
   EXPECT_EQ(out->refcount, 3u);
   EXPECT_EQ(out->raw_size, 65536u);
   EXPECT_EQ(out->stored_size, kMax64);
@@ -198,7 +199,7 @@ TEST(RecordsTest, ObjectMetaRoundTripsAndHasAStableEncoding) {
 
 TEST(RecordsTest, TxRecordRoundTripsFieldByField) {
   Result<TxRecord> out = DecodeTx(EncodeTx(SampleTx()));
-  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  ASSERT_OK(out);
   EXPECT_EQ(out->id, kMax64 - 1);
   EXPECT_EQ(out->description, "create web01/day3");
   EXPECT_EQ(out->started_us, -1);
@@ -230,7 +231,7 @@ std::vector<Encoded> AllRecords() {
 TEST(RecordsTest, EveryStrictPrefixFailsToDecode) {
   for (const Encoded& rec : AllRecords()) {
     SCOPED_TRACE(rec.what);
-    ASSERT_TRUE(rec.decode(rec.bytes).ok());
+    ASSERT_OK(rec.decode(rec.bytes));
     for (size_t len = 0; len < rec.bytes.size(); ++len) {
       GuardedCopy in(std::string_view(rec.bytes).substr(0, len));  // over-reads fault
       Status s = rec.decode(in.view());
@@ -309,7 +310,7 @@ std::string VmWithKindAndFormat(uint8_t kind, uint8_t format, uint8_t version = 
 
 TEST(RecordsTest, VersionOneVmRecordStillDecodes) {
   Result<VmRecord> v = DecodeVm(VmWithKindAndFormat(1, 1, /*version=*/1));
-  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  ASSERT_OK(v);
   EXPECT_EQ(v->kind, VmKind::kLibvirt);
   EXPECT_EQ(v->disks.size(), 1u);
   EXPECT_EQ(v->domain_uuid, "");
@@ -330,7 +331,7 @@ TEST(RecordsTest, HandBuiltVmRecordMatchesTheEncoder) {
 }
 
 TEST(RecordsTest, UnknownEnumValuesAreCorruption) {
-  EXPECT_TRUE(DecodeVm(VmWithKindAndFormat(1, 1)).ok());
+  EXPECT_OK(DecodeVm(VmWithKindAndFormat(1, 1)));
   EXPECT_TRUE(DecodeVm(VmWithKindAndFormat(2, 0)).status().IsCorruption());
   EXPECT_TRUE(DecodeVm(VmWithKindAndFormat(0, 2)).status().IsCorruption());
   EXPECT_TRUE(DecodeVm(VmWithKindAndFormat(0, 255)).status().IsCorruption());
@@ -372,7 +373,7 @@ TEST(RecordsTest, HugeCountsAreCorruptionNotAllocations) {
 TEST(RecordsTest, DiskFormatNamesRoundTrip) {
   for (DiskFormat f : {DiskFormat::kRaw, DiskFormat::kQcow2}) {
     Result<DiskFormat> back = ParseDiskFormat(DiskFormatName(f));
-    ASSERT_TRUE(back.ok());
+    ASSERT_OK(back);
     EXPECT_EQ(*back, f);
   }
   EXPECT_STREQ(DiskFormatName(DiskFormat::kQcow2), "qcow2");

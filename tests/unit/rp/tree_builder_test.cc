@@ -8,6 +8,7 @@
 #include <random>
 
 #include "format/page.h"
+#include "support/status_matchers.h"
 
 namespace rpfs::rp {
 namespace {
@@ -51,7 +52,7 @@ TEST(TreeBuilderTest, EmptyDiskHasZeroRoot) {
   MemorySink sink;
   TreeBuilder b(0, 4, &sink);
   auto root = b.Finish();
-  ASSERT_TRUE(root.ok());
+  ASSERT_OK(root);
   EXPECT_TRUE(root->IsZero());
   EXPECT_EQ(sink.stores, 0);
 }
@@ -60,7 +61,7 @@ TEST(TreeBuilderTest, AllHoleDiskStoresNoPage) {
   MemorySink sink;
   TreeBuilder b(1000, 4, &sink);
   auto root = b.Finish();
-  ASSERT_TRUE(root.ok());
+  ASSERT_OK(root);
   EXPECT_TRUE(root->IsZero());
   EXPECT_EQ(sink.stores, 0);
 }
@@ -74,9 +75,9 @@ TEST(TreeBuilderTest, EveryChunkIsFoundAndHolesReadAsZero) {
       if (rng() % 3 == 0) want[i] = D(rng());
     MemorySink sink;
     TreeBuilder b(chunks, fanout, &sink);
-    for (const auto& [i, d] : want) ASSERT_TRUE(b.Add(i, d).ok());
+    for (const auto& [i, d] : want) ASSERT_OK(b.Add(i, d));
     auto root = b.Finish();
-    ASSERT_TRUE(root.ok());
+    ASSERT_OK(root);
     uint32_t height = format::TreeHeight(chunks, fanout);
     for (uint64_t i = 0; i < chunks; ++i) {
       auto it = want.find(i);
@@ -95,10 +96,10 @@ TEST(TreeBuilderTest, SparseDataStoresOnlyPathsToData) {
   const uint64_t chunks = 1ull << 24;  // 1 TiB at 64 KiB
   MemorySink sink;
   TreeBuilder b(chunks, fanout, &sink);
-  ASSERT_TRUE(b.Add(5, D(1)).ok());
-  ASSERT_TRUE(b.Add(chunks - 1, D(2)).ok());
+  ASSERT_OK(b.Add(5, D(1)));
+  ASSERT_OK(b.Add(chunks - 1, D(2)));
   auto root = b.Finish();
-  ASSERT_TRUE(root.ok());
+  ASSERT_OK(root);
   // Height 4: two leaves, two level-1, two level-2 pages and the root.
   EXPECT_EQ(format::TreeHeight(chunks, fanout), 4u);
   EXPECT_EQ(sink.stores, 7);
@@ -109,7 +110,7 @@ TEST(TreeBuilderTest, SameContentGivesSameRoot) {
   auto build = [](uint64_t changed) {
     MemorySink sink;
     TreeBuilder b(300, 8, &sink);
-    for (uint64_t i = 0; i < 300; ++i) EXPECT_TRUE(b.Add(i, D(i == changed ? 9999 : i)).ok());
+    for (uint64_t i = 0; i < 300; ++i) EXPECT_OK(b.Add(i, D(i == changed ? 9999 : i)));
     return *b.Finish();
   };
   EXPECT_EQ(build(1000), build(1000));

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "support/guarded_copy.h"
+#include "support/status_matchers.h"
 
 namespace rpfs {
 namespace {
@@ -50,7 +51,7 @@ TEST(CodingTest, VarintEdgeValuesRoundTrip) {
     std::string enc = Varint(v);
     Decoder d(enc, "test");
     Result<uint64_t> got = d.GetVarint();
-    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    ASSERT_OK(got);
     EXPECT_EQ(*got, v);
     EXPECT_TRUE(d.done());
   }
@@ -93,7 +94,7 @@ TEST(CodingTest, SignedVarintRoundTripsNegativesAndExtremes) {
     std::string enc = SignedVarint(v);
     Decoder d(enc, "test");
     Result<int64_t> got = d.GetSignedVarint();
-    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    ASSERT_OK(got);
     EXPECT_EQ(*got, v);
     EXPECT_TRUE(d.done());
   }
@@ -115,11 +116,12 @@ TEST(CodingTest, RandomVarintsRoundTrip) {
   for (size_t i = 0; i < u.size(); ++i) {
     Result<uint64_t> a = d.GetVarint();
     Result<int64_t> b = d.GetSignedVarint();
-    ASSERT_TRUE(a.ok() && b.ok()) << i;
+    ASSERT_OK(a) << i;
+    ASSERT_OK(b) << i;
     ASSERT_EQ(*a, u[i]);
     ASSERT_EQ(*b, s[i]);
   }
-  EXPECT_TRUE(d.ExpectEnd().ok());
+  EXPECT_OK(d.ExpectEnd());
 }
 
 TEST(CodingTest, FixedIntegersAreLittleEndianAndRoundTrip) {
@@ -151,7 +153,7 @@ TEST(CodingTest, StringsRoundTripIncludingEmptyBinaryAndLong) {
   Decoder d(enc, "test");
   for (const std::string& v : values) {
     Result<std::string> got = d.GetString();
-    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    ASSERT_OK(got);
     EXPECT_EQ(*got, v);
   }
   EXPECT_TRUE(d.done());
@@ -209,7 +211,7 @@ TEST(CodingTest, SampleRecordRoundTrips) {
   std::string enc = EncodeSample();
   GuardedCopy in(enc);
   Status s = DecodeSample(in.view());
-  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_OK(s);
 }
 
 TEST(CodingTest, EveryTruncationFailsWithCorruptionWithoutReadingPastTheEnd) {
@@ -235,7 +237,7 @@ TEST(CodingTest, GettersOnEmptyInputFailWithCorruption) {
   EXPECT_TRUE(d.GetSignedVarint().status().IsCorruption());
   EXPECT_TRUE(d.GetString().status().IsCorruption());
   EXPECT_TRUE(d.GetBytes(1).status().IsCorruption());
-  EXPECT_TRUE(d.GetBytes(0).ok());
+  EXPECT_OK(d.GetBytes(0));
   EXPECT_THAT(d.GetU8().status().message(), HasSubstr("empty thing"));
 }
 
@@ -275,20 +277,20 @@ TEST(CodingTest, TenByteVarintWithTopBitIsAccepted) {
   GuardedCopy in(std::string(9, '\x80') + "\x01");
   Decoder d(in.view(), "test");
   Result<uint64_t> got = d.GetVarint();
-  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_OK(got);
   EXPECT_EQ(*got, uint64_t{1} << 63);
 }
 
 TEST(CodingTest, ExpectEndReportsTrailingBytes) {
   std::string enc = Varint(5) + "xy";
   Decoder d(enc, "vm record");
-  ASSERT_TRUE(d.GetVarint().ok());
+  ASSERT_OK(d.GetVarint());
   Status s = d.ExpectEnd();
   EXPECT_TRUE(s.IsCorruption());
   EXPECT_THAT(s.message(), HasSubstr("vm record"));
   EXPECT_THAT(s.message(), HasSubstr("2 unexpected trailing bytes"));
-  ASSERT_TRUE(d.GetBytes(2).ok());
-  EXPECT_TRUE(d.ExpectEnd().ok());
+  ASSERT_OK(d.GetBytes(2));
+  EXPECT_OK(d.ExpectEnd());
 }
 
 std::string BigEndian(uint64_t v) {

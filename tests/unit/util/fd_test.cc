@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "support/images.h"
+#include "support/status_matchers.h"
 #include "support/temp_dir.h"
 #include "util/bytes.h"
 
@@ -24,17 +25,17 @@ TEST(FdTest, WriteFileAtomicThenReadSmallFileRoundTrips) {
   std::vector<std::byte> bytes = testing::PatternBytes(9, 10000);  // > one 4 KiB read
   for (const std::string& contents : {std::string(), std::string("hello\n"), std::string("a\0b", 3),
                                       std::string(AsChars(bytes))}) {
-    ASSERT_TRUE(WriteFileAtomic(dir / "config", contents).ok());
+    ASSERT_OK(WriteFileAtomic(dir / "config", contents));
     Result<std::string> back = ReadSmallFile(dir / "config");
-    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    ASSERT_OK(back);
     EXPECT_EQ(*back, contents);
   }
 }
 
 TEST(FdTest, WriteFileAtomicReplacesAndLeavesNoTempFile) {
   testing::TempDir dir;
-  ASSERT_TRUE(WriteFileAtomic(dir / "f", std::string(5000, 'L')).ok());
-  ASSERT_TRUE(WriteFileAtomic(dir / "f", "short").ok());
+  ASSERT_OK(WriteFileAtomic(dir / "f", std::string(5000, 'L')));
+  ASSERT_OK(WriteFileAtomic(dir / "f", "short"));
   EXPECT_EQ(*ReadSmallFile(dir / "f"), "short");
   std::vector<std::string> names;
   for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
@@ -45,8 +46,8 @@ TEST(FdTest, WriteFileAtomicReplacesAndLeavesNoTempFile) {
 
 TEST(FdTest, WriteFileAtomicIgnoresATempFileLeftByACrash) {
   testing::TempDir dir;
-  ASSERT_TRUE(WriteFileAtomic(dir / "f.tmp", std::string(5000, 'X')).ok());  // the leftover
-  ASSERT_TRUE(WriteFileAtomic(dir / "f", "new").ok());
+  ASSERT_OK(WriteFileAtomic(dir / "f.tmp", std::string(5000, 'X')));  // the leftover
+  ASSERT_OK(WriteFileAtomic(dir / "f", "new"));
   EXPECT_EQ(*ReadSmallFile(dir / "f"), "new");
 }
 
@@ -73,26 +74,26 @@ TEST(FdTest, OpenFileMapsErrnoToStatus) {
       << directory.status().ToString();
   EXPECT_EQ(directory.status().sys_errno(), EISDIR);
   Result<UniqueFd> exists = OpenFile(dir / "new", O_WRONLY | O_CREAT | O_EXCL);
-  ASSERT_TRUE(exists.ok());
+  ASSERT_OK(exists);
   EXPECT_TRUE(OpenFile(dir / "new", O_WRONLY | O_CREAT | O_EXCL).status().IsIOError());
 }
 
 TEST(FdTest, OpenedDescriptorsAreCloseOnExec) {
   testing::TempDir dir;
   Result<UniqueFd> fd = OpenFile(dir / "f", O_RDWR | O_CREAT);
-  ASSERT_TRUE(fd.ok());
+  ASSERT_OK(fd);
   EXPECT_NE(::fcntl(fd->get(), F_GETFD) & FD_CLOEXEC, 0);
 }
 
 TEST(FdTest, PwriteFullThenPreadFullRoundTripsAtAnOffset) {
   testing::TempDir dir;
   Result<UniqueFd> fd = OpenFile(dir / "f", O_RDWR | O_CREAT);
-  ASSERT_TRUE(fd.ok());
+  ASSERT_OK(fd);
   std::vector<std::byte> data = testing::PatternBytes(1, 100000);
-  ASSERT_TRUE(PwriteFull(fd->get(), data, 4096, "f").ok());
+  ASSERT_OK(PwriteFull(fd->get(), data, 4096, "f"));
   std::vector<std::byte> back(data.size());
   Result<size_t> n = PreadFull(fd->get(), back, 4096, "f");
-  ASSERT_TRUE(n.ok());
+  ASSERT_OK(n);
   EXPECT_EQ(*n, data.size());
   EXPECT_EQ(back, data);
   std::vector<std::byte> hole(4096, std::byte{0xff});
@@ -102,9 +103,9 @@ TEST(FdTest, PwriteFullThenPreadFullRoundTripsAtAnOffset) {
 
 TEST(FdTest, PreadFullStopsAtEndOfFile) {
   testing::TempDir dir;
-  ASSERT_TRUE(WriteFileAtomic(dir / "f", "0123456789").ok());
+  ASSERT_OK(WriteFileAtomic(dir / "f", "0123456789"));
   Result<UniqueFd> fd = OpenFile(dir / "f", O_RDONLY);
-  ASSERT_TRUE(fd.ok());
+  ASSERT_OK(fd);
   std::vector<std::byte> buf(100);
   EXPECT_EQ(*PreadFull(fd->get(), buf, 4, "f"), 6u);
   EXPECT_EQ(AsChars(std::span(buf).first(6)), "456789");
@@ -116,18 +117,18 @@ TEST(FdTest, WriteFullAppendsAtTheFilePosition) {
   testing::TempDir dir;
   {
     Result<UniqueFd> fd = OpenFile(dir / "f", O_WRONLY | O_CREAT | O_TRUNC);
-    ASSERT_TRUE(fd.ok());
-    ASSERT_TRUE(WriteFull(fd->get(), AsBytes("abc"), "f").ok());
-    ASSERT_TRUE(WriteFull(fd->get(), AsBytes("def"), "f").ok());
+    ASSERT_OK(fd);
+    ASSERT_OK(WriteFull(fd->get(), AsBytes("abc"), "f"));
+    ASSERT_OK(WriteFull(fd->get(), AsBytes("def"), "f"));
   }
   EXPECT_EQ(*ReadSmallFile(dir / "f"), "abcdef");
 }
 
 TEST(FdTest, FailedWriteNamesWhatWasWritten) {
   testing::TempDir dir;
-  ASSERT_TRUE(WriteFileAtomic(dir / "f", "x").ok());
+  ASSERT_OK(WriteFileAtomic(dir / "f", "x"));
   Result<UniqueFd> fd = OpenFile(dir / "f", O_RDONLY);
-  ASSERT_TRUE(fd.ok());
+  ASSERT_OK(fd);
   Status s = WriteFull(fd->get(), AsBytes("abc"), "the journal");
   EXPECT_TRUE(s.IsIOError());
   EXPECT_EQ(s.sys_errno(), EBADF);
@@ -137,7 +138,7 @@ TEST(FdTest, FailedWriteNamesWhatWasWritten) {
 TEST(UniqueFdTest, ClosesOnDestructionAndTransfersOnMove) {
   testing::TempDir dir;
   Result<UniqueFd> opened = OpenFile(dir / "f", O_RDWR | O_CREAT);
-  ASSERT_TRUE(opened.ok());
+  ASSERT_OK(opened);
   UniqueFd a = std::move(opened).value();
   const int raw = a.get();
   ASSERT_TRUE(a.valid());
@@ -153,7 +154,7 @@ TEST(UniqueFdTest, ClosesOnDestructionAndTransfersOnMove) {
 
 TEST(FsyncDirTest, SucceedsOnADirectoryAndFailsOnAMissingOne) {
   testing::TempDir dir;
-  EXPECT_TRUE(FsyncDir(dir.path()).ok());
+  EXPECT_OK(FsyncDir(dir.path()));
   EXPECT_TRUE(FsyncDir(dir / "absent").IsNotFound());
 }
 

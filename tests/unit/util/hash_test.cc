@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "support/images.h"
+#include "support/status_matchers.h"
 
 namespace rpfs {
 namespace {
@@ -75,11 +76,11 @@ TEST(DigestTest, HexIsLowercaseTwoDigitsPerByte) {
 TEST(DigestTest, FromHexRoundTripsAndAcceptsUppercase) {
   Digest d = Sha256(std::string_view("abc"));
   Result<Digest> lower = Digest::FromHex(d.Hex());
-  ASSERT_TRUE(lower.ok()) << lower.status().ToString();
+  ASSERT_OK(lower);
   EXPECT_EQ(*lower, d);
   Result<Digest> upper =
       Digest::FromHex("BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD");
-  ASSERT_TRUE(upper.ok()) << upper.status().ToString();
+  ASSERT_OK(upper);
   EXPECT_EQ(*upper, d);
 }
 
@@ -100,7 +101,7 @@ TEST(DigestTest, FromHexRejectsBadLengthsAndDigits) {
 TEST(DigestTest, FromBytesRoundTripsAndRequiresExactly32Bytes) {
   Digest d = CountingDigest();
   Result<Digest> back = Digest::FromBytes(d.View());
-  ASSERT_TRUE(back.ok());
+  ASSERT_OK(back);
   EXPECT_EQ(*back, d);
   EXPECT_EQ(d.View().size(), Digest::kSize);
   for (size_t n : {size_t{0}, size_t{31}, size_t{33}, size_t{64}}) {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "support/status_matchers.h"
 #include "support/temp_dir.h"
 #include "util/fd.h"
 
@@ -21,16 +22,16 @@ using ::testing::HasSubstr;
 TEST(LockFileTest, AcquireCreatesTheFileWithOurPid) {
   testing::TempDir dir;
   Result<LockFile> lock = LockFile::Acquire(dir / "LOCK", "/srv/store");
-  ASSERT_TRUE(lock.ok()) << lock.status().ToString();
+  ASSERT_OK(lock);
   Result<std::string> contents = ReadSmallFile(dir / "LOCK");
-  ASSERT_TRUE(contents.ok());
+  ASSERT_OK(contents);
   EXPECT_EQ(*contents, std::to_string(::getpid()) + "\n");
 }
 
 TEST(LockFileTest, SecondAcquireInTheSameProcessIsBusyNamingOurPid) {
   testing::TempDir dir;
   Result<LockFile> first = LockFile::Acquire(dir / "LOCK", "/srv/store");
-  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_OK(first);
   Result<LockFile> second = LockFile::Acquire(dir / "LOCK", "/srv/store");
   ASSERT_FALSE(second.ok());
   EXPECT_TRUE(second.status().IsBusy()) << second.status().ToString();
@@ -43,11 +44,11 @@ TEST(LockFileTest, LockIsReleasedWhenTheHolderIsDestroyed) {
   testing::TempDir dir;
   {
     Result<LockFile> first = LockFile::Acquire(dir / "LOCK", "s");
-    ASSERT_TRUE(first.ok());
+    ASSERT_OK(first);
     ASSERT_TRUE(LockFile::Acquire(dir / "LOCK", "s").status().IsBusy());
   }
   Result<LockFile> again = LockFile::Acquire(dir / "LOCK", "s");
-  EXPECT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_OK(again);
 }
 
 TEST(LockFileTest, MovedLockStaysHeld) {
@@ -55,20 +56,20 @@ TEST(LockFileTest, MovedLockStaysHeld) {
   std::optional<LockFile> held;
   {
     Result<LockFile> r = LockFile::Acquire(dir / "LOCK", "s");
-    ASSERT_TRUE(r.ok());
+    ASSERT_OK(r);
     held.emplace(std::move(r).value());
   }
   EXPECT_TRUE(LockFile::Acquire(dir / "LOCK", "s").status().IsBusy());
   held.reset();
-  EXPECT_TRUE(LockFile::Acquire(dir / "LOCK", "s").ok());
+  EXPECT_OK(LockFile::Acquire(dir / "LOCK", "s"));
 }
 
 TEST(LockFileTest, DifferentPathsDoNotConflict) {
   testing::TempDir dir;
   Result<LockFile> a = LockFile::Acquire(dir / "A", "a");
   Result<LockFile> b = LockFile::Acquire(dir / "B", "b");
-  EXPECT_TRUE(a.ok());
-  EXPECT_TRUE(b.ok());
+  EXPECT_OK(a);
+  EXPECT_OK(b);
 }
 
 TEST(LockFileTest, MissingDirectoryIsNotFoundNamingThePath) {
@@ -118,7 +119,7 @@ TEST(LockFileTest, LockOfAKilledProcessIsReleasedByTheKernel) {
 
   killer.KillAndReap();
   Result<LockFile> mine = LockFile::Acquire(path, "s");
-  EXPECT_TRUE(mine.ok()) << mine.status().ToString();
+  EXPECT_OK(mine);
 }
 
 }  // namespace

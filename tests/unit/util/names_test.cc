@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "support/status_matchers.h"
+
 namespace rpfs {
 namespace {
 
@@ -15,14 +17,14 @@ TEST(ValidateNameTest, AcceptsOrdinaryNames) {
   for (const char* name : {"web01", "a", "day-1_2024.05.01", "a.b", "x..", "my vm", "A~!@#$%^&*()",
                            "snap:2024-05-01T03:00"}) {
     Status s = ValidateName(name, "rp name");
-    EXPECT_TRUE(s.ok()) << name << ": " << s.ToString();
+    EXPECT_OK(s) << name << ": " << s.ToString();
   }
 }
 
 TEST(ValidateNameTest, AcceptsUtf8Names) {
   for (const char* name : {"Ünïcödé", "名前", "снимок-1", "\xF0\x9F\x9A\x80 launch"}) {
     Status s = ValidateName(name, "vm name");
-    EXPECT_TRUE(s.ok()) << name << ": " << s.ToString();
+    EXPECT_OK(s) << name << ": " << s.ToString();
   }
 }
 
@@ -33,7 +35,7 @@ TEST(ValidateNameTest, RejectsEmptyNamingWhat) {
 }
 
 TEST(ValidateNameTest, LimitIs128Bytes) {
-  EXPECT_TRUE(ValidateName(std::string(kMaxNameBytes, 'a'), "rp name").ok());
+  EXPECT_OK(ValidateName(std::string(kMaxNameBytes, 'a'), "rp name"));
   Status s = ValidateName(std::string(kMaxNameBytes + 1, 'a'), "rp name");
   EXPECT_TRUE(s.IsInvalidArgument());
   EXPECT_THAT(s.message(), AllOf(HasSubstr("rp name"), HasSubstr("129 bytes"), HasSubstr("128")));
@@ -44,7 +46,7 @@ TEST(ValidateNameTest, LimitCountsBytesNotCharacters) {
   std::string ok, too_long;
   for (int i = 0; i < 64; ++i) ok += e_acute;
   too_long = ok + e_acute;
-  EXPECT_TRUE(ValidateName(ok, "disk name").ok());
+  EXPECT_OK(ValidateName(ok, "disk name"));
   EXPECT_TRUE(ValidateName(too_long, "disk name").IsInvalidArgument());
 }
 

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "support/status_matchers.h"
 #include "support/temp_dir.h"
 
 namespace rpfs {
@@ -16,22 +17,22 @@ namespace {
 TEST(UnixSocketTest, PassesMessagesAndDescriptors) {
   testing::TempDir dir;
   auto listener = ListenUnix(dir.path(), "s.sock");
-  ASSERT_TRUE(listener.ok()) << listener.status().ToString();
+  ASSERT_OK(listener);
   int pipefd[2];
   ASSERT_EQ(::pipe(pipefd), 0);
   std::thread client([&] {
     auto c = ConnectUnix(dir.path(), "s.sock");
-    ASSERT_TRUE(c.ok()) << c.status().ToString();
-    ASSERT_TRUE(SendMessage(c->get(), "hello", {pipefd[1]}).ok());
+    ASSERT_OK(c);
+    ASSERT_OK(SendMessage(c->get(), "hello", {pipefd[1]}));
     auto reply = ReceiveMessage(c->get(), 16);
-    ASSERT_TRUE(reply.ok());
+    ASSERT_OK(reply);
     EXPECT_EQ(*reply, "bye");
   });
   auto conn = AcceptUnix(listener->get());
-  ASSERT_TRUE(conn.ok());
+  ASSERT_OK(conn);
   std::vector<UniqueFd> fds;
   auto msg = ReceiveMessage(conn->get(), 64, &fds);
-  ASSERT_TRUE(msg.ok()) << msg.status().ToString();
+  ASSERT_OK(msg);
   EXPECT_EQ(*msg, "hello");
   ASSERT_EQ(fds.size(), 1u);
   // The received descriptor is the client's pipe: what we write arrives at its other end.
@@ -40,9 +41,9 @@ TEST(UnixSocketTest, PassesMessagesAndDescriptors) {
   ASSERT_EQ(::read(pipefd[0], &c, 1), 1);
   EXPECT_EQ(c, 'x');
   auto uid = PeerUid(conn->get());
-  ASSERT_TRUE(uid.ok());
+  ASSERT_OK(uid);
   EXPECT_EQ(*uid, ::geteuid());
-  ASSERT_TRUE(SendMessage(conn->get(), "bye").ok());
+  ASSERT_OK(SendMessage(conn->get(), "bye"));
   client.join();
   ::close(pipefd[0]);
   ::close(pipefd[1]);
@@ -53,11 +54,11 @@ TEST(UnixSocketTest, NobodyListeningIsNotFound) {
   EXPECT_TRUE(ConnectUnix(dir.path(), "none.sock").status().IsNotFound());
   {
     auto l = ListenUnix(dir.path(), "stale.sock");  // closed at once: a dead daemon's socket
-    ASSERT_TRUE(l.ok());
+    ASSERT_OK(l);
   }
   EXPECT_TRUE(ConnectUnix(dir.path(), "stale.sock").status().IsNotFound());
   auto again = ListenUnix(dir.path(), "stale.sock");  // replaces the stale file
-  EXPECT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_OK(again);
 }
 
 TEST(UnixSocketTest, DirectoriesDeeperThanSunPathWork) {
@@ -66,15 +67,15 @@ TEST(UnixSocketTest, DirectoriesDeeperThanSunPathWork) {
   while (deep.size() < 200) deep += "/a-rather-long-directory-name";
   ASSERT_EQ(std::system(("mkdir -p " + deep).c_str()), 0);
   auto l = ListenUnix(deep, "s.sock");
-  ASSERT_TRUE(l.ok()) << l.status().ToString();
+  ASSERT_OK(l);
   auto c = ConnectUnix(deep, "s.sock");
-  EXPECT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_OK(c);
 }
 
 TEST(UnixSocketTest, OversizedMessageIsRefused) {
   int sv[2];
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
-  ASSERT_TRUE(SendMessage(sv[0], std::string(100, 'x')).ok());
+  ASSERT_OK(SendMessage(sv[0], std::string(100, 'x')));
   auto m = ReceiveMessage(sv[1], 10);
   EXPECT_TRUE(m.status().IsInvalidArgument()) << m.status().ToString();
   ::close(sv[0]);
