@@ -1,9 +1,9 @@
-// The CLI's shared context and the registry of subcommands (one file per group of verbs).
+// The CLI's shared context and the verb interface. The verbs are listed once, in
+// registry.cc.
 #pragma once
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <functional>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
@@ -46,35 +46,36 @@ struct Context {
   // Validates a user-given name; on error prints it and returns false.
   bool CheckName(const std::string& name, const char* what, int* exit_code) const;
   void PrintJson(const nlohmann::json& j) const;
-  // Runs `task` as an operation on `vm`: in the daemon through the mount's Operations (so
-  // `.status` shows it and a concurrent command on the VM gets EBUSY), else directly.
-  Result<std::string> RunOp(Repository& repo, const std::string& vm, const std::string& what,
-                            const control::Operations::Task& task,
-                            const ProgressFn& progress = nullptr) const;
-  // Opens the store, runs control command `cmd` on `vm` (with a progress bar labelled
-  // `progress_label` if not empty) and prints its summary: a whole CLI verb.
-  int RunControlVerb(const std::string& vm, const control::Command& cmd,
-                     const std::string& progress_label = "") const;
-  // The same for a control command (control/command.h).
-  Result<std::string> RunControl(Repository& repo, const std::string& vm,
-                                 const control::Command& cmd,
-                                 const ProgressFn& progress = nullptr) const;
+  // Runs `cmd` on `vm` through the one executor (control/operations.h): in the daemon
+  // through the mount's Operations (so `.status` shows it and a concurrent command on the
+  // VM gets EBUSY), else through an Operations of this process's own.
+  Result<control::Outcome> Run(Repository& repo, const std::string& vm, const control::Command& cmd,
+                               const ProgressFn& progress = nullptr) const;
+  // Opens the store and runs `cmd` on `vm`, with a progress bar labelled `progress_label`
+  // unless it is empty.
+  Result<control::Outcome> OpenAndRun(const std::string& vm, const control::Command& cmd,
+                                      const std::string& progress_label = "") const;
+  // OpenAndRun, then prints the summary: a whole CLI verb whose output is the summary.
+  int RunAndPrintSummary(const std::string& vm, const control::Command& cmd,
+                         const std::string& progress_label = "") const;
 };
 
-// A subcommand's action returns an exit code; errors are reported through Context::Fail().
-using Action = std::function<int()>;
+// One `rpfs` verb (one per file, verb_*.cc): its arguments and flags are plain members that
+// Declare() binds; Run() carries the verb out once the command line parsed. A mutating verb
+// only builds a control::Command, runs it through Context::Run and prints the outcome.
+class CliVerb {
+ public:
+  virtual ~CliVerb() = default;
+  // Adds the verb's arguments and flags to `cmd`, bound to members of this object (and
+  // --json to ctx.json).
+  virtual void Declare(CLI::App* cmd, Context& ctx) = 0;
+  // Returns the exit code; errors are reported through Context::Fail().
+  virtual int Run(const Context& ctx) = 0;
+};
 
 // Parses `args` (without the program name) and runs the subcommand in `ctx`. With
 // `forward`, a command on a store served by a mount is handed to its daemon. Usage errors
 // and help go to ctx.out / ctx.err like everything else.
 int RunCli(const std::vector<std::string>& args, Context ctx, bool forward);
-
-void RegisterStoreCommands(CLI::App& app, Context& ctx, Action* action);
-void RegisterVmCommands(CLI::App& app, Context& ctx, Action* action);
-void RegisterRpCommands(CLI::App& app, Context& ctx, Action* action);
-void RegisterMountCommands(CLI::App& app, Context& ctx, Action* action);
-void RegisterRestoreCommands(CLI::App& app, Context& ctx, Action* action);
-void RegisterCloneCommands(CLI::App& app, Context& ctx, Action* action);
-void RegisterPruneCommands(CLI::App& app, Context& ctx, Action* action);
 
 }  // namespace rpfs::cli

@@ -34,31 +34,28 @@ bool Context::CheckName(const std::string& name, const char* what, int* exit_cod
   return false;
 }
 
-Result<std::string> Context::RunOp(Repository& repo, const std::string& vm, const std::string& what,
-                                   const control::Operations::Task& task,
-                                   const ProgressFn& progress) const {
-  if (ops != nullptr) return ops->RunTask(vm, what, task, progress);
-  control::Operations local(&repo);
-  return local.RunTask(vm, what, task, progress);
-}
-
-Result<std::string> Context::RunControl(Repository& repo, const std::string& vm,
-                                        const control::Command& cmd,
-                                        const ProgressFn& progress) const {
+Result<control::Outcome> Context::Run(Repository& repo, const std::string& vm,
+                                      const control::Command& cmd,
+                                      const ProgressFn& progress) const {
   if (ops != nullptr) return ops->Run(vm, cmd, progress);
   return control::Operations(&repo).Run(vm, cmd, progress);
 }
 
-int Context::RunControlVerb(const std::string& vm, const control::Command& cmd,
-                            const std::string& progress_label) const {
-  auto repo = OpenRepo();
-  if (!repo.ok()) return Fail(repo.status());
+Result<control::Outcome> Context::OpenAndRun(const std::string& vm, const control::Command& cmd,
+                                             const std::string& progress_label) const {
+  RPFS_ASSIGN_OR_RETURN(std::shared_ptr<Repository> repo, OpenRepo());
   std::optional<ProgressBar> bar;
   if (!progress_label.empty()) bar.emplace(err, progress_label);
-  auto done = RunControl(**repo, vm, cmd, bar ? bar->Callback() : nullptr);
+  auto done = Run(*repo, vm, cmd, bar ? bar->Callback() : nullptr);
   if (bar) bar->Finish();
+  return done;
+}
+
+int Context::RunAndPrintSummary(const std::string& vm, const control::Command& cmd,
+                                const std::string& progress_label) const {
+  auto done = OpenAndRun(vm, cmd, progress_label);
   if (!done.ok()) return Fail(done.status());
-  std::fprintf(out, "%s\n", done->c_str());
+  std::fprintf(out, "%s\n", done->summary.c_str());
   return kExitOk;
 }
 

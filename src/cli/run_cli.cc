@@ -6,6 +6,7 @@
 
 #include "cli/command.h"
 #include "cli/daemon.h"
+#include "cli/registry.h"
 
 namespace rpfs::cli {
 namespace {
@@ -28,14 +29,9 @@ int RunCli(const std::vector<std::string>& args, Context ctx, bool forward) {
   app.add_option("--store", ctx.store_dir, "Store directory (default $RPFS_STORE or /var/lib/rpfs)")
       ->capture_default_str();
 
-  Action action;
-  RegisterStoreCommands(app, ctx, &action);
-  RegisterVmCommands(app, ctx, &action);
-  RegisterRpCommands(app, ctx, &action);
-  RegisterRestoreCommands(app, ctx, &action);
-  RegisterCloneCommands(app, ctx, &action);
-  RegisterPruneCommands(app, ctx, &action);
-  RegisterMountCommands(app, ctx, &action);
+  std::vector<std::unique_ptr<CliVerb>> verbs;
+  CliVerb* chosen = nullptr;
+  RegisterVerbs(app, ctx, &verbs, &chosen);
 
   std::ostringstream out, err;
   int code = kExitOk;
@@ -55,7 +51,7 @@ int RunCli(const std::vector<std::string>& args, Context ctx, bool forward) {
   std::fputs(out.str().c_str(), ctx.out);
   std::fputs(err.str().c_str(), ctx.err);
   if (!parsed) return code;
-  if (!action) return kExitUsage;
+  if (chosen == nullptr) return kExitUsage;
 
   const std::string command = app.get_subcommands().front()->get_name();
   if (ctx.served != nullptr && RunsOnlyLocally(command)) {
@@ -66,7 +62,7 @@ int RunCli(const std::vector<std::string>& args, Context ctx, bool forward) {
   if (forward && !RunsOnlyLocally(command)) {
     if (auto remote = RunInDaemon(ctx.store_dir, args)) return *remote;
   }
-  return action();
+  return chosen->Run(ctx);
 }
 
 }  // namespace rpfs::cli

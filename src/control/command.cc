@@ -1,8 +1,10 @@
 #include "control/command.h"
 
+#include <algorithm>
 #include <set>
 #include <vector>
 
+#include "control/verbs.h"
 #include "rpfs/names.h"
 
 namespace rpfs::control {
@@ -68,49 +70,6 @@ Result<std::vector<Token>> Tokenize(std::string_view text) {
   return out;
 }
 
-std::string VerbName(Verb v) {
-  switch (v) {
-    case Verb::kCreate:
-      return "create";
-    case Verb::kRollback:
-      return "rollback";
-    case Verb::kClone:
-      return "clone";
-    case Verb::kDelete:
-      return "delete";
-    case Verb::kRename:
-      return "rename";
-    case Verb::kDeleteClone:
-      return "delete-clone";
-    case Verb::kProtect:
-      return "protect";
-    case Verb::kUnprotect:
-      return "unprotect";
-  }
-  return "?";
-}
-
-struct Grammar {
-  Verb verb;
-  std::vector<const char*> names;  // what each positional argument names
-  std::set<std::string> flags;
-  std::set<std::string> keys;
-};
-
-const std::vector<std::pair<std::string, Grammar>>& Grammars() {
-  static const std::vector<std::pair<std::string, Grammar>> g = {
-      {"create", {Verb::kCreate, {"rp name"}, {"memory", "quiesce"}, {"description"}}},
-      {"rollback", {Verb::kRollback, {"rp name"}, {"keep-current"}, {}}},
-      {"clone", {Verb::kClone, {"rp name", "clone name"}, {"define"}, {}}},
-      {"delete", {Verb::kDelete, {"rp name"}, {}, {}}},
-      {"rename", {Verb::kRename, {"rp name", "new rp name"}, {}, {}}},
-      {"delete-clone", {Verb::kDeleteClone, {"clone name"}, {}, {}}},
-      {"protect", {Verb::kProtect, {"rp name"}, {}, {}}},
-      {"unprotect", {Verb::kUnprotect, {"rp name"}, {}, {}}},
-  };
-  return g;
-}
-
 std::string Quote(const std::string& v) {
   std::string out = "\"";
   for (char c : v) {
@@ -118,6 +77,15 @@ std::string Quote(const std::string& v) {
     out.push_back(c);
   }
   return out + "\"";
+}
+
+// The control-file verbs, as the "unknown verb" message lists them.
+std::string ControlFileVerbs() {
+  std::string out;
+  for (const auto& d : Verbs()) {
+    if (d.control_file) out += (out.empty() ? "" : ", ") + std::string(d.name);
+  }
+  return out;
 }
 
 }  // namespace
@@ -137,60 +105,60 @@ Result<Command> ParseCommand(std::string_view text) {
   if (tokens.empty()) return Bad("empty (expected e.g. \"rollback <rp>\")");
   if (!tokens[0].key.empty()) return Bad("it must start with a verb");
   const std::string& verb = tokens[0].value;
-  const Grammar* g = nullptr;
-  for (const auto& [name, grammar] : Grammars()) {
-    if (name == verb) g = &grammar;
-  }
-  if (g == nullptr) {
-    return Bad("unknown verb '" + verb.substr(0, 64) +
-               "' (create, rollback, clone, delete, rename, delete-clone, protect, unprotect)");
+  const VerbDef* g = FindVerb(verb);
+  if (g == nullptr || !g->control_file) {
+    return Bad("unknown verb '" + verb.substr(0, 64) + "' (" + ControlFileVerbs() + ")");
   }
   Command cmd;
   cmd.verb = g->verb;
-  std::vector<std::string> positional;
+  size_t positional = 0;
   std::set<std::string> seen;
   for (size_t i = 1; i < tokens.size(); ++i) {
     const Token& t = tokens[i];
     if (!t.key.empty()) {
-      if (g->keys.count(t.key) == 0) return Bad(verb + " takes no " + t.key.substr(0, 64) + "=");
+      auto key = std::find_if(g->keys.begin(), g->keys.end(),
+                              [&](const auto& k) { return t.key == k.first; });
+      if (key == g->keys.end()) return Bad(verb + " takes no " + t.key.substr(0, 64) + "=");
       if (!seen.insert(t.key + "=").second) return Bad(t.key + "= given twice");
-      cmd.description = t.value;
-    } else if (positional.size() < g->names.size()) {
-      positional.push_back(t.value);
-    } else if (g->flags.count(t.value) != 0) {
-      if (!seen.insert(t.value).second) return Bad(t.value + " given twice");
-      if (t.value == "memory") cmd.memory = true;
-      if (t.value == "quiesce") cmd.quiesce = true;
-      if (t.value == "keep-current") cmd.keep_current = true;
-      if (t.value == "define") cmd.define = true;
+      cmd.*(key->second) = t.value;
+    } else if (positional < g->args.size()) {
+      cmd.*(g->args[positional++].second) = t.value;
     } else {
-      return Bad("unexpected '" + t.value.substr(0, 64) + "' after " + verb);
+      auto flag = std::find_if(g->flags.begin(), g->flags.end(),
+                               [&](const auto& f) { return t.value == f.first; });
+      if (flag == g->flags.end())
+        return Bad("unexpected '" + t.value.substr(0, 64) + "' after " + verb);
+      if (!seen.insert(t.value).second) return Bad(t.value + " given twice");
+      cmd.*(flag->second) = true;
     }
   }
-  if (positional.size() < g->names.size()) {
-    return Bad(verb + " needs a " + g->names[positional.size()]);
-  }
-  for (size_t i = 0; i < positional.size(); ++i) {
-    RPFS_RETURN_IF_ERROR(ValidateName(positional[i], g->names[i]));
-  }
-  if (cmd.verb == Verb::kDeleteClone) {
-    cmd.target = positional[0];
-  } else {
-    cmd.rp = positional[0];
-    if (positional.size() > 1) cmd.target = positional[1];
-  }
+  if (positional < g->args.size()) return Bad(verb + " needs a " + g->args[positional].first);
+  for (const auto& [what, field] : g->args) RPFS_RETURN_IF_ERROR(ValidateName(cmd.*field, what));
   return cmd;
 }
 
 std::string Command::ToString() const {
-  std::string out = VerbName(verb);
-  if (verb != Verb::kDeleteClone) out += " " + rp;
-  if (!target.empty()) out += " " + target;
-  if (memory) out += " memory";
-  if (quiesce) out += " quiesce";
-  if (keep_current) out += " keep-current";
-  if (define) out += " define";
-  if (!description.empty()) out += " description=" + Quote(description);
+  const VerbDef* d = DefOf(verb);
+  if (d == nullptr) return "?";
+  if (d->text != nullptr) return d->text(*this);
+  std::string out = d->name;
+  for (const auto& arg : d->args) out += " " + this->*(arg.second);
+  for (const auto& [flag, field] : d->flags) {
+    if (this->*field) out += " " + std::string(flag);
+  }
+  for (const auto& [key, field] : d->keys) {
+    if (!(this->*field).empty()) out += " " + std::string(key) + "=" + Quote(this->*field);
+  }
+  return out;
+}
+
+std::vector<std::string> Command::RpsToDelete() const {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  if (!rp.empty() && seen.insert(rp).second) out.push_back(rp);
+  for (const auto& r : more_rps) {
+    if (seen.insert(r).second) out.push_back(r);
+  }
   return out;
 }
 

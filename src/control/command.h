@@ -1,4 +1,5 @@
-// The control-file command language (SPEC §4), one command per write to `<vm>/.control`:
+// The commands of a VM (SPEC §4): what the mount's `<vm>/.control` file accepts, one per
+// write(), and what the CLI's mutating verbs build. The control-file language is
 //
 //   create <rp> [memory] [quiesce] [description="..."]
 //   rollback <rp> [keep-current]
@@ -12,11 +13,17 @@
 // spaces is written key="quoted value", with \" and \\ as the only escapes. Every malformed
 // command is InvalidArgument (EINVAL) naming what is wrong; nothing else is accepted. The
 // one parser for the mount and the CLI (docs/control-file.md).
+//
+// The CLI also builds commands the control file does not accept (docs/control-file.md,
+// "Commands only the CLI gives"): delete of several RPs or of all of them, prune, hydrate.
+// Each verb is declared once, in control/verbs.cc.
 #pragma once
 
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "rpfs/repository.h"
 #include "rpfs/status.h"
 
 namespace rpfs::control {
@@ -31,23 +38,37 @@ enum class Verb {
   kRename,
   kDeleteClone,
   kProtect,
-  kUnprotect
+  kUnprotect,
+  kPrune,    // CLI only
+  kHydrate,  // CLI only
 };
 
+// One command on one VM. Fields a verb does not use stay at their defaults. Commands from
+// ParseCommand have valid names; code that builds one checks the names it takes from users.
 struct Command {
   Verb verb = Verb::kCreate;
-  std::string rp;        // every verb but delete-clone
-  std::string target;    // clone: the clone's name; rename: the new name; delete-clone: the clone
-  bool memory = false;   // create
-  bool quiesce = false;  // create
+  std::string rp;  // the RP: every verb but delete-clone, prune and hydrate
+  // delete: more RPs after `rp` (CLI only); duplicates are deleted once.
+  std::vector<std::string> more_rps;
+  bool all = false;  // delete: every RP of the VM (CLI only; `rp` and `more_rps` empty)
+  // clone: the clone's name; rename: the new name; delete-clone, hydrate: the clone.
+  std::string target;
+  bool memory = false;        // create
+  bool quiesce = false;       // create
   std::string description;    // create
   bool keep_current = false;  // rollback
   bool define = false;        // clone
+  RetentionPolicy policy;     // prune: the rules to apply
+  bool dry_run = false;       // prune: only report what would go
 
-  // The command in canonical form (what `.status` shows), parseable again to the same.
+  // The command in canonical form (what `.status` shows). For the control-file verbs it
+  // parses again to the same command; CLI-only commands are written the CLI's way.
   std::string ToString() const;
+  // delete: the RPs named, in order, each once (empty with `all`).
+  std::vector<std::string> RpsToDelete() const;
 };
 
+// Parses one write to `.control`; only the control-file verbs are accepted.
 Result<Command> ParseCommand(std::string_view text);
 
 }  // namespace rpfs::control

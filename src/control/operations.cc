@@ -14,8 +14,6 @@ std::string Quoted(const std::string& v) {
   return out + "\"";
 }
 
-std::string Bytes(uint64_t n) { return std::to_string(n) + " bytes"; }
-
 }  // namespace
 
 Operations::Entry* Operations::Find(const std::string& vm, uint64_t id) {
@@ -25,24 +23,30 @@ Operations::Entry* Operations::Find(const std::string& vm, uint64_t id) {
   return nullptr;
 }
 
-Result<std::string> Operations::Run(const std::string& vm, const Command& cmd,
-                                    const ProgressFn& progress) {
-  return RunTask(
-      vm, cmd.ToString(), [&](const ProgressFn& p) { return Execute(vm, cmd, p); }, progress);
+void Operations::SetMount(CloneDiskPathFn clone_disk_path, bool allow_other) {
+  std::lock_guard lock(mu_);
+  clone_disk_path_ = std::move(clone_disk_path);
+  allow_other_ = allow_other;
 }
 
-Result<std::string> Operations::RunTask(const std::string& vm, const std::string& what,
-                                        const Task& task, const ProgressFn& progress) {
+Result<Outcome> Operations::Run(const std::string& vm, const Command& cmd,
+                                const ProgressFn& progress) {
+  const VerbDef* def = DefOf(cmd.verb);
+  if (def == nullptr) return Status::InvalidArgument("unknown command");
+  ExecEnv env;
+  env.repo = repo_;
   uint64_t id;
   {
     std::lock_guard lock(mu_);
-    if (busy_.count(vm) != 0) {
+    if (def->exclusive && busy_.count(vm) != 0) {
       Status busy = Status::Busy("vm " + vm + " is busy with another operation (see its .status)");
-      AddEntry(vm, what, "failed", busy.message());
+      AddEntry(vm, cmd.ToString(), "failed", busy.message());
       return busy;
     }
-    busy_.insert(vm);
-    id = AddEntry(vm, what, "running", "");
+    if (def->exclusive) busy_.insert(vm);
+    id = AddEntry(vm, cmd.ToString(), "running", "");
+    env.clone_disk_path = clone_disk_path_;
+    env.allow_other = allow_other_;
   }
   ProgressFn track = [&](uint64_t done, uint64_t total) {
     {
@@ -54,12 +58,12 @@ Result<std::string> Operations::RunTask(const std::string& vm, const std::string
     }
     if (progress) progress(done, total);
   };
-  Result<std::string> r = task(track);
+  Result<Outcome> r = def->execute(env, vm, cmd, track);
   std::lock_guard lock(mu_);
-  busy_.erase(vm);
+  if (def->exclusive) busy_.erase(vm);
   if (Entry* e = Find(vm, id)) {
     e->state = r.ok() ? "done" : "failed";
-    e->result = r.ok() ? *r : r.status().message();
+    e->result = r.ok() ? r->summary : r.status().message();
     if (r.ok() && e->total > 0) e->done = e->total;
   }
   return r;
@@ -94,93 +98,6 @@ void Operations::RecordRejected(const std::string& vm, std::string_view text, co
   if (text.size() > 80) shown += "...";
   std::lock_guard lock(mu_);
   AddEntry(vm, shown, "failed", why.message());
-}
-
-// The clone, then a domain on it; a domain that cannot be defined takes the clone with it.
-Result<std::string> Operations::CloneAndDefine(const std::string& vm, const Command& cmd) {
-  RPFS_ASSIGN_OR_RETURN(VmInfo info, repo_->GetVm(vm));
-  if (info.kind != "libvirt") {
-    return Status::InvalidArgument("vm " + vm +
-                                   " is made of image files: define needs a libvirt domain");
-  }
-  std::string mountpoint;
-  bool allow_other = false;
-  {
-    std::lock_guard lock(mu_);
-    mountpoint = mountpoint_;
-    allow_other = allow_other_;
-  }
-  if (mountpoint.empty()) {
-    return Status::InvalidArgument(
-        "define needs the mount: the new domain reads the clone through it, which fills it on "
-        "first read (run 'rpfs mount -o allow_other MOUNTPOINT' first)");
-  }
-  if (!allow_other) {
-    return Status::InvalidArgument(
-        "define needs a mount that other users may open (rpfs mount -o allow_other): qemu "
-        "runs as its own user");
-  }
-  RPFS_ASSIGN_OR_RETURN(CloneInfo c, repo_->CreateClone(vm, cmd.rp, cmd.target));
-  std::map<std::string, std::string> paths;
-  for (const auto& d : c.disks) {
-    paths[d.name] = mountpoint + "/" + vm + "/.clones/" + cmd.target + "/" + d.name + ".raw";
-  }
-  auto uuid = repo_->DefineCloneDomain(vm, cmd.target, cmd.target, paths);
-  if (!uuid.ok()) {
-    (void)repo_->DeleteClone(vm, cmd.target);
-    return uuid.status();
-  }
-  return "cloned " + vm + "/" + cmd.rp + " as " + cmd.target + " and defined domain " + cmd.target +
-         " (" + *uuid + ") on it: virsh start " + cmd.target;
-}
-
-Result<std::string> Operations::Execute(const std::string& vm, const Command& cmd,
-                                        const ProgressFn& progress) {
-  const std::string where = vm + "/" + cmd.rp;
-  switch (cmd.verb) {
-    case Verb::kCreate: {
-      CreateOptions opts;
-      opts.description = cmd.description;
-      opts.memory = cmd.memory;
-      opts.quiesce = cmd.quiesce;
-      RPFS_ASSIGN_OR_RETURN(RpInfo rp, repo_->CreateRp(vm, cmd.rp, opts, progress));
-      return "created " + where + ": " + Bytes(rp.added_bytes) + " added to the store";
-    }
-    case Verb::kRollback: {
-      RollbackOptions opts;
-      opts.keep_current = cmd.keep_current;
-      RPFS_ASSIGN_OR_RETURN(RollbackResult r, repo_->Rollback(vm, cmd.rp, opts, progress));
-      std::string out = "rolled back " + vm + " to " + cmd.rp + ": " +
-                        std::to_string(r.chunks_written) + " chunks differed, " +
-                        Bytes(r.bytes_written) + " written";
-      if (!r.undo_rp.empty()) out += "; the previous state is rp " + r.undo_rp;
-      return out;
-    }
-    case Verb::kDelete: {
-      RPFS_ASSIGN_OR_RETURN(uint64_t freed, repo_->DeleteRps(vm, {cmd.rp}));
-      return "deleted " + where + ", freed " + Bytes(freed);
-    }
-    case Verb::kRename:
-      RPFS_RETURN_IF_ERROR(repo_->RenameRp(vm, cmd.rp, cmd.target));
-      return "renamed " + where + " to " + cmd.target;
-    case Verb::kProtect:
-    case Verb::kUnprotect: {
-      bool on = cmd.verb == Verb::kProtect;
-      RPFS_RETURN_IF_ERROR(repo_->SetProtected(vm, cmd.rp, on));
-      return (on ? "protected " : "unprotected ") + where;
-    }
-    case Verb::kClone: {
-      if (cmd.define) return CloneAndDefine(vm, cmd);
-      RPFS_ASSIGN_OR_RETURN(CloneInfo c, repo_->CreateClone(vm, cmd.rp, cmd.target));
-      std::string out = "cloned " + where + " as " + cmd.target + ":";
-      for (const auto& d : c.disks) out += " " + d.path;
-      return out;
-    }
-    case Verb::kDeleteClone:
-      RPFS_RETURN_IF_ERROR(repo_->DeleteClone(vm, cmd.target));
-      return "deleted clone " + vm + "/" + cmd.target;
-  }
-  return Status::InvalidArgument("unknown command");
 }
 
 std::string Operations::StatusText(const std::string& vm) const {

@@ -1,25 +1,29 @@
-// Operations: runs control commands (SPEC §4) on a Repository, one at a time per VM, and
-// keeps the recent history that `<vm>/.status` shows. Shared by the mount's `.control`
-// files and by the CLI (in the daemon, the CLI's rollback/clone/protect… run here too, so
-// both see the same "busy" state and the same history).
+// Operations: the one executor of the commands of a VM (command.h, verbs.h). Runs them on a
+// Repository, one at a time per VM, and keeps the recent history that `<vm>/.status` shows.
+// Every entry point goes through Run: the mount's `.control` files, mkdir/rmdir/rename in
+// a VM directory, and the CLI's mutating verbs (in the daemon while a mount serves the
+// store, so they share its "busy" state and history; else on an Operations of their own).
+// The command text and the result are therefore the same whichever entry point ran it.
 //
 // `.status` has one line per operation, oldest first, at most kHistory per VM:
 //   time=2026-11-22T07:00:00Z id=3 state=running progress=1048576/4194304 percent=25
 //     command="rollback rp1" result=""      (all on one line)
-// state is running, done or failed; result is a summary when done and the full error
-// message when failed. Values in quotes escape " and \ with a backslash.
-// Thread-safe.
+// state is running, done or failed; command is Command::ToString(); result is the verb's
+// summary when done and the full error message when failed. Values in quotes escape " and
+// \ with a backslash.
+// Thread-safe: one mutex (mu_) guards the history, the busy set and the mount; commands
+// run without it held.
 #pragma once
 
 #include <cstdint>
 #include <deque>
-#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
 #include <string>
 
 #include "control/command.h"
+#include "control/verbs.h"
 #include "rpfs/repository.h"
 
 namespace rpfs::control {
@@ -30,25 +34,18 @@ class Operations {
 
   explicit Operations(Repository* repo) : repo_(repo) {}
 
-  // The mount these operations serve (the daemon): `clone ... define` gives the new domain
-  // the clone's disks as this mount shows them. Without it (no daemon), define is refused.
-  void SetMount(std::string mountpoint, bool allow_other) {
-    std::lock_guard lock(mu_);
-    mountpoint_ = std::move(mountpoint);
-    allow_other_ = allow_other;
-  }
+  // The mount these operations serve (the daemon). `clone ... define` gives the new domain
+  // the clone's disks at the paths `clone_disk_path` returns, and needs `allow_other`
+  // (qemu runs as its own user). Without a mount, define is refused.
+  void SetMount(CloneDiskPathFn clone_disk_path, bool allow_other);
 
-  // Runs `cmd` on `vm` and returns a one-line summary of what it did. Busy (EBUSY) while
-  // another command runs on the same VM; the command's own errors otherwise. `progress`,
-  // if set, is told too (the CLI's progress bar).
-  Result<std::string> Run(const std::string& vm, const Command& cmd,
-                          const ProgressFn& progress = nullptr);
+  // Runs `cmd` on `vm` and returns what it did (its summary and structured result). Busy
+  // (EBUSY) while another command runs on the same VM, unless the verb does not take the
+  // VM's busy slot (verbs.h); the command's own errors otherwise. `progress`, if set, is
+  // told too (the CLI's progress bar).
+  Result<Outcome> Run(const std::string& vm, const Command& cmd,
+                      const ProgressFn& progress = nullptr);
 
-  // The same for any task on `vm` (the CLI's own verbs, e.g. a delete of several RPs):
-  // `what` is the command text `.status` shows; the task returns its summary.
-  using Task = std::function<Result<std::string>(const ProgressFn& progress)>;
-  Result<std::string> RunTask(const std::string& vm, const std::string& what, const Task& task,
-                              const ProgressFn& progress = nullptr);
   // Records a command that was refused before it could run (it did not parse): `text` is
   // shown shortened and with unprintable bytes escaped.
   void RecordRejected(const std::string& vm, std::string_view text, const Status& why);
@@ -65,21 +62,17 @@ class Operations {
     uint64_t total = 0;
     std::string result;
   };
-  Result<std::string> Execute(const std::string& vm, const Command& cmd,
-                              const ProgressFn& progress);
   Entry* Find(const std::string& vm, uint64_t id);
   // Appends a new entry for `vm` (mu_ held) and returns its id.
   uint64_t AddEntry(const std::string& vm, std::string what, std::string state, std::string result);
 
-  Result<std::string> CloneAndDefine(const std::string& vm, const Command& cmd);
-
   Repository* repo_;
   mutable std::mutex mu_;
-  std::string mountpoint_;  // guarded by mu_
-  bool allow_other_ = false;
-  std::set<std::string> busy_;
-  std::map<std::string, std::deque<Entry>> history_;
-  uint64_t next_id_ = 1;
+  CloneDiskPathFn clone_disk_path_;  // guarded by mu_
+  bool allow_other_ = false;         // guarded by mu_
+  std::set<std::string> busy_;       // guarded by mu_: VMs running an exclusive command
+  std::map<std::string, std::deque<Entry>> history_;  // guarded by mu_
+  uint64_t next_id_ = 1;                              // guarded by mu_
 };
 
 }  // namespace rpfs::control

@@ -26,4 +26,11 @@ inline std::string DiskFromFileName(std::string_view file) {
   return std::string(file.substr(0, file.size() - suffix.size()));
 }
 
+// A clone disk's path below the mount point: ("web01", "copy", "vda") ->
+// "web01/.clones/copy/vda.raw".
+inline std::string CloneDiskPath(std::string_view vm, std::string_view clone,
+                                 std::string_view disk) {
+  return std::string(vm) + "/" + kClonesDir + "/" + std::string(clone) + "/" + DiskFileName(disk);
+}
+
 }  // namespace rpfs::fs

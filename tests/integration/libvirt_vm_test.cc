@@ -6,6 +6,7 @@
 
 #include "control/command.h"
 #include "control/operations.h"
+#include "fs/names.h"
 #include "integration/repo_fixture.h"
 #include "support/fake_hypervisor.h"
 #include "support/status_matchers.h"
@@ -342,15 +343,18 @@ TEST_F(LibvirtVmTest, CloneDefineNeedsTheMountAndUndoesTheCloneOnFailure) {
   auto no_mount = ops.Run("web", *cmd);
   EXPECT_TRUE(no_mount.status().IsInvalidArgument());
   EXPECT_THAT(no_mount.status().message(), HasSubstr("needs the mount"));
-  ops.SetMount("/mnt/rp", /*allow_other=*/false);
+  auto in_mount = [](const std::string& vm, const std::string& clone, const std::string& disk) {
+    return "/mnt/rp/" + fs::CloneDiskPath(vm, clone, disk);
+  };
+  ops.SetMount(in_mount, /*allow_other=*/false);
   auto private_mount = ops.Run("web", *cmd);
   EXPECT_THAT(private_mount.status().message(), HasSubstr("allow_other"));
   EXPECT_TRUE(repo_->ListClones("web")->empty());
 
-  ops.SetMount("/mnt/rp", /*allow_other=*/true);
+  ops.SetMount(in_mount, /*allow_other=*/true);
   auto done = ops.Run("web", *cmd);
   ASSERT_OK(done);
-  EXPECT_THAT(*done, HasSubstr("virsh start copy"));
+  EXPECT_THAT(done->summary, HasSubstr("virsh start copy"));
   auto dom = fake_->GetDomain("copy");
   ASSERT_OK(dom);
   EXPECT_EQ(dom->disks[0].path, "/mnt/rp/web/.clones/copy/vda.raw");

@@ -103,6 +103,26 @@ TEST(CommandTest, MalformedCommandsAreRejectedWithTheReason) {
   ExpectInvalid(std::string(5000, 'x'), "longer than 4096 bytes");
 }
 
+// docs/control-file.md, "Commands only the CLI gives": the control-file language is kept
+// as documented, so these are refused there and written the CLI's way in `.status`.
+TEST(CommandTest, CliOnlyFormsAreRefusedByTheControlFile) {
+  ExpectInvalid("delete one two", "unexpected 'two' after delete");
+  ExpectInvalid("prune", "unknown verb 'prune'");
+  ExpectInvalid("hydrate c",
+                "unknown verb 'hydrate' (create, rollback, clone, delete, rename, "
+                "delete-clone, protect, unprotect)");
+  Command del;
+  del.verb = Verb::kDelete;
+  del.more_rps = {"b", "a", "b"};
+  EXPECT_EQ(del.ToString(), "delete b a");
+  del.rp = "a";
+  EXPECT_EQ(del.ToString(), "delete a b");
+  Command hydrate;
+  hydrate.verb = Verb::kHydrate;
+  hydrate.target = "copy";
+  EXPECT_EQ(hydrate.ToString(), "hydrate copy");
+}
+
 TEST(CommandTest, GarbageNeverParses) {
   std::string garbage;
   uint32_t x = 12345;

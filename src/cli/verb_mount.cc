@@ -1,4 +1,4 @@
-// rpfs mount MOUNTPOINT [-f] [-o OPT]...
+// rpfs mount MOUNTPOINT [-f] [--debug] [-o OPT]...
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,6 +10,7 @@
 #include "cli/command.h"
 #include "cli/daemon.h"
 #include "fs/filesystem.h"
+#include "fs/names.h"
 #include "fuse/fuse_server.h"
 
 namespace rpfs::cli {
@@ -35,8 +36,13 @@ Status OpenAndServe(const Context& ctx, const fuse::MountOptions& opts,
   fs::Filesystem filesystem(repo->get());
   bool allow_other = false;
   for (const auto& o : opts.options) allow_other |= o == "allow_other";
+  // `clone ... define` gives a new domain the clone's disks as this mount shows them.
+  const std::filesystem::path root = std::filesystem::absolute(opts.mountpoint).lexically_normal();
   filesystem.operations()->SetMount(
-      std::filesystem::absolute(opts.mountpoint).lexically_normal().string(), allow_other);
+      [root](const std::string& vm, const std::string& clone, const std::string& disk) {
+        return (root / fs::CloneDiskPath(vm, clone, disk)).string();
+      },
+      allow_other);
   // Other rpfs commands on this store now run here (daemon.h).
   auto server = CommandServer::Start(repo->get(), filesystem.operations(), ctx.store_dir);
   if (!server.ok()) return server.status().WithContext("serving store ", ctx.store_dir);
@@ -91,28 +97,33 @@ int RunMount(const Context& ctx, const fuse::MountOptions& opts, bool foreground
   return kExitFailed;
 }
 
+class MountVerb final : public CliVerb {
+ public:
+  void Declare(CLI::App* cmd, Context&) override {
+    cmd->add_option("mountpoint", mountpoint_, "Directory to mount on")->required();
+    cmd->add_flag("-f,--foreground", foreground_, "Stay in the foreground");
+    cmd->add_flag("--debug", debug_, "Log every FUSE request (implies nothing else)");
+    cmd->add_option("-o", options_,
+                    "Mount options, e.g. allow_other (comma-separated, repeatable)");
+  }
+
+  int Run(const Context& ctx) override {
+    fuse::MountOptions opts;
+    opts.mountpoint = mountpoint_;
+    opts.options = SplitOptions(options_);
+    opts.debug = debug_;
+    return RunMount(ctx, opts, foreground_);
+  }
+
+ private:
+  std::string mountpoint_;
+  bool foreground_ = false;
+  bool debug_ = false;
+  std::vector<std::string> options_;
+};
+
 }  // namespace
 
-void RegisterMountCommands(CLI::App& app, Context& ctx, Action* action) {
-  auto* cmd =
-      app.add_subcommand("mount", "Show every VM's recovery points as read-only directories");
-  auto mountpoint = std::make_shared<std::string>();
-  auto foreground = std::make_shared<bool>(false);
-  auto debug = std::make_shared<bool>(false);
-  auto options = std::make_shared<std::vector<std::string>>();
-  cmd->add_option("mountpoint", *mountpoint, "Directory to mount on")->required();
-  cmd->add_flag("-f,--foreground", *foreground, "Stay in the foreground");
-  cmd->add_flag("--debug", *debug, "Log every FUSE request (implies nothing else)");
-  cmd->add_option("-o", *options, "Mount options, e.g. allow_other (comma-separated, repeatable)");
-  cmd->callback([&ctx, action, mountpoint, foreground, debug, options] {
-    *action = [&ctx, mountpoint, foreground, debug, options] {
-      fuse::MountOptions opts;
-      opts.mountpoint = *mountpoint;
-      opts.options = SplitOptions(*options);
-      opts.debug = *debug;
-      return RunMount(ctx, opts, *foreground);
-    };
-  });
-}
+std::unique_ptr<CliVerb> NewMountVerb() { return std::make_unique<MountVerb>(); }
 
 }  // namespace rpfs::cli

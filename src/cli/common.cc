@@ -1,0 +1,69 @@
+#include "cli/common.h"
+
+#include <nlohmann/json.hpp>
+
+#include "rp/retention.h"
+#include "util/clock.h"
+
+namespace rpfs::cli {
+
+Result<std::vector<VmInfo>> SelectVms(const Repository& repo, const std::string& only_vm) {
+  if (only_vm.empty()) return repo.ListVms();
+  RPFS_ASSIGN_OR_RETURN(VmInfo vm, repo.GetVm(only_vm));
+  return std::vector<VmInfo>{std::move(vm)};
+}
+
+Result<std::vector<std::string>> VmNames(const Repository& repo, const std::string& only_vm) {
+  if (!only_vm.empty()) return std::vector<std::string>{only_vm};
+  RPFS_ASSIGN_OR_RETURN(std::vector<VmInfo> vms, repo.ListVms());
+  std::vector<std::string> names;
+  for (const auto& v : vms) names.push_back(v.name);
+  return names;
+}
+
+nlohmann::json RpJson(const RpInfo& rp) {
+  nlohmann::json disks = nlohmann::json::array();
+  for (const auto& d : rp.disks) disks.push_back({{"name", d.name}, {"size", d.size}});
+  return {{"vm", rp.vm},
+          {"name", rp.name},
+          {"created", FormatIsoUtc(rp.created_us)},
+          {"created_us", rp.created_us},
+          {"description", rp.description},
+          {"parent", rp.parent},
+          {"disks", disks},
+          {"memory", rp.with_memory},
+          {"memory_bytes", rp.memory_bytes},
+          {"domain_xml", rp.has_domain_xml},
+          {"quiesced", rp.quiesced},
+          {"logical_bytes", rp.logical_bytes},
+          {"data_bytes", rp.data_bytes},
+          {"stored_bytes", rp.stored_bytes},
+          {"added_bytes", rp.added_bytes}};
+}
+
+void PolicyFlags::Add(CLI::App* cmd) {
+  cmd->add_option("--keep-last", last, "Keep the N newest RPs");
+  cmd->add_option("--keep-hourly", hourly, "Keep the newest RP of each of the last N hours");
+  cmd->add_option("--keep-daily", daily, "... of each of the last N days (UTC)");
+  cmd->add_option("--keep-weekly", weekly, "... of each of the last N ISO weeks");
+  cmd->add_option("--keep-monthly", monthly, "... of each of the last N months");
+  cmd->add_option("--keep-yearly", yearly, "... of each of the last N years");
+  cmd->add_option("--keep-within", within,
+                  "Keep every RP this young, relative to the newest (36h, 7d, 2w, 6m, 1y6m)");
+}
+
+Result<RetentionPolicy> PolicyFlags::Policy() const {
+  RetentionPolicy p;
+  p.keep_last = last;
+  p.keep_hourly = hourly;
+  p.keep_daily = daily;
+  p.keep_weekly = weekly;
+  p.keep_monthly = monthly;
+  p.keep_yearly = yearly;
+  if (!within.empty()) {
+    RPFS_ASSIGN_OR_RETURN(p.keep_within_us, rp::ParseDuration(within));
+  }
+  return p;
+}
+
+}  // namespace rpfs::cli

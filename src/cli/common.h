@@ -1,0 +1,33 @@
+// Helpers shared by several verbs: which VMs a command covers, an RP as JSON, the
+// --keep-... flags of a retention policy.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "rpfs/repository.h"
+#include "rpfs/status.h"
+
+namespace rpfs::cli {
+
+// The VM `only_vm` (NotFound if there is none), or every VM when it is empty.
+Result<std::vector<VmInfo>> SelectVms(const Repository& repo, const std::string& only_vm);
+
+// The name `only_vm` as given (not checked), or every VM's name when it is empty.
+Result<std::vector<std::string>> VmNames(const Repository& repo, const std::string& only_vm);
+
+// An RP as `list --json`, `info --json` and `create --json` print it.
+nlohmann::json RpJson(const RpInfo& rp);
+
+// The --keep-... flags of `prune` and `policy set`.
+struct PolicyFlags {
+  uint32_t last = 0, hourly = 0, daily = 0, weekly = 0, monthly = 0, yearly = 0;
+  std::string within;
+  void Add(CLI::App* cmd);
+  Result<RetentionPolicy> Policy() const;
+};
+
+}  // namespace rpfs::cli

@@ -1,0 +1,67 @@
+// rpfs clone-list [VM] [--json]
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "util/clock.h"
+
+namespace rpfs::cli {
+namespace {
+
+class CloneListVerb final : public CliVerb {
+ public:
+  void Declare(CLI::App* cmd, Context& ctx) override {
+    cmd->add_option("vm", vm_, "Only this VM");
+    cmd->add_flag("--json", ctx.json, "Machine-readable output");
+  }
+
+  int Run(const Context& ctx) override {
+    auto repo = ctx.OpenRepo();
+    if (!repo.ok()) return ctx.Fail(repo.status());
+    auto clones = (*repo)->ListClones(vm_);
+    if (!clones.ok()) return ctx.Fail(clones.status());
+    if (ctx.json) {
+      PrintJson(ctx, *clones);
+      return kExitOk;
+    }
+    std::fprintf(ctx.out, "%-16s %-20s %-20s %-6s %9s  %s\n", "VM", "CLONE", "FROM RP", "DISK",
+                 "HYDRATED", "PATH");
+    for (const auto& c : *clones) {
+      for (const auto& d : c.disks) {
+        unsigned pct = d.size == 0 ? 100u : static_cast<unsigned>(d.hydrated_bytes * 100 / d.size);
+        std::fprintf(ctx.out, "%-16s %-20s %-20s %-6s %8u%%  %s\n", c.vm.c_str(), c.name.c_str(),
+                     c.rp.c_str(), d.name.c_str(), pct, d.path.c_str());
+      }
+    }
+    return kExitOk;
+  }
+
+ private:
+  static void PrintJson(const Context& ctx, const std::vector<CloneInfo>& clones) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& c : clones) {
+      nlohmann::json disks = nlohmann::json::array();
+      for (const auto& d : c.disks) {
+        disks.push_back({{"name", d.name},
+                         {"size", d.size},
+                         {"path", d.path},
+                         {"hydrated_bytes", d.hydrated_bytes}});
+      }
+      j.push_back({{"vm", c.vm},
+                   {"name", c.name},
+                   {"rp", c.rp},
+                   {"created", FormatIsoUtc(c.created_us)},
+                   {"hydrated", c.hydrated},
+                   {"disks", disks}});
+    }
+    ctx.PrintJson(j);
+  }
+
+  std::string vm_;
+};
+
+}  // namespace
+
+std::unique_ptr<CliVerb> NewCloneListVerb() { return std::make_unique<CloneListVerb>(); }
+
+}  // namespace rpfs::cli

@@ -1,0 +1,37 @@
+// rpfs policy set VM [--keep-...]...
+#include <cstdio>
+
+#include "cli/command.h"
+#include "cli/common.h"
+
+namespace rpfs::cli {
+namespace {
+
+class PolicySetVerb final : public CliVerb {
+ public:
+  void Declare(CLI::App* cmd, Context&) override {
+    cmd->add_option("vm", vm_, "VM name")->required();
+    flags_.Add(cmd);
+  }
+
+  int Run(const Context& ctx) override {
+    auto p = flags_.Policy();
+    if (!p.ok()) return ctx.Fail(p.status());
+    auto repo = ctx.OpenRepo();
+    if (!repo.ok()) return ctx.Fail(repo.status());
+    Status s = (*repo)->SetPolicy(vm_, *p);
+    if (!s.ok()) return ctx.Fail(s);
+    std::fprintf(ctx.out, "policy of vm %s: %s\n", vm_.c_str(), p->ToString().c_str());
+    return kExitOk;
+  }
+
+ private:
+  std::string vm_;
+  PolicyFlags flags_;
+};
+
+}  // namespace
+
+std::unique_ptr<CliVerb> NewPolicySetVerb() { return std::make_unique<PolicySetVerb>(); }
+
+}  // namespace rpfs::cli

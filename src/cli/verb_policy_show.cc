@@ -1,0 +1,43 @@
+// rpfs policy show [VM] [--json]
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "cli/common.h"
+
+namespace rpfs::cli {
+namespace {
+
+class PolicyShowVerb final : public CliVerb {
+ public:
+  void Declare(CLI::App* cmd, Context& ctx) override {
+    cmd->add_option("vm", vm_, "Only this VM");
+    cmd->add_flag("--json", ctx.json, "Machine-readable output");
+  }
+
+  int Run(const Context& ctx) override {
+    auto repo = ctx.OpenRepo();
+    if (!repo.ok()) return ctx.Fail(repo.status());
+    auto names = VmNames(**repo, vm_);
+    if (!names.ok()) return ctx.Fail(names.status());
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& n : *names) {
+      auto p = (*repo)->GetPolicy(n);
+      if (!p.ok()) return ctx.Fail(p.status());
+      std::string text = *p ? (*p)->ToString() : "(none)";
+      j.push_back({{"vm", n}, {"policy", text}});
+      if (!ctx.json) std::fprintf(ctx.out, "%-20s %s\n", n.c_str(), text.c_str());
+    }
+    if (ctx.json) ctx.PrintJson(j);
+    return kExitOk;
+  }
+
+ private:
+  std::string vm_;
+};
+
+}  // namespace
+
+std::unique_ptr<CliVerb> NewPolicyShowVerb() { return std::make_unique<PolicyShowVerb>(); }
+
+}  // namespace rpfs::cli

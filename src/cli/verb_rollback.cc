@@ -1,0 +1,58 @@
+// rpfs rollback VM RP [--keep-current] [--yes]
+#include <cstdio>
+#include <string>
+
+#include "cli/command.h"
+
+namespace rpfs::cli {
+namespace {
+
+// Rollback overwrites the VM's disks: unless --yes, the user types the VM's name.
+bool Confirmed(const Context& ctx, const std::string& vm, const std::string& rp) {
+  std::fprintf(ctx.err,
+               "rpfs: rolling back overwrites the disks of vm %s with rp %s; what they hold now "
+               "is lost (use --keep-current to save it first).\nType the vm name to go on: ",
+               vm.c_str(), rp.c_str());
+  std::fflush(ctx.err);
+  char line[256];
+  if (std::fgets(line, sizeof line, ctx.in) == nullptr) return false;
+  std::string answer(line);
+  while (!answer.empty() && (answer.back() == '\n' || answer.back() == '\r')) answer.pop_back();
+  return answer == vm;
+}
+
+class RollbackVerb final : public CliVerb {
+ public:
+  void Declare(CLI::App* cmd, Context&) override {
+    cmd->add_option("vm", vm_, "VM name")->required();
+    cmd->add_option("rp", cmd_.rp, "Recovery point to go back to")->required();
+    cmd->add_flag("--keep-current", cmd_.keep_current,
+                  "First take an RP of the disks as they are now");
+    cmd->add_flag("--yes", yes_, "Do not ask for confirmation");
+  }
+
+  int Run(const Context& ctx) override {
+    {
+      auto repo = ctx.OpenRepo();
+      if (!repo.ok()) return ctx.Fail(repo.status());
+      auto target = (*repo)->GetRp(vm_, cmd_.rp);  // a wrong name fails before the question
+      if (!target.ok()) return ctx.Fail(target.status());
+    }  // closed again: a local store allows one opener, and RunAndPrintSummary opens it
+    if (!yes_ && !Confirmed(ctx, vm_, cmd_.rp)) {
+      return ctx.Fail(Status::Aborted("rollback of vm " + vm_ + " not confirmed; nothing changed"));
+    }
+    cmd_.verb = control::Verb::kRollback;
+    return ctx.RunAndPrintSummary(vm_, cmd_, "rollback " + vm_ + " to " + cmd_.rp);
+  }
+
+ private:
+  std::string vm_;
+  control::Command cmd_;
+  bool yes_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<CliVerb> NewRollbackVerb() { return std::make_unique<RollbackVerb>(); }
+
+}  // namespace rpfs::cli

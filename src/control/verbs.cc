@@ -1,0 +1,241 @@
+#include "control/verbs.h"
+
+#include <map>
+#include <set>
+
+namespace rpfs::control {
+namespace {
+
+std::string Bytes(uint64_t n) { return std::to_string(n) + " bytes"; }
+
+// The outcome of a verb that has nothing to tell but its summary.
+Outcome SummaryOnly(std::string summary) {
+  Outcome out;
+  out.summary = std::move(summary);
+  return out;
+}
+
+Result<Outcome> Create(const ExecEnv& env, const std::string& vm, const Command& cmd,
+                       const ProgressFn& progress) {
+  CreateOptions opts;
+  opts.description = cmd.description;
+  opts.memory = cmd.memory;
+  opts.quiesce = cmd.quiesce;
+  Outcome out;
+  RPFS_ASSIGN_OR_RETURN(out.rp, env.repo->CreateRp(vm, cmd.rp, opts, progress));
+  out.summary =
+      "created " + vm + "/" + cmd.rp + ": " + Bytes(out.rp->added_bytes) + " added to the store";
+  return out;
+}
+
+Result<Outcome> Rollback(const ExecEnv& env, const std::string& vm, const Command& cmd,
+                         const ProgressFn& progress) {
+  RollbackOptions opts;
+  opts.keep_current = cmd.keep_current;
+  Outcome out;
+  RPFS_ASSIGN_OR_RETURN(out.rollback, env.repo->Rollback(vm, cmd.rp, opts, progress));
+  const RollbackResult& r = *out.rollback;
+  out.summary = "rolled back " + vm + " to " + cmd.rp + ": " + std::to_string(r.chunks_written) +
+                " chunks differed, " + Bytes(r.bytes_written) + " written";
+  if (!r.undo_rp.empty()) out.summary += "; the previous state is rp " + r.undo_rp;
+  return out;
+}
+
+// `clone ... define`: the clone, then a domain on its disks as the mount shows them (qemu
+// reads them through the mount, which fills them on first read). A domain that cannot be
+// defined takes the clone with it.
+Result<Outcome> CloneAndDefine(const ExecEnv& env, const std::string& vm, const Command& cmd) {
+  RPFS_ASSIGN_OR_RETURN(VmInfo info, env.repo->GetVm(vm));
+  if (info.kind != "libvirt") {
+    return Status::InvalidArgument("vm " + vm +
+                                   " is made of image files: define needs a libvirt domain");
+  }
+  if (!env.clone_disk_path) {
+    return Status::InvalidArgument(
+        "define needs the mount: the new domain reads the clone through it, which fills it on "
+        "first read (run 'rpfs mount -o allow_other MOUNTPOINT' first)");
+  }
+  if (!env.allow_other) {
+    return Status::InvalidArgument(
+        "define needs a mount that other users may open (rpfs mount -o allow_other): qemu "
+        "runs as its own user");
+  }
+  Outcome out;
+  RPFS_ASSIGN_OR_RETURN(out.clone, env.repo->CreateClone(vm, cmd.rp, cmd.target));
+  std::map<std::string, std::string> paths;
+  for (const auto& d : out.clone->disks) {
+    paths[d.name] = env.clone_disk_path(vm, cmd.target, d.name);
+  }
+  auto uuid = env.repo->DefineCloneDomain(vm, cmd.target, cmd.target, paths);
+  if (!uuid.ok()) {
+    (void)env.repo->DeleteClone(vm, cmd.target);
+    return uuid.status();
+  }
+  out.summary = "cloned " + vm + "/" + cmd.rp + " as " + cmd.target + " and defined domain " +
+                cmd.target + " (" + *uuid + ") on it: virsh start " + cmd.target;
+  return out;
+}
+
+Result<Outcome> Clone(const ExecEnv& env, const std::string& vm, const Command& cmd,
+                      const ProgressFn&) {
+  if (cmd.define) return CloneAndDefine(env, vm, cmd);
+  Outcome out;
+  RPFS_ASSIGN_OR_RETURN(out.clone, env.repo->CreateClone(vm, cmd.rp, cmd.target));
+  out.summary = "cloned " + vm + "/" + cmd.rp + " as " + cmd.target + ":";
+  for (const auto& d : out.clone->disks) out.summary += " " + d.path;
+  return out;
+}
+
+Result<Outcome> Delete(const ExecEnv& env, const std::string& vm, const Command& cmd,
+                       const ProgressFn&) {
+  Outcome out;
+  RPFS_ASSIGN_OR_RETURN(out.deleted, RpsToDelete(*env.repo, vm, cmd));
+  RPFS_ASSIGN_OR_RETURN(out.bytes_freed, env.repo->DeleteRps(vm, out.deleted));
+  std::string names;
+  for (const auto& rp : out.deleted) names += (names.empty() ? "" : " ") + vm + "/" + rp;
+  if (names.empty()) names = "no recovery point of " + vm;
+  out.summary = "deleted " + names + ", freed " + Bytes(out.bytes_freed);
+  return out;
+}
+
+Result<Outcome> Rename(const ExecEnv& env, const std::string& vm, const Command& cmd,
+                       const ProgressFn&) {
+  RPFS_RETURN_IF_ERROR(env.repo->RenameRp(vm, cmd.rp, cmd.target));
+  return SummaryOnly("renamed " + vm + "/" + cmd.rp + " to " + cmd.target);
+}
+
+Result<Outcome> DeleteClone(const ExecEnv& env, const std::string& vm, const Command& cmd,
+                            const ProgressFn&) {
+  RPFS_RETURN_IF_ERROR(env.repo->DeleteClone(vm, cmd.target));
+  return SummaryOnly("deleted clone " + vm + "/" + cmd.target);
+}
+
+Result<Outcome> Protect(const ExecEnv& env, const std::string& vm, const Command& cmd,
+                        const ProgressFn&) {
+  const bool on = cmd.verb == Verb::kProtect;
+  RPFS_RETURN_IF_ERROR(env.repo->SetProtected(vm, cmd.rp, on));
+  return SummaryOnly((on ? "protected " : "unprotected ") + vm + "/" + cmd.rp);
+}
+
+Result<Outcome> Prune(const ExecEnv& env, const std::string& vm, const Command& cmd,
+                      const ProgressFn&) {
+  Outcome out;
+  RPFS_ASSIGN_OR_RETURN(out.prune, env.repo->Prune(vm, cmd.policy, cmd.dry_run));
+  out.bytes_freed = out.prune->bytes_freed;
+  size_t removed = 0;
+  for (const auto& e : out.prune->entries) removed += e.keep ? 0 : 1;
+  out.summary = std::string(cmd.dry_run ? "would remove " : "removed ") + std::to_string(removed) +
+                " of " + std::to_string(out.prune->entries.size()) + " recovery point(s) of " + vm +
+                (cmd.dry_run ? " and free " : ", freed ") + Bytes(out.bytes_freed);
+  return out;
+}
+
+Result<Outcome> Hydrate(const ExecEnv& env, const std::string& vm, const Command& cmd,
+                        const ProgressFn& progress) {
+  RPFS_RETURN_IF_ERROR(env.repo->HydrateClone(vm, cmd.target, progress));
+  Outcome out;
+  RPFS_ASSIGN_OR_RETURN(out.clone, env.repo->GetClone(vm, cmd.target));
+  out.summary = "hydrated clone " + vm + "/" + cmd.target +
+                (out.clone->hydrated ? "" : " (still needs the store: a disk is not complete)") +
+                ":";
+  for (const auto& d : out.clone->disks) out.summary += " " + d.path;
+  return out;
+}
+
+std::string DeleteText(const Command& cmd) {
+  if (cmd.all) return "delete --all";
+  std::string out = "delete";
+  for (const auto& rp : cmd.RpsToDelete()) out += " " + rp;
+  return out;
+}
+
+std::string PruneText(const Command& cmd) {
+  return std::string(cmd.dry_run ? "prune --dry-run " : "prune ") + cmd.policy.ToString();
+}
+
+constexpr auto kRp = std::pair{"rp name", &Command::rp};
+
+}  // namespace
+
+const std::vector<VerbDef>& Verbs() {
+  static const std::vector<VerbDef> verbs = {
+      {Verb::kCreate,
+       "create",
+       true,
+       {kRp},
+       {{"memory", &Command::memory}, {"quiesce", &Command::quiesce}},
+       {{"description", &Command::description}},
+       true,
+       Create},
+      {Verb::kRollback,
+       "rollback",
+       true,
+       {kRp},
+       {{"keep-current", &Command::keep_current}},
+       {},
+       true,
+       Rollback},
+      {Verb::kClone,
+       "clone",
+       true,
+       {kRp, {"clone name", &Command::target}},
+       {{"define", &Command::define}},
+       {},
+       true,
+       Clone},
+      {Verb::kDelete, "delete", true, {kRp}, {}, {}, true, Delete, DeleteText},
+      {Verb::kRename,
+       "rename",
+       true,
+       {kRp, {"new rp name", &Command::target}},
+       {},
+       {},
+       true,
+       Rename},
+      {Verb::kDeleteClone,
+       "delete-clone",
+       true,
+       {{"clone name", &Command::target}},
+       {},
+       {},
+       true,
+       DeleteClone},
+      {Verb::kProtect, "protect", true, {kRp}, {}, {}, true, Protect},
+      {Verb::kUnprotect, "unprotect", true, {kRp}, {}, {}, true, Protect},
+      {Verb::kPrune, "prune", false, {}, {}, {}, true, Prune, PruneText},
+      {Verb::kHydrate,
+       "hydrate",
+       false,
+       {{"clone name", &Command::target}},
+       {},
+       {},
+       false,
+       Hydrate},
+  };
+  return verbs;
+}
+
+const VerbDef* DefOf(Verb verb) {
+  for (const auto& d : Verbs()) {
+    if (d.verb == verb) return &d;
+  }
+  return nullptr;
+}
+
+const VerbDef* FindVerb(std::string_view name) {
+  for (const auto& d : Verbs()) {
+    if (name == d.name) return &d;
+  }
+  return nullptr;
+}
+
+Result<std::vector<std::string>> RpsToDelete(const Repository& repo, const std::string& vm,
+                                             const Command& cmd) {
+  if (!cmd.all) return cmd.RpsToDelete();
+  RPFS_ASSIGN_OR_RETURN(std::vector<RpInfo> rps, repo.ListRps(vm));
+  std::vector<std::string> names;
+  for (const auto& rp : rps) names.push_back(rp.name);
+  return names;
+}
+
+}  // namespace rpfs::control

@@ -1,0 +1,244 @@
+// The one executor: a command reads the same in `.status` whichever entry point built it,
+// delete counts what it deleted, CLI-only verbs, the VM's busy slot, and define's need of
+// the mount.
+#include "control/operations.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <regex>
+
+#include "control/command.h"
+#include "support/fake_hypervisor.h"
+#include "support/images.h"
+#include "support/temp_dir.h"
+
+namespace rpfs::control {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using testing::TempDir;
+
+constexpr uint64_t kDiskSize = 1 << 20;
+
+// A store with one image-file VM "vm" (one disk, vda) whose image is `image`.
+std::unique_ptr<Repository> NewStore(const std::string& dir, const std::string& image) {
+  auto repo = Repository::Init(dir, InitOptions{});
+  EXPECT_TRUE(repo.ok()) << repo.status().ToString();
+  if (!repo.ok()) return nullptr;
+  DiskSpec disk;
+  disk.name = "vda";
+  disk.path = image;
+  Status s = (*repo)->AddVm("vm", {disk});
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return std::move(*repo);
+}
+
+Command Parse(const std::string& text) {
+  auto c = ParseCommand(text);
+  EXPECT_TRUE(c.ok()) << "'" << text << "': " << c.status().ToString();
+  return c.ok() ? *c : Command{};
+}
+
+// `.status` without what differs between two runs of the same commands: time and id.
+std::string WithoutTimeAndId(const std::string& status) {
+  return std::regex_replace(status, std::regex("time=\\S+ id=\\d+ "), "");
+}
+
+class OperationsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    image_ = dir_ / "vm.img";
+    testing::MakeSparseFile(image_, kDiskSize);
+    testing::WriteAt(image_, 0, testing::PatternBytes(1, 256 * 1024));
+    repo_ = NewStore(dir_ / "store", image_);
+    ASSERT_NE(repo_, nullptr);
+    ops_ = std::make_unique<Operations>(repo_.get());
+  }
+
+  Outcome Run(const Command& cmd) {
+    auto r = ops_->Run("vm", cmd);
+    EXPECT_TRUE(r.ok()) << cmd.ToString() << ": " << r.status().ToString();
+    return r.ok() ? *r : Outcome{};
+  }
+  std::vector<std::string> Rps() {
+    std::vector<std::string> out;
+    auto rps = repo_->ListRps("vm");
+    EXPECT_TRUE(rps.ok()) << rps.status().ToString();
+    if (rps.ok()) {
+      for (const auto& r : *rps) out.push_back(r.name);
+    }
+    return out;
+  }
+
+  TempDir dir_;
+  std::string image_;
+  std::unique_ptr<Repository> repo_;
+  std::unique_ptr<Operations> ops_;
+};
+
+// The mount writes text to `.control`; the CLI builds the Command from its flags. Both run
+// the same sequence on identical stores: `.status` must read the same, line for line.
+TEST_F(OperationsTest, TheSameCommandFromEitherEntryPointLeavesTheSameStatus) {
+  TempDir other_dir;
+  auto other = NewStore(other_dir / "store", image_);
+  ASSERT_NE(other, nullptr);
+  Operations cli(other.get());
+
+  auto built = [](Verb verb, std::string rp, std::string target = "") {
+    Command c;
+    c.verb = verb;
+    c.rp = std::move(rp);
+    c.target = std::move(target);
+    return c;
+  };
+  Command create = built(Verb::kCreate, "one");
+  create.description = "before \"the\" upgrade";
+  Command create_two = built(Verb::kCreate, "two");
+  Command rollback = built(Verb::kRollback, "one");
+  rollback.keep_current = true;
+  Command del;  // as `rpfs delete vm uno` builds it: the names in more_rps
+  del.verb = Verb::kDelete;
+  del.more_rps = {"uno"};
+  const std::vector<std::pair<std::string, Command>> steps = {
+      {"create one description=\"before \\\"the\\\" upgrade\"", create},
+      {"create two", create_two},
+      {"rollback one keep-current", rollback},
+      {"rename one uno", built(Verb::kRename, "one", "uno")},
+      {"protect two", built(Verb::kProtect, "two")},
+      {"delete two", built(Verb::kDelete, "two")},  // refused: protected
+      {"unprotect two", built(Verb::kUnprotect, "two")},
+      {"delete uno", del},
+  };
+  for (const auto& [text, cmd] : steps) {
+    Command parsed = Parse(text);
+    EXPECT_EQ(parsed.ToString(), cmd.ToString());
+    auto a = ops_->Run("vm", parsed);
+    auto b = cli.Run("vm", cmd);
+    EXPECT_EQ(a.ok(), b.ok()) << text;
+    if (a.ok() && b.ok()) {
+      EXPECT_EQ(a->summary, b->summary) << text;
+    }
+  }
+  const std::string mount_status = WithoutTimeAndId(ops_->StatusText("vm"));
+  EXPECT_EQ(mount_status, WithoutTimeAndId(cli.StatusText("vm")));
+  EXPECT_THAT(mount_status, HasSubstr("command=\"create one description=\\\"before \\\\\\\"the"));
+  EXPECT_THAT(mount_status, HasSubstr("command=\"create two\" result=\"created vm/two: "));
+  EXPECT_THAT(mount_status,
+              HasSubstr("state=failed progress=0/0 percent=100 command=\"delete two\""));
+  EXPECT_THAT(mount_status, HasSubstr("command=\"delete uno\" result=\"deleted vm/uno, freed "));
+}
+
+TEST_F(OperationsTest, DeleteDeletesEachNamedRpOnceAndCountsThem) {
+  Run(Parse("create one"));
+  Run(Parse("create two"));
+  Command del;
+  del.verb = Verb::kDelete;
+  del.more_rps = {"one", "one", "one"};
+  EXPECT_EQ(del.ToString(), "delete one");
+  Outcome out = Run(del);
+  EXPECT_THAT(out.deleted, ElementsAre("one"));
+  EXPECT_THAT(out.summary, HasSubstr("deleted vm/one, freed "));
+  EXPECT_THAT(Rps(), ElementsAre("two"));
+  EXPECT_THAT(ops_->StatusText("vm"), HasSubstr("command=\"delete one\""));
+}
+
+TEST_F(OperationsTest, DeleteAllDeletesEveryRpOfTheVm) {
+  Run(Parse("create one"));
+  Run(Parse("create two"));
+  Command del;
+  del.verb = Verb::kDelete;
+  del.all = true;
+  EXPECT_EQ(del.ToString(), "delete --all");
+  Outcome out = Run(del);
+  EXPECT_THAT(out.deleted, ElementsAre("one", "two"));
+  EXPECT_GT(out.bytes_freed, 0u);
+  EXPECT_THAT(out.summary, HasSubstr("deleted vm/one vm/two, freed "));
+  EXPECT_TRUE(Rps().empty());
+}
+
+TEST_F(OperationsTest, CreateReturnsTheNewRp) {
+  Command create = Parse("create one");
+  Outcome out = Run(create);
+  ASSERT_TRUE(out.rp.has_value());
+  EXPECT_EQ(out.rp->name, "one");
+  EXPECT_EQ(out.summary,
+            "created vm/one: " + std::to_string(out.rp->added_bytes) + " bytes added to the store");
+}
+
+TEST_F(OperationsTest, PruneIsACommandOfTheVmWithTheCliText) {
+  Run(Parse("create one"));
+  Run(Parse("create two"));
+  Command prune;
+  prune.verb = Verb::kPrune;
+  prune.policy.keep_last = 1;
+  prune.dry_run = true;
+  EXPECT_EQ(prune.ToString(), "prune --dry-run " + prune.policy.ToString());
+  Outcome dry = Run(prune);
+  ASSERT_TRUE(dry.prune.has_value());
+  EXPECT_THAT(dry.summary, HasSubstr("would remove 1 of 2 recovery point(s) of vm and free "));
+  EXPECT_THAT(Rps(), ElementsAre("one", "two"));
+  prune.dry_run = false;
+  Outcome done = Run(prune);
+  EXPECT_THAT(done.summary, HasSubstr("removed 1 of 2 recovery point(s) of vm, freed "));
+  EXPECT_THAT(Rps(), ElementsAre("two"));
+}
+
+TEST_F(OperationsTest, ASecondCommandOnTheVmIsBusyButHydrateIsNot) {
+  Run(Parse("create one"));
+  Run(Parse("clone one c"));
+  Status during_create, hydrate_during_create;
+  bool asked = false;
+  auto progress = [&](uint64_t, uint64_t) {
+    if (asked) return;
+    asked = true;
+    during_create = ops_->Run("vm", Parse("delete one")).status();
+    Command hydrate;
+    hydrate.verb = Verb::kHydrate;
+    hydrate.target = "c";
+    hydrate_during_create = ops_->Run("vm", hydrate).status();
+  };
+  auto r = ops_->Run("vm", Parse("create two"), progress);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(asked) << "create reported no progress";
+  EXPECT_EQ(during_create.code(), Status::Code::kBusy) << during_create.ToString();
+  EXPECT_TRUE(hydrate_during_create.ok()) << hydrate_during_create.ToString();
+  const std::string status = ops_->StatusText("vm");
+  EXPECT_THAT(status, HasSubstr("command=\"delete one\" result=\"vm vm is busy"));
+  EXPECT_THAT(status, HasSubstr("command=\"hydrate c\" result=\"hydrated clone vm/c:"));
+  EXPECT_THAT(Rps(), ElementsAre("one", "two"));
+}
+
+TEST(OperationsDefineTest, CloneDefineNeedsTheMountAndGetsItsPathsFromIt) {
+  TempDir dir;
+  testing::FakeHypervisor fake(dir / "");
+  testing::MakeSparseFile(dir / "web.img", kDiskSize);
+  fake.AddDomain("web", {{"vda", dir / "web.img"}});
+  auto repo = Repository::Init(dir / "store", InitOptions{});
+  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+  (*repo)->SetHypervisorFactory(fake.Factory());
+  auto vm = (*repo)->ImportVm(fake.uri(), "web");
+  ASSERT_TRUE(vm.ok()) << vm.status().ToString();
+  Operations ops(repo->get());
+  ASSERT_TRUE(ops.Run("web", Parse("create day1")).ok());
+
+  auto refused = ops.Run("web", Parse("clone day1 copy define"));
+  EXPECT_TRUE(refused.status().IsInvalidArgument()) << refused.status().ToString();
+  EXPECT_THAT(refused.status().message(), HasSubstr("define needs the mount"));
+  EXPECT_FALSE((*repo)->GetClone("web", "copy").ok()) << "a refused define made a clone";
+
+  ops.SetMount([](const std::string& v, const std::string& c,
+                  const std::string& d) { return "/m/" + v + "|" + c + "|" + d; },
+               /*allow_other=*/true);
+  auto done = ops.Run("web", Parse("clone day1 copy define"));
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_THAT(done->summary, HasSubstr("virsh start copy"));
+  auto dom = fake.GetDomain("copy");
+  ASSERT_TRUE(dom.ok()) << dom.status().ToString();
+  EXPECT_EQ(dom->disks[0].path, "/m/web|copy|vda");
+}
+
+}  // namespace
+}  // namespace rpfs::control
