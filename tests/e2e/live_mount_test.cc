@@ -9,6 +9,7 @@
 #include <set>
 
 #include "mount_fixture.h"
+#include "support/status_matchers.h"
 #include "util/unix_socket.h"
 
 namespace rpfs::testing {
@@ -75,15 +76,15 @@ TEST_F(LiveMountTest, GarbageOnTheSocketGetsAClearErrorAndChangesNothing) {
   for (const std::string& garbage :
        {std::string("\x05hello"), std::string(1, '\0'), std::string("\x0arpfs-cli-9")}) {
     auto conn = ConnectUnix(store(), "rpfs.sock");
-    ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+    ASSERT_OK(conn);
     int err[2];
     ASSERT_EQ(::pipe(err), 0);
     int null_fd = ::open("/dev/null", O_RDWR);
-    ASSERT_TRUE(SendMessage(conn->get(), garbage, {null_fd, null_fd, err[1]}).ok());
+    ASSERT_OK(SendMessage(conn->get(), garbage, {null_fd, null_fd, err[1]}));
     ::close(err[1]);
     ::close(null_fd);
     auto reply = ReceiveMessage(conn->get(), 16);
-    ASSERT_TRUE(reply.ok());
+    ASSERT_OK(reply);
     EXPECT_EQ(reply->size(), 4u) << "an exit code comes back";
     std::string text(512, '\0');
     ssize_t n = ::read(err[0], text.data(), text.size());

@@ -2,12 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include "support/status_matchers.h"
+
 namespace rpfs::control {
 namespace {
 
 Command Parse(const std::string& text) {
   auto c = ParseCommand(text);
-  EXPECT_TRUE(c.ok()) << "'" << text << "': " << c.status().ToString();
+  EXPECT_OK(c) << "'" << text << "': " << c.status().ToString();
   return c.ok() ? *c : Command{};
 }
 
