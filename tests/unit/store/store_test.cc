@@ -1,0 +1,131 @@
+// The store layer on its own, against a real RocksDB in a temporary directory: atomic
+// commits, refcounts and GC, the GC gate of an open WriteTx, and the directory lock.
+#include "store/store.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "format/chunk_codec.h"
+#include "format/keys.h"
+#include "support/images.h"
+#include "support/status_matchers.h"
+#include "support/temp_dir.h"
+#include "util/hash.h"
+
+namespace rpfs::store {
+namespace {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = Store::Init(dir_ / "store", format::StoreConfig{});
+    ASSERT_OK(s);
+    store_ = std::move(*s);
+  }
+
+  // A chunk written by a committed tx with one reference, as a create leaves it.
+  ObjectId PutReferencedChunk(uint64_t seed) {
+    auto raw = testing::PatternBytes(seed, 64 * 1024);
+    std::string body;
+    format::ChunkEncoder(3).Encode(raw, &body);
+    ObjectId id{format::ObjectKind::kChunk, Sha256(raw)};
+    auto tx = store_->BeginTx("test");
+    EXPECT_OK(tx);
+    EXPECT_OK((*tx)->PutObject(id, body, raw.size()));
+    Mutation m;
+    m.AddRef(id, 1);
+    EXPECT_OK((*tx)->Commit(m));
+    return id;
+  }
+
+  uint64_t Refcount(const ObjectId& id) {
+    auto meta = store_->GetObjectMeta(id);
+    EXPECT_OK(meta);
+    return meta.ok() && *meta ? (*meta)->refcount : 0;
+  }
+  bool Exists(const ObjectId& id) {
+    auto meta = store_->GetObjectMeta(id);
+    EXPECT_OK(meta);
+    return meta.ok() && meta->has_value();
+  }
+
+  testing::TempDir dir_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(StoreTest, CommitAppliesPutsAndDeletesTogether) {
+  Mutation first;
+  first.Put(format::VmKey("a"), "one");
+  first.Put(format::VmKey("b"), "two");
+  ASSERT_OK(store_->Commit(first));
+  Mutation second;
+  second.Delete(format::VmKey("a"));
+  second.Put(format::VmKey("c"), "three");
+  ASSERT_OK(store_->Commit(second));
+
+  std::vector<std::string> names;
+  ASSERT_OK(store_->Scan(format::VmPrefix(), [&](std::string_view k, std::string_view) {
+    names.push_back(format::VmNameFromKey(k));
+    return true;
+  }));
+  EXPECT_EQ(names, (std::vector<std::string>{"b", "c"}));
+  auto b = store_->Get(format::VmKey("b"));
+  ASSERT_OK(b);
+  ASSERT_TRUE(b->has_value());
+  EXPECT_EQ(**b, "two");
+}
+
+TEST_F(StoreTest, AnObjectIsFreedWhenItsLastReferenceGoes) {
+  ObjectId id = PutReferencedChunk(1);
+  EXPECT_EQ(Refcount(id), 1u);
+  auto body = store_->GetObjectBody(id);
+  ASSERT_OK(body);
+
+  Mutation drop;
+  drop.AddRef(id, -1);
+  ASSERT_OK(store_->Commit(drop));
+  auto freed = store_->RunGc();
+  ASSERT_OK(freed);
+  EXPECT_EQ(*freed, body->size());
+  EXPECT_FALSE(Exists(id));
+  auto gone = store_->GetObjectBody(id);  // a read of it now is damage, naming the object
+  EXPECT_TRUE(gone.status().IsCorruption()) << gone.status().ToString();
+  EXPECT_NE(gone.status().message().find(id.digest.Hex()), std::string::npos)
+      << gone.status().ToString();
+}
+
+TEST_F(StoreTest, NothingIsFreedWhileAWriteTxIsOpen) {
+  ObjectId id = PutReferencedChunk(2);
+  auto open = store_->BeginTx("reading disks");
+  ASSERT_OK(open);
+  EXPECT_TRUE(store_->HasOpenTx());
+
+  Mutation drop;
+  drop.AddRef(id, -1);
+  ASSERT_OK(store_->Commit(drop));
+  auto during = store_->RunGc();
+  ASSERT_OK(during);
+  EXPECT_EQ(*during, 0u);
+  EXPECT_TRUE(Exists(id)) << "freed under an open tx that may reference it";
+
+  ASSERT_OK((*open)->Commit(Mutation{}));
+  open->reset();
+  EXPECT_FALSE(store_->HasOpenTx());
+  auto after = store_->RunGc();
+  ASSERT_OK(after);
+  EXPECT_GT(*after, 0u);
+  EXPECT_FALSE(Exists(id));
+}
+
+TEST_F(StoreTest, ASecondOpenOfAnOpenStoreIsBusy) {
+  auto second = Store::Open(dir_ / "store");
+  EXPECT_TRUE(second.status().IsBusy()) << second.status().ToString();
+  store_.reset();
+  auto reopened = Store::Open(dir_ / "store");
+  EXPECT_OK(reopened);
+}
+
+}  // namespace
+}  // namespace rpfs::store

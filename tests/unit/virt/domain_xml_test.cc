@@ -1,0 +1,81 @@
+// Domain XML on its own (libxml2): which disks rpfs reads, and the copy defined on a
+// clone's disks.
+#include "virt/domain_xml.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "support/status_matchers.h"
+
+namespace rpfs::virt {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+const char kDomain[] = R"(<domain type='kvm'>
+  <name>web01</name>
+  <uuid>6f1a2b3c-0000-4000-8000-000000000001</uuid>
+  <devices>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='/var/lib/libvirt/images/web01.qcow2'/>
+      <backingStore type='file'><format type='raw'/><source file='/base.raw'/></backingStore>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <disk type='block' device='disk'>
+      <driver name='qemu' type='raw'/>
+      <source dev='/dev/vg0/web01-data'/>
+      <target dev='vdb' bus='virtio'/>
+    </disk>
+    <disk type='file' device='cdrom'>
+      <target dev='sda' bus='sata'/>
+    </disk>
+    <interface type='network'><mac address='52:54:00:12:34:56'/><source network='default'/></interface>
+  </devices>
+</domain>)";
+
+TEST(DomainXmlTest, ParsesNameUuidAndTheDisksWithASource) {
+  auto d = ParseDomainXml(kDomain);
+  ASSERT_OK(d);
+  EXPECT_EQ(d->name, "web01");
+  EXPECT_EQ(d->uuid, "6f1a2b3c-0000-4000-8000-000000000001");
+  ASSERT_EQ(d->disks.size(), 2u);  // the empty CD-ROM is left out
+  EXPECT_EQ(d->disks[0].target, "vda");
+  EXPECT_EQ(d->disks[0].path, "/var/lib/libvirt/images/web01.qcow2");
+  EXPECT_EQ(d->disks[0].format, "qcow2");
+  EXPECT_FALSE(d->disks[0].block);
+  EXPECT_EQ(d->disks[1].target, "vdb");
+  EXPECT_EQ(d->disks[1].path, "/dev/vg0/web01-data");
+  EXPECT_TRUE(d->disks[1].block);
+}
+
+TEST(DomainXmlTest, BadXmlIsCorruptionNamingTheCause) {
+  EXPECT_TRUE(ParseDomainXml("<domain><name>x</name>").status().IsCorruption());
+  auto no_name = ParseDomainXml("<domain><devices/></domain>");
+  EXPECT_TRUE(no_name.status().IsCorruption());
+  EXPECT_THAT(no_name.status().message(), HasSubstr("name"));
+}
+
+TEST(DomainXmlTest, ACopyHasANewNameNoUuidNoMacAndRawDisksAtTheGivenPaths) {
+  auto copy = CopyDomainXml(kDomain, "web01-copy", {{"vda", "/mnt/rp/web01/.clones/c/vda.raw"}});
+  ASSERT_OK(copy);
+  EXPECT_THAT(*copy, HasSubstr("<name>web01-copy</name>"));
+  EXPECT_THAT(*copy, Not(HasSubstr("<uuid>")));
+  EXPECT_THAT(*copy, Not(HasSubstr("52:54:00:12:34:56")));
+  EXPECT_THAT(*copy, Not(HasSubstr("/base.raw"))) << "backing chain kept";
+  auto parsed = ParseDomainXml(*copy);
+  ASSERT_OK(parsed);
+  ASSERT_EQ(parsed->disks.size(), 2u);
+  EXPECT_EQ(parsed->disks[0].path, "/mnt/rp/web01/.clones/c/vda.raw");
+  EXPECT_EQ(parsed->disks[0].format, "raw");
+  EXPECT_EQ(parsed->disks[1].path, "/dev/vg0/web01-data");  // not given: unchanged
+}
+
+TEST(DomainXmlTest, ACopyRefusesATargetThatIsNotADisk) {
+  auto copy = CopyDomainXml(kDomain, "x", {{"vdz", "/tmp/x.raw"}});
+  EXPECT_TRUE(copy.status().IsInvalidArgument()) << copy.status().ToString();
+}
+
+}  // namespace
+}  // namespace rpfs::virt
