@@ -73,6 +73,27 @@ class CliVerb {
   virtual int Run(const Context& ctx) = 0;
 };
 
+// A read-only listing of one VM or of every VM: `<verb> [VM] [--json]` (plus what
+// DeclareMore adds), run on the opened store.
+class VmListingVerb : public CliVerb {
+ public:
+  void Declare(CLI::App* cmd, Context& ctx) final {
+    cmd->add_option("vm", vm_, "Only this VM");
+    DeclareMore(cmd);
+    cmd->add_flag("--json", ctx.json, "Machine-readable output");
+  }
+  int Run(const Context& ctx) final {
+    auto repo = ctx.OpenRepo();
+    if (!repo.ok()) return ctx.Fail(repo.status());
+    return List(ctx, **repo);
+  }
+
+ protected:
+  virtual void DeclareMore(CLI::App*) {}
+  virtual int List(const Context& ctx, Repository& repo) = 0;
+  std::string vm_;  // empty: every VM
+};
+
 // Parses `args` (without the program name) and runs the subcommand in `ctx`. With
 // `forward`, a command on a store served by a mount is handed to its daemon. Usage errors
 // and help go to ctx.out / ctx.err like everything else.

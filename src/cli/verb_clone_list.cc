@@ -8,17 +8,10 @@
 namespace rpfs::cli {
 namespace {
 
-class CloneListVerb final : public CliVerb {
+class CloneListVerb final : public VmListingVerb {
  public:
-  void Declare(CLI::App* cmd, Context& ctx) override {
-    cmd->add_option("vm", vm_, "Only this VM");
-    cmd->add_flag("--json", ctx.json, "Machine-readable output");
-  }
-
-  int Run(const Context& ctx) override {
-    auto repo = ctx.OpenRepo();
-    if (!repo.ok()) return ctx.Fail(repo.status());
-    auto clones = (*repo)->ListClones(vm_);
+  int List(const Context& ctx, Repository& repo) override {
+    auto clones = repo.ListClones(vm_);
     if (!clones.ok()) return ctx.Fail(clones.status());
     if (ctx.json) {
       PrintJson(ctx, *clones);
@@ -56,8 +49,6 @@ class CloneListVerb final : public CliVerb {
     }
     ctx.PrintJson(j);
   }
-
-  std::string vm_;
 };
 
 }  // namespace

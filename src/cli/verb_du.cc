@@ -13,19 +13,12 @@ double Ratio(uint64_t a, uint64_t b) {
   return b == 0 ? 0.0 : static_cast<double>(a) / static_cast<double>(b);
 }
 
-class DuVerb final : public CliVerb {
+class DuVerb final : public VmListingVerb {
  public:
-  void Declare(CLI::App* cmd, Context& ctx) override {
-    cmd->add_option("vm", vm_, "Only this VM");
-    cmd->add_flag("--json", ctx.json, "Machine-readable output");
-  }
-
-  int Run(const Context& ctx) override {
-    auto repo = ctx.OpenRepo();
-    if (!repo.ok()) return ctx.Fail(repo.status());
-    auto vms = SelectVms(**repo, vm_);
+  int List(const Context& ctx, Repository& repo) override {
+    auto vms = SelectVms(repo, vm_);
     if (!vms.ok()) return ctx.Fail(vms.status());
-    auto summary = (*repo)->Summary();
+    auto summary = repo.Summary();
     if (!summary.ok()) return ctx.Fail(summary.status());
     nlohmann::json j;
     j["vms"] = nlohmann::json::array();
@@ -34,7 +27,7 @@ class DuVerb final : public CliVerb {
                    "STORED", "ADDED", "UNIQUE");
     }
     for (const auto& vm : *vms) {
-      auto jvm = VmRows(ctx, **repo, vm);
+      auto jvm = VmRows(ctx, repo, vm);
       if (!jvm.ok()) return ctx.Fail(jvm.status());
       j["vms"].push_back(*jvm);
     }
@@ -96,7 +89,6 @@ class DuVerb final : public CliVerb {
                  Ratio(logical_, s.disk_bytes));
   }
 
-  std::string vm_;
   uint64_t logical_ = 0;
   uint64_t referenced_ = 0;
 };

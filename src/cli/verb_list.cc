@@ -43,22 +43,18 @@ void PrintRpTable(const Context& ctx, const std::vector<RpInfo>& rps, const std:
   walk("", "");
 }
 
-class ListVerb final : public CliVerb {
+class ListVerb final : public VmListingVerb {
  public:
-  void Declare(CLI::App* cmd, Context& ctx) override {
-    cmd->add_option("vm", vm_, "Only this VM");
+  void DeclareMore(CLI::App* cmd) override {
     cmd->add_flag("--tree", tree_, "Show the parent/child hierarchy");
-    cmd->add_flag("--json", ctx.json, "Machine-readable output");
   }
 
-  int Run(const Context& ctx) override {
-    auto repo = ctx.OpenRepo();
-    if (!repo.ok()) return ctx.Fail(repo.status());
-    auto vms = SelectVms(**repo, vm_);
+  int List(const Context& ctx, Repository& repo) override {
+    auto vms = SelectVms(repo, vm_);
     if (!vms.ok()) return ctx.Fail(vms.status());
     nlohmann::json j = nlohmann::json::array();
     for (const auto& vm : *vms) {
-      auto rps = (*repo)->ListRps(vm.name);
+      auto rps = repo.ListRps(vm.name);
       if (!rps.ok()) return ctx.Fail(rps.status());
       if (ctx.json) {
         for (const auto& rp : *rps) {
@@ -77,7 +73,6 @@ class ListVerb final : public CliVerb {
   }
 
  private:
-  std::string vm_;
   bool tree_ = false;
 };
 

@@ -8,21 +8,14 @@
 namespace rpfs::cli {
 namespace {
 
-class PolicyShowVerb final : public CliVerb {
+class PolicyShowVerb final : public VmListingVerb {
  public:
-  void Declare(CLI::App* cmd, Context& ctx) override {
-    cmd->add_option("vm", vm_, "Only this VM");
-    cmd->add_flag("--json", ctx.json, "Machine-readable output");
-  }
-
-  int Run(const Context& ctx) override {
-    auto repo = ctx.OpenRepo();
-    if (!repo.ok()) return ctx.Fail(repo.status());
-    auto names = VmNames(**repo, vm_);
+  int List(const Context& ctx, Repository& repo) override {
+    auto names = VmNames(repo, vm_);
     if (!names.ok()) return ctx.Fail(names.status());
     nlohmann::json j = nlohmann::json::array();
     for (const auto& n : *names) {
-      auto p = (*repo)->GetPolicy(n);
+      auto p = repo.GetPolicy(n);
       if (!p.ok()) return ctx.Fail(p.status());
       std::string text = *p ? (*p)->ToString() : "(none)";
       j.push_back({{"vm", n}, {"policy", text}});
@@ -31,9 +24,6 @@ class PolicyShowVerb final : public CliVerb {
     if (ctx.json) ctx.PrintJson(j);
     return kExitOk;
   }
-
- private:
-  std::string vm_;
 };
 
 }  // namespace
