@@ -67,6 +67,12 @@ struct VmInfo {
 struct RpDiskInfo {
   std::string name;
   uint64_t size = 0;
+  // Owner, group and permission bits of the file the disk was read from when the RP was
+  // made: what its file in the mount shows, never wider (docs/security.md). uid 0 with
+  // mode 0400 for RPs made before rpfs recorded them.
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint32_t mode = 0400;
 };
 
 struct RpInfo {

@@ -1,5 +1,6 @@
 // rpfs mount MOUNTPOINT [-f] [--debug] [-o OPT]...
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,12 +29,44 @@ std::vector<std::string> SplitOptions(const std::vector<std::string>& raw) {
   return out;
 }
 
+// The gid of group `name` (a name or a number), for `-o group=`.
+Result<uint32_t> GroupId(const std::string& name) {
+  std::vector<char> buf(16384);
+  struct group grp;
+  struct group* found = nullptr;
+  int err = ::getgrnam_r(name.c_str(), &grp, buf.data(), buf.size(), &found);
+  if (found != nullptr) return static_cast<uint32_t>(found->gr_gid);
+  if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos &&
+      name.size() < 10) {
+    return static_cast<uint32_t>(std::stoul(name));
+  }
+  if (err != 0) return Status::FromErrno(err, "looking up group " + name);
+  return Status::InvalidArgument("mount option group=" + name + ": no such group");
+}
+
+// Takes our own options out of `opts` (the rest goes to FUSE): `group=NAME`, the operators
+// group that may read every RP (fs/access.h).
+Result<std::optional<uint32_t>> TakeOperatorsGroup(fuse::MountOptions* opts) {
+  std::optional<uint32_t> operators;
+  std::vector<std::string> rest;
+  for (const auto& o : opts->options) {
+    if (o.rfind("group=", 0) != 0) {
+      rest.push_back(o);
+      continue;
+    }
+    RPFS_ASSIGN_OR_RETURN(operators, GroupId(o.substr(6)));
+  }
+  opts->options = std::move(rest);
+  return operators;
+}
+
 // Opens the store and serves it; `ready` runs once the mount answers.
-Status OpenAndServe(const Context& ctx, const fuse::MountOptions& opts,
+Status OpenAndServe(const Context& ctx, fuse::MountOptions opts,
                     const std::function<void()>& ready) {
+  RPFS_ASSIGN_OR_RETURN(std::optional<uint32_t> operators, TakeOperatorsGroup(&opts));
   auto repo = ctx.OpenRepo();
   if (!repo.ok()) return repo.status();
-  fs::Filesystem filesystem(repo->get());
+  fs::Filesystem filesystem(repo->get(), fs::MountAccess::OfThisProcess(operators));
   bool allow_other = false;
   for (const auto& o : opts.options) allow_other |= o == "allow_other";
   // `clone ... define` gives a new domain the clone's disks as this mount shows them.
@@ -104,7 +137,8 @@ class MountVerb final : public CliVerb {
     cmd->add_flag("-f,--foreground", foreground_, "Stay in the foreground");
     cmd->add_flag("--debug", debug_, "Log every FUSE request (implies nothing else)");
     cmd->add_option("-o", options_,
-                    "Mount options, e.g. allow_other (comma-separated, repeatable)");
+                    "Mount options, e.g. allow_other, group=NAME (the group may read every "
+                    "RP; comma-separated, repeatable)");
   }
 
   int Run(const Context& ctx) override {

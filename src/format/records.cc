@@ -8,8 +8,9 @@ namespace {
 // Record versions (persisted).
 constexpr uint8_t kStoreConfigV1 = 1;
 constexpr uint8_t kVmV1 = 1;
-constexpr uint8_t kVmV2 = 2;  // adds the libvirt domain and its checkpoint
-constexpr uint8_t kRpV1 = 1;
+constexpr uint8_t kVmV2 = 2;                   // adds the libvirt domain and its checkpoint
+[[maybe_unused]] constexpr uint8_t kRpV1 = 1;  // still read: no stream access
+constexpr uint8_t kRpV2 = 2;                   // adds each stream's access (owner, group, mode)
 constexpr uint8_t kObjectMetaV1 = 1;
 constexpr uint8_t kTxV1 = 1;
 constexpr uint8_t kCloneV1 = 1;
@@ -176,12 +177,24 @@ Result<std::vector<RpStream>> GetStreams(Decoder& d) {
   return out;
 }
 
+Result<StreamAccess> GetAccess(Decoder& d) {
+  StreamAccess a;
+  RPFS_ASSIGN_OR_RETURN(uint64_t uid, d.GetVarint());
+  RPFS_ASSIGN_OR_RETURN(uint64_t gid, d.GetVarint());
+  RPFS_ASSIGN_OR_RETURN(uint64_t mode, d.GetVarint());
+  if (uid > UINT32_MAX || gid > UINT32_MAX || mode > 0777) return d.Truncated();
+  a.uid = static_cast<uint32_t>(uid);
+  a.gid = static_cast<uint32_t>(gid);
+  a.mode = static_cast<uint32_t>(mode);
+  return a;
+}
+
 }  // namespace
 
 std::string EncodeRp(const RpRecord& r) {
   std::string out;
   Encoder e(&out);
-  e.PutU8(kRpV1);
+  e.PutU8(kRpV2);
   e.PutVarint(r.id);
   e.PutString(r.vm);
   e.PutString(r.name);
@@ -195,12 +208,17 @@ std::string EncodeRp(const RpRecord& r) {
   e.PutVarint(r.data_bytes);
   e.PutVarint(r.stored_bytes);
   e.PutVarint(r.added_bytes);
+  for (const RpStream& s : r.streams) {  // v2: in stream order, one per stream
+    e.PutVarint(s.access.uid);
+    e.PutVarint(s.access.gid);
+    e.PutVarint(s.access.mode);
+  }
   return out;
 }
 
 Result<RpRecord> DecodeRp(std::string_view in) {
   Decoder d(in, "rp record");
-  RPFS_RETURN_IF_ERROR(CheckVersion(d, kRpV1, "rp record"));
+  RPFS_ASSIGN_OR_RETURN(uint8_t version, CheckVersionUpTo(d, kRpV2, "rp record"));
   RpRecord r;
   RPFS_ASSIGN_OR_RETURN(r.id, d.GetVarint());
   RPFS_ASSIGN_OR_RETURN(r.vm, d.GetString());
@@ -217,6 +235,11 @@ Result<RpRecord> DecodeRp(std::string_view in) {
   RPFS_ASSIGN_OR_RETURN(r.data_bytes, d.GetVarint());
   RPFS_ASSIGN_OR_RETURN(r.stored_bytes, d.GetVarint());
   RPFS_ASSIGN_OR_RETURN(r.added_bytes, d.GetVarint());
+  if (version >= kRpV2) {
+    for (RpStream& s : r.streams) {
+      RPFS_ASSIGN_OR_RETURN(s.access, GetAccess(d));
+    }
+  }
   RPFS_RETURN_IF_ERROR(d.ExpectEnd());
   return r;
 }

@@ -65,12 +65,23 @@ struct VmRecord {
 std::string EncodeVm(const VmRecord& v);
 Result<VmRecord> DecodeVm(std::string_view in);
 
+// Who may read a stream in the mount (docs/security.md): the owner, group and permission
+// bits of the file it was read from. The default, which records written before RpRecord v2
+// also get, is the mount owner's only (uid 0 stands for the mount's owner, see fs/access.h).
+struct StreamAccess {
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint32_t mode = 0400;  // permission bits only (no file type, setuid, setgid or sticky)
+  bool operator==(const StreamAccess&) const = default;
+};
+
 // One stream of an RP: a disk (or, later, the memory state) as an extent-map tree.
 struct RpStream {
   StreamKind kind = StreamKind::kDisk;
   std::string name;   // "vda"; "memory" for the memory state
   uint64_t size = 0;  // logical bytes
   Digest root;        // root page of the extent map; zero = entirely holes (or size 0)
+  StreamAccess access;
 };
 
 inline constexpr uint32_t kRpFlagQuiesced = 1u << 0;

@@ -59,8 +59,8 @@ int ToErrno(const Status& s) {
   return EIO;
 }
 
-Filesystem::Filesystem(Repository* repo)
-    : repo_(repo), ops_(repo), ctx_(std::make_unique<NodeContext>(repo, &ops_)) {
+Filesystem::Filesystem(Repository* repo, const MountAccess& access)
+    : repo_(repo), ops_(repo), ctx_(std::make_unique<NodeContext>(repo, &ops_, access)) {
   repo_->SetChangeListener([this](const StoreChange& c) { OnStoreChange(c); });
 }
 
@@ -150,11 +150,18 @@ Result<uint64_t> Filesystem::Seek(HandleId id, uint64_t offset, int whence) {
   return Status::InvalidArgument("unsupported whence");
 }
 
-Result<size_t> Filesystem::Write(HandleId id, uint64_t offset, std::span<const std::byte> data) {
+Result<size_t> Filesystem::Write(HandleId id, uint64_t offset, std::span<const std::byte> data,
+                                 const Caller& caller) {
   RPFS_ASSIGN_OR_RETURN(std::shared_ptr<FileHandle> h, FindHandle(id));
   if (h->clone) return h->clone->WriteAt(offset, data);
   if (h->control_vm.empty()) return Status::BadHandle("not open for writing");
   std::string_view text(reinterpret_cast<const char*>(data.data()), data.size());  // NOLINT
+  // Checked here rather than by the kernel (.control is writable by all) so that the
+  // refusal, with the command refused, is in `.status` for the owner to see.
+  if (Status may = MayControl(ctx_->access, caller); !may.ok()) {
+    ops_.RecordRejected(h->control_vm, text, may);
+    return may;
+  }
   auto cmd = control::ParseCommand(text);
   if (!cmd.ok()) {
     ops_.RecordRejected(h->control_vm, text, cmd.status());

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "control/operations.h"
+#include "fs/access.h"
 #include "fs/inode_table.h"
 #include "rpfs/repository.h"
 #include "rpfs/status.h"
@@ -91,7 +92,8 @@ class KernelCache {
 
 class Filesystem {
  public:
-  explicit Filesystem(Repository* repo);
+  // `access`: who may read what (access.h); by default the daemon's user owns the mount.
+  explicit Filesystem(Repository* repo, const MountAccess& access = MountAccess::OfThisProcess());
   ~Filesystem();
   Filesystem(const Filesystem&) = delete;
   Filesystem& operator=(const Filesystem&) = delete;
@@ -112,8 +114,10 @@ class Filesystem {
   Result<HandleId> Open(InodeNo ino, int flags);
   Result<size_t> Read(HandleId h, uint64_t offset, std::span<std::byte> out);
   // A write to `.control` runs one command and returns when it has finished: the bytes
-  // taken, or the command's error. EBADF for handles of other files.
-  Result<size_t> Write(HandleId h, uint64_t offset, std::span<const std::byte> data);
+  // taken, or the command's error; a `caller` who may not control the mount (MayControl)
+  // gets PermissionDenied, recorded in `.status`. EBADF for handles of other files.
+  Result<size_t> Write(HandleId h, uint64_t offset, std::span<const std::byte> data,
+                       const Caller& caller = Caller{});
   // Attribute changes: `.control` accepts (and ignores) them, so `echo cmd > .control`
   // works; a clone disk accepts all but a change of size (EINVAL: fixed size) and keeps a
   // new owner for as long as the mount lives; EROFS elsewhere.

@@ -87,8 +87,16 @@ Status GeneratedTextKind::Open(NodeContext& ctx, const NodeKey& key, int flags,
   return Status::OK();
 }
 
-Attr GeneratedTextKind::TextAttr(int64_t mtime_us) {
-  return Attr{0, S_IFREG | 0444, 0, mtime_us, 1, false};
+Attr GeneratedTextKind::TextAttr(const NodeContext& ctx, int64_t mtime_us) {
+  return MakeAttr(S_IFREG, OwnerReadAccess(ctx.access), 0, mtime_us, 1, false);
+}
+
+Attr MakeAttr(mode_t type, const NodeAccess& a, uint64_t size, int64_t mtime_us, uint32_t nlink,
+              bool immutable) {
+  Attr attr{0, type | a.perm, size, mtime_us, nlink, immutable};
+  attr.uid = a.uid;
+  attr.gid = a.gid;
+  return attr;
 }
 
 Status CheckReadOnlyOpen(int flags) {

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "control/operations.h"
+#include "fs/access.h"
 #include "fs/filesystem.h"
 #include "fs/inode_table.h"
 #include "fs/names.h"  // after inode_table.h: NodeKind::kClonesDir must not shadow kClonesDir
@@ -55,9 +56,10 @@ class CloneOwners {
 
 // What the kinds use; owned by the Filesystem, outlives every call.
 struct NodeContext {
-  NodeContext(Repository* r, control::Operations* o) : repo(r), ops(o) {}
+  NodeContext(Repository* r, control::Operations* o, MountAccess a) : repo(r), ops(o), access(a) {}
   Repository* repo;
   control::Operations* ops;
+  const MountAccess access;  // who may read what (access.h)
   CloneOwners clone_owners;
   std::atomic<uint64_t> texts_made{0};  // generated texts made (node_texts.h), for tests
 };
@@ -142,9 +144,14 @@ class GeneratedTextKind : public FileKind {
  protected:
   // The text, made with the functions of node_texts.h (they count what they make).
   virtual Result<std::string> MakeText(NodeContext& ctx, const NodeKey& key) const = 0;
-  // 0444, size 0, modified at `mtime_us`, not immutable (the text changes).
-  static Attr TextAttr(int64_t mtime_us);
+  // Readable by the mount owner (access.h), size 0, modified at `mtime_us`, not immutable
+  // (the text changes).
+  static Attr TextAttr(const NodeContext& ctx, int64_t mtime_us);
 };
+
+// The attributes of a node of file type `type` (S_IFDIR, S_IFREG) with access `a`.
+Attr MakeAttr(mode_t type, const NodeAccess& a, uint64_t size, int64_t mtime_us, uint32_t nlink,
+              bool immutable);
 
 // ReadOnly when `flags` ask to write or truncate.
 Status CheckReadOnlyOpen(int flags);

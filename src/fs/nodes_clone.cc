@@ -27,8 +27,8 @@ class ClonesDir final : public DirectoryKind {
   Result<NodeFacts> Load(NodeContext& ctx, const NodeKey& key) const override {
     return LoadVm(ctx, key);
   }
-  Result<Attr> AttrOf(NodeContext&, const NodeKey&, const NodeFacts&) const override {
-    return Attr{0, S_IFDIR | 0755, 0, 0, 2, false};
+  Result<Attr> AttrOf(NodeContext& ctx, const NodeKey&, const NodeFacts&) const override {
+    return MakeAttr(S_IFDIR, OwnerDirAccess(ctx.access), 0, 0, 2, false);
   }
   Result<NodeKey> LookupChild(NodeContext& ctx, const NodeKey& dir,
                               const std::string& name) const override {
@@ -60,8 +60,8 @@ class CloneDir final : public DirectoryKind {
   Result<NodeFacts> Load(NodeContext& ctx, const NodeKey& key) const override {
     return LoadClone(ctx, key);
   }
-  Result<Attr> AttrOf(NodeContext&, const NodeKey&, const NodeFacts& facts) const override {
-    return Attr{0, S_IFDIR | 0755, 0, CloneOf(facts).created_us, 2, false};
+  Result<Attr> AttrOf(NodeContext& ctx, const NodeKey&, const NodeFacts& facts) const override {
+    return MakeAttr(S_IFDIR, OwnerDirAccess(ctx.access), 0, CloneOf(facts).created_us, 2, false);
   }
   Result<NodeKey> LookupChild(NodeContext&, const NodeKey& dir,
                               const std::string& name) const override {
@@ -99,12 +99,8 @@ class CloneDiskFile final : public FileKind {
     const CloneInfo& c = CloneOf(facts);
     for (const auto& d : c.disks) {
       if (d.name != key.disk) continue;
-      Attr a{0, S_IFREG | 0644, d.size, c.created_us, 1, false};
-      if (auto owner = ctx.clone_owners.Get(key)) {
-        a.uid = owner->first;
-        a.gid = owner->second;
-      }
-      return a;
+      return MakeAttr(S_IFREG, CloneDiskAccess(ctx.access, ctx.clone_owners.Get(key)), d.size,
+                      c.created_us, 1, false);
     }
     return Status::NotFound("no disk " + key.disk);
   }
@@ -134,8 +130,8 @@ class CloneStatus final : public GeneratedTextKind {
   Result<NodeFacts> Load(NodeContext& ctx, const NodeKey& key) const override {
     return LoadClone(ctx, key);
   }
-  Result<Attr> AttrOf(NodeContext&, const NodeKey&, const NodeFacts& facts) const override {
-    return TextAttr(CloneOf(facts).created_us);
+  Result<Attr> AttrOf(NodeContext& ctx, const NodeKey&, const NodeFacts& facts) const override {
+    return TextAttr(ctx, CloneOf(facts).created_us);
   }
 
  protected:

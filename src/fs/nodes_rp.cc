@@ -16,9 +16,9 @@ const RpInfo& RpOf(const NodeFacts& facts) {
   return *facts.rp;
 }
 
-// A file of the RP: 0444, modified when the RP was created.
-Attr RpFileAttr(const RpInfo& rp, uint64_t size, bool immutable) {
-  return Attr{0, S_IFREG | 0444, size, rp.created_us, 1, immutable};
+// A file of the RP with access `a`, modified when the RP was created.
+Attr RpFileAttr(const RpInfo& rp, const NodeAccess& a, uint64_t size) {
+  return MakeAttr(S_IFREG, a, size, rp.created_us, 1, true);
 }
 
 class RpDir final : public DirectoryKind {
@@ -26,8 +26,9 @@ class RpDir final : public DirectoryKind {
   Result<NodeFacts> Load(NodeContext& ctx, const NodeKey& key) const override {
     return LoadRp(ctx, key);
   }
-  Result<Attr> AttrOf(NodeContext&, const NodeKey&, const NodeFacts& facts) const override {
-    return Attr{0, S_IFDIR | 0555, 0, RpOf(facts).created_us, 2, true};
+  Result<Attr> AttrOf(NodeContext& ctx, const NodeKey&, const NodeFacts& facts) const override {
+    const RpInfo& rp = RpOf(facts);
+    return MakeAttr(S_IFDIR, RpDirAccess(ctx.access, rp), 0, rp.created_us, 2, true);
   }
   Result<NodeKey> LookupChild(NodeContext&, const NodeKey& dir,
                               const std::string& name) const override {
@@ -65,13 +66,13 @@ class Disk final : public FileKind {
   Result<NodeFacts> Load(NodeContext& ctx, const NodeKey& key) const override {
     return LoadRp(ctx, key);
   }
-  Result<Attr> AttrOf(NodeContext&, const NodeKey& key, const NodeFacts& facts) const override {
+  Result<Attr> AttrOf(NodeContext& ctx, const NodeKey& key, const NodeFacts& facts) const override {
     const RpInfo& rp = RpOf(facts);
     if (key.disk == kMemoryStream && rp.with_memory) {
-      return RpFileAttr(rp, rp.memory_bytes, true);
+      return RpFileAttr(rp, OwnerReadAccess(ctx.access), rp.memory_bytes);
     }
     for (const auto& d : rp.disks) {
-      if (d.name == key.disk) return RpFileAttr(rp, d.size, true);
+      if (d.name == key.disk) return RpFileAttr(rp, RpDiskAccess(ctx.access, d), d.size);
     }
     return Status::NotFound("no disk " + key.disk);
   }
@@ -91,7 +92,7 @@ class DomainXml final : public FileKind {
   }
   Result<Attr> AttrOf(NodeContext& ctx, const NodeKey& key, const NodeFacts& facts) const override {
     RPFS_ASSIGN_OR_RETURN(std::string xml, ctx.repo->DomainXmlById(key.vm, key.rp_id));
-    return RpFileAttr(RpOf(facts), xml.size(), true);
+    return RpFileAttr(RpOf(facts), OwnerReadAccess(ctx.access), xml.size());
   }
   Status Open(NodeContext& ctx, const NodeKey& key, int flags, FileHandle* h) const override {
     RPFS_RETURN_IF_ERROR(CheckReadOnlyOpen(flags));
@@ -106,8 +107,9 @@ class Info final : public GeneratedTextKind {
   Result<NodeFacts> Load(NodeContext& ctx, const NodeKey& key) const override {
     return LoadRp(ctx, key);
   }
-  Result<Attr> AttrOf(NodeContext&, const NodeKey&, const NodeFacts& facts) const override {
-    return TextAttr(RpOf(facts).created_us);
+  Result<Attr> AttrOf(NodeContext& ctx, const NodeKey&, const NodeFacts& facts) const override {
+    const RpInfo& rp = RpOf(facts);
+    return MakeAttr(S_IFREG, RpInfoAccess(ctx.access, rp), 0, rp.created_us, 1, false);
   }
 
  protected:

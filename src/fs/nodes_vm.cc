@@ -11,9 +11,6 @@
 namespace rpfs::fs {
 namespace {
 
-// The owner may mkdir/rmdir/mv RPs in a VM directory (filesystem_namespace.cc).
-constexpr mode_t kVmDirMode = 0755;
-
 // The entries every VM directory has besides its RPs, in listing order. RP names never
 // start with '.', so they never collide.
 struct VmFile {
@@ -30,8 +27,8 @@ constexpr VmFile kVmFiles[] = {
 class Root final : public DirectoryKind {
  public:
   Result<NodeFacts> Load(NodeContext&, const NodeKey&) const override { return NodeFacts{}; }
-  Result<Attr> AttrOf(NodeContext&, const NodeKey&, const NodeFacts&) const override {
-    return Attr{0, S_IFDIR | 0555, 0, 0, 2, false};
+  Result<Attr> AttrOf(NodeContext& ctx, const NodeKey&, const NodeFacts&) const override {
+    return MakeAttr(S_IFDIR, OwnerDirAccess(ctx.access), 0, 0, 2, false);
   }
   Result<NodeKey> LookupChild(NodeContext& ctx, const NodeKey& dir,
                               const std::string& name) const override {
@@ -59,8 +56,9 @@ class Vm final : public DirectoryKind {
   Result<NodeFacts> Load(NodeContext& ctx, const NodeKey& key) const override {
     return LoadVm(ctx, key);
   }
-  Result<Attr> AttrOf(NodeContext&, const NodeKey&, const NodeFacts&) const override {
-    return Attr{0, S_IFDIR | kVmDirMode, 0, 0, 2, false};
+  // Only the owner may mkdir/rmdir/mv RPs in a VM directory (filesystem_namespace.cc).
+  Result<Attr> AttrOf(NodeContext& ctx, const NodeKey&, const NodeFacts&) const override {
+    return MakeAttr(S_IFDIR, OwnerDirAccess(ctx.access), 0, 0, 2, false);
   }
   Result<NodeKey> LookupChild(NodeContext& ctx, const NodeKey& dir,
                               const std::string& name) const override {
@@ -97,8 +95,8 @@ class Control final : public FileKind {
   Result<NodeFacts> Load(NodeContext& ctx, const NodeKey& key) const override {
     return LoadVm(ctx, key);
   }
-  Result<Attr> AttrOf(NodeContext&, const NodeKey&, const NodeFacts&) const override {
-    return Attr{0, S_IFREG | 0200, 0, 0, 1, false};
+  Result<Attr> AttrOf(NodeContext& ctx, const NodeKey&, const NodeFacts&) const override {
+    return MakeAttr(S_IFREG, ControlAccess(ctx.access), 0, 0, 1, false);
   }
   Status Open(NodeContext& ctx, const NodeKey& key, int flags, FileHandle* h) const override {
     if ((flags & O_ACCMODE) != O_WRONLY) {
@@ -119,8 +117,8 @@ class VmStatus final : public GeneratedTextKind {
   Result<NodeFacts> Load(NodeContext& ctx, const NodeKey& key) const override {
     return LoadVm(ctx, key);
   }
-  Result<Attr> AttrOf(NodeContext&, const NodeKey&, const NodeFacts&) const override {
-    return TextAttr(0);
+  Result<Attr> AttrOf(NodeContext& ctx, const NodeKey&, const NodeFacts&) const override {
+    return TextAttr(ctx, 0);
   }
 
  protected:
@@ -134,8 +132,8 @@ class PrunePreview final : public GeneratedTextKind {
   Result<NodeFacts> Load(NodeContext& ctx, const NodeKey& key) const override {
     return LoadVm(ctx, key);
   }
-  Result<Attr> AttrOf(NodeContext&, const NodeKey&, const NodeFacts&) const override {
-    return TextAttr(0);
+  Result<Attr> AttrOf(NodeContext& ctx, const NodeKey&, const NodeFacts&) const override {
+    return TextAttr(ctx, 0);
   }
 
  protected:

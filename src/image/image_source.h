@@ -53,6 +53,11 @@ Result<std::unique_ptr<ImageSource>> OpenNbdExport(const std::string& name,
                                                    const std::string& export_name,
                                                    const std::string& dirty_context);
 
+// The owner, group and permission bits of the file at `path` (symlinks followed: the file
+// that is read), which an RP's disk file in the mount takes (docs/security.md). `name`
+// ("vda") is used in error messages.
+Result<format::StreamAccess> AccessOf(const std::string& name, const std::string& path);
+
 // Recognises qcow2 by its magic number; everything else is raw.
 Result<format::DiskFormat> ProbeFormat(const std::string& path);
 

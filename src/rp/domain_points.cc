@@ -94,6 +94,32 @@ Result<DomainInfo> DomainPoints::DomainOf(const format::VmRecord& vm) {
   return dom.status().WithContext(DomainLabel(vm));
 }
 
+namespace {
+
+// Opens image `d` for reading, with the access its RP file will show.
+Status AddImage(const format::VmDisk& d, PointInput* in) {
+  DiskInput input;
+  input.name = d.name;
+  RPFS_ASSIGN_OR_RETURN(input.source, image::OpenImage(d.name, d.path, d.format));
+  RPFS_ASSIGN_OR_RETURN(input.access, image::AccessOf(d.name, d.path));
+  in->disks.push_back(std::move(input));
+  return Status::OK();
+}
+
+// The access of a running domain's disk `target`, read through libvirt: that of its source
+// file; the mount owner's only for a source that is not a local file (network disks).
+format::StreamAccess SourceAccess(const std::vector<format::VmDisk>& disks,
+                                  const std::string& target) {
+  for (const auto& d : disks) {
+    if (d.name != target || d.path.empty()) continue;
+    auto access = image::AccessOf(d.name, d.path);
+    if (access.ok()) return *access;
+  }
+  return format::StreamAccess{};
+}
+
+}  // namespace
+
 Result<PointInput> DomainPoints::Open(const format::VmRecord& vm, const CreateOptions& opts) {
   if (vm.kind == format::VmKind::kLibvirt) return BeginDomainPoint(vm, opts);
   if (opts.memory || opts.quiesce) {
@@ -102,10 +128,7 @@ Result<PointInput> DomainPoints::Open(const format::VmRecord& vm, const CreateOp
                                    " needs a libvirt domain");
   }
   PointInput in;
-  for (const auto& d : vm.disks) {
-    RPFS_ASSIGN_OR_RETURN(auto src, image::OpenImage(d.name, d.path, d.format));
-    in.disks.push_back({d.name, std::move(src), std::nullopt});
-  }
+  for (const auto& d : vm.disks) RPFS_RETURN_IF_ERROR(AddImage(d, &in));
   return in;
 }
 
@@ -125,10 +148,7 @@ Result<PointInput> DomainPoints::BeginDomainPoint(const format::VmRecord& vm,
     }
     // Nothing writes a shut-off domain's disks but us (qemu's locks keep a start out while
     // qemu-nbd reads a qcow2; a raw image is checked for changes after).
-    for (const auto& d : in.vm_disks) {
-      RPFS_ASSIGN_OR_RETURN(auto src, image::OpenImage(d.name, d.path, d.format));
-      in.disks.push_back({d.name, std::move(src), std::nullopt});
-    }
+    for (const auto& d : in.vm_disks) RPFS_RETURN_IF_ERROR(AddImage(d, &in));
     in.domain_xml = dom.xml;
     return in;
   }
@@ -157,6 +177,7 @@ Result<PointInput> DomainPoints::BeginDomainPoint(const format::VmRecord& vm,
       RPFS_ASSIGN_OR_RETURN(input.source, image::OpenNbdExport(fd.target, fd.nbd_socket,
                                                                fd.nbd_export, fd.dirty_context));
     }
+    input.access = SourceAccess(in.vm_disks, fd.target);
     if (in.pit->incremental() && !fd.dirty_context.empty()) {
       RPFS_ASSIGN_OR_RETURN(input.changed, input.source->ChangedExtents());
     } else if (in.pit->incremental() && fd.has_changed_extents) {

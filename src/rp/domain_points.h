@@ -29,6 +29,7 @@ struct DiskInput {
   std::string name;
   std::unique_ptr<image::ImageSource> source;
   std::optional<std::vector<image::Extent>> changed;
+  format::StreamAccess access;  // of the file behind the disk; owner only when unknown
 };
 
 // What a new RP reads: the VM's disks, or a domain's point in time. Members go in reverse

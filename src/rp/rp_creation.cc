@@ -88,6 +88,7 @@ Status RpCreation::Ingest(const ProgressFn& progress) {
     auto stream = IngestDisk(ctx_, d.name, *d.source, base ? &*base : nullptr,
                              d.changed ? &*d.changed : nullptr);
     if (!stream.ok()) return stream.status().WithContext(label_);
+    stream->access = d.access;
     rec_.logical_bytes += stream->size;
     rec_.streams.push_back(std::move(*stream));
   }

@@ -49,7 +49,7 @@ TEST_F(CloneMountTest, CloneReadsLikeItsRpAndADdHydratesIt) {
   struct stat st;
   ASSERT_EQ(::stat(Disk().c_str(), &st), 0);
   EXPECT_EQ(static_cast<uint64_t>(st.st_size), two_.size());
-  EXPECT_EQ(st.st_mode & 0777, 0644u);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_NE(Text(P("vm/.clones/c/.status")).find("state: hydrating\nhydrated_bytes: 0\n"),
             std::string::npos);
   auto r = RunCommand({"dd", "if=" + Disk(), "of=" + std::string(dir_ / "copy.raw"), "bs=4M"});

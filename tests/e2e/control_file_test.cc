@@ -197,9 +197,9 @@ TEST_F(ControlFileTest, MalformedCommandsGetEinvalAndChangeNothing) {
 TEST_F(ControlFileTest, ControlIsWriteOnlyAndStatusReadOnly) {
   struct stat st;
   ASSERT_EQ(::stat(P("vm/.control").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0200u);
+  EXPECT_EQ(st.st_mode & 0777, 0222u);
   ASSERT_EQ(::stat(P("vm/.status").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0777, 0444u);
+  EXPECT_EQ(st.st_mode & 0777, 0400u);
   errno = 0;
   EXPECT_LT(::open(P("vm/.control").c_str(), O_RDONLY), 0);
   EXPECT_EQ(errno, EACCES);

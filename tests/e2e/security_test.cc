@@ -1,7 +1,10 @@
-// Security basics of the mount and the CLI: no allow_other unless asked; with it, other
-// users may read RPs but change nothing (RP files read-only for everyone, clone and
-// control files the owner's only: default_permissions); names never escape their
-// directory, whichever interface gives them.
+// The permission model of the mount and the CLI (docs/security.md): no allow_other unless
+// asked; with it, other users read an RP only if they could read the disk it was made from
+// (its owner, group and mode, default_permissions), an operators group (-o group=) reads
+// every RP, and only root and the mount's owner change anything (the kernel refuses
+// mkdir/rmdir/rename, `.control` and the socket refuse commands with EACCES and the reason);
+// names never escape their directory, whichever interface gives them.
+#include <dirent.h>
 #include <grp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -16,11 +19,16 @@ namespace {
 
 constexpr uid_t kNobody = 65534;
 
-// Runs `fn` in a child process as user nobody; returns fn's result (an errno, 0 = done).
-int AsNobody(const std::function<int()>& fn) {
+constexpr gid_t kDiskGroup = 4242;  // a group the source image is given (need not exist)
+constexpr gid_t kOperators = 4243;  // the mount's operators group in these tests
+
+// Runs `fn` in a child process as user nobody, member of `groups` only; returns fn's
+// result (an errno, 0 = done).
+int AsNobody(const std::function<int()>& fn, std::vector<gid_t> groups = {}) {
   pid_t pid = ::fork();
   if (pid == 0) {
-    if (::setgroups(0, nullptr) != 0 || ::setgid(kNobody) != 0 || ::setuid(kNobody) != 0) {
+    if (::setgroups(groups.size(), groups.data()) != 0 || ::setgid(kNobody) != 0 ||
+        ::setuid(kNobody) != 0) {
       ::_exit(200);
     }
     ::_exit(fn());
@@ -34,6 +42,31 @@ int OpenErrno(const std::string& path, int flags) {
   int fd = ::open(path.c_str(), flags);
   if (fd < 0) return errno;
   ::close(fd);
+  return 0;
+}
+
+// Opens `path`, reads from it and returns the errno of the first step that failed.
+int ReadErrno(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return errno;
+  char buf[64];
+  int err = ::read(fd, buf, sizeof buf) < 0 ? errno : 0;
+  ::close(fd);
+  return err;
+}
+
+int WriteErrno(const std::string& path, const std::string& text) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC);
+  if (fd < 0) return errno;
+  int err = ::write(fd, text.data(), text.size()) < 0 ? errno : 0;
+  ::close(fd);
+  return err;
+}
+
+int ListErrno(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return errno;
+  ::closedir(d);
   return 0;
 }
 
@@ -86,17 +119,19 @@ TEST_F(SecurityTest, OtherUsersMayReadRpsButChangeNothing) {
   ASSERT_EQ(R({"clone", "vm", "one", "cl"}).exit_code, 0);
   Remount({"-o", "allow_other"});
   struct stat st;
+  // The source image is 0644: its RP's disk is readable by all, never writable.
   ASSERT_EQ(::stat(P("vm/one/vda.raw").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0444u);
   ASSERT_EQ(::stat(P("vm/one").c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 0222, 0u) << "an RP directory is writable";
+  EXPECT_EQ(st.st_mode & 0777, 0555u);
   const std::string clone_disk = P("vm/.clones/cl/vda.raw");
   ASSERT_EQ(::stat(clone_disk.c_str(), &st), 0) << clone_disk;
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
 
   EXPECT_EQ(AsNobody([&] { return OpenErrno(P("vm/one/vda.raw"), O_RDONLY); }), 0);
   EXPECT_EQ(AsNobody([&] { return OpenErrno(P("vm/one/vda.raw"), O_WRONLY); }), EACCES);
   EXPECT_EQ(AsNobody([&] { return OpenErrno(clone_disk, O_RDWR); }), EACCES);
-  EXPECT_EQ(AsNobody([&] { return OpenErrno(P("vm/.control"), O_WRONLY); }), EACCES);
+  EXPECT_EQ(AsNobody([&] { return WriteErrno(P("vm/.control"), "create sneaky"); }), EACCES);
   EXPECT_EQ(AsNobody([&] { return ::mkdir(P("vm/new").c_str(), 0755) == 0 ? 0 : errno; }), EACCES);
   EXPECT_EQ(
       AsNobody([&] { return ::rename(P("vm/one").c_str(), P("vm/uno").c_str()) == 0 ? 0 : errno; }),
@@ -104,6 +139,92 @@ TEST_F(SecurityTest, OtherUsersMayReadRpsButChangeNothing) {
   EXPECT_EQ(AsNobody([&] { return ::rmdir(P("vm/one").c_str()) == 0 ? 0 : errno; }), EACCES);
   // The owner (this process) still can: default_permissions checks modes, not "anyone".
   EXPECT_EQ(OpenErrno(clone_disk, O_RDWR), 0);
+}
+
+// An RP of a 0600 image is its owner's only: allow_other lets nobody else read it.
+TEST_F(SecurityTest, RpOfAnOwnerOnlySourceIsUnreadableByOthers) {
+  ASSERT_EQ(::chmod(img_.c_str(), 0600), 0);
+  ASSERT_EQ(R({"create", "vm", "secret"}).exit_code, 0);
+  for (bool allow_other : {false, true}) {
+    SCOPED_TRACE(allow_other ? "allow_other" : "private mount");
+    if (allow_other) Remount({"-o", "allow_other"});
+    struct stat st;
+    ASSERT_EQ(::stat(P("vm/secret/vda.raw").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0400u);
+    EXPECT_EQ(st.st_uid, 0u);
+    ASSERT_EQ(::stat(P("vm/secret").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0500u);
+    EXPECT_EQ(AsNobody([&] { return ReadErrno(P("vm/secret/vda.raw")); }), EACCES);
+    EXPECT_EQ(AsNobody([&] { return ReadErrno(P("vm/secret/info")); }), EACCES);
+    EXPECT_EQ(AsNobody([&] { return ListErrno(P("vm")); }), EACCES);
+    EXPECT_EQ(AsNobody([&] { return ReadErrno(P("vm/.status")); }), EACCES);
+    // Root reads it, and what it reads is the disk.
+    EXPECT_EQ(ReadErrno(P("vm/secret/vda.raw")), 0);
+  }
+  // The RP of the 0644 image next to it stays readable by all.
+  EXPECT_EQ(AsNobody([&] { return ReadErrno(P("vm/one/vda.raw")); }), 0);
+}
+
+// A 0640 root:G image: its RP is readable by members of G, and by nobody else.
+TEST_F(SecurityTest, RpOfAGroupReadableSourceIsReadableByThatGroupOnly) {
+  ASSERT_EQ(::chown(img_.c_str(), 0, kDiskGroup), 0);
+  ASSERT_EQ(::chmod(img_.c_str(), 0640), 0);
+  ASSERT_EQ(R({"create", "vm", "shared"}).exit_code, 0);
+  Remount({"-o", "allow_other"});
+  struct stat st;
+  ASSERT_EQ(::stat(P("vm/shared/vda.raw").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0440u);
+  EXPECT_EQ(st.st_gid, kDiskGroup);
+  EXPECT_EQ(AsNobody([&] { return ReadErrno(P("vm/shared/vda.raw")); }, {kDiskGroup}), 0);
+  EXPECT_EQ(AsNobody([&] { return ReadErrno(P("vm/shared/vda.raw")); }), EACCES);
+  EXPECT_EQ(AsNobody([&] { return ReadErrno(P("vm/shared/vda.raw")); }, {kOperators}), EACCES);
+}
+
+// `-o group=G` lets G read (and list) every RP, even of a 0600 image; nobody else.
+TEST_F(SecurityTest, OperatorsGroupReadsEveryRp) {
+  ASSERT_EQ(::chmod(img_.c_str(), 0600), 0);
+  ASSERT_EQ(R({"create", "vm", "secret"}).exit_code, 0);
+  Remount({"-o", "allow_other,group=" + std::to_string(kOperators)});
+  EXPECT_EQ(AsNobody([&] { return ReadErrno(P("vm/secret/vda.raw")); }, {kOperators}), 0);
+  EXPECT_EQ(AsNobody([&] { return ListErrno(P("vm")); }, {kOperators}), 0);
+  EXPECT_EQ(AsNobody([&] { return ReadErrno(P("vm/.status")); }, {kOperators}), 0);
+  EXPECT_EQ(AsNobody([&] { return ReadErrno(P("vm/secret/vda.raw")); }), EACCES);
+  EXPECT_EQ(AsNobody([&] { return ListErrno(P("vm")); }), EACCES);
+  // Reading is all the group may do.
+  EXPECT_EQ(AsNobody([&] { return WriteErrno(P("vm/.control"), "create x"); }, {kOperators}),
+            EACCES);
+  EXPECT_EQ(
+      AsNobody([&] { return ::mkdir(P("vm/x").c_str(), 0777) == 0 ? 0 : errno; }, {kOperators}),
+      EACCES);
+}
+
+TEST_F(SecurityTest, UnknownOperatorsGroupIsRefusedByName) {
+  Unmount();
+  auto r = R({"mount", mnt_, "-o", "group=no-such-group-rpfs"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("no-such-group-rpfs"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("no such group"), std::string::npos) << r.err;
+  EXPECT_EQ(MountOptionsOf(mnt_), "") << "mounted anyway";
+}
+
+// A command from another user is refused with EACCES, changes nothing, and its reason is
+// in `.status` for the owner to see; the CLI socket refuses the user too.
+TEST_F(SecurityTest, ControlFileAndSocketRefuseOtherUsers) {
+  Remount({"-o", "allow_other"});
+  const std::string before = R({"list"}).out;
+  EXPECT_EQ(AsNobody([&] { return WriteErrno(P("vm/.control"), "create sneaky"); }), EACCES);
+  EXPECT_EQ(AsNobody([&] { return WriteErrno(P("vm/.control"), "delete one"); }), EACCES);
+  std::ifstream in(P("vm/.status"));
+  std::string status((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(status.find("uid 65534 may not run commands"), std::string::npos) << status;
+  EXPECT_NE(status.find("create sneaky"), std::string::npos) << status;
+  // Through the CLI, as nobody: refused, nothing changed.
+  ::chmod(store().c_str(), 0755);  // so that only the socket's own checks stop the user
+  auto r = RunCommand({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", RpfsBinary(),
+                       "--store", store(), "delete", "vm", "one"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("ermission denied"), std::string::npos) << r.err;
+  EXPECT_EQ(R({"list"}).out, before);
 }
 
 TEST_F(SecurityTest, NamesNeverEscapeTheirDirectory) {

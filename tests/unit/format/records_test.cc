@@ -60,9 +60,10 @@ RpRecord SampleRp() {
   r.description = "before the upgrade\nsecond line";
   r.parent = 1234566;
   r.flags = kRpFlagQuiesced | kRpFlagWithMemory;
-  r.streams = {{StreamKind::kDisk, "vda", 20ull << 30, DigestOf("vda root")},
-               {StreamKind::kDisk, "vdb", 0, Digest()},
-               {StreamKind::kMemory, "memory", 4ull << 30, DigestOf("memory root")}};
+  r.streams = {{StreamKind::kDisk, "vda", 20ull << 30, DigestOf("vda root"), {}},
+               {StreamKind::kDisk, "vdb", 0, Digest(), {}},
+               {StreamKind::kMemory, "memory", 4ull << 30, DigestOf("memory root"), {}}};
+  r.streams[0].access = {.uid = 1000, .gid = 4294967295u, .mode = 0640};
   r.domain_xml = "<domain type='kvm'><name>web01</name></domain>";
   r.logical_bytes = (20ull << 30) + (4ull << 30);
   r.data_bytes = 5ull << 30;
@@ -179,6 +180,7 @@ TEST(RecordsTest, RpRecordWithSeveralStreamsRoundTripsFieldByField) {
     EXPECT_EQ(out->streams[i].name, in.streams[i].name);
     EXPECT_EQ(out->streams[i].size, in.streams[i].size);
     EXPECT_EQ(out->streams[i].root, in.streams[i].root);
+    EXPECT_EQ(out->streams[i].access, in.streams[i].access);
   }
   EXPECT_TRUE(out->streams[1].root.IsZero());
   EXPECT_EQ(out->domain_xml, in.domain_xml);
@@ -186,6 +188,34 @@ TEST(RecordsTest, RpRecordWithSeveralStreamsRoundTripsFieldByField) {
   EXPECT_EQ(out->data_bytes, in.data_bytes);
   EXPECT_EQ(out->stored_bytes, in.stored_bytes);
   EXPECT_EQ(out->added_bytes, kMax64);
+}
+
+// Records written before v2 carry no access: their streams are the mount owner's only.
+TEST(RecordsTest, RpRecordV1StillDecodesWithOwnerOnlyAccess) {
+  RpRecord in = SampleRp();
+  std::string v2 = EncodeRp(in);
+  // v1 is v2 without the trailing accesses: (1000, 2^32-1, 0640) takes 2 + 5 + 2 bytes and
+  // each default (0, 0, 0400) 1 + 1 + 2.
+  std::string v1 = v2.substr(0, v2.size() - (2 + 5 + 2) - 2 * (1 + 1 + 2));
+  v1[0] = 1;
+  Result<RpRecord> out = DecodeRp(v1);
+  ASSERT_OK(out);
+  ASSERT_EQ(out->streams.size(), 3u);
+  for (const auto& s : out->streams) EXPECT_EQ(s.access, StreamAccess{});
+  EXPECT_EQ(StreamAccess{}.mode, 0400u);
+  EXPECT_EQ(out->added_bytes, kMax64);
+  // A v2 record cut before its accesses is truncated, not read as v1.
+  std::string cut = v2.substr(0, v1.size());
+  EXPECT_FALSE(DecodeRp(cut).ok());
+}
+
+TEST(RecordsTest, RpRecordRefusesAModeWiderThanPermissionBits) {
+  RpRecord in = SampleRp();
+  in.streams = {in.streams[0]};
+  in.streams[0].access = {.uid = 0, .gid = 0, .mode = 04755};
+  Result<RpRecord> out = DecodeRp(EncodeRp(in));
+  ASSERT_FALSE(out.ok());
+  EXPECT_THAT(out.status().message(), HasSubstr("rp record"));
 }
 
 TEST(RecordsTest, ObjectMetaRoundTripsAndHasAStableEncoding) {
@@ -337,7 +367,7 @@ TEST(RecordsTest, UnknownEnumValuesAreCorruption) {
   EXPECT_TRUE(DecodeVm(VmWithKindAndFormat(0, 255)).status().IsCorruption());
 
   RpRecord r;
-  r.streams = {{StreamKind::kDisk, "vda", 1, Digest()}};
+  r.streams = {{StreamKind::kDisk, "vda", 1, Digest(), {}}};
   std::string bytes = EncodeRp(r);
   // version, id 0, vm "", name "", created 0, description "", parent 0, flags 0, count 1:
   const size_t kind_pos = 9;
