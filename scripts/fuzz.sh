@@ -20,6 +20,8 @@ declare -A SOURCES=(
                      src/util/status.cc -fno-pie -no-pie -Wl,--unresolved-symbols=ignore-all"
   [records]="src/format/records.cc src/format/page.cc src/format/chunk_codec.cc
              src/util/coding.cc src/util/hash.cc src/util/status.cc -lcrypto -lxxhash -lzstd"
+  [daemon_request]="src/cli/daemon_request.cc src/util/coding.cc src/util/status.cc"
+  [json_text]="src/cli/json_text.cc src/util/utf8.cc"
 )
 
 for target in "${!SOURCES[@]}"; do

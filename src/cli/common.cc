@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/json_text.h"
 #include "rp/retention.h"
 #include "util/clock.h"
 
@@ -23,13 +24,13 @@ Result<std::vector<std::string>> VmNames(const Repository& repo, const std::stri
 
 nlohmann::json RpJson(const RpInfo& rp) {
   nlohmann::json disks = nlohmann::json::array();
-  for (const auto& d : rp.disks) disks.push_back({{"name", d.name}, {"size", d.size}});
-  return {{"vm", rp.vm},
-          {"name", rp.name},
+  for (const auto& d : rp.disks) disks.push_back({{"name", JsonText(d.name)}, {"size", d.size}});
+  return {{"vm", JsonText(rp.vm)},
+          {"name", JsonText(rp.name)},
           {"created", FormatIsoUtc(rp.created_us)},
           {"created_us", rp.created_us},
-          {"description", rp.description},
-          {"parent", rp.parent},
+          {"description", JsonText(rp.description)},
+          {"parent", JsonText(rp.parent)},
           {"disks", disks},
           {"memory", rp.with_memory},
           {"memory_bytes", rp.memory_bytes},

@@ -60,7 +60,9 @@ int Context::RunAndPrintSummary(const std::string& vm, const control::Command& c
 }
 
 void Context::PrintJson(const nlohmann::json& j) const {
-  std::fputs((j.dump(2) + "\n").c_str(), out);
+  // Text fields went through JsonText() (json_text.h); should one have been missed, a
+  // byte that is not UTF-8 is written as U+FFFD instead of throwing.
+  std::fputs((j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n").c_str(), out);
 }
 
 }  // namespace rpfs::cli

@@ -6,55 +6,25 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <exception>
 
 #include "cli/command.h"
+#include "cli/daemon_request.h"
 #include "util/coding.h"
 #include "util/unix_socket.h"
 
 namespace rpfs::cli {
 namespace {
 
-constexpr char kRequestMagic[] = "rpfs-cli-1";
-constexpr size_t kMaxRequest = 1 << 20;
-
-struct Request {
-  std::vector<std::string> args;
-  std::string cwd;
-};
-
-std::string EncodeRequest(const Request& r) {
-  std::string out;
-  Encoder e(&out);
-  e.PutString(kRequestMagic);
-  e.PutString(r.cwd);
-  e.PutVarint(r.args.size());
-  for (const auto& a : r.args) e.PutString(a);
-  return out;
-}
-
-Result<Request> DecodeRequest(std::string_view in) {
-  Decoder d(in, "daemon request");
-  RPFS_ASSIGN_OR_RETURN(std::string magic, d.GetString());
-  if (magic != kRequestMagic) {
-    return Status::InvalidArgument("daemon request of another protocol version (" + magic +
-                                   "): run the same rpfs binary as the mount");
-  }
-  Request r;
-  RPFS_ASSIGN_OR_RETURN(r.cwd, d.GetString());
-  RPFS_ASSIGN_OR_RETURN(uint64_t n, d.GetVarint());
-  if (n > d.remaining()) return d.Truncated();
-  for (uint64_t i = 0; i < n; ++i) {
-    RPFS_ASSIGN_OR_RETURN(std::string a, d.GetString());
-    r.args.push_back(std::move(a));
-  }
-  RPFS_RETURN_IF_ERROR(d.ExpectEnd());
-  return r;
-}
-
 std::string EncodeExit(int code) {
   std::string out;
   Encoder(&out).PutFixed32(static_cast<uint32_t>(code));
   return out;
+}
+
+// The daemon's own log of a failed request (its stderr; syslog when in the background).
+void LogDaemon(const std::string& message) {
+  std::fprintf(stderr, "rpfs mount: %s\n", message.c_str());
 }
 
 // A FILE* over a received descriptor (the FILE owns it); /dev/null when it cannot be used.
@@ -123,7 +93,14 @@ void CommandServer::AcceptLoop() {
     }
     Worker& w = workers_.emplace_back();
     w.thread = std::thread([this, &w, c = std::move(*conn)]() mutable {
-      Serve(std::move(c));
+      // Serve() answers a throwing command itself; this catches what escapes before or
+      // after it (the connection is then just dropped): no request ends the daemon.
+      RunGuarded(
+          [&] {
+            Serve(std::move(c));
+            return 0;
+          },
+          nullptr);
       std::lock_guard done_lock(mu_);
       w.done = true;
     });
@@ -147,23 +124,36 @@ void CommandServer::Serve(UniqueFd conn) {
 
   int code = kExitFailed;
   auto uid = PeerUid(conn.get());
-  auto request = DecodeRequest(*msg);
   if (!uid.ok()) {
     code = ctx.Fail(uid.status());
   } else if (*uid != 0 && *uid != ::geteuid()) {
     code = ctx.Fail(
         Status::PermissionDenied("store " + store_dir_ + " is served by a mount of another user"));
-  } else if (!request.ok()) {
+  } else if (auto request = DecodeRequest(*msg); !request.ok()) {
     code = ctx.Fail(request.status());
   } else {
     ctx.cwd = request->cwd;
-    code = RunCli(request->args, ctx, /*forward=*/false);
+    code = RunGuarded([&] { return RunCli(request->args, ctx, /*forward=*/false); }, ctx.err);
   }
   // Everything written reaches the client before it learns the exit code and exits.
   std::fclose(ctx.out);
   std::fclose(ctx.err);
   std::fclose(ctx.in);
   (void)SendMessage(conn.get(), EncodeExit(code));
+}
+
+int RunGuarded(const std::function<int()>& command, FILE* client_err) {
+  std::string cause;
+  try {
+    return command();
+  } catch (const std::exception& e) {
+    cause = e.what();
+  } catch (...) {
+    cause = "unknown exception";
+  }
+  LogDaemon("internal error in a client's command: " + cause);
+  if (client_err != nullptr) std::fprintf(client_err, "rpfs: internal error: %s\n", cause.c_str());
+  return kExitInternal;
 }
 
 std::optional<int> RunInDaemon(const std::string& store_dir, const std::vector<std::string>& args) {
@@ -184,9 +174,16 @@ std::optional<int> RunInDaemon(const std::string& store_dir, const std::vector<s
       fds.push_back(substitutes.back().get());
     }
   }
+  std::string request = EncodeRequest(r);
+  if (request.size() > kMaxRequest) {
+    std::fprintf(stderr,
+                 "rpfs: command line of %zu bytes is too long for the daemon (at most %zu)\n",
+                 request.size(), kMaxRequest);
+    return kExitUsage;
+  }
   std::fflush(stdout);
   std::fflush(stderr);
-  Status sent = SendMessage(conn->get(), EncodeRequest(r), fds);
+  Status sent = SendMessage(conn->get(), request, fds);
   if (!sent.ok()) {
     std::fprintf(stderr, "rpfs: talking to the daemon serving store %s: %s\n", store_dir.c_str(),
                  sent.message().c_str());

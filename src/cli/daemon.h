@@ -11,6 +11,8 @@
 #pragma once
 
 #include <atomic>
+#include <cstdio>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -56,6 +58,12 @@ class CommandServer {
   std::mutex mu_;
   std::list<Worker> workers_;
 };
+
+// Runs one client's command in the daemon and returns its exit code; an exception from it
+// (std::exception or anything else) becomes exit code 70 (kExitInternal), with the cause
+// printed as "rpfs: internal error: <cause>" on `client_err` (when not null) and logged on
+// the daemon's stderr. A request never ends the daemon (SPEC §7).
+int RunGuarded(const std::function<int()>& command, FILE* client_err);
 
 // Runs `args` (the command line without the program name) in the daemon serving
 // `store_dir`, if there is one: returns its exit code, or nullopt when no daemon serves

@@ -14,5 +14,8 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "rpfs: internal error: %s\n", e.what());
     return rpfs::cli::kExitInternal;
+  } catch (...) {
+    std::fprintf(stderr, "rpfs: internal error: unknown exception\n");
+    return rpfs::cli::kExitInternal;
   }
 }

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/json_text.h"
 #include "util/clock.h"
 
 namespace rpfs::cli {
@@ -35,14 +36,14 @@ class CloneListVerb final : public VmListingVerb {
     for (const auto& c : clones) {
       nlohmann::json disks = nlohmann::json::array();
       for (const auto& d : c.disks) {
-        disks.push_back({{"name", d.name},
+        disks.push_back({{"name", JsonText(d.name)},
                          {"size", d.size},
-                         {"path", d.path},
+                         {"path", JsonText(d.path)},
                          {"hydrated_bytes", d.hydrated_bytes}});
       }
-      j.push_back({{"vm", c.vm},
-                   {"name", c.name},
-                   {"rp", c.rp},
+      j.push_back({{"vm", JsonText(c.vm)},
+                   {"name", JsonText(c.name)},
+                   {"rp", JsonText(c.rp)},
                    {"created", FormatIsoUtc(c.created_us)},
                    {"hydrated", c.hydrated},
                    {"disks", disks}});

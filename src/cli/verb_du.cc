@@ -4,6 +4,7 @@
 
 #include "cli/command.h"
 #include "cli/common.h"
+#include "cli/json_text.h"
 #include "cli/progress.h"
 
 namespace rpfs::cli {
@@ -39,13 +40,13 @@ class DuVerb final : public VmListingVerb {
   // Prints (or returns as JSON) a VM's RPs and adds them to the totals.
   Result<nlohmann::json> VmRows(const Context& ctx, const Repository& repo, const VmInfo& vm) {
     RPFS_ASSIGN_OR_RETURN(std::vector<RpInfo> rps, repo.ListRps(vm.name));
-    nlohmann::json jvm = {{"name", vm.name}, {"rps", nlohmann::json::array()}};
+    nlohmann::json jvm = {{"name", JsonText(vm.name)}, {"rps", nlohmann::json::array()}};
     for (const auto& rp : rps) {
       RPFS_ASSIGN_OR_RETURN(uint64_t unique, repo.BytesFreedByDeleting(vm.name, {rp.name}));
       logical_ += rp.logical_bytes;
       referenced_ += rp.data_bytes;
       if (ctx.json) {
-        jvm["rps"].push_back({{"name", rp.name},
+        jvm["rps"].push_back({{"name", JsonText(rp.name)},
                               {"logical_bytes", rp.logical_bytes},
                               {"data_bytes", rp.data_bytes},
                               {"stored_bytes", rp.stored_bytes},

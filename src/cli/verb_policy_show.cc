@@ -4,6 +4,7 @@
 
 #include "cli/command.h"
 #include "cli/common.h"
+#include "cli/json_text.h"
 
 namespace rpfs::cli {
 namespace {
@@ -18,7 +19,7 @@ class PolicyShowVerb final : public VmListingVerb {
       auto p = repo.GetPolicy(n);
       if (!p.ok()) return ctx.Fail(p.status());
       std::string text = *p ? (*p)->ToString() : "(none)";
-      j.push_back({{"vm", n}, {"policy", text}});
+      j.push_back({{"vm", JsonText(n)}, {"policy", JsonText(text)}});
       if (!ctx.json) std::fprintf(ctx.out, "%-20s %s\n", n.c_str(), text.c_str());
     }
     if (ctx.json) ctx.PrintJson(j);

@@ -5,6 +5,7 @@
 
 #include "cli/command.h"
 #include "cli/common.h"
+#include "cli/json_text.h"
 #include "cli/progress.h"
 #include "util/clock.h"
 
@@ -84,16 +85,16 @@ class PruneVerb final : public CliVerb {
   // Prints a VM's verdicts (unless --json) and returns them as JSON.
   static nlohmann::json PrintVm(const Context& ctx, const std::string& vm,
                                 const RetentionPolicy& policy, const PruneResult& result) {
-    nlohmann::json jvm = {{"vm", vm},
-                          {"policy", policy.ToString()},
+    nlohmann::json jvm = {{"vm", JsonText(vm)},
+                          {"policy", JsonText(policy.ToString())},
                           {"bytes_freed", result.bytes_freed},
                           {"rps", nlohmann::json::array()}};
     if (!ctx.json) std::fprintf(ctx.out, "vm %s (%s)\n", vm.c_str(), policy.ToString().c_str());
     for (const auto& e : result.entries) {
-      jvm["rps"].push_back({{"name", e.rp},
+      jvm["rps"].push_back({{"name", JsonText(e.rp)},
                             {"created", FormatIsoUtc(e.created_us)},
                             {"keep", e.keep},
-                            {"reasons", e.reasons}});
+                            {"reasons", JsonTexts(e.reasons)}});
       if (!ctx.json) {
         std::fprintf(ctx.out, "  %-7s %-20s %-28s %s\n", e.keep ? "keep" : "remove",
                      FormatIsoUtc(e.created_us).c_str(), e.rp.c_str(),

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/json_text.h"
 #include "cli/progress.h"
 
 namespace rpfs::cli {
@@ -25,8 +26,8 @@ class VerifyVerb final : public CliVerb {
       nlohmann::json j = {{"ok", result->ok()},
                           {"objects", result->objects},
                           {"bytes_hashed", result->bytes_hashed},
-                          {"problems", result->problems},
-                          {"damaged_rps", result->damaged_rps}};
+                          {"problems", JsonTexts(result->problems)},
+                          {"damaged_rps", JsonTexts(result->damaged_rps)}};
       ctx.PrintJson(j);
     } else {
       for (const auto& p : result->problems) std::fprintf(ctx.err, "damaged: %s\n", p.c_str());

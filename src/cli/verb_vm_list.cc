@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/json_text.h"
 
 namespace rpfs::cli {
 namespace {
@@ -44,14 +45,16 @@ class VmListVerb final : public CliVerb {
       auto state = repo.VmState(v.name);
       nlohmann::json disks = nlohmann::json::array();
       for (const auto& d : v.disks)
-        disks.push_back({{"name", d.name}, {"path", d.path}, {"format", d.format}});
-      j.push_back({{"name", v.name},
-                   {"kind", v.kind},
-                   {"state", state.ok() ? *state : "unknown"},
-                   {"domain_uuid", v.domain_uuid},
-                   {"libvirt_uri", v.libvirt_uri},
+        disks.push_back({{"name", JsonText(d.name)},
+                         {"path", JsonText(d.path)},
+                         {"format", JsonText(d.format)}});
+      j.push_back({{"name", JsonText(v.name)},
+                   {"kind", JsonText(v.kind)},
+                   {"state", JsonText(state.ok() ? *state : "unknown")},
+                   {"domain_uuid", JsonText(v.domain_uuid)},
+                   {"libvirt_uri", JsonText(v.libvirt_uri)},
                    {"disks", disks},
-                   {"current_rp", v.current_rp},
+                   {"current_rp", JsonText(v.current_rp)},
                    {"rp_count", v.rp_count}});
     }
     ctx.PrintJson(j);

@@ -54,15 +54,30 @@ void ReplyError(fuse_req_t req, const Status& s) {
   fuse_reply_err(req, err);
 }
 
-// Runs a callback body; a stray exception becomes EIO instead of unwinding through libfuse.
+// Logs a callback's stray exception (std::exception or anything else); true if there was one.
 template <typename Fn>
-void Guard(fuse_req_t req, Fn&& fn) {
+bool Caught(Fn&& fn) {
   try {
     fn();
+    return false;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "rpfs mount: internal error: %s\n", e.what());
-    fuse_reply_err(req, EIO);
+  } catch (...) {
+    std::fprintf(stderr, "rpfs mount: internal error: unknown exception\n");
   }
+  return true;
+}
+
+// Runs a callback body; a stray exception becomes EIO instead of unwinding through libfuse.
+// Every callback but init goes through Guard or, for those the kernel expects no reply to
+// (forget), GuardNoReply.
+template <typename Fn>
+void Guard(fuse_req_t req, Fn&& fn) {
+  if (Caught(fn)) fuse_reply_err(req, EIO);
+}
+template <typename Fn>
+void GuardNoReply(fuse_req_t req, Fn&& fn) {
+  if (Caught(fn)) fuse_reply_none(req);
 }
 
 void OnInit(void*, struct fuse_conn_info* conn) {
@@ -110,13 +125,17 @@ void OnRename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t ne
 }
 
 void OnForget(fuse_req_t req, fuse_ino_t ino, uint64_t n) {
-  Fs(req)->Forget(ino, n);
-  fuse_reply_none(req);
+  GuardNoReply(req, [&] {
+    Fs(req)->Forget(ino, n);
+    fuse_reply_none(req);
+  });
 }
 
 void OnForgetMulti(fuse_req_t req, size_t count, struct fuse_forget_data* forgets) {
-  for (size_t i = 0; i < count; ++i) Fs(req)->Forget(forgets[i].ino, forgets[i].nlookup);
-  fuse_reply_none(req);
+  GuardNoReply(req, [&] {
+    for (size_t i = 0; i < count; ++i) Fs(req)->Forget(forgets[i].ino, forgets[i].nlookup);
+    fuse_reply_none(req);
+  });
 }
 
 void OnGetAttr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info*) {
@@ -188,8 +207,10 @@ void OnRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, struct fuse_file
 }
 
 void OnRelease(fuse_req_t req, fuse_ino_t, struct fuse_file_info* fi) {
-  Fs(req)->Release(fi->fh);
-  fuse_reply_err(req, 0);
+  Guard(req, [&] {
+    Fs(req)->Release(fi->fh);
+    fuse_reply_err(req, 0);
+  });
 }
 
 void OnLseek(fuse_req_t req, fuse_ino_t, off_t off, int whence, struct fuse_file_info* fi) {
@@ -243,7 +264,7 @@ void OnSetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set,
 
 // Everything else that would change the tree: recovery points are read-only.
 void ReplyReadOnly(fuse_req_t req) {
-  ReplyError(req, Status::ReadOnly("recovery points are read-only"));
+  Guard(req, [&] { ReplyError(req, Status::ReadOnly("recovery points are read-only")); });
 }
 void RoMknod(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) { ReplyReadOnly(req); }
 void OnUnlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
