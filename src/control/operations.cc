@@ -1,5 +1,7 @@
 #include "control/operations.h"
 
+#include <exception>
+
 #include "util/clock.h"
 
 namespace rpfs::control {
@@ -58,7 +60,18 @@ Result<Outcome> Operations::Run(const std::string& vm, const Command& cmd,
     }
     if (progress) progress(done, total);
   };
-  Result<Outcome> r = def->execute(env, vm, cmd, track);
+  Result<Outcome> r = Status::Aborted("not run");
+  // Library code does not throw, but allocation or a caller's progress function may: the
+  // command then fails and, above all, gives its VM's busy slot back (else every later
+  // command on the VM would be EBUSY until the daemon restarts).
+  try {
+    r = def->execute(env, vm, cmd, track);
+  } catch (const std::exception& e) {
+    r = Status::IOError("internal error running \"" + cmd.ToString() + "\" on vm " + vm + ": " +
+                        e.what());
+  } catch (...) {
+    r = Status::IOError("internal error running \"" + cmd.ToString() + "\" on vm " + vm);
+  }
   std::lock_guard lock(mu_);
   if (def->exclusive) busy_.erase(vm);
   if (Entry* e = Find(vm, id)) {

@@ -1,9 +1,8 @@
 // The mount's permission rules (fs/access.h, docs/security.md), rule by rule.
 #include "fs/access.h"
 
-#include <sys/stat.h>
-
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "support/status_matchers.h"
 

@@ -236,6 +236,20 @@ TEST_F(OperationsTest, ASecondCommandOnTheVmIsBusyButHydrateIsNot) {
   EXPECT_THAT(Rps(), ElementsAre("one", "two"));
 }
 
+// A command that throws (here its caller's progress function) fails with the cause, and
+// the VM is not left busy.
+TEST_F(OperationsTest, ACommandThatThrowsFailsAndFreesTheVm) {
+  auto throwing = [](uint64_t, uint64_t) { throw std::runtime_error("progress went wrong"); };
+  auto r = ops_->Run("vm", Parse("create one"), throwing);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("internal error running \"create one\" on vm vm"));
+  EXPECT_THAT(r.status().message(), HasSubstr("progress went wrong"));
+  EXPECT_THAT(ops_->StatusText("vm"), HasSubstr("state=failed"));
+  EXPECT_TRUE(Rps().empty());
+  Outcome out = Run(Parse("create one"));  // not EBUSY
+  EXPECT_THAT(Rps(), ElementsAre("one"));
+}
+
 TEST(OperationsDefineTest, CloneDefineNeedsTheMountAndGetsItsPathsFromIt) {
   TempDir dir;
   testing::FakeHypervisor fake(dir / "");
