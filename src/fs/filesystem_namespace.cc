@@ -1,8 +1,19 @@
 // fs::Filesystem: namespace changes (mkdir/rmdir/rename/unlink of RPs and clones) and the
 // kernel-cache invalidations that keep the view live when the store changes.
+#include <cstdio>
+
 #include "fs/filesystem.h"
 
 namespace rpfs::fs {
+namespace {
+
+std::string OctalMode(uint32_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof(buf), "%04o", mode & 07777);
+  return buf;
+}
+
+}  // namespace
 
 void Filesystem::SetKernelCache(KernelCache* cache) {
   std::lock_guard lock(cache_mu_);
@@ -47,8 +58,17 @@ Result<std::string> Filesystem::VmOfDir(InodeNo ino) const {
   return key.vm;
 }
 
-Result<Attr> Filesystem::MakeDir(InodeNo parent, std::string_view name) {
+Result<Attr> Filesystem::MakeDir(InodeNo parent, std::string_view name, uint32_t mode) {
   RPFS_ASSIGN_OR_RETURN(std::string vm, VmOfDir(parent));
+  if ((mode & 07777) != kMkdirRpMode) {
+    Status why = Status::NotPermitted(
+        "mkdir " + vm + "/" + std::string(name) + " asked for mode " + OctalMode(mode) +
+        ": only a plain mkdir (mode 0777 before the umask) creates a recovery point; "
+        "copying tools ask for the mode of what they copy, and an RP is never copied into "
+        "a VM directory (use 'rpfs create')");
+    ops_.RecordRejected(vm, "mkdir " + std::string(name) + " mode=" + OctalMode(mode), why);
+    return why;
+  }
   // As a command of the VM's (ops_): EBUSY while another one runs on it, and in .status.
   control::Command cmd;
   cmd.verb = control::Verb::kCreate;
@@ -72,7 +92,14 @@ Status Filesystem::Rename(InodeNo parent, std::string_view name, InodeNo new_par
   RPFS_ASSIGN_OR_RETURN(std::string vm, VmOfDir(parent));
   RPFS_ASSIGN_OR_RETURN(std::string new_vm, VmOfDir(new_parent));
   if (vm != new_vm) {
-    return Status::CrossDevice("a recovery point cannot move to another VM");
+    // Not EXDEV: mv would then copy the RP's files, and its mkdir would create an RP of
+    // the other VM's disks as they are now.
+    Status why = Status::NotPermitted("recovery point " + vm + "/" + std::string(name) +
+                                      " cannot move to another VM (" + new_vm +
+                                      "): an RP holds its own VM's disks");
+    ops_.RecordRejected(
+        vm, "mv " + std::string(name) + " to " + new_vm + "/" + std::string(new_name), why);
+    return why;
   }
   control::Command cmd;
   cmd.verb = control::Verb::kRename;
