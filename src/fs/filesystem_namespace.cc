@@ -1,5 +1,7 @@
 // fs::Filesystem: namespace changes (mkdir/rmdir/rename/unlink of RPs and clones) and the
 // kernel-cache invalidations that keep the view live when the store changes.
+#include <algorithm>
+#include <array>
 #include <cstdio>
 
 #include "fs/filesystem.h"
@@ -58,15 +60,25 @@ Result<std::string> Filesystem::VmOfDir(InodeNo ino) const {
   return key.vm;
 }
 
-Result<Attr> Filesystem::MakeDir(InodeNo parent, std::string_view name, uint32_t mode) {
+bool Filesystem::IsCopyingTool(std::string_view program) {
+  static constexpr std::array<std::string_view, 12> kTools = {
+      "cp",  "mv",  "rsync",       "install", "tar",    "cpio",
+      "pax", "scp", "sftp-server", "rclone",  "unison", "mc"};
+  return std::find(kTools.begin(), kTools.end(), program) != kTools.end();
+}
+
+Result<Attr> Filesystem::MakeDir(InodeNo parent, std::string_view name, uint32_t mode,
+                                 std::string_view caller) {
   RPFS_ASSIGN_OR_RETURN(std::string vm, VmOfDir(parent));
-  if ((mode & 07777) != kMkdirRpMode) {
+  const bool copying = IsCopyingTool(caller);
+  if ((mode & 07777) != kMkdirRpMode || copying) {
+    std::string by = caller.empty() ? "" : " by " + std::string(caller);
     Status why = Status::NotPermitted(
-        "mkdir " + vm + "/" + std::string(name) + " asked for mode " + OctalMode(mode) +
-        ": only a plain mkdir (mode 0777 before the umask) creates a recovery point; "
-        "copying tools ask for the mode of what they copy, and an RP is never copied into "
-        "a VM directory (use 'rpfs create')");
-    ops_.RecordRejected(vm, "mkdir " + std::string(name) + " mode=" + OctalMode(mode), why);
+        "mkdir " + vm + "/" + std::string(name) + by + " (mode " + OctalMode(mode) +
+        ") refused: only a plain mkdir (mode 0777 before the umask, not from a copying " +
+        "tool) creates a recovery point; an RP is never copied into a VM directory (use " +
+        "'rpfs create')");
+    ops_.RecordRejected(vm, "mkdir " + std::string(name) + " mode=" + OctalMode(mode) + by, why);
     return why;
   }
   // As a command of the VM's (ops_): EBUSY while another one runs on it, and in .status.

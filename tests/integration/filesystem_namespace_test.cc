@@ -62,7 +62,7 @@ class FilesystemNamespaceTest : public RepoTest {
 };
 
 TEST_F(FilesystemNamespaceTest, MkdirRenameRmdirManageRps) {
-  auto made = fs_->MakeDir(vm_, "second", kTyped);
+  auto made = fs_->MakeDir(vm_, "second", kTyped, "mkdir");
   ASSERT_OK(made);
   EXPECT_EQ(made->mode, static_cast<mode_t>(S_IFDIR | 0555));
   EXPECT_OK(repo_->GetRp("vm", "second"));
@@ -78,11 +78,11 @@ TEST_F(FilesystemNamespaceTest, MkdirRenameRmdirManageRps) {
 TEST_F(FilesystemNamespaceTest, ErrorsAreTheCliErrorsAsErrno) {
   auto rp = fs_->Lookup(vm_, "rp");
   ASSERT_OK(rp);
-  EXPECT_EQ(Errno(fs_->MakeDir(vm_, "rp", kTyped).status()), EEXIST);
-  EXPECT_EQ(Errno(fs_->MakeDir(vm_, ".control", kTyped).status()), EINVAL);
-  EXPECT_EQ(Errno(fs_->MakeDir(vm_, std::string(129, 'a'), kTyped).status()), EINVAL);
-  EXPECT_EQ(Errno(fs_->MakeDir(fs::kRootInode, "newvm", kTyped).status()), EROFS);
-  EXPECT_EQ(Errno(fs_->MakeDir(rp->ino, "sub", kTyped).status()), EROFS);
+  EXPECT_EQ(Errno(fs_->MakeDir(vm_, "rp", kTyped, "mkdir").status()), EEXIST);
+  EXPECT_EQ(Errno(fs_->MakeDir(vm_, ".control", kTyped, "mkdir").status()), EINVAL);
+  EXPECT_EQ(Errno(fs_->MakeDir(vm_, std::string(129, 'a'), kTyped, "mkdir").status()), EINVAL);
+  EXPECT_EQ(Errno(fs_->MakeDir(fs::kRootInode, "newvm", kTyped, "mkdir").status()), EROFS);
+  EXPECT_EQ(Errno(fs_->MakeDir(rp->ino, "sub", kTyped, "mkdir").status()), EROFS);
   EXPECT_EQ(Errno(fs_->RemoveDir(vm_, "nope")), ENOENT);
   EXPECT_EQ(Errno(fs_->RemoveDir(fs::kRootInode, "vm")), EROFS);
   EXPECT_EQ(Errno(fs_->Rename(vm_, "nope", vm_, "x")), ENOENT);
@@ -98,7 +98,7 @@ TEST_F(FilesystemNamespaceTest, ErrorsAreTheCliErrorsAsErrno) {
   ASSERT_OK(rps);
   ASSERT_EQ(rps->size(), 1u);
   EXPECT_EQ((*rps)[0].name, "rp");
-  EXPECT_EQ(Errno(fs_->MakeDir(vm_, "rp", kTyped).status()), EEXIST);
+  EXPECT_EQ(Errno(fs_->MakeDir(vm_, "rp", kTyped, "mkdir").status()), EEXIST);
 }
 
 // Copying tools (cp -r, cp -a, rsync, mv's fallback) ask mkdir for the mode of what they
@@ -106,7 +106,7 @@ TEST_F(FilesystemNamespaceTest, ErrorsAreTheCliErrorsAsErrno) {
 TEST_F(FilesystemNamespaceTest, MkdirWithACopiedModeIsRefusedAndChangesNothing) {
   for (uint32_t mode : {0555u, 0500u, 0700u, 0755u, 0775u, 01777u}) {
     SCOPED_TRACE(mode);
-    auto made = fs_->MakeDir(vm_, "copy", mode);
+    auto made = fs_->MakeDir(vm_, "copy", mode, "");
     EXPECT_EQ(Errno(made.status()), EPERM);
     EXPECT_NE(made.status().message().find("only a plain mkdir"), std::string::npos)
         << made.status().message();
@@ -115,10 +115,19 @@ TEST_F(FilesystemNamespaceTest, MkdirWithACopiedModeIsRefusedAndChangesNothing) 
   std::string status = fs_->operations()->StatusText("vm");
   EXPECT_NE(status.find("command=\"mkdir copy mode=0755\""), std::string::npos) << status;
   EXPECT_NE(status.find("state=failed"), std::string::npos) << status;
+  // rsync asks 0777 for the top of a tree it copies to a new name: the program decides.
+  for (const char* tool : {"rsync", "cp", "mv"}) {
+    auto made = fs_->MakeDir(vm_, "copy", kTyped, tool);
+    EXPECT_EQ(Errno(made.status()), EPERM) << tool;
+    EXPECT_NE(made.status().message().find(std::string("by ") + tool), std::string::npos)
+        << made.status().message();
+  }
+  EXPECT_TRUE(repo_->GetRp("vm", "copy").status().IsNotFound());
+  EXPECT_NE(status.find("state=failed"), std::string::npos) << status;
   // Outside a VM directory the answer stays EROFS whatever the mode.
-  EXPECT_EQ(Errno(fs_->MakeDir(fs::kRootInode, "newvm", 0755).status()), EROFS);
+  EXPECT_EQ(Errno(fs_->MakeDir(fs::kRootInode, "newvm", 0755, "cp").status()), EROFS);
   // The file type bits some tools pass (rsync: 040555) do not matter; 0777 does.
-  ASSERT_OK(fs_->MakeDir(vm_, "typed", S_IFDIR | kTyped));
+  ASSERT_OK(fs_->MakeDir(vm_, "typed", S_IFDIR | kTyped, "python3"));
   EXPECT_OK(repo_->GetRp("vm", "typed"));
 }
 
