@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "image/qemu_locks.h"
 #include "rp/catalog.h"
 #include "rp/disk_reader.h"
 #include "rpfs/names.h"
@@ -103,6 +104,7 @@ Result<PointInput> DomainPoints::Open(const format::VmRecord& vm, const CreateOp
   }
   PointInput in;
   for (const auto& d : vm.disks) {
+    if (!opts.force) RPFS_RETURN_IF_ERROR(image::CheckNoQemuWriter(d.name, d.path));
     RPFS_ASSIGN_OR_RETURN(auto src, image::OpenImage(d.name, d.path, d.format));
     in.disks.push_back({d.name, std::move(src), std::nullopt});
   }
@@ -126,6 +128,7 @@ Result<PointInput> DomainPoints::BeginDomainPoint(const format::VmRecord& vm,
     // Nothing writes a shut-off domain's disks but us (qemu's locks keep a start out while
     // qemu-nbd reads a qcow2; a raw image is checked for changes after).
     for (const auto& d : in.vm_disks) {
+      if (!opts.force) RPFS_RETURN_IF_ERROR(image::CheckNoQemuWriter(d.name, d.path));
       RPFS_ASSIGN_OR_RETURN(auto src, image::OpenImage(d.name, d.path, d.format));
       in.disks.push_back({d.name, std::move(src), std::nullopt});
     }
