@@ -159,7 +159,8 @@ TEST_F(AccidentMountTest, TypedMkdirCreatesAnRpAndAnyOtherModeIsEperm) {
   ASSERT_NE(::mkdir(P("vm/private").c_str(), 0755), 0);
   EXPECT_EQ(errno, EPERM);
   EXPECT_EQ(List(), before);
-  EXPECT_NE(StatusText().find("command=\"mkdir private mode=0755 by rpfs_e2e_test\""), std::string::npos)
+  EXPECT_NE(StatusText().find("command=\"mkdir private mode=0755 by rpfs_e2e_test\""),
+            std::string::npos)
       << StatusText();
 }
 
