@@ -89,8 +89,10 @@ TEST_F(QemuLocksTest, OurOwnLocksAreNotOthers) {
 }
 
 TEST(QemuLockNamesTest, BytesAreDescribedByPermission) {
-  EXPECT_EQ(DescribeQemuLock(100), "qemu's lock on byte 100 (it uses the consistent read permission)");
-  EXPECT_EQ(DescribeQemuLock(201), "qemu's lock on byte 201 (it does not share the write permission)");
+  EXPECT_EQ(DescribeQemuLock(100),
+            "qemu's lock on byte 100 (it uses the consistent read permission)");
+  EXPECT_EQ(DescribeQemuLock(201),
+            "qemu's lock on byte 201 (it does not share the write permission)");
 }
 
 }  // namespace
