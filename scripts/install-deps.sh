@@ -13,7 +13,7 @@ BUILD_PKGS=(
 # mkfs.ext4 for demo images, clang for the libFuzzer targets (scripts/fuzz.sh).
 # libvirtd, virtlogd, virsh and qemu for the libvirt tests (tests/e2e/libvirt_e2e.sh starts
 # and stops the daemons itself), binutils to assemble the test guest.
-TEST_PKGS=(qemu-utils e2fsprogs util-linux clang binutils
+TEST_PKGS=(qemu-utils rsync e2fsprogs util-linux clang binutils
   libvirt-daemon-system libvirt-clients qemu-system-x86)
 # Peers and tools for bench/ only (installed with --bench).
 BENCH_PKGS=(borgbackup python3-llfuse restic casync fio debootstrap hyperfine time python3)

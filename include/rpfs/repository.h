@@ -105,6 +105,9 @@ struct CreateOptions {
   std::string description;
   bool memory = false;   // libvirt: save the memory state with the disks
   bool quiesce = false;  // libvirt: freeze guest filesystems (needs the guest agent)
+  // Read an image file even while a qemu that may write it holds it (its write lock): the
+  // copy is at best crash-consistent. Without it such a create is Busy.
+  bool force = false;
 };
 
 // The name OpenDisk*/Export take for an RP's memory state (no disk can have it: disk names

@@ -40,6 +40,7 @@ class [[nodiscard]] Status {
     kNoData,         // SEEK_DATA/SEEK_HOLE past the data or the end (ENXIO)
     kCrossDevice,    // a move between VMs (EXDEV)
     kTooLarge,       // a write past a fixed size (EFBIG)
+    kNotPermitted,   // refused by rule whoever asks: an accidental mkdir or move (EPERM)
   };
 
   Status() = default;  // OK
@@ -79,6 +80,9 @@ class [[nodiscard]] Status {
   static Status NoData(std::string msg) { return Status(Code::kNoData, std::move(msg)); }
   static Status CrossDevice(std::string msg) { return Status(Code::kCrossDevice, std::move(msg)); }
   static Status TooLarge(std::string msg) { return Status(Code::kTooLarge, std::move(msg)); }
+  static Status NotPermitted(std::string msg) {
+    return Status(Code::kNotPermitted, std::move(msg));
+  }
 
   // Builds the status for a failed system call from `err` (an errno value):
   // ENOSPC/EDQUOT become NoSpace, EACCES/EPERM PermissionDenied, ENOENT NotFound,

@@ -1,4 +1,4 @@
-// rpfs create VM RP [--description TEXT] [--memory] [--quiesce] [--json]
+// rpfs create VM RP [--description TEXT] [--memory] [--quiesce] [--force] [--json]
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -18,6 +18,9 @@ class CreateVerb final : public CliVerb {
     cmd->add_flag("--memory", cmd_.memory, "libvirt: also save the memory state");
     cmd->add_flag("--quiesce", cmd_.quiesce,
                   "libvirt: freeze the guest's filesystems at the instant (needs its agent)");
+    cmd->add_flag("--force", cmd_.force,
+                  "Read image files even while a running qemu holds them for writing "
+                  "(a crash-consistent copy at best)");
     cmd->add_flag("--json", ctx.json, "Print the new RP as JSON (with bytes read, time paused)");
   }
 

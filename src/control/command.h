@@ -1,7 +1,7 @@
 // The commands of a VM (SPEC §4): what the mount's `<vm>/.control` file accepts, one per
 // write(), and what the CLI's mutating verbs build. The control-file language is
 //
-//   create <rp> [memory] [quiesce] [description="..."]
+//   create <rp> [memory] [quiesce] [force] [description="..."]
 //   rollback <rp> [keep-current]
 //   clone <rp> <clone> [define]
 //   delete <rp>
@@ -56,6 +56,7 @@ struct Command {
   bool memory = false;        // create
   bool quiesce = false;       // create
   std::string description;    // create
+  bool force = false;         // create: read images a qemu that may write holds
   bool keep_current = false;  // rollback
   bool define = false;        // clone
   RetentionPolicy policy;     // prune: the rules to apply

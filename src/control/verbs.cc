@@ -21,6 +21,7 @@ Result<Outcome> Create(const ExecEnv& env, const std::string& vm, const Command&
   opts.description = cmd.description;
   opts.memory = cmd.memory;
   opts.quiesce = cmd.quiesce;
+  opts.force = cmd.force;
   Outcome out;
   RPFS_ASSIGN_OR_RETURN(out.rp, env.repo->CreateRp(vm, cmd.rp, opts, progress));
   out.summary =
@@ -163,7 +164,7 @@ const std::vector<VerbDef>& Verbs() {
        "create",
        true,
        {kRp},
-       {{"memory", &Command::memory}, {"quiesce", &Command::quiesce}},
+       {{"memory", &Command::memory}, {"quiesce", &Command::quiesce}, {"force", &Command::force}},
        {{"description", &Command::description}},
        true,
        Create},

@@ -50,6 +50,8 @@ int ToErrno(const Status& s) {
       return EXDEV;
     case Status::Code::kTooLarge:
       return EFBIG;
+    case Status::Code::kNotPermitted:
+      return EPERM;
     case Status::Code::kIOError:
       return s.sys_errno() != 0 ? s.sys_errno() : EIO;
     case Status::Code::kCorruption:

@@ -140,7 +140,21 @@ class Filesystem {
   // Namespace conveniences in a VM directory. MakeDir creates RP `name` and adds one
   // kernel lookup to it; RemoveDir deletes it (in `.clones`: deletes the clone); Rename
   // renames it (same VM only). Anywhere else: EROFS.
-  Result<Attr> MakeDir(InodeNo parent, std::string_view name);
+  //
+  // `mode` is the mode mkdir(2) asked for, before the caller's umask (the mount asks the
+  // kernel for FUSE_CAP_DONT_MASK). Only kMkdirRpMode makes an RP: mkdir(1), `mkdir -p`
+  // and os.mkdir ask for it, while copying tools (cp -r/-a, rsync, mv's fallback) ask for
+  // the mode of the directory they copy, never 0777 for an RP. Any other mode is
+  // NotPermitted (EPERM), nothing changes, and the refusal is in the VM's `.status`.
+  // `caller` is the calling program's name (/proc/<pid>/comm, empty if unknown): rsync asks
+  // 0777 for the top of a tree it copies to a new name, so a copying tool
+  // (IsCopyingTool) is NotPermitted whatever the mode.
+  // A move to another VM is NotPermitted too (not EXDEV, which makes mv copy instead).
+  static constexpr uint32_t kMkdirRpMode = 0777;
+  Result<Attr> MakeDir(InodeNo parent, std::string_view name, uint32_t mode,
+                       std::string_view caller);
+  // cp, mv, rsync, tar... : programs that mkdir only to copy into the new directory.
+  static bool IsCopyingTool(std::string_view program);
   Status RemoveDir(InodeNo parent, std::string_view name);
   Status Rename(InodeNo parent, std::string_view name, InodeNo new_parent,
                 std::string_view new_name);

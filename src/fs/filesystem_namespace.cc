@@ -1,8 +1,21 @@
 // fs::Filesystem: namespace changes (mkdir/rmdir/rename/unlink of RPs and clones) and the
 // kernel-cache invalidations that keep the view live when the store changes.
+#include <algorithm>
+#include <array>
+#include <cstdio>
+
 #include "fs/filesystem.h"
 
 namespace rpfs::fs {
+namespace {
+
+std::string OctalMode(uint32_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof(buf), "%04o", mode & 07777);
+  return buf;
+}
+
+}  // namespace
 
 void Filesystem::SetKernelCache(KernelCache* cache) {
   std::lock_guard lock(cache_mu_);
@@ -47,8 +60,27 @@ Result<std::string> Filesystem::VmOfDir(InodeNo ino) const {
   return key.vm;
 }
 
-Result<Attr> Filesystem::MakeDir(InodeNo parent, std::string_view name) {
+bool Filesystem::IsCopyingTool(std::string_view program) {
+  static constexpr std::array<std::string_view, 12> kTools = {
+      "cp",  "mv",  "rsync",       "install", "tar",    "cpio",
+      "pax", "scp", "sftp-server", "rclone",  "unison", "mc"};
+  return std::find(kTools.begin(), kTools.end(), program) != kTools.end();
+}
+
+Result<Attr> Filesystem::MakeDir(InodeNo parent, std::string_view name, uint32_t mode,
+                                 std::string_view caller) {
   RPFS_ASSIGN_OR_RETURN(std::string vm, VmOfDir(parent));
+  const bool copying = IsCopyingTool(caller);
+  if ((mode & 07777) != kMkdirRpMode || copying) {
+    std::string by = caller.empty() ? "" : " by " + std::string(caller);
+    Status why = Status::NotPermitted(
+        "mkdir " + vm + "/" + std::string(name) + by + " (mode " + OctalMode(mode) +
+        ") refused: only a plain mkdir (mode 0777 before the umask, not from a copying " +
+        "tool) creates a recovery point; an RP is never copied into a VM directory (use " +
+        "'rpfs create')");
+    ops_.RecordRejected(vm, "mkdir " + std::string(name) + " mode=" + OctalMode(mode) + by, why);
+    return why;
+  }
   // As a command of the VM's (ops_): EBUSY while another one runs on it, and in .status.
   control::Command cmd;
   cmd.verb = control::Verb::kCreate;
@@ -72,7 +104,14 @@ Status Filesystem::Rename(InodeNo parent, std::string_view name, InodeNo new_par
   RPFS_ASSIGN_OR_RETURN(std::string vm, VmOfDir(parent));
   RPFS_ASSIGN_OR_RETURN(std::string new_vm, VmOfDir(new_parent));
   if (vm != new_vm) {
-    return Status::CrossDevice("a recovery point cannot move to another VM");
+    // Not EXDEV: mv would then copy the RP's files, and its mkdir would create an RP of
+    // the other VM's disks as they are now.
+    Status why = Status::NotPermitted("recovery point " + vm + "/" + std::string(name) +
+                                      " cannot move to another VM (" + new_vm +
+                                      "): an RP holds its own VM's disks");
+    ops_.RecordRejected(
+        vm, "mv " + std::string(name) + " to " + new_vm + "/" + std::string(new_name), why);
+    return why;
   }
   control::Command cmd;
   cmd.verb = control::Verb::kRename;

@@ -85,6 +85,8 @@ void OnInit(void*, struct fuse_conn_info* conn) {
   conn->max_readahead = kMaxRead;
   conn->max_write = kMaxRead;  // clone disks: 1 MiB writes
   if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want &= ~FUSE_CAP_SPLICE_WRITE;
+  // mkdir's mode arrives unmasked (see OnMkdir). Every kernel with FUSE 7.12+ offers it.
+  if (conn->capable & FUSE_CAP_DONT_MASK) conn->want |= FUSE_CAP_DONT_MASK;
 }
 
 // Replies with a looked-up (counted) entry.
@@ -102,8 +104,27 @@ void OnLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
 }
 
 // mkdir / rmdir / mv of RPs inside a VM directory (the fs layer refuses everything else).
-void OnMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t) {
-  Guard(req, [&] { ReplyEntry(req, Fs(req)->MakeDir(parent, name)); });
+// With FUSE_CAP_DONT_MASK (OnInit) `mode` is what mkdir(2) asked for, before the umask:
+// the fs layer tells a typed mkdir (0777) from a copying tool's. Nothing here creates a
+// node with the caller's mode (RP directories are 0555 whatever was asked, and create and
+// mknod are EROFS), so the umask (fuse_req_ctx()->umask) has nothing to apply to.
+// The caller's program name (/proc/<pid>/comm), so copying tools' mkdirs are told apart.
+std::string CallerProgram(fuse_req_t req) {
+  const struct fuse_ctx* ctx = fuse_req_ctx(req);
+  if (ctx == nullptr || ctx->pid <= 0) return "";
+  std::string path = "/proc/" + std::to_string(ctx->pid) + "/comm";
+  auto fd = OpenFile(path, O_RDONLY | O_CLOEXEC);
+  if (!fd.ok()) return "";
+  char buf[64];
+  ssize_t n = ::read(fd->get(), buf, sizeof(buf));
+  if (n <= 0) return "";
+  std::string comm(buf, static_cast<size_t>(n));
+  while (!comm.empty() && comm.back() == '\n') comm.pop_back();
+  return comm;
+}
+
+void OnMkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  Guard(req, [&] { ReplyEntry(req, Fs(req)->MakeDir(parent, name, mode, CallerProgram(req))); });
 }
 
 void OnRmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {

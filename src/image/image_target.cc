@@ -8,41 +8,10 @@
 
 #include <vector>
 
+#include "image/qemu_locks.h"
 #include "image/sources.h"
 
 namespace rpfs::image {
-namespace {
-
-// qemu's lock layout (block/file-posix.c): byte kPermBase+i is locked (shared) by every
-// user holding permission i, byte kSharedBase+i by every user refusing to share it.
-constexpr off_t kPermBase = 100;
-constexpr off_t kSharedBase = 200;
-constexpr off_t kPermBits = 64;
-constexpr off_t kConsistentRead = 0;  // BLK_PERM_CONSISTENT_READ
-constexpr off_t kWrite = 1;           // BLK_PERM_WRITE
-
-Status LockByte(int fd, off_t byte) {
-  struct flock fl = {};
-  fl.l_type = F_RDLCK;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = byte;
-  fl.l_len = 1;
-  if (::fcntl(fd, F_OFD_SETLK, &fl) != 0) return Status::FromErrno(errno, "lock");
-  return Status::OK();
-}
-
-// True when another open file description holds any lock in qemu's range.
-Result<bool> LockedByOthers(int fd) {
-  struct flock fl = {};
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = kPermBase;
-  fl.l_len = kSharedBase + kPermBits - kPermBase;
-  if (::fcntl(fd, F_OFD_GETLK, &fl) != 0) return Status::FromErrno(errno, "F_OFD_GETLK");
-  return fl.l_type != F_UNLCK;
-}
-
-}  // namespace
 
 Result<std::unique_ptr<ImageTarget>> ImageTarget::Open(const std::string& name,
                                                        const std::string& path,
@@ -64,15 +33,11 @@ Result<std::unique_ptr<ImageTarget>> ImageTarget::Open(const std::string& name,
     return Status::InvalidArgument(label + " is neither a regular file nor a block device");
   }
   // Ours first, then look for others': a qemu starting in between sees ours and stops.
-  for (off_t perm : {kConsistentRead, kWrite}) {
-    RPFS_RETURN_IF_ERROR(LockByte(fd->get(), kPermBase + perm).WithContext("locking ", label));
-    RPFS_RETURN_IF_ERROR(LockByte(fd->get(), kSharedBase + perm).WithContext("locking ", label));
-  }
-  RPFS_ASSIGN_OR_RETURN(bool busy, LockedByOthers(fd->get()));
-  if (busy) {
-    return Status::Busy(label +
-                        " is in use by another process (qemu holds its image lock): "
-                        "shut the VM down first");
+  RPFS_RETURN_IF_ERROR(TakeQemuWriterLocks(fd->get(), label));
+  RPFS_ASSIGN_OR_RETURN(auto held, QemuLockOfOthers(fd->get()));
+  if (held) {
+    return Status::Busy(label + " is in use by another process (it holds " +
+                        DescribeQemuLock(*held) + "): shut the VM down first");
   }
   return std::unique_ptr<ImageTarget>(
       new ImageTarget(label, std::move(*fd), S_ISREG(st.st_mode), size));

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "image/qemu_locks.h"
 #include "rp/catalog.h"
 #include "rp/disk_reader.h"
 #include "rpfs/names.h"
@@ -96,8 +97,10 @@ Result<DomainInfo> DomainPoints::DomainOf(const format::VmRecord& vm) {
 
 namespace {
 
-// Opens image `d` for reading, with the access its RP file will show.
-Status AddImage(const format::VmDisk& d, PointInput* in) {
+// Opens image `d` for reading, with the access its RP file will show. Unless `force`d,
+// an image a qemu may write (its write lock) is Busy: the copy would be torn.
+Status AddImage(const format::VmDisk& d, bool force, PointInput* in) {
+  if (!force) RPFS_RETURN_IF_ERROR(image::CheckNoQemuWriter(d.name, d.path));
   DiskInput input;
   input.name = d.name;
   RPFS_ASSIGN_OR_RETURN(input.source, image::OpenImage(d.name, d.path, d.format));
@@ -128,7 +131,7 @@ Result<PointInput> DomainPoints::Open(const format::VmRecord& vm, const CreateOp
                                    " needs a libvirt domain");
   }
   PointInput in;
-  for (const auto& d : vm.disks) RPFS_RETURN_IF_ERROR(AddImage(d, &in));
+  for (const auto& d : vm.disks) RPFS_RETURN_IF_ERROR(AddImage(d, opts.force, &in));
   return in;
 }
 
@@ -148,7 +151,7 @@ Result<PointInput> DomainPoints::BeginDomainPoint(const format::VmRecord& vm,
     }
     // Nothing writes a shut-off domain's disks but us (qemu's locks keep a start out while
     // qemu-nbd reads a qcow2; a raw image is checked for changes after).
-    for (const auto& d : in.vm_disks) RPFS_RETURN_IF_ERROR(AddImage(d, &in));
+    for (const auto& d : in.vm_disks) RPFS_RETURN_IF_ERROR(AddImage(d, opts.force, &in));
     in.domain_xml = dom.xml;
     return in;
   }

@@ -78,6 +78,8 @@ const char* Status::CodeName(Code code) {
       return "CrossDevice";
     case Code::kTooLarge:
       return "TooLarge";
+    case Code::kNotPermitted:
+      return "NotPermitted";
   }
   return "Unknown";
 }

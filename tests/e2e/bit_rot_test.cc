@@ -125,7 +125,7 @@ TEST_F(BitRotTest, VerifyNamesEveryDamagedRpAndNoReadReturnsWrongBytes) {
     std::set<std::string> unreadable;
     for (const auto& ref : refs_) {
       std::string out = dir_ / "out.raw";
-      auto r = R({"export", ref.vm, ref.rp, "vda", "-o", out});
+      auto r = R({"export", ref.vm, ref.rp, "vda", "-o", out, "--force"});
       if (r.exit_code != 0) {
         EXPECT_EQ(r.exit_code, 1) << r.err;
         EXPECT_EQ(r.signal, 0);

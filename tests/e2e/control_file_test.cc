@@ -136,7 +136,7 @@ TEST_F(ControlFileTest, SecondCommandOnABusyVmGetsEbusy) {
   EXPECT_NE(Status().find("command=\"delete two\" result=\"vm vm is busy"), std::string::npos)
       << Status();
   // mkdir, rmdir and mv in the VM directory are commands of the VM's too.
-  EXPECT_NE(::mkdir(P("vm/three").c_str(), 0755), 0);
+  EXPECT_NE(::mkdir(P("vm/three").c_str(), 0777), 0);
   EXPECT_EQ(errno, EBUSY);
   EXPECT_NE(::rmdir(P("vm/two").c_str()), 0);
   EXPECT_EQ(errno, EBUSY);

@@ -199,7 +199,7 @@ TEST_F(LiveMountTest, KilledDaemonWithADeletedRpOpenLosesNothingAndLeaksNothing)
 
 TEST_F(LiveMountTest, MkdirRmdirAndMvManageRecoveryPoints) {
   auto now = ReadAll(img_);
-  ASSERT_EQ(::mkdir(P("vm/three").c_str(), 0755), 0) << strerror(errno);
+  ASSERT_EQ(::mkdir(P("vm/three").c_str(), 0777), 0) << strerror(errno);
   EXPECT_TRUE(ReadAll(P("vm/three/vda.raw")) == now);
   EXPECT_EQ(R({"info", "vm", "three"}).exit_code, 0);
   ASSERT_EQ(::rename(P("vm/three").c_str(), P("vm/drei").c_str()), 0) << strerror(errno);
@@ -213,8 +213,8 @@ TEST_F(LiveMountTest, MkdirRmdirAndMvManageRecoveryPoints) {
     EXPECT_EQ(rc, -1) << what;
     EXPECT_EQ(errno, err) << what << ": " << strerror(errno);
   };
-  expect_errno(::mkdir(P("vm/one").c_str(), 0755), EEXIST, "mkdir of an existing rp");
-  expect_errno(::mkdir(P("vm/.x").c_str(), 0755), EINVAL, "mkdir of an invalid name");
+  expect_errno(::mkdir(P("vm/one").c_str(), 0777), EEXIST, "mkdir of an existing rp");
+  expect_errno(::mkdir(P("vm/.x").c_str(), 0777), EINVAL, "mkdir of an invalid name");
   expect_errno(::rmdir(P("vm/nope").c_str()), ENOENT, "rmdir of an unknown rp");
   expect_errno(::rename(P("vm/one").c_str(), P("vm/two").c_str()), EEXIST, "mv onto an rp");
   expect_errno(::rename(P("vm/nope").c_str(), P("vm/x").c_str()), ENOENT, "mv of an unknown rp");

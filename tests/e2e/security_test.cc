@@ -132,7 +132,7 @@ TEST_F(SecurityTest, OtherUsersMayReadRpsButChangeNothing) {
   EXPECT_EQ(AsNobody([&] { return OpenErrno(P("vm/one/vda.raw"), O_WRONLY); }), EACCES);
   EXPECT_EQ(AsNobody([&] { return OpenErrno(clone_disk, O_RDWR); }), EACCES);
   EXPECT_EQ(AsNobody([&] { return WriteErrno(P("vm/.control"), "create sneaky"); }), EACCES);
-  EXPECT_EQ(AsNobody([&] { return ::mkdir(P("vm/new").c_str(), 0755) == 0 ? 0 : errno; }), EACCES);
+  EXPECT_EQ(AsNobody([&] { return ::mkdir(P("vm/new").c_str(), 0777) == 0 ? 0 : errno; }), EACCES);
   EXPECT_EQ(
       AsNobody([&] { return ::rename(P("vm/one").c_str(), P("vm/uno").c_str()) == 0 ? 0 : errno; }),
       EACCES);

@@ -13,6 +13,8 @@ namespace rpfs::testing {
 namespace {
 
 constexpr uint64_t kChunk = 64 * 1024;
+// The mode mkdir(1) asks for (before the umask): the only one that makes an RP.
+constexpr uint32_t kTyped = fs::Filesystem::kMkdirRpMode;
 
 // Records what the Filesystem asks the kernel to forget.
 class RecordingCache : public fs::KernelCache {
@@ -60,7 +62,7 @@ class FilesystemNamespaceTest : public RepoTest {
 };
 
 TEST_F(FilesystemNamespaceTest, MkdirRenameRmdirManageRps) {
-  auto made = fs_->MakeDir(vm_, "second");
+  auto made = fs_->MakeDir(vm_, "second", kTyped, "mkdir");
   ASSERT_OK(made);
   EXPECT_EQ(made->mode, static_cast<mode_t>(S_IFDIR | 0555));
   EXPECT_OK(repo_->GetRp("vm", "second"));
@@ -76,11 +78,11 @@ TEST_F(FilesystemNamespaceTest, MkdirRenameRmdirManageRps) {
 TEST_F(FilesystemNamespaceTest, ErrorsAreTheCliErrorsAsErrno) {
   auto rp = fs_->Lookup(vm_, "rp");
   ASSERT_OK(rp);
-  EXPECT_EQ(Errno(fs_->MakeDir(vm_, "rp").status()), EEXIST);
-  EXPECT_EQ(Errno(fs_->MakeDir(vm_, ".control").status()), EINVAL);
-  EXPECT_EQ(Errno(fs_->MakeDir(vm_, std::string(129, 'a')).status()), EINVAL);
-  EXPECT_EQ(Errno(fs_->MakeDir(fs::kRootInode, "newvm").status()), EROFS);
-  EXPECT_EQ(Errno(fs_->MakeDir(rp->ino, "sub").status()), EROFS);
+  EXPECT_EQ(Errno(fs_->MakeDir(vm_, "rp", kTyped, "mkdir").status()), EEXIST);
+  EXPECT_EQ(Errno(fs_->MakeDir(vm_, ".control", kTyped, "mkdir").status()), EINVAL);
+  EXPECT_EQ(Errno(fs_->MakeDir(vm_, std::string(129, 'a'), kTyped, "mkdir").status()), EINVAL);
+  EXPECT_EQ(Errno(fs_->MakeDir(fs::kRootInode, "newvm", kTyped, "mkdir").status()), EROFS);
+  EXPECT_EQ(Errno(fs_->MakeDir(rp->ino, "sub", kTyped, "mkdir").status()), EROFS);
   EXPECT_EQ(Errno(fs_->RemoveDir(vm_, "nope")), ENOENT);
   EXPECT_EQ(Errno(fs_->RemoveDir(fs::kRootInode, "vm")), EROFS);
   EXPECT_EQ(Errno(fs_->Rename(vm_, "nope", vm_, "x")), ENOENT);
@@ -89,13 +91,57 @@ TEST_F(FilesystemNamespaceTest, ErrorsAreTheCliErrorsAsErrno) {
   ASSERT_OK(repo_->AddVm("vm2", {{"vda", img_, std::nullopt}}));
   auto vm2 = fs_->Lookup(fs::kRootInode, "vm2");
   ASSERT_OK(vm2);
-  EXPECT_EQ(Errno(fs_->Rename(vm_, "rp", vm2->ino, "rp")), EXDEV);
+  EXPECT_EQ(Errno(fs_->Rename(vm_, "rp", vm2->ino, "rp")), EPERM);
+  EXPECT_TRUE(repo_->GetRp("vm2", "rp").status().IsNotFound());
   // Nothing changed.
   auto rps = repo_->ListRps("vm");
   ASSERT_OK(rps);
   ASSERT_EQ(rps->size(), 1u);
   EXPECT_EQ((*rps)[0].name, "rp");
-  EXPECT_EQ(Errno(fs_->MakeDir(vm_, "rp").status()), EEXIST);
+  EXPECT_EQ(Errno(fs_->MakeDir(vm_, "rp", kTyped, "mkdir").status()), EEXIST);
+}
+
+// Copying tools (cp -r, cp -a, rsync, mv's fallback) ask mkdir for the mode of what they
+// copy; only the 0777 of a typed mkdir makes an RP (docs/fuse-semantics.md).
+TEST_F(FilesystemNamespaceTest, MkdirWithACopiedModeIsRefusedAndChangesNothing) {
+  for (uint32_t mode : {0555u, 0500u, 0700u, 0755u, 0775u, 01777u}) {
+    SCOPED_TRACE(mode);
+    auto made = fs_->MakeDir(vm_, "copy", mode, "");
+    EXPECT_EQ(Errno(made.status()), EPERM);
+    EXPECT_NE(made.status().message().find("only a plain mkdir"), std::string::npos)
+        << made.status().message();
+    EXPECT_TRUE(repo_->GetRp("vm", "copy").status().IsNotFound());
+  }
+  std::string status = fs_->operations()->StatusText("vm");
+  EXPECT_NE(status.find("command=\"mkdir copy mode=0755\""), std::string::npos) << status;
+  EXPECT_NE(status.find("state=failed"), std::string::npos) << status;
+  // rsync asks 0777 for the top of a tree it copies to a new name: the program decides.
+  for (const char* tool : {"rsync", "cp", "mv"}) {
+    auto made = fs_->MakeDir(vm_, "copy", kTyped, tool);
+    EXPECT_EQ(Errno(made.status()), EPERM) << tool;
+    EXPECT_NE(made.status().message().find(std::string("by ") + tool), std::string::npos)
+        << made.status().message();
+  }
+  EXPECT_TRUE(repo_->GetRp("vm", "copy").status().IsNotFound());
+  EXPECT_NE(status.find("state=failed"), std::string::npos) << status;
+  // Outside a VM directory the answer stays EROFS whatever the mode.
+  EXPECT_EQ(Errno(fs_->MakeDir(fs::kRootInode, "newvm", 0755, "cp").status()), EROFS);
+  // The file type bits some tools pass (rsync: 040555) do not matter; 0777 does.
+  ASSERT_OK(fs_->MakeDir(vm_, "typed", S_IFDIR | kTyped, "python3"));
+  EXPECT_OK(repo_->GetRp("vm", "typed"));
+}
+
+TEST_F(FilesystemNamespaceTest, MoveToAnotherVmIsRefusedWithEpermAndReported) {
+  ASSERT_OK(repo_->AddVm("vm2", {{"vda", img_, std::nullopt}}));
+  auto vm2 = fs_->Lookup(fs::kRootInode, "vm2");
+  ASSERT_OK(vm2);
+  Status s = fs_->Rename(vm_, "rp", vm2->ino, "moved");
+  EXPECT_EQ(Errno(s), EPERM);
+  EXPECT_NE(s.message().find("cannot move to another VM (vm2)"), std::string::npos) << s.message();
+  EXPECT_OK(repo_->GetRp("vm", "rp"));
+  EXPECT_TRUE(repo_->GetRp("vm2", "moved").status().IsNotFound());
+  std::string status = fs_->operations()->StatusText("vm");
+  EXPECT_NE(status.find("command=\"mv rp to vm2/moved\""), std::string::npos) << status;
 }
 
 TEST_F(FilesystemNamespaceTest, StoreChangesInvalidateWhatTheKernelCaches) {

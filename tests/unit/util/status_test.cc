@@ -51,6 +51,7 @@ std::vector<FactoryCase> AllFactories() {
       {Status::NoData("m"), Code::kNoData, "NoData"},
       {Status::CrossDevice("m"), Code::kCrossDevice, "CrossDevice"},
       {Status::TooLarge("m"), Code::kTooLarge, "TooLarge"},
+      {Status::NotPermitted("m"), Code::kNotPermitted, "NotPermitted"},
   };
 }
 
