@@ -8,13 +8,17 @@ BUILD_PKGS=(
   libfuse3-dev fuse3 librocksdb-dev libzstd-dev libssl-dev libvirt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev libnbd-dev libxxhash-dev libxml2-dev
+  libext2fs-dev comerr-dev libtsk-dev libseccomp-dev
 )
 # Runtime tools used by the tests: qemu-img/qemu-nbd/qemu-io for qcow2 disks and image locks,
 # mkfs.ext4 for demo images, clang for the libFuzzer targets (scripts/fuzz.sh).
 # libvirtd, virtlogd, virsh and qemu for the libvirt tests (tests/e2e/libvirt_e2e.sh starts
-# and stops the daemons itself), binutils to assemble the test guest.
+# and stops the daemons itself), binutils to assemble the test guest. Guest-file tests build
+# partitioned images with fdisk/gdisk/parted/lvm2 and filesystems with e2fsprogs, dosfstools,
+# exfatprogs, ntfs-3g, xorriso and xfsprogs; mtools, sleuthkit and ntfs-3g are their oracles.
 TEST_PKGS=(qemu-utils rsync e2fsprogs util-linux clang binutils
-  libvirt-daemon-system libvirt-clients qemu-system-x86)
+  libvirt-daemon-system libvirt-clients qemu-system-x86
+  fdisk gdisk parted lvm2 dosfstools mtools exfatprogs ntfs-3g xorriso xfsprogs sleuthkit)
 # Peers and tools for bench/ only (installed with --bench).
 BENCH_PKGS=(borgbackup python3-llfuse restic casync fio debootstrap hyperfine time python3)
 

@@ -1,0 +1,35 @@
+// Replaying an ext3/ext4 journal (jbd2) in memory, never writing anything: an RP of a running
+// VM holds an ext4 whose journal has committed transactions not yet written home; replaying
+// them shows the files the guest had committed at that instant. Our own reader of the format
+// in the kernel's Documentation/filesystems/ext4/journal.rst (e2fsck's is GPL): descriptor,
+// commit and revoke blocks, 32/64-bit block tags, checksums v2/v3. Hostile input: fuzzed.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "guest/byte_source.h"
+#include "rpfs/status.h"
+
+namespace rpfs::guest {
+
+// Filesystem block number -> its content after replay (each exactly the journal block size).
+using BlockOverlay = std::map<uint64_t, std::string>;
+
+struct JournalReplay {
+  BlockOverlay blocks;
+  uint32_t transactions = 0;  // committed transactions replayed
+};
+
+// Replays `journal` (the journal inode's bytes in logical order, or an external journal
+// device) for a filesystem of `fs_block_size`-byte blocks. A journal with nothing to replay
+// gives an empty overlay. A damaged journal superblock is Corruption naming the field; replay
+// stops at the first transaction whose commit block is missing or fails its checksum, as the
+// kernel does.
+Result<JournalReplay> ReplayJournal(const ByteSource& journal, uint32_t fs_block_size);
+
+// `base` with the overlay's blocks (of `block_size` bytes) read in place of its own.
+SourcePtr WithOverlay(SourcePtr base, BlockOverlay blocks, uint32_t block_size);
+
+}  // namespace rpfs::guest
