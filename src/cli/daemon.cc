@@ -9,6 +9,7 @@
 
 #include "cli/command.h"
 #include "util/coding.h"
+#include "util/log.h"
 #include "util/unix_socket.h"
 
 namespace rpfs::cli {
@@ -65,6 +66,14 @@ FILE* OpenStream(UniqueFd fd, const char* mode) {
     return f;
   }
   return std::fopen("/dev/null", mode);
+}
+
+// The caller saw the reason on its stderr; the log keeps who ran what and how it ended.
+void LogFailedCommand(uid_t uid, const std::vector<std::string>& args, int code) {
+  std::string command;
+  for (const auto& a : args) command += (command.empty() ? "" : " ") + a;
+  log::Log(log::Severity::kNotice, "command-failed",
+           {{"uid", std::to_string(uid)}, {"command", command}, {"exit", std::to_string(code)}});
 }
 
 }  // namespace
@@ -151,6 +160,8 @@ void CommandServer::Serve(UniqueFd conn) {
   if (!uid.ok()) {
     code = ctx.Fail(uid.status());
   } else if (*uid != 0 && *uid != ::geteuid()) {
+    log::Log(log::Severity::kWarning, "command-refused",
+             {{"uid", std::to_string(*uid)}, {"reason", "not the owner of the mount"}});
     code = ctx.Fail(
         Status::PermissionDenied("store " + store_dir_ + " is served by a mount of another user"));
   } else if (!request.ok()) {
@@ -158,6 +169,7 @@ void CommandServer::Serve(UniqueFd conn) {
   } else {
     ctx.cwd = request->cwd;
     code = RunCli(request->args, ctx, /*forward=*/false);
+    if (code != kExitOk) LogFailedCommand(*uid, request->args, code);
   }
   // Everything written reaches the client before it learns the exit code and exits.
   std::fclose(ctx.out);

@@ -21,7 +21,8 @@ TEST(LogTest, MessageIsTheEventThenKeyValuePairs) {
 }
 
 TEST(LogTest, ValuesWithSpacesQuotesOrControlBytesAreQuotedAndEscaped) {
-  EXPECT_EQ(FormatMessage("e", {{"error", "chunk ab is damaged"}}), "e error=\"chunk ab is damaged\"");
+  EXPECT_EQ(FormatMessage("e", {{"error", "chunk ab is damaged"}}),
+            "e error=\"chunk ab is damaged\"");
   EXPECT_EQ(FormatMessage("e", {{"v", "a\"b\\c"}}), "e v=\"a\\\"b\\\\c\"");
   // A hostile value cannot start a new log line or forge fields.
   EXPECT_EQ(FormatMessage("e", {{"v", "x\ninjected=1"}}), "e v=\"x\\x0ainjected=1\"");
