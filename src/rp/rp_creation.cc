@@ -1,9 +1,11 @@
 #include "rp/rp_creation.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "format/keys.h"
 #include "rp/repository_parts.h"
+#include "rpfs/names.h"
 #include "util/clock.h"
 #include "util/crash_point.h"
 
@@ -14,6 +16,19 @@ bool SameDisks(const std::vector<format::VmDisk>& a, const std::vector<format::V
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
     return x.name == y.name && x.path == y.path && x.format == y.format;
   });
+}
+
+// RPs per VM: readdir of a VM directory and `list` load every RP of the VM
+// (docs/security-parts/limits-and-logs.md). RPFS_MAX_RPS_PER_VM lowers it (tests) or
+// raises it.
+size_t MaxRpsPerVm() {
+  const char* env = std::getenv("RPFS_MAX_RPS_PER_VM");
+  if (env != nullptr && *env != '\0') {
+    char* end = nullptr;
+    unsigned long long v = std::strtoull(env, &end, 10);
+    if (end != nullptr && *end == '\0' && v > 0) return static_cast<size_t>(v);
+  }
+  return kMaxRpsPerVm;
 }
 
 }  // namespace
@@ -34,9 +49,17 @@ Result<std::unique_ptr<RpCreation>> RpCreation::Prepare(RepositoryParts* parts,
                                                         const CreateOptions& opts) {
   std::unique_ptr<RpCreation> c(new RpCreation(parts, vm, rp, opts));
   const Catalog& catalog = parts->catalog;
+  RPFS_RETURN_IF_ERROR(ValidateDescription(opts.description).WithContext(c->label_));
   RPFS_ASSIGN_OR_RETURN(c->vm_at_prepare_, catalog.LoadVm(vm));
   RPFS_ASSIGN_OR_RETURN(auto existing, catalog.FindRp(vm, rp));
   if (existing) return Status::AlreadyExists(RpLabel(vm, rp) + " already exists");
+  RPFS_ASSIGN_OR_RETURN(size_t count, catalog.CountRps(vm));
+  if (count >= MaxRpsPerVm()) {
+    return Status::NoSpace(c->label_ + ": vm " + vm + " holds " + std::to_string(count) +
+                           " recovery points, the most allowed per vm (" +
+                           std::to_string(MaxRpsPerVm()) +
+                           ", RPFS_MAX_RPS_PER_VM); delete or prune some first");
+  }
 
   auto input = parts->domains.Open(c->vm_at_prepare_, opts);
   if (!input.ok()) return input.status().WithContext(c->label_);

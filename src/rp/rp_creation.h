@@ -27,6 +27,9 @@
 
 namespace rpfs::rp {
 
+// The most RPs one VM may hold; a create beyond it is NoSpace (ENOSPC) naming the limit.
+inline constexpr size_t kMaxRpsPerVm = 10000;
+
 struct RepositoryParts;
 
 class RpCreation {
