@@ -8,6 +8,7 @@
 #include "rpfs/names.h"
 #include "util/clock.h"
 #include "util/crash_point.h"
+#include "util/log.h"
 
 namespace rpfs::rp {
 namespace {
@@ -69,12 +70,33 @@ Result<std::unique_ptr<RpCreation>> RpCreation::Prepare(RepositoryParts* parts,
   RPFS_ASSIGN_OR_RETURN(c->base_rp_, catalog.FindRpById(vm, c->vm_at_prepare_.current_rp));
   for (auto& d : c->input_.disks) {
     if (d.changed && !c->base_rp_) d.changed.reset();
+    if (c->SourceMoved(d.name)) d.changed.reset();
     auto extents =
         d.changed ? Result<std::vector<image::Extent>>(*d.changed) : d.source->DataExtents();
     if (!extents.ok()) return extents.status().WithContext(c->label_);
     for (const auto& e : *extents) c->total_bytes_ += e.length;
   }
   return c;
+}
+
+bool RpCreation::SourceMoved(const std::string& disk) const {
+  const format::VmDisk* before = nullptr;
+  for (const auto& d : vm_at_prepare_.disks) {
+    if (d.name == disk) before = &d;
+  }
+  for (const auto& now : input_.vm_disks) {
+    if (now.name != disk || before == nullptr || now.path == before->path) continue;
+    // Another file: the parent's extent map says nothing about it. Read it in full.
+    log::Log(log::Severity::kNotice, "disk-source-changed",
+             {{"vm", vm_},
+              {"rp", rp_},
+              {"disk", disk},
+              {"from", before->path},
+              {"to", now.path},
+              {"read", "full"}});
+    return true;
+  }
+  return false;
 }
 
 Status RpCreation::Ingest(const ProgressFn& progress) {
