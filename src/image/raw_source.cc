@@ -124,8 +124,8 @@ Result<std::unique_ptr<ImageSource>> OpenRaw(const std::string& name, const std:
                        : S_ISCHR(st.st_mode)  ? "a character device"
                        : S_ISSOCK(st.st_mode) ? "a socket"
                                               : "not a file";
-    return Status::InvalidArgument("image " + name + " (" + path + ") is " + type +
-                                   ": only regular files and block devices are disk images");
+    return Status::NotSupported("image " + name + " (" + path + ") is " + type +
+                                ": only regular files and block devices are disk images");
   }
   RPFS_RETURN_IF_ERROR(CheckDiskSize(size, "image " + name + " (" + path + ")"));
   return std::unique_ptr<ImageSource>(

@@ -75,7 +75,7 @@ TEST(RawSourceTest, AFifoIsRefusedWithoutBlocking) {
   const std::string fifo = dir / "disk.fifo";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   auto src = OpenImage("vda", fifo, format::DiskFormat::kRaw);  // no writer: must not hang
-  EXPECT_EQ(src.status().code(), Status::Code::kInvalidArgument) << src.status().ToString();
+  EXPECT_EQ(src.status().code(), Status::Code::kNotSupported) << src.status().ToString();
   EXPECT_NE(src.status().message().find("is a FIFO"), std::string::npos) << src.status().ToString();
   auto fmt = ProbeFormat(fifo);
   ASSERT_OK(fmt);
@@ -84,7 +84,7 @@ TEST(RawSourceTest, AFifoIsRefusedWithoutBlocking) {
 
 TEST(RawSourceTest, ACharacterDeviceIsRefused) {
   auto src = OpenImage("vda", "/dev/null", format::DiskFormat::kRaw);
-  EXPECT_EQ(src.status().code(), Status::Code::kInvalidArgument) << src.status().ToString();
+  EXPECT_EQ(src.status().code(), Status::Code::kNotSupported) << src.status().ToString();
   EXPECT_NE(src.status().message().find("is a character device"), std::string::npos);
 }
 
