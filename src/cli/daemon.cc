@@ -11,6 +11,7 @@
 #include "cli/command.h"
 #include "cli/daemon_request.h"
 #include "util/coding.h"
+#include "util/log.h"
 #include "util/unix_socket.h"
 
 namespace rpfs::cli {
@@ -22,11 +23,6 @@ std::string EncodeExit(int code) {
   return out;
 }
 
-// The daemon's own log of a failed request (its stderr; syslog when in the background).
-void LogDaemon(const std::string& message) {
-  std::fprintf(stderr, "rpfs mount: %s\n", message.c_str());
-}
-
 // A FILE* over a received descriptor (the FILE owns it); /dev/null when it cannot be used.
 FILE* OpenStream(UniqueFd fd, const char* mode) {
   FILE* f = fd.valid() ? ::fdopen(fd.get(), mode) : nullptr;
@@ -35,6 +31,14 @@ FILE* OpenStream(UniqueFd fd, const char* mode) {
     return f;
   }
   return std::fopen("/dev/null", mode);
+}
+
+// The caller saw the reason on its stderr; the log keeps who ran what and how it ended.
+void LogFailedCommand(uid_t uid, const std::vector<std::string>& args, int code) {
+  std::string command;
+  for (const auto& a : args) command += (command.empty() ? "" : " ") + a;
+  log::Log(log::Severity::kNotice, "command-failed",
+           {{"uid", std::to_string(uid)}, {"command", command}, {"exit", std::to_string(code)}});
 }
 
 }  // namespace
@@ -127,6 +131,8 @@ void CommandServer::Serve(UniqueFd conn) {
   if (!uid.ok()) {
     code = ctx.Fail(uid.status());
   } else if (*uid != 0 && *uid != ::geteuid()) {
+    log::Log(log::Severity::kWarning, "command-refused",
+             {{"uid", std::to_string(*uid)}, {"reason", "not the owner of the mount"}});
     code = ctx.Fail(
         Status::PermissionDenied("store " + store_dir_ + " is served by a mount of another user"));
   } else if (auto request = DecodeRequest(*msg); !request.ok()) {
@@ -134,6 +140,7 @@ void CommandServer::Serve(UniqueFd conn) {
   } else {
     ctx.cwd = request->cwd;
     code = RunGuarded([&] { return RunCli(request->args, ctx, /*forward=*/false); }, ctx.err);
+    if (code != kExitOk) LogFailedCommand(*uid, request->args, code);
   }
   // Everything written reaches the client before it learns the exit code and exits.
   std::fclose(ctx.out);
@@ -151,7 +158,7 @@ int RunGuarded(const std::function<int()>& command, FILE* client_err) {
   } catch (...) {
     cause = "unknown exception";
   }
-  LogDaemon("internal error in a client's command: " + cause);
+  log::Log(log::Severity::kError, "command-internal-error", {{"error", cause}});
   if (client_err != nullptr) std::fprintf(client_err, "rpfs: internal error: %s\n", cause.c_str());
   return kExitInternal;
 }

@@ -61,8 +61,9 @@ class CommandServer {
 
 // Runs one client's command in the daemon and returns its exit code; an exception from it
 // (std::exception or anything else) becomes exit code 70 (kExitInternal), with the cause
-// printed as "rpfs: internal error: <cause>" on `client_err` (when not null) and logged on
-// the daemon's stderr. A request never ends the daemon (SPEC §7).
+// printed as "rpfs: internal error: <cause>" on `client_err` (when not null) and logged in
+// the daemon's log (util/log) as `command-internal-error`. A request never ends the daemon
+// (SPEC §7).
 int RunGuarded(const std::function<int()>& command, FILE* client_err);
 
 // Runs `args` (the command line without the program name) in the daemon serving

@@ -1,6 +1,7 @@
-// rpfs mount MOUNTPOINT [-f] [--debug] [-o OPT]...
+// rpfs mount MOUNTPOINT [-f] [--debug] [--log-socket PATH] [-o OPT]...
 #include <fcntl.h>
 #include <grp.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include "fs/filesystem.h"
 #include "fs/names.h"
 #include "fuse/fuse_server.h"
+#include "util/log.h"
 
 namespace rpfs::cli {
 namespace {
@@ -82,7 +84,20 @@ Status OpenAndServe(const Context& ctx, fuse::MountOptions opts,
   return fuse::Serve(&filesystem, opts, ready);
 }
 
-int RunMount(const Context& ctx, const fuse::MountOptions& opts, bool foreground) {
+// Where the background daemon logs (util/log.h): the syslog socket, or when there is none
+// the store's rpfs.log, said once on stderr before the daemon detaches from it.
+std::string LogFallback(const Context& ctx, const std::string& socket) {
+  std::string fallback = ctx.store_dir + "/rpfs.log";
+  struct stat st;
+  if (::stat(socket.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) {
+    std::fprintf(ctx.err, "rpfs: no syslog socket at %s: the mount daemon logs to %s\n",
+                 socket.c_str(), fallback.c_str());
+  }
+  return fallback;
+}
+
+int RunMount(const Context& ctx, const fuse::MountOptions& opts, bool foreground,
+             const std::string& log_socket) {
   if (foreground) {
     Status s = OpenAndServe(ctx, opts, [&] {
       std::fprintf(ctx.err, "rpfs: serving store %s on %s\n", ctx.store_dir.c_str(),
@@ -92,6 +107,7 @@ int RunMount(const Context& ctx, const fuse::MountOptions& opts, bool foreground
   }
   // Background: the child opens the store (after fork: no threads cross it) and reports
   // "ready" or its error through a pipe, so `rpfs mount X && ls X` works.
+  const std::string log_fallback = LogFallback(ctx, log_socket);
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) return ctx.Fail(Status::FromErrno(errno, "pipe"));
   pid_t pid = ::fork();
@@ -100,6 +116,9 @@ int RunMount(const Context& ctx, const fuse::MountOptions& opts, bool foreground
     ::close(pipefd[0]);
     ::setsid();
     Status s = OpenAndServe(ctx, opts, [&] {
+      log::ToSyslog(log_socket, log_fallback);
+      log::Log(log::Severity::kNotice, "mounted",
+               {{"store", ctx.store_dir}, {"mountpoint", opts.mountpoint}});
       char ok = 'R';
       (void)::write(pipefd[1], &ok, 1);
       ::close(pipefd[1]);
@@ -136,6 +155,9 @@ class MountVerb final : public CliVerb {
     cmd->add_option("mountpoint", mountpoint_, "Directory to mount on")->required();
     cmd->add_flag("-f,--foreground", foreground_, "Stay in the foreground");
     cmd->add_flag("--debug", debug_, "Log every FUSE request (implies nothing else)");
+    cmd->add_option("--log-socket", log_socket_,
+                    "Unix datagram socket the background daemon sends syslog lines to "
+                    "(default $RPFS_LOG_SOCKET, else /dev/log)");
     cmd->add_option("-o", options_,
                     "Mount options, e.g. allow_other, group=NAME (the group may read every "
                     "RP; comma-separated, repeatable)");
@@ -146,13 +168,14 @@ class MountVerb final : public CliVerb {
     opts.mountpoint = mountpoint_;
     opts.options = SplitOptions(options_);
     opts.debug = debug_;
-    return RunMount(ctx, opts, foreground_);
+    return RunMount(ctx, opts, foreground_, log_socket_.empty() ? log::SocketPath() : log_socket_);
   }
 
  private:
   std::string mountpoint_;
   bool foreground_ = false;
   bool debug_ = false;
+  std::string log_socket_;
   std::vector<std::string> options_;
 };
 

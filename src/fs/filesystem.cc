@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "fs/node_kind.h"
+#include "util/log.h"
 
 namespace rpfs::fs {
 namespace {
@@ -161,6 +162,11 @@ Result<size_t> Filesystem::Write(HandleId id, uint64_t offset, std::span<const s
   // Checked here rather than by the kernel (.control is writable by all) so that the
   // refusal, with the command refused, is in `.status` for the owner to see.
   if (Status may = MayControl(ctx_->access, caller); !may.ok()) {
+    // And in the daemon's log, like a refused client of the CLI socket (command-refused).
+    log::Log(log::Severity::kWarning, "control-refused",
+             {{"uid", std::to_string(caller.uid)},
+              {"vm", h->control_vm},
+              {"command", std::string(text.substr(0, 80))}});
     ops_.RecordRejected(h->control_vm, text, may);
     return may;
   }

@@ -6,7 +6,6 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <optional>
@@ -15,7 +14,9 @@
 
 #include "fuse/notify_queue.h"
 #include "util/bytes.h"
+#include "util/clock.h"
 #include "util/fd.h"
+#include "util/log.h"
 
 namespace rpfs::fuse {
 namespace {
@@ -48,22 +49,46 @@ struct stat ToStat(const fs::Attr& a) {
 
 double Timeout(const fs::Attr& a) { return a.immutable ? kImmutableTimeout : kMutableTimeout; }
 
+// An EIO (damaged data, internal error) is logged: one line per event, naming the caller
+// and what the status names (the RP, disk, offset and chunk of a damaged read). The kernel
+// retries a failed read page by page, so the same failure for the same caller within a
+// few seconds is one event; the next line says how many were held back.
+void LogEio(fuse_req_t req, std::string_view event, const std::string& what) {
+  static log::RepeatLimiter limiter(5'000'000);
+  const struct fuse_ctx* c = fuse_req_ctx(req);
+  std::string uid = std::to_string(c->uid);
+  uint64_t held_back = 0;
+  if (!limiter.Allow(uid + " " + what, NowMicros(), &held_back)) return;
+  if (held_back == 0) {
+    log::Log(log::Severity::kError, event,
+             {{"errno", "EIO"}, {"uid", uid}, {"pid", std::to_string(c->pid)}, {"error", what}});
+  } else {
+    log::Log(log::Severity::kError, event,
+             {{"errno", "EIO"},
+              {"uid", uid},
+              {"pid", std::to_string(c->pid)},
+              {"error", what},
+              {"repeats_held_back", std::to_string(held_back)}});
+  }
+}
+
 void ReplyError(fuse_req_t req, const Status& s) {
   int err = fs::ToErrno(s);
-  if (err == EIO) std::fprintf(stderr, "rpfs mount: %s\n", s.message().c_str());
+  if (err == EIO) LogEio(req, "request-failed", s.message());
   fuse_reply_err(req, err);
 }
 
-// Logs a callback's stray exception (std::exception or anything else); true if there was one.
+// Logs a callback's stray exception (std::exception or anything else) with the caller, as
+// an EIO event; true if there was one.
 template <typename Fn>
-bool Caught(Fn&& fn) {
+bool Caught(fuse_req_t req, Fn&& fn) {
   try {
     fn();
     return false;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "rpfs mount: internal error: %s\n", e.what());
+    LogEio(req, "internal-error", e.what());
   } catch (...) {
-    std::fprintf(stderr, "rpfs mount: internal error: unknown exception\n");
+    LogEio(req, "internal-error", "unknown exception");
   }
   return true;
 }
@@ -73,11 +98,11 @@ bool Caught(Fn&& fn) {
 // (forget), GuardNoReply.
 template <typename Fn>
 void Guard(fuse_req_t req, Fn&& fn) {
-  if (Caught(fn)) fuse_reply_err(req, EIO);
+  if (Caught(req, fn)) fuse_reply_err(req, EIO);
 }
 template <typename Fn>
 void GuardNoReply(fuse_req_t req, Fn&& fn) {
-  if (Caught(fn)) fuse_reply_none(req);
+  if (Caught(req, fn)) fuse_reply_none(req);
 }
 
 void OnInit(void*, struct fuse_conn_info* conn) {

@@ -20,6 +20,14 @@ struct Extent {
   uint64_t length = 0;
 };
 
+// The largest disk accepted (1 PiB). Offsets, chunk indices, `offset + length + chunk`
+// sums, off_t casts and the sum over a VM's disks then never overflow; a device or NBD
+// export that claims more (up to 2^64 - 1) is refused when it is opened.
+inline constexpr uint64_t kMaxDiskBytes = 1ull << 50;
+
+// TooLarge naming `label` when `size` exceeds kMaxDiskBytes.
+Status CheckDiskSize(uint64_t size, const std::string& label);
+
 class ImageSource {
  public:
   virtual ~ImageSource() = default;

@@ -190,6 +190,7 @@ namespace {
 Result<uint64_t> ExportSize(nbd_handle* h, const std::string& label) {
   int64_t size = nbd_get_size(h);
   if (size < 0) return Status::IOError(label + ": " + NbdError());
+  RPFS_RETURN_IF_ERROR(CheckDiskSize(static_cast<uint64_t>(size), label));
   return static_cast<uint64_t>(size);
 }
 

@@ -88,6 +88,12 @@ Result<std::vector<Extent>> FileDataExtents(int fd, uint64_t size, bool regular,
   return out;
 }
 
+Status CheckDiskSize(uint64_t size, const std::string& label) {
+  if (size <= kMaxDiskBytes) return Status::OK();
+  return Status::TooLarge(label + " claims " + std::to_string(size) + " bytes, more than the " +
+                          std::to_string(kMaxDiskBytes) + " (1 PiB) a disk may have");
+}
+
 Status CheckSameFile(const std::string& path, const struct stat& opened, const std::string& label) {
   struct stat now;
   if (::stat(path.c_str(), &now) != 0) return Status::IOError(label + " vanished while being read");
@@ -114,9 +120,14 @@ Result<std::unique_ptr<ImageSource>> OpenRaw(const std::string& name, const std:
   } else if (S_ISDIR(st.st_mode)) {
     return Status::IsADirectory("image " + name + " (" + path + ") is a directory");
   } else {
-    return Status::IOError("image " + name + " (" + path +
-                           ") is neither a regular file nor a block device");
+    const char* type = S_ISFIFO(st.st_mode)   ? "a FIFO"
+                       : S_ISCHR(st.st_mode)  ? "a character device"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "not a file";
+    return Status::NotSupported("image " + name + " (" + path + ") is " + type +
+                                ": only regular files and block devices are disk images");
   }
+  RPFS_RETURN_IF_ERROR(CheckDiskSize(size, "image " + name + " (" + path + ")"));
   return std::unique_ptr<ImageSource>(
       std::make_unique<RawSource>(name, path, std::move(*fd), st, size));
 }

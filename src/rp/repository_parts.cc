@@ -10,11 +10,15 @@ namespace {
 // A DiskReader that keeps its RP's data alive (ReaderPins) until it is destroyed.
 class PinnedDiskReader : public DiskReader {
  public:
-  PinnedDiskReader(std::unique_ptr<DiskReader> inner, std::shared_ptr<void> pin)
-      : inner_(std::move(inner)), pin_(std::move(pin)) {}
+  PinnedDiskReader(std::unique_ptr<DiskReader> inner, std::shared_ptr<void> pin, std::string label)
+      : inner_(std::move(inner)), pin_(std::move(pin)), label_(std::move(label)) {}
   uint64_t size() const override { return inner_->size(); }
+  // A failed read names the RP and disk ("reading rp web01/day1 disk vda at offset N: chunk
+  // ... is damaged"): that is the line the mount logs with the EIO.
   Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> out) const override {
-    return inner_->ReadAt(offset, out);
+    auto n = inner_->ReadAt(offset, out);
+    if (!n.ok()) return n.status().WithContext("reading ", label_, " at offset ", offset);
+    return n;
   }
   Result<uint64_t> NextData(uint64_t offset) const override { return inner_->NextData(offset); }
   Result<uint64_t> NextHole(uint64_t offset) const override { return inner_->NextHole(offset); }
@@ -22,6 +26,7 @@ class PinnedDiskReader : public DiskReader {
  private:
   std::unique_ptr<DiskReader> inner_;
   std::shared_ptr<void> pin_;
+  std::string label_;
 };
 
 }  // namespace
@@ -62,8 +67,9 @@ Result<std::unique_ptr<DiskReader>> RepositoryParts::OpenPinned(const std::strin
     return Status::NotFound("rp #" + std::to_string(rp_id) + " of vm " + vm + " does not exist");
   const format::RpStream* s = Catalog::FindStream(*rec, disk);
   if (s == nullptr) return Status::NotFound(RpLabel(vm, rec->name) + " has no disk " + disk);
-  return std::unique_ptr<DiskReader>(std::make_unique<PinnedDiskReader>(
-      NewDiskReader(store.get(), &pages, &chunks, *s), std::move(pin)));
+  return std::unique_ptr<DiskReader>(
+      std::make_unique<PinnedDiskReader>(NewDiskReader(store.get(), &pages, &chunks, *s),
+                                         std::move(pin), RpLabel(vm, rec->name) + " disk " + disk));
 }
 
 void RepositoryParts::NoteFreedAndReclaimIfDue(uint64_t freed) {

@@ -1,11 +1,14 @@
 #include "rp/rp_creation.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "format/keys.h"
 #include "rp/repository_parts.h"
+#include "rpfs/names.h"
 #include "util/clock.h"
 #include "util/crash_point.h"
+#include "util/log.h"
 
 namespace rpfs::rp {
 namespace {
@@ -14,6 +17,19 @@ bool SameDisks(const std::vector<format::VmDisk>& a, const std::vector<format::V
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
     return x.name == y.name && x.path == y.path && x.format == y.format;
   });
+}
+
+// RPs per VM: readdir of a VM directory and `list` load every RP of the VM
+// (docs/security-parts/limits-and-logs.md). RPFS_MAX_RPS_PER_VM lowers it (tests) or
+// raises it.
+size_t MaxRpsPerVm() {
+  const char* env = std::getenv("RPFS_MAX_RPS_PER_VM");
+  if (env != nullptr && *env != '\0') {
+    char* end = nullptr;
+    unsigned long long v = std::strtoull(env, &end, 10);
+    if (end != nullptr && *end == '\0' && v > 0) return static_cast<size_t>(v);
+  }
+  return kMaxRpsPerVm;
 }
 
 }  // namespace
@@ -34,9 +50,17 @@ Result<std::unique_ptr<RpCreation>> RpCreation::Prepare(RepositoryParts* parts,
                                                         const CreateOptions& opts) {
   std::unique_ptr<RpCreation> c(new RpCreation(parts, vm, rp, opts));
   const Catalog& catalog = parts->catalog;
+  RPFS_RETURN_IF_ERROR(ValidateDescription(opts.description).WithContext(c->label_));
   RPFS_ASSIGN_OR_RETURN(c->vm_at_prepare_, catalog.LoadVm(vm));
   RPFS_ASSIGN_OR_RETURN(auto existing, catalog.FindRp(vm, rp));
   if (existing) return Status::AlreadyExists(RpLabel(vm, rp) + " already exists");
+  RPFS_ASSIGN_OR_RETURN(size_t count, catalog.CountRps(vm));
+  if (count >= MaxRpsPerVm()) {
+    return Status::NoSpace(c->label_ + ": vm " + vm + " holds " + std::to_string(count) +
+                           " recovery points, the most allowed per vm (" +
+                           std::to_string(MaxRpsPerVm()) +
+                           ", RPFS_MAX_RPS_PER_VM); delete or prune some first");
+  }
 
   auto input = parts->domains.Open(c->vm_at_prepare_, opts);
   if (!input.ok()) return input.status().WithContext(c->label_);
@@ -46,12 +70,33 @@ Result<std::unique_ptr<RpCreation>> RpCreation::Prepare(RepositoryParts* parts,
   RPFS_ASSIGN_OR_RETURN(c->base_rp_, catalog.FindRpById(vm, c->vm_at_prepare_.current_rp));
   for (auto& d : c->input_.disks) {
     if (d.changed && !c->base_rp_) d.changed.reset();
+    if (c->SourceMoved(d.name)) d.changed.reset();
     auto extents =
         d.changed ? Result<std::vector<image::Extent>>(*d.changed) : d.source->DataExtents();
     if (!extents.ok()) return extents.status().WithContext(c->label_);
     for (const auto& e : *extents) c->total_bytes_ += e.length;
   }
   return c;
+}
+
+bool RpCreation::SourceMoved(const std::string& disk) const {
+  const format::VmDisk* before = nullptr;
+  for (const auto& d : vm_at_prepare_.disks) {
+    if (d.name == disk) before = &d;
+  }
+  for (const auto& now : input_.vm_disks) {
+    if (now.name != disk || before == nullptr || now.path == before->path) continue;
+    // Another file: the parent's extent map says nothing about it. Read it in full.
+    log::Log(log::Severity::kNotice, "disk-source-changed",
+             {{"vm", vm_},
+              {"rp", rp_},
+              {"disk", disk},
+              {"from", before->path},
+              {"to", now.path},
+              {"read", "full"}});
+    return true;
+  }
+  return false;
 }
 
 Status RpCreation::Ingest(const ProgressFn& progress) {

@@ -27,6 +27,9 @@
 
 namespace rpfs::rp {
 
+// The most RPs one VM may hold; a create beyond it is NoSpace (ENOSPC) naming the limit.
+inline constexpr size_t kMaxRpsPerVm = 10000;
+
 struct RepositoryParts;
 
 class RpCreation {
@@ -46,6 +49,9 @@ class RpCreation {
  private:
   RpCreation(RepositoryParts* parts, std::string vm, std::string rp, const CreateOptions& opts);
   Status IngestMemory();
+  // A libvirt disk whose source path differs from the VM record's (another file since the
+  // last RP): logged, and its changed-block list is dropped so it is read in full.
+  bool SourceMoved(const std::string& disk) const;
   // Under write_mu: the VM record as it is now, Busy/NotFound/AlreadyExists if what the
   // disks were read for no longer holds.
   Result<format::VmRecord> Revalidate();

@@ -47,4 +47,20 @@ Status ValidateName(std::string_view name, std::string_view what) {
   return Status::OK();
 }
 
+Status ValidateDescription(std::string_view text) {
+  if (text.size() > kMaxDescriptionBytes) {
+    return Status::InvalidArgument("invalid description: " + std::to_string(text.size()) +
+                                   " bytes, at most " + std::to_string(kMaxDescriptionBytes) +
+                                   " allowed");
+  }
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t') || u == 0x7f) {
+      return Status::InvalidArgument(
+          "invalid description: control characters (one line, tabs allowed)");
+    }
+  }
+  return Status::OK();
+}
+
 }  // namespace rpfs

@@ -75,7 +75,7 @@ TEST_F(BadInputTest, MissingDirectoryAndSpecialImages) {
   std::string fifo = dir_ / "fifo";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   ExpectError(R({"vm", "add", "x", "--disk", "vda=" + fifo, "--format", "vda=raw"}), 1,
-              {"neither a regular file nor a block device"});
+              {"is a FIFO: only regular files and block devices are disk images"});
   ExpectError(R({"vm", "add", "x", "--disk", "vda=" + img_, "--format", "vda=vmdk"}), 2,
               {"unknown disk format 'vmdk'"});
   ExpectUnchanged();

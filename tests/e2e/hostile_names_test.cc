@@ -24,8 +24,9 @@ const std::string kQuote = "say \"hi\" 'x' \\ back";       // quotes, backslash,
 const std::string kLong = std::string(127, 'n') + "\xed";  // 128 bytes, a cut sequence
 const std::string kUtf8 = "Ünïcödé-名前";
 const std::string kClone = "clone \"\xff\"";
-const std::string kBadDesc = "tab\there\nnewline\x01 \x1b[31m \"q\" \xff\xfe";
-const std::string kCtlDesc = "ctl\x01\x7f\ttab";  // UTF-8 with control characters
+// Descriptions take any byte but control characters other than tab (limits-and-logs.md).
+const std::string kBadDesc = "tab\there \"q\" \\ \xff\xfe";  // not UTF-8
+const std::string kTabDesc = "tab\t\"q\" \\ ünï";            // UTF-8 with a tab and quotes
 
 // The bytes a JSON text field stands for: a string, or an array of byte values.
 std::string BytesOf(const json& j) {
@@ -64,7 +65,7 @@ class HostileNamesTest : public CliTest, public ::testing::WithParamInterface<bo
     ASSERT_EQ(R({"init"}).exit_code, 0);
     Ok({"vm", "add", kVm, "--disk", kDisk + "=" + img_});
     Ok({"create", kVm, kBad, "--description", kBadDesc});
-    Ok({"create", kVm, kQuote, "--description", kCtlDesc});
+    Ok({"create", kVm, kQuote, "--description", kTabDesc});
     Ok({"create", kVm, kLong});
     Ok({"create", kVm, kUtf8});
     Ok({"clone", kVm, kBad, kClone});
@@ -113,7 +114,7 @@ TEST_P(HostileNamesTest, ListJsonGivesEveryNameAndDescriptionBackByteExact) {
       EXPECT_EQ(BytesOf(rp["description"]), kBadDesc);
     }
     if (BytesOf(rp["name"]) == kQuote) {
-      EXPECT_EQ(BytesOf(rp["description"]), kCtlDesc);
+      EXPECT_EQ(BytesOf(rp["description"]), kTabDesc);
     }
   }
   // The convention itself: UTF-8 text is a string, anything else an array of bytes.
@@ -182,6 +183,8 @@ TEST_P(HostileNamesTest, CreateRenameDeleteTakeAnyAllowedByte) {
   json created = Parse(Ok({"create", kVm, fresh, "--description", kBadDesc, "--json"}));
   EXPECT_EQ(BytesOf(created["name"]), fresh);
   EXPECT_EQ(BytesOf(created["description"]), kBadDesc);
+  // Control characters are refused (one line of `info`), the daemon serving on.
+  EXPECT_EQ(R({"create", kVm, "ctl", "--description", "line\nparent: forged"}).exit_code, 2);
 
   const std::string renamed = "renamed \xff" + std::string(119, 'r');  // 128 bytes
   ASSERT_EQ(renamed.size(), 128u);

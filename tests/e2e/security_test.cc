@@ -13,6 +13,7 @@
 #include <functional>
 
 #include "mount_fixture.h"
+#include "support/datagram_sink.h"
 
 namespace rpfs::testing {
 namespace {
@@ -208,9 +209,13 @@ TEST_F(SecurityTest, UnknownOperatorsGroupIsRefusedByName) {
 }
 
 // A command from another user is refused with EACCES, changes nothing, and its reason is
-// in `.status` for the owner to see; the CLI socket refuses the user too.
+// in `.status` for the owner to see; the CLI socket refuses the user too. Each `.control`
+// refusal is one line in the daemon's log naming the uid (a syslog stand-in here); the
+// socket is 0600, so the kernel refuses that client before the daemon sees it.
 TEST_F(SecurityTest, ControlFileAndSocketRefuseOtherUsers) {
-  Remount({"-o", "allow_other"});
+  DatagramSink log(dir_ / "log.sock");
+  ASSERT_TRUE(log.bound());
+  Remount({"-o", "allow_other", "--log-socket", dir_ / "log.sock"});
   const std::string before = R({"list"}).out;
   EXPECT_EQ(AsNobody([&] { return WriteErrno(P("vm/.control"), "create sneaky"); }), EACCES);
   EXPECT_EQ(AsNobody([&] { return WriteErrno(P("vm/.control"), "delete one"); }), EACCES);
@@ -225,6 +230,14 @@ TEST_F(SecurityTest, ControlFileAndSocketRefuseOtherUsers) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("ermission denied"), std::string::npos) << r.err;
   EXPECT_EQ(R({"list"}).out, before);
+  int control_lines = 0;
+  std::string all;
+  for (const auto& line : log.Drain(2000)) {
+    all += line + "\n";
+    if (line.find("uid=65534") == std::string::npos) continue;
+    control_lines += line.find("control-refused") != std::string::npos;
+  }
+  EXPECT_EQ(control_lines, 2) << all;
 }
 
 TEST_F(SecurityTest, NamesNeverEscapeTheirDirectory) {

@@ -124,6 +124,20 @@ TEST_F(LibvirtVmTest, RunningDomainRpHoldsTheDisksAtTheInstantAndTheXml) {
   EXPECT_EQ(fake_->jobs_running(), 0);
 }
 
+// A disk pointed at another file since the last RP: the checkpoint's (empty) changed list
+// says nothing about the new file; the RP reads it in full and holds its bytes.
+TEST_F(LibvirtVmTest, ADiskMovedToAnotherFileIsReadInFull) {
+  Import();
+  Create("day1");
+  MakeSparseFile(Path("other.img"), kDiskSize);
+  WriteAt(Path("other.img"), 0, PatternBytes(9, 1 << 20));
+  fake_->SetDiskPath(uuid_, "vda", Path("other.img"));
+  RpInfo second = Create("day2");
+  EXPECT_EQ(second.read_bytes, 1u << 20);
+  EXPECT_TRUE(Export("web", "day2", "vda") == ReadAll(Path("other.img")));
+  EXPECT_TRUE(Export("web", "day1", "vda") == ReadAll(Path("web.img")));
+}
+
 TEST_F(LibvirtVmTest, IncrementalRpReadsOnlyWhatChangedAndIsRight) {
   Import();
   RpInfo first = Create("day1");

@@ -103,6 +103,14 @@ void FakeHypervisor::SetState(const std::string& uuid, DomainState state) {
   domains_.at(uuid).info.state = state;
 }
 
+void FakeHypervisor::SetDiskPath(const std::string& uuid, const std::string& target,
+                                 const std::string& path) {
+  std::lock_guard lock(mu_);
+  for (auto& d : domains_.at(uuid).info.disks) {
+    if (d.target == target) d.path = path;
+  }
+}
+
 void FakeHypervisor::Undefine(const std::string& uuid) {
   std::lock_guard lock(mu_);
   domains_.erase(uuid);

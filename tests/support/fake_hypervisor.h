@@ -36,6 +36,8 @@ class FakeHypervisor : public Hypervisor {
                         const std::vector<std::pair<std::string, std::string>>& disks,
                         DomainState state = DomainState::kRunning);
   void SetState(const std::string& uuid, DomainState state);
+  // Points a disk at another image (virsh edit): nothing is marked dirty, as qemu would not.
+  void SetDiskPath(const std::string& uuid, const std::string& target, const std::string& path);
   void Undefine(const std::string& uuid);
   // Writes to a disk of the domain the way the guest would: recorded as dirty for every
   // checkpoint of the domain.

@@ -38,7 +38,7 @@ TEST(RunGuardedTest, StdExceptionIsExit70WithItsCause) {
   std::string log = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(code, kExitInternal);
   EXPECT_EQ(err, "rpfs: internal error: invalid UTF-8 byte\n");
-  EXPECT_THAT(log, HasSubstr("internal error in a client's command: invalid UTF-8 byte"));
+  EXPECT_THAT(log, HasSubstr("command-internal-error error=\"invalid UTF-8 byte\""));
 }
 
 TEST(RunGuardedTest, AnythingElseThrownIsExit70Too) {

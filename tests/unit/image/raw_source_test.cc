@@ -1,7 +1,11 @@
 // Raw image sources on their own: data extents from SEEK_DATA/SEEK_HOLE, reads, and the
 // check that an image did not change while it was read.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cstdint>
 #include <filesystem>
 
 #include "image/image_source.h"
@@ -58,6 +62,66 @@ TEST(RawSourceTest, ADirectoryIsNotAnImage) {
   auto src = OpenImage("vda", dir.path(), format::DiskFormat::kRaw);
   EXPECT_EQ(src.status().code(), Status::Code::kIsADirectory) << src.status().ToString();
   EXPECT_NE(src.status().message().find(dir.path()), std::string::npos);
+}
+
+}  // namespace
+}  // namespace rpfs::image
+
+namespace rpfs::image {
+namespace {
+
+TEST(RawSourceTest, AFifoIsRefusedWithoutBlocking) {
+  testing::TempDir dir;
+  const std::string fifo = dir / "disk.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto src = OpenImage("vda", fifo, format::DiskFormat::kRaw);  // no writer: must not hang
+  EXPECT_EQ(src.status().code(), Status::Code::kNotSupported) << src.status().ToString();
+  EXPECT_NE(src.status().message().find("is a FIFO"), std::string::npos) << src.status().ToString();
+  auto fmt = ProbeFormat(fifo);
+  ASSERT_OK(fmt);
+  EXPECT_EQ(*fmt, format::DiskFormat::kRaw);
+}
+
+TEST(RawSourceTest, ACharacterDeviceIsRefused) {
+  auto src = OpenImage("vda", "/dev/null", format::DiskFormat::kRaw);
+  EXPECT_EQ(src.status().code(), Status::Code::kNotSupported) << src.status().ToString();
+  EXPECT_NE(src.status().message().find("is a character device"), std::string::npos);
+}
+
+TEST(RawSourceTest, ASymlinkIsFollowedToTheImage) {
+  testing::TempDir dir;
+  const std::string img = dir / "disk.raw";
+  testing::MakeSparseFile(img, kSize);
+  ASSERT_EQ(::symlink(img.c_str(), (dir / "link.raw").c_str()), 0);
+  auto src = OpenImage("vda", dir / "link.raw", format::DiskFormat::kRaw);
+  ASSERT_OK(src);
+  EXPECT_EQ((*src)->size(), kSize);
+}
+
+TEST(RawSourceTest, SizesAboveTheMaximumAreRefused) {
+  EXPECT_OK(CheckDiskSize(kMaxDiskBytes, "image vda"));
+  Status s = CheckDiskSize(1ull << 63, "image vda (/dev/huge)");
+  EXPECT_EQ(s.code(), Status::Code::kTooLarge);
+  EXPECT_NE(s.message().find("image vda (/dev/huge) claims 9223372036854775808 bytes"),
+            std::string::npos)
+      << s.ToString();
+  EXPECT_EQ(CheckDiskSize(UINT64_MAX, "x").code(), Status::Code::kTooLarge);
+}
+
+// tmpfs allows sparse files up to 2^63 - 1 bytes: a real file that claims nearly 2^63.
+TEST(RawSourceTest, AFileOfNearly2To63BytesIsRefusedWhenOpened) {
+  const std::string path = "/dev/shm/rpfs-huge-" + std::to_string(::getpid());
+  int fd = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) GTEST_SKIP() << "no /dev/shm";
+  int rc = ::ftruncate(fd, INT64_MAX);
+  ::close(fd);
+  if (rc != 0) {
+    ::unlink(path.c_str());
+    GTEST_SKIP() << "this tmpfs does not take a 2^63 - 1 byte file";
+  }
+  auto src = OpenImage("vda", path, format::DiskFormat::kRaw);
+  ::unlink(path.c_str());
+  EXPECT_EQ(src.status().code(), Status::Code::kTooLarge) << src.status().ToString();
 }
 
 }  // namespace

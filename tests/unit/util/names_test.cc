@@ -114,5 +114,20 @@ TEST(NamesEscapeTest, ControlCharactersAreEscapedInTheMessage) {
   EXPECT_EQ(s.message().find('\n'), std::string::npos);
 }
 
+TEST(DescriptionTest, UpTo1024BytesOfOneLineAreAccepted) {
+  EXPECT_OK(ValidateDescription(""));
+  EXPECT_OK(ValidateDescription("before upgrade\tto 12"));
+  EXPECT_OK(ValidateDescription(std::string(kMaxDescriptionBytes, 'x')));
+}
+
+TEST(DescriptionTest, LongerOrMultiLineDescriptionsAreRefusedNamingTheLimit) {
+  Status s = ValidateDescription(std::string(1 << 20, 'x'));
+  EXPECT_TRUE(s.IsInvalidArgument());
+  EXPECT_EQ(s.message(), "invalid description: 1048576 bytes, at most 1024 allowed");
+  s = ValidateDescription("one\nparent: forged");
+  EXPECT_TRUE(s.IsInvalidArgument());
+  EXPECT_NE(s.message().find("control characters"), std::string::npos) << s.ToString();
+}
+
 }  // namespace
 }  // namespace rpfs
