@@ -133,7 +133,7 @@ class Filesystem {
   bool UsesPageCache(InodeNo ino) const;
 
   Result<FsStats> StatFs();
-  // SEEK_DATA / SEEK_HOLE; NotFound(ENXIO) when no data follows.
+  // SEEK_DATA / SEEK_HOLE; NoData (ENXIO) when no data follows or `offset` is past the end.
   Result<uint64_t> Seek(HandleId h, uint64_t offset, int whence);
   void Release(HandleId h);
 

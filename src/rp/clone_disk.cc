@@ -148,6 +148,9 @@ Status CloneDiskImpl::Fill(uint64_t i, std::span<const std::byte> write, uint64_
   const off_t at = static_cast<off_t>(i * cs_);
   bool filled = false;
   {
+    // The stripe lock makes a fill and a write of the same missing chunk take turns: a
+    // write after a fill lands on the fetched bytes, never under them. Present() is checked
+    // again under it because another thread may have filled the chunk meanwhile.
     std::lock_guard lock(stripes_[i % stripes_.size()]);
     if (!Present(i)) {
       std::vector<std::byte>& buf = Scratch(len);
@@ -173,6 +176,8 @@ Status CloneDiskImpl::Fill(uint64_t i, std::span<const std::byte> write, uint64_
         RPFS_RETURN_IF_ERROR(PwriteFull(data_.get(), chunk, at, "clone disk"));
       }
       if (!copy.empty()) std::memcpy(copy.data(), chunk.data() + copy_offset, copy.size());
+      // The bit goes up only after the pwrite: a Flush() that sees it syncs the data first
+      // (FlushLocked), so a persisted bit always vouches for durable bytes.
       MarkPresent(i);
       filled = true;
       CrashPoint("clone.after_fill");

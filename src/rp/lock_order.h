@@ -15,8 +15,9 @@
 //   60    hypervisors_mu               DomainPoints          the libvirt connection cache
 //
 // Leaves (plain std::mutex, never held while calling out of their class): PageCache,
-// ChunkCache, ThreadPool, CloneDiskImpl internals. The store takes no lock of ours and
-// never calls back into the repository.
+// ChunkCache, ThreadPool, CloneDiskImpl internals, WriteGate::chores_mu_, and the ingest's
+// buffer pool and tx_mu_ (rp/ingest.cc). The store takes no lock of ours and never calls
+// back into the repository.
 //
 // Callbacks leave the layer only with no rank >= 30 held: the change listener is called
 // after write_mu is released (WriteGate::WriteLock queues the changes), so the listener may

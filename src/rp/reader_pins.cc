@@ -16,11 +16,15 @@ bool ReaderPins::Release(uint64_t rp_id) {
   if (it == readers_.end()) return false;
   if (--it->second > 0) return false;
   readers_.erase(it);
+  // The last reader of an RP deleted meanwhile: its data may go now, but not from here
+  // (this runs in a reader's close, which must not wait for write_mu), so it is queued for
+  // the holder of write_mu (WriteGate::RunChores).
   if (deferred_.erase(rp_id) == 0) return false;
   releasable_.push_back(rp_id);
   return true;
 }
 
+// Runs with mu_ held by the scope, so the answer stays true until the delete commits.
 bool ReaderPins::DeleteScope::DeferIfPinned(uint64_t rp_id) {
   if (pins_->readers_.count(rp_id) == 0) return false;
   pins_->deferred_.insert(rp_id);

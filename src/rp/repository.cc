@@ -414,6 +414,10 @@ Status Repository::Export(const std::string& vm, const std::string& rp, const st
 
 // ---------------- store ----------------
 
+// ~60 lines in three steps over one set of roots, kept together because all run under the
+// one write lock that makes refcounts comparable with references: collect every root
+// (RPs, deferred deletes, unhydrated clones), let the store check its objects, then name
+// the RPs that reach a damaged one.
 Result<VerifyResult> Repository::Verify(const ProgressFn& progress) const {
   // Refcounts are checked against references: no mutation may run in between (reads may).
   auto lock = impl_->gate.LockForWrite();

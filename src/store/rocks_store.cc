@@ -306,6 +306,10 @@ class RocksStore final : public Store {
     return out;
   }
 
+  // Drains the 'G' queue in synced batches of at most kGcBatchObjects. Each batch is atomic
+  // and removes the queue keys it handled together with the objects it freed and the
+  // children it queued, so a crash between batches leaves a queue the next call resumes, and
+  // running a batch twice frees nothing twice.
   Result<uint64_t> RunGc() override {
     uint64_t freed = 0;
     if (HasOpenTx()) return freed;  // the queue stays (durably) for the next call
@@ -330,6 +334,9 @@ class RocksStore final : public Store {
         batch.Delete(meta(), format::GcKey(id));
         RPFS_ASSIGN_OR_RETURN(auto m, meta_of(id));
         if (!m || m->refcount != 0) continue;  // already gone, or referenced again
+        // A page's children lose the reference it held; the ones it was the last
+        // reference of join the queue (in this batch, so the cascade is as durable as
+        // the free that caused it).
         if (id.kind == ObjectKind::kPage) {
           RPFS_ASSIGN_OR_RETURN(std::string body, GetObjectBody(id));
           RPFS_ASSIGN_OR_RETURN(auto children, Children(id, body));
@@ -349,6 +356,7 @@ class RocksStore final : public Store {
         deleted.insert(id);
         freed += m->stored_size;
       }
+      // Refcounts are written once per batch, after every decrement was added up.
       for (const auto& [id, m] : changed) {
         if (deleted.count(id) == 0)
           batch.Put(objects(), format::ObjectKey(id), format::EncodeObjectMeta(m));

@@ -6,7 +6,7 @@
 // with both names, in every build (tests exercise every path; the check costs a few
 // nanoseconds next to the store work these locks guard). try_lock cannot deadlock and is
 // not checked, but a lock it takes counts as held. Ranks are chosen by the layer that owns
-// the locks and written in one table there (rp/write_gate.h for the repository's).
+// the locks and written in one table there (rp/lock_order.h for the repository's).
 //
 // Meets Lockable: use with std::lock_guard / std::unique_lock.
 #pragma once

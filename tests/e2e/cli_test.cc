@@ -90,6 +90,22 @@ TEST_F(CliTest, DeleteDryRunPredictsAndDeleteFrees) {
   EXPECT_EQ(nlohmann::json::parse(R({"vm", "list", "--json"}).out).size(), 0u);
 }
 
+// Issue 13: `rpfs delete v a a a` reported three RPs deleted when one existed.
+TEST_F(CliTest, DeleteCountsAnRpNamedSeveralTimesOnce) {
+  InitWithVm();
+  ASSERT_EQ(R({"create", "vm", "a"}).exit_code, 0);
+  ASSERT_EQ(R({"create", "vm", "b"}).exit_code, 0);
+  auto dry = R({"delete", "vm", "a", "a", "a", "--dry-run"});
+  ASSERT_EQ(dry.exit_code, 0) << dry.err;
+  EXPECT_NE(dry.out.find("would delete 1 recovery point(s)"), std::string::npos) << dry.out;
+  auto del = R({"delete", "vm", "a", "a", "a"});
+  ASSERT_EQ(del.exit_code, 0) << del.err;
+  EXPECT_NE(del.out.find("deleted 1 recovery point(s) of vm"), std::string::npos) << del.out;
+  auto list = nlohmann::json::parse(R({"list", "vm", "--json"}).out);
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["name"], "b");
+}
+
 TEST_F(CliTest, UsageErrorsExitWithTwo) {
   EXPECT_EQ(R({}).exit_code, 2);
   EXPECT_EQ(R({"frobnicate"}).exit_code, 2);

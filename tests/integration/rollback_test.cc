@@ -1,7 +1,11 @@
 // Repository::Rollback in-process: exact content (holes, resized images, several disks),
 // only differing chunks written, refused while an image is locked the way qemu locks it.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cstdlib>
+#include <thread>
 
 #include "repo_fixture.h"
 #include "support/status_matchers.h"
@@ -117,6 +121,61 @@ TEST_F(RollbackTest, MissingImageOrRpIsAClearErrorAndChangesNothing) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("vdb"), std::string::npos) << r.status().message();
   EXPECT_TRUE(ReadAll(a_) == before_a);
+}
+
+// Run in a child process of its own (the pause point is read from the environment at the
+// first CrashPoint of a process). Returns 0 when, with a rollback paused between its undo
+// RP and its disk rewrite, a rename and a delete of the same VM commit without waiting for
+// it, and the rollback then finishes. A rollback holding write_mu through the rewrite (as
+// before issue 13) makes the rename wait for ever: the alarm kills the child instead.
+int MutationsCommitWhileARollbackRewrites() {
+  ::alarm(30);
+  TempDir dir;
+  if (::mkfifo((dir / "paused").c_str(), 0600) != 0) return 10;
+  if (::mkfifo((dir / "resume").c_str(), 0600) != 0) return 11;
+  ::setenv("RPFS_PAUSE_DIR", dir.path().c_str(), 1);
+  ::setenv("RPFS_PAUSE_AT", "rollback.before_write", 1);
+  auto repo = Repository::Init(dir / "store", InitOptions{});
+  if (!repo.ok()) return 12;
+  const std::string image = dir / "vda.raw";
+  MakeSparseFile(image, 16 * kChunk);
+  WriteAt(image, 0, PatternBytes(1, 4 * kChunk));
+  if (!(*repo)->AddVm("vm", {{"vda", image, std::nullopt}}).ok()) return 13;
+  if (!(*repo)->CreateRp("vm", "one", {}).ok()) return 14;
+  const auto want = ReadAll(image);
+  WriteAt(image, 0, PatternBytes(2, kChunk));
+  if (!(*repo)->CreateRp("vm", "two", {}).ok()) return 15;
+  if (!(*repo)->CreateRp("vm", "three", {}).ok()) return 16;
+
+  Result<RollbackResult> rolled = Status::Aborted("not run");
+  std::thread rollback([&] {
+    RollbackOptions o;
+    o.keep_current = true;
+    rolled = (*repo)->Rollback("vm", "one", o);
+  });
+  int paused = ::open((dir / "paused").c_str(), O_RDONLY);  // returns once it is there
+  if (paused < 0) return 17;
+  ::close(paused);
+  // The rollback holds the create lock now, and not write_mu.
+  Status renamed = (*repo)->RenameRp("vm", "two", "deux");
+  Status deleted = (*repo)->DeleteRps("vm", {"three"}).status();
+  int resume = ::open((dir / "resume").c_str(), O_WRONLY);
+  if (resume < 0) return 18;
+  ::close(resume);
+  rollback.join();
+  if (!renamed.ok()) return 20;
+  if (!deleted.ok()) return 21;
+  if (!rolled.ok()) return 22;
+  if (ReadAll(image) != want) return 23;
+  auto rps = (*repo)->ListRps("vm");
+  if (!rps.ok() || rps->size() != 3) return 24;  // one, deux and the undo RP
+  if ((*rps)[1].name != "deux" || (*rps)[2].name != rolled->undo_rp) return 25;
+  return 0;
+}
+
+TEST(RollbackLocksTest, RenameAndDeleteCommitWhileARollbackRewritesTheDisks) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(std::exit(MutationsCommitWhileARollbackRewrites()), ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace
