@@ -83,8 +83,7 @@ Result<std::optional<FsProbe>> ProbeExfat(const ByteSource& vol, std::string_vie
   uint32_t sector_shift = static_cast<uint8_t>(bs[0x6C]);
   uint32_t cluster_shift = static_cast<uint8_t>(bs[0x6D]);
   uint64_t heap = Le32(bs, 0x58), root = Le32(bs, 0x60);
-  if (sector_shift >= 9 && sector_shift <= 12 && cluster_shift <= 25 - sector_shift &&
-      root >= 2) {
+  if (sector_shift >= 9 && sector_shift <= 12 && cluster_shift <= 25 - sector_shift && root >= 2) {
     uint64_t cluster = uint64_t{1} << (sector_shift + cluster_shift);
     auto at = AddU64(heap << sector_shift, (root - 2) << (sector_shift + cluster_shift));
     size_t len = static_cast<size_t>(std::min<uint64_t>(cluster, 65536));
@@ -107,14 +106,12 @@ std::optional<FsProbe> ProbeNtfs(std::string_view bs) {
   if (Field(bs, 3, 8) != "NTFS    " || !IsPowerOfTwoIn(Le16(bs, 0x0B), 256, 4096))
     return std::nullopt;
   char serial[20];
-  std::snprintf(serial, sizeof serial, "%016llX",
-                static_cast<unsigned long long>(Le64(bs, 0x48)));
+  std::snprintf(serial, sizeof serial, "%016llX", static_cast<unsigned long long>(Le64(bs, 0x48)));
   return FsProbe{FsType::kNtfs, "", serial};
 }
 
 std::optional<FsProbe> ProbeXfs(std::string_view sb) {
-  if (Field(sb, 0, 4) != "XFSB" || !IsPowerOfTwoIn(Be32(sb, 4), 512, 65536))
-    return std::nullopt;
+  if (Field(sb, 0, 4) != "XFSB" || !IsPowerOfTwoIn(Be32(sb, 4), 512, 65536)) return std::nullopt;
   return FsProbe{FsType::kXfs, TrimLabel(Field(sb, 108, 12)), UuidText(Field(sb, 32, 16))};
 }
 
@@ -162,8 +159,8 @@ Result<FsProbe> ProbeFs(const ByteSource& vol) {
       return FsProbe{FsType::kMdRaid, TrimLabel(Field(head, at + 32, 32)),
                      UuidText(Field(head, at + 16, 16))};
   }
-  for (uint64_t sectors : {(vol.size() / 512 - 16) & ~uint64_t{7},    // MD 1.0
-                           (vol.size() / 65536) * 128 - 128}) {       // MD 0.90
+  for (uint64_t sectors : {(vol.size() / 512 - 16) & ~uint64_t{7},  // MD 1.0
+                           (vol.size() / 65536) * 128 - 128}) {     // MD 0.90
     if (vol.size() < 65536 * 2) break;
     RPFS_ASSIGN_OR_RETURN(Bytes sb, ReadIfInside(vol, sectors * 512, 8));
     if (sb && Le32(*sb, 0) == kMdMagic) return FsProbe{FsType::kMdRaid, "", ""};

@@ -34,7 +34,7 @@ struct Vg {
 struct PvPlace {
   std::string id;
   const LvmPvOnDisk* on_disk = nullptr;  // nullptr: not on this disk
-  uint64_t pe_start = 0;                  // bytes from the PV start
+  uint64_t pe_start = 0;                 // bytes from the PV start
 };
 
 // The segments of `lv` mapped onto the disk, or the state saying why not.
@@ -150,8 +150,8 @@ Result<LvmScan> ScanLvm(const std::string& disk_name, const SourcePtr& disk,
                         const std::vector<LvmPvOnDisk>& pvs) {
   LvmScan scan;
   std::map<std::string, const LvmPvOnDisk*> by_id;  // PV uuid (no dashes) -> where it is
-  std::map<std::string, Vg> vgs;                     // VG id -> its newest metadata
-  std::map<std::string, std::string> vg_of_pv;       // PV volume -> VG id
+  std::map<std::string, Vg> vgs;                    // VG id -> its newest metadata
+  std::map<std::string, std::string> vg_of_pv;      // PV volume -> VG id
   for (const LvmPvOnDisk& pv : pvs) {
     RPFS_ASSIGN_OR_RETURN(SourcePtr src, Slice(disk, pv.offset, pv.size, pv.volume));
     RPFS_ASSIGN_OR_RETURN(LvmPvLabel label, ReadLvmPvLabel(*src));

@@ -20,7 +20,7 @@
 namespace rpfs::guest {
 
 struct LvmPvOnDisk {
-  std::string volume;  // the volume holding the PV ("vda2", or "vda" for a whole disk)
+  std::string volume;   // the volume holding the PV ("vda2", or "vda" for a whole disk)
   uint64_t offset = 0;  // bytes on the disk
   uint64_t size = 0;
 };

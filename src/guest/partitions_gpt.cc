@@ -65,7 +65,8 @@ Result<Header> ReadHeader(const ByteSource& disk, uint64_t ss, uint64_t lba, con
   uint64_t bytes = uint64_t{h.num_entries} * es;
   auto start = MulU64(h.entries_lba, ss);
   if (bytes > kMaxEntryArray) {
-    h.error = Where(what, lba) + ": entry array of " + std::to_string(bytes) + " bytes is too large";
+    h.error =
+        Where(what, lba) + ": entry array of " + std::to_string(bytes) + " bytes is too large";
   } else if (!start || *start > disk.size() || bytes > disk.size() - *start) {
     h.error = Where(what, lba) + ": entry array at LBA " + std::to_string(h.entries_lba) +
               " lies past the end of the disk";
@@ -74,8 +75,8 @@ Result<Header> ReadHeader(const ByteSource& disk, uint64_t ss, uint64_t lba, con
 }
 
 // The entries of a checked header: the array's CRC, then each used entry.
-Result<std::optional<std::string>> ReadEntries(const ByteSource& disk, uint64_t ss,
-                                               const Header& h, std::vector<Partition>* out) {
+Result<std::optional<std::string>> ReadEntries(const ByteSource& disk, uint64_t ss, const Header& h,
+                                               std::vector<Partition>* out) {
   using Err = std::optional<std::string>;
   RPFS_ASSIGN_OR_RETURN(std::string array,
                         ReadBytes(disk, h.entries_lba * ss, size_t{h.num_entries} * h.entry_size));
@@ -90,8 +91,9 @@ Result<std::optional<std::string>> ReadEntries(const ByteSource& disk, uint64_t 
     Partition p{i + 1, 0, 0, GuidText(type), Utf16LeToUtf8(e.substr(56, 72)), ""};
     char buf[200];
     if (last < first) {
-      std::snprintf(buf, sizeof buf, "partition %u ends (LBA %" PRIu64 ") before it starts (%" PRIu64 ")",
-                    p.index, last, first);
+      std::snprintf(buf, sizeof buf,
+                    "partition %u ends (LBA %" PRIu64 ") before it starts (%" PRIu64 ")", p.index,
+                    last, first);
       p.error = buf;
     } else if (last >= disk_lbas) {
       std::snprintf(buf, sizeof buf,
@@ -122,7 +124,8 @@ Result<std::optional<PartitionTable>> ReadGpt(const ByteSource& disk, bool expec
     sizes.push_back(ss);
     if (h.error.empty()) {
       PartitionTable t{"gpt", {}, ""};
-      RPFS_ASSIGN_OR_RETURN(std::optional<std::string> err, ReadEntries(disk, ss, h, &t.partitions));
+      RPFS_ASSIGN_OR_RETURN(std::optional<std::string> err,
+                            ReadEntries(disk, ss, h, &t.partitions));
       if (!err) return Out(std::move(t));
       h.error = *err;
     }
@@ -139,7 +142,8 @@ Result<std::optional<PartitionTable>> ReadGpt(const ByteSource& disk, bool expec
     found = true;
     if (h.error.empty()) {
       PartitionTable t{"gpt (backup header)", {}, ""};
-      RPFS_ASSIGN_OR_RETURN(std::optional<std::string> err, ReadEntries(disk, ss, h, &t.partitions));
+      RPFS_ASSIGN_OR_RETURN(std::optional<std::string> err,
+                            ReadEntries(disk, ss, h, &t.partitions));
       if (!err) return Out(std::move(t));
       h.error = *err;
     }

@@ -100,9 +100,9 @@ Status ReadLogicals(const ByteSource& disk, uint64_t ext_start, uint64_t ext_cou
     if (!link) return Status();
     uint64_t next = ext_start + link->start;
     if (next <= ebr) {
-      table->error = (visited.count(next) ? "EBR chain loops at sector "
-                                          : "EBR chain goes back to sector ") +
-                     std::to_string(next);
+      table->error =
+          (visited.count(next) ? "EBR chain loops at sector " : "EBR chain goes back to sector ") +
+          std::to_string(next);
       return Status();
     }
     if (next >= ext_start + ext_count) {

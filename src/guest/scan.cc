@@ -98,8 +98,8 @@ Result<std::vector<VolumeInfo>> ScanDisk(const std::string& disk_name, const Sou
   }
   if (!table) {
     RPFS_ASSIGN_OR_RETURN(FsProbe whole, ProbeFs(*disk));
-    bool boot_sector_fs = whole.type == FsType::kVfat || whole.type == FsType::kExfat ||
-                          whole.type == FsType::kNtfs;
+    bool boot_sector_fs =
+        whole.type == FsType::kVfat || whole.type == FsType::kExfat || whole.type == FsType::kNtfs;
     if (mbr && !boot_sector_fs) table = std::move(mbr);
   }
   if (table) {
