@@ -20,6 +20,7 @@ bool IsPowerOfTwoIn(uint64_t v, uint64_t lo, uint64_t hi) {
 }
 
 std::string SerialText(std::string_view b4) {  // FAT and exFAT: "ABCD-1234"
+  if (b4.size() != 4) return "";
   char buf[16];
   std::snprintf(buf, sizeof buf, "%02X%02X-%02X%02X", static_cast<uint8_t>(b4[3]),
                 static_cast<uint8_t>(b4[2]), static_cast<uint8_t>(b4[1]),
@@ -75,10 +76,22 @@ std::optional<FsProbe> ProbeVfat(std::string_view bs) {
   return p;
 }
 
+// The name in the first volume label entry (type 0x83) of an exFAT directory cluster.
+std::string ExfatLabel(const std::string& dir) {
+  for (size_t i = 0; i + 32 <= dir.size(); i += 32) {
+    uint8_t type = static_cast<uint8_t>(dir[i]);
+    if (type == 0) break;
+    if (type != 0x83) continue;
+    size_t chars = std::min<size_t>(static_cast<uint8_t>(dir[i + 1]), 11);
+    return Utf16LeToUtf8(Field(dir, i + 2, chars * 2));
+  }
+  return "";
+}
+
 // exFAT: the label is an entry (type 0x83) of the root directory; only its first cluster is
 // read, capped at 64 KiB.
 Result<std::optional<FsProbe>> ProbeExfat(const ByteSource& vol, std::string_view bs) {
-  if (Field(bs, 3, 8) != "EXFAT   ") return std::optional<FsProbe>();
+  if (bs.size() < 512 || Field(bs, 3, 8) != "EXFAT   ") return std::optional<FsProbe>();
   FsProbe p{FsType::kExfat, "", SerialText(Field(bs, 0x64, 4))};
   uint32_t sector_shift = static_cast<uint8_t>(bs[0x6C]);
   uint32_t cluster_shift = static_cast<uint8_t>(bs[0x6D]);
@@ -89,14 +102,7 @@ Result<std::optional<FsProbe>> ProbeExfat(const ByteSource& vol, std::string_vie
     size_t len = static_cast<size_t>(std::min<uint64_t>(cluster, 65536));
     if (at) {
       RPFS_ASSIGN_OR_RETURN(Bytes dir, ReadIfInside(vol, *at, len));
-      for (size_t i = 0; dir && i + 32 <= dir->size(); i += 32) {
-        uint8_t type = static_cast<uint8_t>((*dir)[i]);
-        if (type == 0) break;
-        if (type != 0x83) continue;
-        size_t chars = std::min<size_t>(static_cast<uint8_t>((*dir)[i + 1]), 11);
-        p.label = Utf16LeToUtf8(Field(*dir, i + 2, chars * 2));
-        break;
-      }
+      p.label = ExfatLabel(dir.value_or(""));
     }
   }
   return std::optional<FsProbe>(p);

@@ -6,8 +6,8 @@
 #include "guest/lvm_metadata.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  auto parsed = rpfs::guest::ParseLvmMetadata(
-      std::string_view(reinterpret_cast<const char*>(data), size));
+  auto parsed =
+      rpfs::guest::ParseLvmMetadata(std::string_view(reinterpret_cast<const char*>(data), size));
   (void)parsed;
   return 0;
 }

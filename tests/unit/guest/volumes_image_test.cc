@@ -2,11 +2,11 @@
 // oracles: `sfdisk --json` for partitions, `blkid -p` for filesystems. Damaged cases are
 // made by patching or cutting those images.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "guest/volumes.h"
@@ -109,18 +109,20 @@ class VolumesImageTest : public ::testing::Test {
 
 TEST_F(VolumesImageTest, MbrWithLogicalsMatchesSfdiskAndBlkid) {
   ASSERT_TRUE(Sh("truncate -s 64M " + image_));
-  ASSERT_TRUE(Sh("printf 'size=8M,type=83\\nsize=8M,type=c\\ntype=5\\nsize=8M,type=83\\n"
-                  "size=8M,type=82\\nsize=8M,type=83\\n' | sfdisk " + image_));
+  ASSERT_TRUE(
+      Sh("printf 'size=8M,type=83\\nsize=8M,type=c\\ntype=5\\nsize=8M,type=83\\n"
+         "size=8M,type=82\\nsize=8M,type=83\\n' | sfdisk " +
+         image_));
   auto before = Scan(image_);
   ASSERT_EQ(before.size(), 5u);  // 1, 2, 5, 6, 7
   ExpectSameAsSfdisk(image_, before, 512);
   // Filesystems into the partitions, then compare with blkid at each start.
   ASSERT_TRUE(Sh("mke2fs -q -t ext4 -L root -E offset=" + std::to_string(before[0].start) + " " +
-                  image_ + " 8M"));
+                 image_ + " 8M"));
   ASSERT_TRUE(Sh("mkfs.vfat -n DATA --offset=" + std::to_string(before[1].start / 512) + " " +
-                  image_ + " 8192"));
-  ASSERT_TRUE(Sh("mke2fs -q -t ext2 -E offset=" + std::to_string(before[2].start) + " " + image_ +
-                  " 8M"));
+                 image_ + " 8192"));
+  ASSERT_TRUE(
+      Sh("mke2fs -q -t ext2 -E offset=" + std::to_string(before[2].start) + " " + image_ + " 8M"));
   auto vols = Scan(image_);
   ASSERT_EQ(vols.size(), 5u);
   EXPECT_EQ(vols[2].name, "vda5");
@@ -169,7 +171,8 @@ TEST_F(VolumesImageTest, Gpt512And4096MatchSfdisk) {
       while (!target.empty() && target.back() == '\n') target.pop_back();
       ASSERT_FALSE(target.empty());
     }
-    bool made = Sh("printf 'label: gpt\\nsize=8M,name=boot\\nsize=16M,type=L\\n' | sfdisk " + target);
+    bool made =
+        Sh("printf 'label: gpt\\nsize=8M,name=boot\\nsize=16M,type=L\\n' | sfdisk " + target);
     auto vols = Scan(image_);
     if (sector == 4096) ExpectSameAsSfdisk(target, vols, sector);
     if (sector == 4096) Sh("losetup -d " + target);
@@ -192,7 +195,6 @@ TEST_F(VolumesImageTest, DamagedGptUsesBackupOrNamesTheError) {
   ExpectSameAsSfdisk(image_, vols, 512);
 
   ASSERT_TRUE(Sh("truncate -s 1024 " + image_));  // cut after the primary header
-  ASSERT_TRUE(Sh("printf 'label: gpt\\nsize=8M\\n' | sfdisk --no-reread " + image_) || true);
   vols = Scan(image_);
   ASSERT_EQ(vols.size(), 1u);
   EXPECT_EQ(vols[0].table, "gpt");
@@ -214,12 +216,10 @@ TEST_F(VolumesImageTest, WholeDiskFilesystemsMatchBlkid) {
     std::string mkfs;
     std::string type;
   };
-  std::vector<Case> cases = {{"mke2fs -q -t ext3 -L e3 IMG", "ext3"},
-                             {"mkfs.vfat -n VF IMG", "vfat"},
-                             {"mkfs.exfat -L EX IMG", "exfat"},
-                             {"mkfs.ntfs -q -F -f -L NT IMG", "ntfs"},
-                             {"mkfs.xfs -q -L xf IMG", "xfs"},
-                             {"mkswap -L sw IMG", "swap"}};
+  std::vector<Case> cases = {
+      {"mke2fs -q -t ext3 -L e3 IMG", "ext3"}, {"mkfs.vfat -n VF IMG", "vfat"},
+      {"mkfs.exfat -L EX IMG", "exfat"},       {"mkfs.ntfs -q -F -f -L NT IMG", "ntfs"},
+      {"mkfs.xfs -q -L xf IMG", "xfs"},        {"mkswap -L sw IMG", "swap"}};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.type);
     std::string tool = c.mkfs.substr(0, c.mkfs.find(' '));
@@ -240,7 +240,6 @@ TEST_F(VolumesImageTest, WholeDiskFilesystemsMatchBlkid) {
   }
 }
 
-
 // An LVM2 VG with two linear LVs on partition 2 (root: pvcreate/vgcreate on an offset loop
 // device, LVs added through vgcfgrestore: there is no device-mapper here).
 TEST_F(VolumesImageTest, LvmLinearVolumesMapOntoTheirPv) {
@@ -255,7 +254,8 @@ TEST_F(VolumesImageTest, LvmLinearVolumesMapOntoTheirPv) {
   ASSERT_FALSE(loop.empty());
   std::string cfg =
       " --config 'backup { backup=0 archive=0 } activation { udev_sync=0 udev_rules=0 }"
-      " devices { use_devicesfile=0 filter=[\"a|" + loop + "|\", \"r|.*|\"] }' ";
+      " devices { use_devicesfile=0 filter=[\"a|" +
+      loop + "|\", \"r|.*|\"] }' ";
   std::string vg = "rpfsvg" + std::to_string(getpid());
   bool made = Sh("pvcreate -ff -y" + cfg + loop) && Sh("vgcreate -s 1M" + cfg + vg + " " + loop) &&
               Sh("vgcfgbackup" + cfg + "-f " + dir_ / "vg.txt " + vg);
@@ -263,18 +263,20 @@ TEST_F(VolumesImageTest, LvmLinearVolumesMapOntoTheirPv) {
   size_t end = text.rfind('}');
   if (made && end != std::string::npos) {
     auto lv = [](const std::string& name, int start, int count, int pe) {
-      return name + " {\nid = \"abcdef-0000-0000-0000-0000-0000-00000" + std::to_string(pe % 10) + "\"\n"
+      return name + " {\nid = \"abcdef-0000-0000-0000-0000-0000-0000" + std::to_string(10 + pe) +
+             "\"\n"
              "status = [\"READ\", \"WRITE\", \"VISIBLE\"]\nflags = []\nsegment_count = 1\n"
-             "segment1 {\nstart_extent = " + std::to_string(start) + "\nextent_count = " +
-             std::to_string(count) + "\ntype = \"striped\"\nstripe_count = 1\n"
-             "stripes = [\"pv0\", " + std::to_string(pe) + "]\n}\n}\n";
+             "segment1 {\nstart_extent = " +
+             std::to_string(start) + "\nextent_count = " + std::to_string(count) +
+             "\ntype = \"striped\"\nstripe_count = 1\n"
+             "stripes = [\"pv0\", " +
+             std::to_string(pe) + "]\n}\n}\n";
     };
     text.insert(end, "logical_volumes {\n" + lv("root", 0, 8, 2) + lv("my-data", 0, 4, 12) + "}\n");
     std::ofstream(dir_ / "vg2.txt") << text;
     made = Sh("vgcfgrestore -f " + dir_ / "vg2.txt" + cfg + vg);
   }
   std::string pe_start = Output("pvs --noheadings --units b --nosuffix -o pe_start" + cfg + loop);
-  Sh("vgremove -ff -y" + cfg + vg);
   Sh("losetup -d " + loop);
   ASSERT_TRUE(made) << "building the VG failed";
   uint64_t pe = std::stoull(pe_start);
@@ -285,15 +287,17 @@ TEST_F(VolumesImageTest, LvmLinearVolumesMapOntoTheirPv) {
   EXPECT_EQ(vols[1].name, "vda2");
   EXPECT_EQ(vols[1].state, "unsupported: LVM2_member (volume group " + vg + ")");
   EXPECT_EQ(vols[1].fs.uuid, Blkid(image_, pv_start)["UUID"]);
-  EXPECT_EQ(vols[2].name, vg + "-my--data");
-  EXPECT_EQ(vols[3].name, vg + "-root");
-  EXPECT_EQ(vols[3].table, "lvm");
-  EXPECT_EQ(vols[3].size, 8 * kMiB);
-  EXPECT_EQ(vols[3].start, pv_start + pe + 2 * kMiB);
-  EXPECT_EQ(vols[3].fs.type, FsType::kExt4);
-  EXPECT_EQ(vols[3].fs.label, "lvroot");
-  EXPECT_EQ(vols[3].state, "ok");
-  EXPECT_EQ(vols[2].start, pv_start + pe + 12 * kMiB);
+  // In metadata order: root, then my-data.
+  EXPECT_EQ(vols[3].name, vg + "-my--data");
+  EXPECT_EQ(vols[2].name, vg + "-root");
+  EXPECT_EQ(vols[2].table, "lvm");
+  EXPECT_EQ(vols[2].size, 8 * kMiB);
+  EXPECT_EQ(vols[2].start, pv_start + pe + 2 * kMiB);
+  EXPECT_EQ(vols[2].fs.type, FsType::kExt4);
+  EXPECT_EQ(vols[2].fs.label, "lvroot");
+  EXPECT_EQ(vols[2].state, "ok");
+  EXPECT_EQ(vols[3].start, pv_start + pe + 12 * kMiB);
+  EXPECT_EQ(vols[3].size, 4 * kMiB);
 
   // Garbage in the metadata text: the PV's entry names the error, no LVs, no crash.
   std::string disk = ReadFile(image_);

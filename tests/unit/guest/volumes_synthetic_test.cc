@@ -59,7 +59,8 @@ TEST(VolumesSyntheticTest, EbrLinkOutsideTheExtendedPartitionIsAnError) {
   MbrEntry(disk, 8, 1, 0x05, 40, 8);  // 8 + 40 = 48: outside 8..23
   auto vols = Scan(disk);
   ASSERT_EQ(vols.size(), 2u);
-  EXPECT_EQ(vols[0].state, "error: EBR at sector 8 links outside the extended partition (sector 48)");
+  EXPECT_EQ(vols[0].state,
+            "error: EBR at sector 8 links outside the extended partition (sector 48)");
 }
 
 TEST(VolumesSyntheticTest, BadBootFlagIsNotAnMbr) {
