@@ -22,6 +22,11 @@ declare -A SOURCES=(
              src/util/coding.cc src/util/hash.cc src/util/status.cc -lcrypto -lxxhash -lzstd"
   [daemon_request]="src/cli/daemon_request.cc src/util/coding.cc src/util/status.cc"
   [json_text]="src/cli/json_text.cc src/util/utf8.cc"
+  [guest_volumes]="src/guest/scan.cc src/guest/partitions_mbr.cc src/guest/partitions_gpt.cc
+                   src/guest/lvm.cc src/guest/lvm_label.cc src/guest/lvm_metadata.cc
+                   src/guest/fs_probe.cc src/guest/fs_type.cc src/guest/disk_bytes.cc
+                   src/guest/crc32.cc src/guest/byte_source.cc src/util/status.cc"
+  [lvm_metadata]="src/guest/lvm_metadata.cc src/util/status.cc"
 )
 
 for target in "${!SOURCES[@]}"; do

@@ -49,13 +49,16 @@ Result<FsProbe> ProbeFs(const ByteSource& volume);
 
 // One volume found on a disk.
 struct VolumeInfo {
-  std::string name;   // "vda1" (partition 1), "vda" (whole-disk filesystem), "vg0-root" (LV)
-  std::string disk;   // "vda"
-  std::string table;  // "gpt", "mbr", "lvm" or "none" (whole disk)
+  std::string name;  // "vda1" (partition 1), "vda" (whole-disk filesystem), "vg0-root" (LV)
+  std::string disk;  // "vda"
+  // "gpt", "gpt (backup header)" (the primary GPT header or its entries were damaged and the
+  // backup at the last LBA was read), "mbr", "lvm" or "none" (whole disk).
+  std::string table;
   uint32_t index = 0;  // partition number (MBR logicals from 5, as Linux numbers them); 0 else
   uint64_t start = 0;  // byte offset on the disk of its first segment
   uint64_t size = 0;   // bytes
-  std::string type;    // partition type: GPT type GUID, "0x83" for MBR, "linear" for LVs
+  std::string type;  // partition type: GPT type GUID (lowercase), "0x83" for MBR, "linear" for LVs
+  std::string part_label;  // the GPT partition name (UTF-8); "" for MBR, LVs, whole disks
   FsProbe fs;
   // "ok" when a tree can be shown, "unsupported: <fs>", "error: <reason>"; the daemon
   // replaces "ok" by the helper's State() once the filesystem is opened.
@@ -64,8 +67,12 @@ struct VolumeInfo {
 };
 
 // Every volume of disk `disk_name`, in disk order, then logical volumes. A damaged partition
-// table or LVM label is not an error of the call: it is one entry with state "error: ..." and
-// table "gpt"/"mbr"/"lvm" naming the structure and what is wrong with it. Errors of the call
+// table is not an error of the call: it is one entry named after the disk with state
+// "error: ..." and table "gpt"/"mbr" naming the structure and what is wrong with it (the
+// partitions it could still read are listed too); a partition past the end of the disk is its
+// own entry with an error. A damaged LVM label or metadata is the state of the PV's entry;
+// an LV that cannot be mapped is an entry (table "lvm") with the reason. A disk with no table
+// and no known filesystem is one whole-disk entry "unsupported: unknown". Errors of the call
 // are I/O failures of `disk`.
 Result<std::vector<VolumeInfo>> ScanDisk(const std::string& disk_name, const SourcePtr& disk);
 
