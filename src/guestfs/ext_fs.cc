@@ -61,14 +61,22 @@ int64_t TimeNs(uint32_t seconds, const uint32_t* extra) {
 
 uint32_t ModeOfFileType(int file_type) {
   switch (file_type) {
-    case EXT2_FT_REG_FILE: return S_IFREG;
-    case EXT2_FT_DIR: return S_IFDIR;
-    case EXT2_FT_CHRDEV: return S_IFCHR;
-    case EXT2_FT_BLKDEV: return S_IFBLK;
-    case EXT2_FT_FIFO: return S_IFIFO;
-    case EXT2_FT_SOCK: return S_IFSOCK;
-    case EXT2_FT_SYMLINK: return S_IFLNK;
-    default: return 0;
+    case EXT2_FT_REG_FILE:
+      return S_IFREG;
+    case EXT2_FT_DIR:
+      return S_IFDIR;
+    case EXT2_FT_CHRDEV:
+      return S_IFCHR;
+    case EXT2_FT_BLKDEV:
+      return S_IFBLK;
+    case EXT2_FT_FIFO:
+      return S_IFIFO;
+    case EXT2_FT_SOCK:
+      return S_IFSOCK;
+    case EXT2_FT_SYMLINK:
+      return S_IFLNK;
+    default:
+      return 0;
   }
 }
 
@@ -78,9 +86,9 @@ void Append(std::vector<FileExtent>& out, uint64_t file_offset, uint64_t length,
   if (length == 0) return;
   if (!out.empty()) {
     FileExtent& last = out.back();
-    bool continues = last.kind == kind && last.file_offset + last.length == file_offset &&
-                     (kind != FileExtent::Kind::kVolume ||
-                      last.volume_offset + last.length == volume_offset);
+    bool continues =
+        last.kind == kind && last.file_offset + last.length == file_offset &&
+        (kind != FileExtent::Kind::kVolume || last.volume_offset + last.length == volume_offset);
     if (continues) {
       last.length += length;
       return;
@@ -239,8 +247,7 @@ class ExtFs : public guest::GuestFs {
       return std::string(target, static_cast<size_t>(size));
     }
     std::string target(static_cast<size_t>(size), '\0');
-    RPFS_ASSIGN_OR_RETURN(size_t got,
-                          ReadData(ino, 0, std::as_writable_bytes(std::span(target))));
+    RPFS_ASSIGN_OR_RETURN(size_t got, ReadData(ino, 0, std::as_writable_bytes(std::span(target))));
     if (got != size) {
       return Status::Corruption(What(ino) + ": symbolic link shorter than its size");
     }
@@ -285,8 +292,7 @@ class ExtFs : public guest::GuestFs {
       auto cb = [](char* name, char* value, size_t len, void* priv) -> int {
         std::string key(name);
         if (key == "system.data") return 0;  // the inline-data area, not an attribute
-        static_cast<decltype(out)*>(priv)->emplace_back(std::move(key),
-                                                         std::string(value, len));
+        static_cast<decltype(out)*>(priv)->emplace_back(std::move(key), std::string(value, len));
         return 0;
       };
       err = ext2fs_xattrs_iterate(h, cb, &out);
@@ -404,8 +410,8 @@ class ExtFs : public guest::GuestFs {
         continue;
       }
       if (e.e_lblk >= builder.file_blocks()) break;  // the rest lies past the end of the file
-      status = builder.Add(e.e_lblk, e.e_pblk, e.e_len,
-                           (e.e_flags & EXT2_EXTENT_FLAGS_UNINIT) != 0);
+      status =
+          builder.Add(e.e_lblk, e.e_pblk, e.e_len, (e.e_flags & EXT2_EXTENT_FLAGS_UNINIT) != 0);
       if (!status.ok()) break;
     }
     ext2fs_extent_free(h);
@@ -428,9 +434,9 @@ class ExtFs : public guest::GuestFs {
       c->status = c->builder->Add(static_cast<uint64_t>(blockcnt), *blocknr, 1, false);
       return c->status.ok() ? 0 : BLOCK_ABORT;
     };
-    errcode_t err = ext2fs_block_iterate3(fs_, static_cast<ext2_ino_t>(ino),
-                                          BLOCK_FLAG_READ_ONLY | BLOCK_FLAG_DATA_ONLY, nullptr,
-                                          cb, &ctx);
+    errcode_t err =
+        ext2fs_block_iterate3(fs_, static_cast<ext2_ino_t>(ino),
+                              BLOCK_FLAG_READ_ONLY | BLOCK_FLAG_DATA_ONLY, nullptr, cb, &ctx);
     if (!ctx.status.ok()) return ctx.status;
     if (err != 0) return Error(err, ino);
     return Status::OK();
@@ -477,11 +483,12 @@ class ExtFs : public guest::GuestFs {
 Result<std::unique_ptr<guest::GuestFs>> OpenExtFs(guest::SourcePtr volume) {
   auto reg = std::make_unique<ExtIoRegistration>(volume);
   ext2_filsys fs = nullptr;
-  errcode_t err = ext2fs_open2(reg->name().c_str(), nullptr,
-                               EXT2_FLAG_64BITS | EXT2_FLAG_NOFREE_ON_ERROR, 0, 0,
-                               ExtIoManager(), &fs);
+  errcode_t err =
+      ext2fs_open2(reg->name().c_str(), nullptr, EXT2_FLAG_64BITS | EXT2_FLAG_NOFREE_ON_ERROR, 0, 0,
+                   ExtIoManager(), &fs);
   if (err != 0) {
-    Status s = ExtStatus(err, volume->name() + ": opening ext2/3/4", fs != nullptr ? fs->io : nullptr);
+    Status s =
+        ExtStatus(err, volume->name() + ": opening ext2/3/4", fs != nullptr ? fs->io : nullptr);
     if (fs != nullptr) ext2fs_free(fs);
     return s;
   }

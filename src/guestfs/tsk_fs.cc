@@ -35,8 +35,8 @@ ssize_t ReadImage(TSK_IMG_INFO* img, TSK_OFF_T offset, char* buf, size_t len) {
   uint64_t size = ctx->source->size();
   if (offset < 0 || static_cast<uint64_t>(offset) >= size) return 0;
   size_t n = static_cast<size_t>(std::min<uint64_t>(len, size - static_cast<uint64_t>(offset)));
-  Status s = ctx->source->ReadAt(static_cast<uint64_t>(offset),
-                                 std::as_writable_bytes(std::span(buf, n)));
+  Status s =
+      ctx->source->ReadAt(static_cast<uint64_t>(offset), std::as_writable_bytes(std::span(buf, n)));
   if (!s.ok()) {
     ctx->last_error = s.message();
     tsk_error_reset();
@@ -69,14 +69,22 @@ using DirPtr = std::unique_ptr<TSK_FS_DIR, DirCloser>;
 
 uint32_t ModeOfName(TSK_FS_NAME_TYPE_ENUM type) {
   switch (type) {
-    case TSK_FS_NAME_TYPE_DIR: return S_IFDIR;
-    case TSK_FS_NAME_TYPE_REG: return S_IFREG;
-    case TSK_FS_NAME_TYPE_LNK: return S_IFLNK;
-    case TSK_FS_NAME_TYPE_FIFO: return S_IFIFO;
-    case TSK_FS_NAME_TYPE_CHR: return S_IFCHR;
-    case TSK_FS_NAME_TYPE_BLK: return S_IFBLK;
-    case TSK_FS_NAME_TYPE_SOCK: return S_IFSOCK;
-    default: return 0;
+    case TSK_FS_NAME_TYPE_DIR:
+      return S_IFDIR;
+    case TSK_FS_NAME_TYPE_REG:
+      return S_IFREG;
+    case TSK_FS_NAME_TYPE_LNK:
+      return S_IFLNK;
+    case TSK_FS_NAME_TYPE_FIFO:
+      return S_IFIFO;
+    case TSK_FS_NAME_TYPE_CHR:
+      return S_IFCHR;
+    case TSK_FS_NAME_TYPE_BLK:
+      return S_IFBLK;
+    case TSK_FS_NAME_TYPE_SOCK:
+      return S_IFSOCK;
+    default:
+      return 0;
   }
 }
 
@@ -86,11 +94,16 @@ int64_t Ns(time_t s, uint32_t ns) {
 
 TSK_FS_TYPE_ENUM TskType(guest::FsType type) {
   switch (type) {
-    case guest::FsType::kVfat: return TSK_FS_TYPE_FAT_DETECT;  // FAT12/16/32: boot sector only
-    case guest::FsType::kExfat: return TSK_FS_TYPE_EXFAT;
-    case guest::FsType::kNtfs: return TSK_FS_TYPE_NTFS;
-    case guest::FsType::kIso9660: return TSK_FS_TYPE_ISO9660;
-    default: return TSK_FS_TYPE_UNSUPP;
+    case guest::FsType::kVfat:
+      return TSK_FS_TYPE_FAT_DETECT;  // FAT12/16/32: boot sector only
+    case guest::FsType::kExfat:
+      return TSK_FS_TYPE_EXFAT;
+    case guest::FsType::kNtfs:
+      return TSK_FS_TYPE_NTFS;
+    case guest::FsType::kIso9660:
+      return TSK_FS_TYPE_ISO9660;
+    default:
+      return TSK_FS_TYPE_UNSUPP;
   }
 }
 
@@ -189,7 +202,9 @@ class TskFs : public guest::GuestFs {
       ssize_t got = tsk_fs_file_read(file.get(), static_cast<TSK_OFF_T>(offset + done),
                                      reinterpret_cast<char*>(out.data() + done), want - done,
                                      TSK_FS_FILE_READ_FLAG_NONE);
-      if (got < 0) return Status::IOError(What(ino) + ": read at " + std::to_string(offset + done) + ": " + Cause());
+      if (got < 0)
+        return Status::IOError(What(ino) + ": read at " + std::to_string(offset + done) + ": " +
+                               Cause());
       if (got == 0) break;
       done += static_cast<size_t>(got);
     }
@@ -274,18 +289,21 @@ class TskFs : public guest::GuestFs {
     std::vector<FileExtent> out;
     uint64_t bs = fs_->block_size;
     uint64_t skip = attr.nrd.skiplen;
-    uint64_t init = static_cast<uint64_t>(std::clamp<TSK_OFF_T>(attr.nrd.initsize, 0, static_cast<TSK_OFF_T>(size)));
+    uint64_t init = static_cast<uint64_t>(
+        std::clamp<TSK_OFF_T>(attr.nrd.initsize, 0, static_cast<TSK_OFF_T>(size)));
     uint64_t vol_size = volume_->size();
     uint64_t base = static_cast<uint64_t>(fs_->offset);
     uint64_t cursor = 0;  // file bytes mapped so far
     size_t runs = 0;
-    for (const TSK_FS_ATTR_RUN* run = attr.nrd.run; run != nullptr && cursor < size; run = run->next) {
+    for (const TSK_FS_ATTR_RUN* run = attr.nrd.run; run != nullptr && cursor < size;
+         run = run->next) {
       if (++runs > (vol_size / bs) + 16) {
         return Status::Corruption(What(ino) + ": run list does not end");
       }
       if (run->len == 0) continue;
       if (run->offset > UINT64_MAX / bs / 2 || run->len > UINT64_MAX / bs / 2) {
-        return Status::Corruption(What(ino) + ": run of " + std::to_string(run->len) + " blocks at " + std::to_string(run->offset));
+        return Status::Corruption(What(ino) + ": run of " + std::to_string(run->len) +
+                                  " blocks at " + std::to_string(run->offset));
       }
       uint64_t stream_start = run->offset * bs, stream_end = stream_start + run->len * bs;
       uint64_t start = stream_start > skip ? stream_start - skip : 0;
@@ -303,11 +321,13 @@ class TskFs : public guest::GuestFs {
         uint64_t data_end = std::max(start, std::min(end, init));
         uint64_t in_run = start + skip - stream_start;
         if (run->addr > vol_size / bs) {
-          return Status::Corruption(What(ino) + ": run at block " + std::to_string(run->addr) + " lies past the end of the volume");
+          return Status::Corruption(What(ino) + ": run at block " + std::to_string(run->addr) +
+                                    " lies past the end of the volume");
         }
         uint64_t vol_off = base + run->addr * bs + in_run;
         if (vol_off > vol_size || data_end - start > vol_size - vol_off) {
-          return Status::Corruption(What(ino) + ": run at block " + std::to_string(run->addr) + " lies past the end of the volume");
+          return Status::Corruption(What(ino) + ": run at block " + std::to_string(run->addr) +
+                                    " lies past the end of the volume");
         }
         AppendTo(out, start, data_end - start, FileExtent::Kind::kVolume, vol_off);
         AppendTo(out, data_end, end - data_end, FileExtent::Kind::kZero, 0);
