@@ -260,6 +260,20 @@ class TskFs : public guest::GuestFs {
     if (type_ == guest::FsType::kNtfs && dir == fs_->root_inum && name.meta_addr < 16) {
       return false;
     }
+    // exFAT's special directory entries, which TSK lists as files of the root; and FAT and
+    // exFAT volume labels, which TSK lists as "<label> (Volume Label Entry)".
+    bool fat = type_ == guest::FsType::kExfat || type_ == guest::FsType::kVfat;
+    if (fat && dir == fs_->root_inum) {
+      static constexpr std::string_view kSpecial[] = {
+          "$EMPTY_VOLUME_LABEL", "$VOLUME_GUID", "$ALLOC_BITMAP",
+          "$UPCASE_TABLE",       "$TEX_FAT",     "$ACCESS_CONTROL_TABLE"};
+      if (type_ == guest::FsType::kExfat &&
+          std::find(std::begin(kSpecial), std::end(kSpecial), n) != std::end(kSpecial)) {
+        return false;
+      }
+      constexpr std::string_view kLabel = " (Volume Label Entry)";
+      if (n.size() >= kLabel.size() && n.substr(n.size() - kLabel.size()) == kLabel) return false;
+    }
     return true;
   }
 

@@ -7,10 +7,12 @@
 //
 // What is shown, and why:
 //  - Only allocated names; never ".", "..", or TSK's virtual entries ($OrphanFiles, $MBR,
-//    $FAT1, $FAT2, and on exFAT $ALLOC_BITMAP, $UPCASE_TABLE, ...), which are not in the guest's
-//    tree. On NTFS the metadata files of the root ($MFT, $LogFile, $Extend, ...) are hidden too:
-//    Windows does not show them either. NTFS DOS 8.3 names are not listed (TSK reports one
-//    name per entry, the long one).
+//    $FAT1, $FAT2, and on exFAT $ALLOC_BITMAP, $UPCASE_TABLE, ... and the FAT/exFAT volume label
+//    "<label> (Volume Label Entry)"), which are not in the guest's tree: a guest file of exactly
+//    such a name in the root is hidden too (TSK gives no other way to tell them apart). On NTFS the
+//    metadata files of the root ($MFT, $LogFile, $Extend, ...) are hidden too: Windows does not
+//    show them either. NTFS DOS 8.3 names are not listed (TSK reports one name per entry, the long
+//    one).
 //  - FAT, exFAT, NTFS and ISO 9660 (TSK 4.11 reads no Rock Ridge) have no Unix owners or
 //    modes: directories show as 0755, files as 0644, uid/gid 0 (TSK maps no NTFS owners).
 //  - Times as TSK decodes them: FAT mtime to 2 s, exFAT 10 ms, NTFS 100 ns. ISO 9660 has only
