@@ -245,6 +245,19 @@ TEST_F(GuestFsTest, Ext4DefaultAtAnOffsetMatchesTheSourceTree) {
   Open(FsType::kExt4, *part);
   EXPECT_EQ(gfs_->State(), "ok");
   Compare(*gfs_, *volume_, src_, {true, 0});
+  // The hole reads as a kZero extent, not as blocks; the big file is a few merged runs.
+  auto sparse = gfs_->Lookup(gfs_->RootIno(), "sparse.bin");
+  ASSERT_OK(sparse);
+  auto map = gfs_->MapFile(sparse->ino);
+  ASSERT_OK(map);
+  ASSERT_GE(map->size(), 2u);
+  EXPECT_EQ(map->front().kind, FileExtent::Kind::kZero);
+  auto big = gfs_->Lookup(gfs_->RootIno(), "big.bin");
+  ASSERT_OK(big);
+  auto big_map = gfs_->MapFile(big->ino);
+  ASSERT_OK(big_map);
+  EXPECT_LE(big_map->size(), 4u);
+  EXPECT_TRUE(gfs_->ReadDir(big->ino).status().code() == Status::Code::kNotADirectory);
 }
 
 TEST_F(GuestFsTest, Ext4Without64bitWithHtreeMatchesTheSourceTree) {
