@@ -15,8 +15,9 @@ BUILD_PKGS=(
 # libvirtd, virtlogd, virsh and qemu for the libvirt tests (tests/e2e/libvirt_e2e.sh starts
 # and stops the daemons itself), binutils to assemble the test guest. Guest-file tests build
 # partitioned images with fdisk/gdisk/parted/lvm2 and filesystems with e2fsprogs, dosfstools,
-# exfatprogs, ntfs-3g, xorriso and xfsprogs; mtools, sleuthkit and ntfs-3g are their oracles.
-TEST_PKGS=(qemu-utils rsync e2fsprogs util-linux clang binutils
+# exfatprogs, ntfs-3g, xorriso and xfsprogs; mtools, sleuthkit and ntfs-3g are their oracles;
+# exfat-fuse fills exFAT test images (the kernel here has no exfat).
+TEST_PKGS=(qemu-utils rsync e2fsprogs util-linux clang binutils exfat-fuse
   libvirt-daemon-system libvirt-clients qemu-system-x86
   fdisk gdisk parted lvm2 dosfstools mtools exfatprogs ntfs-3g xorriso xfsprogs sleuthkit)
 # Peers and tools for bench/ only (installed with --bench).
