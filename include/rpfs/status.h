@@ -41,6 +41,7 @@ class [[nodiscard]] Status {
     kCrossDevice,    // a move between VMs (EXDEV)
     kTooLarge,       // a write past a fixed size (EFBIG)
     kNotPermitted,   // refused by rule whoever asks: an accidental mkdir or move (EPERM)
+    kNoAttribute,    // no extended attribute of that name (ENODATA)
   };
 
   Status() = default;  // OK
@@ -83,6 +84,7 @@ class [[nodiscard]] Status {
   static Status NotPermitted(std::string msg) {
     return Status(Code::kNotPermitted, std::move(msg));
   }
+  static Status NoAttribute(std::string msg) { return Status(Code::kNoAttribute, std::move(msg)); }
 
   // Builds the status for a failed system call from `err` (an errno value):
   // ENOSPC/EDQUOT become NoSpace, EACCES/EPERM PermissionDenied, ENOENT NotFound,

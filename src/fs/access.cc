@@ -88,4 +88,14 @@ Status MayControl(const MountAccess& m, const Caller& caller) {
                                   std::to_string(m.owner_uid) + ") may (docs/security.md)");
 }
 
+NodeAccess GuestFileAccess(const MountAccess& m, const RpDiskInfo& disk, uint32_t guest_mode) {
+  NodeAccess d = RpDiskAccess(m, disk);
+  const bool dir = S_ISDIR(guest_mode);
+  mode_t perm = 0;
+  if ((d.perm & S_IRUSR) != 0) perm |= S_IRUSR | (dir ? S_IXUSR : (guest_mode & S_IXUSR));
+  if ((d.perm & S_IRGRP) != 0) perm |= guest_mode & (S_IRGRP | S_IXGRP);
+  if ((d.perm & S_IROTH) != 0) perm |= guest_mode & (S_IROTH | S_IXOTH);
+  return {d.uid, d.gid, perm};
+}
+
 }  // namespace rpfs::fs

@@ -63,6 +63,12 @@ NodeAccess ControlAccess(const MountAccess& m);
 NodeAccess CloneDiskAccess(const MountAccess& m,
                            std::optional<std::pair<uint32_t, uint32_t>> owner);
 
+// A guest file on `disk` whose guest mode is `guest_mode` (the guest's uids mean nothing on
+// the host): owned as the disk file is; a class that may read the disk sees the guest's read
+// and search bits, and the disk's owner always reads (it may read every byte of the disk
+// anyway). Never a write, set-id or sticky bit: never wider than the disk.
+NodeAccess GuestFileAccess(const MountAccess& m, const RpDiskInfo& disk, uint32_t guest_mode);
+
 // OK when `caller` may run commands on the VMs of this mount (root and the mount's owner);
 // else PermissionDenied naming the caller and the rule.
 Status MayControl(const MountAccess& m, const Caller& caller);

@@ -53,6 +53,8 @@ int ToErrno(const Status& s) {
       return EFBIG;
     case Status::Code::kNotPermitted:
       return EPERM;
+    case Status::Code::kNoAttribute:
+      return ENODATA;
     case Status::Code::kIOError:
       return s.sys_errno() != 0 ? s.sys_errno() : EIO;
     case Status::Code::kCorruption:
@@ -62,8 +64,10 @@ int ToErrno(const Status& s) {
   return EIO;
 }
 
-Filesystem::Filesystem(Repository* repo, const MountAccess& access)
-    : repo_(repo), ops_(repo), ctx_(std::make_unique<NodeContext>(repo, &ops_, access)) {
+Filesystem::Filesystem(Repository* repo, const MountAccess& access, GuestOpener guests)
+    : repo_(repo),
+      ops_(repo),
+      ctx_(std::make_unique<NodeContext>(repo, &ops_, access, std::move(guests))) {
   repo_->SetChangeListener([this](const StoreChange& c) { OnStoreChange(c); });
 }
 
@@ -116,6 +120,22 @@ Result<std::vector<DirEntry>> Filesystem::ReadDir(InodeNo ino) {
   return out;
 }
 
+Result<HandleId> Filesystem::OpenDir(InodeNo ino) {
+  RPFS_ASSIGN_OR_RETURN(std::vector<DirEntry> entries, ReadDir(ino));
+  auto h = std::make_shared<FileHandle>();
+  h->listing = std::make_shared<const std::vector<DirEntry>>(std::move(entries));
+  std::lock_guard lock(mu_);
+  HandleId id = next_handle_++;
+  handles_[id] = std::move(h);
+  return id;
+}
+
+Result<std::shared_ptr<const std::vector<DirEntry>>> Filesystem::Listing(HandleId id) const {
+  RPFS_ASSIGN_OR_RETURN(std::shared_ptr<FileHandle> h, FindHandle(id));
+  if (!h->listing) return Status::BadHandle("not a directory handle");
+  return h->listing;
+}
+
 Result<HandleId> Filesystem::Open(InodeNo ino, int flags) {
   RPFS_ASSIGN_OR_RETURN(NodeKey key, Node(ino));
   auto h = std::make_shared<FileHandle>();
@@ -130,6 +150,7 @@ Result<size_t> Filesystem::Read(HandleId id, uint64_t offset, std::span<std::byt
   RPFS_ASSIGN_OR_RETURN(std::shared_ptr<FileHandle> h, FindHandle(id));
   if (h->disk) return h->disk->ReadAt(offset, out);
   if (h->clone) return h->clone->ReadAt(offset, out);
+  if (h->guest) return h->guest->ReadAt(offset, out);
   if (offset >= h->text.size()) return size_t{0};
   size_t n = std::min(out.size(), h->text.size() - static_cast<size_t>(offset));
   std::memcpy(out.data(), h->text.data() + offset, n);
@@ -138,7 +159,7 @@ Result<size_t> Filesystem::Read(HandleId id, uint64_t offset, std::span<std::byt
 
 Result<uint64_t> Filesystem::Seek(HandleId id, uint64_t offset, int whence) {
   RPFS_ASSIGN_OR_RETURN(std::shared_ptr<FileHandle> h, FindHandle(id));
-  uint64_t size = h->disk ? h->disk->size() : h->text.size();
+  uint64_t size = h->disk ? h->disk->size() : h->guest ? h->guest->size() : h->text.size();
   if (offset >= size) return Status::NoData("seek past the end");
   if (whence == SEEK_DATA) {
     if (!h->disk) return offset;
@@ -151,6 +172,28 @@ Result<uint64_t> Filesystem::Seek(HandleId id, uint64_t offset, int whence) {
     return h->disk->NextHole(offset);
   }
   return Status::InvalidArgument("unsupported whence");
+}
+
+Result<std::string> Filesystem::ReadLink(InodeNo ino) {
+  RPFS_ASSIGN_OR_RETURN(NodeKey key, Node(ino));
+  return KindOps(key.kind).ReadLink(*ctx_, key);
+}
+
+Result<std::string> Filesystem::GetXattr(InodeNo ino, std::string_view name) {
+  RPFS_ASSIGN_OR_RETURN(NodeKey key, Node(ino));
+  RPFS_ASSIGN_OR_RETURN(auto all, KindOps(key.kind).Xattrs(*ctx_, key));
+  for (auto& [n, v] : all) {
+    if (n == name) return std::move(v);
+  }
+  return Status::NoAttribute(std::string(name));
+}
+
+Result<std::vector<std::string>> Filesystem::ListXattrs(InodeNo ino) {
+  RPFS_ASSIGN_OR_RETURN(NodeKey key, Node(ino));
+  RPFS_ASSIGN_OR_RETURN(auto all, KindOps(key.kind).Xattrs(*ctx_, key));
+  std::vector<std::string> names;
+  for (auto& nv : all) names.push_back(std::move(nv.first));
+  return names;
 }
 
 Result<size_t> Filesystem::Write(HandleId id, uint64_t offset, std::span<const std::byte> data,

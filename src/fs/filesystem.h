@@ -36,6 +36,7 @@
 
 #include "control/operations.h"
 #include "fs/access.h"
+#include "fs/guest_volumes.h"
 #include "fs/inode_table.h"
 #include "rpfs/repository.h"
 #include "rpfs/status.h"
@@ -51,7 +52,8 @@ struct Attr {
   uint64_t size = 0;
   int64_t mtime_us = 0;
   uint32_t nlink = 1;
-  bool immutable = false;  // content and attributes never change: cache for long
+  bool immutable = false;       // content and attributes never change: cache for long
+  uint32_t mtime_extra_ns = 0;  // nanoseconds past mtime_us (guest files keep their precision)
   // Owner; unset = the daemon's own user. Clone disks can be given to another owner (chown),
   // as libvirt does for the qemu user before it starts a domain on them.
   std::optional<uint32_t> uid;
@@ -93,7 +95,10 @@ class KernelCache {
 class Filesystem {
  public:
   // `access`: who may read what (access.h); by default the daemon's user owns the mount.
-  explicit Filesystem(Repository* repo, const MountAccess& access = MountAccess::OfThisProcess());
+  // `guests` opens guest filesystems for `files/` (the daemon: the sandboxed helper); empty:
+  // files/ lists volumes and raw slices but no trees.
+  explicit Filesystem(Repository* repo, const MountAccess& access = MountAccess::OfThisProcess(),
+                      GuestOpener guests = nullptr);
   ~Filesystem();
   Filesystem(const Filesystem&) = delete;
   Filesystem& operator=(const Filesystem&) = delete;
@@ -108,10 +113,20 @@ class Filesystem {
   Result<Attr> GetAttr(InodeNo ino);
   // Entries of a directory, without "." and "..". Each entry's inode gets no lookup count.
   Result<std::vector<DirEntry>> ReadDir(InodeNo ino);
+  // opendir: the directory's entries as they are now, kept on the handle so that a listing
+  // read in many pages asks the node (and a guest filesystem's helper) once. Release it.
+  Result<HandleId> OpenDir(InodeNo ino);
+  Result<std::shared_ptr<const std::vector<DirEntry>>> Listing(HandleId h) const;
 
   // Opens a file. RP files are read-only (EROFS for write access); `.control` is
   // write-only (EACCES for read access).
   Result<HandleId> Open(InodeNo ino, int flags);
+  // A symbolic link's target; InvalidArgument (EINVAL) for anything else.
+  Result<std::string> ReadLink(InodeNo ino);
+  // Extended attributes (read-only): the value of `name` (NoData, ENODATA, when absent),
+  // and every name.
+  Result<std::string> GetXattr(InodeNo ino, std::string_view name);
+  Result<std::vector<std::string>> ListXattrs(InodeNo ino);
   Result<size_t> Read(HandleId h, uint64_t offset, std::span<std::byte> out);
   // A write to `.control` runs one command and returns when it has finished: the bytes
   // taken, or the command's error; a `caller` who may not control the mount (MayControl)

@@ -11,6 +11,10 @@ std::string NodeKey::Encode() const {
   k += disk;
   k.push_back('\0');
   k += clone;
+  k.push_back('\0');
+  k += volume;
+  k.push_back('\0');
+  k += std::to_string(guest_ino);
   return k;
 }
 

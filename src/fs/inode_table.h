@@ -31,6 +31,11 @@ enum class NodeKind : uint8_t {
   kCloneStatus,   // <vm>/.clones/<clone>/.status
   kPrunePreview,  // <vm>/.prune-preview
   kDomainXml,     // <vm>/<rp>/domain.xml (memory.state is a kDisk of stream kMemoryStream)
+  kFilesDir,      // <vm>/<rp>/files
+  kVolumesText,   // <vm>/<rp>/files/.volumes
+  kVolumeRaw,     // <vm>/<rp>/files/<volume>.raw
+  kVolumeDir,     // <vm>/<rp>/files/<volume>: the root of a guest filesystem
+  kGuestNode,     // any file or directory below a volume root (volume, guest_ino)
 };
 
 struct NodeKey {
@@ -39,6 +44,8 @@ struct NodeKey {
   uint64_t rp_id = 0;
   std::string disk;
   std::string clone;
+  std::string volume;      // guest files: the volume ("vda1")
+  uint64_t guest_ino = 0;  // kGuestNode: the guest filesystem's inode (hard links share a node)
   std::string Encode() const;
 };
 

@@ -16,6 +16,10 @@ inline constexpr char kControlFile[] = ".control";
 inline constexpr char kStatusFile[] = ".status";
 inline constexpr char kClonesDir[] = ".clones";
 inline constexpr char kPrunePreviewFile[] = ".prune-preview";
+// The guest's own files under an RP (docs/guest-files.md): <vm>/<rp>/files/, in it a
+// `.volumes` table, `<volume>.raw` for every volume and `<volume>/` for each one with a tree.
+inline constexpr char kFilesDir[] = "files";
+inline constexpr char kVolumesFile[] = ".volumes";
 
 // "vda" -> "vda.raw"
 inline std::string DiskFileName(std::string_view disk) { return std::string(disk) + kDiskSuffix; }
@@ -25,6 +29,9 @@ inline std::string DiskFromFileName(std::string_view file) {
   if (file.size() <= suffix.size() || file.substr(file.size() - suffix.size()) != suffix) return "";
   return std::string(file.substr(0, file.size() - suffix.size()));
 }
+
+// "vda1" -> "vda1.raw": the raw slice of a volume (same suffix as disks).
+inline std::string VolumeRawName(std::string_view volume) { return DiskFileName(volume); }
 
 // A clone disk's path below the mount point: ("web01", "copy", "vda") ->
 // "web01/.clones/copy/vda.raw".

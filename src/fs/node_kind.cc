@@ -23,6 +23,11 @@ const NodeKindOps& ClonesDirKind();
 const NodeKindOps& CloneDirKind();
 const NodeKindOps& CloneDiskKind();
 const NodeKindOps& CloneStatusKind();
+const NodeKindOps& FilesDirKind();
+const NodeKindOps& VolumesTextKind();
+const NodeKindOps& VolumeRawKind();
+const NodeKindOps& VolumeDirKind();
+const NodeKindOps& GuestNodeKind();
 
 // The registry. No default: -Wswitch names a kind without ops.
 const NodeKindOps& KindOps(NodeKind kind) {
@@ -53,6 +58,16 @@ const NodeKindOps& KindOps(NodeKind kind) {
       return CloneDiskKind();
     case NodeKind::kCloneStatus:
       return CloneStatusKind();
+    case NodeKind::kFilesDir:
+      return FilesDirKind();
+    case NodeKind::kVolumesText:
+      return VolumesTextKind();
+    case NodeKind::kVolumeRaw:
+      return VolumeRawKind();
+    case NodeKind::kVolumeDir:
+      return VolumeDirKind();
+    case NodeKind::kGuestNode:
+      return GuestNodeKind();
   }
   // Node keys are made only by the kinds above: any other value is a corrupted key.
   std::abort();
@@ -60,6 +75,15 @@ const NodeKindOps& KindOps(NodeKind kind) {
 
 Result<Attr> NodeKindOps::SetAttr(NodeContext&, const NodeKey&, const AttrChange&) const {
   return Status::ReadOnly("recovery points are read-only");
+}
+
+Result<std::string> NodeKindOps::ReadLink(NodeContext&, const NodeKey&) const {
+  return Status::InvalidArgument("not a symbolic link");
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> NodeKindOps::Xattrs(NodeContext&,
+                                                                             const NodeKey&) const {
+  return std::vector<std::pair<std::string, std::string>>{};
 }
 
 Result<Attr> NodeKindOps::Current(NodeContext& ctx, const NodeKey& key) const {
@@ -113,12 +137,12 @@ Result<NodeFacts> LoadVm(NodeContext& ctx, const NodeKey& key) {
 
 Result<NodeFacts> LoadRp(NodeContext& ctx, const NodeKey& key) {
   RPFS_ASSIGN_OR_RETURN(RpInfo rp, ctx.repo->GetRpById(key.vm, key.rp_id));
-  return NodeFacts{std::make_shared<const RpInfo>(std::move(rp)), nullptr};
+  return NodeFacts{std::make_shared<const RpInfo>(std::move(rp)), nullptr, nullptr};
 }
 
 Result<NodeFacts> LoadClone(NodeContext& ctx, const NodeKey& key) {
   RPFS_ASSIGN_OR_RETURN(CloneInfo c, ctx.repo->GetClone(key.vm, key.clone));
-  return NodeFacts{nullptr, std::make_shared<const CloneInfo>(std::move(c))};
+  return NodeFacts{nullptr, std::make_shared<const CloneInfo>(std::move(c)), nullptr};
 }
 
 NodeKey ChildKey(const NodeKey& dir, NodeKind kind) {

@@ -34,6 +34,7 @@
 #include "control/operations.h"
 #include "fs/access.h"
 #include "fs/filesystem.h"
+#include "fs/guest_volumes.h"
 #include "fs/inode_table.h"
 #include "fs/names.h"  // after inode_table.h: NodeKind::kClonesDir must not shadow kClonesDir
 #include "rpfs/repository.h"
@@ -56,27 +57,32 @@ class CloneOwners {
 
 // What the kinds use; owned by the Filesystem, outlives every call.
 struct NodeContext {
-  NodeContext(Repository* r, control::Operations* o, MountAccess a) : repo(r), ops(o), access(a) {}
+  NodeContext(Repository* r, control::Operations* o, MountAccess a, GuestOpener opener)
+      : repo(r), ops(o), access(a), volumes(r, std::move(opener)) {}
   Repository* repo;
   control::Operations* ops;
   const MountAccess access;  // who may read what (access.h)
   CloneOwners clone_owners;
+  GuestVolumes volumes;                 // the guest files under every RP (guest_volumes.h)
   std::atomic<uint64_t> texts_made{0};  // generated texts made (node_texts.h), for tests
 };
 
 // An open file; one per Open, shared by the requests that use it.
 struct FileHandle {
-  std::unique_ptr<DiskReader> disk;  // RP disks and memory state
-  std::string text;                  // generated texts and domain.xml, made at open
-  std::string control_vm;            // .control: the VM its commands act on
-  std::shared_ptr<CloneDisk> clone;  // clone disks
+  std::unique_ptr<DiskReader> disk;        // RP disks and memory state
+  std::string text;                        // generated texts and domain.xml, made at open
+  std::string control_vm;                  // .control: the VM its commands act on
+  std::shared_ptr<CloneDisk> clone;        // clone disks
+  std::shared_ptr<GuestFileReader> guest;  // guest files and raw volume slices
+  std::shared_ptr<const std::vector<DirEntry>> listing;  // directories (OpenDir)
 };
 
 // What a node's attributes are made from: loaded by its kind's Load() for a getattr, or by
 // its directory's ListChildren() for a whole listing.
 struct NodeFacts {
-  std::shared_ptr<const RpInfo> rp;        // an RP directory and its files
-  std::shared_ptr<const CloneInfo> clone;  // a clone directory and its files
+  std::shared_ptr<const RpInfo> rp;              // an RP directory and its files
+  std::shared_ptr<const CloneInfo> clone;        // a clone directory and its files
+  std::shared_ptr<const guest::FileAttr> guest;  // a guest file (with `rp`: whose disk it is on)
 };
 
 // One entry of a directory, with the facts its attributes are made from.
@@ -111,6 +117,11 @@ class NodeKindOps {
   // Whether the kernel may keep this kind's pages (keep_cache); otherwise it is opened
   // direct_io and every read comes to us. Default: no.
   virtual bool UsesPageCache() const { return false; }
+  // Symbolic links: the target. Default: InvalidArgument (readlink of a non-link is EINVAL).
+  virtual Result<std::string> ReadLink(NodeContext& ctx, const NodeKey& key) const;
+  // Extended attributes shown on the node (name -> value). Default: none.
+  virtual Result<std::vector<std::pair<std::string, std::string>>> Xattrs(NodeContext& ctx,
+                                                                          const NodeKey& key) const;
 
   // Load() then AttrOf(): the attributes of `key` now.
   Result<Attr> Current(NodeContext& ctx, const NodeKey& key) const;

@@ -19,7 +19,7 @@ const CloneInfo& CloneOf(const NodeFacts& facts) {
 }
 
 NodeFacts FactsOf(CloneInfo c) {
-  return {nullptr, std::make_shared<const CloneInfo>(std::move(c))};
+  return {nullptr, std::make_shared<const CloneInfo>(std::move(c)), nullptr};
 }
 
 class ClonesDir final : public DirectoryKind {

@@ -34,6 +34,7 @@ class RpDir final : public DirectoryKind {
                               const std::string& name) const override {
     if (name == kInfoFile) return ChildKey(dir, NodeKind::kInfo);
     if (name == kDomainXmlFile) return ChildKey(dir, NodeKind::kDomainXml);
+    if (name == kFilesDir) return ChildKey(dir, NodeKind::kFilesDir);
     std::string disk = name == kMemoryFile ? std::string(kMemoryStream) : DiskFromFileName(name);
     if (disk.empty()) return Status::NotFound(name);
     return DiskKey(dir, disk);
@@ -49,6 +50,8 @@ class RpDir final : public DirectoryKind {
       out.push_back({kDomainXmlFile, ChildKey(dir, NodeKind::kDomainXml), facts});
     }
     out.push_back({kInfoFile, ChildKey(dir, NodeKind::kInfo), facts});
+    // The guest's files (nodes_guest.cc); listing the RP reads none of them.
+    if (!rp.disks.empty()) out.push_back({kFilesDir, ChildKey(dir, NodeKind::kFilesDir), facts});
     return out;
   }
 

@@ -76,7 +76,8 @@ class Vm final : public DirectoryKind {
     for (auto& rp : rps) {
       std::string name = rp.name;
       NodeKey key = RpKey(dir, rp.id);
-      out.push_back({std::move(name), key, {std::make_shared<const RpInfo>(std::move(rp)), {}}});
+      out.push_back(
+          {std::move(name), key, {std::make_shared<const RpInfo>(std::move(rp)), {}, {}}});
     }
     return out;
   }

@@ -38,8 +38,15 @@ struct stat ToStat(const fs::Attr& a) {
   st.st_size = static_cast<off_t>(a.size);
   st.st_blksize = 1 << 16;
   st.st_blocks = static_cast<blkcnt_t>((a.size + 511) / 512);
-  st.st_mtim.tv_sec = a.mtime_us / 1000000;
-  st.st_mtim.tv_nsec = (a.mtime_us % 1000000) * 1000;
+  // Floor division: guest files may be older than 1970, and tv_nsec is never negative.
+  int64_t sec = a.mtime_us / 1000000;
+  int64_t us = a.mtime_us % 1000000;
+  if (us < 0) {
+    us += 1000000;
+    sec -= 1;
+  }
+  st.st_mtim.tv_sec = sec;
+  st.st_mtim.tv_nsec = us * 1000 + a.mtime_extra_ns;
   st.st_ctim = st.st_mtim;
   st.st_atim = st.st_mtim;
   st.st_uid = a.uid.value_or(::getuid());
@@ -193,14 +200,73 @@ void OnGetAttr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info*) {
   });
 }
 
-void OnReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info*) {
+// The listing is made once per opendir and kept on the handle: a directory read in many
+// pages asks the fs layer once (a guest directory costs a helper round trip per entry).
+void OnOpenDir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   Guard(req, [&] {
-    auto entries = Fs(req)->ReadDir(ino);
+    auto h = Fs(req)->OpenDir(ino);
+    if (!h.ok()) return ReplyError(req, h.status());
+    fi->fh = *h;
+    // Immutable directories (an RP's guest files) may be cached by the kernel as well.
+    bool cached = Fs(req)->UsesPageCache(ino);
+    fi->cache_readdir = cached ? 1 : 0;
+    fi->keep_cache = cached ? 1 : 0;
+    if (fuse_reply_open(req, fi) != 0) Fs(req)->Release(*h);
+  });
+}
+
+void OnReleaseDir(fuse_req_t req, fuse_ino_t, struct fuse_file_info* fi) {
+  Guard(req, [&] {
+    Fs(req)->Release(fi->fh);
+    fuse_reply_err(req, 0);
+  });
+}
+
+void OnReadLink(fuse_req_t req, fuse_ino_t ino) {
+  Guard(req, [&] {
+    auto target = Fs(req)->ReadLink(ino);
+    if (!target.ok()) return ReplyError(req, target.status());
+    fuse_reply_readlink(req, target->c_str());
+  });
+}
+
+// getxattr/listxattr: size 0 asks for the size the value (list) needs.
+void ReplyXattr(fuse_req_t req, const std::string& value, size_t size) {
+  if (size == 0) {
+    fuse_reply_xattr(req, value.size());
+  } else if (value.size() > size) {
+    fuse_reply_err(req, ERANGE);
+  } else {
+    fuse_reply_buf(req, value.data(), value.size());
+  }
+}
+
+void OnGetXattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  Guard(req, [&] {
+    auto value = Fs(req)->GetXattr(ino, name);
+    if (!value.ok()) return ReplyError(req, value.status());
+    ReplyXattr(req, *value, size);
+  });
+}
+
+void OnListXattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  Guard(req, [&] {
+    auto names = Fs(req)->ListXattrs(ino);
+    if (!names.ok()) return ReplyError(req, names.status());
+    std::string list;
+    for (const auto& n : *names) list.append(n).push_back('\0');
+    ReplyXattr(req, list, size);
+  });
+}
+
+void OnReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info* fi) {
+  Guard(req, [&] {
+    auto entries = Fs(req)->Listing(fi->fh);
     if (!entries.ok()) return ReplyError(req, entries.status());
     std::vector<char> buf(size);
     size_t used = 0;
     // Offsets: 1 ".", 2 "..", 3.. entries.
-    size_t total = entries->size() + 2;
+    size_t total = (*entries)->size() + 2;
     for (size_t i = static_cast<size_t>(off); i < total; ++i) {
       struct stat st = {};
       std::string name;
@@ -213,7 +279,7 @@ void OnReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fu
         st.st_mode = S_IFDIR;
         st.st_ino = kUnknownIno;
       } else {
-        const auto& e = (*entries)[i - 2];
+        const auto& e = (**entries)[i - 2];
         name = e.name;
         st.st_mode = e.attr.mode;
         // The real inode comes with the kernel's lookup; readdir must not hand one out
@@ -337,7 +403,12 @@ struct fuse_lowlevel_ops MakeOps() {
   ops.forget = OnForget;
   ops.forget_multi = OnForgetMulti;
   ops.getattr = OnGetAttr;
+  ops.opendir = OnOpenDir;
   ops.readdir = OnReadDir;
+  ops.releasedir = OnReleaseDir;
+  ops.readlink = OnReadLink;
+  ops.getxattr = OnGetXattr;
+  ops.listxattr = OnListXattr;
   ops.open = OnOpen;
   ops.read = OnRead;
   ops.release = OnRelease;

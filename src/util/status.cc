@@ -80,6 +80,8 @@ const char* Status::CodeName(Code code) {
       return "TooLarge";
     case Code::kNotPermitted:
       return "NotPermitted";
+    case Code::kNoAttribute:
+      return "NoAttribute";
   }
   return "Unknown";
 }

@@ -52,6 +52,7 @@ std::vector<FactoryCase> AllFactories() {
       {Status::CrossDevice("m"), Code::kCrossDevice, "CrossDevice"},
       {Status::TooLarge("m"), Code::kTooLarge, "TooLarge"},
       {Status::NotPermitted("m"), Code::kNotPermitted, "NotPermitted"},
+      {Status::NoAttribute("m"), Code::kNoAttribute, "NoAttribute"},
   };
 }
 

@@ -1,0 +1,212 @@
+#include "fs/guest_volumes.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace rpfs::fs {
+namespace {
+
+class DiskByteSource final : public guest::ByteSource {
+ public:
+  DiskByteSource(std::shared_ptr<DiskReader> disk, std::string name)
+      : disk_(std::move(disk)), name_(std::move(name)) {}
+  uint64_t size() const override { return disk_->size(); }
+  std::string name() const override { return name_; }
+  Status ReadAt(uint64_t offset, std::span<std::byte> out) const override {
+    RPFS_RETURN_IF_ERROR(guest::CheckRange(offset, out.size(), disk_->size(), name_));
+    size_t done = 0;
+    while (done < out.size()) {
+      RPFS_ASSIGN_OR_RETURN(size_t n, disk_->ReadAt(offset + done, out.subspan(done)));
+      if (n == 0) return Status::IOError(name_ + ": short read at " + std::to_string(offset + done));
+      done += n;
+    }
+    return Status::OK();
+  }
+
+ private:
+  std::shared_ptr<DiskReader> disk_;
+  std::string name_;
+};
+
+// Moves `key` to the front of `lru` (adding it) and drops entries of `cache` past `cap`.
+template <typename K, typename V>
+void Touch(std::list<K>& lru, std::map<K, V>& cache, const K& key, size_t cap) {
+  lru.remove(key);
+  lru.push_front(key);
+  while (lru.size() > cap) {
+    cache.erase(lru.back());
+    lru.pop_back();
+  }
+}
+
+}  // namespace
+
+guest::SourcePtr DiskSource(std::shared_ptr<DiskReader> disk, std::string name) {
+  return std::make_shared<DiskByteSource>(std::move(disk), std::move(name));
+}
+
+const guest::VolumeInfo* RpVolumes::Find(const std::string& name) const {
+  for (const auto& v : volumes) {
+    if (v.name == name) return &v;
+  }
+  return nullptr;
+}
+
+guest::SourcePtr RpVolumes::SourceOf(const std::string& name) const {
+  for (size_t i = 0; i < volumes.size(); ++i) {
+    if (volumes[i].name == name) return sources[i];
+  }
+  return nullptr;
+}
+
+GuestVolumes::GuestVolumes(Repository* repo, GuestOpener opener, size_t max_open_volumes,
+                           size_t max_scanned_rps)
+    : repo_(repo),
+      opener_(std::move(opener)),
+      max_open_(std::max<size_t>(1, max_open_volumes)),
+      max_scanned_(std::max<size_t>(1, max_scanned_rps)) {}
+
+Result<std::shared_ptr<const RpVolumes>> GuestVolumes::ScanUncached(const std::string& vm,
+                                                                    uint64_t rp_id) {
+  RPFS_ASSIGN_OR_RETURN(RpInfo rp, repo_->GetRpById(vm, rp_id));
+  auto out = std::make_shared<RpVolumes>();
+  for (const RpDiskInfo& d : rp.disks) {
+    RPFS_ASSIGN_OR_RETURN(std::unique_ptr<DiskReader> reader, repo_->OpenDiskById(vm, rp_id, d.name));
+    guest::SourcePtr disk = DiskSource(std::shared_ptr<DiskReader>(std::move(reader)), d.name);
+    RPFS_ASSIGN_OR_RETURN(std::vector<guest::VolumeInfo> found, guest::ScanDisk(d.name, disk));
+    for (auto& v : found) {
+      guest::SourcePtr src;
+      if (!v.map.empty()) {
+        auto mapped = v.map.size() == 1 && !v.map[0].zero && v.map[0].offset == 0
+                          ? guest::Slice(disk, v.map[0].base_offset, v.map[0].length, v.name)
+                          : guest::Mapped(disk, v.map, v.name);
+        if (mapped.ok()) {
+          src = *mapped;
+        } else if (v.state.rfind("error", 0) != 0) {
+          v.state = "error: " + mapped.status().message();
+        }
+      }
+      out->volumes.push_back(std::move(v));
+      out->sources.push_back(std::move(src));
+    }
+  }
+  return std::shared_ptr<const RpVolumes>(std::move(out));
+}
+
+Result<std::shared_ptr<const RpVolumes>> GuestVolumes::Scan(const std::string& vm,
+                                                            uint64_t rp_id) {
+  RpKey key{vm, rp_id};
+  {
+    std::lock_guard lock(mu_);
+    auto it = scans_.find(key);
+    if (it != scans_.end()) {
+      auto found = it->second;
+      Touch(scan_lru_, scans_, key, max_scanned_);
+      return found;
+    }
+  }
+  // Two first lookers may both scan; the answers are equal (the RP never changes).
+  RPFS_ASSIGN_OR_RETURN(std::shared_ptr<const RpVolumes> scanned, ScanUncached(vm, rp_id));
+  std::lock_guard lock(mu_);
+  scans_[key] = scanned;
+  Touch(scan_lru_, scans_, key, max_scanned_);
+  return scanned;
+}
+
+Result<std::shared_ptr<OpenVolume>> GuestVolumes::Open(const std::string& vm, uint64_t rp_id,
+                                                       const std::string& name) {
+  VolumeKey key{{vm, rp_id}, name};
+  {
+    std::lock_guard lock(mu_);
+    auto it = open_.find(key);
+    if (it != open_.end()) {
+      auto found = it->second;
+      Touch(open_lru_, open_, key, max_open_);
+      return found;
+    }
+  }
+  RPFS_ASSIGN_OR_RETURN(std::shared_ptr<const RpVolumes> vols, Scan(vm, rp_id));
+  const guest::VolumeInfo* info = vols->Find(name);
+  if (info == nullptr) return Status::NotFound("no volume " + name);
+  if (info->state.rfind("error", 0) == 0) return Status::IOError(name + ": " + info->state, EIO);
+  if (!guest::SupportsTree(info->fs.type)) {
+    return Status::NotSupported(name + ": no files shown for " + info->state);
+  }
+  if (!opener_) return Status::NotSupported(name + ": guest files are not enabled in this mount");
+  std::lock_guard opening(open_mu_);
+  {
+    std::lock_guard lock(mu_);  // opened by another caller while we waited?
+    auto it = open_.find(key);
+    if (it != open_.end()) return it->second;
+  }
+  auto vol = std::make_shared<OpenVolume>();
+  vol->source = vols->SourceOf(name);
+  auto fs = opener_(info->fs.type, vol->source);
+  if (!fs.ok()) {
+    Status s = fs.status();
+    return Status::IOError(name + ": " + s.message(), EIO);
+  }
+  vol->fs = std::move(fs).value();
+  std::lock_guard lock(mu_);
+  open_[key] = vol;
+  Touch(open_lru_, open_, key, max_open_);
+  return vol;
+}
+
+GuestFileReader::GuestFileReader(std::shared_ptr<OpenVolume> volume, uint64_t ino, uint64_t size,
+                                 std::vector<guest::FileExtent> extents)
+    : volume_(std::move(volume)), ino_(ino), size_(size), extents_(std::move(extents)) {}
+
+std::shared_ptr<GuestFileReader> GuestFileReader::WholeVolume(guest::SourcePtr source) {
+  auto vol = std::make_shared<OpenVolume>();
+  uint64_t size = source->size();
+  vol->source = std::move(source);
+  std::vector<guest::FileExtent> all{{0, size, guest::FileExtent::Kind::kVolume, 0}};
+  return std::make_shared<GuestFileReader>(std::move(vol), 0, size, std::move(all));
+}
+
+Result<size_t> GuestFileReader::ReadAt(uint64_t offset, std::span<std::byte> out) const {
+  if (offset >= size_) return size_t{0};
+  size_t want = static_cast<size_t>(std::min<uint64_t>(out.size(), size_ - offset));
+  // The first extent ending after `offset`.
+  auto it = std::upper_bound(
+      extents_.begin(), extents_.end(), offset,
+      [](uint64_t o, const guest::FileExtent& e) { return o < e.file_offset + e.length; });
+  size_t done = 0;
+  while (done < want) {
+    uint64_t pos = offset + done;
+    if (it == extents_.end() || it->file_offset > pos) {
+      // The helper promised extents without gaps; a gap is its bug or a hostile image.
+      return Status::IOError("guest file " + std::to_string(ino_) + ": no extent at " +
+                             std::to_string(pos), EIO);
+    }
+    uint64_t in_ext = pos - it->file_offset;
+    size_t n = static_cast<size_t>(std::min<uint64_t>(it->length - in_ext, want - done));
+    auto piece = out.subspan(done, n);
+    switch (it->kind) {
+      case guest::FileExtent::Kind::kZero:
+        std::memset(piece.data(), 0, n);
+        break;
+      case guest::FileExtent::Kind::kVolume:
+        RPFS_RETURN_IF_ERROR(volume_->source->ReadAt(it->volume_offset + in_ext, piece));
+        break;
+      case guest::FileExtent::Kind::kInline: {
+        std::lock_guard lock(volume_->mu);
+        if (!volume_->fs) return Status::IOError("guest file: no filesystem for inline data", EIO);
+        size_t got = 0;
+        while (got < n) {
+          RPFS_ASSIGN_OR_RETURN(size_t r, volume_->fs->Read(ino_, pos + got, piece.subspan(got)));
+          if (r == 0) break;
+          got += r;
+        }
+        if (got < n) std::memset(piece.data() + got, 0, n - got);
+        break;
+      }
+    }
+    done += n;
+    ++it;
+  }
+  return done;
+}
+
+}  // namespace rpfs::fs

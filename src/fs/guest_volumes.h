@@ -1,0 +1,103 @@
+// GuestVolumes: the volumes found on the disks of each RP (guest/volumes.h) and the guest
+// filesystems opened on them, for the `files/` tree of the mount (docs/guest-files.md).
+//
+// Lazy: nothing is read until someone lists `files/` or looks inside a volume. The scan of an
+// RP's disks runs here, in the daemon (our own fuzzed parsers); a filesystem is opened
+// through `opener`, which in the daemon starts the sandboxed helper process (the parsers of
+// guest filesystems never run in the daemon) and in tests may open it in-process.
+// Both are cached with a bound: RPs never change, so a cached answer is never stale; an
+// evicted volume's helper ends when its last user lets go. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "guest/guest_fs.h"
+#include "guest/volumes.h"
+#include "rpfs/repository.h"
+#include "rpfs/status.h"
+
+namespace rpfs::fs {
+
+using GuestOpener =
+    std::function<Result<std::unique_ptr<guest::GuestFs>>(guest::FsType, guest::SourcePtr)>;
+
+// The volumes of one RP.
+struct RpVolumes {
+  std::vector<guest::VolumeInfo> volumes;
+  // volumes[i]'s bytes (null for an entry that only reports an error)
+  std::vector<guest::SourcePtr> sources;
+  // The volume called `name`, or null.
+  const guest::VolumeInfo* Find(const std::string& name) const;
+  guest::SourcePtr SourceOf(const std::string& name) const;
+};
+
+// One opened guest filesystem. GuestFs is not thread-safe: every call holds `mu`.
+struct OpenVolume {
+  guest::SourcePtr source;
+  std::mutex mu;
+  std::unique_ptr<guest::GuestFs> fs;  // guarded by mu
+};
+
+class GuestVolumes {
+ public:
+  // `opener` may be empty: then every volume is "error: guest files are not enabled".
+  GuestVolumes(Repository* repo, GuestOpener opener, size_t max_open_volumes = 8,
+               size_t max_scanned_rps = 64);
+
+  // The volumes on the disks of RP `rp_id` of `vm`, scanned on first use.
+  Result<std::shared_ptr<const RpVolumes>> Scan(const std::string& vm, uint64_t rp_id);
+  // The filesystem of volume `name` of that RP, opened on first use; an error names the
+  // volume (NotFound when there is none, NotSupported when it has no tree, IOError when it
+  // does not open). A failed open is not cached: the next access tries again.
+  Result<std::shared_ptr<OpenVolume>> Open(const std::string& vm, uint64_t rp_id,
+                                           const std::string& name);
+
+ private:
+  using RpKey = std::pair<std::string, uint64_t>;
+  using VolumeKey = std::pair<RpKey, std::string>;
+  Result<std::shared_ptr<const RpVolumes>> ScanUncached(const std::string& vm, uint64_t rp_id);
+
+  Repository* repo_;
+  GuestOpener opener_;
+  const size_t max_open_;
+  const size_t max_scanned_;
+  std::mutex mu_;  // guards the caches below; never held while reading a disk or a helper
+  std::map<RpKey, std::shared_ptr<const RpVolumes>> scans_;
+  std::list<RpKey> scan_lru_;  // most recent first
+  std::map<VolumeKey, std::shared_ptr<OpenVolume>> open_;
+  std::list<VolumeKey> open_lru_;
+  std::mutex open_mu_;  // serialises opening (one helper start per volume at a time)
+};
+
+// Reads one guest file (or a whole volume) from its extents: the bytes of kVolume extents
+// straight from the volume (the RP's chunk path, no helper round trip), zeros for holes, and
+// only kInline pieces through the filesystem. Thread-safe.
+class GuestFileReader {
+ public:
+  GuestFileReader(std::shared_ptr<OpenVolume> volume, uint64_t ino, uint64_t size,
+                  std::vector<guest::FileExtent> extents);
+  // A raw volume: one extent over all of `source`.
+  static std::shared_ptr<GuestFileReader> WholeVolume(guest::SourcePtr source);
+  uint64_t size() const { return size_; }
+  // Up to out.size() bytes at `offset` (fewer only at the end of the file).
+  Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> out) const;
+
+ private:
+  std::shared_ptr<OpenVolume> volume_;
+  uint64_t ino_;
+  uint64_t size_;
+  std::vector<guest::FileExtent> extents_;  // sorted by file_offset
+};
+
+// An RP disk as a guest::ByteSource (reads are checked chunk by chunk by the DiskReader).
+guest::SourcePtr DiskSource(std::shared_ptr<DiskReader> disk, std::string name);
+
+}  // namespace rpfs::fs
