@@ -46,8 +46,8 @@ class Mapper {
   Status Add(uint64_t logical, uint64_t physical, uint64_t count, bool zero) {
     if (logical >= file_blocks_ || count == 0) return Status();
     count = std::min(count, file_blocks_ - logical);
-    if (!zero && (physical == 0 || physical >= volume_blocks_ ||
-                  count > volume_blocks_ - physical)) {
+    if (!zero &&
+        (physical == 0 || physical >= volume_blocks_ || count > volume_blocks_ - physical)) {
       return Fail("blocks " + std::to_string(physical) + "+" + std::to_string(count) +
                   " are outside the volume");
     }
@@ -119,8 +119,8 @@ class Mapper {
     std::vector<Segment> out;
     uint64_t next = 0;
     auto push = [&](uint64_t logical, uint64_t physical, uint64_t count, bool zero) {
-      out.push_back(Segment{logical * block_size_, physical * block_size_,
-                            count * block_size_, zero});
+      out.push_back(
+          Segment{logical * block_size_, physical * block_size_, count * block_size_, zero});
     };
     for (const Run& run : runs_) {
       if (run.logical < next) return Fail("extents overlap at block " + std::to_string(next));

@@ -40,8 +40,8 @@ struct ExtSuperblock {
 };
 
 Status Bad(const ByteSource& v, const std::string& field, uint64_t value, const std::string& why) {
-  return Status::Corruption(v.name() + ": ext superblock " + field + " = " +
-                            std::to_string(value) + " " + why);
+  return Status::Corruption(v.name() + ": ext superblock " + field + " = " + std::to_string(value) +
+                            " " + why);
 }
 
 Result<std::string> Read(const ByteSource& v, uint64_t offset, size_t size) {
@@ -107,15 +107,14 @@ Result<JournalFile> ReadJournalInode(const ByteSource& v, const ExtSuperblock& s
   if ((sb.incompat & kIncompatMetaBg) && desc_block_index >= sb.first_meta_bg) {
     return Status::NotSupported(v.name() + ": journal inode's group descriptor is in a meta_bg");
   }
-  uint64_t desc_at = (sb.first_data_block + 1 + desc_block_index) * sb.block_size +
-                     desc_offset % sb.block_size;
+  uint64_t desc_at =
+      (sb.first_data_block + 1 + desc_block_index) * sb.block_size + desc_offset % sb.block_size;
   RPFS_ASSIGN_OR_RETURN(std::string desc, Read(v, desc_at, sb.desc_size));
   uint64_t table = Le32(desc, 0x8);
   if (sb.desc_size >= 64) table |= uint64_t{Le32(desc, 0x28)} << 32;
   if (table == 0 || table >= v.size() / sb.block_size) {
-    return Status::Corruption(v.name() + ": group " + std::to_string(group) +
-                              " bg_inode_table = " + std::to_string(table) +
-                              " is outside the volume");
+    return Status::Corruption(v.name() + ": group " + std::to_string(group) + " bg_inode_table = " +
+                              std::to_string(table) + " is outside the volume");
   }
   RPFS_ASSIGN_OR_RETURN(std::string inode,
                         Read(v, table * sb.block_size + index * sb.inode_size, 128));

@@ -41,8 +41,8 @@ class Log {
 
   Result<std::string> Block(uint32_t block) const {
     std::string out(sb_.block_size, '\0');
-    RPFS_RETURN_IF_ERROR(journal_.ReadAt(uint64_t{block} * sb_.block_size,
-                                         std::as_writable_bytes(std::span(out))));
+    RPFS_RETURN_IF_ERROR(
+        journal_.ReadAt(uint64_t{block} * sb_.block_size, std::as_writable_bytes(std::span(out))));
     return out;
   }
   uint32_t Next(uint32_t block) const { return block + 1 == sb_.log_end ? sb_.first : block + 1; }
@@ -143,7 +143,8 @@ Result<ScanResult> Scan(const Log& log, const JournalSuperblock& sb) {
       budget -= tags.size();
     } else if (type == jbd2::kRevokeBlock) {
       if (!log.BlockChecksumOk(raw, raw.size() - 4)) break;
-      for (uint64_t revoked : log.Revoked(raw)) pending_revokes.emplace_back(revoked, current.sequence);
+      for (uint64_t revoked : log.Revoked(raw))
+        pending_revokes.emplace_back(revoked, current.sequence);
     } else if (type == jbd2::kCommitBlock) {
       if (!log.BlockChecksumOk(raw, 0x10)) break;
       for (auto [fs_block, sequence] : pending_revokes) {
@@ -168,9 +169,9 @@ Result<JournalReplay> ReplayJournal(const ByteSource& journal, uint32_t fs_block
                                     uint64_t fs_blocks) {
   RPFS_ASSIGN_OR_RETURN(JournalSuperblock sb, jbd2::ReadJournalSuperblock(journal));
   if (sb.block_size != fs_block_size) {
-    return Status::Corruption(journal.name() + ": journal superblock s_blocksize = " +
-                              std::to_string(sb.block_size) + " differs from the filesystem's " +
-                              std::to_string(fs_block_size));
+    return Status::Corruption(
+        journal.name() + ": journal superblock s_blocksize = " + std::to_string(sb.block_size) +
+        " differs from the filesystem's " + std::to_string(fs_block_size));
   }
   JournalReplay replay;
   if (sb.start == 0) return replay;
