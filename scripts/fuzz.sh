@@ -22,6 +22,11 @@ declare -A SOURCES=(
              src/util/coding.cc src/util/hash.cc src/util/status.cc -lcrypto -lxxhash -lzstd"
   [daemon_request]="src/cli/daemon_request.cc src/util/coding.cc src/util/status.cc"
   [json_text]="src/cli/json_text.cc src/util/utf8.cc"
+  [guest_jbd2]="src/guest/jbd2_replay.cc src/guest/jbd2_superblock.cc src/guest/crc32c.cc
+                src/guest/block_overlay.cc src/guest/byte_source.cc src/util/status.cc"
+  [guest_ext_journal]="src/guest/ext_journal.cc src/guest/ext_file_map.cc
+                src/guest/jbd2_replay.cc src/guest/jbd2_superblock.cc src/guest/crc32c.cc
+                src/guest/block_overlay.cc src/guest/byte_source.cc src/util/status.cc"
 )
 
 for target in "${!SOURCES[@]}"; do
