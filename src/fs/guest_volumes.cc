@@ -17,7 +17,8 @@ class DiskByteSource final : public guest::ByteSource {
     size_t done = 0;
     while (done < out.size()) {
       RPFS_ASSIGN_OR_RETURN(size_t n, disk_->ReadAt(offset + done, out.subspan(done)));
-      if (n == 0) return Status::IOError(name_ + ": short read at " + std::to_string(offset + done));
+      if (n == 0)
+        return Status::IOError(name_ + ": short read at " + std::to_string(offset + done));
       done += n;
     }
     return Status::OK();
@@ -71,7 +72,8 @@ Result<std::shared_ptr<const RpVolumes>> GuestVolumes::ScanUncached(const std::s
   RPFS_ASSIGN_OR_RETURN(RpInfo rp, repo_->GetRpById(vm, rp_id));
   auto out = std::make_shared<RpVolumes>();
   for (const RpDiskInfo& d : rp.disks) {
-    RPFS_ASSIGN_OR_RETURN(std::unique_ptr<DiskReader> reader, repo_->OpenDiskById(vm, rp_id, d.name));
+    RPFS_ASSIGN_OR_RETURN(std::unique_ptr<DiskReader> reader,
+                          repo_->OpenDiskById(vm, rp_id, d.name));
     guest::SourcePtr disk = DiskSource(std::shared_ptr<DiskReader>(std::move(reader)), d.name);
     RPFS_ASSIGN_OR_RETURN(std::vector<guest::VolumeInfo> found, guest::ScanDisk(d.name, disk));
     for (auto& v : found) {
@@ -93,8 +95,7 @@ Result<std::shared_ptr<const RpVolumes>> GuestVolumes::ScanUncached(const std::s
   return std::shared_ptr<const RpVolumes>(std::move(out));
 }
 
-Result<std::shared_ptr<const RpVolumes>> GuestVolumes::Scan(const std::string& vm,
-                                                            uint64_t rp_id) {
+Result<std::shared_ptr<const RpVolumes>> GuestVolumes::Scan(const std::string& vm, uint64_t rp_id) {
   RpKey key{vm, rp_id};
   {
     std::lock_guard lock(mu_);
@@ -177,8 +178,8 @@ Result<size_t> GuestFileReader::ReadAt(uint64_t offset, std::span<std::byte> out
     uint64_t pos = offset + done;
     if (it == extents_.end() || it->file_offset > pos) {
       // The helper promised extents without gaps; a gap is its bug or a hostile image.
-      return Status::IOError("guest file " + std::to_string(ino_) + ": no extent at " +
-                             std::to_string(pos), EIO);
+      return Status::IOError(
+          "guest file " + std::to_string(ino_) + ": no extent at " + std::to_string(pos), EIO);
     }
     uint64_t in_ext = pos - it->file_offset;
     size_t n = static_cast<size_t>(std::min<uint64_t>(it->length - in_ext, want - done));

@@ -128,7 +128,8 @@ class FilesDir final : public DirectoryKind {
       }
     }
     return out;
-  }  bool UsesPageCache() const override { return true; }  // its listing never changes
+  }
+  bool UsesPageCache() const override { return true; }  // its listing never changes
 };
 
 // files/.volumes: one line per volume; opening it opens every volume with a tree, so that
@@ -218,7 +219,8 @@ class VolumeDir final : public DirectoryKind {
       root = vol->fs->RootIno();
     }
     return ListGuestDir(ctx, dir, root);
-  }  bool UsesPageCache() const override { return true; }
+  }
+  bool UsesPageCache() const override { return true; }
 };
 
 // A file or directory inside a guest filesystem.

@@ -187,6 +187,8 @@ Result<ExtReplay> ReplayExtJournal(SourcePtr ext_volume) {
   // The replayed superblock still says needs_recovery: rpfs's readers open the result
   // read-only and never replay again, and leaving the guest's bytes untouched keeps its
   // superblock checksum valid.
+  for (const auto& [block, bytes] : replay.blocks) result.replayed_blocks.push_back(block);
+  result.block_size = sb.block_size;
   result.volume = WithOverlay(ext_volume, std::move(replay.blocks), sb.block_size);
   result.transactions = replay.transactions;
   result.needed = true;

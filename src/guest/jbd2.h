@@ -8,8 +8,10 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "guest/byte_source.h"
+#include "guest/guest_fs.h"
 #include "rpfs/status.h"
 
 namespace rpfs::guest {
@@ -41,7 +43,17 @@ struct ExtReplay {
   SourcePtr volume;           // the volume as the kernel would see it after recovery
   uint32_t transactions = 0;  // committed transactions replayed
   bool needed = false;        // false: `volume` is the input itself
+  // The filesystem blocks the replay replaced (sorted), of `block_size` bytes: a reader that
+  // reads file data from the original volume must not read these from it.
+  std::vector<uint64_t> replayed_blocks;
+  uint32_t block_size = 0;
 };
+
+// `extents` of a file with every kVolume piece that lies on a replayed block turned into
+// kInline, so that it is read through the filesystem (over the replayed volume) instead.
+std::vector<FileExtent> MarkReplayedExtents(std::vector<FileExtent> extents,
+                                            const std::vector<uint64_t>& replayed_blocks,
+                                            uint32_t block_size);
 
 // For an ext3/ext4 volume: finds its internal journal (the journal inode, through extents or
 // the block map; s_jnl_blocks when the inode cannot be read) and, when the superblock says

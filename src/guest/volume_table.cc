@@ -18,10 +18,17 @@ std::string FormatVolumes(const std::vector<VolumeInfo>& volumes,
   std::string out = "name\tdisk\ttable\tindex\tstart\tsize\ttype\tfs\tlabel\tuuid\tstate\n";
   for (size_t i = 0; i < volumes.size(); ++i) {
     const VolumeInfo& v = volumes[i];
-    const std::string fields[] = {
-        Field(v.name), Field(v.disk), Field(v.table), std::to_string(v.index),
-        std::to_string(v.start), std::to_string(v.size), Field(v.type), Field(FsTypeName(v.fs.type)),
-        Field(v.fs.label), Field(v.fs.uuid), Field(i < states.size() ? states[i] : v.state)};
+    const std::string fields[] = {Field(v.name),
+                                  Field(v.disk),
+                                  Field(v.table),
+                                  std::to_string(v.index),
+                                  std::to_string(v.start),
+                                  std::to_string(v.size),
+                                  Field(v.type),
+                                  Field(FsTypeName(v.fs.type)),
+                                  Field(v.fs.label),
+                                  Field(v.fs.uuid),
+                                  Field(i < states.size() ? states[i] : v.state)};
     for (size_t f = 0; f < std::size(fields); ++f) {
       if (f > 0) out += '\t';
       out += fields[f];

@@ -9,6 +9,7 @@
 #include <list>
 #include <unordered_map>
 
+#include "guest/jbd2.h"
 #include "guestfs/ext_io.h"
 
 namespace rpfs::guestfs {
@@ -160,14 +161,21 @@ class ExtentBuilder {
 
 class ExtFs : public guest::GuestFs {
  public:
-  ExtFs(guest::SourcePtr volume, std::unique_ptr<ExtIoRegistration> reg, ext2_filsys fs)
-      : volume_(std::move(volume)), reg_(std::move(reg)), fs_(fs) {}
+  ExtFs(guest::SourcePtr volume, std::unique_ptr<ExtIoRegistration> reg, ext2_filsys fs,
+        guest::ExtReplay replay, std::string journal_error)
+      : volume_(std::move(volume)),
+        reg_(std::move(reg)),
+        fs_(fs),
+        replay_(std::move(replay)),
+        journal_error_(std::move(journal_error)) {}
   ~ExtFs() override { ext2fs_close_free(&fs_); }
 
   uint64_t RootIno() const override { return EXT2_ROOT_INO; }
 
   std::string State() const override {
-    return ext2fs_has_feature_journal_needs_recovery(fs_->super) ? "journal not replayed" : "ok";
+    if (replay_.needed) return "journal replayed";
+    if (!journal_error_.empty()) return "journal not replayed: " + journal_error_;
+    return "ok";
   }
 
   Result<FileAttr> GetAttr(uint64_t ino) override {
@@ -271,7 +279,10 @@ class ExtFs : public guest::GuestFs {
     } else {
       RPFS_RETURN_IF_ERROR(MapBlocks(ino, builder));
     }
-    return builder.Finish();
+    std::vector<FileExtent> extents = builder.Finish();
+    // Blocks the journal replay replaced are not what the daemon would read from the RP.
+    return guest::MarkReplayedExtents(std::move(extents), replay_.replayed_blocks,
+                                      replay_.block_size);
   }
 
   Result<size_t> Read(uint64_t ino, uint64_t offset, std::span<std::byte> out) override {
@@ -473,6 +484,8 @@ class ExtFs : public guest::GuestFs {
   guest::SourcePtr volume_;
   std::unique_ptr<ExtIoRegistration> reg_;
   ext2_filsys fs_;
+  const guest::ExtReplay replay_;
+  const std::string journal_error_;  // why a journal that needed replay was not replayed
   std::unordered_map<uint64_t, CachedDir> dirs_;
   std::list<uint64_t> lru_;  // most recently used first
   size_t cached_names_ = 0;
@@ -480,7 +493,20 @@ class ExtFs : public guest::GuestFs {
 
 }  // namespace
 
-Result<std::unique_ptr<guest::GuestFs>> OpenExtFs(guest::SourcePtr volume) {
+Result<std::unique_ptr<guest::GuestFs>> OpenExtFs(guest::SourcePtr original) {
+  // A crash-consistent RP: replay the committed transactions in memory first, so that the
+  // files are those the guest had committed (jbd2.h). A journal that does not replay leaves
+  // the on-disk view, and State() says why.
+  guest::SourcePtr volume = original;
+  guest::ExtReplay replay;
+  std::string journal_error;
+  auto replayed = guest::ReplayExtJournal(original);
+  if (replayed.ok()) {
+    replay = std::move(replayed).value();
+    if (replay.needed) volume = replay.volume;
+  } else {
+    journal_error = replayed.status().message();
+  }
   auto reg = std::make_unique<ExtIoRegistration>(volume);
   ext2_filsys fs = nullptr;
   errcode_t err =
@@ -492,7 +518,11 @@ Result<std::unique_ptr<guest::GuestFs>> OpenExtFs(guest::SourcePtr volume) {
     if (fs != nullptr) ext2fs_free(fs);
     return s;
   }
-  return std::unique_ptr<guest::GuestFs>(new ExtFs(std::move(volume), std::move(reg), fs));
+  if (!journal_error.empty() && !ext2fs_has_feature_journal_needs_recovery(fs->super)) {
+    journal_error.clear();  // nothing to replay: the journal's state does not matter
+  }
+  return std::unique_ptr<guest::GuestFs>(new ExtFs(std::move(volume), std::move(reg), fs,
+                                                   std::move(replay), std::move(journal_error)));
 }
 
 }  // namespace rpfs::guestfs

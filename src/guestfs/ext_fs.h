@@ -6,8 +6,9 @@
 // lookups go through a bounded per-directory name cache, because ext2fs_lookup scans the
 // whole directory each time (no htree lookup in the library).
 //
-// The journal is not replayed here: State() says "journal not replayed" when the superblock
-// asks for recovery (the caller can open a jbd2 overlay source instead). Not thread-safe,
+// A journal with committed transactions is replayed in memory at open (guest/jbd2.h):
+// State() is then "journal replayed", and MapFile sends the blocks the replay replaced
+// through Read (kInline) rather than to the original volume. Not thread-safe,
 // like every GuestFs (libext2fs handles mutate on reads).
 #pragma once
 
