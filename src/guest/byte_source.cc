@@ -27,7 +27,10 @@ class SliceSource final : public ByteSource {
 class MappedSource final : public ByteSource {
  public:
   MappedSource(SourcePtr base, std::vector<Segment> segments, uint64_t size, std::string name)
-      : base_(std::move(base)), segments_(std::move(segments)), size_(size), name_(std::move(name)) {}
+      : base_(std::move(base)),
+        segments_(std::move(segments)),
+        size_(size),
+        name_(std::move(name)) {}
   uint64_t size() const override { return size_; }
   std::string name() const override { return name_; }
   Status ReadAt(uint64_t offset, std::span<std::byte> out) const override {

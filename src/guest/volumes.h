@@ -49,9 +49,9 @@ Result<FsProbe> ProbeFs(const ByteSource& volume);
 
 // One volume found on a disk.
 struct VolumeInfo {
-  std::string name;   // "vda1" (partition 1), "vda" (whole-disk filesystem), "vg0-root" (LV)
-  std::string disk;   // "vda"
-  std::string table;  // "gpt", "mbr", "lvm" or "none" (whole disk)
+  std::string name;    // "vda1" (partition 1), "vda" (whole-disk filesystem), "vg0-root" (LV)
+  std::string disk;    // "vda"
+  std::string table;   // "gpt", "mbr", "lvm" or "none" (whole disk)
   uint32_t index = 0;  // partition number (MBR logicals from 5, as Linux numbers them); 0 else
   uint64_t start = 0;  // byte offset on the disk of its first segment
   uint64_t size = 0;   // bytes

@@ -29,8 +29,8 @@ TEST(ByteSourceTest, MappedJoinsSegmentsAndZeros) {
   EXPECT_EQ((*lv)->size(), 7u);
   EXPECT_EQ(Read(**lv, 0, 7), std::string("ghi\0\0bc", 7));
   EXPECT_EQ(Read(**lv, 2, 4), std::string("i\0\0b", 4));
-  EXPECT_FALSE(Mapped(disk, {{0, 8, 3, false}}, "bad").ok());       // past the base
-  EXPECT_FALSE(Mapped(disk, {{1, 0, 3, false}}, "gap").ok());       // not from 0
+  EXPECT_FALSE(Mapped(disk, {{0, 8, 3, false}}, "bad").ok());  // past the base
+  EXPECT_FALSE(Mapped(disk, {{1, 0, 3, false}}, "gap").ok());  // not from 0
   EXPECT_FALSE(Mapped(disk, {}, "empty").ok());
 }
 
