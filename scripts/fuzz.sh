@@ -22,6 +22,7 @@ declare -A SOURCES=(
              src/util/coding.cc src/util/hash.cc src/util/status.cc -lcrypto -lxxhash -lzstd"
   [daemon_request]="src/cli/daemon_request.cc src/util/coding.cc src/util/status.cc"
   [json_text]="src/cli/json_text.cc src/util/utf8.cc"
+  [guest_helper_protocol]="src/guest/helper_protocol.cc src/util/coding.cc src/util/status.cc"
 )
 
 for target in "${!SOURCES[@]}"; do

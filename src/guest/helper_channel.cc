@@ -49,8 +49,7 @@ ChannelOutcome ReceiveAll(int fd, std::string& out, Deadline deadline, Status* e
 
 }  // namespace
 
-ChannelOutcome SendFrame(int fd, const HelperMessage& message, Deadline deadline,
-                         Status* error) {
+ChannelOutcome SendFrame(int fd, const HelperMessage& message, Deadline deadline, Status* error) {
   std::string frame = EncodeFrame(message);
   if (frame.size() - kFrameHeaderBytes > kMaxHelperFrameBytes) {
     *error = Status::TooLarge("guest helper frame of " + std::to_string(frame.size()) +

@@ -31,8 +31,7 @@ struct Received {
 };
 
 // Sends one frame. Never raises SIGPIPE (MSG_NOSIGNAL): a dead peer is kClosed.
-ChannelOutcome SendFrame(int fd, const HelperMessage& message, Deadline deadline,
-                         Status* error);
+ChannelOutcome SendFrame(int fd, const HelperMessage& message, Deadline deadline, Status* error);
 // Receives and decodes one frame.
 Received ReceiveFrame(int fd, Deadline deadline);
 

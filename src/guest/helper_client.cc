@@ -37,7 +37,8 @@ HelperCall CallOn(HelperOp op, uint64_t ino) {
 
 Result<std::unique_ptr<HelperClient>> HelperClient::Start(HelperOptions options, FsType type,
                                                           SourcePtr volume) {
-  std::unique_ptr<HelperClient> client(new HelperClient(std::move(options), type, std::move(volume)));
+  std::unique_ptr<HelperClient> client(
+      new HelperClient(std::move(options), type, std::move(volume)));
   std::lock_guard lock(client->mu_);
   RPFS_RETURN_IF_ERROR(client->StartLocked());
   return client;
@@ -45,7 +46,8 @@ Result<std::unique_ptr<HelperClient>> HelperClient::Start(HelperOptions options,
 
 Result<std::unique_ptr<GuestFs>> StartGuestHelper(HelperOptions options, FsType type,
                                                   SourcePtr volume) {
-  RPFS_ASSIGN_OR_RETURN(auto client, HelperClient::Start(std::move(options), type, std::move(volume)));
+  RPFS_ASSIGN_OR_RETURN(auto client,
+                        HelperClient::Start(std::move(options), type, std::move(volume)));
   return std::unique_ptr<GuestFs>(std::move(client));
 }
 
@@ -120,8 +122,10 @@ Status HelperClient::KillLocked(ChannelOutcome outcome, const Status& cause) {
     case ChannelOutcome::kBadFrame:
       return Status::IOError(who + " sent a bad frame (" + cause.message() + "), killed it");
     case ChannelOutcome::kFailed:
-      return Status::IOError(who + " failed (" + cause.message() + "), killed it", cause.sys_errno());
-    default: return Status::IOError(who + " died (" + how + ")");
+      return Status::IOError(who + " failed (" + cause.message() + "), killed it",
+                             cause.sys_errno());
+    default:
+      return Status::IOError(who + " died (" + how + ")");
   }
 }
 
@@ -131,9 +135,9 @@ Result<T> HelperClient::CallFor(const HelperCall& call) {
   if (process_ == nullptr) RPFS_RETURN_IF_ERROR(StartLocked());
   RPFS_ASSIGN_OR_RETURN(ReplyPayload payload, ExchangeLocked(call));
   if (payload.index() != kPayloadIndex<T>) {
-    return KillLocked(ChannelOutcome::kBadFrame,
-                      Status::Corruption(std::string("a reply of the wrong kind to ") +
-                                         HelperOpName(call.op)));
+    return KillLocked(
+        ChannelOutcome::kBadFrame,
+        Status::Corruption(std::string("a reply of the wrong kind to ") + HelperOpName(call.op)));
   }
   return std::get<T>(std::move(payload));
 }

@@ -25,26 +25,46 @@ void PutStatus(Encoder& e, const Status& s) {
 Status MakeStatus(uint8_t code, std::string msg, int err) {
   using C = Status::Code;
   switch (static_cast<C>(code)) {
-    case C::kOk: return Status::OK();
-    case C::kNotFound: return Status::NotFound(std::move(msg));
-    case C::kAlreadyExists: return Status::AlreadyExists(std::move(msg));
-    case C::kInvalidArgument: return Status::InvalidArgument(std::move(msg));
-    case C::kBusy: return Status::Busy(std::move(msg));
-    case C::kCorruption: return Status::Corruption(std::move(msg));
-    case C::kIOError: return Status::IOError(std::move(msg), err);
-    case C::kNoSpace: return Status::NoSpace(std::move(msg));
-    case C::kPermissionDenied: return Status::PermissionDenied(std::move(msg));
-    case C::kNotSupported: return Status::NotSupported(std::move(msg));
-    case C::kAborted: return Status::Aborted(std::move(msg));
-    case C::kReadOnly: return Status::ReadOnly(std::move(msg));
-    case C::kStale: return Status::Stale(std::move(msg));
-    case C::kNotADirectory: return Status::NotADirectory(std::move(msg));
-    case C::kIsADirectory: return Status::IsADirectory(std::move(msg));
-    case C::kBadHandle: return Status::BadHandle(std::move(msg));
-    case C::kNoData: return Status::NoData(std::move(msg));
-    case C::kCrossDevice: return Status::CrossDevice(std::move(msg));
-    case C::kTooLarge: return Status::TooLarge(std::move(msg));
-    case C::kNotPermitted: return Status::NotPermitted(std::move(msg));
+    case C::kOk:
+      return Status::OK();
+    case C::kNotFound:
+      return Status::NotFound(std::move(msg));
+    case C::kAlreadyExists:
+      return Status::AlreadyExists(std::move(msg));
+    case C::kInvalidArgument:
+      return Status::InvalidArgument(std::move(msg));
+    case C::kBusy:
+      return Status::Busy(std::move(msg));
+    case C::kCorruption:
+      return Status::Corruption(std::move(msg));
+    case C::kIOError:
+      return Status::IOError(std::move(msg), err);
+    case C::kNoSpace:
+      return Status::NoSpace(std::move(msg));
+    case C::kPermissionDenied:
+      return Status::PermissionDenied(std::move(msg));
+    case C::kNotSupported:
+      return Status::NotSupported(std::move(msg));
+    case C::kAborted:
+      return Status::Aborted(std::move(msg));
+    case C::kReadOnly:
+      return Status::ReadOnly(std::move(msg));
+    case C::kStale:
+      return Status::Stale(std::move(msg));
+    case C::kNotADirectory:
+      return Status::NotADirectory(std::move(msg));
+    case C::kIsADirectory:
+      return Status::IsADirectory(std::move(msg));
+    case C::kBadHandle:
+      return Status::BadHandle(std::move(msg));
+    case C::kNoData:
+      return Status::NoData(std::move(msg));
+    case C::kCrossDevice:
+      return Status::CrossDevice(std::move(msg));
+    case C::kTooLarge:
+      return Status::TooLarge(std::move(msg));
+    case C::kNotPermitted:
+      return Status::NotPermitted(std::move(msg));
   }
   return Status::OK();
 }
@@ -68,7 +88,8 @@ Status GetStatus(Decoder& d, Status* out) {
 // every reserve() by the frame's size.
 Result<uint64_t> GetCount(Decoder& d, const char* what) {
   RPFS_ASSIGN_OR_RETURN(uint64_t n, d.GetVarint());
-  if (n > d.remaining()) return Bad(std::string(what) + " count " + std::to_string(n) + " is past the frame");
+  if (n > d.remaining())
+    return Bad(std::string(what) + " count " + std::to_string(n) + " is past the frame");
   return n;
 }
 
@@ -91,8 +112,11 @@ void PutCall(Encoder& e, const HelperCall& c) {
       e.PutVarint(c.offset);
       e.PutVarint(c.length);
       break;
-    case HelperOp::kState: break;
-    default: e.PutVarint(c.ino); break;
+    case HelperOp::kState:
+      break;
+    default:
+      e.PutVarint(c.ino);
+      break;
   }
 }
 
@@ -163,8 +187,7 @@ Result<FileAttr> GetAttr(Decoder& d) {
 
 // GuestFs's rule for entry names; the FUSE layer relies on it.
 bool IsEntryName(std::string_view n) {
-  return !n.empty() && n != "." && n != ".." && n.find('/') == n.npos &&
-         n.find('\0') == n.npos;
+  return !n.empty() && n != "." && n != ".." && n.find('/') == n.npos && n.find('\0') == n.npos;
 }
 
 Result<std::vector<DirEntry>> GetEntries(Decoder& d) {
@@ -174,7 +197,8 @@ Result<std::vector<DirEntry>> GetEntries(Decoder& d) {
   for (uint64_t i = 0; i < n; ++i) {
     DirEntry& e = out.emplace_back();
     RPFS_ASSIGN_OR_RETURN(e.name, d.GetString());
-    if (!IsEntryName(e.name)) return Bad("directory entry " + std::to_string(i) + " has a bad name");
+    if (!IsEntryName(e.name))
+      return Bad("directory entry " + std::to_string(i) + " has a bad name");
     RPFS_ASSIGN_OR_RETURN(e.ino, d.GetVarint());
     RPFS_ASSIGN_OR_RETURN(e.type, GetU32(d, "entry type"));
   }
@@ -351,15 +375,24 @@ Result<HelperMessage> GetMessage(Decoder& d) {
 
 const char* HelperOpName(HelperOp op) {
   switch (op) {
-    case HelperOp::kOpen: return "open";
-    case HelperOp::kGetAttr: return "getattr";
-    case HelperOp::kLookup: return "lookup";
-    case HelperOp::kReadDir: return "readdir";
-    case HelperOp::kReadLink: return "readlink";
-    case HelperOp::kMapFile: return "mapfile";
-    case HelperOp::kRead: return "read";
-    case HelperOp::kListXattrs: return "listxattrs";
-    case HelperOp::kState: return "state";
+    case HelperOp::kOpen:
+      return "open";
+    case HelperOp::kGetAttr:
+      return "getattr";
+    case HelperOp::kLookup:
+      return "lookup";
+    case HelperOp::kReadDir:
+      return "readdir";
+    case HelperOp::kReadLink:
+      return "readlink";
+    case HelperOp::kMapFile:
+      return "mapfile";
+    case HelperOp::kRead:
+      return "read";
+    case HelperOp::kListXattrs:
+      return "listxattrs";
+    case HelperOp::kState:
+      return "state";
   }
   return "unknown";
 }

@@ -53,10 +53,10 @@ const char* HelperOpName(HelperOp op);
 // A GuestFs call, daemon -> helper. Only the fields of `op` are sent.
 struct HelperCall {
   HelperOp op = HelperOp::kState;
-  uint64_t ino = 0;     // every call but Open and State (Lookup: the directory)
-  std::string name;     // Lookup: the entry; Open: the volume's name (for messages)
-  uint64_t offset = 0;  // Read
-  uint64_t length = 0;  // Read, at most kMaxFileReadBytes
+  uint64_t ino = 0;                   // every call but Open and State (Lookup: the directory)
+  std::string name;                   // Lookup: the entry; Open: the volume's name (for messages)
+  uint64_t offset = 0;                // Read
+  uint64_t length = 0;                // Read, at most kMaxFileReadBytes
   FsType fs_type = FsType::kUnknown;  // Open
   uint64_t volume_size = 0;           // Open
 };

@@ -65,13 +65,20 @@ HelperReply ToReply(Result<T> r) {
 
 HelperReply Serve(GuestFs& fs, const HelperCall& call) {
   switch (call.op) {
-    case HelperOp::kGetAttr: return ToReply(fs.GetAttr(call.ino));
-    case HelperOp::kLookup: return ToReply(fs.Lookup(call.ino, call.name));
-    case HelperOp::kReadDir: return ToReply(fs.ReadDir(call.ino));
-    case HelperOp::kReadLink: return ToReply(fs.ReadLink(call.ino));
-    case HelperOp::kMapFile: return ToReply(fs.MapFile(call.ino));
-    case HelperOp::kListXattrs: return ToReply(fs.ListXattrs(call.ino));
-    case HelperOp::kState: return HelperReply{Status::OK(), ReplyPayload{fs.State()}};
+    case HelperOp::kGetAttr:
+      return ToReply(fs.GetAttr(call.ino));
+    case HelperOp::kLookup:
+      return ToReply(fs.Lookup(call.ino, call.name));
+    case HelperOp::kReadDir:
+      return ToReply(fs.ReadDir(call.ino));
+    case HelperOp::kReadLink:
+      return ToReply(fs.ReadLink(call.ino));
+    case HelperOp::kMapFile:
+      return ToReply(fs.MapFile(call.ino));
+    case HelperOp::kListXattrs:
+      return ToReply(fs.ListXattrs(call.ino));
+    case HelperOp::kState:
+      return HelperReply{Status::OK(), ReplyPayload{fs.State()}};
     case HelperOp::kRead: {
       std::string bytes(call.length, '\0');
       Result<size_t> n = fs.Read(call.ino, call.offset, std::as_writable_bytes(std::span(bytes)));
@@ -79,13 +86,13 @@ HelperReply Serve(GuestFs& fs, const HelperCall& call) {
       bytes.resize(std::min(*n, bytes.size()));
       return HelperReply{Status::OK(), ReplyPayload{FileBytes{std::move(bytes)}}};
     }
-    case HelperOp::kOpen: break;
+    case HelperOp::kOpen:
+      break;
   }
   return HelperReply{Status::InvalidArgument("guest helper: unexpected call"), {}};
 }
 
-HelperReply Open(int fd, const OpenFn& open, const HelperCall& call,
-                 std::unique_ptr<GuestFs>* fs) {
+HelperReply Open(int fd, const OpenFn& open, const HelperCall& call, std::unique_ptr<GuestFs>* fs) {
   auto source = std::make_shared<SocketSource>(fd, call.volume_size, call.name);
   Result<std::unique_ptr<GuestFs>> opened = open(call.fs_type, source);
   if (!opened.ok()) return HelperReply{opened.status(), {}};

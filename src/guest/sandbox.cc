@@ -89,12 +89,28 @@ Status LoadSeccomp() {
   auto allow = [&](int syscall) {
     if (rc == 0) rc = ::seccomp_rule_add(ctx, SCMP_ACT_ALLOW, syscall, 0);
   };
-  for (int s : {SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
-                SCMP_SYS(recvmsg), SCMP_SYS(sendmsg), SCMP_SYS(recvfrom), SCMP_SYS(sendto),
-                SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(brk), SCMP_SYS(madvise),
-                SCMP_SYS(futex), SCMP_SYS(clock_gettime), SCMP_SYS(gettimeofday), SCMP_SYS(time),
-                SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(rt_sigreturn),
-                SCMP_SYS(rt_sigprocmask), SCMP_SYS(restart_syscall), SCMP_SYS(exit),
+  for (int s : {SCMP_SYS(read),
+                SCMP_SYS(write),
+                SCMP_SYS(readv),
+                SCMP_SYS(writev),
+                SCMP_SYS(recvmsg),
+                SCMP_SYS(sendmsg),
+                SCMP_SYS(recvfrom),
+                SCMP_SYS(sendto),
+                SCMP_SYS(munmap),
+                SCMP_SYS(mremap),
+                SCMP_SYS(brk),
+                SCMP_SYS(madvise),
+                SCMP_SYS(futex),
+                SCMP_SYS(clock_gettime),
+                SCMP_SYS(gettimeofday),
+                SCMP_SYS(time),
+                SCMP_SYS(getpid),
+                SCMP_SYS(gettid),
+                SCMP_SYS(rt_sigreturn),
+                SCMP_SYS(rt_sigprocmask),
+                SCMP_SYS(restart_syscall),
+                SCMP_SYS(exit),
                 SCMP_SYS(exit_group)}) {
     allow(s);
   }
