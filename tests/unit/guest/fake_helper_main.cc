@@ -67,13 +67,15 @@ class FakeFs final : public GuestFs {
   }
   Result<std::string> ReadLink(uint64_t ino) override {
     Act("readlink");
-    if (ino != 14) return Status::InvalidArgument("fake: inode " + std::to_string(ino) + " is not a symlink");
+    if (ino != 14)
+      return Status::InvalidArgument("fake: inode " + std::to_string(ino) + " is not a symlink");
     return std::string("hello.txt");
   }
   Result<std::vector<FileExtent>> MapFile(uint64_t ino) override {
     Act("mapfile");
     if (ino == 12) return std::vector<FileExtent>{{0, 5, FileExtent::Kind::kVolume, 0}};
-    if (ino != 13) return Status::InvalidArgument("fake: inode " + std::to_string(ino) + " is not a file");
+    if (ino != 13)
+      return Status::InvalidArgument("fake: inode " + std::to_string(ino) + " is not a file");
     return std::vector<FileExtent>{{0, 4096, FileExtent::Kind::kVolume, 0},
                                    {4096, 4096, FileExtent::Kind::kZero, 0},
                                    {8192, volume_->size() - 8192, FileExtent::Kind::kInline, 0}};
@@ -81,7 +83,8 @@ class FakeFs final : public GuestFs {
   Result<size_t> Read(uint64_t ino, uint64_t offset, std::span<std::byte> out) override {
     Act("read");
     uint64_t size = ino == 12 ? 5 : ino == 13 ? volume_->size() : 0;
-    if (size == 0) return Status::InvalidArgument("fake: inode " + std::to_string(ino) + " is not a file");
+    if (size == 0)
+      return Status::InvalidArgument("fake: inode " + std::to_string(ino) + " is not a file");
     if (offset >= size) return size_t{0};
     size_t n = static_cast<size_t>(std::min<uint64_t>(out.size(), size - offset));
     RPFS_RETURN_IF_ERROR(volume_->ReadAt(offset, out.first(n)));
@@ -104,19 +107,38 @@ class FakeFs final : public GuestFs {
     a.atime_ns = 1'700'000'000'123'456'789;
     switch (ino) {
       case 2:
-      case 15: a.mode = S_IFDIR | 0755; a.nlink = 2; break;
-      case 12: a.mode = S_IFREG | 0644; a.size = 5; break;
-      case 13: a.mode = S_IFREG | 0600; a.size = volume_->size(); break;
-      case 14: a.mode = S_IFLNK | 0777; a.size = 9; break;
-      case 16: a.mode = S_IFCHR | 0620; a.rdev = makedev(4, 1); break;
-      default: return Status::NotFound("fake: no inode " + std::to_string(ino));
+      case 15:
+        a.mode = S_IFDIR | 0755;
+        a.nlink = 2;
+        break;
+      case 12:
+        a.mode = S_IFREG | 0644;
+        a.size = 5;
+        break;
+      case 13:
+        a.mode = S_IFREG | 0600;
+        a.size = volume_->size();
+        break;
+      case 14:
+        a.mode = S_IFLNK | 0777;
+        a.size = 9;
+        break;
+      case 16:
+        a.mode = S_IFCHR | 0620;
+        a.rdev = makedev(4, 1);
+        break;
+      default:
+        return Status::NotFound("fake: no inode " + std::to_string(ino));
     }
     return a;
   }
   std::vector<DirEntry> Entries(uint64_t dir) {
     if (dir == 15) return {};
-    return {{"hello.txt", 12, S_IFREG}, {"big", 13, S_IFREG}, {"link", 14, S_IFLNK},
-            {"sub", 15, S_IFDIR},       {kOddName, 16, 0}};
+    return {{"hello.txt", 12, S_IFREG},
+            {"big", 13, S_IFREG},
+            {"link", 14, S_IFLNK},
+            {"sub", 15, S_IFDIR},
+            {kOddName, 16, 0}};
   }
 
   // The misbehaviours, on the call that argv names.
@@ -148,13 +170,14 @@ class FakeFs final : public GuestFs {
 // Opens only ext4. Reads the whole volume once (one ReadAt, split into VolumeReads of at
 // most 4 MiB by the server) and reports its size and byte sum in the state.
 Result<std::unique_ptr<GuestFs>> OpenFake(const Misbehaviour& m, FsType type, SourcePtr volume) {
-  if (type != FsType::kExt4) return Status::NotSupported("fake: only ext4, not " + std::string(FsTypeName(type)));
+  if (type != FsType::kExt4)
+    return Status::NotSupported("fake: only ext4, not " + std::string(FsTypeName(type)));
   std::string bytes(volume->size(), '\0');
   RPFS_RETURN_IF_ERROR(volume->ReadAt(0, std::as_writable_bytes(std::span(bytes))));
   uint64_t sum = 0;
   for (char c : bytes) sum += static_cast<uint8_t>(c);
-  std::string state = "ok (" + volume->name() + ", " + std::to_string(bytes.size()) + " bytes, sum " +
-                      std::to_string(sum) + ")";
+  std::string state = "ok (" + volume->name() + ", " + std::to_string(bytes.size()) +
+                      " bytes, sum " + std::to_string(sum) + ")";
   return std::unique_ptr<GuestFs>(new FakeFs(std::move(volume), m, std::move(state)));
 }
 

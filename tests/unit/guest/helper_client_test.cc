@@ -64,8 +64,8 @@ TEST(HelperClientTest, EveryCallRoundTrips) {
   EXPECT_EQ(c->RootIno(), 2u);
   // The fake read the whole 9 MiB volume at Open: three VolumeReads.
   const std::string& volume = FakeVolumeBytes();
-  EXPECT_EQ(c->State(),
-            "ok (vda1, " + std::to_string(volume.size()) + " bytes, sum " + std::to_string(Sum(volume)) + ")");
+  EXPECT_EQ(c->State(), "ok (vda1, " + std::to_string(volume.size()) + " bytes, sum " +
+                            std::to_string(Sum(volume)) + ")");
 
   auto attr = c->GetAttr(16);
   ASSERT_OK(attr.status());
@@ -164,7 +164,8 @@ TEST(HelperClientTest, CrashIsAnErrorForThatCall) {
   ASSERT_NE(c, nullptr);
   auto entries = c->ReadDir(2);
   EXPECT_TRUE(entries.status().IsIOError());
-  EXPECT_EQ(entries.status().message(), "guest helper for vda1 died (killed by signal 6 (Aborted))");
+  EXPECT_EQ(entries.status().message(),
+            "guest helper for vda1 died (killed by signal 6 (Aborted))");
   EXPECT_OK(c->GetAttr(2).status());
   c.reset();
   ExpectNoChildren();
@@ -188,7 +189,8 @@ TEST(HelperClientTest, HangTimesOutWithinTheDeadline) {
 TEST(HelperClientTest, ExitInsideAReplyIsADeath) {
   auto c = StartOk(FakeHelper({"--misbehave=exit-mid-reply:mapfile"}));
   ASSERT_NE(c, nullptr);
-  EXPECT_EQ(c->MapFile(13).status().ToString(), "IOError: guest helper for vda1 died (exit code 0)");
+  EXPECT_EQ(c->MapFile(13).status().ToString(),
+            "IOError: guest helper for vda1 died (exit code 0)");
   EXPECT_OK(c->GetAttr(12).status());  // a new helper (which would misbehave on mapfile again)
 }
 

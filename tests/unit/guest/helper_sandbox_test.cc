@@ -1,8 +1,6 @@
 // The helper's sandbox, seen from outside: a forbidden system call kills the helper (and the
 // same call without the sandbox does not, so the test fails for the right reason); a helper
 // started by root runs as nobody with no groups, no_new_privs, seccomp and only its socket.
-#include "guest/sandbox.h"
-
 #include <dirent.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -12,6 +10,7 @@
 #include <sstream>
 
 #include "guest/helper_client.h"
+#include "guest/sandbox.h"
 #include "helper_test_util.h"
 #include "support/status_matchers.h"
 
