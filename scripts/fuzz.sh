@@ -32,6 +32,7 @@ declare -A SOURCES=(
   [guest_ext_journal]="src/guest/ext_journal.cc src/guest/ext_file_map.cc
                 src/guest/jbd2_replay.cc src/guest/jbd2_superblock.cc src/guest/crc32c.cc
                 src/guest/block_overlay.cc src/guest/byte_source.cc src/util/status.cc"
+  [guest_helper_protocol]="src/guest/helper_protocol.cc src/util/coding.cc src/util/status.cc"
 )
 
 for target in "${!SOURCES[@]}"; do

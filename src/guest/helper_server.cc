@@ -1,0 +1,138 @@
+#include "guest/helper_server.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+
+#include "guest/helper_channel.h"
+
+namespace rpfs::guest {
+namespace {
+
+// The volume as the helper sees it: every read is a round trip to the daemon, which reads
+// its own ByteSource (and checks the range again: it does not trust the helper).
+class SocketSource final : public ByteSource {
+ public:
+  SocketSource(int fd, uint64_t size, std::string name)
+      : fd_(fd), size_(size), name_(std::move(name)) {}
+  uint64_t size() const override { return size_; }
+  std::string name() const override { return name_; }
+
+  Status ReadAt(uint64_t offset, std::span<std::byte> out) const override {
+    RPFS_RETURN_IF_ERROR(CheckRange(offset, out.size(), size_, name_));
+    // One request at a time on the socket, whatever the parser's threads do.
+    std::lock_guard lock(mu_);
+    while (!out.empty()) {
+      uint64_t n = std::min<uint64_t>(out.size(), kMaxVolumeReadBytes);
+      Status error;
+      if (SendFrame(fd_, VolumeReadRequest{offset, n}, std::nullopt, &error) !=
+          ChannelOutcome::kOk) {
+        return error.WithContext(name_, ": reading ", n, " bytes at ", offset);
+      }
+      Received r = ReceiveFrame(fd_, std::nullopt);
+      if (r.outcome != ChannelOutcome::kOk) {
+        return r.error.WithContext(name_, ": reading ", n, " bytes at ", offset);
+      }
+      auto* data = std::get_if<VolumeData>(&r.message);
+      if (data == nullptr) {
+        return Status::IOError(name_ + ": the daemon answered a volume read with another message");
+      }
+      if (!data->status.ok()) return data->status;
+      if (data->bytes.size() != n) {
+        return Status::IOError(name_ + ": the daemon sent " + std::to_string(data->bytes.size()) +
+                               " bytes for a read of " + std::to_string(n));
+      }
+      std::memcpy(out.data(), data->bytes.data(), n);
+      out = out.subspan(n);
+      offset += n;
+    }
+    return Status::OK();
+  }
+
+ private:
+  int fd_;
+  uint64_t size_;
+  std::string name_;
+  mutable std::mutex mu_;
+};
+
+template <typename T>
+HelperReply ToReply(Result<T> r) {
+  if (!r.ok()) return HelperReply{r.status(), {}};
+  return HelperReply{Status::OK(), ReplyPayload{std::move(r).value()}};
+}
+
+HelperReply Serve(GuestFs& fs, const HelperCall& call) {
+  switch (call.op) {
+    case HelperOp::kGetAttr:
+      return ToReply(fs.GetAttr(call.ino));
+    case HelperOp::kLookup:
+      return ToReply(fs.Lookup(call.ino, call.name));
+    case HelperOp::kReadDir:
+      return ToReply(fs.ReadDir(call.ino));
+    case HelperOp::kReadLink:
+      return ToReply(fs.ReadLink(call.ino));
+    case HelperOp::kMapFile:
+      return ToReply(fs.MapFile(call.ino));
+    case HelperOp::kListXattrs:
+      return ToReply(fs.ListXattrs(call.ino));
+    case HelperOp::kState:
+      return HelperReply{Status::OK(), ReplyPayload{fs.State()}};
+    case HelperOp::kRead: {
+      std::string bytes(call.length, '\0');
+      Result<size_t> n = fs.Read(call.ino, call.offset, std::as_writable_bytes(std::span(bytes)));
+      if (!n.ok()) return HelperReply{n.status(), {}};
+      bytes.resize(std::min(*n, bytes.size()));
+      return HelperReply{Status::OK(), ReplyPayload{FileBytes{std::move(bytes)}}};
+    }
+    case HelperOp::kOpen:
+      break;
+  }
+  return HelperReply{Status::InvalidArgument("guest helper: unexpected call"), {}};
+}
+
+HelperReply Open(int fd, const OpenFn& open, const HelperCall& call, std::unique_ptr<GuestFs>* fs) {
+  auto source = std::make_shared<SocketSource>(fd, call.volume_size, call.name);
+  Result<std::unique_ptr<GuestFs>> opened = open(call.fs_type, source);
+  if (!opened.ok()) return HelperReply{opened.status(), {}};
+  *fs = std::move(opened).value();
+  return HelperReply{Status::OK(), ReplyPayload{OpenedFs{(*fs)->RootIno(), (*fs)->State()}}};
+}
+
+}  // namespace
+
+int ServeHelper(int fd, const OpenFn& open) {
+  std::unique_ptr<GuestFs> fs;
+  for (;;) {
+    Received r = ReceiveFrame(fd, std::nullopt);
+    if (r.outcome == ChannelOutcome::kClosed) return 0;
+    if (r.outcome != ChannelOutcome::kOk) {
+      std::fprintf(stderr, "rpfs guest helper: %s\n", r.error.ToString().c_str());
+      return 1;
+    }
+    const auto* call = std::get_if<HelperCall>(&r.message);
+    HelperReply reply;
+    if (call == nullptr) {
+      reply.status = Status::InvalidArgument("guest helper: expected a call");
+    } else if (call->op == HelperOp::kOpen) {
+      fs.reset();
+      reply = Open(fd, open, *call, &fs);
+    } else if (fs == nullptr) {
+      reply.status = Status::InvalidArgument("guest helper: no volume is open");
+    } else {
+      reply = Serve(*fs, *call);
+    }
+    Status error;
+    ChannelOutcome sent = SendFrame(fd, reply, std::nullopt, &error);
+    if (sent == ChannelOutcome::kFailed && error.code() == Status::Code::kTooLarge) {
+      sent = SendFrame(fd, HelperReply{error, {}}, std::nullopt, &error);  // say why instead
+    }
+    if (sent != ChannelOutcome::kOk) {
+      std::fprintf(stderr, "rpfs guest helper: %s\n", error.ToString().c_str());
+      return 1;
+    }
+  }
+}
+
+}  // namespace rpfs::guest

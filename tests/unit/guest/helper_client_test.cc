@@ -1,0 +1,228 @@
+// HelperClient against rpfs_guest_fake_helper (a real process in the real sandbox): every
+// GuestFs call round-trips, volume reads cross the socket, and every way a helper can fail
+// is an IOError for that call only, with no zombie left.
+#include "guest/helper_client.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <atomic>
+#include <functional>
+
+#include "helper_test_util.h"
+#include "support/status_matchers.h"
+
+namespace rpfs::guest {
+namespace {
+
+using std::chrono::milliseconds;
+
+uint64_t Sum(const std::string& s) {
+  uint64_t sum = 0;
+  for (char c : s) sum += static_cast<uint8_t>(c);
+  return sum;
+}
+
+std::unique_ptr<HelperClient> StartOk(HelperOptions options, SourcePtr volume = nullptr) {
+  if (volume == nullptr) volume = MemorySource(FakeVolumeBytes(), "vda1");
+  auto client = HelperClient::Start(std::move(options), FsType::kExt4, volume);
+  EXPECT_OK(client.status());
+  return client.ok() ? std::move(client).value() : nullptr;
+}
+
+std::string ReadString(HelperClient& c, uint64_t ino, uint64_t offset, size_t n) {
+  std::string out(n, '\0');
+  auto got = c.Read(ino, offset, std::as_writable_bytes(std::span(out)));
+  if (!got.ok()) return "ERROR: " + got.status().ToString();
+  out.resize(*got);
+  return out;
+}
+
+// A volume whose reads run a hook first (to kill the helper mid-call) or fail past `bad_from`.
+class HookedSource final : public ByteSource {
+ public:
+  explicit HookedSource(SourcePtr base) : base_(std::move(base)) {}
+  uint64_t size() const override { return base_->size(); }
+  std::string name() const override { return base_->name(); }
+  Status ReadAt(uint64_t offset, std::span<std::byte> out) const override {
+    if (hook) hook();
+    if (offset + out.size() > bad_from) return Status::IOError("vda1: chunk 7 is unreadable");
+    return base_->ReadAt(offset, out);
+  }
+  std::function<void()> hook;
+  uint64_t bad_from = UINT64_MAX;
+
+ private:
+  SourcePtr base_;
+};
+
+TEST(HelperClientTest, EveryCallRoundTrips) {
+  auto c = StartOk(FakeHelper());
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->RootIno(), 2u);
+  // The fake read the whole 9 MiB volume at Open: three VolumeReads.
+  const std::string& volume = FakeVolumeBytes();
+  EXPECT_EQ(c->State(), "ok (vda1, " + std::to_string(volume.size()) + " bytes, sum " +
+                            std::to_string(Sum(volume)) + ")");
+
+  auto attr = c->GetAttr(16);
+  ASSERT_OK(attr.status());
+  EXPECT_EQ(attr->ino, 16u);
+  EXPECT_EQ(attr->mode, S_IFCHR | 0620u);
+  EXPECT_EQ(attr->rdev, makedev(4, 1));
+  EXPECT_EQ(attr->uid, 1000u);
+  EXPECT_EQ(attr->gid, 100u);
+  EXPECT_EQ(attr->mtime_ns, -1'500'000'000);
+  EXPECT_EQ(attr->atime_ns, 1'700'000'000'123'456'789);
+
+  auto looked = c->Lookup(2, "big");
+  ASSERT_OK(looked.status());
+  EXPECT_EQ(looked->ino, 13u);
+  EXPECT_EQ(looked->size, volume.size());
+  auto missing = c->Lookup(2, "nope");
+  EXPECT_TRUE(missing.status().IsNotFound());
+  EXPECT_EQ(missing.status().message(), "fake: no entry nope in 2");
+  EXPECT_EQ(c->Lookup(12, "x").status().code(), Status::Code::kNotADirectory);
+
+  auto entries = c->ReadDir(2);
+  ASSERT_OK(entries.status());
+  ASSERT_EQ(entries->size(), 5u);
+  EXPECT_EQ((*entries)[4].name, std::string("odd \x01\xff\t\\name", 11));
+  EXPECT_EQ((*entries)[4].ino, 16u);
+  EXPECT_EQ((*entries)[2].type, static_cast<uint32_t>(S_IFLNK));
+  auto empty = c->ReadDir(15);
+  ASSERT_OK(empty.status());
+  EXPECT_TRUE(empty->empty());
+
+  auto link = c->ReadLink(14);
+  ASSERT_OK(link.status());
+  EXPECT_EQ(*link, "hello.txt");
+  auto not_link = c->ReadLink(12);
+  EXPECT_TRUE(not_link.status().IsInvalidArgument());
+  EXPECT_EQ(not_link.status().message(), "fake: inode 12 is not a symlink");
+
+  auto extents = c->MapFile(13);
+  ASSERT_OK(extents.status());
+  ASSERT_EQ(extents->size(), 3u);
+  EXPECT_EQ((*extents)[1].kind, FileExtent::Kind::kZero);
+  EXPECT_EQ((*extents)[2].kind, FileExtent::Kind::kInline);
+  EXPECT_EQ((*extents)[2].file_offset, 8192u);
+  EXPECT_EQ((*extents)[2].length, volume.size() - 8192);
+
+  EXPECT_EQ(ReadString(*c, 12, 0, 100), "Hello");
+  EXPECT_EQ(ReadString(*c, 12, 5, 10), "");
+  // 6 MiB: two Read calls, each over VolumeReads of at most 4 MiB.
+  EXPECT_EQ(ReadString(*c, 13, 3, 6u << 20), volume.substr(3, 6u << 20));
+  EXPECT_EQ(ReadString(*c, 13, volume.size() - 4, 100), volume.substr(volume.size() - 4));
+
+  auto xattrs = c->ListXattrs(12);
+  ASSERT_OK(xattrs.status());
+  ASSERT_EQ(xattrs->size(), 2u);
+  EXPECT_EQ((*xattrs)[1].first, "security.selinux");
+  EXPECT_EQ((*xattrs)[1].second, std::string("x\0y", 3));
+  c.reset();
+  ExpectNoChildren();
+}
+
+TEST(HelperClientTest, OpenErrorIsReturnedAndTheHelperReaped) {
+  auto c = HelperClient::Start(FakeHelper(), FsType::kNtfs, MemorySource("x", "vdb"));
+  EXPECT_EQ(c.status().code(), Status::Code::kNotSupported);
+  EXPECT_EQ(c.status().message(), "fake: only ext4, not ntfs");
+  ExpectNoChildren();
+}
+
+TEST(HelperClientTest, VolumeReadErrorsReachTheCaller) {
+  auto source = std::make_shared<HookedSource>(MemorySource(FakeVolumeBytes(), "vda1"));
+  auto c = StartOk(FakeHelper(), source);
+  ASSERT_NE(c, nullptr);
+  source->bad_from = 1u << 20;
+  EXPECT_EQ(ReadString(*c, 13, 0, 2u << 20), "ERROR: IOError: vda1: chunk 7 is unreadable");
+  EXPECT_EQ(ReadString(*c, 12, 0, 5), "Hello");  // same helper, still serving
+}
+
+TEST(HelperClientTest, HelperKilledMidCallFailsThatCallOnly) {
+  auto source = std::make_shared<HookedSource>(MemorySource(FakeVolumeBytes(), "vda1"));
+  auto c = StartOk(FakeHelper(), source);
+  ASSERT_NE(c, nullptr);
+  pid_t first = c->helper_pid();
+  ASSERT_GT(first, 0);
+  // The helper is blocked on our answer to its volume read when it dies, as in a `cp`.
+  source->hook = [first] { ::kill(first, SIGKILL); };
+  std::string failed = ReadString(*c, 13, 0, 4096);
+  EXPECT_EQ(failed, "ERROR: IOError: guest helper for vda1 died (killed by signal 9 (Killed))");
+  source->hook = nullptr;
+  EXPECT_EQ(c->helper_pid(), 0);
+  EXPECT_EQ(ReadString(*c, 13, 0, 5), "Hello");  // a new helper, the volume opened again
+  EXPECT_NE(c->helper_pid(), first);
+  EXPECT_NE(c->helper_pid(), 0);
+}
+
+TEST(HelperClientTest, CrashIsAnErrorForThatCall) {
+  auto c = StartOk(FakeHelper({"--misbehave=crash:readdir"}));
+  ASSERT_NE(c, nullptr);
+  auto entries = c->ReadDir(2);
+  EXPECT_TRUE(entries.status().IsIOError());
+  EXPECT_EQ(entries.status().message(),
+            "guest helper for vda1 died (killed by signal 6 (Aborted))");
+  EXPECT_OK(c->GetAttr(2).status());
+  c.reset();
+  ExpectNoChildren();
+}
+
+TEST(HelperClientTest, HangTimesOutWithinTheDeadline) {
+  auto c = StartOk(FakeHelper({"--misbehave=hang:readlink"}, milliseconds(300)));
+  ASSERT_NE(c, nullptr);
+  auto start = std::chrono::steady_clock::now();
+  auto link = c->ReadLink(14);
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(link.status().ToString(), "IOError: guest helper for vda1 timed out after 0.3 s");
+  EXPECT_GE(took, milliseconds(300));
+  EXPECT_LT(took, milliseconds(2000));
+  EXPECT_EQ(c->helper_pid(), 0);
+  EXPECT_OK(c->GetAttr(14).status());
+  c.reset();
+  ExpectNoChildren();
+}
+
+TEST(HelperClientTest, ExitInsideAReplyIsADeath) {
+  auto c = StartOk(FakeHelper({"--misbehave=exit-mid-reply:mapfile"}));
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->MapFile(13).status().ToString(),
+            "IOError: guest helper for vda1 died (exit code 0)");
+  EXPECT_OK(c->GetAttr(12).status());  // a new helper (which would misbehave on mapfile again)
+}
+
+TEST(HelperClientTest, GarbageFrameIsANamedErrorAndTheHelperIsReplaced) {
+  auto c = StartOk(FakeHelper({"--misbehave=garbage:listxattrs"}));
+  ASSERT_NE(c, nullptr);
+  pid_t first = c->helper_pid();
+  EXPECT_EQ(c->ListXattrs(12).status().ToString(),
+            "IOError: guest helper for vda1 sent a bad frame (guest helper frame: unknown message "
+            "type 127), killed it");
+  EXPECT_OK(c->GetAttr(12).status());
+  EXPECT_NE(c->helper_pid(), first);
+}
+
+TEST(HelperClientTest, DestructorKillsAndReaps) {
+  auto c = StartOk(FakeHelper());
+  ASSERT_NE(c, nullptr);
+  pid_t pid = c->helper_pid();
+  c.reset();
+  EXPECT_EQ(::kill(pid, 0), -1);
+  EXPECT_EQ(errno, ESRCH);
+  ExpectNoChildren();
+}
+
+TEST(HelperClientTest, MissingProgramIsAnError) {
+  HelperOptions o = FakeHelper();
+  o.argv[0] = "/nonexistent/rpfs-helper";
+  auto c = HelperClient::Start(o, FsType::kExt4, MemorySource("x", "vda1"));
+  EXPECT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("/nonexistent/rpfs-helper"), std::string::npos)
+      << c.status().ToString();
+}
+
+}  // namespace
+}  // namespace rpfs::guest
