@@ -14,6 +14,7 @@
 #include "fs/filesystem.h"
 #include "fs/names.h"
 #include "fuse/fuse_server.h"
+#include "guest/helper_client.h"
 #include "util/log.h"
 
 namespace rpfs::cli {
@@ -68,7 +69,14 @@ Status OpenAndServe(const Context& ctx, fuse::MountOptions opts,
   RPFS_ASSIGN_OR_RETURN(std::optional<uint32_t> operators, TakeOperatorsGroup(&opts));
   auto repo = ctx.OpenRepo();
   if (!repo.ok()) return repo.status();
-  fs::Filesystem filesystem(repo->get(), fs::MountAccess::OfThisProcess(operators));
+  // Guest filesystems are parsed only in sandboxed helpers: this very binary, run as
+  // `rpfs __guest-helper` (guest/helper_client.h), one per open volume.
+  fs::GuestOpener guests = [](guest::FsType type, guest::SourcePtr volume) {
+    guest::HelperOptions helper{{"/proc/self/exe", "__guest-helper"}, std::chrono::seconds(30)};
+    return guest::StartGuestHelper(std::move(helper), type, std::move(volume));
+  };
+  fs::Filesystem filesystem(repo->get(), fs::MountAccess::OfThisProcess(operators),
+                            std::move(guests));
   bool allow_other = false;
   for (const auto& o : opts.options) allow_other |= o == "allow_other";
   // `clone ... define` gives a new domain the clone's disks as this mount shows them.

@@ -65,6 +65,8 @@ Status MakeStatus(uint8_t code, std::string msg, int err) {
       return Status::TooLarge(std::move(msg));
     case C::kNotPermitted:
       return Status::NotPermitted(std::move(msg));
+    case C::kNoAttribute:
+      return Status::NoAttribute(std::move(msg));
   }
   return Status::OK();
 }
@@ -74,7 +76,7 @@ Status GetStatus(Decoder& d, Status* out) {
   RPFS_ASSIGN_OR_RETURN(uint8_t code, d.GetU8());
   *out = Status::OK();
   if (code == 0) return Status::OK();
-  if (code > static_cast<uint8_t>(Status::Code::kNotPermitted)) {
+  if (code > static_cast<uint8_t>(Status::Code::kNoAttribute)) {  // the last code
     return Bad("unknown status code " + std::to_string(code));
   }
   RPFS_ASSIGN_OR_RETURN(uint64_t err, d.GetVarint());
