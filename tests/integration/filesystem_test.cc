@@ -86,9 +86,10 @@ TEST_F(FilesystemTest, ReadsDirectoriesFilesAndInfo) {
   fs::Attr rp = Look(vm.ino, "rp");
   auto files = fs_->ReadDir(rp.ino);
   ASSERT_OK(files);
-  ASSERT_EQ(files->size(), 2u);
+  ASSERT_EQ(files->size(), 3u);
   EXPECT_EQ((*files)[0].name, "vda.raw");
   EXPECT_EQ((*files)[1].name, "info");
+  EXPECT_EQ((*files)[2].name, "files");  // the guest's files (guest_files_test.cc)
 
   fs::Attr disk = Look(rp.ino, "vda.raw");
   auto h = fs_->Open(disk.ino, O_RDONLY);

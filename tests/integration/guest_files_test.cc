@@ -1,0 +1,186 @@
+// The guest's files under <rp>/files (fs/nodes_guest.cc) in-process, with filesystems opened
+// by the real sandboxed helper (`rpfs __guest-helper`): names, the volume table, contents,
+// links, modes no wider than the disk, xattrs, inode numbers unique across RPs, a volume
+// that does not open. Needs sfdisk and mke2fs, not root. The e2e test compares with a
+// kernel mount.
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "fs/filesystem.h"
+#include "guest/helper_client.h"
+#include "repo_fixture.h"
+#include "support/run.h"
+#include "support/status_matchers.h"
+
+namespace rpfs::testing {
+namespace {
+
+constexpr uint64_t kPart1 = 2048 * 512;   // ext4, 20 MiB
+constexpr uint64_t kPart2 = 43008 * 512;  // ext4 whose superblock the test damages
+
+bool Have(const char* tool) {
+  return RunCommand({"sh", "-c", std::string("command -v ") + tool}).exit_code == 0;
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+class GuestFilesTest : public RepoTest {
+ protected:
+  void SetUp() override {
+    if (!Have("sfdisk") || !Have("mke2fs")) GTEST_SKIP() << "needs sfdisk and mke2fs";
+    RepoTest::SetUp();
+    std::string src = Path("src");
+    ASSERT_EQ(RunCommand({"mkdir", "-p", src + "/etc", src + "/d", src + "/private"}).exit_code, 0);
+    WriteFile(src + "/etc/nginx.conf", "server { listen 80; }\n");
+    big_ = std::string(1 << 20, '\0');
+    for (size_t i = 0; i < big_.size(); ++i) big_[i] = static_cast<char>((i * 7919) >> 3);
+    WriteFile(src + "/d/big", big_);
+    WriteFile(src + "/private/secret", "hunter2\n");
+    ::chmod((src + "/private/secret").c_str(), 0600);
+    ::chmod((src + "/etc/nginx.conf").c_str(), 0644);
+    ::chmod((src + "/private").c_str(), 0700);
+    ASSERT_EQ(::symlink("../etc/nginx.conf", (src + "/d/link").c_str()), 0);
+    img_ = Path("disk.img");
+    auto sh = [](const std::string& cmd) { return RunCommand({"sh", "-c", cmd}); };
+    ASSERT_EQ(sh("truncate -s 48M " + img_ + " && printf 'label: gpt\\nstart=2048, size=40960, "
+                 "type=L\\nstart=43008, size=40960, type=L\\n' | sfdisk -q " + img_)
+                  .exit_code,
+              0);
+    for (uint64_t off : {kPart1, kPart2}) {
+      auto r = sh("mke2fs -q -F -t ext4 -E offset=" + std::to_string(off) + " -d " + src + " " +
+                  img_ + " 20M");
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+    }
+    // Partition 2: a superblock that still says ext4 but counts no blocks.
+    WriteAt(img_, kPart2 + 1024 + 4, std::vector<std::byte>(4));
+    ::chmod(img_.c_str(), 0640);
+    ASSERT_OK(repo_->AddVm("vm", {{"vda", img_, std::nullopt}}));
+    ASSERT_OK(repo_->CreateRp("vm", "rp", {}));
+    ASSERT_OK(repo_->CreateRp("vm", "rp2", {}));
+    fs::GuestOpener helper = [](guest::FsType type, guest::SourcePtr volume) {
+      guest::HelperOptions o{{RpfsBinary(), "__guest-helper"}, std::chrono::seconds(30)};
+      return guest::StartGuestHelper(std::move(o), type, std::move(volume));
+    };
+    fs_ = std::make_unique<fs::Filesystem>(repo_.get(), fs::MountAccess::OfThisProcess(), helper);
+  }
+  fs::Attr Look(fs::InodeNo parent, const std::string& name) {
+    auto a = fs_->Lookup(parent, name);
+    EXPECT_OK(a) << name;
+    return a.ok() ? *a : fs::Attr{};
+  }
+  fs::Attr Walk(const std::string& rp, const std::vector<std::string>& path) {
+    fs::Attr a = Look(Look(Look(fs::kRootInode, "vm").ino, rp).ino, "files");
+    for (const auto& p : path) a = Look(a.ino, p);
+    return a;
+  }
+  std::string ReadWhole(fs::InodeNo ino, size_t piece = 4096) {
+    auto h = fs_->Open(ino, O_RDONLY);
+    EXPECT_OK(h);
+    if (!h.ok()) return "";
+    std::string out;
+    std::vector<std::byte> buf(piece);
+    for (;;) {
+      auto n = fs_->Read(*h, out.size(), buf);
+      EXPECT_OK(n);
+      if (!n.ok() || *n == 0) break;
+      out.append(reinterpret_cast<const char*>(buf.data()), *n);
+    }
+    fs_->Release(*h);
+    return out;
+  }
+  std::string img_;
+  std::string big_;
+  std::unique_ptr<fs::Filesystem> fs_;
+};
+
+TEST_F(GuestFilesTest, ListsVolumesAndTheirTable) {
+  fs::Attr files = Walk("rp", {});
+  EXPECT_TRUE(S_ISDIR(files.mode));
+  auto h = fs_->OpenDir(files.ino);
+  ASSERT_OK(h);
+  auto listing = fs_->Listing(*h);
+  ASSERT_OK(listing);
+  std::vector<std::string> names;
+  for (const auto& e : **listing) names.push_back(e.name);
+  EXPECT_EQ(names, (std::vector<std::string>{".volumes", "vda1.raw", "vda1", "vda2.raw", "vda2"}));
+  fs_->Release(*h);
+  std::string table = ReadWhole(Look(files.ino, ".volumes").ino);
+  EXPECT_NE(table.find("name\tdisk\ttable\tindex\tstart\tsize\ttype\tfs\tlabel\tuuid\tstate\n"),
+            std::string::npos);
+  EXPECT_NE(table.find("vda1\tvda\tgpt\t1\t1048576\t20971520\t"), std::string::npos) << table;
+  EXPECT_NE(table.find("\text4\t"), std::string::npos);
+  EXPECT_NE(table.find("\tok\n"), std::string::npos) << table;
+  EXPECT_NE(table.find("vda2\tvda\tgpt\t2\t22020096\t"), std::string::npos) << table;
+  EXPECT_NE(table.find("\terror: "), std::string::npos) << table;  // vda2 does not open
+  // The raw slice is the partition's bytes.
+  fs::Attr raw = Look(files.ino, "vda1.raw");
+  EXPECT_EQ(raw.size, 20u << 20);
+  std::string slice = ReadWhole(raw.ino, 1 << 20);
+  auto whole = ReadAll(img_);
+  ASSERT_EQ(slice.size(), 20u << 20);
+  EXPECT_TRUE(std::equal(slice.begin(), slice.end(),
+                         reinterpret_cast<const char*>(whole.data()) + kPart1));
+}
+
+TEST_F(GuestFilesTest, ReadsFilesLinksAndAttributes) {
+  fs::Attr conf = Walk("rp", {"vda1", "etc", "nginx.conf"});
+  EXPECT_TRUE(S_ISREG(conf.mode));
+  EXPECT_EQ(conf.size, 22u);
+  EXPECT_TRUE(conf.immutable);
+  EXPECT_EQ(ReadWhole(conf.ino), "server { listen 80; }\n");
+  // Odd-sized reads across the whole 1 MiB file (served from its extents).
+  fs::Attr big = Walk("rp", {"vda1", "d", "big"});
+  EXPECT_EQ(ReadWhole(big.ino, 70001), big_);
+  fs::Attr link = Walk("rp", {"vda1", "d", "link"});
+  EXPECT_TRUE(S_ISLNK(link.mode));
+  auto target = fs_->ReadLink(link.ino);
+  ASSERT_OK(target);
+  EXPECT_EQ(*target, "../etc/nginx.conf");
+  EXPECT_EQ(fs::ToErrno(fs_->ReadLink(conf.ino).status()), EINVAL);
+  // Modes: the disk file is 0640, so the group class may read what the guest lets its group
+  // read, others nothing; the owner always reads.
+  EXPECT_EQ(conf.mode & 07777, 0440u);
+  fs::Attr secret = Walk("rp", {"vda1", "private", "secret"});
+  EXPECT_EQ(secret.mode & 07777, 0400u);
+  fs::Attr priv = Walk("rp", {"vda1", "private"});
+  EXPECT_EQ(priv.mode & 07777, 0500u);
+  auto mode = fs_->GetXattr(secret.ino, "user.rpfs.guest_mode");
+  ASSERT_OK(mode);
+  EXPECT_EQ(*mode, "100600");
+  auto names = fs_->ListXattrs(secret.ino);
+  ASSERT_OK(names);
+  EXPECT_EQ(names->size(), 5u);
+  EXPECT_EQ(fs::ToErrno(fs_->GetXattr(secret.ino, "user.nope").status()), ENODATA);
+  EXPECT_EQ(fs::ToErrno(fs_->Open(conf.ino, O_WRONLY).status()), EROFS);
+  EXPECT_EQ(fs::ToErrno(fs_->Lookup(Walk("rp", {"vda1"}).ino, "nope").status()), ENOENT);
+}
+
+TEST_F(GuestFilesTest, InodesAreUniqueAcrossRecoveryPoints) {
+  fs::Attr a = Walk("rp", {"vda1", "etc", "nginx.conf"});
+  fs::Attr b = Walk("rp2", {"vda1", "etc", "nginx.conf"});
+  EXPECT_NE(a.ino, b.ino);  // same guest inode, different RPs
+  auto ga = fs_->GetXattr(a.ino, "user.rpfs.guest_ino");
+  auto gb = fs_->GetXattr(b.ino, "user.rpfs.guest_ino");
+  ASSERT_OK(ga);
+  ASSERT_OK(gb);
+  EXPECT_EQ(*ga, *gb);
+  EXPECT_EQ(Walk("rp", {"vda1", "etc", "nginx.conf"}).ino, a.ino);  // and stable
+}
+
+TEST_F(GuestFilesTest, AVolumeThatDoesNotOpenIsEioAndTheRestWorks) {
+  fs::Attr vda2 = Walk("rp", {"vda2"});
+  auto child = fs_->Lookup(vda2.ino, "etc");
+  ASSERT_FALSE(child.ok());
+  EXPECT_EQ(fs::ToErrno(child.status()), EIO) << child.status().ToString();
+  EXPECT_NE(child.status().message().find("vda2"), std::string::npos);
+  EXPECT_EQ(fs::ToErrno(fs_->ReadDir(vda2.ino).status()), EIO);
+  EXPECT_EQ(ReadWhole(Walk("rp", {"vda1", "etc", "nginx.conf"}).ino), "server { listen 80; }\n");
+}
+
+}  // namespace
+}  // namespace rpfs::testing
