@@ -30,6 +30,12 @@ const RpDiskInfo& DiskOf(const RpInfo& rp, const guest::VolumeInfo* v) {
   return rp.disks.empty() ? kNone : rp.disks.front();
 }
 
+// Whether a volume has a `<volume>.raw` slice: partitions and LVs do; a whole disk does not
+// (it would be `<disk>.raw` again).
+bool HasRawSlice(const RpVolumes& vols, const guest::VolumeInfo& v) {
+  return v.table != "none" && vols.SourceOf(v.name) != nullptr;
+}
+
 Result<const guest::VolumeInfo*> FindVolume(NodeContext& ctx, const NodeKey& key,
                                             std::shared_ptr<const RpVolumes>* keep) {
   RPFS_ASSIGN_OR_RETURN(*keep, ctx.volumes.Scan(key.vm, key.rp_id));
@@ -122,7 +128,9 @@ class FilesDir final : public DirectoryKind {
     for (size_t i = 0; i < vols->volumes.size(); ++i) {
       const guest::VolumeInfo& v = vols->volumes[i];
       if (vols->sources[i] == nullptr) continue;
-      out.push_back({VolumeRawName(v.name), VolumeKey(dir, NodeKind::kVolumeRaw, v.name), facts});
+      if (HasRawSlice(*vols, v)) {
+        out.push_back({VolumeRawName(v.name), VolumeKey(dir, NodeKind::kVolumeRaw, v.name), facts});
+      }
       if (guest::SupportsTree(v.fs.type) && v.state.rfind("error", 0) != 0) {
         out.push_back({v.name, VolumeKey(dir, NodeKind::kVolumeDir, v.name), facts});
       }
@@ -169,7 +177,7 @@ class VolumeRaw final : public FileKind {
     RPFS_ASSIGN_OR_RETURN(NodeFacts facts, LoadRp(ctx, key));
     std::shared_ptr<const RpVolumes> keep;
     RPFS_ASSIGN_OR_RETURN(const guest::VolumeInfo* v, FindVolume(ctx, key, &keep));
-    if (keep->SourceOf(v->name) == nullptr) return Status::NotFound("no volume " + key.volume);
+    if (!HasRawSlice(*keep, *v)) return Status::NotFound("no raw slice of " + key.volume);
     return facts;
   }
   Result<Attr> AttrOf(NodeContext& ctx, const NodeKey& key, const NodeFacts& facts) const override {
@@ -182,8 +190,9 @@ class VolumeRaw final : public FileKind {
   Status Open(NodeContext& ctx, const NodeKey& key, int flags, FileHandle* h) const override {
     RPFS_RETURN_IF_ERROR(CheckReadOnlyOpen(flags));
     RPFS_ASSIGN_OR_RETURN(auto vols, ctx.volumes.Scan(key.vm, key.rp_id));
+    const guest::VolumeInfo* v = vols->Find(key.volume);
+    if (v == nullptr || !HasRawSlice(*vols, *v)) return Status::NotFound("no volume " + key.volume);
     guest::SourcePtr src = vols->SourceOf(key.volume);
-    if (src == nullptr) return Status::NotFound("no volume " + key.volume);
     h->guest = GuestFileReader::WholeVolume(std::move(src));
     return Status::OK();
   }

@@ -28,7 +28,7 @@ TEST_F(MountTest, LayoutAndAttributes) {
                                         "two"}));
   std::set<std::string> files;
   for (const auto& e : stdfs::directory_iterator(P("vm/two"))) files.insert(e.path().filename());
-  EXPECT_EQ(files, (std::set<std::string>{"vda.raw", "info"}));
+  EXPECT_EQ(files, (std::set<std::string>{"vda.raw", "info", "files"}));
   struct stat st;
   ASSERT_EQ(::stat(P("vm/two/vda.raw").c_str(), &st), 0);
   EXPECT_EQ(static_cast<uint64_t>(st.st_size), two_.size());
@@ -99,9 +99,10 @@ TEST_F(MountTest, StandardToolsSeeANormalReadOnlyTree) {
   std::set<std::string> files;
   std::stringstream lines(find.out);
   for (std::string line; std::getline(lines, line);) files.insert(line.substr(mnt_.size() + 1));
-  EXPECT_EQ(files, (std::set<std::string>{"vm/.control", "vm/.prune-preview", "vm/.status",
-                                          "vm/one/vda.raw", "vm/one/info", "vm/two/vda.raw",
-                                          "vm/two/info"}));
+  EXPECT_EQ(files,
+            (std::set<std::string>{"vm/.control", "vm/.prune-preview", "vm/.status",
+                                   "vm/one/vda.raw", "vm/one/info", "vm/two/vda.raw", "vm/two/info",
+                                   "vm/one/files/.volumes", "vm/two/files/.volumes"}));
   auto du = RunCommand({"du", "-sb", P("vm/two")});
   ASSERT_EQ(du.exit_code, 0) << du.err;
   EXPECT_GE(std::stoull(du.out), two_.size());
