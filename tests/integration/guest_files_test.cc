@@ -47,8 +47,10 @@ class GuestFilesTest : public RepoTest {
     ASSERT_EQ(::symlink("../etc/nginx.conf", (src + "/d/link").c_str()), 0);
     img_ = Path("disk.img");
     auto sh = [](const std::string& cmd) { return RunCommand({"sh", "-c", cmd}); };
-    ASSERT_EQ(sh("truncate -s 48M " + img_ + " && printf 'label: gpt\\nstart=2048, size=40960, "
-                 "type=L\\nstart=43008, size=40960, type=L\\n' | sfdisk -q " + img_)
+    ASSERT_EQ(sh("truncate -s 48M " + img_ +
+                 " && printf 'label: gpt\\nstart=2048, size=40960, "
+                 "type=L\\nstart=43008, size=40960, type=L\\n' | sfdisk -q " +
+                 img_)
                   .exit_code,
               0);
     for (uint64_t off : {kPart1, kPart2}) {
@@ -123,8 +125,8 @@ TEST_F(GuestFilesTest, ListsVolumesAndTheirTable) {
   std::string slice = ReadWhole(raw.ino, 1 << 20);
   auto whole = ReadAll(img_);
   ASSERT_EQ(slice.size(), 20u << 20);
-  EXPECT_TRUE(std::equal(slice.begin(), slice.end(),
-                         reinterpret_cast<const char*>(whole.data()) + kPart1));
+  EXPECT_TRUE(
+      std::equal(slice.begin(), slice.end(), reinterpret_cast<const char*>(whole.data()) + kPart1));
 }
 
 TEST_F(GuestFilesTest, ReadsFilesLinksAndAttributes) {
