@@ -71,12 +71,8 @@ Status OpenAndServe(const Context& ctx, fuse::MountOptions opts,
   if (!repo.ok()) return repo.status();
   // Guest filesystems are parsed only in sandboxed helpers: this very binary, run as
   // `rpfs __guest-helper` (guest/helper_client.h), one per open volume.
-  fs::GuestOpener guests = [](guest::FsType type, guest::SourcePtr volume) {
-    guest::HelperOptions helper{{"/proc/self/exe", "__guest-helper"}, std::chrono::seconds(30)};
-    return guest::StartGuestHelper(std::move(helper), type, std::move(volume));
-  };
   fs::Filesystem filesystem(repo->get(), fs::MountAccess::OfThisProcess(operators),
-                            std::move(guests));
+                            guest::StartSelfHelper);
   bool allow_other = false;
   for (const auto& o : opts.options) allow_other |= o == "allow_other";
   // `clone ... define` gives a new domain the clone's disks as this mount shows them.

@@ -189,4 +189,9 @@ Result<size_t> HelperClient::Read(uint64_t ino, uint64_t offset, std::span<std::
   return done;
 }
 
+Result<std::unique_ptr<GuestFs>> StartSelfHelper(FsType type, SourcePtr volume) {
+  HelperOptions options{{"/proc/self/exe", "__guest-helper"}, std::chrono::seconds(30)};
+  return StartGuestHelper(std::move(options), type, std::move(volume));
+}
+
 }  // namespace rpfs::guest

@@ -83,4 +83,8 @@ class HelperClient final : public GuestFs {
 Result<std::unique_ptr<GuestFs>> StartGuestHelper(HelperOptions options, FsType type,
                                                   SourcePtr volume);
 
+// A helper that is this very program (`/proc/self/exe __guest-helper`, 30 s per call): what
+// the mount and `rpfs cat`/`cp` use.
+Result<std::unique_ptr<GuestFs>> StartSelfHelper(FsType type, SourcePtr volume);
+
 }  // namespace rpfs::guest
