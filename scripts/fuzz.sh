@@ -27,10 +27,10 @@ declare -A SOURCES=(
                    src/guest/fs_probe.cc src/guest/fs_type.cc src/guest/disk_bytes.cc
                    src/guest/crc32.cc src/guest/byte_source.cc src/util/status.cc"
   [lvm_metadata]="src/guest/lvm_metadata.cc src/util/status.cc"
-  [guest_jbd2]="src/guest/jbd2_replay.cc src/guest/jbd2_superblock.cc src/guest/crc32c.cc
+  [guest_jbd2]="src/guest/jbd2_replay.cc src/guest/jbd2_superblock.cc src/guest/crc32.cc
                 src/guest/block_overlay.cc src/guest/byte_source.cc src/util/status.cc"
   [guest_ext_journal]="src/guest/ext_journal.cc src/guest/ext_file_map.cc
-                src/guest/jbd2_replay.cc src/guest/jbd2_superblock.cc src/guest/crc32c.cc
+                src/guest/jbd2_replay.cc src/guest/jbd2_superblock.cc src/guest/crc32.cc
                 src/guest/block_overlay.cc src/guest/byte_source.cc src/util/status.cc"
   [guest_helper_protocol]="src/guest/helper_protocol.cc src/util/coding.cc src/util/status.cc"
 )
