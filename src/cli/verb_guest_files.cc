@@ -30,7 +30,8 @@ Status CopyGuestFile(Repository& repo, const std::string& vm, const std::string&
     if (slash > start) parts.push_back(path.substr(start, slash - start));
     start = slash + 1;
   }
-  if (parts.size() == 3) return Status::InvalidArgument("no guest path given (e.g. vda1/etc/hosts)");
+  if (parts.size() == 3)
+    return Status::InvalidArgument("no guest path given (e.g. vda1/etc/hosts)");
   fs::InodeNo ino = fs::kRootInode;
   std::string shown;
   fs::Attr attr;

@@ -21,11 +21,10 @@ class GuestCliTest : public CliTest {
     std::ofstream(src + "/etc/hosts") << "127.0.0.1 localhost\n";
     ASSERT_EQ(::symlink("hosts", (src + "/etc/link").c_str()), 0);
     std::string img = dir_ / "disk.img";
-    auto r = RunCommand({"sh", "-c",
-                         "truncate -s 24M " + img +
-                             " && printf 'label: gpt\\nstart=2048, type=L\\n' | sfdisk -q " + img +
-                             " && mke2fs -q -F -t ext4 -E offset=1048576 -d " + src + " " + img +
-                             " 20M"});
+    auto r = RunCommand(
+        {"sh", "-c",
+         "truncate -s 24M " + img + " && printf 'label: gpt\\nstart=2048, type=L\\n' | sfdisk -q " +
+             img + " && mke2fs -q -F -t ext4 -E offset=1048576 -d " + src + " " + img + " 20M"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     ASSERT_EQ(R({"init"}).exit_code, 0);
     r = R({"vm", "add", "vm", "--disk", "vda=" + img});
