@@ -77,8 +77,9 @@ Attr GuestAttr(NodeContext& ctx, const RpInfo& rp, const guest::VolumeInfo* v, c
 }
 
 // The entries of guest directory `ino` of the volume `dir` belongs to, each with its
-// attributes (a listing shows what a getattr would). An entry whose inode does not read is
-// left out rather than failing the whole listing.
+// attributes (a listing shows what a getattr would). An entry whose inode is damaged is left
+// out rather than failing the whole listing; an I/O error (the helper died or timed out)
+// fails it: an empty or partial listing would look like the truth.
 Result<std::vector<ChildNode>> ListGuestDir(NodeContext& ctx, const NodeKey& dir, uint64_t ino) {
   RPFS_ASSIGN_OR_RETURN(NodeFacts rp, LoadRp(ctx, dir));
   RPFS_ASSIGN_OR_RETURN(auto vol, ctx.volumes.Open(dir.vm, dir.rp_id, dir.volume));
@@ -89,7 +90,10 @@ Result<std::vector<ChildNode>> ListGuestDir(NodeContext& ctx, const NodeKey& dir
   for (auto& e : entries) {
     if (!ShowableName(e.name)) continue;
     auto attr = vol->fs->GetAttr(e.ino);
-    if (!attr.ok()) continue;
+    if (!attr.ok()) {
+      if (attr.status().IsIOError()) return attr.status();
+      continue;
+    }
     NodeFacts facts{rp.rp, nullptr, std::make_shared<const FileAttr>(*attr)};
     out.push_back({std::move(e.name), GuestKey(dir, e.ino), std::move(facts)});
   }
