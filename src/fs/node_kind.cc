@@ -83,7 +83,9 @@ Result<std::string> NodeKindOps::ReadLink(NodeContext&, const NodeKey&) const {
 
 Result<std::vector<std::pair<std::string, std::string>>> NodeKindOps::Xattrs(NodeContext&,
                                                                              const NodeKey&) const {
-  return std::vector<std::pair<std::string, std::string>>{};
+  // Not an empty list: ENOTSUP tells libvirt (which remembers owners in trusted.* xattrs
+  // before it chowns a clone disk) that this filesystem keeps none, so it does not try.
+  return Status::NotSupported("no extended attributes here");
 }
 
 Result<Attr> NodeKindOps::Current(NodeContext& ctx, const NodeKey& key) const {

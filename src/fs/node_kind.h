@@ -119,7 +119,7 @@ class NodeKindOps {
   virtual bool UsesPageCache() const { return false; }
   // Symbolic links: the target. Default: InvalidArgument (readlink of a non-link is EINVAL).
   virtual Result<std::string> ReadLink(NodeContext& ctx, const NodeKey& key) const;
-  // Extended attributes shown on the node (name -> value). Default: none.
+  // Extended attributes shown on the node (name -> value). Default: NotSupported (ENOTSUP).
   virtual Result<std::vector<std::pair<std::string, std::string>>> Xattrs(NodeContext& ctx,
                                                                           const NodeKey& key) const;
 
