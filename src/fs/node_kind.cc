@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <cstdlib>
 
 namespace rpfs::fs {
@@ -145,6 +146,11 @@ Result<NodeFacts> LoadRp(NodeContext& ctx, const NodeKey& key) {
 Result<NodeFacts> LoadClone(NodeContext& ctx, const NodeKey& key) {
   RPFS_ASSIGN_OR_RETURN(CloneInfo c, ctx.repo->GetClone(key.vm, key.clone));
   return NodeFacts{nullptr, std::make_shared<const CloneInfo>(std::move(c)), nullptr};
+}
+
+const RpInfo& RpOf(const NodeFacts& facts) {
+  assert(facts.rp != nullptr);
+  return *facts.rp;
 }
 
 NodeKey ChildKey(const NodeKey& dir, NodeKind kind) {

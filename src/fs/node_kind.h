@@ -171,6 +171,8 @@ Status CheckReadOnlyOpen(int flags);
 Result<NodeFacts> LoadVm(NodeContext& ctx, const NodeKey& key);
 Result<NodeFacts> LoadRp(NodeContext& ctx, const NodeKey& key);
 Result<NodeFacts> LoadClone(NodeContext& ctx, const NodeKey& key);
+// The RP a node of an RP loaded (LoadRp) is in; facts.rp must be set.
+const RpInfo& RpOf(const NodeFacts& facts);
 // A child key of `dir` (same VM, RP and clone) of kind `kind`.
 NodeKey ChildKey(const NodeKey& dir, NodeKind kind);
 

@@ -15,11 +15,6 @@ namespace {
 
 using guest::FileAttr;
 
-const RpInfo& RpOf(const NodeFacts& facts) {
-  assert(facts.rp != nullptr);
-  return *facts.rp;
-}
-
 // The disk a volume lies on; the RP's first disk if the volume is gone (never for a
 // volume the scan listed: its `disk` is one of the RP's).
 const RpDiskInfo& DiskOf(const RpInfo& rp, const guest::VolumeInfo* v) {

@@ -10,12 +10,6 @@
 namespace rpfs::fs {
 namespace {
 
-// Every kind here loads its RP (LoadRp), and the RP directory hands its own to a listing.
-const RpInfo& RpOf(const NodeFacts& facts) {
-  assert(facts.rp != nullptr);
-  return *facts.rp;
-}
-
 // A file of the RP with access `a`, modified when the RP was created.
 Attr RpFileAttr(const RpInfo& rp, const NodeAccess& a, uint64_t size) {
   return MakeAttr(S_IFREG, a, size, rp.created_us, 1, true);

@@ -618,7 +618,21 @@ TEST_F(GuestFilesTest, CrashConsistentExt4MatchesTheKernelsReplay) {
   for (int i = 0; i < 40; ++i) {
     WriteText(live_mnt + "/logs/log-" + std::to_string(i), "line " + std::to_string(i) + "\n");
   }
-  std::this_thread::sleep_for(std::chrono::seconds(4));  // commit=1; no sync
+  // Wait, without a sync (a sync writes metadata home), until the journal in the image file
+  // holds a commit made after every write above: a marker written after counting the commit
+  // blocks forces one more commit, which comes after the earlier writes (jbd2 commits in
+  // order). Polled with a deadline; commit=1 makes it about a second.
+  auto commits = [&] {
+    return std::atoi(
+        Sh("debugfs -R logdump " + live + " 2>/dev/null | grep -c 'commit block'").out.c_str());
+  };
+  const int before = commits();
+  WriteText(live_mnt + "/logs/marker", "marker\n");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (commits() <= before) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "no journal commit within 20 s";
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
   std::string crash = dir_ / "crash.img", oracle = dir_ / "oracle.img";
   r = Sh("cp --sparse=always " + live + " " + crash + " && cp --sparse=always " + live + " " +
          oracle);

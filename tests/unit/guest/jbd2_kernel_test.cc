@@ -37,7 +37,14 @@ TEST(Jbd2Kernel, ReplayMatchesTheKernel) {
       "set -e; cd " + d +
       "; truncate -s 32M img; mkfs.ext4 -q -b 4096 -E lazy_itable_init=0,lazy_journal_init=0 img;"
       " mkdir m; mount -o loop,commit=1 img m; mkdir m/d; for i in $(seq 1 40); do"
-      " echo file$i > m/d/f$i; done; sleep 4; cp --sparse=always img a; umount m;"
+      " echo file$i > m/d/f$i; done;"
+      // No sync (it would write everything home): wait, with a deadline, until the image's
+      // journal holds a commit made after a marker written after the files (commits are in
+      // order, so it covers them).
+      " commits() { debugfs -R logdump img 2>/dev/null | grep -c \"commit block\" || true; };"
+      " c0=$(commits); echo marker > m/d/marker;"
+      " for i in $(seq 100); do [ $(commits) -gt $c0 ] && break; sleep 0.2; done;"
+      " [ $(commits) -gt $c0 ]; cp --sparse=always img a; umount m;"
       " cp --sparse=always a b; mount -o loop b m; umount m";
   ASSERT_EQ(std::system(("bash -c '" + script + "' >/dev/null 2>&1").c_str()), 0) << script;
   std::string a = Slurp(d + "/a");
