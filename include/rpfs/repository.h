@@ -185,6 +185,15 @@ class DiskReader {
   // ENXIO); NextHole returns size() for the implicit hole at the end.
   virtual Result<uint64_t> NextData(uint64_t offset) const = 0;
   virtual Result<uint64_t> NextHole(uint64_t offset) const = 0;
+  // What the bytes [offset, offset + length) are, from the extent map alone (no chunk is
+  // read): two ranges, of any disks of any RPs of one store, whose fingerprints are equal
+  // and not empty hold equal bytes. Unequal fingerprints prove nothing (another alignment,
+  // or a chunk that differs outside the range). Empty when this reader cannot tell.
+  virtual Result<std::string> Fingerprint(uint64_t offset, uint64_t length) const {
+    (void)offset;
+    (void)length;
+    return std::string();
+  }
 };
 
 // One writable disk of a clone. Reads of chunks not yet present locally fetch them from

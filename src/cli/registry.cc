@@ -19,6 +19,7 @@ std::unique_ptr<CliVerb> NewListVerb();
 std::unique_ptr<CliVerb> NewInfoVerb();
 std::unique_ptr<CliVerb> NewCatVerb();
 std::unique_ptr<CliVerb> NewCpVerb();
+std::unique_ptr<CliVerb> NewDiffVerb();
 std::unique_ptr<CliVerb> NewRenameVerb();
 std::unique_ptr<CliVerb> NewDeleteVerb();
 std::unique_ptr<CliVerb> NewExportVerb();
@@ -68,6 +69,7 @@ const Row kVerbs[] = {
     {nullptr, "export", "Write a disk of a recovery point as a raw image", NewExportVerb},
     {nullptr, "cat", "Print a guest file of a recovery point (path as under files/)", NewCatVerb},
     {nullptr, "cp", "Copy a guest file of a recovery point out (path as under files/)", NewCpVerb},
+    {nullptr, "diff", "List the guest files that differ between two recovery points", NewDiffVerb},
     {nullptr, "rollback", "Rewrite a VM's disks to a recovery point (only differing chunks)",
      NewRollbackVerb},
     {nullptr, "protect", "Keep a recovery point from delete and prune", NewProtectVerb},

@@ -8,12 +8,18 @@ namespace {
 
 class DiskByteSource final : public guest::ByteSource {
  public:
-  DiskByteSource(std::shared_ptr<DiskReader> disk, std::string name)
-      : disk_(std::move(disk)), name_(std::move(name)) {}
+  DiskByteSource(std::shared_ptr<DiskReader> disk, std::string name,
+                 std::shared_ptr<std::atomic<uint64_t>> bytes_read)
+      : disk_(std::move(disk)), name_(std::move(name)), bytes_read_(std::move(bytes_read)) {}
   uint64_t size() const override { return disk_->size(); }
   std::string name() const override { return name_; }
+  Result<std::string> Fingerprint(uint64_t offset, uint64_t length) const override {
+    RPFS_RETURN_IF_ERROR(guest::CheckRange(offset, length, disk_->size(), name_));
+    return disk_->Fingerprint(offset, length);
+  }
   Status ReadAt(uint64_t offset, std::span<std::byte> out) const override {
     RPFS_RETURN_IF_ERROR(guest::CheckRange(offset, out.size(), disk_->size(), name_));
+    if (bytes_read_) bytes_read_->fetch_add(out.size(), std::memory_order_relaxed);
     size_t done = 0;
     while (done < out.size()) {
       RPFS_ASSIGN_OR_RETURN(size_t n, disk_->ReadAt(offset + done, out.subspan(done)));
@@ -27,6 +33,7 @@ class DiskByteSource final : public guest::ByteSource {
  private:
   std::shared_ptr<DiskReader> disk_;
   std::string name_;
+  std::shared_ptr<std::atomic<uint64_t>> bytes_read_;  // may be null
 };
 
 // Moves `key` to the front of `lru` (adding it) and drops entries of `cache` past `cap`.
@@ -42,8 +49,18 @@ void Touch(std::list<K>& lru, std::map<K, V>& cache, const K& key, size_t cap) {
 
 }  // namespace
 
-guest::SourcePtr DiskSource(std::shared_ptr<DiskReader> disk, std::string name) {
-  return std::make_shared<DiskByteSource>(std::move(disk), std::move(name));
+guest::SourcePtr DiskSource(std::shared_ptr<DiskReader> disk, std::string name,
+                            std::shared_ptr<std::atomic<uint64_t>> bytes_read) {
+  return std::make_shared<DiskByteSource>(std::move(disk), std::move(name), std::move(bytes_read));
+}
+
+bool ShowsTree(const guest::VolumeInfo& v) {
+  return guest::SupportsTree(v.fs.type) && v.state.rfind("error", 0) != 0;
+}
+
+bool ShowableGuestName(const std::string& name) {
+  return !name.empty() && name != "." && name != ".." &&
+         name.find_first_of(std::string("/\0", 2)) == std::string::npos;
 }
 
 const guest::VolumeInfo* RpVolumes::Find(const std::string& name) const {
@@ -65,7 +82,8 @@ GuestVolumes::GuestVolumes(Repository* repo, GuestOpener opener, size_t max_open
     : repo_(repo),
       opener_(std::move(opener)),
       max_open_(std::max<size_t>(1, max_open_volumes)),
-      max_scanned_(std::max<size_t>(1, max_scanned_rps)) {}
+      max_scanned_(std::max<size_t>(1, max_scanned_rps)),
+      bytes_read_(std::make_shared<std::atomic<uint64_t>>(0)) {}
 
 Result<std::shared_ptr<const RpVolumes>> GuestVolumes::ScanUncached(const std::string& vm,
                                                                     uint64_t rp_id) {
@@ -74,7 +92,8 @@ Result<std::shared_ptr<const RpVolumes>> GuestVolumes::ScanUncached(const std::s
   for (const RpDiskInfo& d : rp.disks) {
     RPFS_ASSIGN_OR_RETURN(std::unique_ptr<DiskReader> reader,
                           repo_->OpenDiskById(vm, rp_id, d.name));
-    guest::SourcePtr disk = DiskSource(std::shared_ptr<DiskReader>(std::move(reader)), d.name);
+    guest::SourcePtr disk =
+        DiskSource(std::shared_ptr<DiskReader>(std::move(reader)), d.name, bytes_read_);
     RPFS_ASSIGN_OR_RETURN(std::vector<guest::VolumeInfo> found, guest::ScanDisk(d.name, disk));
     for (auto& v : found) {
       guest::SourcePtr src;
@@ -208,6 +227,39 @@ Result<size_t> GuestFileReader::ReadAt(uint64_t offset, std::span<std::byte> out
     ++it;
   }
   return done;
+}
+
+Result<std::string> GuestFileReader::Fingerprint(uint64_t offset, uint64_t length) const {
+  if (offset > size_ || length > size_ - offset) {
+    return Status::InvalidArgument("guest file " + std::to_string(ino_) +
+                                   ": fingerprint past its end");
+  }
+  auto it = std::upper_bound(
+      extents_.begin(), extents_.end(), offset,
+      [](uint64_t o, const guest::FileExtent& e) { return o < e.file_offset + e.length; });
+  std::string out;
+  for (uint64_t done = 0; done < length; ++it) {
+    uint64_t pos = offset + done;
+    if (it == extents_.end() || it->file_offset > pos) return std::string();  // ReadAt says why
+    uint64_t in_ext = pos - it->file_offset;
+    uint64_t n = std::min<uint64_t>(it->length - in_ext, length - done);
+    std::string piece;
+    switch (it->kind) {
+      case guest::FileExtent::Kind::kZero:
+        piece = "z" + std::to_string(n);
+        break;
+      case guest::FileExtent::Kind::kVolume: {
+        RPFS_ASSIGN_OR_RETURN(piece, volume_->source->Fingerprint(it->volume_offset + in_ext, n));
+        break;
+      }
+      case guest::FileExtent::Kind::kInline:
+        break;
+    }
+    if (piece.empty()) return piece;
+    out += std::to_string(piece.size()) + "|" + piece;
+    done += n;
+  }
+  return out;
 }
 
 }  // namespace rpfs::fs

@@ -9,6 +9,7 @@
 // evicted volume's helper ends when its last user lets go. Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <list>
@@ -28,6 +29,12 @@ namespace rpfs::fs {
 
 using GuestOpener =
     std::function<Result<std::unique_ptr<guest::GuestFs>>(guest::FsType, guest::SourcePtr)>;
+
+// Whether volume `v` shows a tree under files/: a filesystem we read, not known damaged.
+bool ShowsTree(const guest::VolumeInfo& v);
+// A guest name the mount can show: not empty, not "." or "..", no '/' or NUL (a hostile
+// filesystem may store any bytes).
+bool ShowableGuestName(const std::string& name);
 
 // The volumes of one RP.
 struct RpVolumes {
@@ -59,6 +66,8 @@ class GuestVolumes {
   // does not open). A failed open is not cached: the next access tries again.
   Result<std::shared_ptr<OpenVolume>> Open(const std::string& vm, uint64_t rp_id,
                                            const std::string& name);
+  // Bytes read so far from the RPs' disks, by scans, guest filesystems and file reads.
+  uint64_t bytes_read() const { return bytes_read_->load(std::memory_order_relaxed); }
 
  private:
   using RpKey = std::pair<std::string, uint64_t>;
@@ -75,6 +84,7 @@ class GuestVolumes {
   std::map<VolumeKey, std::shared_ptr<OpenVolume>> open_;
   std::list<VolumeKey> open_lru_;
   std::mutex open_mu_;  // serialises opening (one helper start per volume at a time)
+  std::shared_ptr<std::atomic<uint64_t>> bytes_read_;
 };
 
 // Reads one guest file (or a whole volume) from its extents: the bytes of kVolume extents
@@ -89,6 +99,10 @@ class GuestFileReader {
   uint64_t size() const { return size_; }
   // Up to out.size() bytes at `offset` (fewer only at the end of the file).
   Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> out) const;
+  // What bytes [offset, offset + length) of the file are, without reading them (see
+  // ByteSource::Fingerprint): equal non-empty fingerprints mean equal bytes. Empty when a
+  // piece is inline data or the volume cannot tell.
+  Result<std::string> Fingerprint(uint64_t offset, uint64_t length) const;
 
  private:
   std::shared_ptr<OpenVolume> volume_;
@@ -97,7 +111,9 @@ class GuestFileReader {
   std::vector<guest::FileExtent> extents_;  // sorted by file_offset
 };
 
-// An RP disk as a guest::ByteSource (reads are checked chunk by chunk by the DiskReader).
-guest::SourcePtr DiskSource(std::shared_ptr<DiskReader> disk, std::string name);
+// An RP disk as a guest::ByteSource (reads are checked chunk by chunk by the DiskReader),
+// adding the bytes it reads to `*bytes_read` if given.
+guest::SourcePtr DiskSource(std::shared_ptr<DiskReader> disk, std::string name,
+                            std::shared_ptr<std::atomic<uint64_t>> bytes_read = nullptr);
 
 }  // namespace rpfs::fs

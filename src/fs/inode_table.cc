@@ -15,6 +15,8 @@ std::string NodeKey::Encode() const {
   k += volume;
   k.push_back('\0');
   k += std::to_string(guest_ino);
+  k.push_back('\0');
+  k += std::to_string(other_rp_id);
   return k;
 }
 

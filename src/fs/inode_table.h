@@ -36,6 +36,8 @@ enum class NodeKind : uint8_t {
   kVolumeRaw,     // <vm>/<rp>/files/<volume>.raw
   kVolumeDir,     // <vm>/<rp>/files/<volume>: the root of a guest filesystem
   kGuestNode,     // any file or directory below a volume root (volume, guest_ino)
+  kDiffFromDir,   // <vm>/<rp>/files/.diff-from
+  kDiffText,      // <vm>/<rp>/files/.diff-from/<rp>: the changes from other_rp_id to rp_id
 };
 
 struct NodeKey {
@@ -44,8 +46,9 @@ struct NodeKey {
   uint64_t rp_id = 0;
   std::string disk;
   std::string clone;
-  std::string volume;      // guest files: the volume ("vda1")
-  uint64_t guest_ino = 0;  // kGuestNode: the guest filesystem's inode (hard links share a node)
+  std::string volume;        // guest files: the volume ("vda1")
+  uint64_t guest_ino = 0;    // kGuestNode: the guest filesystem's inode (hard links share a node)
+  uint64_t other_rp_id = 0;  // kDiffText: the RP compared with
   std::string Encode() const;
 };
 

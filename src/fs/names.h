@@ -20,6 +20,8 @@ inline constexpr char kPrunePreviewFile[] = ".prune-preview";
 // `.volumes` table, `<volume>.raw` for every volume and `<volume>/` for each one with a tree.
 inline constexpr char kFilesDir[] = "files";
 inline constexpr char kVolumesFile[] = ".volumes";
+// files/.diff-from/<other rp>: the guest files changed from that RP to this one.
+inline constexpr char kDiffFromDir[] = ".diff-from";
 
 // "vda" -> "vda.raw"
 inline std::string DiskFileName(std::string_view disk) { return std::string(disk) + kDiskSuffix; }

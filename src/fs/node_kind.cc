@@ -29,6 +29,8 @@ const NodeKindOps& VolumesTextKind();
 const NodeKindOps& VolumeRawKind();
 const NodeKindOps& VolumeDirKind();
 const NodeKindOps& GuestNodeKind();
+const NodeKindOps& DiffFromDirKind();
+const NodeKindOps& DiffTextKind();
 
 // The registry. No default: -Wswitch names a kind without ops.
 const NodeKindOps& KindOps(NodeKind kind) {
@@ -69,6 +71,10 @@ const NodeKindOps& KindOps(NodeKind kind) {
       return VolumeDirKind();
     case NodeKind::kGuestNode:
       return GuestNodeKind();
+    case NodeKind::kDiffFromDir:
+      return DiffFromDirKind();
+    case NodeKind::kDiffText:
+      return DiffTextKind();
   }
   // Node keys are made only by the kinds above: any other value is a corrupted key.
   std::abort();

@@ -52,13 +52,6 @@ NodeKey GuestKey(const NodeKey& dir, uint64_t ino) {
   return key;
 }
 
-// A guest name we can show: not empty, not "." or "..", no '/' or NUL (a hostile
-// filesystem may store any bytes).
-bool ShowableName(const std::string& name) {
-  return !name.empty() && name != "." && name != ".." &&
-         name.find_first_of(std::string("/\0", 2)) == std::string::npos;
-}
-
 Attr GuestAttr(NodeContext& ctx, const RpInfo& rp, const guest::VolumeInfo* v, const FileAttr& g) {
   NodeAccess a = GuestFileAccess(ctx.access, DiskOf(rp, v), g.mode);
   int64_t us = g.mtime_ns / 1000;
@@ -83,7 +76,7 @@ Result<std::vector<ChildNode>> ListGuestDir(NodeContext& ctx, const NodeKey& dir
   std::vector<ChildNode> out;
   out.reserve(entries.size());
   for (auto& e : entries) {
-    if (!ShowableName(e.name)) continue;
+    if (!ShowableGuestName(e.name)) continue;
     auto attr = vol->fs->GetAttr(e.ino);
     if (!attr.ok()) {
       if (attr.status().IsIOError()) return attr.status();
@@ -116,6 +109,7 @@ class FilesDir final : public DirectoryKind {
   Result<NodeKey> LookupChild(NodeContext&, const NodeKey& dir,
                               const std::string& name) const override {
     if (name == kVolumesFile) return ChildKey(dir, NodeKind::kVolumesText);
+    if (name == kDiffFromDir) return ChildKey(dir, NodeKind::kDiffFromDir);
     std::string raw = DiskFromFileName(name);
     if (!raw.empty()) return VolumeKey(dir, NodeKind::kVolumeRaw, raw);
     return VolumeKey(dir, NodeKind::kVolumeDir, name);
@@ -123,14 +117,15 @@ class FilesDir final : public DirectoryKind {
   Result<std::vector<ChildNode>> ListChildren(NodeContext& ctx, const NodeKey& dir) const override {
     RPFS_ASSIGN_OR_RETURN(NodeFacts facts, LoadRp(ctx, dir));
     RPFS_ASSIGN_OR_RETURN(auto vols, ctx.volumes.Scan(dir.vm, dir.rp_id));
-    std::vector<ChildNode> out{{kVolumesFile, ChildKey(dir, NodeKind::kVolumesText), facts}};
+    std::vector<ChildNode> out{{kVolumesFile, ChildKey(dir, NodeKind::kVolumesText), facts},
+                               {kDiffFromDir, ChildKey(dir, NodeKind::kDiffFromDir), facts}};
     for (size_t i = 0; i < vols->volumes.size(); ++i) {
       const guest::VolumeInfo& v = vols->volumes[i];
       if (vols->sources[i] == nullptr) continue;
       if (HasRawSlice(*vols, v)) {
         out.push_back({VolumeRawName(v.name), VolumeKey(dir, NodeKind::kVolumeRaw, v.name), facts});
       }
-      if (guest::SupportsTree(v.fs.type) && v.state.rfind("error", 0) != 0) {
+      if (ShowsTree(v)) {
         out.push_back({v.name, VolumeKey(dir, NodeKind::kVolumeDir, v.name), facts});
       }
     }
@@ -206,7 +201,7 @@ class VolumeDir final : public DirectoryKind {
     RPFS_ASSIGN_OR_RETURN(NodeFacts facts, LoadRp(ctx, key));
     std::shared_ptr<const RpVolumes> keep;
     RPFS_ASSIGN_OR_RETURN(const guest::VolumeInfo* v, FindVolume(ctx, key, &keep));
-    if (!guest::SupportsTree(v->fs.type) || v->state.rfind("error", 0) == 0) {
+    if (!ShowsTree(*v)) {
       return Status::NotFound("no files in volume " + key.volume);
     }
     return facts;

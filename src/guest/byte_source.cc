@@ -16,6 +16,10 @@ class SliceSource final : public ByteSource {
     RPFS_RETURN_IF_ERROR(CheckRange(offset, out.size(), size_, name_));
     return base_->ReadAt(offset_ + offset, out);
   }
+  Result<std::string> Fingerprint(uint64_t offset, uint64_t length) const override {
+    RPFS_RETURN_IF_ERROR(CheckRange(offset, length, size_, name_));
+    return base_->Fingerprint(offset_ + offset, length);
+  }
 
  private:
   SourcePtr base_;
@@ -55,6 +59,27 @@ class MappedSource final : public ByteSource {
     }
     return Status();
   }
+  // The segments' pieces in order; empty as soon as one piece of the base cannot tell.
+  Result<std::string> Fingerprint(uint64_t offset, uint64_t length) const override {
+    RPFS_RETURN_IF_ERROR(CheckRange(offset, length, size_, name_));
+    std::string out;
+    if (length == 0) return out;
+    auto it = std::upper_bound(segments_.begin(), segments_.end(), offset,
+                               [](uint64_t o, const Segment& s) { return o < s.offset; });
+    --it;
+    for (uint64_t done = 0; done < length; ++it) {
+      uint64_t in_seg = offset + done - it->offset;
+      uint64_t n = std::min<uint64_t>(it->length - in_seg, length - done);
+      std::string piece = "z" + std::to_string(n);
+      if (!it->zero) {
+        RPFS_ASSIGN_OR_RETURN(piece, base_->Fingerprint(it->base_offset + in_seg, n));
+        if (piece.empty()) return piece;
+      }
+      out += std::to_string(piece.size()) + "|" + piece;
+      done += n;
+    }
+    return out;
+  }
 
  private:
   SourcePtr base_;
@@ -89,6 +114,11 @@ Status CheckRange(uint64_t offset, uint64_t length, uint64_t size, const std::st
                                    std::to_string(size) + " bytes)");
   }
   return Status();
+}
+
+Result<std::string> ByteSource::Fingerprint(uint64_t offset, uint64_t length) const {
+  RPFS_RETURN_IF_ERROR(CheckRange(offset, length, size(), name()));
+  return std::string();
 }
 
 Result<SourcePtr> Slice(SourcePtr base, uint64_t offset, uint64_t size, std::string name) {

@@ -25,6 +25,10 @@ class ByteSource {
   virtual Status ReadAt(uint64_t offset, std::span<std::byte> out) const = 0;
   // What this source is, for error messages ("vda", "vda2", "vg0-root").
   virtual std::string name() const = 0;
+  // What the bytes [offset, offset + length) are without reading them: equal non-empty
+  // fingerprints mean equal bytes (an RP disk answers from its chunk digests, see
+  // DiskReader::Fingerprint). Empty (the default) when the source cannot tell.
+  virtual Result<std::string> Fingerprint(uint64_t offset, uint64_t length) const;
 };
 
 using SourcePtr = std::shared_ptr<const ByteSource>;

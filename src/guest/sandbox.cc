@@ -53,18 +53,20 @@ Status SetLimit(int resource, rlim_t value, const char* what) {
   return Status::OK();
 }
 
-// Sanitizer runtimes reserve terabytes of address space for their shadow memory.
+// Sanitizer builds (tests only): their runtimes reserve terabytes of address space for
+// shadow memory, and probe whether memory is readable with a pipe (IsAccessibleMemoryRange).
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kLimitAddressSpace = false;
+constexpr bool kSanitizerBuild = true;
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool kLimitAddressSpace = false;
+constexpr bool kSanitizerBuild = true;
 #else
-constexpr bool kLimitAddressSpace = true;
+constexpr bool kSanitizerBuild = false;
 #endif
 #else
-constexpr bool kLimitAddressSpace = true;
+constexpr bool kSanitizerBuild = false;
 #endif
+constexpr bool kLimitAddressSpace = !kSanitizerBuild;
 
 // No RLIMIT_FSIZE: stderr may be the daemon's log file, and a limit would kill the helper with
 // SIGXFSZ on its one diagnostic line; no other file can be opened.
@@ -73,8 +75,9 @@ Status SetLimits(int socket_fd) {
     RPFS_RETURN_IF_ERROR(SetLimit(RLIMIT_AS, rlim_t{1} << 30, "limiting address space"));
   }
   RPFS_RETURN_IF_ERROR(SetLimit(RLIMIT_CORE, 0, "disabling core dumps"));
-  RPFS_RETURN_IF_ERROR(
-      SetLimit(RLIMIT_NOFILE, static_cast<rlim_t>(socket_fd) + 1, "limiting descriptors"));
+  RPFS_RETURN_IF_ERROR(SetLimit(RLIMIT_NOFILE,
+                                static_cast<rlim_t>(socket_fd) + (kSanitizerBuild ? 3 : 1),
+                                "limiting descriptors"));
   return SetLimit(RLIMIT_NPROC, 0, "limiting processes");
 }
 
@@ -113,6 +116,11 @@ Status LoadSeccomp() {
                 SCMP_SYS(exit),
                 SCMP_SYS(exit_group)}) {
     allow(s);
+  }
+  if (kSanitizerBuild) {
+    for (int s : {SCMP_SYS(pipe), SCMP_SYS(pipe2), SCMP_SYS(close), SCMP_SYS(sigaltstack)}) {
+      allow(s);
+    }
   }
   for (int s : {SCMP_SYS(mmap), SCMP_SYS(mprotect)}) {
     if (rc == 0) {

@@ -57,6 +57,24 @@ class StreamReader final : public DiskReader {
   Result<uint64_t> NextData(uint64_t offset) const override { return Seek(offset, true); }
   Result<uint64_t> NextHole(uint64_t offset) const override { return Seek(offset, false); }
 
+  // The range's offset inside its first chunk, its length and the digests of the chunks it
+  // covers: equal for two ranges only when their bytes are equal (a chunk's digest fixes
+  // its bytes and its length; a hole's, zeros).
+  Result<std::string> Fingerprint(uint64_t offset, uint64_t length) const override {
+    if (offset > map_.size() || length > map_.size() - offset) {
+      return Status::InvalidArgument("fingerprint of bytes " + std::to_string(offset) + "+" +
+                                     std::to_string(length) + " past the end of the disk");
+    }
+    const uint64_t cs = map_.chunk_size();
+    std::string out = std::to_string(offset % cs) + ":" + std::to_string(length) + ":";
+    if (length == 0) return out;
+    for (uint64_t i = offset / cs; i <= (offset + length - 1) / cs; ++i) {
+      RPFS_ASSIGN_OR_RETURN(Digest d, map_.ChunkAt(i));
+      out += d.View();
+    }
+    return out;
+  }
+
  private:
   Result<uint64_t> Seek(uint64_t offset, bool want_data) const {
     if (offset >= map_.size()) return map_.size();

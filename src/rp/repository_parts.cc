@@ -22,6 +22,9 @@ class PinnedDiskReader : public DiskReader {
   }
   Result<uint64_t> NextData(uint64_t offset) const override { return inner_->NextData(offset); }
   Result<uint64_t> NextHole(uint64_t offset) const override { return inner_->NextHole(offset); }
+  Result<std::string> Fingerprint(uint64_t offset, uint64_t length) const override {
+    return inner_->Fingerprint(offset, length);
+  }
 
  private:
   std::unique_ptr<DiskReader> inner_;

@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "fs/filesystem.h"
+#include "fs/guest_diff.h"
 #include "guest/helper_client.h"
 #include "repo_fixture.h"
 #include "support/run.h"
@@ -109,7 +110,8 @@ TEST_F(GuestFilesTest, ListsVolumesAndTheirTable) {
   ASSERT_OK(listing);
   std::vector<std::string> names;
   for (const auto& e : **listing) names.push_back(e.name);
-  EXPECT_EQ(names, (std::vector<std::string>{".volumes", "vda1.raw", "vda1", "vda2.raw", "vda2"}));
+  EXPECT_EQ(names, (std::vector<std::string>{".volumes", ".diff-from", "vda1.raw", "vda1",
+                                             "vda2.raw", "vda2"}));
   fs_->Release(*h);
   std::string table = ReadWhole(Look(files.ino, ".volumes").ino);
   EXPECT_NE(table.find("name\tdisk\ttable\tindex\tstart\tsize\ttype\tfs\tlabel\tuuid\tstate\n"),
@@ -182,6 +184,27 @@ TEST_F(GuestFilesTest, AVolumeThatDoesNotOpenIsEioAndTheRestWorks) {
   EXPECT_NE(child.status().message().find("vda2"), std::string::npos);
   EXPECT_EQ(fs::ToErrno(fs_->ReadDir(vda2.ino).status()), EIO);
   EXPECT_EQ(ReadWhole(Walk("rp", {"vda1", "etc", "nginx.conf"}).ino), "server { listen 80; }\n");
+}
+
+// rpfs diff of two RPs of one unchanged disk: nothing changed, nothing read but metadata;
+// the volume that does not open is an error naming it, and the other is still compared.
+TEST_F(GuestFilesTest, DiffOfEqualRpsIsEmptyAndNamesTheVolumeItCannotOpen) {
+  fs::GuestVolumes volumes(repo_.get(), [](guest::FsType type, guest::SourcePtr volume) {
+    guest::HelperOptions o{{RpfsBinary(), "__guest-helper"}, std::chrono::seconds(30)};
+    return guest::StartGuestHelper(std::move(o), type, std::move(volume));
+  });
+  auto a = repo_->GetRp("vm", "rp");
+  auto b = repo_->GetRp("vm", "rp2");
+  ASSERT_OK(a);
+  ASSERT_OK(b);
+  auto diff = fs::DiffGuestFiles(volumes, "vm", a->id, b->id);
+  ASSERT_OK(diff);
+  EXPECT_TRUE(diff->changes.empty()) << fs::FormatGuestDiff(*diff);
+  EXPECT_EQ(diff->bytes_read, 0u);  // every file's chunks have the same digests
+  ASSERT_EQ(diff->errors.size(), 1u) << fs::FormatGuestDiff(*diff);
+  EXPECT_EQ(diff->errors[0].rfind("vda2: ", 0), 0u) << diff->errors[0];
+  EXPECT_NE(fs::FormatGuestDiff(*diff).find("! vda2: "), std::string::npos);
+  EXPECT_FALSE(fs::DiffGuestFiles(volumes, "vm", a->id, 999).ok());
 }
 
 }  // namespace

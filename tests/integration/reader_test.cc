@@ -52,6 +52,35 @@ TEST_F(ReaderTest, NextDataAndNextHoleFollowTheChunksThatHoldData) {
   EXPECT_EQ(*reader->NextHole(41 * kChunk), size);   // past the end: the implicit hole
 }
 
+// Fingerprints (rpfs diff): equal for equal bytes at the same place in the chunk grid, also
+// across RPs and chunks at other offsets; different where a chunk changed; never a read.
+TEST_F(ReaderTest, FingerprintsAreEqualExactlyWhereTheChunksAre) {
+  std::string img = Path("vda.raw");
+  MakeSparseFile(img, 16 * kChunk);
+  WriteAt(img, 0, PatternBytes(1, 4 * kChunk));
+  WriteAt(img, 8 * kChunk, PatternBytes(1, 4 * kChunk));  // chunks 8-11 = chunks 0-3
+  ASSERT_OK(repo_->AddVm("vm", {{"vda", img, std::nullopt}}));
+  ASSERT_OK(repo_->CreateRp("vm", "a", {}));
+  WriteAt(img, 2 * kChunk + 100, PatternBytes(9, 10));  // chunk 2 only
+  ASSERT_OK(repo_->CreateRp("vm", "b", {}));
+  auto a = Open("a"), b = Open("b");
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  auto fp = [](const DiskReader& r, uint64_t off, uint64_t len) {
+    auto f = r.Fingerprint(off, len);
+    EXPECT_OK(f);
+    return f.ok() ? *f : std::string("error");
+  };
+  EXPECT_FALSE(fp(*a, 0, 2 * kChunk).empty());
+  EXPECT_EQ(fp(*a, 10, 2 * kChunk - 10), fp(*b, 10, 2 * kChunk - 10));   // chunks 0-2, unchanged
+  EXPECT_NE(fp(*a, kChunk, 2 * kChunk), fp(*b, kChunk, 2 * kChunk));     // chunk 2 changed
+  EXPECT_EQ(fp(*a, 8 * kChunk + 7, 3 * kChunk), fp(*a, 7, 3 * kChunk));  // same bytes elsewhere
+  EXPECT_NE(fp(*a, 8, kChunk), fp(*a, 7, kChunk));                       // another alignment
+  EXPECT_EQ(fp(*a, 5 * kChunk, kChunk), fp(*b, 6 * kChunk, kChunk));     // holes
+  EXPECT_FALSE(a->Fingerprint(15 * kChunk, kChunk + 1).ok());
+  EXPECT_FALSE(a->Fingerprint(17 * kChunk, 0).ok());
+}
+
 TEST_F(ReaderTest, NavigationOnHugeSparseDiskSkipsHoleSubtrees) {
   std::string img = Path("huge.raw");
   MakeSparseFile(img, 1ull << 40);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "support/status_matchers.h"
 
 namespace rpfs::guest {
@@ -32,6 +34,44 @@ TEST(ByteSourceTest, MappedJoinsSegmentsAndZeros) {
   EXPECT_FALSE(Mapped(disk, {{0, 8, 3, false}}, "bad").ok());  // past the base
   EXPECT_FALSE(Mapped(disk, {{1, 0, 3, false}}, "gap").ok());  // not from 0
   EXPECT_FALSE(Mapped(disk, {}, "empty").ok());
+}
+
+// A base that fingerprints a range as "<offset>+<length>" (as a disk would from its chunks).
+class FingerprintedSource final : public ByteSource {
+ public:
+  uint64_t size() const override { return 100; }
+  std::string name() const override { return "disk"; }
+  Status ReadAt(uint64_t, std::span<std::byte> out) const override {
+    std::fill(out.begin(), out.end(), std::byte{1});
+    return Status::OK();
+  }
+  Result<std::string> Fingerprint(uint64_t offset, uint64_t length) const override {
+    return std::to_string(offset) + "+" + std::to_string(length);
+  }
+};
+
+TEST(ByteSourceTest, FingerprintsGoThroughSlicesAndMapsToTheBase) {
+  SourcePtr disk = std::make_shared<FingerprintedSource>();
+  auto part = Slice(disk, 10, 50, "vda1");
+  ASSERT_OK(part.status());
+  EXPECT_EQ(*(*part)->Fingerprint(5, 20), "15+20");
+  EXPECT_FALSE((*part)->Fingerprint(40, 20).ok());  // past the slice
+  auto lv = Mapped(disk, {{0, 60, 10, false}, {10, 0, 5, true}, {15, 20, 5, false}}, "vg-lv");
+  ASSERT_OK(lv.status());
+  auto a = (*lv)->Fingerprint(8, 10);  // 2 bytes at 68, 5 zeros, 3 bytes at 20
+  ASSERT_OK(a.status());
+  EXPECT_EQ(*a,
+            "4|68+2"
+            "2|z5"
+            "4|20+3");
+  EXPECT_NE(*a, *(*lv)->Fingerprint(7, 10));
+  // A source that cannot tell says nothing (and nothing through a map of it either).
+  SourcePtr mem = MemorySource("abcdefghij", "vda");
+  EXPECT_EQ(*mem->Fingerprint(0, 10), "");
+  EXPECT_FALSE(mem->Fingerprint(5, 6).ok());
+  auto over_mem = Mapped(mem, {{0, 0, 4, false}}, "lv");
+  ASSERT_OK(over_mem.status());
+  EXPECT_EQ(*(*over_mem)->Fingerprint(0, 4), "");
 }
 
 }  // namespace
