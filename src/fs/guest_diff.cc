@@ -104,8 +104,10 @@ class TreeDiff {
     if ((a.mode & 07777) != (b.mode & 07777)) c.what.emplace_back("mode");
     if (a.uid != b.uid || a.gid != b.gid) c.what.emplace_back("owner");
     if (S_ISLNK(a.mode)) {
-      RPFS_ASSIGN_OR_RETURN(std::string ta, Call(*from_, [&](auto& fs) { return fs.ReadLink(a.ino); }));
-      RPFS_ASSIGN_OR_RETURN(std::string tb, Call(*to_, [&](auto& fs) { return fs.ReadLink(b.ino); }));
+      RPFS_ASSIGN_OR_RETURN(std::string ta,
+                            Call(*from_, [&](auto& fs) { return fs.ReadLink(a.ino); }));
+      RPFS_ASSIGN_OR_RETURN(std::string tb,
+                            Call(*to_, [&](auto& fs) { return fs.ReadLink(b.ino); }));
       if (ta != tb) c.what.emplace_back("link");
     }
     if (!c.what.empty()) out_->changes.push_back(std::move(c));
@@ -173,9 +175,9 @@ void VolumeAppears(GuestChange::Kind kind, const guest::VolumeInfo& v, GuestDiff
 }
 
 // Two volumes of the same name: their trees compared, or their raw bytes when neither has one.
-Status CompareVolume(GuestVolumes& volumes, const std::string& vm, uint64_t from_rp,
-                     uint64_t to_rp, const RpVolumes& va, const RpVolumes& vb,
-                     const guest::VolumeInfo& a, const guest::VolumeInfo& b, GuestDiff* out) {
+Status CompareVolume(GuestVolumes& volumes, const std::string& vm, uint64_t from_rp, uint64_t to_rp,
+                     const RpVolumes& va, const RpVolumes& vb, const guest::VolumeInfo& a,
+                     const guest::VolumeInfo& b, GuestDiff* out) {
   if (ShowsTree(a) != ShowsTree(b)) {
     VolumeAppears(GuestChange::Kind::kRemoved, a, out);
     VolumeAppears(GuestChange::Kind::kAdded, b, out);
@@ -188,7 +190,8 @@ Status CompareVolume(GuestVolumes& volumes, const std::string& vm, uint64_t from
   }
   guest::SourcePtr sa = va.SourceOf(a.name), sb = vb.SourceOf(b.name);
   if (sa == nullptr || sb == nullptr) {
-    if (a.state != b.state) out->changes.push_back({GuestChange::Kind::kModified, a.name, S_IFREG, {"content"}});
+    if (a.state != b.state)
+      out->changes.push_back({GuestChange::Kind::kModified, a.name, S_IFREG, {"content"}});
     return Status::OK();
   }
   bool same = sa->size() == sb->size();

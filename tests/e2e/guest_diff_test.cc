@@ -58,8 +58,8 @@ class GuestDiffTest : public CliTest {
     auto r = RunCommand({"debugfs", "-R", "bmap /data/f07 100", img_});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     uint64_t block = std::stoull(r.out);
-    r = Sh("head -c 4096 /dev/urandom | dd of=" + img_ + " bs=4096 seek=" +
-           std::to_string(block) + " conv=notrunc status=none");
+    r = Sh("head -c 4096 /dev/urandom | dd of=" + img_ + " bs=4096 seek=" + std::to_string(block) +
+           " conv=notrunc status=none");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     std::string added = dir_ / "new.conf";
     std::ofstream(added) << "added\n";
@@ -86,9 +86,9 @@ TEST_F(GuestDiffTest, ListsExactlyTheChangedFilesReadingLittleOfTheDisk) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   std::set<std::pair<std::string, std::string>> want = {
-      {"modified", "vda/data/f07"},   {"added", "vda/etc/new.conf"},
+      {"modified", "vda/data/f07"},    {"added", "vda/etc/new.conf"},
       {"removed", "vda/keep/old.txt"}, {"modified", "vda/etc/app.conf"},
-      {"modified", "vda/etc/link"},   {"added", "vda/newdir"},
+      {"modified", "vda/etc/link"},    {"added", "vda/newdir"},
   };
   EXPECT_EQ(Changes(j), want) << r.out;
   for (const auto& c : j["changes"]) {
