@@ -41,21 +41,9 @@ class TreeDiff {
   }
 
  private:
-  // The showable entries of `dir`, sorted by name. A damaged entry is left out (as a
-  // listing of the mount does); an I/O error (the helper died) fails the volume.
+  // The showable entries of `dir` (OpenVolume::ListDir), sorted by name.
   static Result<Entries> List(OpenVolume& v, uint64_t dir) {
-    std::lock_guard lock(v.mu);
-    RPFS_ASSIGN_OR_RETURN(std::vector<guest::DirEntry> entries, v.fs->ReadDir(dir));
-    Entries out;
-    for (auto& e : entries) {
-      if (!ShowableGuestName(e.name)) continue;
-      auto attr = v.fs->GetAttr(e.ino);
-      if (!attr.ok()) {
-        if (attr.status().IsIOError()) return attr.status();
-        continue;
-      }
-      out.emplace_back(std::move(e.name), *attr);
-    }
+    RPFS_ASSIGN_OR_RETURN(Entries out, v.ListDir(dir));
     std::sort(out.begin(), out.end(),
               [](const auto& x, const auto& y) { return x.first < y.first; });
     return out;

@@ -63,6 +63,56 @@ bool ShowableGuestName(const std::string& name) {
          name.find_first_of(std::string("/\0", 2)) == std::string::npos;
 }
 
+void OpenVolume::Keep(uint64_t dir, const std::string& name, const guest::FileAttr& attr) {
+  if (attrs_.size() >= kMaxKept || names_.size() >= kMaxKept) {
+    attrs_.clear();
+    names_.clear();
+  }
+  attrs_[attr.ino] = attr;
+  if (!name.empty()) names_[{dir, name}] = attr.ino;
+}
+
+Result<guest::FileAttr> OpenVolume::GetAttr(uint64_t ino) {
+  std::lock_guard lock(mu);
+  auto it = attrs_.find(ino);
+  if (it != attrs_.end()) return it->second;
+  RPFS_ASSIGN_OR_RETURN(guest::FileAttr a, fs->GetAttr(ino));
+  Keep(0, "", a);
+  return a;
+}
+
+Result<guest::FileAttr> OpenVolume::Lookup(uint64_t dir, const std::string& name) {
+  std::lock_guard lock(mu);
+  auto it = names_.find({dir, name});
+  if (it != names_.end()) {
+    auto attr = attrs_.find(it->second);
+    if (attr != attrs_.end()) return attr->second;
+  }
+  RPFS_ASSIGN_OR_RETURN(guest::FileAttr a, fs->Lookup(dir, name));
+  Keep(dir, name, a);
+  return a;
+}
+
+Result<std::vector<std::pair<std::string, guest::FileAttr>>> OpenVolume::ListDir(uint64_t dir) {
+  std::lock_guard lock(mu);
+  RPFS_ASSIGN_OR_RETURN(std::vector<guest::DirEntry> entries, fs->ReadDir(dir));
+  std::vector<std::pair<std::string, guest::FileAttr>> out;
+  out.reserve(entries.size());
+  for (auto& e : entries) {
+    if (!ShowableGuestName(e.name)) continue;
+    auto kept = attrs_.find(e.ino);
+    Result<guest::FileAttr> attr =
+        kept != attrs_.end() ? Result<guest::FileAttr>(kept->second) : fs->GetAttr(e.ino);
+    if (!attr.ok()) {
+      if (attr.status().IsIOError()) return attr.status();
+      continue;
+    }
+    Keep(dir, e.name, *attr);
+    out.emplace_back(std::move(e.name), *attr);
+  }
+  return out;
+}
+
 const guest::VolumeInfo* RpVolumes::Find(const std::string& name) const {
   for (const auto& v : volumes) {
     if (v.name == name) return &v;

@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -47,10 +48,29 @@ struct RpVolumes {
 };
 
 // One opened guest filesystem. GuestFs is not thread-safe: every call holds `mu`.
+//
+// Each call of `fs` is a round trip to the sandboxed helper, and a tree walk asks for every
+// entry's attributes several times (the listing, the kernel's lookup, getxattr). The volume
+// never changes, so the answers are kept (names and attributes, bounded) and the calls below
+// answer from them: `ls -lR` costs one helper call per directory and one per entry.
 struct OpenVolume {
   guest::SourcePtr source;
   std::mutex mu;
   std::unique_ptr<guest::GuestFs> fs;  // guarded by mu
+
+  // fs->GetAttr / fs->Lookup, from what was kept when they can. Take `mu`.
+  Result<guest::FileAttr> GetAttr(uint64_t ino);
+  Result<guest::FileAttr> Lookup(uint64_t dir, const std::string& name);
+  // The showable entries of directory `dir` (ShowableGuestName) with their attributes, in
+  // the filesystem's order. An entry whose inode is damaged is left out; an I/O error (the
+  // helper died or timed out) fails the listing. Takes `mu`.
+  Result<std::vector<std::pair<std::string, guest::FileAttr>>> ListDir(uint64_t dir);
+
+ private:
+  static constexpr size_t kMaxKept = 32768;  // each of attrs_ and names_; then both start over
+  void Keep(uint64_t dir, const std::string& name, const guest::FileAttr& attr);
+  std::unordered_map<uint64_t, guest::FileAttr> attrs_;         // guarded by mu
+  std::map<std::pair<uint64_t, std::string>, uint64_t> names_;  // (dir, name) -> ino; mu
 };
 
 class GuestVolumes {

@@ -71,19 +71,12 @@ Attr GuestAttr(NodeContext& ctx, const RpInfo& rp, const guest::VolumeInfo* v, c
 Result<std::vector<ChildNode>> ListGuestDir(NodeContext& ctx, const NodeKey& dir, uint64_t ino) {
   RPFS_ASSIGN_OR_RETURN(NodeFacts rp, LoadRp(ctx, dir));
   RPFS_ASSIGN_OR_RETURN(auto vol, ctx.volumes.Open(dir.vm, dir.rp_id, dir.volume));
-  std::lock_guard lock(vol->mu);
-  RPFS_ASSIGN_OR_RETURN(std::vector<guest::DirEntry> entries, vol->fs->ReadDir(ino));
+  RPFS_ASSIGN_OR_RETURN(auto entries, vol->ListDir(ino));
   std::vector<ChildNode> out;
   out.reserve(entries.size());
-  for (auto& e : entries) {
-    if (!ShowableGuestName(e.name)) continue;
-    auto attr = vol->fs->GetAttr(e.ino);
-    if (!attr.ok()) {
-      if (attr.status().IsIOError()) return attr.status();
-      continue;
-    }
-    NodeFacts facts{rp.rp, nullptr, std::make_shared<const FileAttr>(*attr)};
-    out.push_back({std::move(e.name), GuestKey(dir, e.ino), std::move(facts)});
+  for (auto& [name, attr] : entries) {
+    NodeFacts facts{rp.rp, nullptr, std::make_shared<const FileAttr>(attr)};
+    out.push_back({std::move(name), GuestKey(dir, attr.ino), std::move(facts)});
   }
   return out;
 }
@@ -91,8 +84,14 @@ Result<std::vector<ChildNode>> ListGuestDir(NodeContext& ctx, const NodeKey& dir
 Result<NodeKey> LookupGuest(NodeContext& ctx, const NodeKey& dir, std::optional<uint64_t> ino,
                             const std::string& name) {
   RPFS_ASSIGN_OR_RETURN(auto vol, ctx.volumes.Open(dir.vm, dir.rp_id, dir.volume));
-  std::lock_guard lock(vol->mu);
-  RPFS_ASSIGN_OR_RETURN(FileAttr a, vol->fs->Lookup(ino.value_or(vol->fs->RootIno()), name));
+  uint64_t parent;
+  if (ino) {
+    parent = *ino;
+  } else {
+    std::lock_guard lock(vol->mu);
+    parent = vol->fs->RootIno();
+  }
+  RPFS_ASSIGN_OR_RETURN(FileAttr a, vol->Lookup(parent, name));
   return GuestKey(dir, a.ino);
 }
 
@@ -232,8 +231,7 @@ class GuestNode final : public NodeKindOps {
   Result<NodeFacts> Load(NodeContext& ctx, const NodeKey& key) const override {
     RPFS_ASSIGN_OR_RETURN(NodeFacts facts, LoadRp(ctx, key));
     RPFS_ASSIGN_OR_RETURN(auto vol, ctx.volumes.Open(key.vm, key.rp_id, key.volume));
-    std::lock_guard lock(vol->mu);
-    RPFS_ASSIGN_OR_RETURN(FileAttr a, vol->fs->GetAttr(key.guest_ino));
+    RPFS_ASSIGN_OR_RETURN(FileAttr a, vol->GetAttr(key.guest_ino));
     facts.guest = std::make_shared<const FileAttr>(a);
     return facts;
   }
@@ -253,10 +251,10 @@ class GuestNode final : public NodeKindOps {
   Status Open(NodeContext& ctx, const NodeKey& key, int flags, FileHandle* h) const override {
     RPFS_RETURN_IF_ERROR(CheckReadOnlyOpen(flags));
     RPFS_ASSIGN_OR_RETURN(auto vol, ctx.volumes.Open(key.vm, key.rp_id, key.volume));
-    std::lock_guard lock(vol->mu);
-    RPFS_ASSIGN_OR_RETURN(FileAttr a, vol->fs->GetAttr(key.guest_ino));
+    RPFS_ASSIGN_OR_RETURN(FileAttr a, vol->GetAttr(key.guest_ino));
     if (S_ISDIR(a.mode)) return Status::IsADirectory(key.volume + ": is a directory");
     if (!S_ISREG(a.mode)) return Status::NotSupported(key.volume + ": not a regular file");
+    std::lock_guard lock(vol->mu);
     RPFS_ASSIGN_OR_RETURN(std::vector<guest::FileExtent> extents, vol->fs->MapFile(a.ino));
     h->guest = std::make_shared<GuestFileReader>(vol, a.ino, a.size, std::move(extents));
     return Status::OK();
