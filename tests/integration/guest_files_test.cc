@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
 
 #include "fs/filesystem.h"
@@ -184,6 +185,60 @@ TEST_F(GuestFilesTest, AVolumeThatDoesNotOpenIsEioAndTheRestWorks) {
   EXPECT_NE(child.status().message().find("vda2"), std::string::npos);
   EXPECT_EQ(fs::ToErrno(fs_->ReadDir(vda2.ino).status()), EIO);
   EXPECT_EQ(ReadWhole(Walk("rp", {"vda1", "etc", "nginx.conf"}).ino), "server { listen 80; }\n");
+}
+
+// Counts the calls that reach a guest filesystem (each one a helper round trip).
+class CountingFs final : public guest::GuestFs {
+ public:
+  CountingFs(std::unique_ptr<guest::GuestFs> inner, std::atomic<int>* calls)
+      : inner_(std::move(inner)), calls_(calls) {}
+  uint64_t RootIno() const override { return inner_->RootIno(); }
+  std::string State() const override { return inner_->State(); }
+  Result<guest::FileAttr> GetAttr(uint64_t ino) override { return Count(), inner_->GetAttr(ino); }
+  Result<guest::FileAttr> Lookup(uint64_t dir, const std::string& name) override {
+    return Count(), inner_->Lookup(dir, name);
+  }
+  Result<std::vector<guest::DirEntry>> ReadDir(uint64_t dir) override {
+    return Count(), inner_->ReadDir(dir);
+  }
+  Result<std::string> ReadLink(uint64_t ino) override { return Count(), inner_->ReadLink(ino); }
+  Result<std::vector<guest::FileExtent>> MapFile(uint64_t ino) override {
+    return Count(), inner_->MapFile(ino);
+  }
+  Result<size_t> Read(uint64_t ino, uint64_t offset, std::span<std::byte> out) override {
+    return Count(), inner_->Read(ino, offset, out);
+  }
+  Result<std::vector<std::pair<std::string, std::string>>> ListXattrs(uint64_t ino) override {
+    return Count(), inner_->ListXattrs(ino);
+  }
+
+ private:
+  void Count() { ++*calls_; }
+  std::unique_ptr<guest::GuestFs> inner_;
+  std::atomic<int>* calls_;
+};
+
+// After a listing, the kernel's lookup, getattr and getxattr of each entry are answered
+// without another helper call (the volume never changes); a name never listed still is asked.
+TEST_F(GuestFilesTest, AListedDirectoryAnswersLookupsWithoutTheHelper) {
+  static std::atomic<int> calls{0};
+  fs::GuestOpener counting =
+      [](guest::FsType type, guest::SourcePtr volume) -> Result<std::unique_ptr<guest::GuestFs>> {
+    guest::HelperOptions o{{RpfsBinary(), "__guest-helper"}, std::chrono::seconds(30)};
+    RPFS_ASSIGN_OR_RETURN(auto fs, guest::StartGuestHelper(std::move(o), type, std::move(volume)));
+    return std::unique_ptr<guest::GuestFs>(std::make_unique<CountingFs>(std::move(fs), &calls));
+  };
+  fs_ = std::make_unique<fs::Filesystem>(repo_.get(), fs::MountAccess::OfThisProcess(), counting);
+  fs::Attr etc = Walk("rp", {"vda1", "etc"});
+  ASSERT_OK(fs_->ReadDir(etc.ino));
+  calls = 0;
+  auto conf = fs_->Lookup(etc.ino, "nginx.conf");
+  ASSERT_OK(conf);
+  ASSERT_OK(fs_->GetAttr(conf->ino));
+  ASSERT_OK(fs_->ListXattrs(conf->ino));
+  EXPECT_EQ(calls, 0);
+  EXPECT_FALSE(fs_->Lookup(etc.ino, "nope").ok());
+  EXPECT_EQ(calls, 1);
 }
 
 // rpfs diff of two RPs of one unchanged disk: nothing changed, nothing read but metadata;
