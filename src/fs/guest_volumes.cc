@@ -101,8 +101,9 @@ Result<std::vector<std::pair<std::string, guest::FileAttr>>> OpenVolume::ListDir
   for (auto& e : entries) {
     if (!ShowableGuestName(e.name)) continue;
     auto kept = attrs_.find(e.ino);
-    Result<guest::FileAttr> attr =
-        kept != attrs_.end() ? Result<guest::FileAttr>(kept->second) : fs->GetAttr(e.ino);
+    Result<guest::FileAttr> attr = e.attr                 ? Result<guest::FileAttr>(*e.attr)
+                                   : kept != attrs_.end() ? Result<guest::FileAttr>(kept->second)
+                                                          : fs->GetAttr(e.ino);
     if (!attr.ok()) {
       if (attr.status().IsIOError()) return attr.status();
       continue;

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -37,6 +38,9 @@ struct DirEntry {
   std::string name;  // any bytes but '/' and NUL; never "." or ".."
   uint64_t ino = 0;
   uint32_t type = 0;  // S_IFMT bits of the entry (S_IFREG, S_IFDIR, ...), 0 when unknown
+  // What GetAttr(ino) answers, when the listing carries it: the helper's does (one round
+  // trip per directory, not one per entry), except for an entry whose inode is damaged.
+  std::optional<FileAttr> attr;
 };
 
 // Where bytes [file_offset, file_offset + length) of a file are.

@@ -203,6 +203,14 @@ Result<std::vector<DirEntry>> GetEntries(Decoder& d) {
       return Bad("directory entry " + std::to_string(i) + " has a bad name");
     RPFS_ASSIGN_OR_RETURN(e.ino, d.GetVarint());
     RPFS_ASSIGN_OR_RETURN(e.type, GetU32(d, "entry type"));
+    RPFS_ASSIGN_OR_RETURN(uint8_t has_attr, d.GetU8());
+    if (has_attr > 1) return Bad("directory entry " + std::to_string(i) + " has a bad flag");
+    if (has_attr == 1) {
+      RPFS_ASSIGN_OR_RETURN(e.attr, GetAttr(d));
+      if (e.attr->ino != e.ino) {
+        return Bad("directory entry " + std::to_string(i) + " has another inode's attributes");
+      }
+    }
   }
   return out;
 }
@@ -250,6 +258,8 @@ struct PayloadEncoder {
       e.PutString(x.name);
       e.PutVarint(x.ino);
       e.PutVarint(x.type);
+      e.PutU8(x.attr ? 1 : 0);
+      if (x.attr) PutAttr(e, *x.attr);
     }
   }
   void operator()(const std::string& s) { e.PutString(s); }

@@ -134,11 +134,11 @@ class FakeFs final : public GuestFs {
   }
   std::vector<DirEntry> Entries(uint64_t dir) {
     if (dir == 15) return {};
-    return {{"hello.txt", 12, S_IFREG},
-            {"big", 13, S_IFREG},
-            {"link", 14, S_IFLNK},
-            {"sub", 15, S_IFDIR},
-            {kOddName, 16, 0}};
+    return {{"hello.txt", 12, S_IFREG, std::nullopt},
+            {"big", 13, S_IFREG, std::nullopt},
+            {"link", 14, S_IFLNK, std::nullopt},
+            {"sub", 15, S_IFDIR, std::nullopt},
+            {kOddName, 16, 0, std::nullopt}};
   }
 
   // The misbehaviours, on the call that argv names.

@@ -42,7 +42,11 @@ std::vector<HelperMessage> Samples() {
   attr.ino = 5;
   attr.mode = 0100644;
   attr.mtime_ns = -7;
-  std::vector<DirEntry> entries = {{"x y", 9, 0040000}, {std::string("\x80\x01", 2), 10, 0}};
+  FileAttr dir_attr;
+  dir_attr.ino = 9;
+  dir_attr.mode = 0040755;
+  std::vector<DirEntry> entries = {{"x y", 9, 0040000, dir_attr},
+                                   {std::string("\x80\x01", 2), 10, 0, std::nullopt}};
   std::vector<FileExtent> extents = {{0, 4096, FileExtent::Kind::kVolume, 1 << 20},
                                      {4096, 10, FileExtent::Kind::kInline, 0}};
   return {open,
@@ -104,9 +108,14 @@ TEST(HelperProtocolTest, BadFieldsAreNamed) {
   // A reply of 1000 directory entries in a 4-byte frame.
   EXPECT_EQ(message(std::string("\x04\x00\x03\xe8\x07", 5)),
             "guest helper frame: directory entry count 1000 is past the frame");
-  HelperReply slash{Status::OK(), std::vector<DirEntry>{{"a/b", 1, 0}}};
+  FileAttr other;
+  other.ino = 2;
+  HelperReply mixed{Status::OK(), std::vector<DirEntry>{{"a", 1, 0, other}}};
+  EXPECT_EQ(message(Payload(mixed)),
+            "guest helper frame: directory entry 0 has another inode's attributes");
+  HelperReply slash{Status::OK(), std::vector<DirEntry>{{"a/b", 1, 0, std::nullopt}}};
   EXPECT_EQ(message(Payload(slash)), "guest helper frame: directory entry 0 has a bad name");
-  HelperReply dot{Status::OK(), std::vector<DirEntry>{{"..", 1, 0}}};
+  HelperReply dot{Status::OK(), std::vector<DirEntry>{{"..", 1, 0, std::nullopt}}};
   EXPECT_EQ(message(Payload(dot)), "guest helper frame: directory entry 0 has a bad name");
   std::string kind = Payload(HelperReply{Status::OK(), std::vector<FileExtent>{{}}});
   kind[kind.size() - 2] = 9;  // the extent's kind byte
