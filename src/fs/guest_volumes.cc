@@ -63,11 +63,19 @@ bool ShowableGuestName(const std::string& name) {
          name.find_first_of(std::string("/\0", 2)) == std::string::npos;
 }
 
-void OpenVolume::Keep(uint64_t dir, const std::string& name, const guest::FileAttr& attr) {
-  if (attrs_.size() >= kMaxKept || names_.size() >= kMaxKept) {
-    attrs_.clear();
-    names_.clear();
+void OpenVolume::MakeRoom(size_t more) {
+  if (attrs_.size() + more <= kMaxKept && names_.size() + more <= kMaxKept &&
+      listed_entries_ + more <= kMaxKept) {
+    return;
   }
+  attrs_.clear();
+  names_.clear();
+  listings_.clear();
+  listed_entries_ = 0;
+}
+
+void OpenVolume::Keep(uint64_t dir, const std::string& name, const guest::FileAttr& attr) {
+  MakeRoom(1);
   attrs_[attr.ino] = attr;
   if (!name.empty()) names_[{dir, name}] = attr.ino;
 }
@@ -95,8 +103,10 @@ Result<guest::FileAttr> OpenVolume::Lookup(uint64_t dir, const std::string& name
 
 Result<std::vector<std::pair<std::string, guest::FileAttr>>> OpenVolume::ListDir(uint64_t dir) {
   std::lock_guard lock(mu);
+  auto listed = listings_.find(dir);
+  if (listed != listings_.end()) return listed->second;
   RPFS_ASSIGN_OR_RETURN(std::vector<guest::DirEntry> entries, fs->ReadDir(dir));
-  std::vector<std::pair<std::string, guest::FileAttr>> out;
+  Listing out;
   out.reserve(entries.size());
   for (auto& e : entries) {
     if (!ShowableGuestName(e.name)) continue;
@@ -110,6 +120,11 @@ Result<std::vector<std::pair<std::string, guest::FileAttr>>> OpenVolume::ListDir
     }
     Keep(dir, e.name, *attr);
     out.emplace_back(std::move(e.name), *attr);
+  }
+  if (out.size() <= kMaxKept / 4) {  // a huge directory is listed again rather than kept
+    MakeRoom(out.size());
+    listed_entries_ += out.size();
+    listings_[dir] = out;
   }
   return out;
 }

@@ -67,10 +67,16 @@ struct OpenVolume {
   Result<std::vector<std::pair<std::string, guest::FileAttr>>> ListDir(uint64_t dir);
 
  private:
-  static constexpr size_t kMaxKept = 32768;  // each of attrs_ and names_; then both start over
+  using Listing = std::vector<std::pair<std::string, guest::FileAttr>>;
+  // Entries kept in each of attrs_, names_ and listings_; past it all three start over.
+  static constexpr size_t kMaxKept = 32768;
+  // Forgets everything when `more` entries would not fit. mu held.
+  void MakeRoom(size_t more);
   void Keep(uint64_t dir, const std::string& name, const guest::FileAttr& attr);
   std::unordered_map<uint64_t, guest::FileAttr> attrs_;         // guarded by mu
   std::map<std::pair<uint64_t, std::string>, uint64_t> names_;  // (dir, name) -> ino; mu
+  std::unordered_map<uint64_t, Listing> listings_;              // dir -> its entries; mu
+  size_t listed_entries_ = 0;                                   // in listings_; mu
 };
 
 class GuestVolumes {

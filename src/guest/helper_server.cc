@@ -3,15 +3,22 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <list>
 #include <mutex>
+#include <unordered_map>
 
 #include "guest/helper_channel.h"
 
 namespace rpfs::guest {
 namespace {
 
-// The volume as the helper sees it: every read is a round trip to the daemon, which reads
+// The volume as the helper sees it: every fetch is a round trip to the daemon, which reads
 // its own ByteSource (and checks the range again: it does not trust the helper).
+//
+// A parser reads metadata a block or an inode at a time, clustered (inode tables, directory
+// blocks, the journal): a small read is widened to its aligned 64 KiB window (an RP chunk,
+// which the daemon decodes whole anyway) and the last 256 windows (16 MiB) are kept, so a tree
+// walk costs a round trip per window, not per block. Bigger reads go straight through.
 class SocketSource final : public ByteSource {
  public:
   SocketSource(int fd, uint64_t size, std::string name)
@@ -23,6 +30,47 @@ class SocketSource final : public ByteSource {
     RPFS_RETURN_IF_ERROR(CheckRange(offset, out.size(), size_, name_));
     // One request at a time on the socket, whatever the parser's threads do.
     std::lock_guard lock(mu_);
+    if (out.size() > kWindow) return Fetch(offset, out);
+    while (!out.empty()) {
+      uint64_t index = offset / kWindow;
+      auto window = Window(index);
+      // A window may hold a damaged chunk this read does not need: then only what it asks.
+      if (!window.ok()) return Fetch(offset, out);
+      uint64_t in_window = offset - index * kWindow;
+      uint64_t n = std::min<uint64_t>(out.size(), (*window)->size() - in_window);
+      std::memcpy(out.data(), (*window)->data() + in_window, n);
+      out = out.subspan(n);
+      offset += n;
+    }
+    return Status::OK();
+  }
+
+ private:
+  static constexpr uint64_t kWindow = 64 << 10;
+  static constexpr size_t kKeptWindows = 256;
+
+  // Window `index` (shorter at the end of the volume), fetched if not kept. mu_ held.
+  Result<const std::string*> Window(uint64_t index) const {
+    auto it = windows_.find(index);
+    if (it != windows_.end()) {
+      lru_.splice(lru_.begin(), lru_, it->second.second);
+      return &it->second.first;
+    }
+    uint64_t start = index * kWindow;
+    std::string bytes(std::min<uint64_t>(kWindow, size_ - start), '\0');
+    RPFS_RETURN_IF_ERROR(Fetch(start, std::as_writable_bytes(std::span(bytes))));
+    if (windows_.size() >= kKeptWindows) {
+      windows_.erase(lru_.back());
+      lru_.pop_back();
+    }
+    lru_.push_front(index);
+    auto& kept = windows_[index];
+    kept = {std::move(bytes), lru_.begin()};
+    return &kept.first;
+  }
+
+  // Reads `out` from the daemon, in requests of at most kMaxVolumeReadBytes. mu_ held.
+  Status Fetch(uint64_t offset, std::span<std::byte> out) const {
     while (!out.empty()) {
       uint64_t n = std::min<uint64_t>(out.size(), kMaxVolumeReadBytes);
       Status error;
@@ -50,11 +98,13 @@ class SocketSource final : public ByteSource {
     return Status::OK();
   }
 
- private:
   int fd_;
   uint64_t size_;
   std::string name_;
   mutable std::mutex mu_;
+  mutable std::list<uint64_t> lru_;  // window indexes, most recent first; mu_
+  mutable std::unordered_map<uint64_t, std::pair<std::string, std::list<uint64_t>::iterator>>
+      windows_;  // mu_
 };
 
 template <typename T>

@@ -142,6 +142,25 @@ TEST(HelperClientTest, VolumeReadErrorsReachTheCaller) {
   EXPECT_EQ(ReadString(*c, 12, 0, 5), "Hello");  // same helper, still serving
 }
 
+// Small reads are widened to an aligned 64 KiB window that the helper keeps: the second read
+// of the same window costs no round trip; a window holding a damaged chunk that the read
+// does not need still gives the bytes asked for.
+TEST(HelperClientTest, SmallVolumeReadsAreFetchedByWindowAndKept) {
+  auto source = std::make_shared<HookedSource>(MemorySource(FakeVolumeBytes(), "vda1"));
+  auto c = StartOk(FakeHelper(), source);
+  ASSERT_NE(c, nullptr);
+  const std::string& volume = FakeVolumeBytes();
+  std::atomic<int> fetches{0};
+  source->hook = [&fetches] { ++fetches; };
+  EXPECT_EQ(ReadString(*c, 13, 100, 50), volume.substr(100, 50));
+  EXPECT_EQ(fetches, 1);
+  EXPECT_EQ(ReadString(*c, 13, 4000, 3000), volume.substr(4000, 3000));
+  EXPECT_EQ(ReadString(*c, 13, 65530, 10), volume.substr(65530, 10));  // into the next window
+  EXPECT_EQ(fetches, 2);
+  source->bad_from = (5u << 20) + 100;  // inside the window of the next read, past its end
+  EXPECT_EQ(ReadString(*c, 13, 5u << 20, 50), volume.substr(5u << 20, 50));
+}
+
 TEST(HelperClientTest, HelperKilledMidCallFailsThatCallOnly) {
   auto source = std::make_shared<HookedSource>(MemorySource(FakeVolumeBytes(), "vda1"));
   auto c = StartOk(FakeHelper(), source);
