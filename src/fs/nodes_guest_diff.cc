@@ -17,7 +17,9 @@ NodeKey DiffKey(const NodeKey& dir, uint64_t other_rp) {
   return key;
 }
 
-// files/.diff-from: one entry per RP of the VM (this one too: its diff is empty).
+// files/.diff-from: `<rp>` for any RP of the VM (this one too: its diff is empty), found by
+// name and never listed, so that `grep -r`, `find` or a backup of the mount does not
+// compute a diff for every pair of RPs.
 class DiffFromDir final : public DirectoryKind {
  public:
   Result<NodeFacts> Load(NodeContext& ctx, const NodeKey& key) const override {
@@ -32,12 +34,8 @@ class DiffFromDir final : public DirectoryKind {
     RPFS_ASSIGN_OR_RETURN(RpInfo other, ctx.repo->GetRp(dir.vm, name));
     return DiffKey(dir, other.id);
   }
-  Result<std::vector<ChildNode>> ListChildren(NodeContext& ctx, const NodeKey& dir) const override {
-    RPFS_ASSIGN_OR_RETURN(NodeFacts facts, LoadRp(ctx, dir));
-    RPFS_ASSIGN_OR_RETURN(auto rps, ctx.repo->ListRps(dir.vm));
-    std::vector<ChildNode> out;
-    for (auto& rp : rps) out.push_back({rp.name, DiffKey(dir, rp.id), facts});
-    return out;
+  Result<std::vector<ChildNode>> ListChildren(NodeContext&, const NodeKey&) const override {
+    return std::vector<ChildNode>{};
   }
   bool UsesPageCache() const override { return false; }  // RPs come and go
 };

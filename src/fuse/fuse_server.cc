@@ -295,6 +295,47 @@ void OnReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fu
   });
 }
 
+// readdir with each entry looked up (counted) and its attributes, so that `ls -l` or `find`
+// need no lookup request per entry afterwards (the kernel uses it when it sees lookups
+// follow listings). An entry whose lookup fails is listed without attributes (ino 0: the
+// kernel only adds the name); "." and ".." never carry one.
+void OnReadDirPlus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                   struct fuse_file_info* fi) {
+  Guard(req, [&] {
+    auto entries = Fs(req)->Listing(fi->fh);
+    if (!entries.ok()) return ReplyError(req, entries.status());
+    std::vector<char> buf(size);
+    std::vector<fuse_ino_t> counted;  // looked up for this reply
+    size_t used = 0;
+    size_t total = (*entries)->size() + 2;  // offsets as in OnReadDir
+    for (size_t i = static_cast<size_t>(off); i < total; ++i) {
+      struct fuse_entry_param e = {};
+      std::string name = i == 0 ? "." : i == 1 ? ".." : (**entries)[i - 2].name;
+      e.attr.st_mode = i < 2 ? S_IFDIR : (**entries)[i - 2].attr.mode;
+      e.attr.st_ino = i == 0 ? ino : kUnknownIno;
+      if (i >= 2) {
+        auto a = Fs(req)->Lookup(ino, name);
+        if (a.ok()) {
+          e.ino = a->ino;
+          e.attr = ToStat(*a);
+          e.attr_timeout = e.entry_timeout = Timeout(*a);
+        }
+      }
+      size_t need = fuse_add_direntry_plus(req, buf.data() + used, size - used, name.c_str(), &e,
+                                           static_cast<off_t>(i + 1));
+      if (need > size - used) {
+        if (e.ino != 0) Fs(req)->Forget(e.ino, 1);  // not sent: the kernel never saw it
+        break;
+      }
+      used += need;
+      if (e.ino != 0) counted.push_back(e.ino);
+    }
+    if (fuse_reply_buf(req, buf.data(), used) != 0) {
+      for (fuse_ino_t n : counted) Fs(req)->Forget(n, 1);
+    }
+  });
+}
+
 void OnOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   Guard(req, [&] {
     auto h = Fs(req)->Open(ino, fi->flags);
@@ -405,6 +446,7 @@ struct fuse_lowlevel_ops MakeOps() {
   ops.getattr = OnGetAttr;
   ops.opendir = OnOpenDir;
   ops.readdir = OnReadDir;
+  ops.readdirplus = OnReadDirPlus;
   ops.releasedir = OnReleaseDir;
   ops.readlink = OnReadLink;
   ops.getxattr = OnGetXattr;
