@@ -201,7 +201,7 @@ void OnGetAttr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info*) {
 }
 
 // The listing is made once per opendir and kept on the handle: a directory read in many
-// pages asks the fs layer once (a guest directory costs a helper round trip per entry).
+// pages asks the fs layer once.
 void OnOpenDir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
   Guard(req, [&] {
     auto h = Fs(req)->OpenDir(ino);
