@@ -49,8 +49,11 @@ struct stat ToStat(const fs::Attr& a) {
   st.st_mtim.tv_nsec = us * 1000 + a.mtime_extra_ns;
   st.st_ctim = st.st_mtim;
   st.st_atim = st.st_mtim;
-  st.st_uid = a.uid.value_or(::getuid());
-  st.st_gid = a.gid.value_or(::getgid());
+  // The daemon's ids do not change; value_or(::getuid()) made two syscalls per reply.
+  static const uid_t kDaemonUid = ::getuid();
+  static const gid_t kDaemonGid = ::getgid();
+  st.st_uid = a.uid.value_or(kDaemonUid);
+  st.st_gid = a.gid.value_or(kDaemonGid);
   return st;
 }
 
