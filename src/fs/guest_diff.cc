@@ -27,6 +27,27 @@ auto Call(OpenVolume& v, F&& f) {
   return f(*v.fs);
 }
 
+// Whether `a` and `b` hold the same `size` bytes: windows with equal fingerprints are not
+// read; the rest are read from both and compared (counted in `*read`).
+Result<bool> SameBytes(const GuestFileReader& a, const GuestFileReader& b, uint64_t size,
+                       uint64_t* read) {
+  std::vector<std::byte> ba, bb;
+  for (uint64_t off = 0; off < size; off += kWindow) {
+    uint64_t n = std::min(kWindow, size - off);
+    RPFS_ASSIGN_OR_RETURN(std::string fa, a.Fingerprint(off, n));
+    RPFS_ASSIGN_OR_RETURN(std::string fb, b.Fingerprint(off, n));
+    if (!fa.empty() && fa == fb) continue;
+    ba.resize(n);
+    bb.resize(n);
+    RPFS_ASSIGN_OR_RETURN(size_t ga, a.ReadAt(off, ba));
+    RPFS_ASSIGN_OR_RETURN(size_t gb, b.ReadAt(off, bb));
+    *read += ga + gb;
+    if (ga != n || gb != n) return Status::IOError("short read comparing contents", EIO);
+    if (std::memcmp(ba.data(), bb.data(), n) != 0) return false;
+  }
+  return true;
+}
+
 // One volume of each RP, compared tree against tree. GuestFs is not thread-safe: every call
 // holds its volume's mutex, never both at once (the two may be one volume).
 class TreeDiff {
@@ -128,28 +149,6 @@ class TreeDiff {
     return SameBytes(ra, rb, a.size, &out_->bytes_read);
   }
 
- public:
-  // Whether `a` and `b` hold the same `size` bytes: windows with equal fingerprints are not
-  // read; the rest are read from both and compared (counted in `*read`).
-  static Result<bool> SameBytes(const GuestFileReader& a, const GuestFileReader& b, uint64_t size,
-                                uint64_t* read) {
-    std::vector<std::byte> ba, bb;
-    for (uint64_t off = 0; off < size; off += kWindow) {
-      uint64_t n = std::min(kWindow, size - off);
-      RPFS_ASSIGN_OR_RETURN(std::string fa, a.Fingerprint(off, n));
-      RPFS_ASSIGN_OR_RETURN(std::string fb, b.Fingerprint(off, n));
-      if (!fa.empty() && fa == fb) continue;
-      ba.resize(n);
-      bb.resize(n);
-      RPFS_ASSIGN_OR_RETURN(size_t ga, a.ReadAt(off, ba));
-      RPFS_ASSIGN_OR_RETURN(size_t gb, b.ReadAt(off, bb));
-      *read += ga + gb;
-      if (ga != n || gb != n) return Status::IOError("short read comparing contents", EIO);
-      if (std::memcmp(ba.data(), bb.data(), n) != 0) return false;
-    }
-    return true;
-  }
-
  private:
   std::shared_ptr<OpenVolume> from_, to_;
   GuestDiff* out_;
@@ -185,7 +184,7 @@ Status CompareVolume(GuestVolumes& volumes, const std::string& vm, uint64_t from
   bool same = sa->size() == sb->size();
   if (same) {
     auto ra = GuestFileReader::WholeVolume(sa), rb = GuestFileReader::WholeVolume(sb);
-    RPFS_ASSIGN_OR_RETURN(same, TreeDiff::SameBytes(*ra, *rb, sa->size(), &out->bytes_read));
+    RPFS_ASSIGN_OR_RETURN(same, SameBytes(*ra, *rb, sa->size(), &out->bytes_read));
   }
   if (!same) out->changes.push_back({GuestChange::Kind::kModified, a.name, S_IFREG, {"content"}});
   return Status::OK();
