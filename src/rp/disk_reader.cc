@@ -93,8 +93,7 @@ class StreamReader final : public DiskReader {
 
 Status ReadChunk(const store::Store* store, const Digest& digest, std::span<std::byte> out) {
   thread_local format::ChunkDecoder decoder;
-  store::ObjectId id{format::ObjectKind::kChunk, digest};
-  RPFS_ASSIGN_OR_RETURN(std::string body, store->GetObjectBody(id));
+  RPFS_ASSIGN_OR_RETURN(std::string body, store->GetChunkBodyForRead(digest));
   Status s = decoder.Decode(body, out);
   if (!s.ok()) return Status::IOError("chunk " + digest.Hex() + " is damaged: " + s.message());
   return Status::OK();

@@ -122,6 +122,10 @@ class Store {
   virtual Result<std::optional<ObjectMeta>> GetObjectMeta(const ObjectId& id) const = 0;
   // The stored body (encoded chunk or page). NotFound or Corruption naming the object.
   virtual Result<std::string> GetObjectBody(const ObjectId& id) const = 0;
+  // The stored body of chunk `digest` for the read path: like GetObjectBody without the
+  // store's own record checksum. Only for a caller that decodes it (the chunk codec checks
+  // the content's XXH3); `verify` and GC use GetObjectBody.
+  virtual Result<std::string> GetChunkBodyForRead(const Digest& digest) const = 0;
 
   // --- mutations (caller serialises) ---
   virtual Result<std::unique_ptr<WriteTx>> BeginTx(std::string description) = 0;

@@ -53,5 +53,35 @@ TEST_F(RepoTest, FlippedByteIsReportedByVerifyAndFailsExport) {
   EXPECT_GE(failures, 1);
 }
 
+// Reads skip RocksDB's record checksum (the chunk codec checks the content's own XXH3), so
+// damage outside a chunk's stored bytes leaves reads right; verify still reads with the
+// record checksum and reports it.
+TEST_F(RepoTest, DamagedBlobRecordHeaderIsReportedByVerifyAndReadsStayRight) {
+  std::string img = Path("vda.raw");
+  MakeSparseFile(img, 8 << 20);
+  WriteAt(img, 0, PatternBytes(2, 8 << 20));
+  ASSERT_OK(repo_->AddVm("web01", {{"vda", img, std::nullopt}}));
+  ASSERT_OK(repo_->CreateRp("web01", "daily", {}));
+  repo_.reset();
+
+  // A blob file is a 30-byte header, then records: key length (8 bytes), value length (8),
+  // expiration (8), header CRC, blob CRC, key, value. Byte 46: the first record's expiration.
+  ASSERT_TRUE(FlipByteInLargestBlob(store(), 30 + 16));
+  Reopen();
+  auto report = repo_->Verify();
+  ASSERT_OK(report);
+  EXPECT_FALSE(report->ok());
+  ASSERT_FALSE(report->damaged_rps.empty());
+
+  auto want = ReadAll(img);
+  auto reader = repo_->OpenDisk("web01", "daily", "vda");
+  ASSERT_OK(reader);
+  std::vector<std::byte> got(want.size());
+  auto n = (*reader)->ReadAt(0, got);
+  ASSERT_OK(n);
+  ASSERT_EQ(*n, want.size());
+  EXPECT_TRUE(std::equal(got.begin(), got.end(), want.begin()));
+}
+
 }  // namespace
 }  // namespace rpfs::testing

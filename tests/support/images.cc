@@ -69,7 +69,7 @@ void CopyFile(const std::string& from, const std::string& to) {
   std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing);
 }
 
-bool FlipByteInLargestBlob(const std::string& store) {
+bool FlipByteInLargestBlob(const std::string& store, std::optional<uint64_t> at) {
   std::string largest;
   uintmax_t size = 0;
   for (const auto& e : std::filesystem::recursive_directory_iterator(store)) {
@@ -81,7 +81,8 @@ bool FlipByteInLargestBlob(const std::string& store) {
   if (largest.empty()) return false;
   int fd = ::open(largest.c_str(), O_RDWR);
   if (fd < 0) return false;
-  auto off = static_cast<off_t>(size / 2);
+  auto off = static_cast<off_t>(at.value_or(size / 2 + 4096));
+  if (static_cast<uintmax_t>(off) >= size) return false;
   unsigned char b = 0;
   bool ok = ::pread(fd, &b, 1, off) == 1;
   b ^= 0x5a;

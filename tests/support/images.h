@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,9 +21,10 @@ void WriteAt(const std::string& path, uint64_t offset, const std::vector<std::by
 std::vector<std::byte> ReadAll(const std::string& path);
 // Copies a file (content only).
 void CopyFile(const std::string& from, const std::string& to);
-// Flips one byte in the middle of the largest RocksDB blob file under `store`; returns
-// false when there is no blob file.
-bool FlipByteInLargestBlob(const std::string& store);
+// Flips one byte of the largest RocksDB blob file under `store`: by default 4 KiB past its
+// middle, inside a chunk's stored bytes (the middle itself may be a record header when the
+// chunks are stored raw), else at `at`. Returns false when there is no blob file.
+bool FlipByteInLargestBlob(const std::string& store, std::optional<uint64_t> at = std::nullopt);
 // Bytes of files under `dir`, recursively.
 uint64_t DirBytes(const std::string& dir);
 
