@@ -8,13 +8,14 @@
 
 #include "format/chunk_codec.h"
 #include "rp/chunk_cache.h"
+#include "rp/export_output.h"
 #include "util/fd.h"
 #include "util/thread_pool.h"
 
 namespace rpfs::rp {
 namespace {
 
-constexpr uint64_t kExportBatchBytes = 16ull << 20;
+constexpr uint64_t kExportBatchBytes = 4ull << 20;
 
 class StreamReader final : public DiskReader {
  public:
@@ -105,39 +106,45 @@ std::unique_ptr<DiskReader> NewDiskReader(const store::Store* store, PageCache* 
 }
 
 // Long (~90 lines) on purpose: the double-buffered batches are shared by the decode step
-// (pool) and the write step (writer thread), two lambdas over one state; issue 16
-// reworks this path for speed and may split it then.
+// (pool) and the write step (writer thread), two lambdas over one state.
+// Batches of 4 MiB (not 16): each stays in the CPU caches from its decode to its write.
+// The pool has at least 4 workers though the machine may have 2 cores: a worker waiting
+// on a blob read leaves its core to one that decodes (docs/performance.md).
 Status ExportStream(const store::Store* store, PageCache* cache, const format::RpStream& stream,
                     int fd, bool sparse, const ProgressFn& progress) {
   const auto& cfg = store->config();
   ExtentMap map(cache, cfg.page_fanout, cfg.chunk_size, stream);
   const uint64_t cs = cfg.chunk_size;
   const uint64_t per_batch = std::max<uint64_t>(1, kExportBatchBytes / cs);
-  ThreadPool pool(ThreadPool::DefaultWorkers());
+  ThreadPool pool(std::max<size_t>(4, ThreadPool::DefaultWorkers()));
 
   // Two batches: one is decoded by the pool while the other is written by a writer thread.
   struct Batch {
     uint64_t first = 0;
     uint64_t count = 0;
-    std::vector<std::byte> buffer;
+    AlignedBuffer buffer;  // O_DIRECT needs it aligned
     std::vector<Digest> digests;
     std::vector<Status> statuses;
   };
   Batch batches[2];
   for (Batch& b : batches) {
-    b.buffer.resize(per_batch * cs);
+    b.buffer = AlignedBuffer(per_batch * cs);
     b.digests.resize(per_batch);
     b.statuses.resize(per_batch);
   }
+  ExportOutput out(fd);
   uint64_t written_to = 0;  // non-sparse output: bytes already written
-  std::vector<std::byte> zeros;
+  AlignedBuffer zeros;
 
   auto write_zeros_until = [&](uint64_t target) -> Status {
     if (sparse) return Status::OK();
-    if (zeros.empty()) zeros.resize(1 << 20);
+    if (zeros.size() == 0) {
+      zeros = AlignedBuffer(1 << 20);
+      std::memset(zeros.data(), 0, zeros.size());
+    }
     while (written_to < target) {
       size_t n = static_cast<size_t>(std::min<uint64_t>(zeros.size(), target - written_to));
-      RPFS_RETURN_IF_ERROR(WriteFull(fd, std::span(zeros.data(), n), "export output"));
+      RPFS_RETURN_IF_ERROR(out.Write(std::span(zeros.data(), n), std::nullopt));
       written_to += n;
     }
     return Status::OK();
@@ -160,10 +167,10 @@ Status ExportStream(const store::Store* store, PageCache* cache, const format::R
       uint64_t len = (b.first + j - 1) * cs + map.ChunkLength(b.first + j - 1) - off;
       auto data = std::span<const std::byte>(b.buffer.data() + i * cs, len);
       if (sparse) {
-        RPFS_RETURN_IF_ERROR(PwriteFull(fd, data, static_cast<off_t>(off), "export output"));
+        RPFS_RETURN_IF_ERROR(out.Write(data, off));
       } else {
         RPFS_RETURN_IF_ERROR(write_zeros_until(off));
-        RPFS_RETURN_IF_ERROR(WriteFull(fd, data, "export output"));
+        RPFS_RETURN_IF_ERROR(out.Write(data, std::nullopt));
         written_to = off + len;
       }
       i = j;

@@ -1,12 +1,16 @@
 // Bit rot: one byte flipped at a random (seeded) place of a blob file or an SST of a
-// store with several RPs. `rpfs verify` must name exactly the RPs that can no longer be
-// read; `export` and reads through the mount give an error for those and the right bytes
-// for every other one, never wrong bytes. A flip in bytes nothing uses must change
-// nothing. RPFS_BITROT_TRIALS / RPFS_BITROT_SEED choose how many flips and which.
+// store with several RPs. `rpfs verify` must name every RP that can no longer be read;
+// `export` and reads through the mount give an error for those and the right bytes for
+// every other one, never wrong bytes. Verify may name more: it checks RocksDB's record
+// checksums, which reads skip (a chunk's decode checks its content's own XXH3), so a flip
+// in a blob record's header is damage verify reports while reads still return the right
+// bytes. A flip in bytes nothing uses must change nothing. RPFS_BITROT_TRIALS /
+// RPFS_BITROT_SEED choose how many flips and which.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -145,8 +149,8 @@ TEST_F(BitRotTest, VerifyNamesEveryDamagedRpAndNoReadReturnsWrongBytes) {
         named.insert(s.substr(0, s.find(':')));
       }
       EXPECT_EQ(v.exit_code == 0, j["ok"].get<bool>());
-      EXPECT_EQ(named, unreadable)
-          << "verify names other RPs than those that cannot be read: " << v.out << v.err;
+      EXPECT_TRUE(std::includes(named.begin(), named.end(), unreadable.begin(), unreadable.end()))
+          << "verify does not name every RP that cannot be read: " << v.out << v.err;
     } else {
       // Damaged metadata no RP needs (a refcount block, say) fails the whole scan, and a
       // damaged SST properties block fails opening the store (RocksDB then names the
