@@ -5,25 +5,15 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdlib>
 
 #include "util/fd.h"
 
 namespace rpfs::rp {
 namespace {
 
-bool IsAligned(uint64_t v) { return v % kDirectAlign == 0; }
+bool IsAligned(uint64_t v) { return v % kDirectIoAlign == 0; }
 
 }  // namespace
-
-AlignedBuffer::AlignedBuffer(size_t size) : size_(size) {
-  size_t rounded = (size + kDirectAlign - 1) / kDirectAlign * kDirectAlign;
-  void* p = std::aligned_alloc(kDirectAlign, rounded == 0 ? kDirectAlign : rounded);
-  if (p == nullptr) throw std::bad_alloc();
-  data_.reset(static_cast<std::byte*>(p));
-}
-
-void AlignedBuffer::Free::operator()(std::byte* p) const { std::free(p); }
 
 ExportOutput::ExportOutput(int fd) : fd_(fd), flags_(::fcntl(fd, F_GETFL)) {
   struct stat st;

@@ -4,38 +4,20 @@
 // write is first copied into kernel memory; on this project's machines that copy cost more
 // than decoding the whole RP (docs/performance.md), and it evicts everything else cached.
 // So a regular file takes O_DIRECT when its filesystem allows it. Direct I/O needs the
-// buffer, the length and the offset aligned to kDirectAlign: the caller's buffers come from
+// buffer, the length and the offset aligned to kDirectIoAlign: the caller's buffers come from
 // AlignedBuffer, and the one write that cannot be aligned (the disk's last, short chunk), or
 // any the filesystem refuses with EINVAL, falls back to buffered I/O for the rest.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <span>
 
 #include "rpfs/status.h"
+#include "util/aligned_buffer.h"
 
 namespace rpfs::rp {
-
-inline constexpr size_t kDirectAlign = 4096;
-
-// `size` bytes aligned to kDirectAlign, not initialised.
-class AlignedBuffer {
- public:
-  AlignedBuffer() = default;
-  explicit AlignedBuffer(size_t size);
-  std::byte* data() const { return data_.get(); }
-  size_t size() const { return size_; }
-
- private:
-  struct Free {
-    void operator()(std::byte* p) const;
-  };
-  std::unique_ptr<std::byte, Free> data_;
-  size_t size_ = 0;
-};
 
 class ExportOutput {
  public:

@@ -36,18 +36,18 @@ TEST(ExportOutputTest, AlignedWritesGoDirectAndAShortTailFallsBackToThePageCache
   {
     ExportOutput out(fd);
     if (!out.direct()) GTEST_SKIP() << "the filesystem of " << dir.path() << " has no O_DIRECT";
-    AlignedBuffer a = Filled(2 * kDirectAlign, 'a');
-    ASSERT_OK(out.Write(std::span(a.data(), a.size()), kDirectAlign));
+    AlignedBuffer a = Filled(2 * kDirectIoAlign, 'a');
+    ASSERT_OK(out.Write(std::span(a.data(), a.size()), kDirectIoAlign));
     EXPECT_TRUE(out.direct());
     AlignedBuffer b = Filled(100, 'b');  // the short last chunk
-    ASSERT_OK(out.Write(std::span(b.data(), b.size()), 3 * kDirectAlign));
+    ASSERT_OK(out.Write(std::span(b.data(), b.size()), 3 * kDirectIoAlign));
     EXPECT_FALSE(out.direct());
-    ASSERT_OK(out.Write(std::span(a.data(), kDirectAlign), 0));  // buffered from now on
+    ASSERT_OK(out.Write(std::span(a.data(), kDirectIoAlign), 0));  // buffered from now on
   }
   EXPECT_EQ(::fcntl(fd, F_GETFL) & O_DIRECT, 0) << "the caller's flags were not given back";
   ::close(fd);
-  std::string want =
-      std::string(kDirectAlign, 'a') + std::string(2 * kDirectAlign, 'a') + std::string(100, 'b');
+  std::string want = std::string(kDirectIoAlign, 'a') + std::string(2 * kDirectIoAlign, 'a') +
+                     std::string(100, 'b');
   EXPECT_EQ(Contents(path), want);
 }
 
@@ -58,14 +58,14 @@ TEST(ExportOutputTest, SequentialWritesKeepTheirOrder) {
   ASSERT_GE(fd, 0);
   {
     ExportOutput out(fd);
-    AlignedBuffer a = Filled(kDirectAlign, 'x');
+    AlignedBuffer a = Filled(kDirectIoAlign, 'x');
     AlignedBuffer b = Filled(10, 'y');
     ASSERT_OK(out.Write(std::span(a.data(), a.size()), std::nullopt));
     ASSERT_OK(out.Write(std::span(b.data(), b.size()), std::nullopt));
     ASSERT_OK(out.Write(std::span(a.data(), 5), std::nullopt));
   }
   ::close(fd);
-  EXPECT_EQ(Contents(path), std::string(kDirectAlign, 'x') + "yyyyyyyyyy" + "xxxxx");
+  EXPECT_EQ(Contents(path), std::string(kDirectIoAlign, 'x') + "yyyyyyyyyy" + "xxxxx");
 }
 
 TEST(ExportOutputTest, APipeIsWrittenInOrderWithoutDirectIo) {
@@ -74,15 +74,15 @@ TEST(ExportOutputTest, APipeIsWrittenInOrderWithoutDirectIo) {
   {
     ExportOutput out(p[1]);
     EXPECT_FALSE(out.direct());
-    AlignedBuffer a = Filled(kDirectAlign, 'p');
+    AlignedBuffer a = Filled(kDirectIoAlign, 'p');
     ASSERT_OK(out.Write(std::span(a.data(), a.size()), std::nullopt));
   }
   ::close(p[1]);
-  std::string got(2 * kDirectAlign, '\0');
+  std::string got(2 * kDirectIoAlign, '\0');
   ssize_t n = ::read(p[0], got.data(), got.size());
   ::close(p[0]);
-  ASSERT_EQ(n, static_cast<ssize_t>(kDirectAlign));
-  EXPECT_EQ(got.substr(0, kDirectAlign), std::string(kDirectAlign, 'p'));
+  ASSERT_EQ(n, static_cast<ssize_t>(kDirectIoAlign));
+  EXPECT_EQ(got.substr(0, kDirectIoAlign), std::string(kDirectIoAlign, 'p'));
 }
 
 TEST(ExportOutputTest, AFailedWriteNamesTheOutput) {
@@ -94,7 +94,7 @@ TEST(ExportOutputTest, AFailedWriteNamesTheOutput) {
   Status s;
   {
     ExportOutput out(fd);
-    AlignedBuffer a = Filled(kDirectAlign, 'z');
+    AlignedBuffer a = Filled(kDirectIoAlign, 'z');
     s = out.Write(std::span(a.data(), a.size()), 0);
   }
   ::close(fd);
