@@ -11,6 +11,8 @@
 namespace rpfs::fs {
 namespace {
 
+constexpr std::string_view kUserXattrPrefix = "user.";
+
 Status Stale(InodeNo ino) { return Status::Stale("unknown inode " + std::to_string(ino)); }
 
 }  // namespace
@@ -181,6 +183,14 @@ Result<std::string> Filesystem::ReadLink(InodeNo ino) {
 
 Result<std::string> Filesystem::GetXattr(InodeNo ino, std::string_view name) {
   RPFS_ASSIGN_OR_RETURN(NodeKey key, Node(ino));
+  // Every attribute rpfs shows is in the user namespace. Any other (security.selinux,
+  // system.posix_acl_access) is "not supported", not "absent": `ls -l` asks both for every
+  // entry, and only an unsupported answer lets it stop asking for the rest of the mount (it
+  // keeps that per st_dev). The kernel caches no xattr answer of a FUSE filesystem, so two
+  // round trips per entry would be most of a cold `ls -lR`.
+  if (!name.starts_with(kUserXattrPrefix)) {
+    return Status::NotSupported(std::string(name) + ": rpfs has only user.* attributes");
+  }
   RPFS_ASSIGN_OR_RETURN(auto all, KindOps(key.kind).Xattrs(*ctx_, key));
   for (auto& [n, v] : all) {
     if (n == name) return std::move(v);

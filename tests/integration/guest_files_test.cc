@@ -161,6 +161,9 @@ TEST_F(GuestFilesTest, ReadsFilesLinksAndAttributes) {
   ASSERT_OK(names);
   EXPECT_EQ(names->size(), 5u);
   EXPECT_EQ(fs::ToErrno(fs_->GetXattr(secret.ino, "user.nope").status()), ENODATA);
+  // Other namespaces are unsupported (so `ls -l` stops asking), not merely absent.
+  EXPECT_EQ(fs::ToErrno(fs_->GetXattr(secret.ino, "security.selinux").status()), EOPNOTSUPP);
+  EXPECT_EQ(fs::ToErrno(fs_->GetXattr(secret.ino, "system.posix_acl_access").status()), EOPNOTSUPP);
   EXPECT_EQ(fs::ToErrno(fs_->Open(conf.ino, O_WRONLY).status()), EROFS);
   EXPECT_EQ(fs::ToErrno(fs_->Lookup(Walk("rp", {"vda1"}).ino, "nope").status()), ENOENT);
 }
