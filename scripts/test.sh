@@ -39,7 +39,7 @@ if ((quick == 0)); then
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   (cd build-asan && ctest -j"$(nproc)" --output-on-failure -L 'unit|integration')
 
-  echo "== concurrency tests under TSan (thread pool, socket, readers, fs, deleted-while-read, clones)"
+  echo "== concurrency tests under TSan (thread pool, socket, readers, fs, deleted-while-read, clones, guest prefetch)"
   cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRPFS_SANITIZE=thread \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
     -DRPFS_BUILD_BENCH=OFF >/dev/null
@@ -47,7 +47,7 @@ if ((quick == 0)); then
   export TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/tests/tsan.supp"
   build-tsan/tests/rpfs_util_test --gtest_filter='ThreadPool*:UnixSocket*'
   build-tsan/tests/rpfs_integration_test \
-    --gtest_filter='FilesystemTest.*:FilesystemNamespaceTest.*:ReaderTest.*:RepoTest.DiskReader*:DeletedWhileReadTest.*:CloneTest.*-*DeadProcess*'
+    --gtest_filter='FilesystemTest.*:FilesystemNamespaceTest.*:ReaderTest.*:RepoTest.DiskReader*:DeletedWhileReadTest.*:CloneTest.*:GuestFilesTest.Concurrent*-*DeadProcess*'
   # (*DeadProcess* tests fork a child that starts threads, which TSan cannot follow.)
 
   echo "== fuzzing (libFuzzer, bounded)"

@@ -73,6 +73,7 @@ Status OpenAndServe(const Context& ctx, fuse::MountOptions opts,
   // `rpfs __guest-helper` (guest/helper_client.h), one per open volume.
   fs::Filesystem filesystem(repo->get(), fs::MountAccess::OfThisProcess(operators),
                             guest::StartSelfHelper);
+  filesystem.PrefetchGuestDirectories();  // find, ls -R, tar and rsync of files/ walk trees
   bool allow_other = false;
   for (const auto& o : opts.options) allow_other |= o == "allow_other";
   // `clone ... define` gives a new domain the clone's disks as this mount shows them.

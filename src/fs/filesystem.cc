@@ -181,6 +181,8 @@ Result<std::string> Filesystem::ReadLink(InodeNo ino) {
   return KindOps(key.kind).ReadLink(*ctx_, key);
 }
 
+void Filesystem::PrefetchGuestDirectories() { ctx_->volumes.PrefetchDirectories(); }
+
 Result<std::string> Filesystem::GetXattr(InodeNo ino, std::string_view name) {
   RPFS_ASSIGN_OR_RETURN(NodeKey key, Node(ino));
   // Every attribute rpfs shows is in the user namespace. Any other (security.selinux,

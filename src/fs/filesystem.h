@@ -103,6 +103,9 @@ class Filesystem {
   Filesystem(const Filesystem&) = delete;
   Filesystem& operator=(const Filesystem&) = delete;
 
+  // Guest directories get their subdirectories listed ahead, for tree walks
+  // (dir_prefetcher.h): the mount's choice. Before serving.
+  void PrefetchGuestDirectories();
   // Where to report namespace changes; nullptr: nowhere (no kernel, or unmounting).
   void SetKernelCache(KernelCache* cache);
 

@@ -1,5 +1,7 @@
 #include "fs/guest_volumes.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -81,52 +83,115 @@ void OpenVolume::Keep(uint64_t dir, const std::string& name, const guest::FileAt
 }
 
 Result<guest::FileAttr> OpenVolume::GetAttr(uint64_t ino) {
+  {
+    std::lock_guard cached(cache_mu_);
+    auto it = attrs_.find(ino);
+    if (it != attrs_.end()) return it->second;
+  }
   std::lock_guard lock(mu);
-  auto it = attrs_.find(ino);
-  if (it != attrs_.end()) return it->second;
   RPFS_ASSIGN_OR_RETURN(guest::FileAttr a, fs->GetAttr(ino));
+  std::lock_guard cached(cache_mu_);
   Keep(0, "", a);
   return a;
 }
 
 Result<guest::FileAttr> OpenVolume::Lookup(uint64_t dir, const std::string& name) {
-  std::lock_guard lock(mu);
-  auto it = names_.find({dir, name});
-  if (it != names_.end()) {
-    auto attr = attrs_.find(it->second);
-    if (attr != attrs_.end()) return attr->second;
+  {
+    std::lock_guard cached(cache_mu_);
+    auto it = names_.find({dir, name});
+    if (it != names_.end()) {
+      auto attr = attrs_.find(it->second);
+      if (attr != attrs_.end()) return attr->second;
+    }
   }
+  std::lock_guard lock(mu);
   RPFS_ASSIGN_OR_RETURN(guest::FileAttr a, fs->Lookup(dir, name));
+  std::lock_guard cached(cache_mu_);
   Keep(dir, name, a);
   return a;
 }
 
-Result<std::vector<std::pair<std::string, guest::FileAttr>>> OpenVolume::ListDir(uint64_t dir) {
-  std::lock_guard lock(mu);
+std::optional<OpenVolume::Listing> OpenVolume::KeptListing(uint64_t dir) {
+  std::lock_guard cached(cache_mu_);
   auto listed = listings_.find(dir);
-  if (listed != listings_.end()) return listed->second;
-  RPFS_ASSIGN_OR_RETURN(std::vector<guest::DirEntry> entries, fs->ReadDir(dir));
+  if (listed == listings_.end()) return std::nullopt;
+  return listed->second;
+}
+
+Result<OpenVolume::Listing> OpenVolume::Admit(uint64_t dir, std::vector<guest::DirEntry> entries) {
   Listing out;
   out.reserve(entries.size());
   for (auto& e : entries) {
     if (!ShowableGuestName(e.name)) continue;
-    auto kept = attrs_.find(e.ino);
-    Result<guest::FileAttr> attr = e.attr                 ? Result<guest::FileAttr>(*e.attr)
-                                   : kept != attrs_.end() ? Result<guest::FileAttr>(kept->second)
-                                                          : fs->GetAttr(e.ino);
-    if (!attr.ok()) {
-      if (attr.status().IsIOError()) return attr.status();
-      continue;
+    std::optional<guest::FileAttr> attr = e.attr;
+    if (!attr) {
+      std::lock_guard cached(cache_mu_);
+      auto kept = attrs_.find(e.ino);
+      if (kept != attrs_.end()) attr = kept->second;
     }
-    Keep(dir, e.name, *attr);
+    if (!attr) {
+      Result<guest::FileAttr> asked = fs->GetAttr(e.ino);
+      if (!asked.ok()) {
+        if (asked.status().IsIOError()) return asked.status();
+        continue;
+      }
+      attr = *asked;
+    }
     out.emplace_back(std::move(e.name), *attr);
   }
+  std::lock_guard cached(cache_mu_);
+  for (const auto& [name, attr] : out) Keep(dir, name, attr);
   if (out.size() <= kMaxKept / 4) {  // a huge directory is listed again rather than kept
     MakeRoom(out.size());
     listed_entries_ += out.size();
     listings_[dir] = out;
   }
   return out;
+}
+
+Result<OpenVolume::Listing> OpenVolume::ListKept(uint64_t dir) {
+  if (auto kept = KeptListing(dir)) return std::move(*kept);
+  std::lock_guard lock(mu);
+  // The prefetcher may have listed it while we waited for the helper.
+  if (auto kept = KeptListing(dir)) return std::move(*kept);
+  RPFS_ASSIGN_OR_RETURN(std::vector<guest::DirEntry> entries, fs->ReadDir(dir));
+  return Admit(dir, std::move(entries));
+}
+
+namespace {
+std::vector<uint64_t> SubdirsOf(const OpenVolume::Listing& listing) {
+  std::vector<uint64_t> dirs;
+  for (const auto& [name, attr] : listing) {
+    if (S_ISDIR(attr.mode)) dirs.push_back(attr.ino);
+  }
+  return dirs;
+}
+}  // namespace
+
+Result<OpenVolume::Listing> OpenVolume::ListDir(uint64_t dir) {
+  RPFS_ASSIGN_OR_RETURN(Listing out, ListKept(dir));
+  if (prefetcher_ != nullptr) prefetcher_->Listed(self_, SubdirsOf(out));
+  return out;
+}
+
+size_t OpenVolume::ListAhead(const std::vector<uint64_t>& dirs, std::vector<uint64_t>* subdirs) {
+  std::vector<uint64_t> want;
+  for (uint64_t dir : dirs) {
+    if (!KeptListing(dir)) want.push_back(dir);
+  }
+  if (want.empty()) return 0;
+  std::lock_guard lock(mu);
+  // One round trip for all of them (the helper's ReadDirs).
+  size_t listed = 0;
+  for (guest::DirListing& l : fs->ReadDirs(want)) {
+    if (!l.status.ok()) continue;  // the walk meets it again and reports it
+    Result<Listing> admitted = Admit(l.dir, std::move(l.entries));
+    if (!admitted.ok()) continue;
+    std::vector<uint64_t> below = SubdirsOf(*admitted);
+    subdirs->insert(subdirs->end(), below.begin(), below.end());
+    ++listed;
+  }
+  return listed;
 }
 
 const guest::VolumeInfo* RpVolumes::Find(const std::string& name) const {
@@ -233,6 +298,7 @@ Result<std::shared_ptr<OpenVolume>> GuestVolumes::Open(const std::string& vm, ui
     return Status::IOError(name + ": " + s.message(), EIO);
   }
   vol->fs = std::move(fs).value();
+  if (prefetcher_) vol->PrefetchWith(prefetcher_.get(), vol);
   std::lock_guard lock(mu_);
   open_[key] = vol;
   Touch(open_lru_, open_, key, max_open_);

@@ -16,11 +16,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "fs/dir_prefetcher.h"
 #include "guest/guest_fs.h"
 #include "guest/volumes.h"
 #include "rpfs/repository.h"
@@ -47,36 +49,62 @@ struct RpVolumes {
   guest::SourcePtr SourceOf(const std::string& name) const;
 };
 
-// One opened guest filesystem. GuestFs is not thread-safe: every call holds `mu`.
+// One opened guest filesystem. GuestFs is not thread-safe: every call of `fs` holds `mu`.
 //
 // Each call of `fs` is a round trip to the sandboxed helper, and a tree walk asks for every
 // entry's attributes several times (the listing, the kernel's lookup, getxattr). The volume
 // never changes, so the answers are kept (names and attributes, bounded) and the calls below
-// answer from them: `ls -lR` costs one helper call per directory and one per entry.
+// answer from them: `ls -lR` costs one helper call per directory and one per entry. With a
+// DirPrefetcher, a listing also has the subdirectories listed ahead of the walk.
+//
+// Locks: `mu` (a helper call) may take cache_mu_ (what is kept), never the other way round;
+// an answer that is kept is given under cache_mu_ alone, so the prefetcher's helper call
+// never holds up a walk that only needs what is kept.
 struct OpenVolume {
+  using Listing = std::vector<std::pair<std::string, guest::FileAttr>>;
+
   guest::SourcePtr source;
   std::mutex mu;
   std::unique_ptr<guest::GuestFs> fs;  // guarded by mu
 
-  // fs->GetAttr / fs->Lookup, from what was kept when they can. Take `mu`.
+  // fs->GetAttr / fs->Lookup, from what was kept when they can.
   Result<guest::FileAttr> GetAttr(uint64_t ino);
   Result<guest::FileAttr> Lookup(uint64_t dir, const std::string& name);
   // The showable entries of directory `dir` (ShowableGuestName) with their attributes, in
   // the filesystem's order. An entry whose inode is damaged is left out; an I/O error (the
-  // helper died or timed out) fails the listing. Takes `mu`.
-  Result<std::vector<std::pair<std::string, guest::FileAttr>>> ListDir(uint64_t dir);
+  // helper died or timed out) fails the listing. Hands the subdirectories to the prefetcher.
+  Result<Listing> ListDir(uint64_t dir);
+
+  // The prefetcher's call: lists those of `dirs` not kept yet into what is kept, in one
+  // helper round trip; how many it listed, and their subdirectories added to `subdirs`.
+  size_t ListAhead(const std::vector<uint64_t>& dirs, std::vector<uint64_t>* subdirs);
+  // Listings go to `prefetcher` (outlives this volume's users) as `self`. Before sharing.
+  void PrefetchWith(DirPrefetcher* prefetcher, std::weak_ptr<OpenVolume> self) {
+    prefetcher_ = prefetcher;
+    self_ = std::move(self);
+  }
 
  private:
-  using Listing = std::vector<std::pair<std::string, guest::FileAttr>>;
   // Entries kept in each of attrs_, names_ and listings_; past it all three start over.
   static constexpr size_t kMaxKept = 32768;
-  // Forgets everything when `more` entries would not fit. mu held.
+  // The kept listing of `dir`, if any. Takes cache_mu_.
+  std::optional<Listing> KeptListing(uint64_t dir);
+  // ListDir without the prefetcher.
+  Result<Listing> ListKept(uint64_t dir);
+  // The showable entries of `entries` (listed from `dir`) with their attributes, kept.
+  // mu held (it may ask the helper for an attribute the listing lacks).
+  Result<Listing> Admit(uint64_t dir, std::vector<guest::DirEntry> entries);
+  // Forgets everything when `more` entries would not fit. cache_mu_ held.
   void MakeRoom(size_t more);
-  void Keep(uint64_t dir, const std::string& name, const guest::FileAttr& attr);
-  std::unordered_map<uint64_t, guest::FileAttr> attrs_;         // guarded by mu
-  std::map<std::pair<uint64_t, std::string>, uint64_t> names_;  // (dir, name) -> ino; mu
-  std::unordered_map<uint64_t, Listing> listings_;              // dir -> its entries; mu
-  size_t listed_entries_ = 0;                                   // in listings_; mu
+  void Keep(uint64_t dir, const std::string& name, const guest::FileAttr& attr);  // cache_mu_
+
+  DirPrefetcher* prefetcher_ = nullptr;  // set before sharing, then constant
+  std::weak_ptr<OpenVolume> self_;
+  std::mutex cache_mu_;                                         // guards the members below
+  std::unordered_map<uint64_t, guest::FileAttr> attrs_;         // cache_mu_
+  std::map<std::pair<uint64_t, std::string>, uint64_t> names_;  // (dir, name) -> ino
+  std::unordered_map<uint64_t, Listing> listings_;              // dir -> its entries
+  size_t listed_entries_ = 0;                                   // in listings_
 };
 
 class GuestVolumes {
@@ -92,6 +120,11 @@ class GuestVolumes {
   // does not open). A failed open is not cached: the next access tries again.
   Result<std::shared_ptr<OpenVolume>> Open(const std::string& vm, uint64_t rp_id,
                                            const std::string& name);
+  // From now on, a directory listing has its subdirectories listed ahead on a background
+  // thread (dir_prefetcher.h): what the mount wants for tree walks. Before sharing.
+  void PrefetchDirectories() { prefetcher_ = std::make_unique<DirPrefetcher>(); }
+  // null unless PrefetchDirectories() (tests wait on it).
+  DirPrefetcher* prefetcher() { return prefetcher_.get(); }
   // Bytes read so far from the RPs' disks, by scans, guest filesystems and file reads.
   uint64_t bytes_read() const { return bytes_read_->load(std::memory_order_relaxed); }
 
@@ -111,6 +144,8 @@ class GuestVolumes {
   std::list<VolumeKey> open_lru_;
   std::mutex open_mu_;  // serialises opening (one helper start per volume at a time)
   std::shared_ptr<std::atomic<uint64_t>> bytes_read_;
+  // Last: destroyed first, so its thread ends before the volumes it lists go.
+  std::unique_ptr<DirPrefetcher> prefetcher_;
 };
 
 // Reads one guest file (or a whole volume) from its extents: the bytes of kVolume extents

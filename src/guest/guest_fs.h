@@ -57,6 +57,13 @@ struct FileExtent {
   uint64_t volume_offset = 0;
 };
 
+// One directory of GuestFs::ReadDirs: its entries, or why it could not be listed.
+struct DirListing {
+  uint64_t dir = 0;
+  Status status;
+  std::vector<DirEntry> entries;  // empty unless status is OK
+};
+
 class GuestFs {
  public:
   virtual ~GuestFs() = default;
@@ -68,6 +75,20 @@ class GuestFs {
   virtual Result<FileAttr> Lookup(uint64_t dir, const std::string& name) = 0;
   // Every entry of directory `dir` but "." and "..", in the filesystem's order.
   virtual Result<std::vector<DirEntry>> ReadDir(uint64_t dir) = 0;
+  // ReadDir of each of `dirs`, in order, each with its own outcome: the helper's answers
+  // them in one round trip (what a walk's prefetcher wants). An IOError of one stops the
+  // rest (they would fail alike): the list is then shorter.
+  virtual std::vector<DirListing> ReadDirs(const std::vector<uint64_t>& dirs) {
+    std::vector<DirListing> out;
+    for (uint64_t dir : dirs) {
+      Result<std::vector<DirEntry>> r = ReadDir(dir);
+      bool io_error = !r.ok() && r.status().IsIOError();
+      out.push_back({dir, r.ok() ? Status::OK() : r.status(),
+                     r.ok() ? std::move(r).value() : std::vector<DirEntry>{}});
+      if (io_error) break;
+    }
+    return out;
+  }
   virtual Result<std::string> ReadLink(uint64_t ino) = 0;
   // The extents of regular file `ino`, sorted, covering [0, size) without gaps.
   virtual Result<std::vector<FileExtent>> MapFile(uint64_t ino) = 0;

@@ -156,6 +156,36 @@ Result<std::vector<DirEntry>> HelperClient::ReadDir(uint64_t dir) {
   return CallFor<std::vector<DirEntry>>(CallOn(HelperOp::kReadDir, dir));
 }
 
+std::vector<DirListing> HelperClient::ReadDirs(const std::vector<uint64_t>& dirs) {
+  std::vector<DirListing> out;
+  for (size_t first = 0; first < dirs.size(); first += kMaxBatchDirs) {
+    HelperCall call;
+    call.op = HelperOp::kReadDirs;
+    size_t end = std::min(dirs.size(), first + kMaxBatchDirs);
+    call.inos.assign(dirs.begin() + static_cast<std::ptrdiff_t>(first),
+                     dirs.begin() + static_cast<std::ptrdiff_t>(end));
+    Result<std::vector<DirListing>> got = CallFor<std::vector<DirListing>>(call);
+    if (!got.ok()) {
+      out.push_back({dirs[first], got.status(), {}});
+      return out;
+    }
+    // The helper answers the directories asked, in order, possibly stopping early; anything
+    // else is a confused or hostile helper, and none of its answers is taken.
+    bool matches = got->size() <= call.inos.size();
+    for (size_t i = 0; matches && i < got->size(); ++i) matches = (*got)[i].dir == call.inos[i];
+    if (!matches) {
+      Status bad = Status::Corruption("a listing of directories not asked for");
+      std::lock_guard lock(mu_);
+      out.push_back({dirs[first], process_ ? KillLocked(ChannelOutcome::kBadFrame, bad) : bad, {}});
+      return out;
+    }
+    bool short_reply = got->size() < call.inos.size();
+    for (DirListing& l : *got) out.push_back(std::move(l));
+    if (short_reply) return out;
+  }
+  return out;
+}
+
 Result<std::string> HelperClient::ReadLink(uint64_t ino) {
   return CallFor<std::string>(CallOn(HelperOp::kReadLink, ino));
 }

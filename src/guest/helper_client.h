@@ -48,6 +48,9 @@ class HelperClient final : public GuestFs {
   Result<FileAttr> GetAttr(uint64_t ino) override;
   Result<FileAttr> Lookup(uint64_t dir, const std::string& name) override;
   Result<std::vector<DirEntry>> ReadDir(uint64_t dir) override;
+  // One round trip per kMaxBatchDirs directories. A failed call (the helper died, timed out
+  // or answered wrongly) is an IOError listing for the first directory it covered.
+  std::vector<DirListing> ReadDirs(const std::vector<uint64_t>& dirs) override;
   Result<std::string> ReadLink(uint64_t ino) override;
   Result<std::vector<FileExtent>> MapFile(uint64_t ino) override;
   Result<size_t> Read(uint64_t ino, uint64_t offset, std::span<std::byte> out) override;

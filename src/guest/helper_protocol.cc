@@ -116,6 +116,10 @@ void PutCall(Encoder& e, const HelperCall& c) {
       break;
     case HelperOp::kState:
       break;
+    case HelperOp::kReadDirs:
+      e.PutVarint(c.inos.size());
+      for (uint64_t ino : c.inos) e.PutVarint(ino);
+      break;
     default:
       e.PutVarint(c.ino);
       break;
@@ -126,7 +130,8 @@ Result<HelperCall> GetCall(Decoder& d) {
   HelperCall c;
   RPFS_ASSIGN_OR_RETURN(uint8_t op, d.GetU8());
   c.op = static_cast<HelperOp>(op);
-  if (op < static_cast<uint8_t>(HelperOp::kOpen) || op > static_cast<uint8_t>(HelperOp::kState)) {
+  if (op < static_cast<uint8_t>(HelperOp::kOpen) ||
+      op > static_cast<uint8_t>(HelperOp::kReadDirs)) {
     return Bad("unknown call " + std::to_string(op));
   }
   if (c.op == HelperOp::kOpen) {
@@ -138,6 +143,15 @@ Result<HelperCall> GetCall(Decoder& d) {
     return c;
   }
   if (c.op == HelperOp::kState) return c;
+  if (c.op == HelperOp::kReadDirs) {
+    RPFS_ASSIGN_OR_RETURN(uint64_t n, GetCount(d, "directory"));
+    if (n > kMaxBatchDirs) return Bad("a listing of " + std::to_string(n) + " directories");
+    c.inos.resize(n);
+    for (uint64_t& ino : c.inos) {
+      RPFS_ASSIGN_OR_RETURN(ino, d.GetVarint());
+    }
+    return c;
+  }
   RPFS_ASSIGN_OR_RETURN(c.ino, d.GetVarint());
   if (c.op == HelperOp::kLookup) {
     RPFS_ASSIGN_OR_RETURN(c.name, d.GetString());
@@ -215,6 +229,32 @@ Result<std::vector<DirEntry>> GetEntries(Decoder& d) {
   return out;
 }
 
+void PutEntries(Encoder& e, const std::vector<DirEntry>& entries) {
+  e.PutVarint(entries.size());
+  for (const DirEntry& x : entries) {
+    e.PutString(x.name);
+    e.PutVarint(x.ino);
+    e.PutVarint(x.type);
+    e.PutU8(x.attr ? 1 : 0);
+    if (x.attr) PutAttr(e, *x.attr);
+  }
+}
+
+// A ReadDirs reply. It is checked against its call by the client (HelperClient::ReadDirs).
+Result<std::vector<DirListing>> GetListings(Decoder& d) {
+  RPFS_ASSIGN_OR_RETURN(uint64_t n, GetCount(d, "listing"));
+  if (n > kMaxBatchDirs) return Bad("a reply of " + std::to_string(n) + " listings");
+  std::vector<DirListing> out(n);
+  for (DirListing& l : out) {
+    RPFS_ASSIGN_OR_RETURN(l.dir, d.GetVarint());
+    RPFS_RETURN_IF_ERROR(GetStatus(d, &l.status));
+    if (l.status.ok()) {
+      RPFS_ASSIGN_OR_RETURN(l.entries, GetEntries(d));
+    }
+  }
+  return out;
+}
+
 Result<std::vector<FileExtent>> GetExtents(Decoder& d) {
   RPFS_ASSIGN_OR_RETURN(uint64_t n, GetCount(d, "extent"));
   std::vector<FileExtent> out;
@@ -252,16 +292,7 @@ struct PayloadEncoder {
     e.PutString(o.state);
   }
   void operator()(const FileAttr& a) { PutAttr(e, a); }
-  void operator()(const std::vector<DirEntry>& entries) {
-    e.PutVarint(entries.size());
-    for (const DirEntry& x : entries) {
-      e.PutString(x.name);
-      e.PutVarint(x.ino);
-      e.PutVarint(x.type);
-      e.PutU8(x.attr ? 1 : 0);
-      if (x.attr) PutAttr(e, *x.attr);
-    }
-  }
+  void operator()(const std::vector<DirEntry>& entries) { PutEntries(e, entries); }
   void operator()(const std::string& s) { e.PutString(s); }
   void operator()(const std::vector<FileExtent>& extents) {
     e.PutVarint(extents.size());
@@ -278,6 +309,14 @@ struct PayloadEncoder {
     for (const auto& [name, value] : xattrs) {
       e.PutString(name);
       e.PutString(value);
+    }
+  }
+  void operator()(const std::vector<DirListing>& listings) {
+    e.PutVarint(listings.size());
+    for (const DirListing& l : listings) {
+      e.PutVarint(l.dir);
+      PutStatus(e, l.status);
+      if (l.status.ok()) PutEntries(e, l.entries);
     }
   }
 };
@@ -318,6 +357,10 @@ Result<ReplyPayload> GetPayload(Decoder& d, bool ok) {
     case 7: {
       RPFS_ASSIGN_OR_RETURN(Xattrs xattrs, GetXattrs(d));
       return ReplyPayload{std::move(xattrs)};
+    }
+    case 8: {
+      RPFS_ASSIGN_OR_RETURN(auto listings, GetListings(d));
+      return ReplyPayload{std::move(listings)};
     }
   }
   return Bad("unknown reply payload " + std::to_string(tag));
@@ -405,6 +448,8 @@ const char* HelperOpName(HelperOp op) {
       return "listxattrs";
     case HelperOp::kState:
       return "state";
+    case HelperOp::kReadDirs:
+      return "readdirs";
   }
   return "unknown";
 }

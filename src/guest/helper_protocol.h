@@ -36,6 +36,8 @@ inline constexpr uint32_t kMaxHelperFrameBytes = 64u << 20;
 inline constexpr uint64_t kMaxVolumeReadBytes = 4u << 20;
 // One Read call returns at most this much file data (HelperClient splits bigger reads).
 inline constexpr uint64_t kMaxFileReadBytes = 4u << 20;
+// One ReadDirs call lists at most this many directories.
+inline constexpr size_t kMaxBatchDirs = 64;
 
 enum class HelperOp : uint8_t {
   kOpen = 1,
@@ -47,6 +49,7 @@ enum class HelperOp : uint8_t {
   kRead,
   kListXattrs,
   kState,
+  kReadDirs,  // several directories in one round trip (GuestFs::ReadDirs)
 };
 const char* HelperOpName(HelperOp op);
 
@@ -59,6 +62,7 @@ struct HelperCall {
   uint64_t length = 0;                // Read, at most kMaxFileReadBytes
   FsType fs_type = FsType::kUnknown;  // Open
   uint64_t volume_size = 0;           // Open
+  std::vector<uint64_t> inos;         // ReadDirs: the directories, at most kMaxBatchDirs
 };
 
 // helper -> daemon, while the helper serves a call: "send me these bytes of the volume".
@@ -85,8 +89,9 @@ struct FileBytes {
   std::string bytes;
 };
 using Xattrs = std::vector<std::pair<std::string, std::string>>;
-using ReplyPayload = std::variant<std::monostate, OpenedFs, FileAttr, std::vector<DirEntry>,
-                                  std::string, std::vector<FileExtent>, FileBytes, Xattrs>;
+using ReplyPayload =
+    std::variant<std::monostate, OpenedFs, FileAttr, std::vector<DirEntry>, std::string,
+                 std::vector<FileExtent>, FileBytes, Xattrs, std::vector<DirListing>>;
 
 // helper -> daemon: the end of a call. `payload` is std::monostate when status is not OK.
 struct HelperReply {

@@ -145,6 +145,17 @@ HelperReply Serve(GuestFs& fs, const HelperCall& call) {
       return ToReply(fs.ListXattrs(call.ino));
     case HelperOp::kState:
       return HelperReply{Status::OK(), ReplyPayload{fs.State()}};
+    case HelperOp::kReadDirs: {
+      std::vector<DirListing> out;
+      for (uint64_t dir : call.inos) {
+        Result<std::vector<DirEntry>> r = ReadDirWithAttrs(fs, dir);
+        bool io_error = !r.ok() && r.status().IsIOError();
+        out.push_back({dir, r.ok() ? Status::OK() : r.status(),
+                       r.ok() ? std::move(r).value() : std::vector<DirEntry>{}});
+        if (io_error) break;  // the volume's bytes are not coming: the rest would fail alike
+      }
+      return HelperReply{Status::OK(), ReplyPayload{std::move(out)}};
+    }
     case HelperOp::kRead: {
       std::string bytes(call.length, '\0');
       Result<size_t> n = fs.Read(call.ino, call.offset, std::as_writable_bytes(std::span(bytes)));

@@ -9,10 +9,12 @@
 #include <algorithm>
 #include <atomic>
 #include <fstream>
+#include <thread>
 
 #include "fs/filesystem.h"
 #include "fs/guest_diff.h"
 #include "guest/helper_client.h"
+#include "guestfs/open.h"
 #include "repo_fixture.h"
 #include "support/run.h"
 #include "support/status_matchers.h"
@@ -37,7 +39,8 @@ class GuestFilesTest : public RepoTest {
     if (!Have("sfdisk") || !Have("mke2fs")) GTEST_SKIP() << "needs sfdisk and mke2fs";
     RepoTest::SetUp();
     std::string src = Path("src");
-    ASSERT_EQ(RunCommand({"mkdir", "-p", src + "/etc", src + "/d", src + "/private"}).exit_code, 0);
+    ASSERT_EQ(RunCommand({"mkdir", "-p", src + "/etc", src + "/d/e/f", src + "/private"}).exit_code,
+              0);
     WriteFile(src + "/etc/nginx.conf", "server { listen 80; }\n");
     big_ = std::string(1 << 20, '\0');
     for (size_t i = 0; i < big_.size(); ++i) big_[i] = static_cast<char>((i * 7919) >> 3);
@@ -204,6 +207,10 @@ class CountingFs final : public guest::GuestFs {
   Result<std::vector<guest::DirEntry>> ReadDir(uint64_t dir) override {
     return Count(), inner_->ReadDir(dir);
   }
+  // One call however many directories (the helper's is one round trip).
+  std::vector<guest::DirListing> ReadDirs(const std::vector<uint64_t>& dirs) override {
+    return Count(), inner_->ReadDirs(dirs);
+  }
   Result<std::string> ReadLink(uint64_t ino) override { return Count(), inner_->ReadLink(ino); }
   Result<std::vector<guest::FileExtent>> MapFile(uint64_t ino) override {
     return Count(), inner_->MapFile(ino);
@@ -245,6 +252,105 @@ TEST_F(GuestFilesTest, AListedDirectoryAnswersLookupsWithoutTheHelper) {
   EXPECT_EQ(calls, 0);
   EXPECT_FALSE(fs_->Lookup(etc.ino, "nope").ok());
   EXPECT_EQ(calls, 1);
+}
+
+// With the mount's prefetcher, listing a directory has its subdirectories listed ahead, two
+// levels deep, one helper call per level; a walk then finds them listed, and what it lists
+// has the next level listed in turn.
+TEST_F(GuestFilesTest, AListingHasItsSubdirectoriesListedAheadInOneCallPerLevel) {
+  static std::atomic<int> calls{0};
+  fs::GuestVolumes volumes(
+      repo_.get(),
+      [](guest::FsType type, guest::SourcePtr volume) -> Result<std::unique_ptr<guest::GuestFs>> {
+        guest::HelperOptions o{{RpfsBinary(), "__guest-helper"}, std::chrono::seconds(30)};
+        RPFS_ASSIGN_OR_RETURN(auto fs,
+                              guest::StartGuestHelper(std::move(o), type, std::move(volume)));
+        return std::unique_ptr<guest::GuestFs>(std::make_unique<CountingFs>(std::move(fs), &calls));
+      });
+  volumes.PrefetchDirectories();
+  auto rp = repo_->GetRp("vm", "rp");
+  ASSERT_OK(rp);
+  auto vol = volumes.Open("vm", rp->id, "vda1");
+  ASSERT_OK(vol);
+  uint64_t root;
+  {
+    std::lock_guard lock((*vol)->mu);
+    root = (*vol)->fs->RootIno();
+  }
+  auto child = [](const fs::OpenVolume::Listing& listing, const std::string& name) {
+    for (const auto& [n, attr] : listing) {
+      if (n == name) return attr.ino;
+    }
+    ADD_FAILURE() << "no " << name;
+    return uint64_t{0};
+  };
+  calls = 0;
+  auto top = (*vol)->ListDir(root);
+  ASSERT_OK(top);
+  volumes.prefetcher()->WaitIdle();
+  // The root; etc, d, private and lost+found together; then e (below d).
+  EXPECT_EQ(calls, 3);
+  EXPECT_EQ(volumes.prefetcher()->listed(), 5u);
+
+  calls = 0;
+  auto d = (*vol)->ListDir(child(*top, "d"));
+  ASSERT_OK(d);
+  auto e = (*vol)->ListDir(child(*d, "e"));
+  ASSERT_OK(e);
+  volumes.prefetcher()->WaitIdle();
+  // d and e were listed ahead: the one call is the prefetcher's, for f below e.
+  EXPECT_EQ(calls, 1);
+  ASSERT_OK((*vol)->ListDir(child(*e, "f")));
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(volumes.prefetcher()->listed(), 6u);
+}
+
+// Walkers on several threads and the prefetcher share one volume, opened in-process so that
+// TSan sees every access (scripts/test.sh runs this one under it): each walk sees the tree a
+// walk without prefetching sees.
+TEST_F(GuestFilesTest, ConcurrentWalksWithThePrefetcherSeeTheSameTree) {
+  fs::GuestOpener in_process = [](guest::FsType type, guest::SourcePtr volume) {
+    return guestfs::OpenGuestFs(type, std::move(volume));
+  };
+  auto rp = repo_->GetRp("vm", "rp");
+  ASSERT_OK(rp);
+  // Every path below the root with its mode and size, in walk order.
+  auto walk = [&](fs::GuestVolumes& volumes) {
+    std::string out;
+    auto vol = volumes.Open("vm", rp->id, "vda1");
+    if (!vol.ok()) return "ERROR " + vol.status().ToString();
+    uint64_t root;
+    {
+      std::lock_guard lock((*vol)->mu);
+      root = (*vol)->fs->RootIno();
+    }
+    std::vector<std::pair<std::string, uint64_t>> todo{{"", root}};
+    while (!todo.empty()) {
+      auto [path, dir] = todo.back();
+      todo.pop_back();
+      auto listing = (*vol)->ListDir(dir);
+      if (!listing.ok()) return out + "ERROR " + listing.status().ToString();
+      for (const auto& [name, attr] : *listing) {
+        out += path + "/" + name + " " + std::to_string(attr.mode) + " " +
+               std::to_string(attr.size) + "\n";
+        if (S_ISDIR(attr.mode)) todo.emplace_back(path + "/" + name, attr.ino);
+      }
+    }
+    return out;
+  };
+  fs::GuestVolumes plain(repo_.get(), in_process);
+  const std::string expected = walk(plain);
+  ASSERT_NE(expected.find("/d/e/f "), std::string::npos) << expected;
+  fs::GuestVolumes volumes(repo_.get(), in_process);
+  volumes.PrefetchDirectories();
+  std::vector<std::string> got(4);
+  std::vector<std::thread> walkers;
+  for (size_t i = 0; i < got.size(); ++i) {
+    walkers.emplace_back([&, i] { got[i] = walk(volumes); });
+  }
+  for (auto& t : walkers) t.join();
+  for (const std::string& g : got) EXPECT_EQ(g, expected);
+  volumes.prefetcher()->WaitIdle();
 }
 
 // rpfs diff of two RPs of one unchanged disk: nothing changed, nothing read but metadata;

@@ -126,6 +126,50 @@ TEST(HelperClientTest, EveryCallRoundTrips) {
   ExpectNoChildren();
 }
 
+// Several directories in one call: each with its own outcome, in the order asked, split
+// into calls of at most kMaxBatchDirs.
+TEST(HelperClientTest, ReadDirsListsEachDirectoryWithItsOwnOutcome) {
+  auto c = StartOk(FakeHelper());
+  ASSERT_NE(c, nullptr);
+  std::vector<DirListing> listed = c->ReadDirs({2, 15, 12});
+  ASSERT_EQ(listed.size(), 3u);
+  EXPECT_EQ(listed[0].dir, 2u);
+  ASSERT_OK(listed[0].status);
+  ASSERT_EQ(listed[0].entries.size(), 5u);
+  // Each entry carries its attributes, as a single ReadDir's do.
+  ASSERT_TRUE(listed[0].entries[4].attr.has_value());
+  EXPECT_EQ(listed[0].entries[4].attr->mode, S_IFCHR | 0620u);
+  ASSERT_OK(listed[1].status);
+  EXPECT_TRUE(listed[1].entries.empty());
+  EXPECT_EQ(listed[2].status.code(), Status::Code::kNotADirectory);
+  EXPECT_EQ(listed[2].status.message(), "fake: inode 12");
+
+  std::vector<uint64_t> many;
+  for (size_t i = 0; i < kMaxBatchDirs + 6; ++i) many.push_back(i % 2 == 0 ? 2 : 15);
+  listed = c->ReadDirs(many);
+  ASSERT_EQ(listed.size(), many.size());
+  for (size_t i = 0; i < many.size(); ++i) {
+    EXPECT_EQ(listed[i].dir, many[i]);
+    EXPECT_EQ(listed[i].entries.size(), many[i] == 2 ? 5u : 0u);
+  }
+}
+
+// A helper that dies listing is one IOError for the first directory of that call, and the
+// next call starts a new helper.
+TEST(HelperClientTest, ReadDirsOfADyingHelperIsOneIOError) {
+  auto c = StartOk(FakeHelper({"--misbehave=crash:readdir"}));
+  ASSERT_NE(c, nullptr);
+  std::vector<DirListing> listed = c->ReadDirs({15, 2});
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].dir, 15u);
+  EXPECT_TRUE(listed[0].status.IsIOError());
+  EXPECT_EQ(listed[0].status.message(),
+            "guest helper for vda1 died (killed by signal 6 (Aborted))");
+  EXPECT_OK(c->GetAttr(2).status());
+  c.reset();
+  ExpectNoChildren();
+}
+
 TEST(HelperClientTest, OpenErrorIsReturnedAndTheHelperReaped) {
   auto c = HelperClient::Start(FakeHelper(), FsType::kNtfs, MemorySource("x", "vdb"));
   EXPECT_EQ(c.status().code(), Status::Code::kNotSupported);

@@ -49,9 +49,17 @@ std::vector<HelperMessage> Samples() {
                                    {std::string("\x80\x01", 2), 10, 0, std::nullopt}};
   std::vector<FileExtent> extents = {{0, 4096, FileExtent::Kind::kVolume, 1 << 20},
                                      {4096, 10, FileExtent::Kind::kInline, 0}};
+  HelperCall dirs;
+  dirs.op = HelperOp::kReadDirs;
+  dirs.inos = {2, 1ull << 40, 15};
+  std::vector<DirListing> listings = {{2, Status::OK(), entries},
+                                      {15, Status::NotADirectory("ino 15 is a file"), {}},
+                                      {16, Status::OK(), {}}};
   return {open,
           lookup,
           read,
+          dirs,
+          HelperReply{Status::OK(), listings},
           VolumeReadRequest{123, kMaxVolumeReadBytes},
           VolumeData{Status::OK(), std::string("\0bytes", 6)},
           VolumeData{Status::IOError("vda: read failed", 5), ""},
@@ -71,6 +79,14 @@ TEST(HelperProtocolTest, EveryMessageRoundTrips) {
   EXPECT_TRUE(reply.status.IsIOError());
   EXPECT_EQ(reply.status.message(), "disk gone");
   EXPECT_EQ(reply.status.sys_errno(), 5);
+  auto listed = std::get<HelperReply>(RoundTrip(Samples()[4]));
+  const auto& listings = std::get<std::vector<DirListing>>(listed.payload);
+  ASSERT_EQ(listings.size(), 3u);
+  EXPECT_EQ(listings[0].entries.size(), 2u);
+  EXPECT_EQ(listings[1].status.code(), Status::Code::kNotADirectory);
+  EXPECT_EQ(listings[1].status.message(), "ino 15 is a file");
+  EXPECT_EQ(std::get<HelperCall>(RoundTrip(Samples()[3])).inos,
+            (std::vector<uint64_t>{2, 1ull << 40, 15}));
   auto call = std::get<HelperCall>(RoundTrip(Samples()[0]));
   EXPECT_EQ(call.fs_type, FsType::kNtfs);
   EXPECT_EQ(call.volume_size, 1ull << 40);
@@ -99,7 +115,17 @@ TEST(HelperProtocolTest, OversizedFrameIsRefusedByItsHeader) {
 TEST(HelperProtocolTest, BadFieldsAreNamed) {
   auto message = [](std::string payload) { return DecodeMessage(payload).status().message(); };
   EXPECT_EQ(message("\x09"), "guest helper frame: unknown message type 9");
-  EXPECT_EQ(message("\x01\x0a"), "guest helper frame: unknown call 10");
+  EXPECT_EQ(message("\x01\x0b"), "guest helper frame: unknown call 11");
+  // A listing of more directories than one call may ask, as a call and as a reply.
+  HelperCall many;
+  many.op = HelperOp::kReadDirs;
+  many.inos.assign(kMaxBatchDirs + 1, 2);
+  EXPECT_EQ(message(Payload(many)), "guest helper frame: a listing of 65 directories");
+  HelperReply too_many{Status::OK(), std::vector<DirListing>(kMaxBatchDirs + 1)};
+  EXPECT_EQ(message(Payload(too_many)), "guest helper frame: a reply of 65 listings");
+  HelperReply bad_inside{Status::OK(),
+                         std::vector<DirListing>{{2, Status::OK(), {{"..", 1, 0, std::nullopt}}}}};
+  EXPECT_EQ(message(Payload(bad_inside)), "guest helper frame: directory entry 0 has a bad name");
   EXPECT_EQ(message(std::string("\x01\x01\x20\x00\x00", 5)),
             "guest helper frame: unknown filesystem type 32");
   EXPECT_EQ(message(std::string("\x03\x00\x81\x80\x80\x02", 6)),
