@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace rpfs::cli {
@@ -38,6 +39,9 @@ ProgressFn ProgressBar::Callback() {
 
 void ProgressBar::Update(uint64_t done, uint64_t total) {
   if (!enabled_) return;
+  // A total that was an estimate (a disk that grew, a sparse size read ahead of time) grows
+  // with the work: the bar never shows more done than the total, nor passes 100 %.
+  total = std::max(total, done);
   std::lock_guard lock(mu_);
   auto now = std::chrono::steady_clock::now();
   if (drawn_ && now - last_draw_ < std::chrono::milliseconds(100) && done < total) return;

@@ -7,6 +7,7 @@
 #include "cli/command.h"
 #include "cli/daemon.h"
 #include "cli/registry.h"
+#include "cli/version.h"
 
 namespace rpfs::cli {
 namespace {
@@ -15,13 +16,54 @@ namespace {
 // yet) and `mount` starts one.
 bool RunsOnlyLocally(const std::string& command) { return command == "init" || command == "mount"; }
 
+// The index of the verb in `args`: the first word that is neither an option nor the value
+// of --store (the one option before a verb that takes a value); args.size() when none.
+size_t VerbIndex(const std::vector<std::string>& args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--store") {
+      ++i;
+    } else if (args[i].empty() || args[i][0] != '-') {
+      return i;
+    }
+  }
+  return args.size();
+}
+
+// `rpfs help [verb...]` is `rpfs [verb...] --help`.
+std::vector<std::string> HelpAsFlag(std::vector<std::string> args) {
+  size_t at = VerbIndex(args);
+  if (at < args.size() && args[at] == "help") {
+    args.erase(args.begin() + static_cast<std::ptrdiff_t>(at));
+    args.push_back("--help");
+  }
+  return args;
+}
+
+// Names an unknown verb (CLI11 would only say that a subcommand is required) and lists the
+// known ones. Empty when the verb is known or there is none.
+std::string UnknownVerb(CLI::App& app, const std::vector<std::string>& args) {
+  size_t at = VerbIndex(args);
+  if (at == args.size()) return "";
+  std::string known;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    if (sub->get_name() == args[at]) return "";
+    known += (known.empty() ? "" : ", ") + sub->get_name();
+  }
+  return "rpfs: unknown command '" + args[at] + "'; the commands are: " + known +
+         " (rpfs help COMMAND)\n";
+}
+
 }  // namespace
 
-int RunCli(const std::vector<std::string>& args, Context ctx, bool forward) {
+int RunCli(const std::vector<std::string>& given, Context ctx, bool forward) {
+  const std::vector<std::string> args = HelpAsFlag(given);
   CLI::App app{"rpfs: recovery points of virtual machines, kept deduplicated and compressed"};
   app.name("rpfs");
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Print help for all subcommands");
+  app.set_version_flag("--version", VersionText);
+  // Options of rpfs itself (--store) are taken after the verb too: every verb inherits this.
+  app.fallthrough();
   if (ctx.store_dir.empty()) {
     const char* env = std::getenv("RPFS_STORE");
     ctx.store_dir = env != nullptr && *env != '\0' ? env : "/var/lib/rpfs";
@@ -34,6 +76,10 @@ int RunCli(const std::vector<std::string>& args, Context ctx, bool forward) {
   RegisterVerbs(app, ctx, &verbs, &chosen);
 
   std::ostringstream out, err;
+  if (std::string unknown = UnknownVerb(app, args); !unknown.empty()) {
+    std::fputs(unknown.c_str(), ctx.err);
+    return kExitUsage;
+  }
   int code = kExitOk;
   bool parsed = false;
   try {
@@ -43,6 +89,8 @@ int RunCli(const std::vector<std::string>& args, Context ctx, bool forward) {
   } catch (const CLI::CallForHelp& e) {
     code = app.exit(e, out, err);
   } catch (const CLI::CallForAllHelp& e) {
+    code = app.exit(e, out, err);
+  } catch (const CLI::CallForVersion& e) {
     code = app.exit(e, out, err);
   } catch (const CLI::ParseError& e) {
     app.exit(e, out, err);

@@ -88,4 +88,6 @@ Result<uint64_t> RawLength(std::string_view body) {
   return h.raw_len;
 }
 
+std::string ZstdVersion() { return ZSTD_versionString(); }
+
 }  // namespace rpfs::format

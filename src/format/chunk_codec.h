@@ -54,4 +54,7 @@ class ChunkDecoder {
 // The raw (uncompressed) length recorded in an encoded body.
 Result<uint64_t> RawLength(std::string_view body);
 
+// The zstd library this process runs with ("1.5.4"), for `rpfs --version`.
+std::string ZstdVersion();
+
 }  // namespace rpfs::format

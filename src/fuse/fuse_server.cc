@@ -553,4 +553,6 @@ Status Serve(fs::Filesystem* filesystem, const MountOptions& opts,
   return Status::OK();
 }
 
+std::string FuseLibraryVersion() { return fuse_pkgversion(); }
+
 }  // namespace rpfs::fuse

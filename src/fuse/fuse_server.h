@@ -21,4 +21,7 @@ struct MountOptions {
 // umount) or SIGINT/SIGTERM/SIGHUP. `ready` is called once the mount answers requests.
 Status Serve(fs::Filesystem* fs, const MountOptions& opts, const std::function<void()>& ready);
 
+// The libfuse library this process runs with ("3.14.0"), for `rpfs --version`.
+std::string FuseLibraryVersion();
+
 }  // namespace rpfs::fuse

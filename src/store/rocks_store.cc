@@ -3,6 +3,7 @@
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
+#include <rocksdb/version.h>
 #include <rocksdb/write_batch.h>
 
 #include <atomic>
@@ -721,5 +722,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir) {
   RPFS_RETURN_IF_ERROR(store->Recover().WithContext("recovering store ", dir));
   return std::unique_ptr<Store>(std::move(store));
 }
+
+std::string RocksDbVersion() { return rocksdb::GetRocksVersionAsString(true); }
 
 }  // namespace rpfs::store

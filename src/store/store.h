@@ -169,6 +169,9 @@ class WriteTx {
 };
 
 // Converts a child entry of a page at `level` to its object id.
+// The RocksDB library this process runs with ("7.8.3"), for `rpfs --version`.
+std::string RocksDbVersion();
+
 inline ObjectId ChildId(uint8_t level, const Digest& d) {
   return ObjectId{level == 0 ? format::ObjectKind::kChunk : format::ObjectKind::kPage, d};
 }

@@ -425,4 +425,11 @@ Result<std::shared_ptr<Hypervisor>> ConnectLibvirt(const std::string& uri) {
   return std::shared_ptr<Hypervisor>(std::make_shared<LibvirtHypervisor>(conn, real));
 }
 
+std::string LibvirtVersion() {
+  unsigned long version = 0;  // NOLINT(runtime/int): libvirt's type
+  if (virGetVersion(&version, nullptr, nullptr) != 0) return "unknown";
+  return std::to_string(version / 1000000) + "." + std::to_string(version / 1000 % 1000) + "." +
+         std::to_string(version % 1000);
+}
+
 }  // namespace rpfs::virt

@@ -12,4 +12,8 @@ namespace rpfs::virt {
 // with libvirt's own message.
 Result<std::shared_ptr<Hypervisor>> ConnectLibvirt(const std::string& uri);
 
+// The libvirt library this process runs with ("9.0.0"; "unknown" if it cannot say), for
+// `rpfs --version`. Needs no connection.
+std::string LibvirtVersion();
+
 }  // namespace rpfs::virt

@@ -118,6 +118,40 @@ TEST_F(CliTest, UsageErrorsExitWithTwo) {
   EXPECT_EQ(R({"create", "--help"}).exit_code, 0);
 }
 
+// The conventions of a system tool: --version, `help [verb]`, an unknown verb named, and
+// rpfs's own options after the verb.
+TEST_F(CliTest, VersionHelpUnknownVerbAndOptionsAfterTheVerb) {
+  RunResult version = RunCommand({RpfsBinary(), "--version"});
+  EXPECT_EQ(version.exit_code, 0) << version.err;
+  EXPECT_EQ(version.out.rfind("rpfs 0.", 0), 0u) << version.out;
+  for (const char* lib : {"RocksDB 7.", "zstd 1.", "libfuse 3.", "libvirt "}) {
+    EXPECT_NE(version.out.find(lib), std::string::npos) << lib << " in " << version.out;
+  }
+
+  RunResult help = RunCommand({RpfsBinary(), "help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("Usage: rpfs [OPTIONS] SUBCOMMAND"), std::string::npos) << help.out;
+  RunResult create_help = RunCommand({RpfsBinary(), "help", "create"});
+  EXPECT_EQ(create_help.exit_code, 0);
+  EXPECT_EQ(create_help.out, RunCommand({RpfsBinary(), "create", "--help"}).out);
+  EXPECT_NE(create_help.out.find("Take a recovery point of a VM"), std::string::npos);
+  EXPECT_NE(RunCommand({RpfsBinary(), "help", "vm", "add"}).out.find("Usage: rpfs vm add"),
+            std::string::npos);
+
+  RunResult bogus = RunCommand({RpfsBinary(), "--store", store(), "bogus", "x"});
+  EXPECT_EQ(bogus.exit_code, 2);
+  EXPECT_NE(bogus.err.find("rpfs: unknown command 'bogus'; the commands are: init, verify"),
+            std::string::npos)
+      << bogus.err;
+
+  // --store after the verb, and after a verb of a group.
+  ASSERT_EQ(RunCommand({RpfsBinary(), "init", "--store", store()}).exit_code, 0);
+  EXPECT_TRUE(std::filesystem::exists(store()));
+  RunResult vms = RunCommand({RpfsBinary(), "vm", "list", "--json", "--store", store()});
+  EXPECT_EQ(vms.exit_code, 0) << vms.err;
+  EXPECT_EQ(vms.out, "[]\n");
+}
+
 TEST_F(CliTest, RenameThroughCli) {
   InitWithVm();
   ASSERT_EQ(R({"create", "vm", "a"}).exit_code, 0);
