@@ -33,6 +33,7 @@
 
 #include "control/operations.h"
 #include "fs/access.h"
+#include "fs/dir_times.h"
 #include "fs/filesystem.h"
 #include "fs/guest_volumes.h"
 #include "fs/inode_table.h"
@@ -58,12 +59,13 @@ class CloneOwners {
 // What the kinds use; owned by the Filesystem, outlives every call.
 struct NodeContext {
   NodeContext(Repository* r, control::Operations* o, MountAccess a, GuestOpener opener)
-      : repo(r), ops(o), access(a), volumes(r, std::move(opener)) {}
+      : repo(r), ops(o), access(a), volumes(r, std::move(opener)), dir_times(r) {}
   Repository* repo;
   control::Operations* ops;
   const MountAccess access;  // who may read what (access.h)
   CloneOwners clone_owners;
   GuestVolumes volumes;                 // the guest files under every RP (guest_volumes.h)
+  DirTimes dir_times;                   // mtimes of the root, VM and .clones directories
   std::atomic<uint64_t> texts_made{0};  // generated texts made (node_texts.h), for tests
 };
 

@@ -27,8 +27,8 @@ class ClonesDir final : public DirectoryKind {
   Result<NodeFacts> Load(NodeContext& ctx, const NodeKey& key) const override {
     return LoadVm(ctx, key);
   }
-  Result<Attr> AttrOf(NodeContext& ctx, const NodeKey&, const NodeFacts&) const override {
-    return MakeAttr(S_IFDIR, OwnerDirAccess(ctx.access), 0, 0, 2, false);
+  Result<Attr> AttrOf(NodeContext& ctx, const NodeKey& key, const NodeFacts&) const override {
+    return MakeAttr(S_IFDIR, OwnerDirAccess(ctx.access), 0, ctx.dir_times.Clones(key.vm), 2, false);
   }
   Result<NodeKey> LookupChild(NodeContext& ctx, const NodeKey& dir,
                               const std::string& name) const override {

@@ -28,7 +28,7 @@ class Root final : public DirectoryKind {
  public:
   Result<NodeFacts> Load(NodeContext&, const NodeKey&) const override { return NodeFacts{}; }
   Result<Attr> AttrOf(NodeContext& ctx, const NodeKey&, const NodeFacts&) const override {
-    return MakeAttr(S_IFDIR, OwnerDirAccess(ctx.access), 0, 0, 2, false);
+    return MakeAttr(S_IFDIR, OwnerDirAccess(ctx.access), 0, ctx.dir_times.Root(), 2, false);
   }
   Result<NodeKey> LookupChild(NodeContext& ctx, const NodeKey& dir,
                               const std::string& name) const override {
@@ -57,8 +57,8 @@ class Vm final : public DirectoryKind {
     return LoadVm(ctx, key);
   }
   // Only the owner may mkdir/rmdir/mv RPs in a VM directory (filesystem_namespace.cc).
-  Result<Attr> AttrOf(NodeContext& ctx, const NodeKey&, const NodeFacts&) const override {
-    return MakeAttr(S_IFDIR, OwnerDirAccess(ctx.access), 0, 0, 2, false);
+  Result<Attr> AttrOf(NodeContext& ctx, const NodeKey& key, const NodeFacts&) const override {
+    return MakeAttr(S_IFDIR, OwnerDirAccess(ctx.access), 0, ctx.dir_times.Vm(key.vm), 2, false);
   }
   Result<NodeKey> LookupChild(NodeContext& ctx, const NodeKey& dir,
                               const std::string& name) const override {

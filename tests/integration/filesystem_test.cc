@@ -58,6 +58,35 @@ TEST_F(FilesystemTest, LookupsAreCountedAndForgottenNodesGoAway) {
   EXPECT_EQ(fs_->inode_count(), base);
 }
 
+// The root, a VM directory and its .clones show when their entries last changed: the newest
+// RP (or clone) at first, then every change; never 1970.
+TEST_F(FilesystemTest, DirectoryTimesFollowTheNewestEntryAndEveryChange) {
+  auto rp = repo_->GetRp("vm", "rp");
+  ASSERT_OK(rp);
+  fs::Attr vm = Look(fs::kRootInode, "vm");
+  EXPECT_EQ(vm.mtime_us, rp->created_us);
+  auto root = fs_->GetAttr(fs::kRootInode);
+  ASSERT_OK(root);
+  EXPECT_EQ(root->mtime_us, rp->created_us);
+  EXPECT_EQ(Look(vm.ino, ".clones").mtime_us, rp->created_us);  // no clone yet: the VM's
+
+  ASSERT_OK(repo_->CreateRp("vm", "rp2", {}));
+  auto rp2 = repo_->GetRp("vm", "rp2");
+  ASSERT_OK(rp2);
+  auto after_create = fs_->GetAttr(vm.ino);
+  ASSERT_OK(after_create);
+  EXPECT_GE(after_create->mtime_us, rp2->created_us);
+
+  ASSERT_OK(repo_->DeleteRps("vm", {"rp2"}).status());
+  auto after_delete = fs_->GetAttr(vm.ino);
+  ASSERT_OK(after_delete);
+  EXPECT_GT(after_delete->mtime_us, rp->created_us);  // the delete, not the newest RP left
+  EXPECT_GE(after_delete->mtime_us, after_create->mtime_us);
+  auto root_after = fs_->GetAttr(fs::kRootInode);
+  ASSERT_OK(root_after);
+  EXPECT_GE(root_after->mtime_us, after_delete->mtime_us);
+}
+
 TEST_F(FilesystemTest, ErrnoForBadNamesAndAccess) {
   fs::Attr vm = Look(fs::kRootInode, "vm");
   fs::Attr rp = Look(vm.ino, "rp");

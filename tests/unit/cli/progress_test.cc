@@ -29,7 +29,8 @@ TEST(ProgressBarTest, AnUnderestimatedTotalGrowsWithTheWork) {
   std::string shown;
   char buf[4096];
   ::fcntl(master, F_SETFL, O_NONBLOCK);
-  for (ssize_t n; (n = ::read(master, buf, sizeof buf)) > 0;) shown.append(buf, static_cast<size_t>(n));
+  for (ssize_t n; (n = ::read(master, buf, sizeof buf)) > 0;)
+    shown.append(buf, static_cast<size_t>(n));
   ::close(master);
   EXPECT_NE(shown.find("create  50%  50 B / 100 B"), std::string::npos) << shown;
   EXPECT_NE(shown.find("create 100%  300 B / 300 B"), std::string::npos) << shown;
