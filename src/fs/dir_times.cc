@@ -30,8 +30,11 @@ int64_t DirTimes::Vm(const std::string& vm) {
   }
   int64_t newest = NewestRp(vm);
   std::lock_guard lock(mu_);
-  if (newest == 0) return 0;
-  // A change seen while we read wins: it is newer.
+  // A change seen while we read wins (emplace keeps it): it is newer.
+  if (newest == 0) {
+    auto it = vms_.find(vm);
+    return it == vms_.end() ? 0 : it->second;
+  }
   return vms_.emplace(vm, newest).first->second;
 }
 
@@ -42,7 +45,14 @@ int64_t DirTimes::Clones(const std::string& vm) {
     if (it != clones_.end()) return it->second;
   }
   int64_t newest = NewestClone(vm);
-  if (newest == 0) return Vm(vm);  // no clone yet: as old as the VM's directory
+  if (newest == 0) {
+    {
+      std::lock_guard lock(mu_);  // a clone made and deleted while we read
+      auto it = clones_.find(vm);
+      if (it != clones_.end()) return it->second;
+    }
+    return Vm(vm);  // no clone yet: as old as the VM's directory
+  }
   std::lock_guard lock(mu_);
   return clones_.emplace(vm, newest).first->second;
 }

@@ -140,9 +140,11 @@ Result<OpenVolume::Listing> OpenVolume::Admit(uint64_t dir, std::vector<guest::D
     out.emplace_back(std::move(e.name), *attr);
   }
   std::lock_guard cached(cache_mu_);
+  // Room first, so that making it never drops what this listing just kept.
+  MakeRoom(out.size());
   for (const auto& [name, attr] : out) Keep(dir, name, attr);
-  if (out.size() <= kMaxKept / 4) {  // a huge directory is listed again rather than kept
-    MakeRoom(out.size());
+  // A huge directory is listed again rather than kept; one listed twice is counted once.
+  if (out.size() <= kMaxKept / 4 && !listings_.contains(dir)) {
     listed_entries_ += out.size();
     listings_[dir] = out;
   }
@@ -174,19 +176,37 @@ Result<OpenVolume::Listing> OpenVolume::ListDir(uint64_t dir) {
   return out;
 }
 
-size_t OpenVolume::ListAhead(const std::vector<uint64_t>& dirs, std::vector<uint64_t>* subdirs) {
-  std::vector<uint64_t> want;
+std::vector<uint64_t> OpenVolume::NotKept(const std::vector<uint64_t>& dirs) {
+  std::vector<uint64_t> out;
+  std::lock_guard cached(cache_mu_);
   for (uint64_t dir : dirs) {
-    if (!KeptListing(dir)) want.push_back(dir);
+    if (!listings_.contains(dir) && std::find(out.begin(), out.end(), dir) == out.end()) {
+      out.push_back(dir);
+    }
   }
-  if (want.empty()) return 0;
+  return out;
+}
+
+size_t OpenVolume::ListAhead(const std::vector<uint64_t>& dirs, std::vector<uint64_t>* subdirs) {
+  if (NotKept(dirs).empty()) return 0;
   std::lock_guard lock(mu);
+  // A walk may have listed some of them while we waited for the helper.
+  std::vector<uint64_t> want = NotKept(dirs);
+  if (want.empty()) return 0;
   // One round trip for all of them (the helper's ReadDirs).
   size_t listed = 0;
   for (guest::DirListing& l : fs->ReadDirs(want)) {
-    if (!l.status.ok()) continue;  // the walk meets it again and reports it
+    // A directory that fails is met again by the walk, which reports it. An I/O error (the
+    // helper died or timed out) ends the guess: the rest would wait for a new helper alike.
+    if (!l.status.ok()) {
+      if (l.status.IsIOError()) break;
+      continue;
+    }
     Result<Listing> admitted = Admit(l.dir, std::move(l.entries));
-    if (!admitted.ok()) continue;
+    if (!admitted.ok()) {
+      if (admitted.status().IsIOError()) break;
+      continue;
+    }
     std::vector<uint64_t> below = SubdirsOf(*admitted);
     subdirs->insert(subdirs->end(), below.begin(), below.end());
     ++listed;

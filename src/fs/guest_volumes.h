@@ -89,6 +89,8 @@ struct OpenVolume {
   static constexpr size_t kMaxKept = 32768;
   // The kept listing of `dir`, if any. Takes cache_mu_.
   std::optional<Listing> KeptListing(uint64_t dir);
+  // Those of `dirs` whose listing is not kept, each once. Takes cache_mu_.
+  std::vector<uint64_t> NotKept(const std::vector<uint64_t>& dirs);
   // ListDir without the prefetcher.
   Result<Listing> ListKept(uint64_t dir);
   // The showable entries of `entries` (listed from `dir`) with their attributes, kept.

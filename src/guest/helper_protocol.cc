@@ -1,5 +1,7 @@
 #include "guest/helper_protocol.h"
 
+#include <algorithm>
+
 #include "util/coding.h"
 
 namespace rpfs::guest {
@@ -85,6 +87,11 @@ Status GetStatus(Decoder& d, Status* out) {
   *out = MakeStatus(code, std::move(msg), static_cast<int>(err));
   return Status::OK();
 }
+
+// What to reserve for `n` items: a hostile count passes GetCount (a frame holds up to 64 Mi
+// one-byte items) yet would reserve gigabytes of structs; past this the vector grows as the
+// items actually decode.
+uint64_t Reservable(uint64_t n) { return std::min<uint64_t>(n, 4096); }
 
 // A count of items each at least one byte long cannot exceed the bytes left: this bounds
 // every reserve() by the frame's size.
@@ -209,7 +216,7 @@ bool IsEntryName(std::string_view n) {
 Result<std::vector<DirEntry>> GetEntries(Decoder& d) {
   RPFS_ASSIGN_OR_RETURN(uint64_t n, GetCount(d, "directory entry"));
   std::vector<DirEntry> out;
-  out.reserve(n);
+  out.reserve(Reservable(n));
   for (uint64_t i = 0; i < n; ++i) {
     DirEntry& e = out.emplace_back();
     RPFS_ASSIGN_OR_RETURN(e.name, d.GetString());
@@ -258,7 +265,7 @@ Result<std::vector<DirListing>> GetListings(Decoder& d) {
 Result<std::vector<FileExtent>> GetExtents(Decoder& d) {
   RPFS_ASSIGN_OR_RETURN(uint64_t n, GetCount(d, "extent"));
   std::vector<FileExtent> out;
-  out.reserve(n);
+  out.reserve(Reservable(n));
   for (uint64_t i = 0; i < n; ++i) {
     FileExtent& x = out.emplace_back();
     RPFS_ASSIGN_OR_RETURN(x.file_offset, d.GetVarint());
@@ -274,7 +281,7 @@ Result<std::vector<FileExtent>> GetExtents(Decoder& d) {
 Result<Xattrs> GetXattrs(Decoder& d) {
   RPFS_ASSIGN_OR_RETURN(uint64_t n, GetCount(d, "xattr"));
   Xattrs out;
-  out.reserve(n);
+  out.reserve(Reservable(n));
   for (uint64_t i = 0; i < n; ++i) {
     auto& [name, value] = out.emplace_back();
     RPFS_ASSIGN_OR_RETURN(name, d.GetString());
