@@ -14,10 +14,7 @@ DirPrefetcher::~DirPrefetcher() {
   if (thread_.joinable()) thread_.join();
 }
 
-void DirPrefetcher::PushFront(const std::weak_ptr<OpenVolume>& volume,
-                              const std::vector<uint64_t>& dirs, int level) {
-  // In reverse, so that the first subdirectory ends up first, as a walk takes them.
-  for (auto it = dirs.rbegin(); it != dirs.rend(); ++it) queue_.push_front({volume, *it, level});
+void DirPrefetcher::DropOldest() {
   while (queue_.size() > max_queued_) queue_.pop_back();
 }
 
@@ -27,7 +24,11 @@ void DirPrefetcher::Listed(const std::weak_ptr<OpenVolume>& volume,
   {
     std::lock_guard lock(mu_);
     if (stop_) return;
-    PushFront(volume, subdirs, 1);
+    // In reverse, so that the first subdirectory ends up first, as a walk takes them.
+    for (auto it = subdirs.rbegin(); it != subdirs.rend(); ++it) {
+      queue_.push_front({volume, *it, 1});
+    }
+    DropOldest();
     if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
   }
   wake_.notify_one();
@@ -72,7 +73,7 @@ void DirPrefetcher::Run() {
     // Deeper levels wait behind what was asked for nearer the walk.
     if (!stop_ && first.level < kLevelsAhead) {
       for (uint64_t d : subdirs) queue_.push_back({first.volume, d, first.level + 1});
-      while (queue_.size() > max_queued_) queue_.pop_back();
+      DropOldest();
     }
     if (queue_.empty()) idle_.notify_all();
   }

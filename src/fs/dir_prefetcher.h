@@ -51,8 +51,7 @@ class DirPrefetcher {
     int level;  // 1: a subdirectory of a directory someone listed
   };
   void Run();
-  void PushFront(const std::weak_ptr<OpenVolume>& volume, const std::vector<uint64_t>& dirs,
-                 int level);  // mu_ held
+  void DropOldest();  // past max_queued_; mu_ held
 
   const size_t max_queued_;
   mutable std::mutex mu_;  // guards everything below; never held while listing

@@ -4,57 +4,50 @@
 
 namespace rpfs::fs {
 
-int64_t DirTimes::NewestRp(const std::string& vm) const {
-  auto rps = repo_->ListRps(vm);
+namespace {
+
+// The newest creation time among `items` (RPs or clones); 0 when none or unreadable.
+template <typename T>
+int64_t NewestOf(const Result<std::vector<T>>& items) {
   int64_t newest = 0;
-  if (rps.ok()) {
-    for (const RpInfo& rp : *rps) newest = std::max(newest, rp.created_us);
+  if (items.ok()) {
+    for (const T& item : *items) newest = std::max(newest, item.created_us);
   }
   return newest;
 }
 
-int64_t DirTimes::NewestClone(const std::string& vm) const {
-  auto clones = repo_->ListClones(vm);
-  int64_t newest = 0;
-  if (clones.ok()) {
-    for (const CloneInfo& c : *clones) newest = std::max(newest, c.created_us);
-  }
-  return newest;
+std::optional<int64_t> Kept(const std::map<std::string, int64_t>& times, const std::string& vm) {
+  auto it = times.find(vm);
+  if (it == times.end()) return std::nullopt;
+  return it->second;
 }
+
+}  // namespace
 
 int64_t DirTimes::Vm(const std::string& vm) {
   {
     std::lock_guard lock(mu_);
-    auto it = vms_.find(vm);
-    if (it != vms_.end()) return it->second;
+    if (auto t = Kept(vms_, vm)) return *t;
   }
-  int64_t newest = NewestRp(vm);
+  int64_t newest = NewestOf(repo_->ListRps(vm));
   std::lock_guard lock(mu_);
-  // A change seen while we read wins (emplace keeps it): it is newer.
-  if (newest == 0) {
-    auto it = vms_.find(vm);
-    return it == vms_.end() ? 0 : it->second;
-  }
-  return vms_.emplace(vm, newest).first->second;
+  if (auto t = Kept(vms_, vm)) return *t;  // a change seen while we read: it is newer
+  if (newest != 0) vms_[vm] = newest;
+  return newest;
 }
 
 int64_t DirTimes::Clones(const std::string& vm) {
   {
     std::lock_guard lock(mu_);
-    auto it = clones_.find(vm);
-    if (it != clones_.end()) return it->second;
+    if (auto t = Kept(clones_, vm)) return *t;
   }
-  int64_t newest = NewestClone(vm);
-  if (newest == 0) {
-    {
-      std::lock_guard lock(mu_);  // a clone made and deleted while we read
-      auto it = clones_.find(vm);
-      if (it != clones_.end()) return it->second;
-    }
-    return Vm(vm);  // no clone yet: as old as the VM's directory
+  int64_t newest = NewestOf(repo_->ListClones(vm));
+  {
+    std::lock_guard lock(mu_);
+    if (auto t = Kept(clones_, vm)) return *t;  // a change seen while we read
+    if (newest != 0) return clones_[vm] = newest;
   }
-  std::lock_guard lock(mu_);
-  return clones_.emplace(vm, newest).first->second;
+  return Vm(vm);  // no clone yet: as old as the VM's directory
 }
 
 int64_t DirTimes::Root() {

@@ -29,8 +29,6 @@ class DirTimes {
   void Changed(const StoreChange& c, int64_t now_us);
 
  private:
-  int64_t NewestRp(const std::string& vm) const;     // 0 when none (or unreadable)
-  int64_t NewestClone(const std::string& vm) const;  // likewise
   Repository* repo_;
   std::mutex mu_;  // guards the members below; never held while reading the store
   std::optional<int64_t> root_;

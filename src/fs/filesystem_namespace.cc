@@ -2,11 +2,11 @@
 // kernel-cache invalidations that keep the view live when the store changes.
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cstdio>
 
 #include "fs/filesystem.h"
 #include "fs/node_kind.h"
+#include "util/clock.h"
 
 namespace rpfs::fs {
 namespace {
@@ -25,9 +25,7 @@ void Filesystem::SetKernelCache(KernelCache* cache) {
 }
 
 void Filesystem::OnStoreChange(const StoreChange& c) {
-  ctx_->dir_times.Changed(c, std::chrono::duration_cast<std::chrono::microseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch())
-                                 .count());
+  ctx_->dir_times.Changed(c, NowMicros());
   std::lock_guard lock(cache_mu_);
   if (kernel_cache_ == nullptr) return;
   if (c.kind == StoreChange::Kind::kVmAdded || c.kind == StoreChange::Kind::kVmRemoved) {
