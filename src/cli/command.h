@@ -9,17 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "cli/exit_codes.h"
 #include "control/operations.h"
 #include "rpfs/repository.h"
 #include "rpfs/status.h"
 
 namespace rpfs::cli {
-
-// Exit codes (SPEC §5).
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailed = 1;
-inline constexpr int kExitUsage = 2;
-inline constexpr int kExitInternal = 70;
 
 // One invocation of a subcommand: where its output goes and which store it works on. The
 // same command runs in the `rpfs` process itself or, while a mount serves the store, in
@@ -40,8 +35,7 @@ struct Context {
   Result<std::shared_ptr<Repository>> OpenRepo() const;
   // A path given by the user, resolved against the caller's working directory.
   std::string Path(const std::string& p) const;
-  // Prints "rpfs: <message>" to `err` and returns the exit code for `s` (2 for invalid
-  // arguments, 1 otherwise).
+  // Prints "rpfs: <message>" to `err` and returns the exit code for `s` (ExitCodeFor).
   int Fail(const Status& s) const;
   // Validates a user-given name; on error prints it and returns false.
   bool CheckName(const std::string& name, const char* what, int* exit_code) const;

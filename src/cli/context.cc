@@ -24,7 +24,7 @@ std::string Context::Path(const std::string& p) const {
 
 int Context::Fail(const Status& s) const {
   std::fprintf(err, "rpfs: %s\n", s.message().c_str());
-  return s.IsInvalidArgument() ? kExitUsage : kExitFailed;
+  return ExitCodeFor(s);
 }
 
 bool Context::CheckName(const std::string& name, const char* what, int* exit_code) const {

@@ -1,5 +1,5 @@
 // rpfs: the command-line entry point. Runs one subcommand and maps its result to an exit
-// code (0 ok, 1 failed, 2 usage, 70 internal error).
+// code (cli/exit_codes.h; 70 for an internal error).
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>

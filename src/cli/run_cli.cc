@@ -39,6 +39,19 @@ std::vector<std::string> HelpAsFlag(std::vector<std::string> args) {
   return args;
 }
 
+// mount(8) runs `mount -t fuse.rpfs SOURCE DIR -o OPTS` (and fstab lines of type
+// fuse.rpfs) as `rpfs SOURCE DIR -o OPTS` through mount.fuse3: that form, a path where the
+// verb goes, is `rpfs --store SOURCE mount DIR -o OPTS`.
+std::vector<std::string> MountHelperForm(std::vector<std::string> args) {
+  if (args.size() < 2 || VerbIndex(args) != 0 || args[0].find('/') == std::string::npos ||
+      args[1].empty() || args[1][0] == '-') {
+    return args;
+  }
+  args.insert(args.begin(), "--store");
+  args.insert(args.begin() + 2, "mount");
+  return args;
+}
+
 // Names an unknown verb (CLI11 would only say that a subcommand is required) and lists the
 // known ones. Empty when the verb is known or there is none.
 std::string UnknownVerb(CLI::App& app, const std::vector<std::string>& args) {
@@ -56,7 +69,7 @@ std::string UnknownVerb(CLI::App& app, const std::vector<std::string>& args) {
 }  // namespace
 
 int RunCli(const std::vector<std::string>& given, Context ctx, bool forward) {
-  const std::vector<std::string> args = HelpAsFlag(given);
+  const std::vector<std::string> args = HelpAsFlag(MountHelperForm(given));
   CLI::App app{"rpfs: recovery points of virtual machines, kept deduplicated and compressed"};
   app.name("rpfs");
   app.require_subcommand(1);

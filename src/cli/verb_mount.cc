@@ -1,4 +1,5 @@
 // rpfs mount MOUNTPOINT [-f] [--debug] [--log-socket PATH] [-o OPT]...
+// (also reached as `rpfs STORE MOUNTPOINT -o OPTS`, the form mount.fuse3 uses: run_cli.cc)
 #include <fcntl.h>
 #include <grp.h>
 #include <sys/stat.h>
@@ -20,13 +21,24 @@
 namespace rpfs::cli {
 namespace {
 
+// What mount(8) and fstab add to every mount and that means nothing here: "rw" (the mount
+// is as writable as it always is: mkdir/rmdir/mv of RPs and .control), "dev"/"suid"
+// (devices and set-uid bits stay off: libfuse mounts nodev,nosuid unless told otherwise,
+// and a guest's set-uid binary must never run as one on the host), and fstab's own
+// markers, which mount(8) or systemd act on before rpfs runs.
+bool IgnoredMountOption(const std::string& o) {
+  return o == "rw" || o == "dev" || o == "suid" || o == "defaults" || o == "auto" ||
+         o == "noauto" || o == "nofail" || o == "_netdev" || o == "user" || o == "users" ||
+         o == "nouser" || o.rfind("x-", 0) == 0 || o.rfind("comment=", 0) == 0;
+}
+
 std::vector<std::string> SplitOptions(const std::vector<std::string>& raw) {
   std::vector<std::string> out;
   for (const auto& r : raw) {
     std::stringstream ss(r);
     std::string item;
     while (std::getline(ss, item, ',')) {
-      if (!item.empty()) out.push_back(item);
+      if (!item.empty() && !IgnoredMountOption(item)) out.push_back(item);
     }
   }
   return out;
@@ -133,7 +145,8 @@ int RunMount(const Context& ctx, const fuse::MountOptions& opts, bool foreground
       ::dup2(devnull, 2);
     });
     if (!s.ok()) {
-      std::string msg = "E" + s.message();
+      // "E", the exit code's byte, the message: the parent exits as a local failure would.
+      std::string msg = "E" + std::string(1, static_cast<char>(ExitCodeFor(s))) + s.message();
       (void)::write(pipefd[1], msg.data(), msg.size());
       ::_exit(kExitFailed);
     }
@@ -150,8 +163,12 @@ int RunMount(const Context& ctx, const fuse::MountOptions& opts, bool foreground
   ::close(pipefd[0]);
   if (!reply.empty() && reply[0] == 'R') return kExitOk;
   ::waitpid(pid, nullptr, 0);
-  std::fprintf(ctx.err, "rpfs: %s\n", reply.empty() ? "mount daemon died" : reply.c_str() + 1);
-  return kExitFailed;
+  if (reply.size() < 2 || reply[0] != 'E') {
+    std::fprintf(ctx.err, "rpfs: mount daemon died\n");
+    return kExitFailed;
+  }
+  std::fprintf(ctx.err, "rpfs: %s\n", reply.c_str() + 2);
+  return static_cast<unsigned char>(reply[1]);
 }
 
 class MountVerb final : public CliVerb {

@@ -7,11 +7,13 @@
 namespace rpfs::cli {
 namespace {
 
-// Rollback overwrites the VM's disks: unless --yes, the user types the VM's name.
+// Rollback overwrites the VM's disks: unless --yes or --keep-current (which saves them as an
+// RP first, so nothing is lost), the user types the VM's name.
 bool Confirmed(const Context& ctx, const std::string& vm, const std::string& rp) {
   std::fprintf(ctx.err,
                "rpfs: rolling back overwrites the disks of vm %s with rp %s; what they hold now "
-               "is lost (use --keep-current to save it first).\nType the vm name to go on: ",
+               "is lost (--keep-current saves it as an RP first, --yes skips this "
+               "question).\nType the vm name to go on: ",
                vm.c_str(), rp.c_str());
   std::fflush(ctx.err);
   char line[256];
@@ -28,7 +30,7 @@ class RollbackVerb final : public CliVerb {
     cmd->add_option("rp", cmd_.rp, "Recovery point to go back to")->required();
     cmd->add_flag("--keep-current", cmd_.keep_current,
                   "First take an RP of the disks as they are now");
-    cmd->add_flag("--yes", yes_, "Do not ask for confirmation");
+    cmd->add_flag("--yes", yes_, "Do not ask for confirmation (nor does --keep-current)");
   }
 
   int Run(const Context& ctx) override {
@@ -38,8 +40,9 @@ class RollbackVerb final : public CliVerb {
       auto target = (*repo)->GetRp(vm_, cmd_.rp);  // a wrong name fails before the question
       if (!target.ok()) return ctx.Fail(target.status());
     }  // closed again: a local store allows one opener, and RunAndPrintSummary opens it
-    if (!yes_ && !Confirmed(ctx, vm_, cmd_.rp)) {
-      return ctx.Fail(Status::Aborted("rollback of vm " + vm_ + " not confirmed; nothing changed"));
+    if (!yes_ && !cmd_.keep_current && !Confirmed(ctx, vm_, cmd_.rp)) {
+      return ctx.Fail(
+          Status::NotPermitted("rollback of vm " + vm_ + " not confirmed; nothing changed"));
     }
     cmd_.verb = control::Verb::kRollback;
     return ctx.RunAndPrintSummary(vm_, cmd_, "rollback " + vm_ + " to " + cmd_.rp);

@@ -37,7 +37,7 @@ class VerifyVerb final : public CliVerb {
                    static_cast<unsigned long long>(result->objects),
                    HumanBytes(result->bytes_hashed).c_str(), result->ok() ? "ok" : "DAMAGED");
     }
-    return result->ok() ? kExitOk : kExitFailed;
+    return result->ok() ? kExitOk : kExitDamaged;
   }
 };
 

@@ -202,7 +202,7 @@ class AccidentCliTest : public CliTest {
 };
 
 TEST_F(AccidentCliTest, ExportRefusesAnExistingFileWithoutForce) {
-  ExpectError(R({"export", "vm", "one", "vda", "-o", out_}), 1,
+  ExpectError(R({"export", "vm", "one", "vda", "-o", out_}), 4,
               {"output " + out_ + " already exists", "--force"});
   EXPECT_TRUE(ReadAll(out_) == old_) << "the file must keep its size and bytes";
   EXPECT_FALSE(stdfs::exists(out_ + ".rpfs-partial"));
@@ -224,7 +224,7 @@ TEST_F(AccidentCliTest, ExportNeverReplacesAFileQemuHolds) {
   if (!HaveTool("qemu-io")) GTEST_SKIP() << "qemu-io is not installed";
   QemuHolder qemu(out_, /*read_only=*/false);
   ASSERT_TRUE(qemu.locked()) << "qemu-io never locked " << out_;
-  ExpectError(R({"export", "vm", "one", "vda", "-o", out_, "--force"}), 1,
+  ExpectError(R({"export", "vm", "one", "vda", "-o", out_, "--force"}), 5,
               {"output " + out_ + " is in use by another process", "byte 100"});
   EXPECT_TRUE(ReadAll(out_) == old_) << "the file must keep its size and bytes";
   EXPECT_FALSE(stdfs::exists(out_ + ".rpfs-partial"));
@@ -235,7 +235,7 @@ TEST_F(AccidentCliTest, CreateOfAnImageQemuMayWriteIsBusyUnlessForced) {
   QemuHolder qemu(img_, /*read_only=*/false);
   ASSERT_TRUE(qemu.locked()) << "qemu-io never locked the image";
   const std::string before = State();
-  ExpectError(R({"create", "vm", "held"}), 1,
+  ExpectError(R({"create", "vm", "held"}), 5,
               {"image vda (" + img_ + ") is in use by a running qemu", "byte 101", "--force"});
   EXPECT_EQ(State(), before) << "no RP may be created";
   auto r = R({"create", "vm", "held", "--force"});

@@ -29,26 +29,26 @@ class BadInputTest : public CliTest {
 };
 
 TEST_F(BadInputTest, UnknownVmAndRp) {
-  ExpectError(R({"create", "nope", "x"}), 1, {"vm nope does not exist"});
-  ExpectError(R({"info", "vm", "nope"}), 1, {"rp vm/nope does not exist"});
-  ExpectError(R({"export", "vm", "nope", "vda", "-o", dir_ / "o"}), 1,
+  ExpectError(R({"create", "nope", "x"}), 3, {"vm nope does not exist"});
+  ExpectError(R({"info", "vm", "nope"}), 3, {"rp vm/nope does not exist"});
+  ExpectError(R({"export", "vm", "nope", "vda", "-o", dir_ / "o"}), 3,
               {"rp vm/nope does not exist"});
-  ExpectError(R({"export", "vm", "good", "vdz", "-o", dir_ / "o"}), 1, {"has no disk vdz"});
+  ExpectError(R({"export", "vm", "good", "vdz", "-o", dir_ / "o"}), 3, {"has no disk vdz"});
   EXPECT_FALSE(std::filesystem::exists(dir_ / "o"));
   EXPECT_FALSE(std::filesystem::exists(dir_ / "o.rpfs-partial"));
-  ExpectError(R({"delete", "vm", "good", "nope"}), 1, {"rp vm/nope does not exist"});
-  ExpectError(R({"rename", "vm", "nope", "x"}), 1, {"rp vm/nope does not exist"});
-  ExpectError(R({"list", "nope"}), 1, {"vm nope does not exist"});
-  ExpectError(R({"vm", "remove", "nope"}), 1, {"vm nope does not exist"});
+  ExpectError(R({"delete", "vm", "good", "nope"}), 3, {"rp vm/nope does not exist"});
+  ExpectError(R({"rename", "vm", "nope", "x"}), 3, {"rp vm/nope does not exist"});
+  ExpectError(R({"list", "nope"}), 3, {"vm nope does not exist"});
+  ExpectError(R({"vm", "remove", "nope"}), 3, {"vm nope does not exist"});
   ExpectUnchanged();
 }
 
 TEST_F(BadInputTest, DuplicateNames) {
-  ExpectError(R({"create", "vm", "good"}), 1, {"rp vm/good already exists"});
-  ExpectError(R({"vm", "add", "vm", "--disk", "vda=" + img_}), 1, {"vm vm already exists"});
+  ExpectError(R({"create", "vm", "good"}), 4, {"rp vm/good already exists"});
+  ExpectError(R({"vm", "add", "vm", "--disk", "vda=" + img_}), 4, {"vm vm already exists"});
   ExpectError(R({"vm", "add", "v2", "--disk", "vda=" + img_, "--disk", "vda=" + img_}), 2,
               {"disk vda is given twice"});
-  ExpectError(R({"vm", "remove", "vm"}), 1, {"still has 1 recovery point"});
+  ExpectError(R({"vm", "remove", "vm"}), 5, {"still has 1 recovery point"});
   ExpectUnchanged();
 }
 
@@ -69,12 +69,12 @@ TEST_F(BadInputTest, InvalidNamesAreUsageErrors) {
 }
 
 TEST_F(BadInputTest, MissingDirectoryAndSpecialImages) {
-  ExpectError(R({"vm", "add", "x", "--disk", "vda=/nonexistent/disk.img"}), 1,
+  ExpectError(R({"vm", "add", "x", "--disk", "vda=/nonexistent/disk.img"}), 3,
               {"cannot open /nonexistent/disk.img", "No such file"});
   ExpectError(R({"vm", "add", "x", "--disk", "vda=" + dir_.path()}), 1, {"is a directory"});
   std::string fifo = dir_ / "fifo";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  ExpectError(R({"vm", "add", "x", "--disk", "vda=" + fifo, "--format", "vda=raw"}), 1,
+  ExpectError(R({"vm", "add", "x", "--disk", "vda=" + fifo, "--format", "vda=raw"}), 6,
               {"is a FIFO: only regular files and block devices are disk images"});
   ExpectError(R({"vm", "add", "x", "--disk", "vda=" + img_, "--format", "vda=vmdk"}), 2,
               {"unknown disk format 'vmdk'"});
@@ -84,7 +84,7 @@ TEST_F(BadInputTest, MissingDirectoryAndSpecialImages) {
 TEST_F(BadInputTest, ImageRemovedBeforeCreate) {
   std::string moved = img_ + ".moved";
   ASSERT_EQ(::rename(img_.c_str(), moved.c_str()), 0);
-  ExpectError(R({"create", "vm", "later"}), 1, {"creating rp vm/later", "cannot open " + img_});
+  ExpectError(R({"create", "vm", "later"}), 3, {"creating rp vm/later", "cannot open " + img_});
   ASSERT_EQ(::rename(moved.c_str(), img_.c_str()), 0);
   ExpectUnchanged();
 }
@@ -120,9 +120,9 @@ TEST_F(BadInputTest, SecondWriterIsToldWhoHoldsTheStore) {
   PausedRun run({RpfsBinary(), "--store", store(), "create", "vm", "slow"}, "ingest.batch",
                 dir_.path());
   run.WaitPaused();
-  ExpectError(R({"create", "vm", "fast"}), 1,
+  ExpectError(R({"create", "vm", "fast"}), 5,
               {"store " + store() + " is in use by pid " + std::to_string(run.pid())});
-  ExpectError(R({"delete", "vm", "good"}), 1, {"is in use by pid"});
+  ExpectError(R({"delete", "vm", "good"}), 5, {"is in use by pid"});
   run.Resume();
   auto r = run.Finish();
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -135,8 +135,8 @@ TEST_F(BadInputTest, NotAStoreAndMissingStore) {
   auto r = Rpfs(dir_.path(), {"list"});
   ExpectError(r, 2, {dir_.path() + " is not an rpfs store"});
   r = Rpfs(dir_ / "missing", {"list"});
-  ExpectError(r, 1, {"store " + (dir_ / "missing") + " does not exist"});
-  ExpectError(R({"init"}), 1, {"already exists"});
+  ExpectError(r, 3, {"store " + (dir_ / "missing") + " does not exist"});
+  ExpectError(R({"init"}), 4, {"already exists"});
   ExpectError(Rpfs(dir_ / "s2", {"init", "--chunk-size", "1000"}), 2, {"invalid chunk size 1000"});
   ExpectError(Rpfs(dir_ / "s3", {"init", "--compression-level", "40"}), 2,
               {"invalid compression level 40"});

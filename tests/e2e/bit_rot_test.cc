@@ -131,7 +131,8 @@ TEST_F(BitRotTest, VerifyNamesEveryDamagedRpAndNoReadReturnsWrongBytes) {
       std::string out = dir_ / "out.raw";
       auto r = R({"export", ref.vm, ref.rp, "vda", "-o", out, "--force"});
       if (r.exit_code != 0) {
-        EXPECT_EQ(r.exit_code, 1) << r.err;
+        // 1: a chunk failed its checksum on read; 7: RocksDB found its own data damaged.
+        EXPECT_TRUE(r.exit_code == 1 || r.exit_code == 7) << r.exit_code << r.err;
         EXPECT_EQ(r.signal, 0);
         unreadable.insert(ref.label());
         continue;

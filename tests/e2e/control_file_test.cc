@@ -131,7 +131,7 @@ TEST_F(ControlFileTest, SecondCommandOnABusyVmGetsEbusy) {
   // (A second write to the same .control file would wait instead: the kernel serialises
   // writes to one file; docs/control-file.md.)
   auto busy = R({"delete", "vm", "two"});
-  ExpectError(busy, 1, {"vm vm is busy with another operation"});
+  ExpectError(busy, 5, {"vm vm is busy with another operation"});
   EXPECT_NE(Status().find("state=running"), std::string::npos) << Status();
   EXPECT_NE(Status().find("command=\"delete two\" result=\"vm vm is busy"), std::string::npos)
       << Status();

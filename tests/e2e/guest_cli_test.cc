@@ -50,7 +50,7 @@ TEST_F(GuestCliTest, CpCopiesAndRefusesToReplaceWithoutForce) {
   got << in.rdbuf();
   EXPECT_EQ(got.str(), "127.0.0.1 localhost\n");
   r = R({"cp", "vm", "rp", "vda1/etc/hosts", dest});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 4);
   EXPECT_NE(r.err.find("exists; use --force"), std::string::npos) << r.err;
   r = R({"cp", "vm", "rp", "vda1/etc/hosts", dest, "--force"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -58,19 +58,19 @@ TEST_F(GuestCliTest, CpCopiesAndRefusesToReplaceWithoutForce) {
 
 TEST_F(GuestCliTest, ErrorsNameThePathAndTheCause) {
   auto r = R({"cat", "vm", "rp", "vda1/etc/nope"});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("vm/rp/files/vda1/etc/nope"), std::string::npos) << r.err;
   r = R({"cat", "vm", "rp", "vda1/etc"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("is a directory"), std::string::npos) << r.err;
   r = R({"cat", "vm", "rp", "vda1/etc/link"});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 6);
   EXPECT_NE(r.err.find("symbolic link to hosts"), std::string::npos) << r.err;
   r = R({"cat", "vm", "rp", "vda9/x"});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("vda9"), std::string::npos) << r.err;
   r = R({"cp", "vm", "rp", "vda1/etc/nope", dir_ / "x"});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 3);
   struct stat st;
   EXPECT_NE(::stat((dir_ / "x").c_str(), &st), 0);  // nothing left behind
   EXPECT_NE(::stat((dir_ / "x.rpfs-tmp").c_str(), &st), 0);

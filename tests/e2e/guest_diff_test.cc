@@ -133,10 +133,10 @@ TEST_F(GuestDiffTest, AnRpWithItselfHasNoChangesAndBadNamesAreNamed) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "");
   r = R({"diff", "vm", "rp1", "nope"});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("nope"), std::string::npos) << r.err;
   r = R({"diff", "novm", "rp1", "rp2"});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("novm"), std::string::npos) << r.err;
 }
 

@@ -54,7 +54,7 @@ TEST_F(LiveMountTest, CommandsRunInTheDaemonWithTheSameOutputAndExitCodes) {
   auto bad_name = R({"create", "vm", ".hidden"});
   auto usage = R({"delete", "vm"});
   auto second_mount = R({"mount", dir_ / "elsewhere"});
-  ExpectError(second_mount, 1, {"in use by pid"});
+  ExpectError(second_mount, 5, {"in use by pid"});
 
   Unmount();  // the same commands, run by the CLI itself
   auto local_info = R({"info", "vm", "two", "--json"});
@@ -63,7 +63,7 @@ TEST_F(LiveMountTest, CommandsRunInTheDaemonWithTheSameOutputAndExitCodes) {
   auto local_missing = R({"info", "vm", "nope"});
   EXPECT_EQ(missing.exit_code, local_missing.exit_code);
   EXPECT_EQ(missing.err, local_missing.err);
-  ExpectError(missing, 1, {"rp vm/nope does not exist"});
+  ExpectError(missing, 3, {"rp vm/nope does not exist"});
   auto local_bad = R({"create", "vm", ".hidden"});
   EXPECT_EQ(bad_name.exit_code, 2);
   EXPECT_EQ(bad_name.err, local_bad.err);
@@ -192,7 +192,7 @@ TEST_F(LiveMountTest, KilledDaemonWithADeletedRpOpenLosesNothingAndLeaksNothing)
   // The stale socket is ignored: the CLI opens the store itself and finishes the release.
   EXPECT_LT(StoredChunks(), before);
   ExpectVerifyClean();
-  EXPECT_EQ(R({"info", "vm", "one"}).exit_code, 1);
+  EXPECT_EQ(R({"info", "vm", "one"}).exit_code, 3);
   Mount();
   EXPECT_TRUE(ReadAll(P("vm/two/vda.raw")) == two_);
 }
@@ -206,7 +206,7 @@ TEST_F(LiveMountTest, MkdirRmdirAndMvManageRecoveryPoints) {
   EXPECT_EQ(R({"info", "vm", "drei"}).exit_code, 0);
   EXPECT_FALSE(Exists("vm/three"));
   ASSERT_EQ(::rmdir(P("vm/drei").c_str()), 0) << strerror(errno);
-  EXPECT_EQ(R({"info", "vm", "drei"}).exit_code, 1);
+  EXPECT_EQ(R({"info", "vm", "drei"}).exit_code, 3);
   EXPECT_EQ(Names("vm"), (std::set<std::string>{"one", "two"}));
 
   auto expect_errno = [](int rc, int err, const char* what) {

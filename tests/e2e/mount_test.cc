@@ -257,3 +257,53 @@ TEST_F(MountTest, KilledDaemonLeavesAMountThatUnmountsAndRemounts) {
 
 }  // namespace
 }  // namespace rpfs::testing
+
+namespace rpfs::testing {
+namespace {
+
+// The options field of `dir`'s line in /proc/self/mountinfo ("" when not mounted).
+std::string MountOptionsOf(const std::string& dir) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, point, options;
+    fields >> id >> parent >> dev >> root >> point >> options;
+    if (point == dir) return options;
+  }
+  return "";
+}
+
+// `mount -t fuse.rpfs STORE DIR -o OPTS` and an fstab line run mount.fuse3, which runs
+// `rpfs STORE DIR -o rw,OPTS,dev,suid`: that form mounts (never dev or suid), and a plain
+// umount ends the daemon.
+TEST_F(MountTest, TheMountHelperFormMountsAndUmountEndsTheDaemon) {
+  Unmount();
+  const std::string bin_dir = stdfs::path(RpfsBinary()).parent_path();
+  auto r = RunCommand({"/sbin/mount.fuse3", store(), mnt_, "-t", "rpfs", "-o",
+                       "allow_other,nofail,x-systemd.automount,dev,suid"},
+                      {{"PATH", bin_dir + ":/usr/sbin:/usr/bin:/sbin:/bin"}});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  mounted_ = true;
+  EXPECT_TRUE(ReadAll(P("vm/one/vda.raw")) == one_);
+  const std::string options = MountOptionsOf(mnt_);
+  EXPECT_NE(options.find("nosuid"), std::string::npos) << options;
+  EXPECT_NE(options.find("nodev"), std::string::npos) << options;
+
+  r = RunCommand({"umount", mnt_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  mounted_ = false;
+  WaitForStoreLock();  // the daemon let go of the store: it ended
+  EXPECT_EQ(MountOptionsOf(mnt_), "");
+  EXPECT_EQ(R({"info", "vm", "one"}).exit_code, 0);  // the CLI opens the store itself again
+
+  // The same form with a store that is not one: the cause, and no mount.
+  r = RunCommand({"/sbin/mount.fuse3", dir_ / "nostore", mnt_, "-t", "rpfs"},
+                 {{"PATH", bin_dir + ":/usr/sbin:/usr/bin:/sbin:/bin"}});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("does not exist"), std::string::npos) << r.err;
+  EXPECT_EQ(MountOptionsOf(mnt_), "");
+}
+
+}  // namespace
+}  // namespace rpfs::testing

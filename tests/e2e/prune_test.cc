@@ -78,8 +78,8 @@ TEST_F(PruneTest, ErrorsNameTheCauseAndChangeNothing) {
   ExpectError(R({"prune"}), 2, {"give either a vm or --all-vms"});
   ExpectError(R({"prune", "vm", "--all-vms", "--keep-last", "1"}), 2, {"either a vm"});
   ExpectError(R({"prune", "vm", "--keep-within", "7x"}), 2, {"unknown unit 'x'"});
-  ExpectError(R({"prune", "nope", "--keep-last", "1"}), 1, {"vm nope does not exist"});
-  ExpectError(R({"policy", "set", "nope", "--keep-last", "1"}), 1, {"vm nope does not exist"});
+  ExpectError(R({"prune", "nope", "--keep-last", "1"}), 3, {"vm nope does not exist"});
+  ExpectError(R({"policy", "set", "nope", "--keep-last", "1"}), 3, {"vm nope does not exist"});
   // --all-vms leaves VMs without a policy alone.
   auto all = R({"prune", "--all-vms"});
   EXPECT_EQ(all.exit_code, 0) << all.err;
