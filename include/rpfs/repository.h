@@ -73,6 +73,9 @@ struct RpDiskInfo {
   uint32_t uid = 0;
   uint32_t gid = 0;
   uint32_t mode = 0400;
+  // Bytes of the disk held in chunks (not holes): its st_blocks. Unknown for RPs made
+  // before rpfs recorded it (format v3).
+  std::optional<uint64_t> allocated;
 };
 
 struct RpInfo {
@@ -123,8 +126,14 @@ struct RetentionPolicy {
   uint32_t keep_monthly = 0;
   uint32_t keep_yearly = 0;
   int64_t keep_within_us = 0;  // 0: no such rule
-  bool empty() const;
-  std::string ToString() const;  // "--keep-daily 7 --keep-weekly 4"; "(none)" when empty
+  // The schedule `rpfs auto` follows, stored with the rules (docs/retention.md): one RP in
+  // each period of `every_us`, periods starting `at_us` into it (e.g. daily at 02:00 UTC).
+  int64_t every_us = 0;  // 0: no schedule
+  int64_t at_us = 0;
+  bool empty() const;  // no keep rule (the schedule aside)
+  bool scheduled() const { return every_us > 0; }
+  // "--every 1d --at 02:00 --keep-daily 7 --keep-weekly 4"; "(none)" with neither.
+  std::string ToString() const;
 };
 
 struct PruneEntry {

@@ -4,6 +4,7 @@
 
 #include "cli/json_text.h"
 #include "rp/retention.h"
+#include "rp/schedule.h"
 #include "util/clock.h"
 
 namespace rpfs::cli {
@@ -53,6 +54,14 @@ void PolicyFlags::Add(CLI::App* cmd) {
                   "Keep every RP this young, relative to the newest (36h, 7d, 2w, 6m, 1y6m)");
 }
 
+void PolicyFlags::AddSchedule(CLI::App* cmd) {
+  cmd->add_option("--every", every,
+                  "Schedule for 'rpfs auto': one RP per period of this length (1h, 6h, 1d, 1w)");
+  cmd->add_option("--at", at,
+                  "Start each period at this offset, HH:MM UTC (--every 1d --at 02:00: daily "
+                  "from 02:00)");
+}
+
 Result<RetentionPolicy> PolicyFlags::Policy() const {
   RetentionPolicy p;
   p.keep_last = last;
@@ -63,6 +72,16 @@ Result<RetentionPolicy> PolicyFlags::Policy() const {
   p.keep_yearly = yearly;
   if (!within.empty()) {
     RPFS_ASSIGN_OR_RETURN(p.keep_within_us, rp::ParseDuration(within));
+  }
+  if (!at.empty() && every.empty()) {
+    return Status::InvalidArgument("--at " + at + " needs --every (e.g. --every 1d --at 02:00)");
+  }
+  if (!every.empty()) {
+    RPFS_ASSIGN_OR_RETURN(p.every_us, rp::ParseEvery(every));
+    if (!at.empty()) {
+      RPFS_ASSIGN_OR_RETURN(p.at_us, rp::ParseTimeOfPeriod(at));
+    }
+    RPFS_RETURN_IF_ERROR(rp::ValidateSchedule(p.every_us, p.at_us));
   }
   return p;
 }

@@ -26,7 +26,9 @@ nlohmann::json RpJson(const RpInfo& rp);
 struct PolicyFlags {
   uint32_t last = 0, hourly = 0, daily = 0, weekly = 0, monthly = 0, yearly = 0;
   std::string within;
+  std::string every, at;  // the schedule (added by AddSchedule: `policy set` only)
   void Add(CLI::App* cmd);
+  void AddSchedule(CLI::App* cmd);
   Result<RetentionPolicy> Policy() const;
 };
 

@@ -34,6 +34,7 @@ std::unique_ptr<CliVerb> NewPruneVerb();
 std::unique_ptr<CliVerb> NewPolicySetVerb();
 std::unique_ptr<CliVerb> NewPolicyShowVerb();
 std::unique_ptr<CliVerb> NewMountVerb();
+std::unique_ptr<CliVerb> NewAutoVerb();
 
 namespace {
 
@@ -43,7 +44,7 @@ struct Group {
 };
 
 constexpr Group kVm = {"vm", "Manage the VMs of the store"};
-constexpr Group kPolicy = {"policy", "The retention policy stored with each VM"};
+constexpr Group kPolicy = {"policy", "The schedule and retention policy stored with each VM"};
 
 struct Row {
   const Group* group;  // null: a verb of its own, e.g. `rpfs create`
@@ -80,7 +81,10 @@ const Row kVerbs[] = {
     {nullptr, "clone-delete", "Delete a clone and its files", NewCloneDeleteVerb},
     {nullptr, "hydrate", "Fetch every chunk of a clone not yet local", NewHydrateVerb},
     {nullptr, "prune", "Delete the RPs a retention policy does not keep", NewPruneVerb},
-    {&kPolicy, "set", "Store a VM's retention policy (no rule: clear it)", NewPolicySetVerb},
+    {&kPolicy, "set", "Store a VM's schedule and retention policy (none given: clear it)",
+     NewPolicySetVerb},
+    {nullptr, "auto", "Take the RPs schedules say are due, then prune by policy (for a timer)",
+     NewAutoVerb},
     {&kPolicy, "show", "Show the stored retention policies", NewPolicyShowVerb},
     {nullptr, "mount", "Show every VM's recovery points as read-only directories", NewMountVerb},
 };

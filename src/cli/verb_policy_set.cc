@@ -1,4 +1,4 @@
-// rpfs policy set VM [--keep-...]...
+// rpfs policy set VM [--every D [--at HH:MM]] [--keep-...]...
 #include <cstdio>
 
 #include "cli/command.h"
@@ -11,6 +11,7 @@ class PolicySetVerb final : public CliVerb {
  public:
   void Declare(CLI::App* cmd, Context&) override {
     cmd->add_option("vm", vm_, "VM name")->required();
+    flags_.AddSchedule(cmd);
     flags_.Add(cmd);
   }
 

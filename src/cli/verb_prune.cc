@@ -74,11 +74,11 @@ class PruneVerb final : public CliVerb {
                                                   const RetentionPolicy& given) const {
     if (!given.empty()) return std::optional<RetentionPolicy>(given);
     RPFS_ASSIGN_OR_RETURN(std::optional<RetentionPolicy> stored, repo.GetPolicy(vm));
-    if (stored) return stored;
+    if (stored && !stored->empty()) return stored;  // (a schedule alone keeps nothing)
     if (all_vms_) return std::optional<RetentionPolicy>();
     return Status::InvalidArgument("vm " + vm +
-                                   " has no stored policy and no --keep-... rule was given (set "
-                                   "one with 'rpfs policy set " +
+                                   " has no stored keep rule and no --keep-... rule was given "
+                                   "(set one with 'rpfs policy set " +
                                    vm + " --keep-daily 7 ...')");
   }
 

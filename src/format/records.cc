@@ -10,11 +10,12 @@ constexpr uint8_t kStoreConfigV1 = 1;
 constexpr uint8_t kVmV1 = 1;
 constexpr uint8_t kVmV2 = 2;                   // adds the libvirt domain and its checkpoint
 [[maybe_unused]] constexpr uint8_t kRpV1 = 1;  // still read: no stream access
-constexpr uint8_t kRpV2 = 2;                   // adds each stream's access (owner, group, mode)
+[[maybe_unused]] constexpr uint8_t kRpV2 = 2;  // adds each stream's access (owner, group, mode)
+constexpr uint8_t kRpV3 = 3;                   // adds each stream's allocated bytes
 constexpr uint8_t kObjectMetaV1 = 1;
 constexpr uint8_t kTxV1 = 1;
 constexpr uint8_t kCloneV1 = 1;
-constexpr uint8_t kPolicyV1 = 1;
+constexpr uint8_t kPolicyV2 = 2;  // adds the schedule (every, at); version 1 is still read
 
 Result<uint8_t> CheckVersionUpTo(Decoder& d, uint8_t newest, std::string_view what) {
   RPFS_ASSIGN_OR_RETURN(uint8_t v, d.GetU8());
@@ -194,7 +195,7 @@ Result<StreamAccess> GetAccess(Decoder& d) {
 std::string EncodeRp(const RpRecord& r) {
   std::string out;
   Encoder e(&out);
-  e.PutU8(kRpV2);
+  e.PutU8(kRpV3);
   e.PutVarint(r.id);
   e.PutString(r.vm);
   e.PutString(r.name);
@@ -213,12 +214,15 @@ std::string EncodeRp(const RpRecord& r) {
     e.PutVarint(s.access.gid);
     e.PutVarint(s.access.mode);
   }
+  for (const RpStream& s : r.streams) {  // v3: allocated + 1, 0 = unknown
+    e.PutVarint(s.allocated ? *s.allocated + 1 : 0);
+  }
   return out;
 }
 
 Result<RpRecord> DecodeRp(std::string_view in) {
   Decoder d(in, "rp record");
-  RPFS_ASSIGN_OR_RETURN(uint8_t version, CheckVersionUpTo(d, kRpV2, "rp record"));
+  RPFS_ASSIGN_OR_RETURN(uint8_t version, CheckVersionUpTo(d, kRpV3, "rp record"));
   RpRecord r;
   RPFS_ASSIGN_OR_RETURN(r.id, d.GetVarint());
   RPFS_ASSIGN_OR_RETURN(r.vm, d.GetString());
@@ -238,6 +242,13 @@ Result<RpRecord> DecodeRp(std::string_view in) {
   if (version >= kRpV2) {
     for (RpStream& s : r.streams) {
       RPFS_ASSIGN_OR_RETURN(s.access, GetAccess(d));
+    }
+  }
+  if (version >= kRpV3) {
+    for (RpStream& s : r.streams) {
+      RPFS_ASSIGN_OR_RETURN(uint64_t allocated, d.GetVarint());
+      if (allocated > s.size + 1) return d.Truncated();
+      if (allocated > 0) s.allocated = allocated - 1;
     }
   }
   RPFS_RETURN_IF_ERROR(d.ExpectEnd());
@@ -320,18 +331,20 @@ Result<CloneRecord> DecodeClone(std::string_view in) {
 std::string EncodePolicy(const PolicyRecord& p) {
   std::string out;
   Encoder e(&out);
-  e.PutU8(kPolicyV1);
+  e.PutU8(kPolicyV2);
   for (uint32_t v :
        {p.keep_last, p.keep_hourly, p.keep_daily, p.keep_weekly, p.keep_monthly, p.keep_yearly}) {
     e.PutVarint(v);
   }
   e.PutSignedVarint(p.keep_within_us);
+  e.PutSignedVarint(p.every_us);
+  e.PutSignedVarint(p.at_us);
   return out;
 }
 
 Result<PolicyRecord> DecodePolicy(std::string_view in) {
   Decoder d(in, "policy record");
-  RPFS_RETURN_IF_ERROR(CheckVersion(d, kPolicyV1, "policy record"));
+  RPFS_ASSIGN_OR_RETURN(uint8_t version, CheckVersionUpTo(d, kPolicyV2, "policy record"));
   PolicyRecord p;
   for (uint32_t* v : {&p.keep_last, &p.keep_hourly, &p.keep_daily, &p.keep_weekly, &p.keep_monthly,
                       &p.keep_yearly}) {
@@ -340,6 +353,10 @@ Result<PolicyRecord> DecodePolicy(std::string_view in) {
     *v = static_cast<uint32_t>(n);
   }
   RPFS_ASSIGN_OR_RETURN(p.keep_within_us, d.GetSignedVarint());
+  if (version >= kPolicyV2) {
+    RPFS_ASSIGN_OR_RETURN(p.every_us, d.GetSignedVarint());
+    RPFS_ASSIGN_OR_RETURN(p.at_us, d.GetSignedVarint());
+  }
   RPFS_RETURN_IF_ERROR(d.ExpectEnd());
   return p;
 }

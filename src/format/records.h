@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,6 +83,9 @@ struct RpStream {
   uint64_t size = 0;  // logical bytes
   Digest root;        // root page of the extent map; zero = entirely holes (or size 0)
   StreamAccess access;
+  // Bytes of the stream held in chunks (its non-hole chunks, each counted at its length
+  // within the stream): what st_blocks shows. Unknown for RPs written before v3.
+  std::optional<uint64_t> allocated;
 };
 
 inline constexpr uint32_t kRpFlagQuiesced = 1u << 0;
@@ -115,6 +119,9 @@ struct PolicyRecord {
   uint32_t keep_monthly = 0;
   uint32_t keep_yearly = 0;
   int64_t keep_within_us = 0;
+  // Version 2: the schedule `rpfs auto` follows (0: none) and its offset into the period.
+  int64_t every_us = 0;
+  int64_t at_us = 0;
 };
 std::string EncodePolicy(const PolicyRecord& p);
 Result<PolicyRecord> DecodePolicy(std::string_view in);

@@ -58,6 +58,8 @@ struct Attr {
   // as libvirt does for the qemu user before it starts a domain on them.
   std::optional<uint32_t> uid;
   std::optional<uint32_t> gid;
+  // Bytes the file holds, for st_blocks (so cp, du and rsync -S see holes); unset = size.
+  std::optional<uint64_t> allocated;
 };
 
 // What SetAttr is asked to change.

@@ -20,6 +20,9 @@ Result<std::string> PrunePreviewText(NodeContext& ctx, const std::string& vm) {
   if (!policy) {
     return "policy: (none)\n# set one with: rpfs policy set " + vm + " --keep-daily 7 ...\n";
   }
+  if (policy->empty()) {  // a schedule alone: nothing would be removed
+    return "policy: " + policy->ToString() + "\n# no keep rule: prune removes nothing\n";
+  }
   RPFS_ASSIGN_OR_RETURN(PruneResult r, ctx.repo->Prune(vm, *policy, /*dry_run=*/true));
   std::string out = "policy: " + policy->ToString() + "\n";
   size_t removed = 0;

@@ -69,7 +69,11 @@ class Disk final : public FileKind {
       return RpFileAttr(rp, OwnerReadAccess(ctx.access), rp.memory_bytes);
     }
     for (const auto& d : rp.disks) {
-      if (d.name == key.disk) return RpFileAttr(rp, RpDiskAccess(ctx.access, d), d.size);
+      if (d.name == key.disk) {
+        Attr attr = RpFileAttr(rp, RpDiskAccess(ctx.access, d), d.size);
+        attr.allocated = d.allocated;
+        return attr;
+      }
     }
     return Status::NotFound("no disk " + key.disk);
   }

@@ -37,7 +37,7 @@ struct stat ToStat(const fs::Attr& a) {
   st.st_nlink = a.nlink;
   st.st_size = static_cast<off_t>(a.size);
   st.st_blksize = 1 << 16;
-  st.st_blocks = static_cast<blkcnt_t>((a.size + 511) / 512);
+  st.st_blocks = static_cast<blkcnt_t>((a.allocated.value_or(a.size) + 511) / 512);
   // Floor division: guest files may be older than 1970, and tv_nsec is never negative.
   int64_t sec = a.mtime_us / 1000000;
   int64_t us = a.mtime_us % 1000000;

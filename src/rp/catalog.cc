@@ -152,7 +152,8 @@ RpInfo Catalog::ToInfo(const format::RpRecord& r, const std::string& parent_name
   info.has_domain_xml = !r.domain_xml.empty();
   for (const auto& s : r.streams) {
     if (s.kind == format::StreamKind::kDisk)
-      info.disks.push_back({s.name, s.size, s.access.uid, s.access.gid, s.access.mode});
+      info.disks.push_back(
+          {s.name, s.size, s.access.uid, s.access.gid, s.access.mode, s.allocated});
     if (s.kind == format::StreamKind::kMemory) info.memory_bytes = s.size;
   }
   info.logical_bytes = r.logical_bytes;

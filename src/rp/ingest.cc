@@ -228,12 +228,21 @@ class DiskIngest {
     stream.name = name_;
     stream.size = size_;
     RPFS_ASSIGN_OR_RETURN(stream.root, builder_.Finish());
+    stream.allocated = AllocatedBytes();
     // The RP's reference to its root; pages reference their children (TxPageSink).
     if (!stream.root.IsZero()) ctx_.mutation->AddRef(ObjectId{ObjectKind::kPage, stream.root}, 1);
     return stream;
   }
 
  private:
+  // Every chunk is cs_ bytes of the stream but the last, which ends at size_.
+  uint64_t AllocatedBytes() const {
+    uint64_t bytes = builder_.added() * cs_;
+    if (builder_.added() > 0 && builder_.last_index() + 1 == chunks_)
+      bytes -= chunks_ * cs_ - size_;
+    return bytes;
+  }
+
   // Reads the chunks of one batch into one recycled buffer, one read per run of
   // consecutive chunks (runs are long for a full RP, short for an incremental one).
   Batch ReadBatch(const std::vector<uint64_t>& indices) {

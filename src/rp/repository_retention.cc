@@ -7,8 +7,8 @@ namespace rpfs {
 namespace {
 
 format::PolicyRecord ToRecord(const RetentionPolicy& p) {
-  return {p.keep_last,    p.keep_hourly, p.keep_daily,    p.keep_weekly,
-          p.keep_monthly, p.keep_yearly, p.keep_within_us};
+  return {p.keep_last,   p.keep_hourly,    p.keep_daily, p.keep_weekly, p.keep_monthly,
+          p.keep_yearly, p.keep_within_us, p.every_us,   p.at_us};
 }
 
 RetentionPolicy FromRecord(const format::PolicyRecord& r) {
@@ -20,6 +20,8 @@ RetentionPolicy FromRecord(const format::PolicyRecord& r) {
   p.keep_monthly = r.keep_monthly;
   p.keep_yearly = r.keep_yearly;
   p.keep_within_us = r.keep_within_us;
+  p.every_us = r.every_us;
+  p.at_us = r.at_us;
   return p;
 }
 
@@ -29,7 +31,7 @@ Status Repository::SetPolicy(const std::string& vm, const RetentionPolicy& polic
   auto lock = impl_->gate.LockForWrite();
   RPFS_RETURN_IF_ERROR(impl_->catalog.LoadVm(vm).status());
   store::Mutation m;
-  if (policy.empty()) {
+  if (policy.empty() && !policy.scheduled()) {
     m.Delete(format::PolicyKey(vm));
   } else {
     m.Put(format::PolicyKey(vm), format::EncodePolicy(ToRecord(policy)));

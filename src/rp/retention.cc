@@ -4,6 +4,8 @@
 #include <chrono>
 #include <functional>
 
+#include "rp/schedule.h"
+
 namespace rpfs::rp {
 namespace {
 
@@ -57,20 +59,21 @@ bool RetentionPolicy::empty() const {
 
 std::string RetentionPolicy::ToString() const {
   std::string out;
-  auto add = [&](const char* flag, uint32_t n) {
-    if (n > 0) out += std::string(out.empty() ? "" : " ") + flag + " " + std::to_string(n);
+  auto add = [&](const std::string& flag, const std::string& value) {
+    out += (out.empty() ? "" : " ") + flag + " " + value;
   };
-  add("--keep-last", keep_last);
-  add("--keep-hourly", keep_hourly);
-  add("--keep-daily", keep_daily);
-  add("--keep-weekly", keep_weekly);
-  add("--keep-monthly", keep_monthly);
-  add("--keep-yearly", keep_yearly);
-  if (keep_within_us > 0) {
-    int64_t h = keep_within_us / 3600000000;
-    out += std::string(out.empty() ? "" : " ") + "--keep-within " +
-           (h % 24 == 0 ? std::to_string(h / 24) + "d" : std::to_string(h) + "h");
-  }
+  if (every_us > 0) add("--every", rp::FormatDuration(every_us));
+  if (every_us > 0 && at_us > 0) add("--at", rp::FormatTimeOfPeriod(at_us));
+  auto add_rule = [&](const char* flag, uint32_t n) {
+    if (n > 0) add(flag, std::to_string(n));
+  };
+  add_rule("--keep-last", keep_last);
+  add_rule("--keep-hourly", keep_hourly);
+  add_rule("--keep-daily", keep_daily);
+  add_rule("--keep-weekly", keep_weekly);
+  add_rule("--keep-monthly", keep_monthly);
+  add_rule("--keep-yearly", keep_yearly);
+  if (keep_within_us > 0) add("--keep-within", rp::FormatDuration(keep_within_us));
   return out.empty() ? "(none)" : out;
 }
 
@@ -118,6 +121,13 @@ std::vector<RetentionDecision> ApplyRetention(std::vector<RetentionInput> rps,
     if (rps[i].is_protected) keep(i, "protected");
   }
   return out;
+}
+
+std::string FormatDuration(int64_t us) {
+  constexpr int64_t kHour = 3600ll * 1000000;
+  int64_t h = us / kHour;
+  if (h > 0 && h % 24 == 0) return std::to_string(h / 24) + "d";
+  return std::to_string(h) + "h";
 }
 
 Result<int64_t> ParseDuration(std::string_view text) {

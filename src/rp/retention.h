@@ -42,5 +42,7 @@ std::vector<RetentionDecision> ApplyRetention(std::vector<RetentionInput> rps,
 
 // "36h", "7d", "2w", "6m" (30 days), "1y" (365 days), or a sum like "1y6m".
 Result<int64_t> ParseDuration(std::string_view text);
+// "7d" when exact in days, else "36h" (what ToString prints).
+std::string FormatDuration(int64_t us);
 
 }  // namespace rpfs::rp

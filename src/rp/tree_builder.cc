@@ -5,7 +5,11 @@ namespace rpfs::rp {
 TreeBuilder::TreeBuilder(uint64_t chunks, uint32_t fanout, PageSink* sink)
     : fanout_(fanout), height_(format::TreeHeight(chunks, fanout)), sink_(sink), levels_(height_) {}
 
-Status TreeBuilder::Add(uint64_t index, const Digest& digest) { return AddAt(0, index, digest); }
+Status TreeBuilder::Add(uint64_t index, const Digest& digest) {
+  ++added_;
+  last_index_ = index;
+  return AddAt(0, index, digest);
+}
 
 Status TreeBuilder::AddAt(uint32_t level, uint64_t index, const Digest& digest) {
   Level& l = levels_[level];

@@ -30,6 +30,9 @@ class TreeBuilder {
   Status Add(uint64_t index, const Digest& digest);
   // Flushes every open page and returns the root (zero when the disk is all holes).
   Result<Digest> Finish();
+  // How many chunks were added, and the last one's index (for the stream's allocated bytes).
+  uint64_t added() const { return added_; }
+  uint64_t last_index() const { return last_index_; }
 
  private:
   struct Level {
@@ -45,6 +48,8 @@ class TreeBuilder {
   PageSink* sink_;
   std::vector<Level> levels_;
   Digest root_;
+  uint64_t added_ = 0;
+  uint64_t last_index_ = 0;
 };
 
 }  // namespace rpfs::rp

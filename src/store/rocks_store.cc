@@ -5,7 +5,9 @@
 #include <rocksdb/table.h>
 #include <rocksdb/version.h>
 #include <rocksdb/write_batch.h>
+#include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <mutex>
@@ -455,8 +457,13 @@ class RocksStore final : public Store {
     std::error_code ec;
     for (const auto& entry : fs::recursive_directory_iterator(dir_, ec)) {
       if (!entry.is_regular_file(ec)) continue;
-      uint64_t size = entry.file_size(ec);
-      if (ec) continue;  // a file RocksDB removed while we looked
+      // The smaller of size and allocation: a sparse clone disk counts what it holds, not
+      // its holes; a RocksDB WAL or manifest counts its bytes, not the tail RocksDB
+      // preallocates (fallocate KEEP_SIZE) and gives back when the file is closed.
+      struct stat st = {};
+      if (::lstat(entry.path().c_str(), &st) != 0) continue;  // removed while we looked
+      uint64_t size =
+          std::min(static_cast<uint64_t>(st.st_size), static_cast<uint64_t>(st.st_blocks) * 512);
       std::string ext = entry.path().extension().string();
       if (ext == ".blob") {
         u.blob_files += size;

@@ -69,7 +69,7 @@ struct DiskUsage {
   uint64_t total = 0;
   uint64_t blob_files = 0;  // chunk bodies
   uint64_t sst_files = 0;   // metadata, pages, small chunks
-  uint64_t other = 0;       // WAL, manifest, options, lock
+  uint64_t other = 0;       // WAL, manifest, options, lock, clone disks (allocated bytes)
 };
 
 struct ObjectTotals {

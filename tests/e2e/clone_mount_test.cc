@@ -66,6 +66,28 @@ TEST_F(CloneMountTest, CloneReadsLikeItsRpAndADdHydratesIt) {
   EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
 }
 
+// A clone's disk is a sparse file that fills as it is read: `rpfs du` counts what it holds
+// (as du does), not its apparent size.
+TEST_F(CloneMountTest, DuCountsTheBytesASparseCloneHoldsNotItsSize) {
+  auto disk_bytes = [&] {
+    return nlohmann::json::parse(R({"du", "--json"}).out)["store"]["disk_bytes"].get<int64_t>();
+  };
+  const int64_t before = disk_bytes();
+  ASSERT_EQ(Control("clone two c"), 0);
+  std::vector<std::byte> head(kChunk);
+  int fd = ::open(Disk().c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::pread(fd, head.data(), head.size(), 0), static_cast<ssize_t>(head.size()));
+  ::close(fd);
+  // The clone holds one 64 KiB chunk of its 32 MiB (and a small bitmap file).
+  const int64_t grown = disk_bytes() - before;
+  EXPECT_LT(grown, 2 << 20) << "counted the clone's holes";
+  EXPECT_GE(grown, static_cast<int64_t>(kChunk));
+  auto du = RunCommand({"du", "-s", "-B1", store() + "/clones"});
+  ASSERT_EQ(du.exit_code, 0) << du.err;
+  EXPECT_LT(std::stoll(du.out), 2 << 20) << du.out;
+}
+
 TEST_F(CloneMountTest, WritesReadBackAndSurviveARemount) {
   ASSERT_EQ(Control("clone one c"), 0);
   int fd = ::open(Disk().c_str(), O_RDWR);

@@ -74,7 +74,7 @@ TEST_F(PruneTest, StoredPolicyIsUsedAndShown) {
 
 TEST_F(PruneTest, ErrorsNameTheCauseAndChangeNothing) {
   const std::string before = State();
-  ExpectError(R({"prune", "vm"}), 2, {"vm vm has no stored policy", "rpfs policy set vm"});
+  ExpectError(R({"prune", "vm"}), 2, {"vm vm has no stored keep rule", "rpfs policy set vm"});
   ExpectError(R({"prune"}), 2, {"give either a vm or --all-vms"});
   ExpectError(R({"prune", "vm", "--all-vms", "--keep-last", "1"}), 2, {"either a vm"});
   ExpectError(R({"prune", "vm", "--keep-within", "7x"}), 2, {"unknown unit 'x'"});

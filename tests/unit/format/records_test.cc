@@ -8,6 +8,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "support/guarded_copy.h"
@@ -60,10 +61,13 @@ RpRecord SampleRp() {
   r.description = "before the upgrade\nsecond line";
   r.parent = 1234566;
   r.flags = kRpFlagQuiesced | kRpFlagWithMemory;
-  r.streams = {{StreamKind::kDisk, "vda", 20ull << 30, DigestOf("vda root"), {}},
-               {StreamKind::kDisk, "vdb", 0, Digest(), {}},
-               {StreamKind::kMemory, "memory", 4ull << 30, DigestOf("memory root"), {}}};
+  r.streams = {
+      {StreamKind::kDisk, "vda", 20ull << 30, DigestOf("vda root"), {}, std::nullopt},
+      {StreamKind::kDisk, "vdb", 0, Digest(), {}, std::nullopt},
+      {StreamKind::kMemory, "memory", 4ull << 30, DigestOf("memory root"), {}, std::nullopt}};
   r.streams[0].access = {.uid = 1000, .gid = 4294967295u, .mode = 0640};
+  r.streams[0].allocated = 3ull << 30;  // varint of 2^31 + 2^30 + 1: 5 bytes
+  r.streams[1].allocated = 0;           // known and zero (1 byte), unlike vdb's unknown
   r.domain_xml = "<domain type='kvm'><name>web01</name></domain>";
   r.logical_bytes = (20ull << 30) + (4ull << 30);
   r.data_bytes = 5ull << 30;
@@ -76,6 +80,18 @@ ObjectMeta SampleMeta() { return {.refcount = 3, .raw_size = 65536, .stored_size
 
 TxRecord SampleTx() {
   return {.id = kMax64 - 1, .description = "create web01/day3", .started_us = -1};
+}
+
+PolicyRecord SamplePolicy() {
+  return {.keep_last = 1,
+          .keep_hourly = 24,
+          .keep_daily = 7,
+          .keep_weekly = 4,
+          .keep_monthly = 6,
+          .keep_yearly = UINT32_MAX,
+          .keep_within_us = -5,
+          .every_us = 3'600'000'000,
+          .at_us = 900'000'000};
 }
 
 TEST(RecordsTest, StoreConfigRoundTripsFieldByField) {
@@ -181,6 +197,7 @@ TEST(RecordsTest, RpRecordWithSeveralStreamsRoundTripsFieldByField) {
     EXPECT_EQ(out->streams[i].size, in.streams[i].size);
     EXPECT_EQ(out->streams[i].root, in.streams[i].root);
     EXPECT_EQ(out->streams[i].access, in.streams[i].access);
+    EXPECT_EQ(out->streams[i].allocated, in.streams[i].allocated);
   }
   EXPECT_TRUE(out->streams[1].root.IsZero());
   EXPECT_EQ(out->domain_xml, in.domain_xml);
@@ -191,9 +208,32 @@ TEST(RecordsTest, RpRecordWithSeveralStreamsRoundTripsFieldByField) {
 }
 
 // Records written before v2 carry no access: their streams are the mount owner's only.
+// The v3 tail: each stream's allocated bytes (5 + 1 + 1 bytes in the sample).
+constexpr size_t kV3Tail = 5 + 1 + 1;
+
+// Records written before v3 do not know their streams' allocated bytes.
+TEST(RecordsTest, RpRecordV2StillDecodesWithAllocatedUnknown) {
+  std::string v3 = EncodeRp(SampleRp());
+  std::string v2 = v3.substr(0, v3.size() - kV3Tail);
+  v2[0] = 2;
+  Result<RpRecord> out = DecodeRp(v2);
+  ASSERT_OK(out);
+  for (const auto& s : out->streams) EXPECT_EQ(s.allocated, std::nullopt);
+  EXPECT_EQ(out->streams[0].access.mode, 0640u);
+  EXPECT_FALSE(DecodeRp(v3.substr(0, v2.size())).ok());  // a cut v3 is not a v2
+}
+
+TEST(RecordsTest, RpRecordRefusesMoreAllocatedBytesThanTheStreamHas) {
+  RpRecord in = SampleRp();
+  in.streams[1].allocated = 1;  // vdb has 0 bytes
+  EXPECT_FALSE(DecodeRp(EncodeRp(in)).ok());
+}
+
 TEST(RecordsTest, RpRecordV1StillDecodesWithOwnerOnlyAccess) {
   RpRecord in = SampleRp();
-  std::string v2 = EncodeRp(in);
+  std::string v3 = EncodeRp(in);
+  std::string v2 = v3.substr(0, v3.size() - kV3Tail);
+  v2[0] = 2;
   // v1 is v2 without the trailing accesses: (1000, 2^32-1, 0640) takes 2 + 5 + 2 bytes and
   // each default (0, 0, 0400) 1 + 1 + 2.
   std::string v1 = v2.substr(0, v2.size() - (2 + 5 + 2) - 2 * (1 + 1 + 2));
@@ -255,6 +295,8 @@ std::vector<Encoded> AllRecords() {
        [=](std::string_view in) { return status(DecodeObjectMeta(in)); }},
       {"tx record", EncodeTx(SampleTx()),
        [=](std::string_view in) { return status(DecodeTx(in)); }},
+      {"policy record", EncodePolicy(SamplePolicy()),
+       [=](std::string_view in) { return status(DecodePolicy(in)); }},
   };
 }
 
@@ -274,7 +316,7 @@ TEST(RecordsTest, EveryStrictPrefixFailsToDecode) {
 TEST(RecordsTest, AnotherVersionByteIsNotSupportedNamingTheVersion) {
   for (const Encoded& rec : AllRecords()) {
     SCOPED_TRACE(rec.what);
-    for (uint8_t version : {0, 3, 255}) {
+    for (uint8_t version : {0, 4, 255}) {
       std::string bytes = rec.bytes;
       bytes[0] = static_cast<char>(version);
       Status s = rec.decode(bytes);
@@ -338,6 +380,34 @@ std::string VmWithKindAndFormat(uint8_t kind, uint8_t format, uint8_t version = 
   return out;
 }
 
+TEST(RecordsTest, PolicyRecordRoundTripsFieldByField) {
+  PolicyRecord p = SamplePolicy();
+  Result<PolicyRecord> decoded = DecodePolicy(EncodePolicy(p));
+  ASSERT_OK(decoded);
+  const PolicyRecord& back = *decoded;
+  EXPECT_EQ(
+      std::tie(back.keep_last, back.keep_hourly, back.keep_daily, back.keep_weekly,
+               back.keep_monthly, back.keep_yearly, back.keep_within_us, back.every_us, back.at_us),
+      std::tie(p.keep_last, p.keep_hourly, p.keep_daily, p.keep_weekly, p.keep_monthly,
+               p.keep_yearly, p.keep_within_us, p.every_us, p.at_us));
+}
+
+TEST(RecordsTest, VersionOnePolicyRecordStillDecodesWithoutASchedule) {
+  std::string v1;
+  Encoder e(&v1);
+  e.PutU8(1);
+  for (uint64_t n : {2, 24, 7, 4, 6, 1}) e.PutVarint(n);
+  e.PutSignedVarint(3600);
+  Result<PolicyRecord> decoded = DecodePolicy(v1);
+  ASSERT_OK(decoded);
+  const PolicyRecord& p = *decoded;
+  EXPECT_EQ(p.keep_hourly, 24u);
+  EXPECT_EQ(p.keep_yearly, 1u);
+  EXPECT_EQ(p.keep_within_us, 3600);
+  EXPECT_EQ(p.every_us, 0);
+  EXPECT_EQ(p.at_us, 0);
+}
+
 TEST(RecordsTest, VersionOneVmRecordStillDecodes) {
   Result<VmRecord> v = DecodeVm(VmWithKindAndFormat(1, 1, /*version=*/1));
   ASSERT_OK(v);
@@ -367,7 +437,7 @@ TEST(RecordsTest, UnknownEnumValuesAreCorruption) {
   EXPECT_TRUE(DecodeVm(VmWithKindAndFormat(0, 255)).status().IsCorruption());
 
   RpRecord r;
-  r.streams = {{StreamKind::kDisk, "vda", 1, Digest(), {}}};
+  r.streams = {{StreamKind::kDisk, "vda", 1, Digest(), {}, std::nullopt}};
   std::string bytes = EncodeRp(r);
   // version, id 0, vm "", name "", created 0, description "", parent 0, flags 0, count 1:
   const size_t kind_pos = 9;
