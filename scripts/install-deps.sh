@@ -16,10 +16,13 @@ BUILD_PKGS=(
 # and stops the daemons itself), binutils to assemble the test guest. Guest-file tests build
 # partitioned images with fdisk/gdisk/parted/lvm2 and filesystems with e2fsprogs, dosfstools,
 # exfatprogs, ntfs-3g, xorriso and xfsprogs; mtools, sleuthkit and ntfs-3g are their oracles;
-# exfat-fuse fills exFAT test images (the kernel here has no exfat).
+# exfat-fuse fills exFAT test images (the kernel here has no exfat). The package test
+# (tests/package) builds a .deb (dpkg-shlibdeps from dpkg-dev), checks its units with
+# systemd-analyze and its pages with man; the metrics test parses with prometheus_client.
 TEST_PKGS=(qemu-utils rsync e2fsprogs util-linux clang binutils exfat-fuse
   libvirt-daemon-system libvirt-clients qemu-system-x86
-  fdisk gdisk parted lvm2 dosfstools mtools exfatprogs ntfs-3g xorriso xfsprogs sleuthkit)
+  fdisk gdisk parted lvm2 dosfstools mtools exfatprogs ntfs-3g xorriso xfsprogs sleuthkit
+  dpkg-dev man-db systemd python3-prometheus-client)
 # Peers and tools for bench/ only (installed with --bench).
 BENCH_PKGS=(borgbackup python3-llfuse restic casync fio debootstrap hyperfine time python3)
 

@@ -175,6 +175,7 @@ struct StoreSummary {
 struct VerifyResult {
   uint64_t objects = 0;
   uint64_t bytes_hashed = 0;
+  uint64_t chunks_skipped = 0;           // not re-hashed by a sampled verify
   std::vector<std::string> problems;     // one line per damaged object, naming it
   std::vector<std::string> damaged_rps;  // "vm/rp: disk vda: chunk <id> at offset N: cause"
   bool ok() const { return problems.empty() && damaged_rps.empty(); }
@@ -352,7 +353,10 @@ class Repository {
                       const ProgressFn& progress = nullptr);
 
   // --- store ---
-  Result<VerifyResult> Verify(const ProgressFn& progress = nullptr) const;
+  // `sample_percent` < 100: re-hash only that share of the chunks, a different one each
+  // run (pages, references and refcounts are always checked in full).
+  Result<VerifyResult> Verify(const ProgressFn& progress = nullptr,
+                              uint32_t sample_percent = 100) const;
   Status Compact();
   Result<StoreSummary> Summary() const;
   ChunkCacheStats CacheStats() const;

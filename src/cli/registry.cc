@@ -35,6 +35,7 @@ std::unique_ptr<CliVerb> NewPolicySetVerb();
 std::unique_ptr<CliVerb> NewPolicyShowVerb();
 std::unique_ptr<CliVerb> NewMountVerb();
 std::unique_ptr<CliVerb> NewAutoVerb();
+std::unique_ptr<CliVerb> NewCompleteVerb();
 
 namespace {
 
@@ -87,6 +88,8 @@ const Row kVerbs[] = {
      NewAutoVerb},
     {&kPolicy, "show", "Show the stored retention policies", NewPolicyShowVerb},
     {nullptr, "mount", "Show every VM's recovery points as read-only directories", NewMountVerb},
+    // Hidden (no help text): names for the bash completion.
+    {nullptr, "__complete", "", NewCompleteVerb},
 };
 
 }  // namespace
@@ -105,6 +108,7 @@ void RegisterVerbs(CLI::App& app, Context& ctx, std::vector<std::unique_ptr<CliV
       parent = group;
     }
     CLI::App* cmd = parent->add_subcommand(row.name, row.help);
+    if (*row.help == '\0') cmd->group("");  // hidden from --help, man pages and completion
     CliVerb* verb = verbs->emplace_back(row.make()).get();
     verb->Declare(cmd, ctx);
     cmd->callback([verb, chosen] { *chosen = verb; });

@@ -6,6 +6,7 @@
 
 #include "cli/command.h"
 #include "cli/daemon.h"
+#include "cli/docs_gen.h"
 #include "cli/registry.h"
 #include "cli/version.h"
 
@@ -60,6 +61,7 @@ std::string UnknownVerb(CLI::App& app, const std::vector<std::string>& args) {
   std::string known;
   for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
     if (sub->get_name() == args[at]) return "";
+    if (sub->get_group().empty()) continue;  // hidden
     known += (known.empty() ? "" : ", ") + sub->get_name();
   }
   return "rpfs: unknown command '" + args[at] + "'; the commands are: " + known +
@@ -88,6 +90,10 @@ int RunCli(const std::vector<std::string>& given, Context ctx, bool forward) {
   CliVerb* chosen = nullptr;
   RegisterVerbs(app, ctx, &verbs, &chosen);
 
+  // `rpfs __docs man DIR | bash`: what the build installs, made from this definition.
+  if (size_t at = VerbIndex(args); at < args.size() && args[at] == "__docs") {
+    return GenerateDocs(app, std::vector<std::string>(args.begin() + at + 1, args.end()), ctx);
+  }
   std::ostringstream out, err;
   if (std::string unknown = UnknownVerb(app, args); !unknown.empty()) {
     std::fputs(unknown.c_str(), ctx.err);

@@ -14,4 +14,6 @@ std::string VersionText() {
          fuse::FuseLibraryVersion() + ", libvirt " + virt::LibvirtVersion();
 }
 
+std::string RpfsVersion() { return RPFS_VERSION; }
+
 }  // namespace rpfs::cli

@@ -8,5 +8,7 @@
 namespace rpfs::cli {
 
 std::string VersionText();
+// rpfs's own version alone ("0.1.0"): man pages and completion carry it.
+std::string RpfsVersion();
 
 }  // namespace rpfs::cli

@@ -418,7 +418,7 @@ Status Repository::Export(const std::string& vm, const std::string& rp, const st
 // one write lock that makes refcounts comparable with references: collect every root
 // (RPs, deferred deletes, unhydrated clones), let the store check its objects, then name
 // the RPs that reach a damaged one.
-Result<VerifyResult> Repository::Verify(const ProgressFn& progress) const {
+Result<VerifyResult> Repository::Verify(const ProgressFn& progress, uint32_t sample_percent) const {
   // Refcounts are checked against references: no mutation may run in between (reads may).
   auto lock = impl_->gate.LockForWrite();
   RPFS_ASSIGN_OR_RETURN(auto rps, impl_->catalog.LoadAllRps());
@@ -435,11 +435,12 @@ Result<VerifyResult> Repository::Verify(const ProgressFn& progress) const {
     for (const auto& d : rec.disks)
       if (!d.root.IsZero()) roots.push_back(ObjectId{ObjectKind::kPage, d.root});
   }
-  RPFS_ASSIGN_OR_RETURN(auto report, impl_->store->Verify(roots, progress));
+  RPFS_ASSIGN_OR_RETURN(auto report, impl_->store->Verify(roots, progress, sample_percent));
 
   VerifyResult out;
   out.objects = report.objects;
   out.bytes_hashed = report.chunk_bytes;
+  out.chunks_skipped = report.chunks_skipped;
   std::unordered_map<ObjectId, std::string, format::ObjectIdHash> bad;
   for (const auto& p : report.problems) {
     std::string kind = p.id.kind == ObjectKind::kChunk ? "chunk " : "page ";

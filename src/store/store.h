@@ -91,7 +91,8 @@ struct ObjectProblem {
 
 struct VerifyReport {
   uint64_t objects = 0;
-  uint64_t chunk_bytes = 0;  // raw bytes re-hashed
+  uint64_t chunk_bytes = 0;     // raw bytes re-hashed
+  uint64_t chunks_skipped = 0;  // chunks a sampled verify did not re-hash
   std::vector<ObjectProblem> problems;
   std::vector<std::string> leftovers;  // pending tx / gc entries that should not exist
 };
@@ -151,9 +152,12 @@ class Store {
   // decrement cascade; reads only what would be freed and its direct children).
   virtual Result<uint64_t> SimulateRelease(const std::vector<ObjectId>& roots) const = 0;
   // Re-hashes every object, checks every reference from `roots` and from pages resolves,
-  // and checks every refcount. `roots` holds one entry per RP stream root.
+  // and checks every refcount. `roots` holds one entry per RP stream root. With
+  // `sample_percent` < 100, only that share of the chunks, picked at random for each run, is
+  // read and re-hashed; pages, references and refcounts are always checked in full.
   virtual Result<VerifyReport> Verify(const std::vector<ObjectId>& roots,
-                                      const ProgressFn& progress) const = 0;
+                                      const ProgressFn& progress,
+                                      uint32_t sample_percent = 100) const = 0;
 };
 
 // An RP being written. Objects put here are invisible to RPs until Commit; if the WriteTx

@@ -53,6 +53,42 @@ TEST_F(RepoTest, FlippedByteIsReportedByVerifyAndFailsExport) {
   EXPECT_GE(failures, 1);
 }
 
+// A sampled verify re-hashes about its share of the chunks, a different share each run, so
+// successive weekly runs find a damaged chunk sooner or later, and never report damage that
+// is not there.
+TEST_F(RepoTest, SampledVerifyReadsItsShareAndFindsDamageAcrossRuns) {
+  std::string img = Path("vda.raw");
+  MakeSparseFile(img, 16 << 20);
+  WriteAt(img, 0, PatternBytes(3, 16 << 20));  // 256 distinct chunks
+  ASSERT_OK(repo_->AddVm("web01", {{"vda", img, std::nullopt}}));
+  ASSERT_OK(repo_->CreateRp("web01", "daily", {}));
+  auto full = repo_->Verify();
+  ASSERT_OK(full);
+  EXPECT_EQ(full->chunks_skipped, 0u);
+  auto part = repo_->Verify(nullptr, 30);
+  ASSERT_OK(part);
+  EXPECT_TRUE(part->ok());
+  // 256 chunks at 30 %: about 179 skipped (3.5 standard deviations: 152..206).
+  EXPECT_GT(part->chunks_skipped, 150u);
+  EXPECT_LT(part->chunks_skipped, 208u);
+  EXPECT_EQ(part->objects + part->chunks_skipped, full->objects);
+  EXPECT_LT(part->bytes_hashed, full->bytes_hashed / 2);
+  repo_.reset();
+
+  ASSERT_TRUE(FlipByteInLargestBlob(store()));
+  Reopen();
+  int found = 0;
+  for (int run = 0; run < 20; ++run) {
+    auto r = repo_->Verify(nullptr, 50);
+    ASSERT_OK(r);
+    if (!r->ok()) ++found;
+  }
+  // One damaged chunk, each run sampling half: found in some runs and missed in others
+  // (either way round by chance: under 1e-5).
+  EXPECT_GT(found, 0);
+  EXPECT_LT(found, 20);
+}
+
 // Reads skip RocksDB's record checksum (the chunk codec checks the content's own XXH3), so
 // damage outside a chunk's stored bytes leaves reads right; verify still reads with the
 // record checksum and reports it.
