@@ -90,11 +90,12 @@ struct RpInfo {
   bool is_protected = false;  // delete and prune refuse it
   bool has_domain_xml = false;
   std::vector<RpDiskInfo> disks;
-  uint64_t memory_bytes = 0;   // size of the memory state (0 = none)
-  uint64_t logical_bytes = 0;  // sum of disk (and memory state) sizes
-  uint64_t data_bytes = 0;     // raw bytes of its distinct non-zero chunks
-  uint64_t stored_bytes = 0;   // stored (compressed) bytes of those chunks
-  uint64_t added_bytes = 0;    // bytes it added to the store when created
+  uint64_t memory_bytes = 0;        // size of the memory state (0 = none)
+  uint64_t logical_bytes = 0;       // sum of disk (and memory state) sizes
+  uint64_t data_bytes = 0;          // raw bytes of its distinct non-zero chunks
+  uint64_t stored_bytes = 0;        // stored (compressed) bytes of those chunks
+  uint64_t added_bytes = 0;         // bytes it added to the store when created
+  uint64_t create_duration_us = 0;  // how long its create took (0: not recorded, before v3)
   // Set by CreateRp only (not stored): bytes read from the disks (an incremental RP reads
   // only what changed), and how long a running guest was paused for the instant.
   uint64_t read_bytes = 0;
@@ -170,6 +171,12 @@ struct StoreSummary {
   uint64_t chunk_stored_bytes = 0;  // their stored size
   uint64_t page_count = 0;
   uint64_t page_bytes = 0;
+};
+
+struct VerifyRecord {
+  int64_t time_us = 0;
+  bool ok = false;
+  uint32_t sample_percent = 100;
 };
 
 struct VerifyResult {
@@ -355,8 +362,10 @@ class Repository {
   // --- store ---
   // `sample_percent` < 100: re-hash only that share of the chunks, a different one each
   // run (pages, references and refcounts are always checked in full).
-  Result<VerifyResult> Verify(const ProgressFn& progress = nullptr,
-                              uint32_t sample_percent = 100) const;
+  // Records its time and outcome for LastVerify (rpfs metrics).
+  Result<VerifyResult> Verify(const ProgressFn& progress = nullptr, uint32_t sample_percent = 100);
+  // The last verify of this store, if any ran since rpfs recorded them.
+  Result<std::optional<VerifyRecord>> LastVerify() const;
   Status Compact();
   Result<StoreSummary> Summary() const;
   ChunkCacheStats CacheStats() const;
@@ -368,6 +377,7 @@ class Repository {
   void SetChangeListener(ChangeListener listener);
 
  private:
+  Result<VerifyResult> CheckStore(const ProgressFn& progress, uint32_t sample_percent) const;
   explicit Repository(std::unique_ptr<store::Store> store);
   struct Impl;
   std::unique_ptr<Impl> impl_;

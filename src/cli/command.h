@@ -40,6 +40,8 @@ struct Context {
   // Validates a user-given name; on error prints it and returns false.
   bool CheckName(const std::string& name, const char* what, int* exit_code) const;
   void PrintJson(const nlohmann::json& j) const;
+  // The result of a verb: `j` with --json, else `text` (a line, newline included).
+  void Report(const nlohmann::json& j, const std::string& text) const;
   // Runs `cmd` on `vm` through the one executor (control/operations.h): in the daemon
   // through the mount's Operations (so `.status` shows it and a concurrent command on the
   // VM gets EBUSY), else through an Operations of this process's own.

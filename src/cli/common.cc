@@ -23,6 +23,44 @@ Result<std::vector<std::string>> VmNames(const Repository& repo, const std::stri
   return names;
 }
 
+nlohmann::json CloneJson(const CloneInfo& c) {
+  nlohmann::json disks = nlohmann::json::array();
+  for (const auto& d : c.disks) {
+    disks.push_back({{"name", JsonText(d.name)},
+                     {"size", d.size},
+                     {"path", JsonText(d.path)},
+                     {"hydrated_bytes", d.hydrated_bytes}});
+  }
+  return {{"vm", JsonText(c.vm)},   {"name", JsonText(c.name)},
+          {"rp", JsonText(c.rp)},   {"created", FormatIsoUtc(c.created_us)},
+          {"hydrated", c.hydrated}, {"disks", disks}};
+}
+
+nlohmann::json OutcomeJson(const std::string& vm, const control::Outcome& o) {
+  nlohmann::json j = {{"vm", JsonText(vm)}, {"summary", JsonText(o.summary)}};
+  if (o.rp) j["rp"] = RpJson(*o.rp);
+  if (o.clone) j["clone"] = CloneJson(*o.clone);
+  if (o.rollback) {
+    j["rollback"] = {{"undo_rp", JsonText(o.rollback->undo_rp)},
+                     {"bytes_total", o.rollback->bytes_total},
+                     {"chunks_compared", o.rollback->chunks_compared},
+                     {"chunks_written", o.rollback->chunks_written},
+                     {"bytes_written", o.rollback->bytes_written}};
+  }
+  if (!o.deleted.empty()) j["deleted"] = JsonTexts(o.deleted);
+  if (!o.deleted.empty() || o.prune) j["bytes_freed"] = o.bytes_freed;
+  return j;
+}
+
+nlohmann::json VmDisksJson(const VmInfo& vm) {
+  nlohmann::json disks = nlohmann::json::array();
+  for (const auto& d : vm.disks) {
+    disks.push_back(
+        {{"name", JsonText(d.name)}, {"path", JsonText(d.path)}, {"format", JsonText(d.format)}});
+  }
+  return disks;
+}
+
 nlohmann::json RpJson(const RpInfo& rp) {
   nlohmann::json disks = nlohmann::json::array();
   for (const auto& d : rp.disks) disks.push_back({{"name", JsonText(d.name)}, {"size", d.size}});

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "control/verbs.h"
 #include "rpfs/repository.h"
 #include "rpfs/status.h"
 
@@ -21,6 +22,14 @@ Result<std::vector<std::string>> VmNames(const Repository& repo, const std::stri
 
 // An RP as `list --json`, `info --json` and `create --json` print it.
 nlohmann::json RpJson(const RpInfo& rp);
+// A clone as `clone-list --json`, `clone --json` and `hydrate --json` print it.
+nlohmann::json CloneJson(const CloneInfo& c);
+// What a command of a VM did, as the --json of the verbs that run one prints it: the VM,
+// the summary line, and whichever of the RP, rollback, clone, deleted RPs and freed bytes
+// the command has.
+nlohmann::json OutcomeJson(const std::string& vm, const control::Outcome& o);
+// A VM's disks as `vm add --json` and `vm import --json` print them.
+nlohmann::json VmDisksJson(const VmInfo& vm);
 
 // The --keep-... flags of `prune` and `policy set`.
 struct PolicyFlags {

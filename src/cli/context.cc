@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "cli/command.h"
+#include "cli/common.h"
 #include "cli/progress.h"
 #include "rpfs/names.h"
 #include "virt/libvirt_hypervisor.h"
@@ -55,8 +56,16 @@ int Context::RunAndPrintSummary(const std::string& vm, const control::Command& c
                                 const std::string& progress_label) const {
   auto done = OpenAndRun(vm, cmd, progress_label);
   if (!done.ok()) return Fail(done.status());
-  std::fprintf(out, "%s\n", done->summary.c_str());
+  Report(OutcomeJson(vm, *done), done->summary + "\n");
   return kExitOk;
+}
+
+void Context::Report(const nlohmann::json& j, const std::string& text) const {
+  if (json) {
+    PrintJson(j);
+  } else {
+    std::fputs(text.c_str(), out);
+  }
 }
 
 void Context::PrintJson(const nlohmann::json& j) const {

@@ -36,6 +36,7 @@ std::unique_ptr<CliVerb> NewPolicyShowVerb();
 std::unique_ptr<CliVerb> NewMountVerb();
 std::unique_ptr<CliVerb> NewAutoVerb();
 std::unique_ptr<CliVerb> NewCompleteVerb();
+std::unique_ptr<CliVerb> NewMetricsVerb();
 
 namespace {
 
@@ -59,6 +60,8 @@ const Row kVerbs[] = {
     {nullptr, "verify", "Re-hash every chunk and check every reference", NewVerifyVerb},
     {nullptr, "compact", "Reclaim the space of deleted data now", NewCompactVerb},
     {nullptr, "du", "Space used per RP: logical, stored, added, unique", NewDuVerb},
+    {nullptr, "metrics", "The store and its VMs in Prometheus text format (node_exporter)",
+     NewMetricsVerb},
     {&kVm, "add", "Register a VM made of image files", NewVmAddVerb},
     {&kVm, "import", "Register libvirt domains as VMs", NewVmImportVerb},
     {&kVm, "list", "List the VMs", NewVmListVerb},

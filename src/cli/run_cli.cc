@@ -85,6 +85,8 @@ int RunCli(const std::vector<std::string>& given, Context ctx, bool forward) {
   }
   app.add_option("--store", ctx.store_dir, "Store directory (default $RPFS_STORE or /var/lib/rpfs)")
       ->capture_default_str();
+  // Every verb takes --json (listings declare their own with a better description).
+  app.add_flag("--json", ctx.json, "Machine-readable output (JSON) of the result");
 
   std::vector<std::unique_ptr<CliVerb>> verbs;
   CliVerb* chosen = nullptr;

@@ -3,7 +3,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/common.h"
 #include "cli/json_text.h"
+#include "cli/table.h"
 #include "util/clock.h"
 
 namespace rpfs::cli {
@@ -18,36 +20,21 @@ class CloneListVerb final : public VmListingVerb {
       PrintJson(ctx, *clones);
       return kExitOk;
     }
-    std::fprintf(ctx.out, "%-16s %-20s %-20s %-6s %9s  %s\n", "VM", "CLONE", "FROM RP", "DISK",
-                 "HYDRATED", "PATH");
+    Table table({{"VM"}, {"CLONE"}, {"FROM RP"}, {"DISK"}, {"HYDRATED", true}, {"PATH"}});
     for (const auto& c : *clones) {
       for (const auto& d : c.disks) {
         unsigned pct = d.size == 0 ? 100u : static_cast<unsigned>(d.hydrated_bytes * 100 / d.size);
-        std::fprintf(ctx.out, "%-16s %-20s %-20s %-6s %8u%%  %s\n", c.vm.c_str(), c.name.c_str(),
-                     c.rp.c_str(), d.name.c_str(), pct, d.path.c_str());
+        table.Row({c.vm, c.name, c.rp, d.name, std::to_string(pct) + "%", d.path});
       }
     }
+    table.Print(ctx.out);
     return kExitOk;
   }
 
  private:
   static void PrintJson(const Context& ctx, const std::vector<CloneInfo>& clones) {
     nlohmann::json j = nlohmann::json::array();
-    for (const auto& c : clones) {
-      nlohmann::json disks = nlohmann::json::array();
-      for (const auto& d : c.disks) {
-        disks.push_back({{"name", JsonText(d.name)},
-                         {"size", d.size},
-                         {"path", JsonText(d.path)},
-                         {"hydrated_bytes", d.hydrated_bytes}});
-      }
-      j.push_back({{"vm", JsonText(c.vm)},
-                   {"name", JsonText(c.name)},
-                   {"rp", JsonText(c.rp)},
-                   {"created", FormatIsoUtc(c.created_us)},
-                   {"hydrated", c.hydrated},
-                   {"disks", disks}});
-    }
+    for (const auto& c : clones) j.push_back(CloneJson(c));
     ctx.PrintJson(j);
   }
 };

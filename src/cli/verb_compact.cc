@@ -1,7 +1,10 @@
 // rpfs compact
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/common.h"
+#include "cli/json_text.h"
 #include "cli/progress.h"
 
 namespace rpfs::cli {
@@ -19,8 +22,10 @@ class CompactVerb final : public CliVerb {
     if (!s.ok()) return ctx.Fail(s);
     auto after = (*repo)->Summary();
     if (before.ok() && after.ok()) {
-      std::fprintf(ctx.out, "compacted: %s -> %s on disk\n", HumanBytes(before->disk_bytes).c_str(),
-                   HumanBytes(after->disk_bytes).c_str());
+      ctx.Report(
+          {{"disk_bytes_before", before->disk_bytes}, {"disk_bytes_after", after->disk_bytes}},
+          "compacted: " + HumanBytes(before->disk_bytes) + " -> " + HumanBytes(after->disk_bytes) +
+              " on disk\n");
     }
     return kExitOk;
   }

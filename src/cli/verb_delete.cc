@@ -1,7 +1,10 @@
 // rpfs delete VM (RP... | --all) [--dry-run]
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/common.h"
+#include "cli/json_text.h"
 #include "cli/progress.h"
 
 namespace rpfs::cli {
@@ -24,8 +27,12 @@ class DeleteVerb final : public CliVerb {
     if (dry_run_) return DryRun(ctx);
     auto done = ctx.OpenAndRun(vm_, cmd_);
     if (!done.ok()) return ctx.Fail(done.status());
-    std::fprintf(ctx.out, "deleted %zu recovery point(s) of %s, freed %s\n", done->deleted.size(),
-                 vm_.c_str(), HumanBytes(done->bytes_freed).c_str());
+    char text[256];
+    std::snprintf(text, sizeof(text), "deleted %zu recovery point(s) of %s, freed %s\n",
+                  done->deleted.size(), vm_.c_str(), HumanBytes(done->bytes_freed).c_str());
+    nlohmann::json j = OutcomeJson(vm_, *done);
+    j["bytes_freed"] = done->bytes_freed;
+    ctx.Report(j, text);
     return kExitOk;
   }
 
@@ -38,9 +45,16 @@ class DeleteVerb final : public CliVerb {
     if (!names.ok()) return ctx.Fail(names.status());
     auto freed = (*repo)->BytesFreedByDeleting(vm_, *names);
     if (!freed.ok()) return ctx.Fail(freed.status());
-    std::fprintf(ctx.out, "would delete %zu recovery point(s) of %s and free %s (%llu bytes)\n",
-                 names->size(), vm_.c_str(), HumanBytes(*freed).c_str(),
-                 static_cast<unsigned long long>(*freed));
+    char text[256];
+    std::snprintf(text, sizeof(text),
+                  "would delete %zu recovery point(s) of %s and free %s (%llu bytes)\n",
+                  names->size(), vm_.c_str(), HumanBytes(*freed).c_str(),
+                  static_cast<unsigned long long>(*freed));
+    ctx.Report({{"vm", JsonText(vm_)},
+                {"dry_run", true},
+                {"would_delete", JsonTexts(*names)},
+                {"bytes_freed", *freed}},
+               text);
     return kExitOk;
   }
 

@@ -6,6 +6,7 @@
 #include "cli/common.h"
 #include "cli/json_text.h"
 #include "cli/progress.h"
+#include "cli/table.h"
 
 namespace rpfs::cli {
 namespace {
@@ -23,15 +24,12 @@ class DuVerb final : public VmListingVerb {
     if (!summary.ok()) return ctx.Fail(summary.status());
     nlohmann::json j;
     j["vms"] = nlohmann::json::array();
-    if (!ctx.json) {
-      std::fprintf(ctx.out, "%-20s %-24s %12s %12s %12s %12s %12s\n", "VM", "RP", "LOGICAL", "DATA",
-                   "STORED", "ADDED", "UNIQUE");
-    }
     for (const auto& vm : *vms) {
       auto jvm = VmRows(ctx, repo, vm);
       if (!jvm.ok()) return ctx.Fail(jvm.status());
       j["vms"].push_back(*jvm);
     }
+    if (!ctx.json) table_.Print(ctx.out);
     PrintTotals(ctx, *summary, &j);
     return kExitOk;
   }
@@ -53,10 +51,8 @@ class DuVerb final : public VmListingVerb {
                               {"added_bytes", rp.added_bytes},
                               {"unique_bytes", unique}});
       } else {
-        std::fprintf(ctx.out, "%-20s %-24s %12s %12s %12s %12s %12s\n", vm.name.c_str(),
-                     rp.name.c_str(), HumanBytes(rp.logical_bytes).c_str(),
-                     HumanBytes(rp.data_bytes).c_str(), HumanBytes(rp.stored_bytes).c_str(),
-                     HumanBytes(rp.added_bytes).c_str(), HumanBytes(unique).c_str());
+        table_.Row({vm.name, rp.name, HumanBytes(rp.logical_bytes), HumanBytes(rp.data_bytes),
+                    HumanBytes(rp.stored_bytes), HumanBytes(rp.added_bytes), HumanBytes(unique)});
       }
     }
     return jvm;
@@ -92,6 +88,13 @@ class DuVerb final : public VmListingVerb {
 
   uint64_t logical_ = 0;
   uint64_t referenced_ = 0;
+  Table table_{{{"VM"},
+                {"RP"},
+                {"LOGICAL", true},
+                {"DATA", true},
+                {"STORED", true},
+                {"ADDED", true},
+                {"UNIQUE", true}}};
 };
 
 }  // namespace

@@ -5,9 +5,12 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "cli/command.h"
+#include "cli/common.h"
+#include "cli/json_text.h"
 #include "cli/progress.h"
 #include "image/qemu_locks.h"
 #include "util/fd.h"
@@ -81,6 +84,13 @@ class ExportVerb final : public CliVerb {
     if (!s.ok()) {
       if (!is_device) ::unlink(target.c_str());
       return ctx.Fail(s);
+    }
+    // Silent as cp is, unless asked.
+    if (ctx.json) {
+      ctx.PrintJson({{"vm", JsonText(vm_)},
+                     {"rp", JsonText(rp_)},
+                     {"disk", JsonText(disk_)},
+                     {"output", JsonText(out)}});
     }
     return kExitOk;
   }

@@ -124,8 +124,17 @@ class CpVerb final : public CliVerb {
     if (s.ok() && ::rename(tmp.c_str(), dest.c_str()) != 0) {
       s = Status::FromErrno(errno, "renaming to " + dest);
     }
-    if (!s.ok()) ::unlink(tmp.c_str());
-    return s.ok() ? kExitOk : ctx.Fail(s);
+    if (!s.ok()) {
+      ::unlink(tmp.c_str());
+      return ctx.Fail(s);
+    }
+    if (ctx.json) {  // silent as cp(1) is, unless asked
+      ctx.PrintJson({{"vm", JsonText(vm_)},
+                     {"rp", JsonText(rp_)},
+                     {"path", JsonText(path_)},
+                     {"dest", JsonText(dest)}});
+    }
+    return kExitOk;
   }
 
  private:

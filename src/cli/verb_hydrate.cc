@@ -1,7 +1,10 @@
 // rpfs hydrate VM CLONE
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/common.h"
+#include "cli/json_text.h"
 
 namespace rpfs::cli {
 namespace {
@@ -17,7 +20,7 @@ class HydrateVerb final : public CliVerb {
     cmd_.verb = control::Verb::kHydrate;
     auto done = ctx.OpenAndRun(vm_, cmd_, "hydrate " + vm_ + "/" + cmd_.target);
     if (!done.ok()) return ctx.Fail(done.status());
-    std::fprintf(ctx.out, "%s\n", done->summary.c_str());
+    ctx.Report(OutcomeJson(vm_, *done), done->summary + "\n");
     return done->clone->hydrated ? kExitOk : kExitFailed;
   }
 

@@ -1,7 +1,10 @@
 // rpfs init [--chunk-size N] [--compression-level L]
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/common.h"
+#include "cli/json_text.h"
 
 namespace rpfs::cli {
 namespace {
@@ -21,9 +24,11 @@ class InitVerb final : public CliVerb {
     auto repo = Repository::Init(ctx.store_dir, opts);
     if (!repo.ok()) return ctx.Fail(repo.status());
     auto s = (*repo)->Summary();
-    std::fprintf(ctx.out, "initialised store %s (chunk size %u, zstd level %d)\n",
-                 ctx.store_dir.c_str(), s.ok() ? s->chunk_size : 0,
-                 s.ok() ? s->compression_level : 0);
+    const uint32_t chunk = s.ok() ? s->chunk_size : 0;
+    const int level = s.ok() ? s->compression_level : 0;
+    ctx.Report({{"store", JsonText(ctx.store_dir)}, {"chunk_size", chunk}, {"zstd_level", level}},
+               "initialised store " + ctx.store_dir + " (chunk size " + std::to_string(chunk) +
+                   ", zstd level " + std::to_string(level) + ")\n");
     return kExitOk;
   }
 

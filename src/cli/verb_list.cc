@@ -7,6 +7,7 @@
 #include "cli/command.h"
 #include "cli/common.h"
 #include "cli/progress.h"
+#include "cli/table.h"
 #include "util/clock.h"
 
 namespace rpfs::cli {
@@ -14,17 +15,23 @@ namespace {
 
 void PrintRpTable(const Context& ctx, const std::vector<RpInfo>& rps, const std::string& current,
                   bool tree) {
-  std::fprintf(ctx.out, "  %-28s %-20s %-20s %10s %10s %10s  %s\n", "RP", "CREATED", "PARENT",
-               "LOGICAL", "STORED", "ADDED", "DESCRIPTION");
+  // The first column marks the VM's current RP.
+  Table table({{""},
+               {"RP"},
+               {"CREATED"},
+               {"PARENT"},
+               {"LOGICAL", true},
+               {"STORED", true},
+               {"ADDED", true},
+               {"DESCRIPTION"}});
   auto row = [&](const RpInfo& rp, const std::string& label) {
-    std::fprintf(ctx.out, "%s %-28s %-20s %-20s %10s %10s %10s  %s\n",
-                 rp.name == current ? "*" : " ", label.c_str(), FormatIsoUtc(rp.created_us).c_str(),
-                 rp.parent.empty() ? "-" : rp.parent.c_str(), HumanBytes(rp.logical_bytes).c_str(),
-                 HumanBytes(rp.stored_bytes).c_str(), HumanBytes(rp.added_bytes).c_str(),
-                 rp.description.c_str());
+    table.Row({rp.name == current ? "*" : "", label, FormatIsoUtc(rp.created_us),
+               rp.parent.empty() ? "-" : rp.parent, HumanBytes(rp.logical_bytes),
+               HumanBytes(rp.stored_bytes), HumanBytes(rp.added_bytes), rp.description});
   };
   if (!tree) {
     for (const auto& rp : rps) row(rp, rp.name);
+    table.Print(ctx.out);
     return;
   }
   std::multimap<std::string, const RpInfo*> children;  // parent name -> child, creation order
@@ -41,6 +48,7 @@ void PrintRpTable(const Context& ctx, const std::vector<RpInfo>& rps, const std:
         }
       };
   walk("", "");
+  table.Print(ctx.out);
 }
 
 class ListVerb final : public VmListingVerb {

@@ -8,10 +8,12 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "cli/command.h"
 #include "cli/daemon.h"
+#include "cli/json_text.h"
 #include "fs/filesystem.h"
 #include "fs/names.h"
 #include "fuse/fuse_server.h"
@@ -161,7 +163,14 @@ int RunMount(const Context& ctx, const fuse::MountOptions& opts, bool foreground
     if (reply[0] == 'R') break;
   }
   ::close(pipefd[0]);
-  if (!reply.empty() && reply[0] == 'R') return kExitOk;
+  if (!reply.empty() && reply[0] == 'R') {
+    if (ctx.json) {
+      ctx.PrintJson({{"store", JsonText(ctx.store_dir)},
+                     {"mountpoint", JsonText(opts.mountpoint)},
+                     {"pid", pid}});
+    }
+    return kExitOk;
+  }
   ::waitpid(pid, nullptr, 0);
   if (reply.size() < 2 || reply[0] != 'E') {
     std::fprintf(ctx.err, "rpfs: mount daemon died\n");

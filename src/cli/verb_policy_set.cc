@@ -1,8 +1,10 @@
 // rpfs policy set VM [--every D [--at HH:MM]] [--keep-...]...
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "cli/command.h"
 #include "cli/common.h"
+#include "cli/json_text.h"
 
 namespace rpfs::cli {
 namespace {
@@ -22,7 +24,8 @@ class PolicySetVerb final : public CliVerb {
     if (!repo.ok()) return ctx.Fail(repo.status());
     Status s = (*repo)->SetPolicy(vm_, *p);
     if (!s.ok()) return ctx.Fail(s);
-    std::fprintf(ctx.out, "policy of vm %s: %s\n", vm_.c_str(), p->ToString().c_str());
+    ctx.Report({{"vm", JsonText(vm_)}, {"policy", p->ToString()}},
+               "policy of vm " + vm_ + ": " + p->ToString() + "\n");
     return kExitOk;
   }
 

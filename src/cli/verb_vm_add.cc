@@ -1,7 +1,10 @@
 // rpfs vm add VM --disk NAME=PATH... [--format NAME=raw|qcow2]...
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/common.h"
+#include "cli/json_text.h"
 
 namespace rpfs::cli {
 namespace {
@@ -46,12 +49,13 @@ class VmAddVerb final : public CliVerb {
     Status s = (*repo)->AddVm(name_, specs);
     if (!s.ok()) return ctx.Fail(s);
     auto info = (*repo)->GetVm(name_);
-    std::fprintf(ctx.out, "added vm %s:", name_.c_str());
+    std::string text = "added vm " + name_ + ":";
     if (info.ok()) {
-      for (const auto& d : info->disks)
-        std::fprintf(ctx.out, " %s=%s (%s)", d.name.c_str(), d.path.c_str(), d.format.c_str());
+      for (const auto& d : info->disks) text += " " + d.name + "=" + d.path + " (" + d.format + ")";
     }
-    std::fprintf(ctx.out, "\n");
+    ctx.Report({{"vm", JsonText(name_)},
+                {"disks", info.ok() ? VmDisksJson(*info) : nlohmann::json::array()}},
+               text + "\n");
     return kExitOk;
   }
 

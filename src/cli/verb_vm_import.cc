@@ -1,7 +1,10 @@
 // rpfs vm import [-c URI] [--as NAME] [DOMAIN...]
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/common.h"
+#include "cli/json_text.h"
 #include "virt/libvirt_hypervisor.h"
 
 namespace rpfs::cli {
@@ -31,6 +34,7 @@ class VmImportVerb final : public CliVerb {
       for (const auto& d : *list) wanted.push_back(d.uuid);
     }
     int code = kExitOk;
+    nlohmann::json imported = nlohmann::json::array();
     for (const auto& d : wanted) {
       auto info = (*repo)->ImportVm(uri_, d, as_);
       if (!info.ok()) {
@@ -39,6 +43,10 @@ class VmImportVerb final : public CliVerb {
         code = ctx.Fail(info.status());
         continue;
       }
+      imported.push_back({{"vm", JsonText(info->name)},
+                          {"domain", JsonText(info->domain_uuid)},
+                          {"disks", VmDisksJson(*info)}});
+      if (ctx.json) continue;
       std::fprintf(ctx.out, "imported vm %s (domain %s):", info->name.c_str(),
                    info->domain_uuid.c_str());
       for (const auto& disk : info->disks) {
@@ -47,6 +55,7 @@ class VmImportVerb final : public CliVerb {
       }
       std::fprintf(ctx.out, "\n");
     }
+    if (ctx.json) ctx.PrintJson(imported);
     return code;
   }
 

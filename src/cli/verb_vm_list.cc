@@ -4,6 +4,7 @@
 
 #include "cli/command.h"
 #include "cli/json_text.h"
+#include "cli/table.h"
 
 namespace rpfs::cli {
 namespace {
@@ -23,18 +24,17 @@ class VmListVerb final : public CliVerb {
       PrintJson(ctx, **repo, *vms);
       return kExitOk;
     }
-    std::fprintf(ctx.out, "%-20s %-12s %-12s %5s %-20s %s\n", "VM", "KIND", "STATE", "RPS",
-                 "CURRENT", "DISKS");
+    Table table({{"VM"}, {"KIND"}, {"STATE"}, {"RPS", true}, {"CURRENT"}, {"DISKS"}});
     for (const auto& v : *vms) {
       std::string disks;
       for (const auto& d : v.disks) disks += (disks.empty() ? "" : " ") + d.name + "=" + d.path;
       // A libvirt that does not answer must not hide the store's VMs.
       auto state = (*repo)->VmState(v.name);
-      std::fprintf(ctx.out, "%-20s %-12s %-12s %5zu %-20s %s\n", v.name.c_str(), v.kind.c_str(),
-                   state.ok() ? state->c_str() : "unknown", v.rp_count,
-                   v.current_rp.empty() ? "-" : v.current_rp.c_str(), disks.c_str());
+      table.Row({v.name, v.kind, state.ok() ? *state : "unknown", std::to_string(v.rp_count),
+                 v.current_rp.empty() ? "-" : v.current_rp, disks});
       if (!state.ok()) std::fprintf(ctx.err, "rpfs: %s\n", state.status().message().c_str());
     }
+    table.Print(ctx.out);
     return kExitOk;
   }
 

@@ -1,7 +1,10 @@
 // rpfs vm remove VM
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/common.h"
+#include "cli/json_text.h"
 
 namespace rpfs::cli {
 namespace {
@@ -17,7 +20,7 @@ class VmRemoveVerb final : public CliVerb {
     if (!repo.ok()) return ctx.Fail(repo.status());
     Status s = (*repo)->RemoveVm(name_);
     if (!s.ok()) return ctx.Fail(s);
-    std::fprintf(ctx.out, "removed vm %s\n", name_.c_str());
+    ctx.Report({{"vm", JsonText(name_)}, {"removed", true}}, "removed vm " + name_ + "\n");
     return kExitOk;
   }
 

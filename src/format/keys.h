@@ -38,6 +38,8 @@ inline constexpr char kCounterRpId[] = "rp";
 inline constexpr char kCounterTxId[] = "tx";
 // Bytes freed by deletes since the last compaction (persisted: the reclaim trigger).
 inline constexpr char kCounterReclaimable[] = "reclaimable";
+// The last verify: fixed64 time_us | fixed64 ok (0/1) | fixed64 sample percent.
+inline constexpr char kCounterLastVerify[] = "last-verify";
 
 std::string VmKey(std::string_view vm);
 std::string VmPrefix();

@@ -217,6 +217,7 @@ std::string EncodeRp(const RpRecord& r) {
   for (const RpStream& s : r.streams) {  // v3: allocated + 1, 0 = unknown
     e.PutVarint(s.allocated ? *s.allocated + 1 : 0);
   }
+  e.PutVarint(r.create_duration_us);
   return out;
 }
 
@@ -250,6 +251,7 @@ Result<RpRecord> DecodeRp(std::string_view in) {
       if (allocated > s.size + 1) return d.Truncated();
       if (allocated > 0) s.allocated = allocated - 1;
     }
+    RPFS_ASSIGN_OR_RETURN(r.create_duration_us, d.GetVarint());
   }
   RPFS_RETURN_IF_ERROR(d.ExpectEnd());
   return r;

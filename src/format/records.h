@@ -102,10 +102,11 @@ struct RpRecord {
   uint32_t flags = 0;
   std::vector<RpStream> streams;
   std::string domain_xml;
-  uint64_t logical_bytes = 0;  // sum of stream sizes
-  uint64_t data_bytes = 0;     // raw bytes of the distinct non-zero chunks it references
-  uint64_t stored_bytes = 0;   // stored (compressed) bytes of those chunks
-  uint64_t added_bytes = 0;    // bytes this RP added to the store when it was created
+  uint64_t logical_bytes = 0;       // sum of stream sizes
+  uint64_t data_bytes = 0;          // raw bytes of the distinct non-zero chunks it references
+  uint64_t stored_bytes = 0;        // stored (compressed) bytes of those chunks
+  uint64_t added_bytes = 0;         // bytes this RP added to the store when it was created
+  uint64_t create_duration_us = 0;  // from the create's start to its commit (v3; 0 before)
 };
 std::string EncodeRp(const RpRecord& r);
 Result<RpRecord> DecodeRp(std::string_view in);

@@ -160,6 +160,7 @@ RpInfo Catalog::ToInfo(const format::RpRecord& r, const std::string& parent_name
   info.data_bytes = r.data_bytes;
   info.stored_bytes = r.stored_bytes;
   info.added_bytes = r.added_bytes;
+  info.create_duration_us = r.create_duration_us;
   return info;
 }
 

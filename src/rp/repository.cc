@@ -418,7 +418,37 @@ Status Repository::Export(const std::string& vm, const std::string& rp, const st
 // one write lock that makes refcounts comparable with references: collect every root
 // (RPs, deferred deletes, unhydrated clones), let the store check its objects, then name
 // the RPs that reach a damaged one.
-Result<VerifyResult> Repository::Verify(const ProgressFn& progress, uint32_t sample_percent) const {
+Result<VerifyResult> Repository::Verify(const ProgressFn& progress, uint32_t sample_percent) {
+  RPFS_ASSIGN_OR_RETURN(VerifyResult result, CheckStore(progress, sample_percent));
+  std::string value;
+  Encoder e(&value);
+  e.PutFixed64(static_cast<uint64_t>(NowMicros()));
+  e.PutFixed64(result.ok() ? 1 : 0);
+  e.PutFixed64(sample_percent);
+  store::Mutation m;
+  m.Put(format::CounterKey(format::kCounterLastVerify), value);
+  // Only a statistic: a store that cannot record it was still verified.
+  (void)impl_->store->Commit(m);
+  return result;
+}
+
+Result<std::optional<VerifyRecord>> Repository::LastVerify() const {
+  RPFS_ASSIGN_OR_RETURN(auto raw,
+                        impl_->store->Get(format::CounterKey(format::kCounterLastVerify)));
+  if (!raw) return std::optional<VerifyRecord>();
+  Decoder d(*raw, "last verify record");
+  VerifyRecord r;
+  RPFS_ASSIGN_OR_RETURN(uint64_t time, d.GetFixed64());
+  RPFS_ASSIGN_OR_RETURN(uint64_t ok, d.GetFixed64());
+  RPFS_ASSIGN_OR_RETURN(uint64_t sample, d.GetFixed64());
+  r.time_us = static_cast<int64_t>(time);
+  r.ok = ok == 1;
+  r.sample_percent = static_cast<uint32_t>(std::min<uint64_t>(sample, 100));
+  return std::optional<VerifyRecord>(r);
+}
+
+Result<VerifyResult> Repository::CheckStore(const ProgressFn& progress,
+                                            uint32_t sample_percent) const {
   // Refcounts are checked against references: no mutation may run in between (reads may).
   auto lock = impl_->gate.LockForWrite();
   RPFS_ASSIGN_OR_RETURN(auto rps, impl_->catalog.LoadAllRps());

@@ -23,6 +23,7 @@
 #include "rp/ingest.h"
 #include "rpfs/repository.h"
 #include "store/store.h"
+#include "util/clock.h"
 #include "util/thread_pool.h"
 
 namespace rpfs::rp {
@@ -71,6 +72,7 @@ class RpCreation {
   IngestContext ctx_;
   format::RpRecord rec_;
   bool ingested_ = false;
+  const int64_t started_us_ = NowMicros();  // the create's start: its duration is recorded
 };
 
 }  // namespace rpfs::rp

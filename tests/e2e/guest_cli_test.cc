@@ -52,8 +52,9 @@ TEST_F(GuestCliTest, CpCopiesAndRefusesToReplaceWithoutForce) {
   r = R({"cp", "vm", "rp", "vda1/etc/hosts", dest});
   EXPECT_EQ(r.exit_code, 4);
   EXPECT_NE(r.err.find("exists; use --force"), std::string::npos) << r.err;
-  r = R({"cp", "vm", "rp", "vda1/etc/hosts", dest, "--force"});
+  r = R({"cp", "vm", "rp", "vda1/etc/hosts", dest, "--force", "--json"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["dest"], dest + "/hosts") << r.out;
 }
 
 TEST_F(GuestCliTest, ErrorsNameThePathAndTheCause) {

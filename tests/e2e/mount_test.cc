@@ -21,6 +21,18 @@
 namespace rpfs::testing {
 namespace {
 
+TEST_F(MountTest, MountJsonNamesTheMountAndTheDaemon) {
+  Unmount();
+  auto r = R({"mount", mnt_, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  mounted_ = true;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["mountpoint"], mnt_);
+  EXPECT_EQ(j["store"], store());
+  const std::string lock_pid = RunCommand({"cat", store() + "/rpfs.lock"}).out;
+  EXPECT_EQ(std::to_string(j["pid"].get<int>()) + "\n", lock_pid) << "the daemon holds the store";
+}
+
 TEST_F(MountTest, LayoutAndAttributes) {
   std::set<std::string> rps;
   for (const auto& e : stdfs::directory_iterator(P("vm"))) rps.insert(e.path().filename());

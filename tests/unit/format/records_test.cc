@@ -73,6 +73,7 @@ RpRecord SampleRp() {
   r.data_bytes = 5ull << 30;
   r.stored_bytes = 2ull << 30;
   r.added_bytes = kMax64;
+  r.create_duration_us = 1'500'000;  // varint: 3 bytes
   return r;
 }
 
@@ -205,11 +206,13 @@ TEST(RecordsTest, RpRecordWithSeveralStreamsRoundTripsFieldByField) {
   EXPECT_EQ(out->data_bytes, in.data_bytes);
   EXPECT_EQ(out->stored_bytes, in.stored_bytes);
   EXPECT_EQ(out->added_bytes, kMax64);
+  EXPECT_EQ(out->create_duration_us, 1'500'000u);
 }
 
 // Records written before v2 carry no access: their streams are the mount owner's only.
-// The v3 tail: each stream's allocated bytes (5 + 1 + 1 bytes in the sample).
-constexpr size_t kV3Tail = 5 + 1 + 1;
+// The v3 tail: each stream's allocated bytes (5 + 1 + 1 bytes in the sample), then the
+// create's duration (3).
+constexpr size_t kV3Tail = 5 + 1 + 1 + 3;
 
 // Records written before v3 do not know their streams' allocated bytes.
 TEST(RecordsTest, RpRecordV2StillDecodesWithAllocatedUnknown) {
