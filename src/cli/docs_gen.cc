@@ -1,5 +1,6 @@
 #include "cli/docs_gen.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -216,6 +217,102 @@ std::string Words(const std::vector<std::string>& words) {
   return out;
 }
 
+// The part of the completion that does not depend on the verbs (they come as
+// _rpfs_spec, _rpfs_top and _rpfs_group_verbs, generated before it).
+constexpr char kCompletionFunctions[] = R"BASH(
+# Names from the store, one per line, those starting with $1, quoted for the command line
+# (a name may hold spaces, quotes or `$(...)`: never expanded).
+_rpfs_names() {
+  local cur=$1 n
+  shift
+  while IFS= read -r n; do
+    if [[ $n == "$cur"* ]]; then COMPREPLY+=("$(printf '%q' "$n")"); fi
+  done < <(rpfs "$@" 2>/dev/null)
+}
+
+_rpfs() {
+  # bash splits words at ':' and '=' too (COMP_WORDBREAKS), and the names `rpfs auto`
+  # gives its RPs hold colons (auto-2026-12-06T02:30:04Z): join such pieces again, up to
+  # the word being completed.
+  local -a words=()
+  local j
+  for ((j = 0; j <= COMP_CWORD; j++)); do
+    if [[ ${COMP_WORDS[j]} =~ ^[:=]+$ && ${#words[@]} -gt 0 ]]; then
+      words[-1]+=${COMP_WORDS[j]}
+      if ((j < COMP_CWORD)); then
+        j=$((j + 1))
+        words[-1]+=${COMP_WORDS[j]}
+      fi
+    else
+      words+=("${COMP_WORDS[j]}")
+    fi
+  done
+  local cur=${words[-1]} prev=""
+  if ((${#words[@]} > 1)); then prev=${words[-2]}; fi
+  local verb='' w i opts valued kinds
+  local -a store=() args=()
+  COMPREPLY=()
+  for ((i = 1; i < ${#words[@]} - 1; i++)); do
+    w=${words[i]}
+    if [[ $w == --store ]]; then store=(--store "${words[i+1]}"); ((i++)); continue; fi
+    if [[ $w == --store=* ]]; then store=(--store "${w#--store=}"); continue; fi
+    if [[ $w == -* ]]; then
+      _rpfs_spec "$verb"
+      if [[ " $valued " == *" $w "* ]]; then ((i++)); fi
+      continue
+    fi
+    if [[ -z $verb ]]; then
+      verb=$w
+    elif [[ -n ${_rpfs_group_verbs[$verb]+x} ]]; then
+      verb="$verb $w"
+    else
+      args+=("$w")
+    fi
+  done
+  if [[ $prev == --store ]]; then
+    COMPREPLY=($(compgen -d -- "$cur"))
+    return 0
+  fi
+  if [[ -z $verb ]]; then
+    COMPREPLY=($(compgen -W "$_rpfs_top help --store --json --version --help" -- "$cur"))
+    return 0
+  fi
+  if [[ -n ${_rpfs_group_verbs[$verb]+x} ]]; then
+    COMPREPLY=($(compgen -W "${_rpfs_group_verbs[$verb]}" -- "$cur"))
+    return 0
+  fi
+  if [[ $verb == help ]]; then
+    COMPREPLY=($(compgen -W "$_rpfs_top" -- "$cur"))
+    return 0
+  fi
+  _rpfs_spec "$verb"
+  if [[ " $valued " == *" $prev "* ]]; then
+    COMPREPLY=($(compgen -f -- "$cur"))
+    return 0
+  fi
+  if [[ $cur == -* ]]; then
+    COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+    return 0
+  fi
+  local -a k=($kinds)
+  local n=${#args[@]} kind=none
+  if ((n < ${#k[@]})); then kind=${k[n]}; elif ((${#k[@]})); then kind=${k[-1]}; fi
+  if ((n >= ${#k[@]})) && [[ $kind != *... ]]; then return 0; fi
+  case ${kind%...} in
+    vm) _rpfs_names "$cur" "${store[@]}" __complete vms ;;
+    rp) _rpfs_names "$cur" "${store[@]}" __complete rps "${args[0]}" ;;
+    clone) _rpfs_names "$cur" "${store[@]}" __complete clones "${args[0]}" ;;
+    file) COMPREPLY=($(compgen -f -- "$cur")) ;;
+  esac
+  # bash replaces only what follows the word's last ':' or '=' (COMP_WORDBREAKS): give it
+  # the rest of each candidate.
+  local pre=${cur%"${cur##*[:=]}"}
+  if [[ -n $pre ]]; then COMPREPLY=("${COMPREPLY[@]#"$pre"}"); fi
+  return 0
+}
+complete -F _rpfs rpfs
+)BASH";
+
 std::string BashCompletion(const CLI::App& app) {
   std::vector<Verb> verbs = Verbs(app);
   std::vector<std::string> top, groups;
@@ -236,80 +333,30 @@ std::string BashCompletion(const CLI::App& app) {
        "_rpfs_spec() {  # <verb>: options, options taking a value, positionals by kind\n"
        "  case \"$1\" in\n";
   for (const Verb& v : verbs) {
-    std::vector<std::string> options{"--help", "--store"}, valued{"--store"}, kinds;
+    std::vector<std::string> options{"--help", "--json", "--store"}, valued{"--store"}, kinds;
     for (const Arg& a : ArgsOf(v.app)) {
       if (a.positional) {
         kinds.push_back(KindOf(a.name) + (a.repeats ? "..." : ""));
         continue;
       }
-      std::string name = a.name.substr(0, a.name.find(','));
-      options.push_back(name);
-      if (!a.type.empty()) valued.push_back(name);
+      // Every spelling ("-f,--foreground"), each once (--json may be the verb's own too).
+      for (size_t start = 0; start < a.name.size();) {
+        size_t end = std::min(a.name.find(',', start), a.name.size());
+        std::string name = a.name.substr(start, end - start);
+        start = end + 1;
+        if (std::find(options.begin(), options.end(), name) != options.end()) continue;
+        options.push_back(name);
+        if (!a.type.empty()) valued.push_back(name);
+      }
     }
     o << "    \"" << v.path << "\") opts='" << Words(options) << "' valued='" << Words(valued)
       << "' kinds='" << Words(kinds) << "' ;;\n";
   }
-  o << "    *) opts='' valued='' kinds='' ;;\n  esac\n}\n\n"
-       "_rpfs() {\n"
-       "  local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n"
-       "  local verb='' w i opts valued kinds\n"
-       "  local -a store=() args=()\n"
-       "  COMPREPLY=()\n"
-       "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
-       "    w=${COMP_WORDS[i]}\n"
-       "    if [[ $w == --store ]]; then store=(--store \"${COMP_WORDS[i+1]}\"); ((i++)); "
-       "continue; fi\n"
-       "    if [[ $w == --store=* ]]; then store=(\"$w\"); continue; fi\n"
-       "    if [[ $w == -* ]]; then\n"
-       "      _rpfs_spec \"$verb\"\n"
-       "      [[ \" $valued \" == *\" $w \"* ]] && ((i++))\n"
-       "      continue\n"
-       "    fi\n"
-       "    case \"$verb\" in\n"
-       "      '') verb=$w ;;\n";
-  for (const std::string& g : groups) {
-    o << "      " << g << ") verb=\"" << g << " $w\" ;;\n";
-  }
-  o << "      *) args+=(\"$w\") ;;\n"
-       "    esac\n"
-       "  done\n"
-       "  if [[ $prev == --store ]]; then\n"
-       "    COMPREPLY=($(compgen -d -- \"$cur\")); return 0\n"
-       "  fi\n"
-       "  case \"$verb\" in\n"
-       "    '') COMPREPLY=($(compgen -W '"
-    << Words(top) << " help --store --version --help' -- \"$cur\")); return 0 ;;\n";
-  for (const std::string& g : groups) {
-    o << "    " << g << ") COMPREPLY=($(compgen -W '" << Words(group_verbs[g])
-      << "' -- \"$cur\")); return 0 ;;\n";
-  }
-  o << "    help) COMPREPLY=($(compgen -W '" << Words(top) << "' -- \"$cur\")); return 0 ;;\n"
-    << "  esac\n"
-       "  _rpfs_spec \"$verb\"\n"
-       "  if [[ \" $valued \" == *\" $prev \"* ]]; then\n"
-       "    COMPREPLY=($(compgen -f -- \"$cur\")); return 0\n"
-       "  fi\n"
-       "  if [[ $cur == -* ]]; then\n"
-       "    COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\")); return 0\n"
-       "  fi\n"
-       "  local -a k=($kinds)\n"
-       "  local n=${#args[@]} kind=none\n"
-       "  if ((n < ${#k[@]})); then kind=${k[n]}; elif ((${#k[@]})); then kind=${k[-1]}; fi\n"
-       "  if ((n >= ${#k[@]})) && [[ $kind != *... ]]; then return 0; fi\n"
-       "  local IFS=$'\\n'\n"
-       "  case \"${kind%...}\" in\n"
-       "    vm) COMPREPLY=($(compgen -W \"$(rpfs \"${store[@]}\" __complete vms 2>/dev/null)\" -- "
-       "\"$cur\")) ;;\n"
-       "    rp) COMPREPLY=($(compgen -W \"$(rpfs \"${store[@]}\" __complete rps \"${args[0]}\" "
-       "2>/dev/null)\" -- \"$cur\")) ;;\n"
-       "    clone) COMPREPLY=($(compgen -W \"$(rpfs \"${store[@]}\" __complete clones "
-       "\"${args[0]}\" "
-       "2>/dev/null)\" -- \"$cur\")) ;;\n"
-       "    file) COMPREPLY=($(compgen -f -- \"$cur\")) ;;\n"
-       "  esac\n"
-       "  return 0\n"
-       "}\n"
-       "complete -F _rpfs rpfs\n";
+  o << "    *) opts='' valued='' kinds='' ;;\n  esac\n}\n\n";
+  o << "_rpfs_top='" << Words(top) << "'\n";
+  o << "declare -gA _rpfs_group_verbs=(";
+  for (const std::string& g : groups) o << "[" << g << "]='" << Words(group_verbs[g]) << "' ";
+  o << ")\n" << kCompletionFunctions;
   return o.str();
 }
 

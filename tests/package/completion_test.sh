@@ -17,6 +17,12 @@ rpfs --store "$store" vm add db01 --disk "vda=$tmp/web.raw" >/dev/null
 rpfs --store "$store" create web01 monday >/dev/null
 rpfs --store "$store" create web01 tuesday >/dev/null
 rpfs --store "$store" create db01 other >/dev/null
+# What `rpfs auto` names RPs (':' is a word break for bash), and a hostile name: completion
+# must offer it quoted and never run it.
+rpfs --store "$store" create db01 auto-2026-12-06T02:30:04Z >/dev/null
+cd "$tmp"  # where the hostile name's command would create its file
+hostile='$(touch pwned) `touch pwned` x'
+rpfs --store "$store" create db01 "$hostile" >/dev/null
 
 # shellcheck source=/dev/null
 source "$script"
@@ -28,8 +34,23 @@ failures=0
 expect() {
   local want=$1
   shift
-  COMP_WORDS=("$@")
+  # As bash sets them: the words, split at ':' and '=' as well as at blanks
+  # (COMP_WORDBREAKS), the last one the word being completed; and the line.
+  local a
+  COMP_WORDS=()
+  for a in "$@"; do
+    while [[ $a =~ ^([^:=]*)([:=]+)(.*)$ ]]; do
+      if [[ -n ${BASH_REMATCH[1]} ]]; then COMP_WORDS+=("${BASH_REMATCH[1]}"); fi
+      COMP_WORDS+=("${BASH_REMATCH[2]}")
+      a=${BASH_REMATCH[3]}
+    done
+    if [[ -n $a || ${#COMP_WORDS[@]} -eq 0 || ! ${COMP_WORDS[-1]} =~ ^[:=]+$ ]]; then
+      COMP_WORDS+=("$a")
+    fi
+  done
   COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+  COMP_LINE="$*"
+  COMP_POINT=${#COMP_LINE}
   COMPREPLY=()
   _rpfs
   local got
@@ -49,11 +70,20 @@ expect "web01" rpfs --store "$store" create w
 expect "monday tuesday" rpfs --store "$store" delete web01 ""
 expect "monday tuesday" rpfs delete --store "$store" web01 ""   # --store after the verb
 expect "tuesday" rpfs --store "$store" delete web01 monday t     # delete takes several
-expect "other" rpfs --store "$store" info db01 ""
+expect "other" rpfs --store "$store" info db01 o
 expect "" rpfs --store "$store" info db01 other ""                # info takes one RP
+# After the last ':' bash replaces only the rest: the candidates are what follows it.
+expect "30:04Z" rpfs --store "$store" delete db01 auto-2026-12-06T02:3
+expect "auto-2026-12-06T02:30:04Z" rpfs --store "$store" delete db01 au
+expect "auto-2026-12-06T02:30:04Z" rpfs --store="$store" delete db01 au   # --store=DIR
+quoted=$(printf '%q' "$hostile")
+expect "$quoted" rpfs --store "$store" info db01 '$'
+[[ ! -e $tmp/pwned ]] || { echo "FAIL: completing ran a command held in an RP name"; exit 1; }
+expect "--description --force --help --json --memory --quiesce --store" rpfs create web01 --
+expect "--foreground" rpfs mount /mnt --fore
 expect "add import list remove" rpfs vm ""
 expect "--description" rpfs --store "$store" create web01 --desc
-expect "web01" rpfs --store "$store" create --description "x y" w  # an option's value is skipped
+expect "web01" rpfs --store "$store" create --description '"x y"' w  # an option's value is skipped
 expect "db01 web01" rpfs --store "$store" policy set ""
 expect "create" rpfs help cre
 if ((failures > 0)); then
