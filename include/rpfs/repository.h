@@ -88,6 +88,7 @@ struct RpInfo {
   bool quiesced = false;
   bool with_memory = false;
   bool is_protected = false;  // delete and prune refuse it
+  bool automatic = false;     // the undo RP of a rollback: --keep-last and the like skip it
   bool has_domain_xml = false;
   std::vector<RpDiskInfo> disks;
   uint64_t memory_bytes = 0;        // size of the memory state (0 = none)
@@ -112,6 +113,7 @@ struct CreateOptions {
   // Read an image file even while a qemu that may write it holds it (its write lock): the
   // copy is at best crash-consistent. Without it such a create is Busy.
   bool force = false;
+  bool automatic = false;  // taken by rpfs (a rollback's undo RP), not asked for by a user
 };
 
 // The name OpenDisk*/Export take for an RP's memory state (no disk can have it: disk names

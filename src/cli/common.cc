@@ -75,6 +75,7 @@ nlohmann::json RpJson(const RpInfo& rp) {
           {"memory_bytes", rp.memory_bytes},
           {"domain_xml", rp.has_domain_xml},
           {"quiesced", rp.quiesced},
+          {"automatic", rp.automatic},
           {"logical_bytes", rp.logical_bytes},
           {"data_bytes", rp.data_bytes},
           {"stored_bytes", rp.stored_bytes},

@@ -112,8 +112,10 @@ class AutoVerb final : public CliVerb {
                const std::optional<std::string>& created) {
     if (dry_run_) {
       std::vector<rp::RetentionInput> inputs;
-      for (const auto& r : rps) inputs.push_back({r.name, r.id, r.created_us, r.is_protected});
-      if (created) inputs.push_back({*created, UINT64_MAX, now_, false});
+      for (const auto& r : rps) {
+        inputs.push_back({r.name, r.id, r.created_us, r.is_protected, r.automatic});
+      }
+      if (created) inputs.push_back({*created, UINT64_MAX, now_, false, false});
       for (const auto& d : rp::ApplyRetention(inputs, policy)) {
         if (!d.keep) Act(ctx, vm, "remove", d.name, policy.ToString());
       }

@@ -91,6 +91,9 @@ struct RpStream {
 inline constexpr uint32_t kRpFlagQuiesced = 1u << 0;
 inline constexpr uint32_t kRpFlagWithMemory = 1u << 1;
 inline constexpr uint32_t kRpFlagProtected = 1u << 2;  // refused by delete and prune
+// Taken by rpfs itself, not asked for: the undo RP of `rollback --keep-current`. Count-based
+// keep rules ignore it (docs/retention.md). Older rpfs ignore the bit.
+inline constexpr uint32_t kRpFlagAutomatic = 1u << 3;
 
 struct RpRecord {
   uint64_t id = 0;  // unique in the store, never reused; orders RPs by creation

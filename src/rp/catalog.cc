@@ -149,6 +149,7 @@ RpInfo Catalog::ToInfo(const format::RpRecord& r, const std::string& parent_name
   info.quiesced = (r.flags & format::kRpFlagQuiesced) != 0;
   info.with_memory = (r.flags & format::kRpFlagWithMemory) != 0;
   info.is_protected = (r.flags & format::kRpFlagProtected) != 0;
+  info.automatic = (r.flags & format::kRpFlagAutomatic) != 0;
   info.has_domain_xml = !r.domain_xml.empty();
   for (const auto& s : r.streams) {
     if (s.kind == format::StreamKind::kDisk)

@@ -227,6 +227,7 @@ std::string FormatRpInfo(const RpInfo& rp, uint64_t unique_bytes) {
   line("memory", rp.with_memory ? "yes" : "no");
   line("quiesced", rp.quiesced ? "yes" : "no");
   line("protected", rp.is_protected ? "yes" : "no");
+  line("automatic", rp.automatic ? "yes" : "no");
   line("logical_bytes", std::to_string(rp.logical_bytes));
   line("data_bytes", std::to_string(rp.data_bytes));
   line("stored_bytes", std::to_string(rp.stored_bytes));

@@ -56,7 +56,9 @@ Result<PruneResult> Repository::Prune(const std::string& vm, const RetentionPoli
   }
   RPFS_ASSIGN_OR_RETURN(auto rps, ListRps(vm));
   std::vector<rp::RetentionInput> inputs;
-  for (const auto& r : rps) inputs.push_back({r.name, r.id, r.created_us, r.is_protected});
+  for (const auto& r : rps) {
+    inputs.push_back({r.name, r.id, r.created_us, r.is_protected, r.automatic});
+  }
   PruneResult out;
   std::vector<std::string> doomed;
   for (const auto& d : rp::ApplyRetention(inputs, policy)) {

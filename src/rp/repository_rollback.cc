@@ -117,7 +117,8 @@ Result<RollbackResult> Repository::Rollback(const std::string& vm, const std::st
     RPFS_ASSIGN_OR_RETURN(std::string name, UndoRpName(impl_->catalog, vm));
     CreateOptions undo;
     undo.description = "state before rollback to " + rp;
-    undo.force = true;  // the write locks on the images are our own targets' (taken above)
+    undo.force = true;
+    undo.automatic = true;  // the write locks on the images are our own targets' (taken above)
     auto created = rp::RpCreation::Prepare(impl_.get(), vm, name, undo);
     Status s = created.ok() ? (*created)->Ingest(nullptr) : created.status();
     if (s.ok()) s = (*created)->Commit().status();

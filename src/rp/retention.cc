@@ -92,13 +92,20 @@ std::vector<RetentionDecision> ApplyRetention(std::vector<RetentionInput> rps,
     out[i].keep = true;
     out[i].reasons.push_back(why);
   };
-  for (size_t i = 0; i < rps.size() && i < p.keep_last; ++i) keep(i, "last");
+  // Count-based rules skip the automatic undo RPs of rollbacks: a few rollbacks must not
+  // push the RPs a user took out of --keep-last N.
+  for (size_t i = 0, kept = 0; i < rps.size() && kept < p.keep_last; ++i) {
+    if (rps[i].automatic) continue;
+    keep(i, "last");
+    ++kept;
+  }
   auto bucket_rule = [&](uint32_t n, const char* why, const std::function<int64_t(int64_t)>& key) {
     if (n == 0) return;
     uint32_t kept = 0;
     bool have_last = false;
     int64_t last = 0;
     for (size_t i = 0; i < rps.size() && kept < n; ++i) {
+      if (rps[i].automatic) continue;
       int64_t k = key(rps[i].created_us);
       if (have_last && k == last) continue;  // an older RP of a period already kept
       have_last = true;

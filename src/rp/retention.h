@@ -28,6 +28,9 @@ struct RetentionInput {
   uint64_t id = 0;
   int64_t created_us = 0;
   bool is_protected = false;
+  // A rollback's undo RP: --keep-last/-hourly/.../-yearly neither count nor keep it
+  // (--keep-within and protection do).
+  bool automatic = false;
 };
 
 struct RetentionDecision {

@@ -196,6 +196,7 @@ Result<RpInfo> RpCreation::Commit() {
   rec_.data_bytes = ctx_.data_bytes;
   rec_.stored_bytes = ctx_.stored_bytes;
   rec_.added_bytes = ctx_.added_bytes;
+  if (opts_.automatic) rec_.flags |= format::kRpFlagAutomatic;
   rec_.create_duration_us = static_cast<uint64_t>(std::max<int64_t>(0, NowMicros() - started_us_));
 
   mutation_.Put(format::RpKey(vm_, rec_.id), format::EncodeRp(rec_));

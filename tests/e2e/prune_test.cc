@@ -1,5 +1,7 @@
 // rpfs prune / policy: keep/remove per RP with the rule that kept it, exact bytes freed,
 // stored policies, protected RPs, errors.
+#include <set>
+
 #include "cli_fixture.h"
 
 namespace rpfs::testing {
@@ -52,6 +54,35 @@ TEST_F(PruneTest, PruneRemovesWhatThePolicyDoesNotKeep) {
   EXPECT_EQ(left, (std::set<std::string>{"rp2", "rp5"}));
   auto v = R({"verify"});
   EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+}
+
+// The undo RPs rollbacks take (--keep-current) are marked automatic and do not count
+// toward --keep-last: two rollbacks leave rp4 and rp5 the two newest RPs a user took.
+TEST_F(PruneTest, RollbackUndoRpsAreAutomaticAndDoNotCountTowardKeepLast) {
+  for (const char* to : {"rp3", "rp5"}) {
+    auto r = R({"rollback", "vm", to, "--keep-current"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  std::map<std::string, bool> automatic;
+  for (const auto& rp : nlohmann::json::parse(R({"list", "vm", "--json"}).out)) {
+    automatic[rp["name"]] = rp["automatic"];
+  }
+  ASSERT_EQ(automatic.size(), 7u);
+  int undo = 0;
+  for (const auto& [name, is_auto] : automatic) {
+    EXPECT_EQ(is_auto, name.rfind("before-rollback-", 0) == 0) << name;
+    undo += is_auto ? 1 : 0;
+  }
+  EXPECT_EQ(undo, 2);
+  EXPECT_NE(R({"info", "vm", "rp5"}).out.find("automatic: no"), std::string::npos);
+
+  auto r = R({"prune", "vm", "--keep-last", "2", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::set<std::string> left;
+  for (const auto& rp : nlohmann::json::parse(R({"list", "vm", "--json"}).out)) {
+    left.insert(rp["name"]);
+  }
+  EXPECT_EQ(left, (std::set<std::string>{"rp4", "rp5"})) << r.out;
 }
 
 TEST_F(PruneTest, StoredPolicyIsUsedAndShown) {

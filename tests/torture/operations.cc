@@ -170,8 +170,16 @@ Op Delete(std::mt19937_64* rng, Model* m, const Paths& p) {
 Op Prune(std::mt19937_64* rng, Model* m, const Paths& p) {
   const VmModel* vm = PickVmWithRps(rng, *m, 2);
   size_t keep = 1 + (*rng)() % (vm->rps.size() - 1);
+  // --keep-last neither counts nor keeps the undo RPs rollbacks take (docs/retention.md):
+  // they all go, and of the others all but the `keep` newest.
+  auto automatic = [](const RpModel& r) { return r.name.rfind("before-rollback-", 0) == 0; };
+  size_t counted = 0;
+  for (const auto& r : vm->rps) counted += automatic(r) ? 0 : 1;
   std::vector<std::string> names;
-  for (size_t i = 0; i + keep < vm->rps.size(); ++i) names.push_back(vm->rps[i].name);
+  size_t position = 0;  // among the counted RPs, oldest first
+  for (const auto& r : vm->rps) {
+    if (automatic(r) || position++ + keep < counted) names.push_back(r.name);
+  }
   Op op;
   op.kind = "prune";
   op.argv = RpfsArgv(p, {"prune", vm->name, "--keep-last", std::to_string(keep)});

@@ -44,10 +44,15 @@ std::set<std::string> Reference(const std::vector<RetentionInput>& rps, const Re
   std::vector<RetentionInput> sorted = rps;
   std::sort(sorted.begin(), sorted.end(), newer);
   std::set<std::string> keep;
-  for (size_t i = 0; i < sorted.size() && i < p.keep_last; ++i) keep.insert(sorted[i].name);
+  // Count-based rules see only the RPs users took, not rollbacks' automatic undo RPs.
+  std::vector<RetentionInput> counted;
+  for (const auto& r : sorted) {
+    if (!r.automatic) counted.push_back(r);
+  }
+  for (size_t i = 0; i < counted.size() && i < p.keep_last; ++i) keep.insert(counted[i].name);
   auto rule = [&](uint32_t n, const char* fmt) {
     std::map<std::string, RetentionInput> newest;  // period -> its newest RP
-    for (const auto& r : rps) {
+    for (const auto& r : counted) {
       auto [it, fresh] = newest.emplace(Key(r.created_us, fmt), r);
       if (!fresh && newer(r, it->second)) it->second = r;
     }
@@ -95,6 +100,7 @@ std::vector<RetentionInput> Timeline(uint64_t seed) {
       r.name = "rp" + std::to_string(id++);
       r.created_us = t + (rng() % 4 == 0 ? 0 : static_cast<int64_t>(rng() % (3 * kHourUs)));
       r.is_protected = rng() % 97 == 0;
+      r.automatic = rng() % 11 == 0;
       out.push_back(r);
     }
     t += static_cast<int64_t>(rng() % (rng() % 10 == 0 ? 20 * kDayUs : 2 * kDayUs)) + kHourUs;
@@ -173,6 +179,26 @@ TEST(RetentionTest, KeepWithinIsRelativeToTheNewestRp) {
   p.keep_within_us = 2 * kDayUs;
   EXPECT_EQ(Kept(rps, p), (std::set<std::string>{"b", "c"}));
   EXPECT_TRUE(Kept({}, p).empty());
+}
+
+// Three rollbacks with --keep-current left undo RPs newer than the RPs a user took: they
+// do not push those out of --keep-last 2 (nor of --keep-daily), and go themselves unless a
+// time rule (--keep-within) or protection keeps them.
+TEST(RetentionTest, AutomaticUndoRpsNeitherCountNorAreKeptByCountRules) {
+  std::vector<RetentionInput> rps = {{"mon", 1, Utc(2025, 3, 3)},
+                                     {"tue", 2, Utc(2025, 3, 4)},
+                                     {"wed", 3, Utc(2025, 3, 5)},
+                                     {"undo-1", 4, Utc(2025, 3, 5, 13), false, true},
+                                     {"undo-2", 5, Utc(2025, 3, 5, 14), false, true},
+                                     {"undo-3", 6, Utc(2025, 3, 5, 15), true, true}};
+  RetentionPolicy p;
+  p.keep_last = 2;
+  EXPECT_EQ(Kept(rps, p), (std::set<std::string>{"tue", "wed", "undo-3"}));  // undo-3: protected
+  p.keep_last = 0;
+  p.keep_daily = 2;
+  EXPECT_EQ(Kept(rps, p), (std::set<std::string>{"tue", "wed", "undo-3"}));
+  p.keep_within_us = 2 * kHourUs;  // from the newest RP, an undo RP: 13:00 onwards
+  EXPECT_EQ(Kept(rps, p), (std::set<std::string>{"tue", "wed", "undo-1", "undo-2", "undo-3"}));
 }
 
 TEST(RetentionTest, Durations) {
