@@ -23,6 +23,10 @@ Result<std::vector<std::string>> VmNames(const Repository& repo, const std::stri
   return names;
 }
 
+double Ratio(uint64_t a, uint64_t b) {
+  return b == 0 ? 0.0 : static_cast<double>(a) / static_cast<double>(b);
+}
+
 nlohmann::json CloneJson(const CloneInfo& c) {
   nlohmann::json disks = nlohmann::json::array();
   for (const auto& d : c.disks) {

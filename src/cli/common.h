@@ -20,6 +20,9 @@ Result<std::vector<VmInfo>> SelectVms(const Repository& repo, const std::string&
 // The name `only_vm` as given (not checked), or every VM's name when it is empty.
 Result<std::vector<std::string>> VmNames(const Repository& repo, const std::string& only_vm);
 
+// a / b, 0 when b is 0: the dedup and compression ratios of `du` and `metrics`.
+double Ratio(uint64_t a, uint64_t b);
+
 // An RP as `list --json`, `info --json` and `create --json` print it.
 nlohmann::json RpJson(const RpInfo& rp);
 // A clone as `clone-list --json`, `clone --json` and `hydrate --json` print it.

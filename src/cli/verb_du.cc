@@ -11,10 +11,6 @@
 namespace rpfs::cli {
 namespace {
 
-double Ratio(uint64_t a, uint64_t b) {
-  return b == 0 ? 0.0 : static_cast<double>(a) / static_cast<double>(b);
-}
-
 class DuVerb final : public VmListingVerb {
  public:
   int List(const Context& ctx, Repository& repo) override {

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "cli/command.h"
+#include "cli/common.h"
 #include "util/clock.h"
 
 namespace rpfs::cli {
@@ -35,10 +36,6 @@ std::string Number(double v) {
 }
 
 double Seconds(int64_t us) { return static_cast<double>(us) / 1e6; }
-
-double Ratio(uint64_t a, uint64_t b) {
-  return b == 0 ? 0.0 : static_cast<double>(a) / static_cast<double>(b);
-}
 
 // The samples of one metric family, printed together under their HELP and TYPE lines.
 class Families {
