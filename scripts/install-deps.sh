@@ -9,6 +9,9 @@ BUILD_PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev libnbd-dev libxxhash-dev libxml2-dev
   libext2fs-dev comerr-dev libtsk-dev libseccomp-dev
+  # librados for the Ceph backend: librados-dev has only the C header, librados.hpp is in
+  # libradospp-dev; there is no librados.pc, link with -lrados.
+  librados-dev libradospp-dev
 )
 # Runtime tools used by the tests: qemu-img/qemu-nbd/qemu-io for qcow2 disks and image locks,
 # mkfs.ext4 for demo images, clang for the libFuzzer targets (scripts/fuzz.sh).
@@ -19,10 +22,13 @@ BUILD_PKGS=(
 # exfat-fuse fills exFAT test images (the kernel here has no exfat). The package test
 # (tests/package) builds a .deb (dpkg-shlibdeps from dpkg-dev), checks its units with
 # systemd-analyze and its pages with man; the metrics test parses with prometheus_client.
+# ceph-mon, ceph-osd and ceph-common run a throwaway one-node Ceph cluster
+# (scripts/ceph-test-cluster.sh) for the librados backend tests; no ceph-mgr is needed.
 TEST_PKGS=(qemu-utils rsync e2fsprogs util-linux clang binutils exfat-fuse
   libvirt-daemon-system libvirt-clients qemu-system-x86
   fdisk gdisk parted lvm2 dosfstools mtools exfatprogs ntfs-3g xorriso xfsprogs sleuthkit
-  dpkg-dev man-db systemd python3-prometheus-client)
+  dpkg-dev man-db systemd python3-prometheus-client
+  ceph-mon ceph-osd ceph-common)
 # Peers and tools for bench/ only (installed with --bench).
 BENCH_PKGS=(borgbackup python3-llfuse restic casync fio debootstrap hyperfine time python3)
 

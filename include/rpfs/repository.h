@@ -21,6 +21,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rpfs/hypervisor.h"
@@ -32,6 +33,9 @@ class Store;
 }
 namespace rp {
 class ExtentMap;
+}
+namespace image {
+class ImageSource;
 }
 
 using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;
@@ -278,6 +282,46 @@ struct StoreChange {
 };
 using ChangeListener = std::function<void(const StoreChange&)>;
 
+// A region (docs/region.md): a Ceph RADOS pool RPs are pushed to.
+struct RegionConfig {
+  std::string name;
+  std::string ceph_conf;  // absolute path
+  std::string pool = "rpfs";
+  std::string client_id = "admin";
+  int64_t created_us = 0;
+};
+
+// One RP as its chunks, for copying it elsewhere (a region push). It pins the RP: its
+// chunks stay readable while this lives, even if the RP is deleted meanwhile.
+class RpChunks {
+ public:
+  virtual ~RpChunks() = default;
+  virtual const RpInfo& info() const = 0;
+  virtual uint32_t chunk_size() const = 0;
+  virtual const std::string& domain_xml() const = 0;
+  // fn(chunk index, SHA-256 of the chunk as 32 raw bytes) for every stored chunk of
+  // `stream` (a disk name, or kMemoryStream) in index order; holes are skipped. Stops
+  // early when fn returns false.
+  virtual Status ForEachChunk(const std::string& stream,
+                              const std::function<bool(uint64_t, std::string_view)>& fn) const = 0;
+  // The stored body of chunk `digest`: rpfs's chunk encoding (format/chunk_codec.h).
+  virtual Result<std::string> StoredChunk(std::string_view digest) const = 0;
+};
+
+// One stream of an RP made from elsewhere (a region pull), read like a disk.
+struct ImportedStream {
+  std::string name;  // a disk name, or kMemoryStream
+  std::unique_ptr<image::ImageSource> source;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint32_t mode = 0400;
+};
+
+struct ImportOptions {
+  std::string description;
+  std::string domain_xml;
+};
+
 class Repository {
  public:
   static Result<std::unique_ptr<Repository>> Init(const std::string& dir, const InitOptions& opts);
@@ -360,6 +404,20 @@ class Repository {
   // Fetches every chunk not yet present; afterwards the clone never reads the store again.
   Status HydrateClone(const std::string& vm, const std::string& clone,
                       const ProgressFn& progress = nullptr);
+
+  // --- copies elsewhere (regions, docs/region.md) ---
+  Result<std::unique_ptr<RpChunks>> OpenRpChunks(const std::string& vm,
+                                                 const std::string& rp) const;
+  // Makes RP `rp` of `vm` by reading `streams` (a pulled region snapshot). It stands outside
+  // the VM's lineage: no parent, and it never becomes the VM's current RP, so the VM's next
+  // RP is not based on it. A VM that does not exist is made, without disks.
+  Result<RpInfo> ImportRp(const std::string& vm, const std::string& rp,
+                          std::vector<ImportedStream> streams, const ImportOptions& opts,
+                          const ProgressFn& progress = nullptr);
+  Status AddRegion(const RegionConfig& region);  // AlreadyExists when the name is taken
+  Status RemoveRegion(const std::string& name);
+  Result<RegionConfig> GetRegion(const std::string& name) const;
+  Result<std::vector<RegionConfig>> ListRegions() const;
 
   // --- store ---
   // `sample_percent` < 100: re-hash only that share of the chunks, a different one each

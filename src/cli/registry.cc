@@ -37,6 +37,15 @@ std::unique_ptr<CliVerb> NewMountVerb();
 std::unique_ptr<CliVerb> NewAutoVerb();
 std::unique_ptr<CliVerb> NewCompleteVerb();
 std::unique_ptr<CliVerb> NewMetricsVerb();
+std::unique_ptr<CliVerb> NewRegionAddVerb();
+std::unique_ptr<CliVerb> NewRegionListVerb();
+std::unique_ptr<CliVerb> NewRegionRemoveVerb();
+std::unique_ptr<CliVerb> NewRegionSnapshotsVerb();
+std::unique_ptr<CliVerb> NewRegionDeleteVerb();
+std::unique_ptr<CliVerb> NewRegionVerifyVerb();
+std::unique_ptr<CliVerb> NewRegionGcVerb();
+std::unique_ptr<CliVerb> NewPushVerb();
+std::unique_ptr<CliVerb> NewPullVerb();
 
 namespace {
 
@@ -46,6 +55,7 @@ struct Group {
 };
 
 constexpr Group kVm = {"vm", "Manage the VMs of the store"};
+constexpr Group kRegion = {"region", "Regions: Ceph RADOS pools shared by many hosts"};
 constexpr Group kPolicy = {"policy", "The schedule and retention policy stored with each VM"};
 
 struct Row {
@@ -90,6 +100,17 @@ const Row kVerbs[] = {
     {nullptr, "auto", "Take the RPs schedules say are due, then prune by policy (for a timer)",
      NewAutoVerb},
     {&kPolicy, "show", "Show the stored retention policies", NewPolicyShowVerb},
+    {nullptr, "push", "Copy an RP to a region as a volume snapshot (only missing chunks)",
+     NewPushVerb},
+    {nullptr, "pull", "Make a region snapshot a local RP", NewPullVerb},
+    {&kRegion, "add", "Add a region (a Ceph RADOS pool)", NewRegionAddVerb},
+    {&kRegion, "list", "List the regions of this store", NewRegionListVerb},
+    {&kRegion, "remove", "Forget a region (its snapshots stay in the pool)", NewRegionRemoveVerb},
+    {&kRegion, "snapshots", "List the snapshots of a region", NewRegionSnapshotsVerb},
+    {&kRegion, "delete", "Delete snapshots from a region (frees what nothing else references)",
+     NewRegionDeleteVerb},
+    {&kRegion, "verify", "Check every snapshot's chunks in a region", NewRegionVerifyVerb},
+    {&kRegion, "gc", "Finish interrupted deletes and remove dead pushes", NewRegionGcVerb},
     {nullptr, "mount", "Show every VM's recovery points as read-only directories", NewMountVerb},
     // Hidden (no help text): names for the bash completion.
     {nullptr, "__complete", "", NewCompleteVerb},

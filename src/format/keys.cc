@@ -44,6 +44,8 @@ std::string RpNameKey(std::string_view vm, std::string_view name) {
 }
 
 std::string PolicyKey(std::string_view vm) { return WithPrefix('R', vm); }
+std::string RegionKey(std::string_view region) { return WithPrefix('X', region); }
+std::string RegionPrefix() { return "X"; }
 std::string AllClonePrefix() { return "C"; }
 std::string ClonePrefix(std::string_view vm) {
   std::string k = WithPrefix('C', vm);

@@ -9,6 +9,7 @@
 //     'N' <vm> 0x00 <rp name>      be64 rp id (name index)
 //     'C' <vm> 0x00 <clone name>   CloneRecord
 //     'R' <vm>                     PolicyRecord (the VM's retention policy)
+//     'X' <region name>            RegionRecord (a Ceph RADOS pool pushes go to)
 //     'T' <be64 tx id>             TxRecord (in flight)
 //     'U' <be64 tx id> <object>    empty: an object written by that tx, not yet committed
 //     'G' <object>                 empty: an object whose refcount reached 0, to be freed
@@ -54,6 +55,8 @@ std::string EncodeRpNameIndex(uint64_t rp_id);
 Result<uint64_t> DecodeRpNameIndex(std::string_view value);  // Corruption when malformed
 
 std::string PolicyKey(std::string_view vm);
+std::string RegionKey(std::string_view region);
+std::string RegionPrefix();  // every region
 std::string CloneKey(std::string_view vm, std::string_view clone);
 std::string ClonePrefix(std::string_view vm);  // all clones of one VM
 std::string AllClonePrefix();

@@ -15,6 +15,7 @@ constexpr uint8_t kRpV3 = 3;                   // adds each stream's allocated b
 constexpr uint8_t kObjectMetaV1 = 1;
 constexpr uint8_t kTxV1 = 1;
 constexpr uint8_t kCloneV1 = 1;
+constexpr uint8_t kRegionV1 = 1;
 constexpr uint8_t kPolicyV2 = 2;  // adds the schedule (every, at); version 1 is still read
 
 Result<uint8_t> CheckVersionUpTo(Decoder& d, uint8_t newest, std::string_view what) {
@@ -361,6 +362,31 @@ Result<PolicyRecord> DecodePolicy(std::string_view in) {
   }
   RPFS_RETURN_IF_ERROR(d.ExpectEnd());
   return p;
+}
+
+std::string EncodeRegion(const RegionRecord& r) {
+  std::string out;
+  Encoder e(&out);
+  e.PutU8(kRegionV1);
+  e.PutString(r.name);
+  e.PutString(r.ceph_conf);
+  e.PutString(r.pool);
+  e.PutString(r.client_id);
+  e.PutSignedVarint(r.created_us);
+  return out;
+}
+
+Result<RegionRecord> DecodeRegion(std::string_view in) {
+  Decoder d(in, "region record");
+  RPFS_RETURN_IF_ERROR(CheckVersion(d, kRegionV1, "region record"));
+  RegionRecord r;
+  RPFS_ASSIGN_OR_RETURN(r.name, d.GetString());
+  RPFS_ASSIGN_OR_RETURN(r.ceph_conf, d.GetString());
+  RPFS_ASSIGN_OR_RETURN(r.pool, d.GetString());
+  RPFS_ASSIGN_OR_RETURN(r.client_id, d.GetString());
+  RPFS_ASSIGN_OR_RETURN(r.created_us, d.GetSignedVarint());
+  RPFS_RETURN_IF_ERROR(d.ExpectEnd());
+  return r;
 }
 
 }  // namespace rpfs::format

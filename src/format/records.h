@@ -130,6 +130,17 @@ struct PolicyRecord {
 std::string EncodePolicy(const PolicyRecord& p);
 Result<PolicyRecord> DecodePolicy(std::string_view in);
 
+// A region (`rpfs region add`): how to reach its Ceph RADOS pool.
+struct RegionRecord {
+  std::string name;
+  std::string ceph_conf;  // absolute path of the ceph.conf
+  std::string pool;
+  std::string client_id;  // cephx user without "client." ("admin")
+  int64_t created_us = 0;
+};
+std::string EncodeRegion(const RegionRecord& r);
+Result<RegionRecord> DecodeRegion(std::string_view in);
+
 inline constexpr uint32_t kCloneFlagHydrated = 1u << 0;  // complete: its roots are released
 
 // A clone: writable disks made from an RP, filled from its streams on first read. Until

@@ -30,6 +30,7 @@ struct DiskInput {
   std::unique_ptr<image::ImageSource> source;
   std::optional<std::vector<image::Extent>> changed;
   format::StreamAccess access;  // of the file behind the disk; owner only when unknown
+  bool memory = false;          // the memory state, not a disk (an imported RP's)
 };
 
 // What a new RP reads: the VM's disks, or a domain's point in time. Members go in reverse

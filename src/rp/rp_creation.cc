@@ -44,22 +44,34 @@ RpCreation::RpCreation(RepositoryParts* parts, std::string vm, std::string rp,
 
 RpCreation::~RpCreation() = default;
 
+Status RpCreation::CheckNewRp() {
+  const Catalog& catalog = parts_->catalog;
+  RPFS_RETURN_IF_ERROR(ValidateName(rp_, "rp name"));
+  RPFS_RETURN_IF_ERROR(ValidateDescription(opts_.description).WithContext(label_));
+  if (vm_is_new_) return Status::OK();
+  RPFS_ASSIGN_OR_RETURN(auto existing, catalog.FindRp(vm_, rp_));
+  if (existing) return Status::AlreadyExists(RpLabel(vm_, rp_) + " already exists");
+  RPFS_ASSIGN_OR_RETURN(size_t count, catalog.CountRps(vm_));
+  if (count >= MaxRpsPerVm()) {
+    return Status::NoSpace(label_ + ": vm " + vm_ + " holds " + std::to_string(count) +
+                           " recovery points, the most allowed per vm (" +
+                           std::to_string(MaxRpsPerVm()) +
+                           ", RPFS_MAX_RPS_PER_VM); delete or prune some first");
+  }
+  return Status::OK();
+}
+
 Result<std::unique_ptr<RpCreation>> RpCreation::Prepare(RepositoryParts* parts,
                                                         const std::string& vm,
                                                         const std::string& rp,
                                                         const CreateOptions& opts) {
   std::unique_ptr<RpCreation> c(new RpCreation(parts, vm, rp, opts));
   const Catalog& catalog = parts->catalog;
-  RPFS_RETURN_IF_ERROR(ValidateDescription(opts.description).WithContext(c->label_));
   RPFS_ASSIGN_OR_RETURN(c->vm_at_prepare_, catalog.LoadVm(vm));
-  RPFS_ASSIGN_OR_RETURN(auto existing, catalog.FindRp(vm, rp));
-  if (existing) return Status::AlreadyExists(RpLabel(vm, rp) + " already exists");
-  RPFS_ASSIGN_OR_RETURN(size_t count, catalog.CountRps(vm));
-  if (count >= MaxRpsPerVm()) {
-    return Status::NoSpace(c->label_ + ": vm " + vm + " holds " + std::to_string(count) +
-                           " recovery points, the most allowed per vm (" +
-                           std::to_string(MaxRpsPerVm()) +
-                           ", RPFS_MAX_RPS_PER_VM); delete or prune some first");
+  RPFS_RETURN_IF_ERROR(c->CheckNewRp());
+  if (c->vm_at_prepare_.kind == format::VmKind::kImageFiles && c->vm_at_prepare_.disks.empty()) {
+    return Status::InvalidArgument(c->label_ + ": vm " + vm +
+                                   " has no disks (it was made by a region pull): nothing to read");
   }
 
   auto input = parts->domains.Open(c->vm_at_prepare_, opts);
@@ -73,6 +85,33 @@ Result<std::unique_ptr<RpCreation>> RpCreation::Prepare(RepositoryParts* parts,
     if (c->SourceMoved(d.name)) d.changed.reset();
     auto extents =
         d.changed ? Result<std::vector<image::Extent>>(*d.changed) : d.source->DataExtents();
+    if (!extents.ok()) return extents.status().WithContext(c->label_);
+    for (const auto& e : *extents) c->total_bytes_ += e.length;
+  }
+  return c;
+}
+
+Result<std::unique_ptr<RpCreation>> RpCreation::PrepareImport(
+    RepositoryParts* parts, const std::string& vm, const std::string& rp, const CreateOptions& opts,
+    PointInput input, std::string domain_xml) {
+  std::unique_ptr<RpCreation> c(new RpCreation(parts, vm, rp, opts));
+  c->imported_ = true;
+  RPFS_RETURN_IF_ERROR(ValidateName(vm, "vm name"));
+  auto vmrec = parts->catalog.LoadVm(vm);
+  if (vmrec.ok()) {
+    c->vm_at_prepare_ = std::move(*vmrec);
+  } else if (vmrec.status().code() == Status::Code::kNotFound) {
+    c->vm_is_new_ = true;
+    c->vm_at_prepare_.name = vm;
+    c->vm_at_prepare_.created_us = NowMicros();
+  } else {
+    return vmrec.status();
+  }
+  RPFS_RETURN_IF_ERROR(c->CheckNewRp());
+  c->input_ = std::move(input);
+  c->input_.domain_xml = std::move(domain_xml);
+  for (auto& d : c->input_.disks) {
+    auto extents = d.source->DataExtents();
     if (!extents.ok()) return extents.status().WithContext(c->label_);
     for (const auto& e : *extents) c->total_bytes_ += e.length;
   }
@@ -134,6 +173,11 @@ Status RpCreation::Ingest(const ProgressFn& progress) {
                              d.changed ? &*d.changed : nullptr);
     if (!stream.ok()) return stream.status().WithContext(label_);
     stream->access = d.access;
+    if (d.memory) {
+      stream->kind = format::StreamKind::kMemory;
+      stream->name = "memory";
+      rec_.flags |= format::kRpFlagWithMemory;
+    }
     rec_.logical_bytes += stream->size;
     rec_.streams.push_back(std::move(*stream));
   }
@@ -168,7 +212,15 @@ Result<format::VmRecord> RpCreation::Revalidate() {
   // The VM record may have changed meanwhile (another RP deleted or renamed, a policy
   // set, the VM removed and added again): commit against the record as it is now.
   auto now = parts_->catalog.LoadVm(vm_);
+  if (vm_is_new_ && !now.ok() && now.status().code() == Status::Code::kNotFound) {
+    return vm_at_prepare_;  // made by this commit
+  }
   if (!now.ok()) return now.status().WithContext(label_);
+  if (imported_) {  // read from elsewhere: the VM's disks do not matter
+    RPFS_ASSIGN_OR_RETURN(auto taken, parts_->catalog.FindRp(vm_, rp_));
+    if (taken) return Status::AlreadyExists(RpLabel(vm_, rp_) + " already exists");
+    return now;
+  }
   if (!SameDisks(now->disks, vm_at_prepare_.disks) ||
       now->domain_uuid != vm_at_prepare_.domain_uuid) {
     return Status::Busy(label_ + ": the vm's disks changed while they were read");
@@ -191,7 +243,10 @@ Result<RpInfo> RpCreation::Commit() {
   if (!id.ok()) return id.status().WithContext(label_);
   rec_.id = *id;
   rec_.created_us = NowMicros();
-  RPFS_ASSIGN_OR_RETURN(auto parent, parts_->catalog.FindRpById(vm_, vmrec.current_rp));
+  std::optional<format::RpRecord> parent;
+  if (!imported_) {
+    RPFS_ASSIGN_OR_RETURN(parent, parts_->catalog.FindRpById(vm_, vmrec.current_rp));
+  }
   rec_.parent = parent ? parent->id : 0;
   rec_.data_bytes = ctx_.data_bytes;
   rec_.stored_bytes = ctx_.stored_bytes;
@@ -201,8 +256,8 @@ Result<RpInfo> RpCreation::Commit() {
 
   mutation_.Put(format::RpKey(vm_, rec_.id), format::EncodeRp(rec_));
   mutation_.Put(format::RpNameKey(vm_, rp_), format::EncodeRpNameIndex(rec_.id));
-  vmrec.current_rp = rec_.id;
-  if (vmrec.kind == format::VmKind::kLibvirt) {
+  if (!imported_) vmrec.current_rp = rec_.id;
+  if (vmrec.kind == format::VmKind::kLibvirt && !imported_) {
     vmrec.disks = input_.vm_disks;
     vmrec.checkpoint = input_.checkpoint;
     vmrec.checkpoint_rp = input_.checkpoint.empty() ? 0 : rec_.id;
@@ -214,6 +269,7 @@ Result<RpInfo> RpCreation::Commit() {
   // The RP is stored: the job ends, the new checkpoint stays for the next RP. A failure
   // here costs the next RP its incremental read, nothing else.
   if (input_.pit) (void)input_.pit->Keep();
+  if (vm_is_new_) lock.Post(StoreChange::Kind::kVmAdded, vm_, "", 0);
   lock.Post(StoreChange::Kind::kRpCreated, vm_, rp_, rec_.id);
   tx_.reset();  // the tx has ended: the store may free again
   // Deletes committed while the disks were read left their objects queued (store.h).

@@ -42,6 +42,13 @@ class RpCreation {
   RpCreation& operator=(const RpCreation&) = delete;
   ~RpCreation();
 
+  // An RP read from `input` rather than the VM's disks (a region pull): outside the VM's
+  // lineage (no parent, never its current RP). A VM that does not exist is made at the
+  // commit, without disks.
+  static Result<std::unique_ptr<RpCreation>> PrepareImport(
+      RepositoryParts* parts, const std::string& vm, const std::string& rp,
+      const CreateOptions& opts, PointInput input, std::string domain_xml);
+
   Status Ingest(const ProgressFn& progress);
   Result<RpInfo> Commit();
 
@@ -56,6 +63,8 @@ class RpCreation {
   // Under write_mu: the VM record as it is now, Busy/NotFound/AlreadyExists if what the
   // disks were read for no longer holds.
   Result<format::VmRecord> Revalidate();
+  // The checks every RP's name and VM go through before anything is read.
+  Status CheckNewRp();
 
   RepositoryParts* const parts_;
   const std::string vm_;
@@ -72,6 +81,8 @@ class RpCreation {
   IngestContext ctx_;
   format::RpRecord rec_;
   bool ingested_ = false;
+  bool imported_ = false;                   // PrepareImport
+  bool vm_is_new_ = false;                  // imported into a VM this commit makes
   const int64_t started_us_ = NowMicros();  // the create's start: its duration is recorded
 };
 

@@ -1,0 +1,63 @@
+// rpfs pull REGION SNAPSHOT VM RP: a region snapshot made a local RP (docs/region.md).
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "cli/common.h"
+#include "cli/json_text.h"
+#include "cli/progress.h"
+#include "cli/region_access.h"
+
+namespace rpfs::cli {
+namespace {
+
+class PullVerb final : public CliVerb {
+ public:
+  void Declare(CLI::App* cmd, Context& ctx) override {
+    cmd->add_option("region", region_, "Region")->required();
+    cmd->add_option("snapshot", snapshot_, "Snapshot in the region")->required();
+    cmd->add_option("vm", vm_, "VM to add the RP to (made, without disks, if new)")->required();
+    cmd->add_option("rp", rp_, "Name of the new RP")->required();
+    cmd->add_flag("--json", ctx.json, "Machine-readable output");
+  }
+
+  int Run(const Context& ctx) override {
+    int code = kExitOk;
+    if (!ctx.CheckName(vm_, "vm name", &code) || !ctx.CheckName(rp_, "rp name", &code)) {
+      return code;
+    }
+    auto repo = ctx.OpenRepo();
+    if (!repo.ok()) return ctx.Fail(repo.status());
+    auto region = OpenRegion(**repo, region_);
+    if (!region.ok()) return ctx.Fail(region.status());
+    auto snap = (*region)->Find(snapshot_);
+    if (!snap.ok()) return ctx.Fail(snap.status());
+    auto manifest = (*region)->LoadManifest(*snap);
+    if (!manifest.ok()) return ctx.Fail(manifest.status());
+    auto streams = (*region)->OpenStreams(*manifest);
+    if (!streams.ok()) return ctx.Fail(streams.status());
+    ImportOptions opts;
+    opts.description = snap->description.empty()
+                           ? "pulled from region " + (*region)->name() + " snapshot " + snapshot_
+                           : snap->description;
+    opts.domain_xml = manifest->domain_xml;
+    ProgressBar bar(ctx.err, "pull " + snapshot_);
+    auto rp = (*repo)->ImportRp(vm_, rp_, std::move(*streams), opts, bar.Callback());
+    bar.Finish();
+    if (!rp.ok()) return ctx.Fail(rp.status());
+    nlohmann::json j = RpJson(*rp);
+    j["region"] = JsonText((*region)->name());
+    j["snapshot"] = JsonText(snapshot_);
+    ctx.Report(j, "pulled snapshot " + snapshot_ + " from region " + (*region)->name() + " as " +
+                      vm_ + "/" + rp_ + " (" + HumanBytes(rp->added_bytes) + " added)\n");
+    return kExitOk;
+  }
+
+ private:
+  std::string region_, snapshot_, vm_, rp_;
+};
+
+}  // namespace
+
+std::unique_ptr<CliVerb> NewPullVerb() { return std::make_unique<PullVerb>(); }
+
+}  // namespace rpfs::cli

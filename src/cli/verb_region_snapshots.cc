@@ -1,0 +1,177 @@
+// rpfs region snapshots|delete|verify|gc: what a region holds (docs/region.md).
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "cli/json_text.h"
+#include "cli/progress.h"
+#include "cli/region_access.h"
+#include "cli/table.h"
+#include "rp/retention.h"
+#include "util/clock.h"
+
+namespace rpfs::cli {
+namespace {
+
+nlohmann::json SummaryJson(const region::Summary& s) {
+  return {{"name", JsonText(s.name)},
+          {"host", JsonText(s.host)},
+          {"vm", JsonText(s.vm)},
+          {"rp", JsonText(s.rp)},
+          {"description", JsonText(s.description)},
+          {"rp_created", FormatIsoUtc(s.rp_created_us)},
+          {"pushed", FormatIsoUtc(s.pushed_us)},
+          {"logical_bytes", s.logical_bytes},
+          {"chunks", s.chunks},
+          {"disks", JsonTexts(s.disks)},
+          {"memory", s.memory}};
+}
+
+class RegionSnapshotsVerb final : public CliVerb {
+ public:
+  void Declare(CLI::App* cmd, Context& ctx) override {
+    cmd->add_option("region", region_, "Region (default: the only one)");
+    cmd->add_flag("--json", ctx.json, "Machine-readable output");
+  }
+
+  int Run(const Context& ctx) override {
+    auto repo = ctx.OpenRepo();
+    if (!repo.ok()) return ctx.Fail(repo.status());
+    auto region = OpenRegion(**repo, region_);
+    if (!region.ok()) return ctx.Fail(region.status());
+    auto snaps = (*region)->Snapshots();
+    if (!snaps.ok()) return ctx.Fail(snaps.status());
+    if (ctx.json) {
+      nlohmann::json j = nlohmann::json::array();
+      for (const auto& s : *snaps) j.push_back(SummaryJson(s));
+      ctx.PrintJson(j);
+      return kExitOk;
+    }
+    Table table({{"SNAPSHOT"}, {"VM"}, {"RP"}, {"HOST"}, {"PUSHED"}, {"SIZE", true}});
+    for (const auto& s : *snaps) {
+      table.Row(
+          {s.name, s.vm, s.rp, s.host, FormatIsoUtc(s.pushed_us), HumanBytes(s.logical_bytes)});
+    }
+    table.Print(ctx.out);
+    return kExitOk;
+  }
+
+ private:
+  std::string region_;
+};
+
+class RegionDeleteVerb final : public CliVerb {
+ public:
+  void Declare(CLI::App* cmd, Context& ctx) override {
+    cmd->add_option("region", region_, "Region")->required();
+    cmd->add_option("snapshot", snapshots_, "Snapshots to delete")->required();
+    cmd->add_flag("--json", ctx.json, "Machine-readable output");
+  }
+
+  int Run(const Context& ctx) override {
+    auto repo = ctx.OpenRepo();
+    if (!repo.ok()) return ctx.Fail(repo.status());
+    auto region = OpenRegion(**repo, region_);
+    if (!region.ok()) return ctx.Fail(region.status());
+    nlohmann::json j = nlohmann::json::array();
+    std::string text;
+    for (const auto& name : snapshots_) {
+      auto r = (*region)->Delete(name);
+      if (!r.ok()) return ctx.Fail(r.status());
+      j.push_back({{"snapshot", JsonText(name)},
+                   {"references_dropped", r->chunks_released},
+                   {"chunks_removed", r->chunks_removed}});
+      text += "deleted snapshot " + name + " from region " + region_ + " (" +
+              std::to_string(r->chunks_removed) + " chunks no longer referenced removed)\n";
+    }
+    ctx.Report(j, text);
+    return kExitOk;
+  }
+
+ private:
+  std::string region_;
+  std::vector<std::string> snapshots_;
+};
+
+class RegionVerifyVerb final : public CliVerb {
+ public:
+  void Declare(CLI::App* cmd, Context& ctx) override {
+    cmd->add_option("region", region_, "Region (default: the only one)");
+    cmd->add_option("--sample", sample_, "Re-hash only this percentage of the chunks")
+        ->check(CLI::Range(0, 100));
+    cmd->add_flag("--json", ctx.json, "Machine-readable output");
+  }
+
+  int Run(const Context& ctx) override {
+    auto repo = ctx.OpenRepo();
+    if (!repo.ok()) return ctx.Fail(repo.status());
+    auto region = OpenRegion(**repo, region_);
+    if (!region.ok()) return ctx.Fail(region.status());
+    auto r = (*region)->Verify(sample_);
+    if (!r.ok()) return ctx.Fail(r.status());
+    std::string text =
+        "region " + (*region)->name() + ": " + std::to_string(r->snapshots) + " snapshots, " +
+        std::to_string(r->chunks) + " chunks referenced, " + std::to_string(r->chunks_hashed) +
+        " re-hashed: " + (r->ok() ? "ok" : std::to_string(r->problems.size()) + " problems") + "\n";
+    for (const auto& p : r->problems) text += "  " + p + "\n";
+    ctx.Report({{"region", JsonText((*region)->name())},
+                {"snapshots", r->snapshots},
+                {"chunks", r->chunks},
+                {"chunks_hashed", r->chunks_hashed},
+                {"problems", JsonTexts(r->problems)},
+                {"ok", r->ok()}},
+               text);
+    return r->ok() ? kExitOk : kExitDamaged;
+  }
+
+ private:
+  std::string region_;
+  uint32_t sample_ = 100;
+};
+
+class RegionGcVerb final : public CliVerb {
+ public:
+  void Declare(CLI::App* cmd, Context& ctx) override {
+    cmd->add_option("region", region_, "Region (default: the only one)");
+    cmd->add_option("--grace", grace_,
+                    "A push begun longer ago than this is dead (default 1d; e.g. 6h, 0h)");
+    cmd->add_flag("--json", ctx.json, "Machine-readable output");
+  }
+
+  int Run(const Context& ctx) override {
+    auto grace = rp::ParseDuration(grace_);
+    if (!grace.ok()) return ctx.Fail(grace.status().WithContext("--grace"));
+    auto repo = ctx.OpenRepo();
+    if (!repo.ok()) return ctx.Fail(repo.status());
+    auto region = OpenRegion(**repo, region_);
+    if (!region.ok()) return ctx.Fail(region.status());
+    auto r = (*region)->Gc(*grace);
+    if (!r.ok()) return ctx.Fail(r.status());
+    std::string text;
+    for (const auto& n : r->finished) text += "removed unfinished snapshot " + n + "\n";
+    text += "region " + (*region)->name() + ": " + std::to_string(r->chunks_removed) +
+            " chunks removed, " + std::to_string(r->stale_references) + " stale references and " +
+            std::to_string(r->manifests_removed) + " stray manifest objects dropped\n";
+    ctx.Report({{"region", JsonText((*region)->name())},
+                {"finished", JsonTexts(r->finished)},
+                {"chunks_removed", r->chunks_removed},
+                {"stale_references", r->stale_references},
+                {"manifest_objects_removed", r->manifests_removed}},
+               text);
+    return kExitOk;
+  }
+
+ private:
+  std::string region_;
+  std::string grace_ = "1d";
+};
+
+}  // namespace
+
+std::unique_ptr<CliVerb> NewRegionSnapshotsVerb() {
+  return std::make_unique<RegionSnapshotsVerb>();
+}
+std::unique_ptr<CliVerb> NewRegionDeleteVerb() { return std::make_unique<RegionDeleteVerb>(); }
+std::unique_ptr<CliVerb> NewRegionVerifyVerb() { return std::make_unique<RegionVerifyVerb>(); }
+std::unique_ptr<CliVerb> NewRegionGcVerb() { return std::make_unique<RegionGcVerb>(); }
+
+}  // namespace rpfs::cli

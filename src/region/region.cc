@@ -1,0 +1,549 @@
+#include "region/region.h"
+
+#include <algorithm>
+#include <random>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "region/snapshot_source.h"
+#include "rpfs/names.h"
+#include "util/clock.h"
+#include "util/crash_point.h"
+
+namespace rpfs::region {
+namespace {
+
+// Chunks per pipelined batch of object operations.
+constexpr size_t kBatch = 128;
+constexpr char kRef[] = "1";
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// The sid an object of the snapshot namespace belongs to ("rpfs.snap.<sid>[.<s>.<p>]").
+std::string SidOfSnapObject(std::string_view oid) {
+  std::string_view rest = oid.substr(std::string_view(kSnapPrefix).size());
+  return std::string(rest.substr(0, rest.find('.')));
+}
+
+template <typename T, typename Fn>
+Status ForBatches(const std::vector<T>& items, Fn fn) {
+  for (size_t i = 0; i < items.size(); i += kBatch) {
+    const size_t end = std::min(items.size(), i + kBatch);
+    std::vector<T> batch(items.begin() + static_cast<ptrdiff_t>(i),
+                         items.begin() + static_cast<ptrdiff_t>(end));
+    RPFS_RETURN_IF_ERROR(fn(batch));
+  }
+  return Status::OK();
+}
+
+std::vector<Digest> Distinct(const Manifest& m) {
+  std::vector<Digest> out;
+  for (const auto& s : m.streams) {
+    for (const auto& e : s.chunks) out.push_back(e.digest);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::vector<std::string> ChunkObjects(const std::vector<Digest>& digests) {
+  std::vector<std::string> oids;
+  oids.reserve(digests.size());
+  for (const auto& d : digests) oids.push_back(ChunkObject(d));
+  return oids;
+}
+
+// Host names may hold dots, which separate the parts of snapshot object names.
+std::string SidHost(const std::string& host) {
+  std::string out;
+  for (char c : host) {
+    const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '_';
+    out.push_back(keep ? c : '_');
+  }
+  return out.empty() ? "host" : out.substr(0, 64);
+}
+
+}  // namespace
+
+Region::Region(std::string name, std::unique_ptr<ObjectStore> objects)
+    : name_(std::move(name)), objects_(std::move(objects)) {}
+
+std::string Region::Label(const std::string& snapshot) const {
+  return "region " + name_ + ": snapshot " + snapshot;
+}
+
+Result<Omap> Region::ReadIndex() {
+  auto got = objects_->GetOmapMany({kIndexObject});
+  if (!got[0].ok()) {
+    if (got[0].status().code() == Status::Code::kNotFound) return Omap{};  // an empty region
+    return got[0].status().WithContext("region ", name_, ": reading its index");
+  }
+  return std::move(got[0]->values);
+}
+
+Result<std::vector<Summary>> Region::Snapshots() {
+  RPFS_ASSIGN_OR_RETURN(Omap index, ReadIndex());
+  std::vector<Summary> out;
+  for (const auto& [key, value] : index) {
+    if (!StartsWith(key, kSnapKey)) continue;
+    auto s = DecodeSummary(value);
+    if (!s.ok()) return s.status().WithContext("region ", name_, ": index entry ", key);
+    out.push_back(std::move(*s));
+  }
+  return out;
+}
+
+Result<Summary> Region::Find(const std::string& snapshot) {
+  RPFS_ASSIGN_OR_RETURN(Omap index, ReadIndex());
+  auto it = index.find(kSnapKey + snapshot);
+  if (it == index.end()) return Status::NotFound(Label(snapshot) + " does not exist");
+  auto s = DecodeSummary(it->second);
+  if (!s.ok()) return s.status().WithContext(Label(snapshot));
+  return s;
+}
+
+Result<Manifest> Region::LoadManifest(const Summary& snapshot) {
+  const std::string label = Label(snapshot.name);
+  auto header = objects_->ReadMany({ManifestObject(snapshot.sid)});
+  if (!header[0].ok()) return header[0].status().WithContext(label, ": manifest");
+  auto m = DecodeManifest(*header[0]);
+  if (!m.ok()) return m.status().WithContext(label, ": manifest");
+  for (size_t s = 0; s < m->streams.size(); ++s) {
+    ManifestStream& stream = m->streams[s];
+    std::vector<std::string> parts;
+    for (size_t p = 0; p < m->PartCount(s); ++p) parts.push_back(PartObject(snapshot.sid, s, p));
+    auto bodies = objects_->ReadMany(parts);
+    const uint64_t chunk_count = (stream.size + m->chunk_size - 1) / m->chunk_size;
+    for (size_t p = 0; p < bodies.size(); ++p) {
+      if (!bodies[p].ok()) return bodies[p].status().WithContext(label, ": manifest part");
+      Status st = DecodePart(*bodies[p], chunk_count, &stream.chunks);
+      if (!st.ok()) return st.WithContext(label, ": stream ", stream.name);
+    }
+    if (stream.chunks.size() != stream.entries) {
+      return Status::Corruption(label + ": stream " + stream.name + " lists " +
+                                std::to_string(stream.chunks.size()) + " chunks, its manifest " +
+                                std::to_string(stream.entries));
+    }
+  }
+  return m;
+}
+
+Status Region::WriteManifest(const Manifest& m, uint64_t* bytes) {
+  // Parts first, the header last: a header that exists names parts that exist.
+  for (size_t s = 0; s < m.streams.size(); ++s) {
+    const auto& chunks = m.streams[s].chunks;
+    for (size_t p = 0; p < m.PartCount(s); ++p) {
+      const size_t begin = p * kEntriesPerPart;
+      const size_t end = std::min(chunks.size(), begin + kEntriesPerPart);
+      std::string body = EncodePart(chunks, begin, end);
+      *bytes += body.size();
+      RPFS_RETURN_IF_ERROR(objects_->WriteFull(PartObject(m.summary.sid, s, p), body));
+    }
+  }
+  std::string header = EncodeManifest(m);
+  *bytes += header.size();
+  return objects_->WriteFull(ManifestObject(m.summary.sid), header);
+}
+
+Status Region::SendChunks(const RpChunks& rp, const std::vector<Digest>& digests,
+                          const std::string& sid, PushResult* result, const ProgressFn& progress,
+                          uint64_t progress_total) {
+  uint64_t done = 0;
+  return ForBatches(digests, [&](const std::vector<Digest>& batch) -> Status {
+    std::vector<Digest> pending = batch;
+    // A chunk can vanish between the two steps (a delete elsewhere removed its last
+    // reference): then it is created again. Three rounds settle any real race.
+    for (int round = 0; round < 3 && !pending.empty(); ++round) {
+      const auto oids = ChunkObjects(pending);
+      auto added = objects_->SetOmapIfExistsMany(oids, {{sid, kRef}});
+      std::vector<NewObject> create;
+      std::vector<Digest> create_digests;
+      for (size_t i = 0; i < pending.size(); ++i) {
+        if (added[i].ok()) continue;
+        if (added[i].code() != Status::Code::kNotFound) return added[i];
+        auto body = rp.StoredChunk(pending[i].View());
+        if (!body.ok()) return body.status().WithContext("chunk ", pending[i].Hex());
+        create.push_back(NewObject{oids[i], std::move(*body), {{sid, kRef}}});
+        create_digests.push_back(pending[i]);
+      }
+      pending.clear();
+      auto created = objects_->CreateMany(create);
+      for (size_t i = 0; i < create.size(); ++i) {
+        if (created[i].ok()) {
+          result->chunks_sent++;
+          result->bytes_sent += create[i].data.size();
+        } else if (created[i].code() == Status::Code::kAlreadyExists) {
+          pending.push_back(create_digests[i]);  // another host's push made it first
+        } else {
+          return created[i];
+        }
+      }
+    }
+    if (!pending.empty()) {
+      return Status::Busy("chunk " + pending[0].Hex() + " keeps being removed and re-created");
+    }
+    done += batch.size();
+    CrashPoint("push.chunks");
+    if (progress) progress(done, progress_total);
+    return Status::OK();
+  });
+}
+
+Result<PushResult> Region::Push(const RpChunks& rp, const PushOptions& opts,
+                                const ProgressFn& progress) {
+  const RpInfo& info = rp.info();
+  const std::string label = "pushing " + info.vm + "/" + info.name + " to " + Label(opts.name);
+  RPFS_RETURN_IF_ERROR(ValidateName(opts.name, "snapshot name"));
+
+  // The manifest: every stream's chunk list, from the RP's extent maps.
+  Manifest m;
+  m.chunk_size = rp.chunk_size();
+  m.domain_xml = rp.domain_xml();
+  Summary& s = m.summary;
+  s.name = opts.name;
+  s.host = opts.host;
+  s.vm = info.vm;
+  s.rp = info.name;
+  s.description = info.description;
+  s.rp_created_us = info.created_us;
+  s.logical_bytes = info.logical_bytes;
+  std::vector<std::pair<std::string, ManifestStream>> streams;
+  for (const auto& d : info.disks) {
+    ManifestStream ms;
+    ms.name = d.name;
+    ms.size = d.size;
+    ms.uid = d.uid;
+    ms.gid = d.gid;
+    ms.mode = d.mode;
+    streams.emplace_back(d.name, std::move(ms));
+    s.disks.push_back(d.name);
+  }
+  if (info.with_memory) {
+    ManifestStream ms;
+    ms.name = "memory";
+    ms.memory = true;
+    ms.size = info.memory_bytes;
+    streams.emplace_back(kMemoryStream, std::move(ms));
+    s.memory = true;
+  }
+  for (auto& [stream, ms] : streams) {
+    Status st = rp.ForEachChunk(stream, [&](uint64_t index, std::string_view digest) {
+      auto d = Digest::FromBytes(digest);
+      if (d.ok()) ms.chunks.push_back(ChunkEntry{index, *d});
+      return d.ok();
+    });
+    if (!st.ok()) return st.WithContext(label);
+    ms.entries = ms.chunks.size();
+    m.streams.push_back(std::move(ms));
+  }
+  const std::vector<Digest> digests = Distinct(m);
+  s.chunks = digests.size();
+
+  PushResult result;
+  RPFS_ASSIGN_OR_RETURN(Omap index, ReadIndex());
+  if (index.count(kSnapKey + opts.name) != 0) {
+    return Status::AlreadyExists(Label(opts.name) + " already exists");
+  }
+  // An interrupted push of this RP under this name from this host is resumed: its sid is
+  // reused and the chunks that arrived are not sent again.
+  std::string push_value;
+  for (const auto& [key, value] : index) {
+    if (!StartsWith(key, kPushKey)) continue;
+    auto other = DecodeSummary(value);
+    if (!other.ok() || other->name != opts.name) continue;
+    if (other->host != opts.host || other->vm != info.vm || other->rp != info.name ||
+        other->rp_created_us != info.created_us) {
+      return Status::Busy(Label(opts.name) + " is being pushed from host " + other->host + " (" +
+                          other->vm + "/" + other->rp +
+                          "); if that push died, `rpfs region gc` removes it");
+    }
+    s.sid = other->sid;
+    s.pushed_us = other->pushed_us;
+    push_value = value;
+    result.resumed = true;
+  }
+  if (!result.resumed) {
+    s.sid = NewSid(SidHost(opts.host));
+    s.pushed_us = NowMicros();
+    push_value = EncodeSummary(s);
+    OmapUpdate begin;
+    begin.absent = {kPushKey + s.sid};
+    begin.set = {{kPushKey + s.sid, push_value}};
+    Status st = objects_->UpdateOmap(kIndexObject, begin);
+    if (!st.ok()) return st.WithContext(label);
+  }
+  CrashPoint("push.begun");
+  Status st = WriteManifest(m, &result.bytes_sent);
+  if (!st.ok()) return st.WithContext(label, ": writing the manifest");
+  CrashPoint("push.manifest");
+  result.chunks = digests.size();
+  st = SendChunks(rp, digests, s.sid, &result, progress, digests.size());
+  if (!st.ok()) return st.WithContext(label);
+
+  // Every chunk is durable and referenced: publish, unless the name was taken meanwhile
+  // or a gc took this push for dead (then its references may be gone).
+  OmapUpdate publish;
+  publish.absent = {kSnapKey + opts.name};
+  publish.equal = {{kPushKey + s.sid, push_value}};
+  publish.set = {{kSnapKey + opts.name, EncodeSummary(s)}};
+  publish.remove = {kPushKey + s.sid};
+  st = objects_->UpdateOmap(kIndexObject, publish);
+  if (st.code() == Status::Code::kAborted) {
+    RPFS_ASSIGN_OR_RETURN(Omap now, ReadIndex());
+    if (now.count(kSnapKey + opts.name) != 0 && now.count(kPushKey + s.sid) != 0) {
+      // Another host published the name first: withdraw this push.
+      OmapUpdate withdraw;
+      withdraw.equal = {{kPushKey + s.sid, push_value}};
+      withdraw.set = {{kDelKey + s.sid, push_value}};
+      withdraw.remove = {kPushKey + s.sid};
+      if (objects_->UpdateOmap(kIndexObject, withdraw).ok()) {
+        DeleteResult ignored;
+        (void)Reclaim(s.sid, kDelKey + s.sid, &ignored);  // else gc finishes it
+      }
+      return Status::AlreadyExists(Label(opts.name) + " already exists (pushed meanwhile)");
+    }
+    return Status::Aborted(label +
+                           ": the push was removed meanwhile (by `rpfs region gc`?); "
+                           "push again");
+  }
+  if (!st.ok()) return st.WithContext(label, ": publishing");
+  result.snapshot = s;
+  return result;
+}
+
+Status Region::Unreference(const std::vector<std::string>& oids, const std::string& sid,
+                           DeleteResult* result) {
+  return ForBatches(oids, [&](const std::vector<std::string>& batch) -> Status {
+    auto removed = objects_->RemoveOmapKeysMany(batch, {sid});
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (removed[i].ok()) {
+        result->chunks_released++;
+      } else if (removed[i].code() != Status::Code::kNotFound) {
+        return removed[i].WithContext("object ", batch[i]);
+      }
+    }
+    CrashPoint("reclaim.unreferenced");
+    // A chunk left without references goes, unless someone referenced it after we read
+    // it (its version moved): that push keeps it.
+    auto omaps = objects_->GetOmapMany(batch);
+    std::vector<std::pair<std::string, uint64_t>> empty;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (omaps[i].ok() && omaps[i]->values.empty())
+        empty.emplace_back(batch[i], omaps[i]->version);
+    }
+    auto gone = objects_->RemoveIfVersionMany(empty);
+    for (const Status& g : gone) {
+      if (g.ok()) result->chunks_removed++;
+    }
+    return Status::OK();
+  });
+}
+
+Status Region::Reclaim(const std::string& sid, const std::string& index_key, DeleteResult* result) {
+  Summary stub;
+  stub.sid = sid;
+  stub.name = sid;
+  auto m = LoadManifest(stub);
+  if (m.ok()) {
+    RPFS_RETURN_IF_ERROR(Unreference(ChunkObjects(Distinct(*m)), sid, result));
+  } else if (m.status().code() != Status::Code::kNotFound) {
+    // A manifest that cannot be read: its references are left to gc's scan, which drops
+    // references of sids the index does not know.
+    if (m.status().code() != Status::Code::kCorruption &&
+        m.status().code() != Status::Code::kNotSupported) {
+      return m.status();
+    }
+  }
+  // References are added only once the whole manifest exists, so one with a part missing
+  // referenced nothing. Remove what exists of it (parts first, the header last).
+  auto header = objects_->ReadMany({ManifestObject(sid)});
+  if (header[0].ok()) {
+    auto decoded = DecodeManifest(*header[0]);
+    if (decoded.ok()) {
+      for (size_t s = 0; s < decoded->streams.size(); ++s) {
+        for (size_t p = 0; p < decoded->PartCount(s); ++p) {
+          Status st = objects_->Remove(PartObject(sid, s, p));
+          if (!st.ok() && st.code() != Status::Code::kNotFound) return st;
+        }
+      }
+    }
+    Status st = objects_->Remove(ManifestObject(sid));
+    if (!st.ok() && st.code() != Status::Code::kNotFound) return st;
+  }
+  CrashPoint("reclaim.manifest");
+  OmapUpdate done;
+  done.remove = {index_key};
+  return objects_->UpdateOmap(kIndexObject, done);
+}
+
+Result<DeleteResult> Region::Delete(const std::string& snapshot) {
+  const std::string label = "deleting " + Label(snapshot);
+  RPFS_ASSIGN_OR_RETURN(Omap index, ReadIndex());
+  auto it = index.find(kSnapKey + snapshot);
+  if (it == index.end()) return Status::NotFound(Label(snapshot) + " does not exist");
+  auto s = DecodeSummary(it->second);
+  if (!s.ok()) return s.status().WithContext(label);
+  OmapUpdate begin;
+  begin.equal = {{it->first, it->second}};
+  begin.set = {{kDelKey + s->sid, it->second}};
+  begin.remove = {it->first};
+  Status st = objects_->UpdateOmap(kIndexObject, begin);
+  if (st.code() == Status::Code::kAborted) {
+    return Status::Busy(label + ": it changed meanwhile (deleted by another host?)");
+  }
+  if (!st.ok()) return st.WithContext(label);
+  CrashPoint("region_delete.begun");
+  DeleteResult result;
+  st = Reclaim(s->sid, kDelKey + s->sid, &result);
+  if (!st.ok()) {
+    return st.WithContext(label, " (it is gone from the list; `rpfs region gc` finishes it)");
+  }
+  return result;
+}
+
+Result<GcResult> Region::Gc(int64_t grace_us) {
+  GcResult out;
+  DeleteResult counts;
+  RPFS_ASSIGN_OR_RETURN(Omap index, ReadIndex());
+  const int64_t now = NowMicros();
+  for (const auto& [key, value] : index) {
+    auto s = DecodeSummary(value);
+    if (!s.ok()) continue;  // left for a newer rpfs or a human
+    if (StartsWith(key, kDelKey)) {
+      RPFS_RETURN_IF_ERROR(Reclaim(s->sid, key, &counts).WithContext("region ", name_, ": gc"));
+      out.finished.push_back(s->name);
+    } else if (StartsWith(key, kPushKey) && now - s->pushed_us > grace_us) {
+      OmapUpdate dead;
+      dead.equal = {{key, value}};
+      dead.set = {{kDelKey + s->sid, value}};
+      dead.remove = {key};
+      Status st = objects_->UpdateOmap(kIndexObject, dead);
+      if (st.code() == Status::Code::kAborted) continue;  // published or resumed meanwhile
+      RPFS_RETURN_IF_ERROR(st);
+      RPFS_RETURN_IF_ERROR(
+          Reclaim(s->sid, kDelKey + s->sid, &counts).WithContext("region ", name_, ": gc"));
+      out.finished.push_back(s->name);
+    }
+  }
+
+  // References and manifests of sids the index does not know (a reclaim interrupted
+  // before it started, a push gc took for dead that went on). Order matters: list and read
+  // every reference first, then the index. A sid that has a reference was in the index
+  // before that reference was added; if the index no longer has it afterwards, that
+  // snapshot is gone for good and its references are stale.
+  RPFS_ASSIGN_OR_RETURN(auto chunks, objects_->List(kChunkPrefix));
+  RPFS_ASSIGN_OR_RETURN(auto snaps, objects_->List(kSnapPrefix));
+  std::vector<std::pair<std::string, Omap>> refs;
+  RPFS_RETURN_IF_ERROR(ForBatches(chunks, [&](const std::vector<std::string>& batch) -> Status {
+    auto omaps = objects_->GetOmapMany(batch);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (omaps[i].ok()) refs.emplace_back(batch[i], std::move(omaps[i]->values));
+    }
+    return Status::OK();
+  }));
+  RPFS_ASSIGN_OR_RETURN(Omap after, ReadIndex());
+  std::unordered_set<std::string> known;
+  for (const auto& [key, value] : after) {
+    auto s = DecodeSummary(value);
+    if (s.ok()) known.insert(s->sid);
+  }
+  for (const auto& [oid, omap] : refs) {
+    std::vector<std::string> stale;
+    for (const auto& kv : omap) {
+      if (known.count(kv.first) == 0) stale.push_back(kv.first);
+    }
+    if (stale.empty() && !omap.empty()) continue;
+    for (const auto& sid : stale) {
+      DeleteResult one;
+      RPFS_RETURN_IF_ERROR(Unreference({oid}, sid, &one));
+      out.stale_references += one.chunks_released;
+      counts.chunks_removed += one.chunks_removed;
+    }
+    if (omap.empty()) {  // never referenced (should not happen) or left so by a crash
+      DeleteResult one;
+      RPFS_RETURN_IF_ERROR(Unreference({oid}, "", &one));
+      counts.chunks_removed += one.chunks_removed;
+    }
+  }
+  for (const auto& oid : snaps) {
+    if (known.count(SidOfSnapObject(oid)) != 0) continue;
+    Status st = objects_->Remove(oid);
+    if (st.ok()) out.manifests_removed++;
+  }
+  out.chunks_removed = counts.chunks_removed;
+  return out;
+}
+
+Result<RegionVerifyResult> Region::Verify(uint32_t sample_percent) {
+  RegionVerifyResult out;
+  RPFS_ASSIGN_OR_RETURN(auto snaps, Snapshots());
+  // Which snapshots need each chunk.
+  std::unordered_map<Digest, std::vector<const Summary*>, DigestHash> users;
+  for (const auto& s : snaps) {
+    out.snapshots++;
+    auto m = LoadManifest(s);
+    if (!m.ok()) {
+      out.problems.push_back(m.status().message());
+      continue;
+    }
+    for (const auto& d : Distinct(*m)) users[d].push_back(&s);
+  }
+  std::vector<Digest> digests;
+  for (const auto& kv : users) digests.push_back(kv.first);
+  std::sort(digests.begin(), digests.end());
+  std::mt19937_64 rng(std::random_device{}());
+  RPFS_RETURN_IF_ERROR(ForBatches(digests, [&](const std::vector<Digest>& batch) -> Status {
+    const auto oids = ChunkObjects(batch);
+    auto omaps = objects_->GetOmapMany(oids);
+    std::vector<std::string> sampled;
+    std::vector<Digest> sampled_digests;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      out.chunks++;
+      for (const Summary* s : users[batch[i]]) {
+        if (!omaps[i].ok()) {
+          out.problems.push_back(Label(s->name) + ": chunk " + batch[i].Hex() + ": " +
+                                 (omaps[i].status().code() == Status::Code::kNotFound
+                                      ? std::string("missing")
+                                      : omaps[i].status().message()));
+        } else if (omaps[i]->values.count(s->sid) == 0) {
+          out.problems.push_back(Label(s->name) + ": chunk " + batch[i].Hex() +
+                                 ": does not hold the snapshot's reference");
+        }
+      }
+      if (omaps[i].ok() && rng() % 100 < sample_percent) {
+        sampled.push_back(oids[i]);
+        sampled_digests.push_back(batch[i]);
+      }
+    }
+    auto bodies = objects_->ReadMany(sampled);
+    for (size_t i = 0; i < sampled.size(); ++i) {
+      out.chunks_hashed++;
+      Status st = bodies[i].ok() ? CheckChunk(*bodies[i], sampled_digests[i]) : bodies[i].status();
+      if (!st.ok())
+        out.problems.push_back("chunk " + sampled_digests[i].Hex() + ": " + st.message());
+    }
+    return Status::OK();
+  }));
+  return out;
+}
+
+Result<std::vector<ImportedStream>> Region::OpenStreams(const Manifest& manifest) {
+  std::vector<ImportedStream> out;
+  for (const auto& s : manifest.streams) {
+    ImportedStream is;
+    is.name = s.memory ? kMemoryStream : s.name;
+    is.uid = s.uid;
+    is.gid = s.gid;
+    is.mode = s.mode;
+    is.source =
+        NewSnapshotSource(objects_.get(), Label(manifest.summary.name), s, manifest.chunk_size);
+    out.push_back(std::move(is));
+  }
+  return out;
+}
+
+}  // namespace rpfs::region

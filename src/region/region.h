@@ -1,0 +1,104 @@
+// Region: volume snapshots in a pool shared by many hosts (docs/region.md has the protocol
+// and why it is safe while hosts push, delete and collect at the same time).
+//
+//   Push     index "push.<sid>" first, then the manifest, then one reference per distinct
+//            chunk (added to the chunk if it exists, else the chunk is created with the
+//            reference, exclusively), then "snap.<name>" published in place of "push.<sid>"
+//            by one guarded omap update: visible only once every chunk is durable.
+//   Delete   "snap.<name>" replaced by "del.<sid>" in one guarded update, then every
+//            reference dropped (a chunk left with none is removed only if its version did
+//            not move since it was read), then the manifest and "del.<sid>".
+//   Gc       finishes every delete, treats pushes older than the grace as dead and deletes
+//            them, and drops references and manifests of sids the index does not know.
+//
+// Not thread-safe; one Region per command.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "image/image_source.h"  // ImportedStream owns its source
+#include "region/manifest.h"
+#include "region/object_store.h"
+#include "rpfs/repository.h"
+
+namespace rpfs::region {
+
+struct PushOptions {
+  std::string name;  // the snapshot's name in the region
+  std::string host;  // this host's name, recorded with the snapshot
+};
+
+struct PushResult {
+  Summary snapshot;
+  bool resumed = false;      // an interrupted push of the same name finished
+  uint64_t chunks = 0;       // distinct chunks referenced
+  uint64_t chunks_sent = 0;  // of which the region lacked (their bodies were sent)
+  uint64_t bytes_sent = 0;   // object data written (chunk bodies, manifest)
+};
+
+struct DeleteResult {
+  uint64_t chunks_released = 0;  // references dropped
+  uint64_t chunks_removed = 0;   // chunks nothing referenced any more
+};
+
+struct GcResult {
+  std::vector<std::string> finished;  // deletes finished and dead pushes removed (names)
+  uint64_t stale_references = 0;      // references of unknown sids dropped
+  uint64_t chunks_removed = 0;
+  uint64_t manifests_removed = 0;
+};
+
+struct RegionVerifyResult {
+  uint64_t snapshots = 0;
+  uint64_t chunks = 0;                // distinct chunks checked for presence and reference
+  uint64_t chunks_hashed = 0;         // of which read and re-hashed
+  std::vector<std::string> problems;  // "snapshot S: chunk <hex>: missing"
+  bool ok() const { return problems.empty(); }
+};
+
+class Region {
+ public:
+  Region(std::string name, std::unique_ptr<ObjectStore> objects);
+
+  const std::string& name() const { return name_; }
+  ObjectStore& objects() { return *objects_; }
+
+  Result<PushResult> Push(const RpChunks& rp, const PushOptions& opts,
+                          const ProgressFn& progress = nullptr);
+  // Published snapshots, by name.
+  Result<std::vector<Summary>> Snapshots();
+  Result<Summary> Find(const std::string& snapshot);
+  // The snapshot's manifest with every stream's chunk list.
+  Result<Manifest> LoadManifest(const Summary& snapshot);
+  Result<DeleteResult> Delete(const std::string& snapshot);
+  // `grace_us`: a push begun longer ago than this is dead (its host stopped mid-push).
+  Result<GcResult> Gc(int64_t grace_us);
+  // Every snapshot's references; `sample_percent` of the chunks also read and re-hashed.
+  Result<RegionVerifyResult> Verify(uint32_t sample_percent);
+
+  // The streams of a snapshot as readable images (a pull reads them like disks). Each
+  // chunk is checked against its SHA-256: damage is an IOError naming it, never wrong bytes.
+  Result<std::vector<ImportedStream>> OpenStreams(const Manifest& manifest);
+
+ private:
+  Result<Omap> ReadIndex();
+  std::string Label(const std::string& snapshot) const;
+  // Drops sid's reference from every chunk of its manifest and removes what is left
+  // unreferenced, then the manifest and the index key `index_key`.
+  Status Reclaim(const std::string& sid, const std::string& index_key, DeleteResult* result);
+  // Drops `sid` from `oids` and removes the chunks left with no reference.
+  Status Unreference(const std::vector<std::string>& oids, const std::string& sid,
+                     DeleteResult* result);
+  Status WriteManifest(const Manifest& m, uint64_t* bytes);
+  Status SendChunks(const RpChunks& rp, const std::vector<Digest>& digests, const std::string& sid,
+                    PushResult* result, const ProgressFn& progress, uint64_t progress_total);
+
+  std::string name_;
+  std::unique_ptr<ObjectStore> objects_;
+};
+
+}  // namespace rpfs::region

@@ -1,0 +1,112 @@
+#include "region/snapshot_source.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "format/chunk_codec.h"
+#include "util/hash.h"
+
+namespace rpfs::region {
+namespace {
+
+class SnapshotSource final : public image::ImageSource {
+ public:
+  SnapshotSource(ObjectStore* objects, std::string label, const ManifestStream& stream,
+                 uint32_t chunk_size)
+      : objects_(objects),
+        label_(std::move(label) + ": stream " + stream.name),
+        size_(stream.size),
+        chunk_size_(chunk_size),
+        chunks_(stream.chunks) {}
+
+  uint64_t size() const override { return size_; }
+
+  Result<std::vector<image::Extent>> DataExtents() override {
+    std::vector<image::Extent> out;
+    for (const auto& c : chunks_) {
+      const uint64_t offset = c.index * chunk_size_;
+      const uint64_t length = std::min<uint64_t>(chunk_size_, size_ - offset);
+      if (!out.empty() && out.back().offset + out.back().length == offset) {
+        out.back().length += length;
+      } else {
+        out.push_back(image::Extent{offset, length});
+      }
+    }
+    return out;
+  }
+
+  Status ReadAt(uint64_t offset, std::span<std::byte> out) override {
+    if (offset > size_ || out.size() > size_ - offset) {
+      return Status::IOError(label_ + ": read beyond the end");
+    }
+    std::memset(out.data(), 0, out.size());
+    if (out.empty()) return Status::OK();
+    const uint64_t first = offset / chunk_size_;
+    const uint64_t last = (offset + out.size() - 1) / chunk_size_;
+    auto it = std::lower_bound(chunks_.begin(), chunks_.end(), first,
+                               [](const ChunkEntry& e, uint64_t i) { return e.index < i; });
+    std::vector<const ChunkEntry*> wanted;
+    std::vector<std::string> oids;
+    for (; it != chunks_.end() && it->index <= last; ++it) {
+      wanted.push_back(&*it);
+      oids.push_back(ChunkObject(it->digest));
+    }
+    auto bodies = objects_->ReadMany(oids);
+    std::string raw;
+    for (size_t i = 0; i < wanted.size(); ++i) {
+      const ChunkEntry& e = *wanted[i];
+      if (!bodies[i].ok()) {
+        return Status::IOError(label_ + ": chunk " + e.digest.Hex() + " at offset " +
+                                   std::to_string(e.index * chunk_size_) + ": " +
+                                   bodies[i].status().message(),
+                               EIO);
+      }
+      Status st = CheckChunk(*bodies[i], e.digest, &raw);
+      const uint64_t chunk_start = e.index * chunk_size_;
+      const uint64_t expect = std::min<uint64_t>(chunk_size_, size_ - chunk_start);
+      if (st.ok() && raw.size() != expect) st = Status::Corruption("wrong length");
+      if (!st.ok()) {
+        return Status::IOError(label_ + ": chunk " + e.digest.Hex() + " at offset " +
+                                   std::to_string(chunk_start) +
+                                   " is damaged in the region: " + st.message(),
+                               EIO);
+      }
+      const uint64_t from = std::max(offset, chunk_start);
+      const uint64_t to = std::min(offset + out.size(), chunk_start + raw.size());
+      std::memcpy(out.data() + (from - offset), raw.data() + (from - chunk_start), to - from);
+    }
+    return Status::OK();
+  }
+
+  Status CheckUnchanged() override { return Status::OK(); }  // snapshots are immutable
+
+ private:
+  ObjectStore* objects_;
+  std::string label_;
+  uint64_t size_;
+  uint32_t chunk_size_;
+  std::vector<ChunkEntry> chunks_;  // by index
+};
+
+}  // namespace
+
+Status CheckChunk(std::string_view body, const Digest& digest, std::string* out) {
+  std::string local;
+  std::string* raw = out != nullptr ? out : &local;
+  RPFS_ASSIGN_OR_RETURN(uint64_t length, format::RawLength(body));
+  if (length > (64u << 20)) return Status::Corruption("implausible chunk length");
+  raw->resize(length);
+  thread_local format::ChunkDecoder decoder;
+  RPFS_RETURN_IF_ERROR(decoder.Decode(
+      body, std::span<std::byte>(reinterpret_cast<std::byte*>(raw->data()), raw->size())));
+  if (Sha256(*raw) != digest) return Status::Corruption("SHA-256 does not match its name");
+  return Status::OK();
+}
+
+std::unique_ptr<image::ImageSource> NewSnapshotSource(ObjectStore* objects, std::string label,
+                                                      const ManifestStream& stream,
+                                                      uint32_t chunk_size) {
+  return std::make_unique<SnapshotSource>(objects, std::move(label), stream, chunk_size);
+}
+
+}  // namespace rpfs::region
