@@ -24,9 +24,14 @@ namespace rpfs::region {
 
 using Omap = std::map<std::string, std::string>;
 
+// An object's omap as read, with the version it was read at. `status` is not OK when the
+// read failed (NotFound: no such object); then the rest is empty. (Not a Result: g++ 12
+// misreports a Result holding a std::map as "maybe uninitialized".)
 struct OmapSnapshot {
+  Status status;
   Omap values;
   uint64_t version = 0;
+  bool ok() const { return status.ok(); }
 };
 
 // One object's creation with its data and first omap entries.
@@ -60,7 +65,7 @@ class ObjectStore {
   virtual std::vector<Status> RemoveOmapKeysMany(const std::vector<std::string>& oids,
                                                  const std::vector<std::string>& keys) = 0;
   // Each object's omap with the version it was read at.
-  virtual std::vector<Result<OmapSnapshot>> GetOmapMany(const std::vector<std::string>& oids) = 0;
+  virtual std::vector<OmapSnapshot> GetOmapMany(const std::vector<std::string>& oids) = 0;
   // Removes each object if its version is still the one given (Aborted otherwise).
   virtual std::vector<Status> RemoveIfVersionMany(
       const std::vector<std::pair<std::string, uint64_t>>& objects) = 0;

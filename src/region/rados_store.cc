@@ -1,10 +1,5 @@
 #include "region/rados_store.h"
 
-// g++ 12 warns that a Result<OmapSnapshot> (a std::variant holding a std::map) "may be used
-// uninitialized" when one is built from a Status: a known false positive of its variant
-// analysis (GCC bug 105562 and kin).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -109,33 +104,28 @@ class RadosStore final : public ObjectStore {
     return WaitAll(oids, ops, "dropping a reference of", [](const std::string& o) { return o; });
   }
 
-  std::vector<Result<OmapSnapshot>> GetOmapMany(const std::vector<std::string>& oids) override {
+  std::vector<OmapSnapshot> GetOmapMany(const std::vector<std::string>& oids) override {
     std::vector<Pending> ops(oids.size());
     for (size_t i = 0; i < oids.size(); ++i) {
       librados::ObjectReadOperation op;
       op.omap_get_vals2("", kOmapPage, &ops[i].omap, &ops[i].more, &ops[i].omap_rval);
       Start(oids[i], &op, &ops[i], nullptr);
     }
-    std::vector<Result<OmapSnapshot>> out;
+    std::vector<OmapSnapshot> out(oids.size());
     for (size_t i = 0; i < oids.size(); ++i) {
+      OmapSnapshot& snap = out[i];
       int r = Wait(&ops[i]);
       if (r < 0) {
-        out.push_back(Error(r, oids[i], "reading the omap of"));
+        snap.status = Error(r, oids[i], "reading the omap of");
         continue;
       }
-      OmapSnapshot snap;
       snap.version = ops[i].c->get_version64();
       for (auto& [k, v] : ops[i].omap) snap.values.emplace(k, v.to_str());
       if (ops[i].more) {
         // Large omaps (the index) are read on in pages; the version is the first page's,
         // so a guard on it fails if anything changed since.
-        Status st = ReadRestOfOmap(oids[i], &snap);
-        if (!st.ok()) {
-          out.push_back(st);
-          continue;
-        }
+        snap.status = ReadRestOfOmap(oids[i], &snap);
       }
-      out.push_back(std::move(snap));
     }
     return out;
   }

@@ -79,10 +79,10 @@ std::string Region::Label(const std::string& snapshot) const {
 Result<Omap> Region::ReadIndex() {
   auto got = objects_->GetOmapMany({kIndexObject});
   if (!got[0].ok()) {
-    if (got[0].status().code() == Status::Code::kNotFound) return Omap{};  // an empty region
-    return got[0].status().WithContext("region ", name_, ": reading its index");
+    if (got[0].status.code() == Status::Code::kNotFound) return Omap{};  // an empty region
+    return got[0].status.WithContext("region ", name_, ": reading its index");
   }
-  return std::move(got[0]->values);
+  return std::move(got[0].values);
 }
 
 Result<std::vector<Summary>> Region::Snapshots() {
@@ -332,8 +332,7 @@ Status Region::Unreference(const std::vector<std::string>& oids, const std::stri
     auto omaps = objects_->GetOmapMany(batch);
     std::vector<std::pair<std::string, uint64_t>> empty;
     for (size_t i = 0; i < batch.size(); ++i) {
-      if (omaps[i].ok() && omaps[i]->values.empty())
-        empty.emplace_back(batch[i], omaps[i]->version);
+      if (omaps[i].ok() && omaps[i].values.empty()) empty.emplace_back(batch[i], omaps[i].version);
     }
     auto gone = objects_->RemoveIfVersionMany(empty);
     for (const Status& g : gone) {
@@ -441,7 +440,7 @@ Result<GcResult> Region::Gc(int64_t grace_us) {
   RPFS_RETURN_IF_ERROR(ForBatches(chunks, [&](const std::vector<std::string>& batch) -> Status {
     auto omaps = objects_->GetOmapMany(batch);
     for (size_t i = 0; i < batch.size(); ++i) {
-      if (omaps[i].ok()) refs.emplace_back(batch[i], std::move(omaps[i]->values));
+      if (omaps[i].ok()) refs.emplace_back(batch[i], std::move(omaps[i].values));
     }
     return Status::OK();
   }));
@@ -506,10 +505,10 @@ Result<RegionVerifyResult> Region::Verify(uint32_t sample_percent) {
       for (const Summary* s : users[batch[i]]) {
         if (!omaps[i].ok()) {
           out.problems.push_back(Label(s->name) + ": chunk " + batch[i].Hex() + ": " +
-                                 (omaps[i].status().code() == Status::Code::kNotFound
+                                 (omaps[i].status.code() == Status::Code::kNotFound
                                       ? std::string("missing")
-                                      : omaps[i].status().message()));
-        } else if (omaps[i]->values.count(s->sid) == 0) {
+                                      : omaps[i].status.message()));
+        } else if (omaps[i].values.count(s->sid) == 0) {
           out.problems.push_back(Label(s->name) + ": chunk " + batch[i].Hex() +
                                  ": does not hold the snapshot's reference");
         }

@@ -1,0 +1,425 @@
+// The region protocol (region/region.h) against an in-memory pool: pushes send only what is
+// missing, interrupted pushes stay invisible and resume, deletes and gc free exactly what
+// nothing references, also when another host acts between two steps.
+#include "region/region.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "format/chunk_codec.h"
+#include "region/snapshot_source.h"
+#include "support/status_matchers.h"
+#include "unit/region/memory_object_store.h"
+#include "util/hash.h"
+
+namespace rpfs::region {
+namespace {
+
+using testing::MemoryObjectStore;
+
+constexpr uint32_t kChunk = 4096;
+
+// An RP as chunks: disk "vda" of `chunks` chunks, chunk i filled with fill[i] (absent or 0:
+// a hole).
+class FakeRp final : public RpChunks {
+ public:
+  FakeRp(std::string rp, std::map<uint64_t, uint8_t> fill, uint64_t chunks = 64)
+      : fill_(std::move(fill)) {
+    info_.vm = "web";
+    info_.name = std::move(rp);
+    info_.created_us = 1000 + static_cast<int64_t>(info_.name.size());
+    RpDiskInfo d;
+    d.name = "vda";
+    d.size = chunks * kChunk;
+    d.mode = 0640;
+    info_.disks.push_back(d);
+    info_.logical_bytes = d.size;
+    format::ChunkEncoder enc(3);
+    for (const auto& [i, b] : fill_) {
+      if (b == 0) continue;
+      std::string raw = Raw(b);
+      Digest dg = Sha256(raw);
+      digests_[i] = dg;
+      std::string body;
+      enc.Encode(std::as_bytes(std::span(raw.data(), raw.size())), &body);
+      bodies_[dg] = body;
+    }
+  }
+  static std::string Raw(uint8_t b) { return std::string(kChunk, static_cast<char>(b)); }
+
+  const RpInfo& info() const override { return info_; }
+  uint32_t chunk_size() const override { return kChunk; }
+  const std::string& domain_xml() const override { return xml_; }
+  Status ForEachChunk(const std::string& stream,
+                      const std::function<bool(uint64_t, std::string_view)>& fn) const override {
+    if (stream != "vda") return Status::NotFound("no stream " + stream);
+    for (const auto& [i, d] : digests_) {
+      if (!fn(i, d.View())) break;
+    }
+    return Status::OK();
+  }
+  Result<std::string> StoredChunk(std::string_view digest) const override {
+    RPFS_ASSIGN_OR_RETURN(Digest d, Digest::FromBytes(digest));
+    return bodies_.at(d);
+  }
+  const std::map<uint64_t, Digest>& digests() const { return digests_; }
+
+ private:
+  RpInfo info_;
+  std::string xml_ = "<domain/>";
+  std::map<uint64_t, uint8_t> fill_;
+  std::map<uint64_t, Digest> digests_;
+  std::map<Digest, std::string> bodies_;
+};
+
+// A second handle on the same pool: another host.
+class Forward final : public ObjectStore {
+ public:
+  explicit Forward(ObjectStore* to) : to_(to) {}
+  std::vector<Result<std::string>> ReadMany(const std::vector<std::string>& o) override {
+    return to_->ReadMany(o);
+  }
+  std::vector<Status> CreateMany(const std::vector<NewObject>& o) override {
+    return to_->CreateMany(o);
+  }
+  std::vector<Status> SetOmapIfExistsMany(const std::vector<std::string>& o,
+                                          const Omap& m) override {
+    return to_->SetOmapIfExistsMany(o, m);
+  }
+  std::vector<Status> RemoveOmapKeysMany(const std::vector<std::string>& o,
+                                         const std::vector<std::string>& k) override {
+    return to_->RemoveOmapKeysMany(o, k);
+  }
+  std::vector<OmapSnapshot> GetOmapMany(const std::vector<std::string>& o) override {
+    return to_->GetOmapMany(o);
+  }
+  std::vector<Status> RemoveIfVersionMany(
+      const std::vector<std::pair<std::string, uint64_t>>& o) override {
+    return to_->RemoveIfVersionMany(o);
+  }
+  Status WriteFull(const std::string& o, const std::string& d) override {
+    return to_->WriteFull(o, d);
+  }
+  Status UpdateOmap(const std::string& o, const OmapUpdate& u) override {
+    return to_->UpdateOmap(o, u);
+  }
+  Status Remove(const std::string& o) override { return to_->Remove(o); }
+  Result<std::vector<std::string>> List(const std::string& p) override { return to_->List(p); }
+  uint64_t bytes_written() const override { return to_->bytes_written(); }
+
+ private:
+  ObjectStore* to_;
+};
+
+class RegionTest : public ::testing::Test {
+ protected:
+  Region Host(const std::string&) { return Region("eu", std::make_unique<Forward>(&pool_)); }
+
+  Result<PushResult> Push(Region& r, const FakeRp& rp, const std::string& name,
+                          const std::string& host = "a") {
+    return r.Push(rp, PushOptions{name, host});
+  }
+
+  std::vector<std::string> Names(Region& r) {
+    auto snaps = r.Snapshots();
+    EXPECT_TRUE(snaps.ok()) << snaps.status().ToString();
+    std::vector<std::string> out;
+    if (snaps.ok()) {
+      for (const auto& s : *snaps) out.push_back(s.name);
+    }
+    return out;
+  }
+
+  void ExpectVerifyOk(Region& r) {
+    auto v = r.Verify(100);
+    ASSERT_TRUE(v.ok()) << v.status().ToString();
+    EXPECT_TRUE(v->ok()) << (v->problems.empty() ? "" : v->problems[0]);
+  }
+
+  // Reads stream vda of `snapshot` through OpenStreams.
+  Result<std::string> ReadAll(Region& r, const std::string& snapshot) {
+    RPFS_ASSIGN_OR_RETURN(auto s, r.Find(snapshot));
+    RPFS_ASSIGN_OR_RETURN(auto m, r.LoadManifest(s));
+    RPFS_ASSIGN_OR_RETURN(auto streams, r.OpenStreams(m));
+    std::string out(streams[0].source->size(), '\0');
+    RPFS_RETURN_IF_ERROR(
+        streams[0].source->ReadAt(0, std::as_writable_bytes(std::span(out.data(), out.size()))));
+    return out;
+  }
+
+  MemoryObjectStore pool_;
+};
+
+TEST_F(RegionTest, PushPublishesAndNextPushSendsOnlyNewChunks) {
+  Region a = Host("a");
+  FakeRp rp1("rp1", {{0, 1}, {1, 2}, {2, 3}, {10, 4}});
+  FakeRp rp2("rp2", {{0, 1}, {1, 2}, {2, 9}, {10, 4}, {11, 5}});
+  auto p1 = Push(a, rp1, "s1");
+  ASSERT_TRUE(p1.ok()) << p1.status().ToString();
+  EXPECT_EQ(p1->chunks, 4u);
+  EXPECT_EQ(p1->chunks_sent, 4u);
+  auto p2 = Push(a, rp2, "s2");
+  ASSERT_TRUE(p2.ok()) << p2.status().ToString();
+  EXPECT_EQ(p2->chunks, 5u);
+  EXPECT_EQ(p2->chunks_sent, 2u);  // chunk 2 changed, chunk 11 is new
+  EXPECT_EQ(pool_.Count(kChunkPrefix), 6u);
+  EXPECT_EQ(Names(a), (std::vector<std::string>{"s1", "s2"}));
+
+  Region b = Host("b");  // another host sees both and reads them back
+  auto bytes = ReadAll(b, "s2");
+  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+  EXPECT_EQ(bytes->substr(2 * kChunk, kChunk), FakeRp::Raw(9));
+  EXPECT_EQ(bytes->substr(3 * kChunk, kChunk), std::string(kChunk, '\0'));  // a hole
+  EXPECT_EQ(bytes->substr(11 * kChunk, kChunk), FakeRp::Raw(5));
+  ExpectVerifyOk(b);
+}
+
+TEST_F(RegionTest, TakenNameIsRefusedAndChangesNothing) {
+  Region a = Host("a");
+  ASSERT_TRUE(Push(a, FakeRp("rp1", {{0, 1}}), "s1").ok());
+  auto before = pool_.objects.size();
+  auto again = Push(a, FakeRp("rp2", {{0, 7}}), "s1");
+  EXPECT_EQ(again.status().code(), Status::Code::kAlreadyExists) << again.status().ToString();
+  EXPECT_NE(again.status().message().find("snapshot s1 already exists"), std::string::npos);
+  EXPECT_EQ(pool_.objects.size(), before);
+  auto bad = Push(a, FakeRp("rp2", {{0, 7}}), "../x");
+  EXPECT_EQ(bad.status().code(), Status::Code::kInvalidArgument);
+}
+
+TEST_F(RegionTest, InterruptedPushIsInvisibleAndResumesWithoutResending) {
+  Region a = Host("a");
+  std::map<uint64_t, uint8_t> fill;
+  for (uint64_t i = 0; i < 300; ++i) fill[i] = static_cast<uint8_t>(1 + i % 250);
+  FakeRp rp("rp1", fill, 400);
+  int creates = 0;
+  pool_.hook = [&](const std::string& op, const std::string&) {
+    if (op == "create" && ++creates > 150) return Status::IOError("connection lost");
+    return Status::OK();
+  };
+  auto first = Push(a, rp, "s1");
+  EXPECT_EQ(first.status().code(), Status::Code::kIOError);
+  pool_.hook = nullptr;
+  EXPECT_TRUE(Names(a).empty());  // not visible
+  ExpectVerifyOk(a);
+
+  auto second = Push(a, rp, "s1");
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  EXPECT_TRUE(second->resumed);
+  EXPECT_EQ(second->chunks, 250u);  // distinct fills
+  EXPECT_EQ(second->chunks_sent, 250u - 150u);
+  EXPECT_EQ(Names(a), std::vector<std::string>{"s1"});
+  ExpectVerifyOk(a);
+}
+
+TEST_F(RegionTest, SameNameBeingPushedFromAnotherHostIsBusy) {
+  Region a = Host("a");
+  Region b = Host("b");
+  FakeRp rp("rp1", {{0, 1}, {1, 2}});
+  pool_.hook = [&](const std::string& op, const std::string&) {
+    return op == "update" && pool_.Count(kSnapPrefix) > 0 ? Status::IOError("cut") : Status::OK();
+  };
+  EXPECT_FALSE(Push(a, rp, "s1", "host-a").ok());  // stopped before publishing
+  pool_.hook = nullptr;
+  auto other = Push(b, rp, "s1", "host-b");
+  EXPECT_EQ(other.status().code(), Status::Code::kBusy) << other.status().ToString();
+  EXPECT_NE(other.status().message().find("host-a"), std::string::npos);
+}
+
+TEST_F(RegionTest, DeleteFreesOnlyChunksNothingElseReferences) {
+  Region a = Host("a");
+  FakeRp rp1("rp1", {{0, 1}, {1, 2}, {2, 3}});
+  FakeRp rp2("rp2", {{0, 1}, {1, 2}, {2, 4}});
+  ASSERT_TRUE(Push(a, rp1, "s1").ok());
+  ASSERT_TRUE(Push(a, rp2, "s2").ok());
+  auto d = a.Delete("s1");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->chunks_removed, 1u);  // chunk of fill 3
+  EXPECT_EQ(pool_.Count(kChunkPrefix), 3u);
+  EXPECT_EQ(Names(a), std::vector<std::string>{"s2"});
+  EXPECT_EQ(pool_.objects.at(kIndexObject).omap.size(), 1u);  // no del.* left
+  ExpectVerifyOk(a);
+  auto bytes = ReadAll(a, "s2");
+  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+  EXPECT_EQ(bytes->substr(0, kChunk), FakeRp::Raw(1));
+
+  EXPECT_EQ(a.Delete("s1").status().code(), Status::Code::kNotFound);
+  ASSERT_TRUE(a.Delete("s2").ok());
+  EXPECT_EQ(pool_.Count(kChunkPrefix), 0u);
+  EXPECT_EQ(pool_.Count(kSnapPrefix), 0u);
+}
+
+// The race the version guard exists for: host A's delete finds a chunk unreferenced; host B
+// references it (its push of the same chunk) before A removes it. A's removal must fail.
+TEST_F(RegionTest, ChunkReferencedDuringDeleteSurvives) {
+  Region a = Host("a");
+  Region b = Host("b");
+  FakeRp rp1("rp1", {{0, 1}, {1, 2}});
+  FakeRp rp2("rp2", {{0, 1}, {5, 8}});
+  ASSERT_TRUE(Push(a, rp1, "s1").ok());
+  bool raced = false;
+  pool_.hook = [&](const std::string& op, const std::string&) {
+    if (op == "remove_if" && !raced) {
+      raced = true;
+      auto p = Push(b, rp2, "s2", "b");  // runs entirely between A's read and A's remove
+      EXPECT_TRUE(p.ok()) << p.status().ToString();
+      EXPECT_EQ(p->chunks_sent, 1u);  // chunk 1 was still there: only referenced
+    }
+    return Status::OK();
+  };
+  auto d = a.Delete("s1");
+  pool_.hook = nullptr;
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_TRUE(raced);
+  EXPECT_EQ(d->chunks_removed, 1u);  // only fill 2's chunk
+  ExpectVerifyOk(b);
+  auto bytes = ReadAll(b, "s2");
+  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+  EXPECT_EQ(bytes->substr(0, kChunk), FakeRp::Raw(1));
+}
+
+// The other order: the chunk is gone before B adds its reference; B creates it again.
+TEST_F(RegionTest, ChunkRemovedBeforeReferenceIsCreatedAgain) {
+  Region a = Host("a");
+  Region b = Host("b");
+  FakeRp rp1("rp1", {{0, 1}});
+  FakeRp rp2("rp2", {{0, 1}});
+  ASSERT_TRUE(Push(a, rp1, "s1").ok());
+  bool raced = false;
+  pool_.hook = [&](const std::string& op, const std::string&) {
+    if (op == "ref" && !raced) {
+      raced = true;
+      EXPECT_TRUE(a.Delete("s1").ok());  // A deletes just before B references
+    }
+    return Status::OK();
+  };
+  auto p = Push(b, rp2, "s2", "b");
+  pool_.hook = nullptr;
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->chunks_sent, 1u);
+  ExpectVerifyOk(b);
+}
+
+TEST_F(RegionTest, GcRemovesDeadPushesAndStaleReferencesKeepsLiveOnes) {
+  Region a = Host("a");
+  ASSERT_TRUE(Push(a, FakeRp("rp1", {{0, 1}, {1, 2}}), "keep").ok());
+  bool sent = false;  // the host dies after sending its chunks, before publishing
+  pool_.hook = [&](const std::string& op, const std::string&) {
+    if (op == "create" || op == "ref") sent = true;
+    return op == "update" && sent ? Status::IOError("host died") : Status::OK();
+  };
+  EXPECT_FALSE(Push(a, FakeRp("rp2", {{0, 1}, {1, 5}, {2, 6}}), "dead").ok());
+  pool_.hook = nullptr;
+  EXPECT_EQ(pool_.Count(kChunkPrefix), 4u);
+  // A reference by a sid nothing knows (e.g. a reclaim that lost its index entry).
+  pool_.objects.at(ChunkObject(Sha256(FakeRp::Raw(1)))).omap["ghost-0000"] = "1";
+
+  auto within = a.Gc(3600ll * 1000000);  // the push is younger than an hour: kept
+  ASSERT_TRUE(within.ok()) << within.status().ToString();
+  EXPECT_TRUE(within->finished.empty());
+  EXPECT_EQ(within->stale_references, 1u);
+  EXPECT_EQ(pool_.Count(kChunkPrefix), 4u);
+
+  auto gc = a.Gc(0);
+  ASSERT_TRUE(gc.ok()) << gc.status().ToString();
+  EXPECT_EQ(gc->finished, std::vector<std::string>{"dead"});
+  EXPECT_EQ(gc->chunks_removed, 2u);
+  EXPECT_EQ(pool_.Count(kChunkPrefix), 2u);
+  EXPECT_EQ(Names(a), std::vector<std::string>{"keep"});
+  ExpectVerifyOk(a);
+}
+
+// A gc that took a slow push for dead: the push must not publish a snapshot whose
+// references gc dropped.
+TEST_F(RegionTest, PushTakenForDeadByGcDoesNotPublish) {
+  Region a = Host("a");
+  Region b = Host("b");
+  bool collected = false;
+  pool_.hook = [&](const std::string& op, const std::string& oid) {
+    if (op == "update" && oid == kIndexObject && pool_.Count(kSnapPrefix) > 0 && !collected) {
+      collected = true;
+      EXPECT_TRUE(b.Gc(0).ok());
+    }
+    return Status::OK();
+  };
+  auto p = Push(a, FakeRp("rp1", {{0, 1}, {1, 2}}), "slow");
+  pool_.hook = nullptr;
+  EXPECT_TRUE(collected);
+  EXPECT_EQ(p.status().code(), Status::Code::kAborted) << p.status().ToString();
+  EXPECT_TRUE(Names(a).empty());
+  EXPECT_EQ(pool_.Count(kChunkPrefix), 0u);
+}
+
+TEST_F(RegionTest, VerifyNamesMissingDamagedAndUnreferencedChunks) {
+  Region a = Host("a");
+  FakeRp rp("rp1", {{0, 1}, {1, 2}, {2, 3}});
+  ASSERT_TRUE(Push(a, rp, "s1").ok());
+  const std::string c1 = ChunkObject(rp.digests().at(0));
+  const std::string c2 = ChunkObject(rp.digests().at(1));
+  const std::string c3 = ChunkObject(rp.digests().at(2));
+  pool_.objects.erase(c1);
+  pool_.objects.at(c2).data.back() ^= 0x40;
+  pool_.objects.at(c3).omap.clear();
+  auto v = a.Verify(100);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  ASSERT_EQ(v->problems.size(), 3u);
+  std::string all;
+  for (const auto& p : v->problems) all += p + "\n";
+  EXPECT_NE(all.find(rp.digests().at(0).Hex() + ": missing"), std::string::npos) << all;
+  EXPECT_NE(all.find(rp.digests().at(1).Hex()), std::string::npos) << all;
+  EXPECT_NE(all.find(rp.digests().at(2).Hex() + ": does not hold"), std::string::npos) << all;
+}
+
+TEST_F(RegionTest, DamagedOrMissingChunkIsAnErrorNeverWrongBytes) {
+  Region a = Host("a");
+  FakeRp rp("rp1", {{0, 1}, {1, 2}});
+  ASSERT_TRUE(Push(a, rp, "s1").ok());
+  auto& body = pool_.objects.at(ChunkObject(rp.digests().at(1))).data;
+  // A valid body of other bytes: passes the codec's checksum, fails the SHA-256.
+  format::ChunkEncoder enc(3);
+  std::string other = FakeRp::Raw(77);
+  enc.Encode(std::as_bytes(std::span(other.data(), other.size())), &body);
+  auto r = ReadAll(a, "s1");
+  EXPECT_EQ(r.status().code(), Status::Code::kIOError);
+  EXPECT_NE(r.status().message().find(rp.digests().at(1).Hex()), std::string::npos);
+  EXPECT_NE(r.status().message().find("damaged"), std::string::npos) << r.status().ToString();
+
+  pool_.objects.erase(ChunkObject(rp.digests().at(1)));
+  r = ReadAll(a, "s1");
+  EXPECT_EQ(r.status().code(), Status::Code::kIOError);
+  EXPECT_NE(r.status().message().find("no such object"), std::string::npos);
+}
+
+TEST(RegionManifestTest, TruncatedOrAlteredRecordsAreRefusedCleanly) {
+  Manifest m;
+  m.summary.sid = "h-0123";
+  m.summary.name = "s";
+  m.summary.disks = {"vda"};
+  m.chunk_size = kChunk;
+  ManifestStream s;
+  s.name = "vda";
+  s.size = 10 * kChunk;
+  s.entries = 2;
+  m.streams.push_back(s);
+  const std::string enc = EncodeManifest(m);
+  auto back = DecodeManifest(enc);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->streams[0].entries, 2u);
+  for (size_t n = 0; n < enc.size(); ++n) {
+    EXPECT_FALSE(DecodeManifest(enc.substr(0, n)).ok()) << n;
+  }
+  std::vector<ChunkEntry> entries = {{1, Sha256("a")}, {4, Sha256("b")}};
+  const std::string part = EncodePart(entries, 0, 2);
+  std::vector<ChunkEntry> out;
+  ASSERT_TRUE(DecodePart(part, 10, &out).ok());
+  EXPECT_EQ(out[1].index, 4u);
+  out.clear();
+  EXPECT_FALSE(DecodePart(part, 4, &out).ok());  // index 4 beyond a 4-chunk stream
+  for (size_t n = 0; n < part.size(); ++n) {
+    out.clear();
+    EXPECT_FALSE(DecodePart(part.substr(0, n), 10, &out).ok()) << n;
+  }
+}
+
+}  // namespace
+}  // namespace rpfs::region
