@@ -322,6 +322,29 @@ struct ImportOptions {
   std::string domain_xml;
 };
 
+// Chunks kept elsewhere (a region), for clones made from there. Given by the caller
+// (SetRemoteChunksFactory), so this layer knows nothing of regions. Thread-safe.
+class RemoteChunks {
+ public:
+  virtual ~RemoteChunks() = default;
+  // Fills `out` (exactly the chunk's length) with chunk `digest` (32 raw bytes), checked
+  // against its SHA-256: an error naming it, never wrong bytes.
+  virtual Status Read(std::string_view digest, std::span<std::byte> out) = 0;
+};
+// The RemoteChunks of a clone's source ("region:<region>:<snapshot>").
+using RemoteChunksFactory =
+    std::function<Result<std::shared_ptr<RemoteChunks>>(const std::string& source)>;
+
+// One disk of a clone made from elsewhere: its size, access and chunks (index, digest).
+struct RemoteDisk {
+  std::string name;
+  uint64_t size = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint32_t mode = 0400;
+  std::vector<std::pair<uint64_t, std::string>> chunks;  // ascending index, 32-byte digests
+};
+
 class Repository {
  public:
   static Result<std::unique_ptr<Repository>> Init(const std::string& dir, const InitOptions& opts);
@@ -401,6 +424,13 @@ class Repository {
                                         const std::map<std::string, std::string>& disk_paths);
   Result<std::shared_ptr<CloneDisk>> OpenCloneDisk(const std::string& vm, const std::string& clone,
                                                    const std::string& disk);
+  // A clone of disks kept elsewhere (a region snapshot): made at once, its chunks read
+  // through the RemoteChunks of `source` on first read. `chunk_size` must be the store's.
+  // A VM that does not exist is made, without disks. `from` is shown as the clone's RP.
+  Result<CloneInfo> CreateRemoteClone(const std::string& vm, const std::string& clone,
+                                      const std::string& source, const std::string& from,
+                                      uint32_t chunk_size, const std::vector<RemoteDisk>& disks);
+  void SetRemoteChunksFactory(RemoteChunksFactory factory);
   // Fetches every chunk not yet present; afterwards the clone never reads the store again.
   Status HydrateClone(const std::string& vm, const std::string& clone,
                       const ProgressFn& progress = nullptr);

@@ -6,6 +6,8 @@
 #include "cli/command.h"
 #include "cli/common.h"
 #include "cli/progress.h"
+#include "cli/region_access.h"
+#include "region/remote_chunks.h"
 #include "rpfs/names.h"
 #include "virt/libvirt_hypervisor.h"
 
@@ -15,6 +17,13 @@ Result<std::shared_ptr<Repository>> Context::OpenRepo() const {
   if (served != nullptr) return std::shared_ptr<Repository>(std::shared_ptr<void>(), served);
   RPFS_ASSIGN_OR_RETURN(auto repo, Repository::Open(store_dir));
   repo->SetHypervisorFactory(virt::ConnectLibvirt);
+  // Clones of region snapshots read their chunks through the region (docs/region.md).
+  repo->SetRemoteChunksFactory(
+      [r = repo.get()](const std::string& source) -> Result<std::shared_ptr<RemoteChunks>> {
+        RPFS_ASSIGN_OR_RETURN(std::string name, region::RegionOfCloneSource(source));
+        RPFS_ASSIGN_OR_RETURN(auto opened, OpenRegion(*r, name));
+        return region::NewRegionChunks(std::move(opened));
+      });
   return std::shared_ptr<Repository>(std::move(repo));
 }
 

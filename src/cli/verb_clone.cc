@@ -1,5 +1,10 @@
-// rpfs clone VM RP CLONE [--define]
+// rpfs clone VM RP CLONE [--define] | rpfs clone --from-region R SNAPSHOT VM CLONE
+#include <nlohmann/json.hpp>
+
 #include "cli/command.h"
+#include "cli/common.h"
+#include "cli/region_access.h"
+#include "region/remote_chunks.h"
 
 namespace rpfs::cli {
 namespace {
@@ -7,21 +12,51 @@ namespace {
 class CloneVerb final : public CliVerb {
  public:
   void Declare(CLI::App* cmd, Context&) override {
-    cmd->add_option("vm", vm_, "VM name")->required();
-    cmd->add_option("rp", cmd_.rp, "Recovery point")->required();
+    cmd->add_option("vm", vm_, "VM name (with --from-region: the snapshot)")->required();
+    cmd->add_option("rp", cmd_.rp, "Recovery point (with --from-region: the VM)")->required();
     cmd->add_option("clone", cmd_.target, "Name of the new clone")->required();
     cmd->add_flag("--define", cmd_.define, "Also define a libvirt domain on the clone's disks");
+    cmd->add_option("--from-region", region_,
+                    "Clone a snapshot of this region: chunks come from it on first read");
   }
 
   int Run(const Context& ctx) override {
     int code = 0;
     if (!ctx.CheckName(cmd_.target, "clone name", &code)) return code;
+    if (!region_.empty()) return RunFromRegion(ctx, /*snapshot=*/vm_, /*vm=*/cmd_.rp);
     cmd_.verb = control::Verb::kClone;
     return ctx.RunAndPrintSummary(vm_, cmd_);
   }
 
  private:
+  int RunFromRegion(const Context& ctx, const std::string& snapshot, const std::string& vm) {
+    int code = 0;
+    if (!ctx.CheckName(vm, "vm name", &code)) return code;
+    if (cmd_.define) {
+      return ctx.Fail(Status::NotSupported(
+          "--define with --from-region is not supported yet: define the domain on the clone's "
+          "disks in the mount"));
+    }
+    auto repo = ctx.OpenRepo();
+    if (!repo.ok()) return ctx.Fail(repo.status());
+    auto region = OpenRegion(**repo, region_);
+    if (!region.ok()) return ctx.Fail(region.status());
+    auto snap = (*region)->Find(snapshot);
+    if (!snap.ok()) return ctx.Fail(snap.status());
+    auto manifest = (*region)->LoadManifest(*snap);
+    if (!manifest.ok()) return ctx.Fail(manifest.status());
+    const std::string from = "region " + (*region)->name() + " snapshot " + snapshot;
+    auto c = (*repo)->CreateRemoteClone(vm, cmd_.target,
+                                        region::CloneSource((*region)->name(), snapshot), from,
+                                        manifest->chunk_size, region::RemoteDisksOf(*manifest));
+    if (!c.ok()) return ctx.Fail(c.status());
+    nlohmann::json j = CloneJson(*c);
+    ctx.Report(j, "cloned " + from + " as " + vm + "/" + cmd_.target + "\n");
+    return kExitOk;
+  }
+
   std::string vm_;
+  std::string region_;
   control::Command cmd_;
 };
 

@@ -138,7 +138,10 @@ class RegionGcVerb final : public CliVerb {
   }
 
   int Run(const Context& ctx) override {
-    auto grace = rp::ParseDuration(grace_);
+    // "0h" (or "0"): every push in progress is dead, e.g. right after a host is known gone.
+    const bool zero = !grace_.empty() && grace_.find_first_not_of("0hdwmy") == std::string::npos &&
+                      grace_.find_first_not_of('0') != 0;
+    auto grace = zero ? Result<int64_t>(int64_t{0}) : rp::ParseDuration(grace_);
     if (!grace.ok()) return ctx.Fail(grace.status().WithContext("--grace"));
     auto repo = ctx.OpenRepo();
     if (!repo.ok()) return ctx.Fail(repo.status());

@@ -14,7 +14,7 @@ constexpr uint8_t kVmV2 = 2;                   // adds the libvirt domain and it
 constexpr uint8_t kRpV3 = 3;                   // adds each stream's allocated bytes
 constexpr uint8_t kObjectMetaV1 = 1;
 constexpr uint8_t kTxV1 = 1;
-constexpr uint8_t kCloneV1 = 1;
+constexpr uint8_t kCloneV2 = 2;  // adds the source (a region snapshot); version 1 is still read
 constexpr uint8_t kRegionV1 = 1;
 constexpr uint8_t kPolicyV2 = 2;  // adds the schedule (every, at); version 1 is still read
 
@@ -303,7 +303,7 @@ Result<TxRecord> DecodeTx(std::string_view in) {
 std::string EncodeClone(const CloneRecord& c) {
   std::string out;
   Encoder e(&out);
-  e.PutU8(kCloneV1);
+  e.PutU8(kCloneV2);
   e.PutString(c.vm);
   e.PutString(c.name);
   e.PutString(c.rp_name);
@@ -311,12 +311,13 @@ std::string EncodeClone(const CloneRecord& c) {
   e.PutSignedVarint(c.created_us);
   e.PutVarint(c.flags);
   PutStreams(e, c.disks);
+  e.PutString(c.source);
   return out;
 }
 
 Result<CloneRecord> DecodeClone(std::string_view in) {
   Decoder d(in, "clone record");
-  RPFS_RETURN_IF_ERROR(CheckVersion(d, kCloneV1, "clone record"));
+  RPFS_ASSIGN_OR_RETURN(uint8_t version, CheckVersionUpTo(d, kCloneV2, "clone record"));
   CloneRecord c;
   RPFS_ASSIGN_OR_RETURN(c.vm, d.GetString());
   RPFS_ASSIGN_OR_RETURN(c.name, d.GetString());
@@ -327,6 +328,9 @@ Result<CloneRecord> DecodeClone(std::string_view in) {
   if (flags > UINT32_MAX) return d.Truncated();
   c.flags = static_cast<uint32_t>(flags);
   RPFS_ASSIGN_OR_RETURN(c.disks, GetStreams(d));
+  if (version >= kCloneV2) {
+    RPFS_ASSIGN_OR_RETURN(c.source, d.GetString());
+  }
   RPFS_RETURN_IF_ERROR(d.ExpectEnd());
   return c;
 }

@@ -153,6 +153,10 @@ struct CloneRecord {
   int64_t created_us = 0;
   uint32_t flags = 0;
   std::vector<RpStream> disks;
+  // Version 2: where its chunks come from when not from this store ("" = the RP above):
+  // "region:<region>:<snapshot>". Such a clone's disks have no root (it holds no
+  // reference); their chunk lists are files in the clone's directory.
+  std::string source;
 };
 std::string EncodeClone(const CloneRecord& c);
 Result<CloneRecord> DecodeClone(std::string_view in);

@@ -11,6 +11,7 @@
 #include "image/image_source.h"
 #include "image/sources.h"
 #include "rp/disk_reader.h"
+#include "util/coding.h"
 #include "util/crash_point.h"
 #include "util/thread_pool.h"
 
@@ -32,7 +33,99 @@ std::vector<std::byte>& Scratch(size_t n) {
   return buf;
 }
 
+class StoreChunkSource final : public CloneChunkSource {
+ public:
+  StoreChunkSource(const store::Store* store, PageCache* pages, const format::RpStream& stream)
+      : store_(store),
+        map_(pages, store->config().page_fanout, store->config().chunk_size, stream) {}
+
+  Status Fetch(uint64_t index, std::span<std::byte> out) override {
+    RPFS_ASSIGN_OR_RETURN(Digest d, map_.ChunkAt(index));
+    if (d.IsZero()) {
+      std::memset(out.data(), 0, out.size());
+      return Status::OK();
+    }
+    return ReadChunk(store_, d, out);
+  }
+
+ private:
+  const store::Store* store_;
+  ExtentMap map_;
+};
+
+class RemoteChunkSource final : public CloneChunkSource {
+ public:
+  RemoteChunkSource(std::shared_ptr<RemoteChunks> remote,
+                    std::vector<std::pair<uint64_t, Digest>> chunks)
+      : remote_(std::move(remote)), chunks_(std::move(chunks)) {}
+
+  Status Fetch(uint64_t index, std::span<std::byte> out) override {
+    auto it = std::lower_bound(chunks_.begin(), chunks_.end(), index,
+                               [](const auto& e, uint64_t i) { return e.first < i; });
+    if (it == chunks_.end() || it->first != index) {
+      std::memset(out.data(), 0, out.size());
+      return Status::OK();
+    }
+    return remote_->Read(it->second.View(), out);
+  }
+
+ private:
+  std::shared_ptr<RemoteChunks> remote_;
+  std::vector<std::pair<uint64_t, Digest>> chunks_;
+};
+
+constexpr size_t kRemoteEntryBytes = 8 + Digest::kSize;
+
 }  // namespace
+
+std::unique_ptr<CloneChunkSource> NewStoreChunkSource(const store::Store* store, PageCache* pages,
+                                                      const format::RpStream& stream) {
+  return std::make_unique<StoreChunkSource>(store, pages, stream);
+}
+
+std::unique_ptr<CloneChunkSource> NewRemoteChunkSource(
+    std::shared_ptr<RemoteChunks> remote, std::vector<std::pair<uint64_t, Digest>> chunks) {
+  return std::make_unique<RemoteChunkSource>(std::move(remote), std::move(chunks));
+}
+
+std::string RemoteChunkListFile(const std::string& dir, const std::string& disk) {
+  return dir + "/" + disk + ".chunks";
+}
+
+Status WriteRemoteChunkList(const std::string& path,
+                            const std::vector<std::pair<uint64_t, std::string>>& chunks) {
+  std::string body;
+  Encoder e(&body);
+  for (const auto& [index, digest] : chunks) {
+    if (digest.size() != Digest::kSize) return Status::InvalidArgument("bad chunk digest");
+    e.PutFixed64(index);
+    e.PutBytes(digest);
+  }
+  RPFS_ASSIGN_OR_RETURN(UniqueFd fd, OpenFile(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  RPFS_RETURN_IF_ERROR(
+      PwriteFull(fd.get(), std::as_bytes(std::span(body.data(), body.size())), 0, path));
+  return SyncFd(fd.get(), path);
+}
+
+Result<std::vector<std::pair<uint64_t, Digest>>> ReadRemoteChunkList(const std::string& path,
+                                                                     uint64_t chunk_count) {
+  RPFS_ASSIGN_OR_RETURN(std::string body, ReadSmallFile(path));
+  if (body.size() % kRemoteEntryBytes != 0 || body.size() / kRemoteEntryBytes > chunk_count) {
+    return Status::Corruption("clone chunk list " + path + " has a bad size");
+  }
+  std::vector<std::pair<uint64_t, Digest>> out;
+  Decoder d(body, "clone chunk list " + path);
+  while (!d.done()) {
+    RPFS_ASSIGN_OR_RETURN(uint64_t index, d.GetFixed64());
+    RPFS_ASSIGN_OR_RETURN(std::string_view raw, d.GetBytes(Digest::kSize));
+    RPFS_ASSIGN_OR_RETURN(Digest digest, Digest::FromBytes(raw));
+    if (index >= chunk_count || (!out.empty() && index <= out.back().first)) {
+      return Status::Corruption("clone chunk list " + path + ": index out of order");
+    }
+    out.emplace_back(index, digest);
+  }
+  return out;
+}
 
 CloneDiskFiles CloneFiles(const std::string& dir, const std::string& disk) {
   return {dir + "/" + disk + ".raw", dir + "/" + disk + ".present"};
@@ -64,21 +157,21 @@ Result<uint64_t> PresentBytesOnDisk(const CloneDiskFiles& files, uint64_t size,
   return bytes;
 }
 
-Result<std::shared_ptr<CloneDiskImpl>> CloneDiskImpl::Open(const store::Store* store,
-                                                           PageCache* pages,
-                                                           const format::RpStream& source,
+Result<std::shared_ptr<CloneDiskImpl>> CloneDiskImpl::Open(std::unique_ptr<CloneChunkSource> source,
+                                                           uint64_t size, uint32_t chunk_size,
                                                            const CloneDiskFiles& files,
                                                            std::function<void()> on_hydrated) {
   RPFS_ASSIGN_OR_RETURN(UniqueFd data, OpenFile(files.data, O_RDWR | O_CLOEXEC));
   RPFS_ASSIGN_OR_RETURN(UniqueFd present, OpenFile(files.present, O_RDWR | O_CLOEXEC));
   struct stat st;
   if (::fstat(data.get(), &st) != 0) return Status::FromErrno(errno, "stat " + files.data);
-  if (static_cast<uint64_t>(st.st_size) != source.size) {
+  if (static_cast<uint64_t>(st.st_size) != size) {
     return Status::Corruption("clone disk " + files.data + " holds " + std::to_string(st.st_size) +
-                              " bytes, expected " + std::to_string(source.size));
+                              " bytes, expected " + std::to_string(size));
   }
-  std::shared_ptr<CloneDiskImpl> disk(new CloneDiskImpl(
-      store, pages, source, std::move(data), std::move(present), std::move(on_hydrated)));
+  std::shared_ptr<CloneDiskImpl> disk(new CloneDiskImpl(std::move(source), size, chunk_size,
+                                                        std::move(data), std::move(present),
+                                                        std::move(on_hydrated)));
   RPFS_ASSIGN_OR_RETURN(std::string map, ReadSmallFile(files.present));
   if (map.size() != MapBytes(disk->chunks_)) {
     return Status::Corruption("clone map " + files.present + " has " + std::to_string(map.size()) +
@@ -106,14 +199,13 @@ Result<std::shared_ptr<CloneDiskImpl>> CloneDiskImpl::Open(const store::Store* s
   return disk;
 }
 
-CloneDiskImpl::CloneDiskImpl(const store::Store* store, PageCache* pages,
-                             const format::RpStream& source, UniqueFd data, UniqueFd present,
+CloneDiskImpl::CloneDiskImpl(std::unique_ptr<CloneChunkSource> source, uint64_t size,
+                             uint32_t chunk_size, UniqueFd data, UniqueFd present,
                              std::function<void()> on_hydrated)
-    : store_(store),
-      map_(pages, store->config().page_fanout, store->config().chunk_size, source),
-      size_(source.size),
-      cs_(store->config().chunk_size),
-      chunks_(ChunkCount(source.size, store->config().chunk_size)),
+    : source_(std::move(source)),
+      size_(size),
+      cs_(chunk_size),
+      chunks_(ChunkCount(size, chunk_size)),
       data_(std::move(data)),
       present_(std::move(present)),
       on_hydrated_(std::move(on_hydrated)),
@@ -158,12 +250,7 @@ Status CloneDiskImpl::Fill(uint64_t i, std::span<const std::byte> write, uint64_
       if (write.size() == len) {  // a write covering the chunk: nothing to fetch
         std::memcpy(chunk.data(), write.data(), len);
       } else {
-        RPFS_ASSIGN_OR_RETURN(Digest d, map_.ChunkAt(i));
-        if (d.IsZero()) {
-          std::memset(chunk.data(), 0, len);
-        } else {
-          RPFS_RETURN_IF_ERROR(ReadChunk(store_, d, chunk));
-        }
+        RPFS_RETURN_IF_ERROR(source_->Fetch(i, chunk));
         if (!write.empty()) std::memcpy(chunk.data() + write_offset, write.data(), write.size());
       }
       if (IsAllZero(chunk)) {

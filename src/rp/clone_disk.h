@@ -37,6 +37,28 @@ struct CloneDiskFiles {
 };
 CloneDiskFiles CloneFiles(const std::string& dir, const std::string& disk);
 
+// Where a clone disk's missing chunks come from. Thread-safe.
+class CloneChunkSource {
+ public:
+  virtual ~CloneChunkSource() = default;
+  // Fills `out` (chunk `index`'s length) with the chunk's bytes: zeros for a hole.
+  virtual Status Fetch(uint64_t index, std::span<std::byte> out) = 0;
+};
+// The chunks of RP stream `stream` in `store`.
+std::unique_ptr<CloneChunkSource> NewStoreChunkSource(const store::Store* store, PageCache* pages,
+                                                      const format::RpStream& stream);
+// The chunks listed in `chunks` (ascending index), read through `remote`; the rest are holes.
+std::unique_ptr<CloneChunkSource> NewRemoteChunkSource(
+    std::shared_ptr<RemoteChunks> remote, std::vector<std::pair<uint64_t, Digest>> chunks);
+
+// The chunk list of a clone disk made from elsewhere (CreateRemoteClone): a file in the
+// clone's directory, `<disk>.chunks`, of (fixed64 index, 32-byte digest) records.
+std::string RemoteChunkListFile(const std::string& dir, const std::string& disk);
+Status WriteRemoteChunkList(const std::string& path,
+                            const std::vector<std::pair<uint64_t, std::string>>& chunks);
+Result<std::vector<std::pair<uint64_t, Digest>>> ReadRemoteChunkList(const std::string& path,
+                                                                     uint64_t chunk_count);
+
 // Creates the files of a new clone disk: a sparse data file of `size` bytes and an
 // all-zero map, both synced.
 Status CreateCloneDiskFiles(const CloneDiskFiles& files, uint64_t size, uint32_t chunk_size);
@@ -50,8 +72,8 @@ class CloneDiskImpl final : public CloneDisk {
 
   // `on_hydrated` runs once, after the last chunk became present and durable (not under
   // any lock of this object).
-  static Result<std::shared_ptr<CloneDiskImpl>> Open(const store::Store* store, PageCache* pages,
-                                                     const format::RpStream& source,
+  static Result<std::shared_ptr<CloneDiskImpl>> Open(std::unique_ptr<CloneChunkSource> source,
+                                                     uint64_t size, uint32_t chunk_size,
                                                      const CloneDiskFiles& files,
                                                      std::function<void()> on_hydrated);
 
@@ -69,7 +91,7 @@ class CloneDiskImpl final : public CloneDisk {
   Status Hydrate(const ProgressFn& progress);
 
  private:
-  CloneDiskImpl(const store::Store* store, PageCache* pages, const format::RpStream& source,
+  CloneDiskImpl(std::unique_ptr<CloneChunkSource> source, uint64_t size, uint32_t chunk_size,
                 UniqueFd data, UniqueFd present, std::function<void()> on_hydrated);
   bool Present(uint64_t i) const {
     return (bits_[i / 64].load(std::memory_order_acquire) >> (i % 64)) & 1;
@@ -87,8 +109,7 @@ class CloneDiskImpl final : public CloneDisk {
   // After a flush of a complete map: marks the disk durably hydrated, once, and tells.
   void MarkDurablyHydrated();
 
-  const store::Store* store_;
-  ExtentMap map_;
+  std::unique_ptr<CloneChunkSource> source_;
   uint64_t size_;
   uint64_t cs_;
   uint64_t chunks_;

@@ -106,7 +106,10 @@ Result<std::shared_ptr<CloneDisk>> CloneRegistry::Open(const std::string& vm,
       if (d.name == disk) stream = &d;
     }
     if (stream == nullptr) return Status::NotFound(CloneLabel(vm, clone) + " has no disk " + disk);
-    auto opened = CloneDiskImpl::Open(store_, pages_, *stream, CloneFiles(Dir(vm, clone), disk),
+    auto source = SourceOf(c, *stream);
+    if (!source.ok()) return source.status().WithContext("opening ", CloneLabel(vm, clone));
+    auto opened = CloneDiskImpl::Open(std::move(*source), stream->size, store_->config().chunk_size,
+                                      CloneFiles(Dir(vm, clone), disk),
                                       [this, vm, clone] { OnHydrated(vm, clone); });
     if (!opened.ok()) return opened.status().WithContext("opening ", CloneLabel(vm, clone));
     open_[key] = *opened;
@@ -116,6 +119,32 @@ Result<std::shared_ptr<CloneDisk>> CloneRegistry::Open(const std::string& vm,
   }
   if (release_now) OnHydrated(vm, clone);  // after clones_mu: the chore may take write_mu
   return out;
+}
+
+void CloneRegistry::SetRemoteFactory(RemoteChunksFactory factory) {
+  std::lock_guard lock(mu_);
+  remote_factory_ = std::move(factory);
+  remotes_.clear();
+}
+
+Result<std::unique_ptr<CloneChunkSource>> CloneRegistry::SourceOf(const format::CloneRecord& c,
+                                                                  const format::RpStream& disk) {
+  if (c.source.empty()) return NewStoreChunkSource(store_, pages_, disk);
+  const uint64_t cs = store_->config().chunk_size;
+  RPFS_ASSIGN_OR_RETURN(auto chunks,
+                        ReadRemoteChunkList(RemoteChunkListFile(Dir(c.vm, c.name), disk.name),
+                                            (disk.size + cs - 1) / cs));
+  std::shared_ptr<RemoteChunks>& remote = remotes_[c.source];
+  if (!remote) {
+    if (!remote_factory_) return Status::NotSupported("no way to reach " + c.source);
+    auto made = remote_factory_(c.source);
+    if (!made.ok()) {
+      remotes_.erase(c.source);
+      return made.status();
+    }
+    remote = *made;
+  }
+  return NewRemoteChunkSource(remote, std::move(chunks));
 }
 
 Status CloneRegistry::DeleteUnlessOpen(const format::CloneRecord& c,

@@ -39,6 +39,8 @@ class CloneRegistry {
   // Directories under clones/ that no record names (left by a crash between the files and
   // the record of a create, or the record and the files of a delete).
   Status RemoveOrphanDirs();
+  // How clones made from elsewhere reach their chunks (Repository::SetRemoteChunksFactory).
+  void SetRemoteFactory(RemoteChunksFactory factory);
   // The page roots a clone holds a reference to (none once hydrated).
   static std::vector<store::ObjectId> Roots(const format::CloneRecord& c);
 
@@ -57,6 +59,11 @@ class CloneRegistry {
   WriteGate* const gate_;
   OrderedMutex mu_{kRankClones, "CloneRegistry::clones_mu"};
   std::map<std::string, std::weak_ptr<CloneDiskImpl>> open_;  // guarded by mu_; key: Key()
+  RemoteChunksFactory remote_factory_;                        // guarded by mu_
+  // One connection per source, shared by its clones' disks; guarded by mu_.
+  std::map<std::string, std::shared_ptr<RemoteChunks>> remotes_;
+  Result<std::unique_ptr<CloneChunkSource>> SourceOf(const format::CloneRecord& c,
+                                                     const format::RpStream& disk);
 };
 
 }  // namespace rpfs::rp

@@ -1,0 +1,24 @@
+// A region's chunks as the rp layer's RemoteChunks: what clones made from a region snapshot
+// read on first access (Repository::CreateRemoteClone).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "region/region.h"
+#include "rpfs/repository.h"
+
+namespace rpfs::region {
+
+// "region:<region>:<snapshot>": the source recorded with a clone of a region snapshot.
+std::string CloneSource(const std::string& region, const std::string& snapshot);
+// The region's name in such a source; InvalidArgument for anything else.
+Result<std::string> RegionOfCloneSource(const std::string& source);
+
+// Reads chunks through `region` (owned); each is checked against its SHA-256.
+std::shared_ptr<RemoteChunks> NewRegionChunks(std::unique_ptr<Region> region);
+
+// The disks of `manifest` as CreateRemoteClone takes them (the memory state is left out).
+std::vector<RemoteDisk> RemoteDisksOf(const Manifest& manifest);
+
+}  // namespace rpfs::region

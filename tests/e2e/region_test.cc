@@ -1,0 +1,669 @@
+// Regions against a real one-node Ceph cluster (scripts/ceph-test-cluster.sh): two stores
+// act as two hosts sharing a pool. Push sends only the chunks the region lacks, pull gives
+// back the same bytes, delete keeps shared chunks, gc removes dead pushes, an interrupted
+// push resumes, and damaged or missing chunks, unknown names, an unreachable cluster and a
+// stopped OSD fail with the documented exit codes and messages.
+//
+// One cluster serves the whole suite, one pool per test. Skipped when the cluster cannot
+// start (ceph-mon, ceph-osd, rados or ceph missing).
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "cli_fixture.h"
+#include "util/hash.h"
+
+namespace rpfs::testing {
+namespace {
+
+namespace stdfs = std::filesystem;
+
+constexpr uint64_t kChunk = 64 << 10;  // the store's chunk size (rpfs init's default)
+constexpr uint64_t kMiB = 1 << 20;
+
+std::string ClusterScript() {
+  return (stdfs::path(__FILE__).parent_path() / ".." / ".." / "scripts" / "ceph-test-cluster.sh")
+      .lexically_normal()
+      .string();
+}
+
+// The last `n` lines of `text`, for messages.
+std::string Tail(const std::string& text, size_t n = 8) {
+  size_t pos = text.size();
+  for (size_t i = 0; i <= n && pos != std::string::npos && pos > 0; ++i) {
+    pos = text.rfind('\n', pos - 1);
+  }
+  return pos == std::string::npos ? text : text.substr(pos + 1);
+}
+
+struct Cluster {
+  std::string dir;
+  std::string conf;
+  std::string error;  // why it did not start
+};
+
+Cluster StartCluster() {
+  Cluster c;
+  char tmpl[] = "/tmp/rpfs-ceph.XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr) {
+    c.error = "mkdtemp failed";
+    return c;
+  }
+  const std::string dir = tmpl;
+  auto r = RunCommand({"bash", ClusterScript(), "start", dir});
+  const std::string key = "CEPH_CONF=";
+  const size_t at = r.out.rfind(key);
+  if (r.exit_code != 0 || at == std::string::npos) {
+    c.error = "cannot start a Ceph test cluster (" + ClusterScript() + " start, exit " +
+              std::to_string(r.exit_code) + "): " + Tail(r.err);
+    RunCommand({"bash", ClusterScript(), "stop", dir});
+    return c;
+  }
+  c.dir = dir;
+  c.conf = r.out.substr(at + key.size());
+  while (!c.conf.empty() && (c.conf.back() == '\n' || c.conf.back() == '\r')) c.conf.pop_back();
+  return c;
+}
+
+void StopCluster(const std::string& dir) {
+  if (!dir.empty()) RunCommand({"bash", ClusterScript(), "stop", dir});
+}
+
+// A TCP port nothing listens on (bound once by the kernel's choice, then released).
+int ClosedPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a = {};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  int port = 0;
+  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+    port = ntohs(a.sin_port);
+  }
+  if (fd >= 0) ::close(fd);
+  return port;
+}
+
+nlohmann::json Json(const RunResult& r) {
+  auto j = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_FALSE(j.is_discarded()) << "not JSON: " << r.out << "\nstderr: " << r.err;
+  return j;
+}
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+class RegionTest : public CliTest {
+ protected:
+  static void SetUpTestSuite() {
+    skip_.clear();
+    if (RunCommand({"sh", "-c", "command -v ceph && command -v rados"}).exit_code != 0) {
+      skip_ = "the ceph and rados tools are not installed (scripts/install-deps.sh)";
+      return;
+    }
+    cluster_ = StartCluster();
+    if (!cluster_.error.empty()) skip_ = cluster_.error;
+  }
+
+  static void TearDownTestSuite() {
+    StopCluster(cluster_.dir);
+    cluster_ = {};
+  }
+
+  void SetUp() override {
+    CliTest::SetUp();
+    if (!skip_.empty()) GTEST_SKIP() << skip_;
+    conf_ = cluster_.conf;
+    // Unique also under --gtest_repeat: a pool is never reused.
+    pool_ = std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "-" +
+            std::to_string(++pools_);
+    CreatePool(conf_, pool_);
+    if (HasFatalFailure()) return;
+    InitWithVm();
+    ASSERT_EQ(RB({"init"}).exit_code, 0);
+    for (const auto& s : {store(), storeB()}) {
+      auto r = Rpfs(s, {"region", "add", "r", "--ceph-conf", conf_, "--pool", pool_});
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+    }
+  }
+
+  static void CreatePool(const std::string& conf, const std::string& pool) {
+    for (std::vector<std::string> cmd :
+         {std::vector<std::string>{"osd", "pool", "create", pool, "8", "8"},
+          std::vector<std::string>{"osd", "pool", "application", "enable", pool, "rados"}}) {
+      cmd.insert(cmd.begin(), {"timeout", "60", "ceph", "-c", conf});
+      auto r = RunCommand(cmd);
+      ASSERT_EQ(r.exit_code, 0) << "ceph " << cmd[5] << " " << cmd[6] << " " << cmd[7]
+                                << " failed: " << r.err;
+    }
+  }
+
+  std::string storeB() const { return dir_ / "storeB"; }
+
+  // A command bounded in time even if the cluster went away (default timeout 30 s).
+  static std::map<std::string, std::string> Bounded(std::map<std::string, std::string> env) {
+    env.emplace("RPFS_REGION_TIMEOUT", "20");
+    return env;
+  }
+  RunResult RA(const std::vector<std::string>& args,
+               const std::map<std::string, std::string>& env = {}) {
+    return R(args, Bounded(env));
+  }
+  RunResult RB(const std::vector<std::string>& args,
+               const std::map<std::string, std::string>& env = {}) {
+    return Rpfs(storeB(), args, Bounded(env));
+  }
+
+  RunResult Rados(std::vector<std::string> args) {
+    args.insert(args.begin(), {"timeout", "60", "rados", "-c", conf_, "-p", pool_});
+    return RunCommand(args);
+  }
+
+  // The pool's objects whose names start with `prefix`.
+  std::set<std::string> Objects(const std::string& prefix) {
+    auto r = Rados({"ls"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::set<std::string> out;
+    std::istringstream in(r.out);
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind(prefix, 0) == 0) out.insert(line);
+    }
+    return out;
+  }
+  std::set<std::string> Chunks() { return Objects("rpfs.chunk."); }
+
+  std::set<std::string> IndexKeys() {
+    auto r = Rados({"listomapkeys", "rpfs.index"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::set<std::string> out;
+    std::istringstream in(r.out);
+    for (std::string line; std::getline(in, line);) out.insert(line);
+    return out;
+  }
+
+  // The object name of the image's chunk at `offset` as it is now.
+  std::string ChunkObjectAt(uint64_t offset) {
+    const auto all = ReadAll(img_);
+    return "rpfs.chunk." + Sha256(std::span<const std::byte>(all.data() + offset, kChunk)).Hex();
+  }
+
+  // Disk vda of `vm`/`rp` of `store`, exported.
+  std::vector<std::byte> Exported(const std::string& store, const std::string& vm,
+                                  const std::string& rp) {
+    const std::string out = dir_ / ("export-" + std::to_string(++exports_) + ".raw");
+    auto r = Rpfs(store, {"export", vm, rp, "vda", "-o", out});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.exit_code == 0 ? ReadAll(out) : std::vector<std::byte>{};
+  }
+
+  nlohmann::json Push(const std::string& rp, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"push", "vm", rp, "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = RA(args);
+    EXPECT_EQ(r.exit_code, 0) << "push " << rp << ": " << r.err;
+    return r.exit_code == 0 ? Json(r) : nlohmann::json::object();
+  }
+
+  void CreateRp(const std::string& rp) {
+    auto r = R({"create", "vm", rp});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+
+  // Snapshot name -> its JSON, as host B sees the region.
+  std::map<std::string, nlohmann::json> Snapshots() {
+    auto r = RB({"region", "snapshots", "r", "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::map<std::string, nlohmann::json> out;
+    if (r.exit_code != 0) return out;
+    for (const auto& s : Json(r)) out[s["name"].get<std::string>()] = s;
+    return out;
+  }
+
+  // Names of store B's RPs of every VM.
+  std::set<std::string> RpsOfB() {
+    auto r = RB({"list", "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::set<std::string> out;
+    if (r.exit_code != 0) return out;
+    for (const auto& rp : Json(r)) {
+      out.insert(rp["vm"].get<std::string>() + "/" + rp["name"].get<std::string>());
+    }
+    return out;
+  }
+
+  void ExpectVerifyOk(uint64_t snapshots) {
+    auto r = RB({"region", "verify", "r", "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    if (r.exit_code != 0) return;
+    auto j = Json(r);
+    EXPECT_EQ(j["ok"], true) << r.out;
+    EXPECT_EQ(j["snapshots"], snapshots) << r.out;
+    EXPECT_EQ(j["chunks_hashed"], j["chunks"]) << "the default re-hashes every chunk: " << r.out;
+  }
+
+  static inline Cluster cluster_;
+  static inline std::string skip_;
+  static inline int pools_ = 0;
+  std::string conf_;
+  std::string pool_;
+  int exports_ = 0;
+};
+
+// The fixture's image has 128 distinct non-zero chunks: 4 MiB of text at 0, 4 MiB of
+// pseudo-random bytes at 20 MiB.
+constexpr uint64_t kBaseChunks = 128;
+
+TEST_F(RegionTest, TwoHostsPushListPullByteIdentical) {
+  CreateRp("rp1");
+  WriteAt(img_, 1 * kMiB, PatternBytes(11, 256 << 10));  // 4 chunks, aligned
+  CreateRp("rp2");
+  WriteAt(img_, 21 * kMiB, PatternBytes(12, 256 << 10));  // 4 more
+  CreateRp("rp3");
+
+  auto p1 = Push("rp1");
+  auto p2 = Push("rp2");
+  auto p3 = Push("rp3");
+  ASSERT_FALSE(HasFailure());
+  EXPECT_EQ(p1["snapshot"], "vm.rp1");
+  EXPECT_EQ(p1["resumed"], false);
+  EXPECT_EQ(p1["chunks"], kBaseChunks);
+  EXPECT_EQ(p1["chunks_sent"], kBaseChunks) << "an empty region lacks every chunk";
+  for (const auto* p : {&p2, &p3}) {
+    EXPECT_EQ((*p)["chunks"], kBaseChunks);
+    EXPECT_EQ((*p)["chunks_sent"], 4u) << "only the 4 changed chunks: " << p->dump();
+    // 4 incompressible chunks and a small manifest.
+    EXPECT_GE((*p)["bytes_sent"].get<uint64_t>(), 4 * kChunk) << p->dump();
+    EXPECT_LT((*p)["bytes_sent"].get<uint64_t>(), 4 * kChunk + (16 << 10)) << p->dump();
+    EXPECT_LT((*p)["bytes_sent"].get<uint64_t>() * 8, p1["bytes_sent"].get<uint64_t>());
+  }
+  EXPECT_EQ(Chunks().size(), kBaseChunks + 8);
+
+  // Host B sees the region it added, and the three snapshots.
+  auto regions = Json(RB({"region", "list", "--json"}));
+  ASSERT_EQ(regions.size(), 1u) << regions.dump();
+  EXPECT_EQ(regions[0]["name"], "r");
+  EXPECT_EQ(regions[0]["pool"], pool_);
+  EXPECT_EQ(regions[0]["ceph_conf"], conf_);
+  auto snaps = Snapshots();
+  ASSERT_EQ(snaps.size(), 3u);
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  for (int i = 1; i <= 3; ++i) {
+    const std::string name = "vm.rp" + std::to_string(i);
+    ASSERT_EQ(snaps.count(name), 1u) << name;
+    EXPECT_EQ(snaps[name]["vm"], "vm");
+    EXPECT_EQ(snaps[name]["rp"], "rp" + std::to_string(i));
+    EXPECT_EQ(snaps[name]["host"], std::string(host));
+    EXPECT_EQ(snaps[name]["disks"], nlohmann::json::array({"vda"}));
+    EXPECT_EQ(snaps[name]["logical_bytes"], 32 * kMiB);
+    EXPECT_EQ(snaps[name]["chunks"], kBaseChunks);
+  }
+
+  // B pulls two of them into a VM it does not know.
+  auto r = RB({"pull", "r", "vm.rp1", "vm", "p1", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = Json(r);
+  EXPECT_EQ(j["vm"], "vm");
+  EXPECT_EQ(j["name"], "p1");
+  EXPECT_EQ(j["region"], "r");
+  EXPECT_EQ(j["snapshot"], "vm.rp1");
+  EXPECT_EQ(j["logical_bytes"], 32 * kMiB);
+  r = RB({"pull", "r", "vm.rp3", "vm", "p3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  const auto a1 = Exported(store(), "vm", "rp1");
+  const auto a3 = Exported(store(), "vm", "rp3");
+  ASSERT_EQ(a1.size(), 32 * kMiB);
+  ASSERT_FALSE(a1 == a3) << "rp1 and rp3 differ, so a mixed-up pull would show";
+  EXPECT_TRUE(Exported(storeB(), "vm", "p1") == a1) << "pulled p1 differs from rp1";
+  EXPECT_TRUE(Exported(storeB(), "vm", "p3") == a3) << "pulled p3 differs from rp3";
+
+  EXPECT_EQ(RpsOfB(), (std::set<std::string>{"vm/p1", "vm/p3"}));
+  auto vms = Json(RB({"vm", "list", "--json"}));
+  ASSERT_EQ(vms.size(), 1u) << vms.dump();
+  EXPECT_EQ(vms[0]["name"], "vm");
+  EXPECT_EQ(vms[0]["disks"], nlohmann::json::array()) << "a pulled-into VM has no disks";
+  EXPECT_EQ(vms[0]["rp_count"], 2);
+
+  ExpectVerifyOk(3);
+}
+
+TEST_F(RegionTest, DeleteKeepsSharedChunksAndRemovesOnlyItsOwn) {
+  CreateRp("rp1");
+  std::set<std::string> only_rp1;  // the chunks rp2 overwrites
+  for (uint64_t i = 0; i < 4; ++i) only_rp1.insert(ChunkObjectAt(1 * kMiB + i * kChunk));
+  WriteAt(img_, 1 * kMiB, PatternBytes(11, 256 << 10));
+  CreateRp("rp2");
+  Push("rp1");
+  Push("rp2");
+  ASSERT_FALSE(HasFailure());
+  const auto before = Chunks();
+  ASSERT_EQ(before.size(), kBaseChunks + 4);
+  for (const auto& c : only_rp1) ASSERT_EQ(before.count(c), 1u) << c;
+  const size_t manifests_before = Objects("rpfs.snap.").size();
+
+  auto r = RA({"region", "delete", "r", "vm.rp1", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = Json(r);
+  ASSERT_EQ(j.size(), 1u) << r.out;
+  EXPECT_EQ(j[0]["snapshot"], "vm.rp1");
+  EXPECT_EQ(j[0]["references_dropped"], kBaseChunks);
+  EXPECT_EQ(j[0]["chunks_removed"], 4u);
+
+  std::set<std::string> expected;
+  for (const auto& c : before) {
+    if (only_rp1.count(c) == 0) expected.insert(c);
+  }
+  EXPECT_EQ(Chunks(), expected) << "exactly the 4 chunks only rp1 used are gone";
+  EXPECT_EQ(Objects("rpfs.snap.").size() * 2, manifests_before) << "rp1's manifest is gone";
+  EXPECT_EQ(IndexKeys(), (std::set<std::string>{"snap.vm.rp2"}));
+
+  auto snaps = Snapshots();
+  EXPECT_EQ(snaps.size(), 1u);
+  EXPECT_EQ(snaps.count("vm.rp2"), 1u);
+  ExpectError(RA({"region", "delete", "r", "vm.rp1"}), 3,
+              {"region r: snapshot vm.rp1 does not exist"});
+  ExpectVerifyOk(1);
+
+  r = RB({"pull", "r", "vm.rp2", "vm", "p2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(Exported(storeB(), "vm", "p2") == Exported(store(), "vm", "rp2"))
+      << "rp2 must survive the delete of rp1 byte for byte";
+}
+
+TEST_F(RegionTest, DeadPushIsInvisibleAndGcRemovesIt) {
+  CreateRp("rp1");
+  Push("rp1");
+  ASSERT_FALSE(HasFailure());
+  const auto chunks_before = Chunks();
+  const auto manifests_before = Objects("rpfs.snap.");
+  const auto index_before = IndexKeys();
+  ASSERT_EQ(index_before, (std::set<std::string>{"snap.vm.rp1"}));
+
+  // rp2: 192 chunks the region lacks (12 MiB at 8 MiB); the push dies after its first batch.
+  WriteAt(img_, 8 * kMiB, PatternBytes(21, 12 * kMiB));
+  CreateRp("rp2");
+  auto crashed = RA({"push", "vm", "rp2", "--json"}, {{"RPFS_CRASH_AT", "push.chunks"}});
+  ASSERT_EQ(crashed.signal, SIGKILL) << "exit " << crashed.exit_code << ": " << crashed.err;
+  const auto chunks_dead = Chunks();
+  EXPECT_GT(chunks_dead.size(), chunks_before.size()) << "the first batch arrived";
+  EXPECT_LT(chunks_dead.size(), chunks_before.size() + 192);
+  EXPECT_EQ(IndexKeys().size(), 2u) << "snap.vm.rp1 and the push.<sid> of the dead push";
+
+  auto snaps = Snapshots();
+  EXPECT_EQ(snaps.size(), 1u) << "an unfinished push is not listed";
+  EXPECT_EQ(snaps.count("vm.rp2"), 0u);
+  ExpectError(RB({"pull", "r", "vm.rp2", "vm", "p2"}), 3, {"snapshot vm.rp2 does not exist"});
+  ExpectVerifyOk(1);
+
+  // Within the grace (default 1d) gc leaves it: it may be a push still running.
+  auto r = RB({"region", "gc", "r", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Json(r)["finished"], nlohmann::json::array()) << r.out;
+  EXPECT_EQ(Chunks(), chunks_dead);
+
+  // `--grace 0h` (the verb's help gives it as an example): every unfinished push is dead.
+  r = RB({"region", "gc", "r", "--grace", "0h", "--json"});
+  EXPECT_EQ(r.exit_code, 0) << "region gc --grace 0h: " << r.err;
+  if (r.exit_code != 0) {
+    // Until 0h is accepted, the same through a clock 2 h ahead and a grace of 1 h, so the
+    // rest of the test still runs.
+    r = RB({"region", "gc", "r", "--grace", "1h", "--json"},
+           {{"RPFS_TEST_NOW", std::to_string(::time(nullptr) + 2 * 3600)}});
+  }
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = Json(r);
+  EXPECT_EQ(j["finished"], nlohmann::json::array({"vm.rp2"})) << r.out;
+  EXPECT_EQ(j["chunks_removed"], chunks_dead.size() - chunks_before.size()) << r.out;
+  EXPECT_EQ(Chunks(), chunks_before) << "the dead push's chunks are gone, shared ones stay";
+  EXPECT_EQ(Objects("rpfs.snap."), manifests_before) << "so is its manifest";
+  EXPECT_EQ(IndexKeys(), index_before);
+  ExpectVerifyOk(1);
+
+  // Pushed again, it starts afresh and sends all of its new chunks.
+  auto p = Push("rp2");
+  EXPECT_EQ(p["resumed"], false) << p.dump();
+  EXPECT_EQ(p["chunks_sent"], 192u) << p.dump();
+  EXPECT_EQ(Snapshots().count("vm.rp2"), 1u);
+}
+
+TEST_F(RegionTest, InterruptedPushResumesSendingOnlyWhatIsMissing) {
+  // 320 distinct chunks: batches of 128, 128 and 64.
+  WriteAt(img_, 8 * kMiB, PatternBytes(31, 12 * kMiB));
+  CreateRp("rp1");
+  auto crashed = RA({"push", "vm", "rp1"}, {{"RPFS_CRASH_AT", "push.chunks"}});
+  ASSERT_EQ(crashed.signal, SIGKILL) << "exit " << crashed.exit_code << ": " << crashed.err;
+  ASSERT_EQ(Chunks().size(), 128u) << "exactly the first batch arrived";
+  EXPECT_TRUE(Snapshots().empty());
+
+  auto p = Push("rp1");
+  ASSERT_FALSE(HasFailure());
+  EXPECT_EQ(p["resumed"], true) << p.dump();
+  EXPECT_EQ(p["chunks"], 320u) << p.dump();
+  EXPECT_EQ(p["chunks_sent"], 320u - 128u) << "only what had not arrived: " << p.dump();
+  EXPECT_EQ(Chunks().size(), 320u);
+  EXPECT_EQ(IndexKeys(), (std::set<std::string>{"snap.vm.rp1"})) << "no push.<sid> left";
+  EXPECT_EQ(Snapshots().count("vm.rp1"), 1u);
+  ExpectVerifyOk(1);
+
+  auto r = RB({"pull", "r", "vm.rp1", "vm", "p1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(Exported(storeB(), "vm", "p1") == Exported(store(), "vm", "rp1"));
+}
+
+TEST_F(RegionTest, AddOfAnUnreachableClusterFailsAndKeepsNothing) {
+  // The cluster's ceph.conf with the mon on ports nothing listens on.
+  std::ifstream in(conf_);
+  std::ostringstream bad;
+  bool replaced = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("mon host", 0) == 0) {
+      line = "mon host = [v2:127.0.0.1:" + std::to_string(ClosedPort()) +
+             ",v1:127.0.0.1:" + std::to_string(ClosedPort()) + "]";
+      replaced = true;
+    }
+    bad << line << "\n";
+  }
+  ASSERT_TRUE(replaced) << "no 'mon host' line in " << conf_;
+  const std::string bad_conf = dir_ / "unreachable.conf";
+  std::ofstream(bad_conf) << bad.str();
+
+  const std::string store_c = dir_ / "storeC";
+  ASSERT_EQ(Rpfs(store_c, {"init"}).exit_code, 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = Rpfs(store_c, {"region", "add", "far", "--ceph-conf", bad_conf},
+                {{"RPFS_REGION_TIMEOUT", "3"}});
+  EXPECT_LT(Seconds(t0), 15.0) << "RPFS_REGION_TIMEOUT=3 bounds the wait";
+  ExpectError(r, 1, {"region far", "cannot reach the cluster", "within 3 s"});
+  auto list = Rpfs(store_c, {"region", "list", "--json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_EQ(Json(list), nlohmann::json::array()) << "nothing is kept";
+}
+
+TEST_F(RegionTest, AddOfAMissingPoolOrATakenNameFails) {
+  const std::string store_c = dir_ / "storeC";
+  ASSERT_EQ(Rpfs(store_c, {"init"}).exit_code, 0);
+  ExpectError(Rpfs(store_c, {"region", "add", "r", "--ceph-conf", conf_, "--pool", "nosuchpool"},
+                   Bounded({})),
+              3, {"region r: pool nosuchpool does not exist"});
+  auto list = Rpfs(store_c, {"region", "list", "--json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_EQ(Json(list), nlohmann::json::array()) << "nothing is kept";
+
+  ExpectError(RA({"region", "add", "r", "--ceph-conf", conf_, "--pool", pool_}), 4,
+              {"region r already exists"});
+}
+
+TEST_F(RegionTest, PushUnderATakenNameFailsAndSendsNothing) {
+  CreateRp("rp1");
+  WriteAt(img_, 1 * kMiB, PatternBytes(11, 256 << 10));
+  CreateRp("rp2");
+  Push("rp1");
+  ASSERT_FALSE(HasFailure());
+  const auto chunks = Chunks();
+  ExpectError(RA({"push", "vm", "rp2", "--name", "vm.rp1"}), 4,
+              {"region r: snapshot vm.rp1 already exists"});
+  ExpectError(RA({"push", "vm", "rp1"}), 4, {"snapshot vm.rp1 already exists"});
+  EXPECT_EQ(Chunks(), chunks) << "rp2's 4 new chunks were not sent";
+  EXPECT_EQ(IndexKeys(), (std::set<std::string>{"snap.vm.rp1"})) << "no push.<sid> left";
+  auto snaps = Snapshots();
+  ASSERT_EQ(snaps.size(), 1u);
+  EXPECT_EQ(snaps["vm.rp1"]["rp"], "rp1") << "the snapshot still is rp1";
+}
+
+TEST_F(RegionTest, DamagedChunkFailsThePullAndVerify) {
+  CreateRp("rp1");
+  Push("rp1");
+  ASSERT_FALSE(HasFailure());
+  // The chunk at 20 MiB gets the body of the chunk after it: a well-formed chunk, so only
+  // its SHA-256 tells it is not the one its name says.
+  const std::string victim = ChunkObjectAt(20 * kMiB);
+  const std::string donor = ChunkObjectAt(20 * kMiB + kChunk);
+  const std::string hex = victim.substr(std::string("rpfs.chunk.").size());
+  const std::string body = dir_ / "donor.body";
+  auto r = Rados({"get", donor, body});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Rados({"put", victim, body});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  r = RB({"pull", "r", "vm.rp1", "vm", "p1"});
+  ExpectError(r, 1,
+              {hex, "at offset " + std::to_string(20 * kMiB), "damaged", "SHA-256 does not match"});
+  EXPECT_TRUE(RpsOfB().empty()) << "a failed pull leaves no RP";
+  EXPECT_EQ(Json(RB({"vm", "list", "--json"})), nlohmann::json::array())
+      << "nor the VM it would have made";
+
+  r = RB({"region", "verify", "r", "--json"});
+  EXPECT_EQ(r.exit_code, 7) << r.out << r.err;
+  auto j = Json(r);
+  EXPECT_EQ(j["ok"], false);
+  ASSERT_EQ(j["problems"].size(), 1u) << r.out;
+  EXPECT_NE(j["problems"][0].get<std::string>().find(hex), std::string::npos) << r.out;
+  r = RB({"region", "verify", "r"});
+  EXPECT_EQ(r.exit_code, 7);
+  EXPECT_NE(r.out.find(hex), std::string::npos) << r.out;
+}
+
+TEST_F(RegionTest, MissingChunkFailsThePullAndVerify) {
+  CreateRp("rp1");
+  Push("rp1");
+  ASSERT_FALSE(HasFailure());
+  const std::string victim = ChunkObjectAt(2 * kMiB);
+  const std::string hex = victim.substr(std::string("rpfs.chunk.").size());
+  auto r = Rados({"rm", victim});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  r = RB({"pull", "r", "vm.rp1", "vm", "p1"});
+  ExpectError(r, 1, {hex, "at offset " + std::to_string(2 * kMiB), "no such object"});
+  EXPECT_TRUE(RpsOfB().empty()) << "a failed pull leaves no RP";
+
+  // A missing chunk is found without re-hashing anything.
+  r = RB({"region", "verify", "r", "--sample", "0", "--json"});
+  EXPECT_EQ(r.exit_code, 7) << r.out << r.err;
+  auto j = Json(r);
+  EXPECT_EQ(j["ok"], false);
+  EXPECT_EQ(j["chunks_hashed"], 0u);
+  ASSERT_EQ(j["problems"].size(), 1u) << r.out;
+  EXPECT_EQ(j["problems"][0], "region r: snapshot vm.rp1: chunk " + hex + ": missing");
+}
+
+TEST_F(RegionTest, PullOfAnUnknownSnapshotOrRegionIsNotFound) {
+  CreateRp("rp1");
+  Push("rp1");
+  ASSERT_FALSE(HasFailure());
+  ExpectError(RB({"pull", "r", "nosuch", "vm", "p1"}), 3,
+              {"region r: snapshot nosuch does not exist"});
+  ExpectError(RB({"pull", "nosuchregion", "vm.rp1", "vm", "p1"}), 3,
+              {"region nosuchregion does not exist"});
+  EXPECT_TRUE(RpsOfB().empty());
+  EXPECT_EQ(Json(RB({"vm", "list", "--json"})), nlohmann::json::array());
+}
+
+// A cluster of its own: stopping the OSD must not disturb the other tests.
+TEST_F(RegionTest, PushFailsInTimeWhileTheOsdIsDownAndSucceedsOnceItIsBack) {
+  Cluster own = StartCluster();
+  ASSERT_TRUE(own.error.empty()) << own.error;
+  struct Stop {
+    std::string dir;
+    ~Stop() { StopCluster(dir); }  // also restores nothing: the cluster goes, OSD or not
+  } stop{own.dir};
+  auto osd = [&](const std::string& what) {
+    return RunCommand({"bash", ClusterScript(), what, own.dir}, {{"CEPH_START_TIMEOUT", "20"}});
+  };
+  auto start_osd = [&] {
+    auto r = osd("start-osd");
+    ASSERT_EQ(r.exit_code, 0)
+        << "start-osd failed; did stop-osd lose the memstore's contents (Ceph 16's "
+           "osd_fast_shutdown)? "
+        << Tail(r.err);
+  };
+  const std::map<std::string, std::string> t3 = {{"RPFS_REGION_TIMEOUT", "3"}};
+  for (const auto& s : {store(), storeB()}) {
+    auto r = Rpfs(s, {"region", "add", "g", "--ceph-conf", own.conf}, Bounded({}));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  WriteAt(img_, 8 * kMiB, PatternBytes(41, 12 * kMiB));  // 320 chunks
+  CreateRp("rp1");
+
+  // Stopped before the push.
+  auto r = osd("stop-osd");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto t0 = std::chrono::steady_clock::now();
+  r = R({"push", "vm", "rp1", "--region", "g"}, t3);
+  EXPECT_LT(Seconds(t0), 10.0);
+  ExpectError(r, 1, {"region g", "timed out after 3 s"});
+  start_osd();
+  if (HasFatalFailure()) return;
+  r = RA({"push", "vm", "rp1", "--region", "g", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Json(r)["chunks_sent"], 320u);
+
+  // Stopped in the middle: after the first batch of 128 chunks.
+  WriteAt(img_, 8 * kMiB, PatternBytes(42, 12 * kMiB));  // 192 chunks the region lacks
+  CreateRp("rp2");
+  const std::string pause_dir = dir_ / "pause";
+  stdfs::create_directories(pause_dir);
+  {
+    PausedRun run({RpfsBinary(), "--store", store(), "push", "vm", "rp2", "--region", "g"},
+                  "push.chunks", pause_dir, t3);
+    run.WaitPaused();
+    r = osd("stop-osd");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    t0 = std::chrono::steady_clock::now();
+    run.Resume();
+    r = run.Finish();
+    EXPECT_LT(Seconds(t0), 10.0);
+    ExpectError(r, 1, {"vm.rp2", "region g", "timed out after 3 s"});
+  }
+  start_osd();
+  if (HasFatalFailure()) return;
+  r = RA({"push", "vm", "rp2", "--region", "g", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto p = Json(r);
+  EXPECT_EQ(p["resumed"], true) << r.out;
+  EXPECT_GT(p["chunks_sent"].get<uint64_t>(), 0u) << r.out;
+  EXPECT_LT(p["chunks_sent"].get<uint64_t>(), 192u) << "the first batch had arrived: " << r.out;
+
+  r = RB({"region", "snapshots", "g", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::set<std::string> names;
+  for (const auto& s : Json(r)) names.insert(s["name"].get<std::string>());
+  EXPECT_EQ(names, (std::set<std::string>{"vm.rp1", "vm.rp2"}));
+  r = RB({"region", "verify", "g"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
+}  // namespace
+}  // namespace rpfs::testing
