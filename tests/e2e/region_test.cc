@@ -667,3 +667,74 @@ TEST_F(RegionTest, PushFailsInTimeWhileTheOsdIsDownAndSucceedsOnceItIsBack) {
 
 }  // namespace
 }  // namespace rpfs::testing
+
+namespace rpfs::testing {
+namespace {
+
+// Host B clones a snapshot it does not hold: usable at once, byte-identical through its
+// mount, hydrated by dd, and after that it no longer needs the region.
+TEST_F(RegionTest, CloneFromRegionReadsThroughTheMountAndHydratesWithDd) {
+  if (::geteuid() != 0 || ::access("/dev/fuse", R_OK | W_OK) != 0) {
+    GTEST_SKIP() << "needs root and /dev/fuse to mount";
+  }
+  CreateRp("rp1");
+  Push("rp1");
+  const auto want = Exported(store(), "vm", "rp1");
+
+  auto r = RB({"clone", "--from-region", "r", "vm.rp1", "newvm", "c1", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Json(r)["disks"][0]["hydrated_bytes"], 0) << r.out;
+  auto vms = RB({"vm", "list", "--json"});
+  ASSERT_EQ(vms.exit_code, 0) << vms.err;
+  EXPECT_EQ(Json(vms)[0]["name"], "newvm");  // a VM B did not know, made without disks
+  EXPECT_TRUE(Json(vms)[0]["disks"].empty());
+
+  const std::string mnt = dir_ / "mnt";
+  stdfs::create_directories(mnt);
+  ASSERT_EQ(RB({"mount", mnt}).exit_code, 0);
+  const std::string disk = mnt + "/newvm/.clones/c1/vda.raw";
+  const std::string copy = dir_ / "hydrated.raw";
+  auto dd = RunCommand({"dd", "if=" + disk, "of=" + copy, "bs=4M", "status=none"});
+  auto second = RunCommand({"cmp", disk, copy});  // a second read: local now
+  RunCommand({"fusermount3", "-u", mnt});
+  ASSERT_EQ(dd.exit_code, 0) << dd.err;
+  EXPECT_EQ(second.exit_code, 0) << second.out << second.err;
+  EXPECT_TRUE(ReadAll(copy) == want) << "the clone reads other bytes than host A's RP";
+
+  // Hydrated: deleting the snapshot does not matter to it any more.
+  ASSERT_EQ(RA({"region", "delete", "r", "vm.rp1"}).exit_code, 0);
+  auto list = RB({"clone-list", "--json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_EQ(Json(list)[0]["hydrated"], true) << list.out;
+  auto h = RB({"hydrate", "newvm", "c1"});
+  EXPECT_EQ(h.exit_code, 0) << h.err;
+  EXPECT_EQ(RB({"clone-delete", "newvm", "c1"}).exit_code, 0);
+}
+
+// An unhydrated clone whose chunk is damaged in the region: EIO naming the chunk, never
+// other bytes; the other chunks still read.
+TEST_F(RegionTest, CloneFromRegionRefusesADamagedChunk) {
+  CreateRp("rp1");
+  Push("rp1");
+  const std::string victim = ChunkObjectAt(20 * kMiB);
+  const std::string other = ChunkObjectAt(20 * kMiB + kChunk);
+  const std::string body = dir_ / "other-body";
+  ASSERT_EQ(Rados({"get", other, body}).exit_code, 0);
+  ASSERT_EQ(Rados({"put", victim, body}).exit_code, 0);
+  ASSERT_EQ(RB({"clone", "--from-region", "r", "vm.rp1", "vm", "c1"}).exit_code, 0);
+  auto h = RB({"hydrate", "vm", "c1"});
+  EXPECT_NE(h.exit_code, 0);
+  EXPECT_NE(h.err.find(victim.substr(std::string("rpfs.chunk.").size())), std::string::npos)
+      << h.err;
+  EXPECT_NE(h.err.find("damaged"), std::string::npos) << h.err;
+  auto list = RB({"clone-list", "--json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_EQ(Json(list)[0]["hydrated"], false);
+  // An unknown snapshot is refused before anything is made.
+  auto none = RB({"clone", "--from-region", "r", "nope", "vm", "c2"});
+  EXPECT_EQ(none.exit_code, 3) << none.err;
+  EXPECT_EQ(RB({"clone-list", "--json"}).out, list.out);
+}
+
+}  // namespace
+}  // namespace rpfs::testing
