@@ -33,7 +33,7 @@ if ((quick == 0)); then
     -DRPFS_SANITIZE=address,undefined -DRPFS_BUILD_BENCH=OFF >/dev/null
   cmake --build build-asan -j"$(nproc)" --target rpfs_util_test rpfs_format_test \
     rpfs_store_test rpfs_image_test rpfs_virt_test \
-    rpfs_rp_unit_test rpfs_control_test rpfs_integration_test
+    rpfs_rp_unit_test rpfs_control_test rpfs_region_test rpfs_integration_test
   echo "== unit + integration tests under ASan+UBSan"
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
