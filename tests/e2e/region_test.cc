@@ -136,8 +136,9 @@ class RegionTest : public CliTest {
     InitWithVm();
     ASSERT_EQ(RB({"init"}).exit_code, 0);
     for (const auto& s : {store(), storeB()}) {
-      auto r = Rpfs(s, {"region", "add", "r", "--ceph-conf", conf_, "--pool", pool_});
+      auto r = Rpfs(s, {"region", "add", "r", "--ceph-conf", conf_, "--pool", pool_, "--json"});
       ASSERT_EQ(r.exit_code, 0) << r.err;
+      EXPECT_EQ(Json(r)["pool"], pool_) << r.out;
     }
   }
 
@@ -736,6 +737,13 @@ TEST_F(RegionTest, CloneFromRegionRefusesADamagedChunk) {
   auto none = RB({"clone", "--from-region", "r", "nope", "vm", "c2"});
   EXPECT_EQ(none.exit_code, 3) << none.err;
   EXPECT_EQ(RB({"clone-list", "--json"}).out, list.out);
+  // Forgetting the region here leaves the pool alone; the clone then cannot reach it.
+  auto removed = RB({"region", "remove", "r", "--json"});
+  ASSERT_EQ(removed.exit_code, 0) << removed.err;
+  EXPECT_EQ(Json(removed)["region"], "r");
+  EXPECT_TRUE(Json(RB({"region", "list", "--json"})).empty());
+  EXPECT_EQ(Json(RA({"region", "snapshots", "r", "--json"})).size(), 1u);
+  ExpectError(RB({"hydrate", "vm", "c1"}), 3, {"region r does not exist"});
 }
 
 }  // namespace
