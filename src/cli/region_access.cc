@@ -39,6 +39,18 @@ Result<std::unique_ptr<region::Region>> OpenRegion(const RegionConfig& cfg) {
   return std::make_unique<region::Region>(cfg.name, std::move(objects));
 }
 
+Result<RegionSession> OpenRegionSession(const Context& ctx, const std::string& name) {
+  RegionSession s;
+  RPFS_ASSIGN_OR_RETURN(s.repo, ctx.OpenRepo());
+  RPFS_ASSIGN_OR_RETURN(s.region, OpenRegion(*s.repo, name));
+  return s;
+}
+
+Result<region::Manifest> LoadSnapshot(region::Region& region, const std::string& snapshot) {
+  RPFS_ASSIGN_OR_RETURN(auto summary, region.Find(snapshot));
+  return region.LoadManifest(summary);
+}
+
 std::string HostName() {
   char buf[256] = {};
   if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";

@@ -37,18 +37,15 @@ class CloneVerb final : public CliVerb {
           "--define with --from-region is not supported yet: define the domain on the clone's "
           "disks in the mount"));
     }
-    auto repo = ctx.OpenRepo();
-    if (!repo.ok()) return ctx.Fail(repo.status());
-    auto region = OpenRegion(**repo, region_);
-    if (!region.ok()) return ctx.Fail(region.status());
-    auto snap = (*region)->Find(snapshot);
-    if (!snap.ok()) return ctx.Fail(snap.status());
-    auto manifest = (*region)->LoadManifest(*snap);
+    auto session = OpenRegionSession(ctx, region_);
+    if (!session.ok()) return ctx.Fail(session.status());
+    region::Region* region = session->region.get();
+    auto manifest = LoadSnapshot(*region, snapshot);
     if (!manifest.ok()) return ctx.Fail(manifest.status());
-    const std::string from = "region " + (*region)->name() + " snapshot " + snapshot;
-    auto c = (*repo)->CreateRemoteClone(vm, cmd_.target,
-                                        region::CloneSource((*region)->name(), snapshot), from,
-                                        manifest->chunk_size, region::RemoteDisksOf(*manifest));
+    const std::string from = "region " + region->name() + " snapshot " + snapshot;
+    auto c = session->repo->CreateRemoteClone(
+        vm, cmd_.target, region::CloneSource(region->name(), snapshot), from, manifest->chunk_size,
+        region::RemoteDisksOf(*manifest));
     if (!c.ok()) return ctx.Fail(c.status());
     nlohmann::json j = CloneJson(*c);
     ctx.Report(j, "cloned " + from + " as " + vm + "/" + cmd_.target + "\n");

@@ -25,30 +25,28 @@ class PullVerb final : public CliVerb {
     if (!ctx.CheckName(vm_, "vm name", &code) || !ctx.CheckName(rp_, "rp name", &code)) {
       return code;
     }
-    auto repo = ctx.OpenRepo();
-    if (!repo.ok()) return ctx.Fail(repo.status());
-    auto region = OpenRegion(**repo, region_);
-    if (!region.ok()) return ctx.Fail(region.status());
-    auto snap = (*region)->Find(snapshot_);
-    if (!snap.ok()) return ctx.Fail(snap.status());
-    auto manifest = (*region)->LoadManifest(*snap);
+    auto session = OpenRegionSession(ctx, region_);
+    if (!session.ok()) return ctx.Fail(session.status());
+    region::Region* region = session->region.get();
+    auto manifest = LoadSnapshot(*region, snapshot_);
     if (!manifest.ok()) return ctx.Fail(manifest.status());
-    auto streams = (*region)->OpenStreams(*manifest);
+    const region::Summary* snap = &manifest->summary;
+    auto streams = region->OpenStreams(*manifest);
     if (!streams.ok()) return ctx.Fail(streams.status());
     ImportOptions opts;
     opts.description = snap->description.empty()
-                           ? "pulled from region " + (*region)->name() + " snapshot " + snapshot_
+                           ? "pulled from region " + region->name() + " snapshot " + snapshot_
                            : snap->description;
     opts.domain_xml = manifest->domain_xml;
     ProgressBar bar(ctx.err, "pull " + snapshot_);
-    auto rp = (*repo)->ImportRp(vm_, rp_, std::move(*streams), opts, bar.Callback());
+    auto rp = session->repo->ImportRp(vm_, rp_, std::move(*streams), opts, bar.Callback());
     bar.Finish();
     if (!rp.ok()) return ctx.Fail(rp.status());
     nlohmann::json j = RpJson(*rp);
-    j["region"] = JsonText((*region)->name());
+    j["region"] = JsonText(region->name());
     j["snapshot"] = JsonText(snapshot_);
-    ctx.Report(j, "pulled snapshot " + snapshot_ + " from region " + (*region)->name() + " as " +
-                      vm_ + "/" + rp_ + " (" + HumanBytes(rp->added_bytes) + " added)\n");
+    ctx.Report(j, "pulled snapshot " + snapshot_ + " from region " + region->name() + " as " + vm_ +
+                      "/" + rp_ + " (" + HumanBytes(rp->added_bytes) + " added)\n");
     return kExitOk;
   }
 

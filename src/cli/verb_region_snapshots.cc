@@ -34,11 +34,10 @@ class RegionSnapshotsVerb final : public CliVerb {
   }
 
   int Run(const Context& ctx) override {
-    auto repo = ctx.OpenRepo();
-    if (!repo.ok()) return ctx.Fail(repo.status());
-    auto region = OpenRegion(**repo, region_);
-    if (!region.ok()) return ctx.Fail(region.status());
-    auto snaps = (*region)->Snapshots();
+    auto session = OpenRegionSession(ctx, region_);
+    if (!session.ok()) return ctx.Fail(session.status());
+    region::Region* region = session->region.get();
+    auto snaps = region->Snapshots();
     if (!snaps.ok()) return ctx.Fail(snaps.status());
     if (ctx.json) {
       nlohmann::json j = nlohmann::json::array();
@@ -68,14 +67,13 @@ class RegionDeleteVerb final : public CliVerb {
   }
 
   int Run(const Context& ctx) override {
-    auto repo = ctx.OpenRepo();
-    if (!repo.ok()) return ctx.Fail(repo.status());
-    auto region = OpenRegion(**repo, region_);
-    if (!region.ok()) return ctx.Fail(region.status());
+    auto session = OpenRegionSession(ctx, region_);
+    if (!session.ok()) return ctx.Fail(session.status());
+    region::Region* region = session->region.get();
     nlohmann::json j = nlohmann::json::array();
     std::string text;
     for (const auto& name : snapshots_) {
-      auto r = (*region)->Delete(name);
+      auto r = region->Delete(name);
       if (!r.ok()) return ctx.Fail(r.status());
       j.push_back({{"snapshot", JsonText(name)},
                    {"references_dropped", r->chunks_released},
@@ -102,18 +100,17 @@ class RegionVerifyVerb final : public CliVerb {
   }
 
   int Run(const Context& ctx) override {
-    auto repo = ctx.OpenRepo();
-    if (!repo.ok()) return ctx.Fail(repo.status());
-    auto region = OpenRegion(**repo, region_);
-    if (!region.ok()) return ctx.Fail(region.status());
-    auto r = (*region)->Verify(sample_);
+    auto session = OpenRegionSession(ctx, region_);
+    if (!session.ok()) return ctx.Fail(session.status());
+    region::Region* region = session->region.get();
+    auto r = region->Verify(sample_);
     if (!r.ok()) return ctx.Fail(r.status());
     std::string text =
-        "region " + (*region)->name() + ": " + std::to_string(r->snapshots) + " snapshots, " +
+        "region " + region->name() + ": " + std::to_string(r->snapshots) + " snapshots, " +
         std::to_string(r->chunks) + " chunks referenced, " + std::to_string(r->chunks_hashed) +
         " re-hashed: " + (r->ok() ? "ok" : std::to_string(r->problems.size()) + " problems") + "\n";
     for (const auto& p : r->problems) text += "  " + p + "\n";
-    ctx.Report({{"region", JsonText((*region)->name())},
+    ctx.Report({{"region", JsonText(region->name())},
                 {"snapshots", r->snapshots},
                 {"chunks", r->chunks},
                 {"chunks_hashed", r->chunks_hashed},
@@ -143,18 +140,17 @@ class RegionGcVerb final : public CliVerb {
                       grace_.find_first_not_of('0') != 0;
     auto grace = zero ? Result<int64_t>(int64_t{0}) : rp::ParseDuration(grace_);
     if (!grace.ok()) return ctx.Fail(grace.status().WithContext("--grace"));
-    auto repo = ctx.OpenRepo();
-    if (!repo.ok()) return ctx.Fail(repo.status());
-    auto region = OpenRegion(**repo, region_);
-    if (!region.ok()) return ctx.Fail(region.status());
-    auto r = (*region)->Gc(*grace);
+    auto session = OpenRegionSession(ctx, region_);
+    if (!session.ok()) return ctx.Fail(session.status());
+    region::Region* region = session->region.get();
+    auto r = region->Gc(*grace);
     if (!r.ok()) return ctx.Fail(r.status());
     std::string text;
     for (const auto& n : r->finished) text += "removed unfinished snapshot " + n + "\n";
-    text += "region " + (*region)->name() + ": " + std::to_string(r->chunks_removed) +
+    text += "region " + region->name() + ": " + std::to_string(r->chunks_removed) +
             " chunks removed, " + std::to_string(r->stale_references) + " stale references and " +
             std::to_string(r->manifests_removed) + " stray manifest objects dropped\n";
-    ctx.Report({{"region", JsonText((*region)->name())},
+    ctx.Report({{"region", JsonText(region->name())},
                 {"finished", JsonTexts(r->finished)},
                 {"chunks_removed", r->chunks_removed},
                 {"stale_references", r->stale_references},
