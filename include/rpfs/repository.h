@@ -330,10 +330,27 @@ class RemoteChunks {
   // Fills `out` (exactly the chunk's length) with chunk `digest` (32 raw bytes), checked
   // against its SHA-256: an error naming it, never wrong bytes.
   virtual Status Read(std::string_view digest, std::span<std::byte> out) = 0;
+  // A hint: these chunks will be read soon. Fetching them all at once (in flight together)
+  // makes the Reads that follow local. Failures are left for Read to report.
+  virtual void Prefetch(const std::vector<std::string>& digests) { (void)digests; }
 };
 // The RemoteChunks of a clone's source ("region:<region>:<snapshot>").
 using RemoteChunksFactory =
     std::function<Result<std::shared_ptr<RemoteChunks>>(const std::string& source)>;
+
+// Snapshots kept elsewhere (the store's regions), for the mount's `.region/` view. Given
+// by the caller (SetRemoteSnapshots), so this layer knows nothing of regions. Thread-safe.
+class RemoteSnapshots {
+ public:
+  virtual ~RemoteSnapshots() = default;
+  // Whether there is anything to show (a region is configured); cheap, asks no server.
+  virtual bool Configured() const = 0;
+  // Every snapshot, named as `.region/` shows it, as an RpInfo: its name, the time its RP
+  // was made, and its disks with their sizes and access.
+  virtual Result<std::vector<RpInfo>> List() = 0;
+  virtual Result<std::unique_ptr<DiskReader>> OpenDisk(const std::string& snapshot,
+                                                       const std::string& disk) = 0;
+};
 
 // One disk of a clone made from elsewhere: its size, access and chunks (index, digest).
 struct RemoteDisk {
@@ -431,6 +448,9 @@ class Repository {
                                       const std::string& source, const std::string& from,
                                       uint32_t chunk_size, const std::vector<RemoteDisk>& disks);
   void SetRemoteChunksFactory(RemoteChunksFactory factory);
+  // The `.region/` view's source; null (the default) shows none.
+  void SetRemoteSnapshots(std::shared_ptr<RemoteSnapshots> snapshots);
+  std::shared_ptr<RemoteSnapshots> remote_snapshots() const;
   // Fetches every chunk not yet present; afterwards the clone never reads the store again.
   Status HydrateClone(const std::string& vm, const std::string& clone,
                       const ProgressFn& progress = nullptr);

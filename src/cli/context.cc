@@ -8,6 +8,7 @@
 #include "cli/progress.h"
 #include "cli/region_access.h"
 #include "region/remote_chunks.h"
+#include "region/remote_snapshots.h"
 #include "rpfs/names.h"
 #include "virt/libvirt_hypervisor.h"
 
@@ -24,6 +25,9 @@ Result<std::shared_ptr<Repository>> Context::OpenRepo() const {
         RPFS_ASSIGN_OR_RETURN(auto opened, OpenRegion(*r, name));
         return region::NewRegionChunks(std::move(opened));
       });
+  // The mount's .region/ view: the snapshots of the store's regions.
+  repo->SetRemoteSnapshots(region::NewRegionSnapshots(
+      repo.get(), [r = repo.get()](const std::string& name) { return OpenRegion(*r, name); }));
   return std::shared_ptr<Repository>(std::move(repo));
 }
 

@@ -34,21 +34,21 @@ void Filesystem::OnStoreChange(const StoreChange& c) {
     return;
   }
   if (c.kind == StoreChange::Kind::kCloneCreated || c.kind == StoreChange::Kind::kCloneDeleted) {
-    if (auto clones = inodes_.Find(NodeKey{NodeKind::kClonesDir, c.vm, 0, "", "", "", 0, 0})) {
+    if (auto clones = inodes_.Find(NodeKey{NodeKind::kClonesDir, c.vm, 0, "", "", "", 0, 0, ""})) {
       kernel_cache_->InvalidateEntry(*clones, c.rp);
       kernel_cache_->InvalidateAttrs(*clones);
     }
     return;
   }
   // The kernel can only cache names under a VM directory it has looked up.
-  auto vm_dir = inodes_.Find(NodeKey{NodeKind::kVm, c.vm, 0, "", "", "", 0, 0});
+  auto vm_dir = inodes_.Find(NodeKey{NodeKind::kVm, c.vm, 0, "", "", "", 0, 0, ""});
   if (vm_dir) {
     kernel_cache_->InvalidateEntry(*vm_dir, c.rp);
     if (!c.new_name.empty()) kernel_cache_->InvalidateEntry(*vm_dir, c.new_name);
     kernel_cache_->InvalidateAttrs(*vm_dir);
   }
   // The info file shows the RP's name.
-  if (auto info = inodes_.Find(NodeKey{NodeKind::kInfo, c.vm, c.rp_id, "", "", "", 0, 0})) {
+  if (auto info = inodes_.Find(NodeKey{NodeKind::kInfo, c.vm, c.rp_id, "", "", "", 0, 0, ""})) {
     kernel_cache_->InvalidateAttrs(*info);
   }
 }

@@ -17,6 +17,8 @@ std::string NodeKey::Encode() const {
   k += std::to_string(guest_ino);
   k.push_back('\0');
   k += std::to_string(other_rp_id);
+  k.push_back('\0');
+  k += snapshot;
   return k;
 }
 

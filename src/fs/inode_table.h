@@ -38,6 +38,9 @@ enum class NodeKind : uint8_t {
   kGuestNode,     // any file or directory below a volume root (volume, guest_ino)
   kDiffFromDir,   // <vm>/<rp>/files/.diff-from
   kDiffText,      // <vm>/<rp>/files/.diff-from/<rp>: the changes from other_rp_id to rp_id
+  kRegionDir,     // .region: snapshots of the store's regions
+  kRegionSnap,    // .region/<snapshot>
+  kRegionDisk,    // .region/<snapshot>/<disk>.raw
 };
 
 struct NodeKey {
@@ -49,6 +52,7 @@ struct NodeKey {
   std::string volume;        // guest files: the volume ("vda1")
   uint64_t guest_ino = 0;    // kGuestNode: the guest filesystem's inode (hard links share a node)
   uint64_t other_rp_id = 0;  // kDiffText: the RP compared with
+  std::string snapshot;      // kRegionSnap, kRegionDisk: the region snapshot
   std::string Encode() const;
 };
 

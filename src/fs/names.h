@@ -23,6 +23,10 @@ inline constexpr char kVolumesFile[] = ".volumes";
 // files/.diff-from/<other rp>: the guest files changed from that RP to this one.
 inline constexpr char kDiffFromDir[] = ".diff-from";
 
+// The snapshots of the store's regions (docs/region.md), at the root; VM names never start
+// with '.', so it never collides with one.
+inline constexpr char kRegionDir[] = ".region";
+
 // "vda" -> "vda.raw"
 inline std::string DiskFileName(std::string_view disk) { return std::string(disk) + kDiskSuffix; }
 // "vda.raw" -> "vda"; empty when `file` is not a disk file name.

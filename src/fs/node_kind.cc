@@ -31,6 +31,9 @@ const NodeKindOps& VolumeDirKind();
 const NodeKindOps& GuestNodeKind();
 const NodeKindOps& DiffFromDirKind();
 const NodeKindOps& DiffTextKind();
+const NodeKindOps& RegionDirKind();
+const NodeKindOps& RegionSnapKind();
+const NodeKindOps& RegionDiskKind();
 
 // The registry. No default: -Wswitch names a kind without ops.
 const NodeKindOps& KindOps(NodeKind kind) {
@@ -75,6 +78,12 @@ const NodeKindOps& KindOps(NodeKind kind) {
       return DiffFromDirKind();
     case NodeKind::kDiffText:
       return DiffTextKind();
+    case NodeKind::kRegionDir:
+      return RegionDirKind();
+    case NodeKind::kRegionSnap:
+      return RegionSnapKind();
+    case NodeKind::kRegionDisk:
+      return RegionDiskKind();
   }
   // Node keys are made only by the kinds above: any other value is a corrupted key.
   std::abort();

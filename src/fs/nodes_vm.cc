@@ -32,6 +32,7 @@ class Root final : public DirectoryKind {
   }
   Result<NodeKey> LookupChild(NodeContext& ctx, const NodeKey& dir,
                               const std::string& name) const override {
+    if (name == kRegionDir && HasRegions(ctx)) return ChildKey(dir, NodeKind::kRegionDir);
     if (!ValidateName(name, "vm name").ok()) return Status::NotFound(name);
     RPFS_RETURN_IF_ERROR(ctx.repo->GetVm(name).status());
     return VmKey(dir, name);
@@ -39,11 +40,17 @@ class Root final : public DirectoryKind {
   Result<std::vector<ChildNode>> ListChildren(NodeContext& ctx, const NodeKey& dir) const override {
     RPFS_ASSIGN_OR_RETURN(auto vms, ctx.repo->ListVms());
     std::vector<ChildNode> out;
+    if (HasRegions(ctx)) out.push_back({kRegionDir, ChildKey(dir, NodeKind::kRegionDir), {}});
     for (const auto& vm : vms) out.push_back({vm.name, VmKey(dir, vm.name), {}});
     return out;
   }
 
  private:
+  // `.region/` is shown only when the store has a region (nodes_region.cc).
+  static bool HasRegions(NodeContext& ctx) {
+    auto remote = ctx.repo->remote_snapshots();
+    return remote && remote->Configured();
+  }
   static NodeKey VmKey(const NodeKey& root, const std::string& vm) {
     NodeKey key = ChildKey(root, NodeKind::kVm);
     key.vm = vm;

@@ -106,13 +106,13 @@ Result<Summary> Region::Find(const std::string& snapshot) {
   return s;
 }
 
-Result<Manifest> Region::LoadManifest(const Summary& snapshot) {
+Result<Manifest> Region::LoadManifest(const Summary& snapshot, bool with_chunks) {
   const std::string label = Label(snapshot.name);
   auto header = objects_->ReadMany({ManifestObject(snapshot.sid)});
   if (!header[0].ok()) return header[0].status().WithContext(label, ": manifest");
   auto m = DecodeManifest(*header[0]);
   if (!m.ok()) return m.status().WithContext(label, ": manifest");
-  for (size_t s = 0; s < m->streams.size(); ++s) {
+  for (size_t s = 0; with_chunks && s < m->streams.size(); ++s) {
     ManifestStream& stream = m->streams[s];
     std::vector<std::string> parts;
     for (size_t p = 0; p < m->PartCount(s); ++p) parts.push_back(PartObject(snapshot.sid, s, p));
@@ -480,13 +480,16 @@ Result<GcResult> Region::Gc(int64_t grace_us) {
 Result<RegionVerifyResult> Region::Verify(uint32_t sample_percent) {
   RegionVerifyResult out;
   RPFS_ASSIGN_OR_RETURN(auto snaps, Snapshots());
-  // Which snapshots need each chunk.
+  // A problem of a snapshot that another host deletes while this verify runs is no
+  // problem: its references go away on purpose. Each problem remembers its snapshot, and
+  // only those of snapshots still published (same sid) at the end are reported.
+  std::vector<std::pair<const Summary*, std::string>> found;
   std::unordered_map<Digest, std::vector<const Summary*>, DigestHash> users;
   for (const auto& s : snaps) {
     out.snapshots++;
     auto m = LoadManifest(s);
     if (!m.ok()) {
-      out.problems.push_back(m.status().message());
+      found.emplace_back(&s, m.status().message());
       continue;
     }
     for (const auto& d : Distinct(*m)) users[d].push_back(&s);
@@ -498,35 +501,50 @@ Result<RegionVerifyResult> Region::Verify(uint32_t sample_percent) {
   RPFS_RETURN_IF_ERROR(ForBatches(digests, [&](const std::vector<Digest>& batch) -> Status {
     const auto oids = ChunkObjects(batch);
     auto omaps = objects_->GetOmapMany(oids);
-    std::vector<std::string> sampled;
-    std::vector<Digest> sampled_digests;
+    std::vector<size_t> sampled;
     for (size_t i = 0; i < batch.size(); ++i) {
       out.chunks++;
       for (const Summary* s : users[batch[i]]) {
+        const std::string chunk = Label(s->name) + ": chunk " + batch[i].Hex() + ": ";
         if (!omaps[i].ok()) {
-          out.problems.push_back(Label(s->name) + ": chunk " + batch[i].Hex() + ": " +
-                                 (omaps[i].status.code() == Status::Code::kNotFound
-                                      ? std::string("missing")
-                                      : omaps[i].status.message()));
+          found.emplace_back(s, chunk + (omaps[i].status.code() == Status::Code::kNotFound
+                                             ? std::string("missing")
+                                             : omaps[i].status.message()));
         } else if (omaps[i].values.count(s->sid) == 0) {
-          out.problems.push_back(Label(s->name) + ": chunk " + batch[i].Hex() +
-                                 ": does not hold the snapshot's reference");
+          found.emplace_back(s, chunk + "does not hold the snapshot's reference");
         }
       }
-      if (omaps[i].ok() && rng() % 100 < sample_percent) {
-        sampled.push_back(oids[i]);
-        sampled_digests.push_back(batch[i]);
-      }
+      if (omaps[i].ok() && rng() % 100 < sample_percent) sampled.push_back(i);
     }
-    auto bodies = objects_->ReadMany(sampled);
-    for (size_t i = 0; i < sampled.size(); ++i) {
+    std::vector<std::string> sampled_oids;
+    for (size_t i : sampled) sampled_oids.push_back(oids[i]);
+    auto bodies = objects_->ReadMany(sampled_oids);
+    for (size_t k = 0; k < sampled.size(); ++k) {
       out.chunks_hashed++;
-      Status st = bodies[i].ok() ? CheckChunk(*bodies[i], sampled_digests[i]) : bodies[i].status();
-      if (!st.ok())
-        out.problems.push_back("chunk " + sampled_digests[i].Hex() + ": " + st.message());
+      const Digest& d = batch[sampled[k]];
+      Status st = bodies[k].ok() ? CheckChunk(*bodies[k], d) : bodies[k].status();
+      if (st.ok()) continue;
+      if (st.code() == Status::Code::kNotFound) {  // removed since: whose was it?
+        for (const Summary* s : users[d]) {
+          found.emplace_back(s, Label(s->name) + ": chunk " + d.Hex() + ": missing");
+        }
+      } else {
+        found.emplace_back(nullptr, "chunk " + d.Hex() + ": " + st.message());
+      }
     }
     return Status::OK();
   }));
+  if (found.empty()) return out;
+  RPFS_ASSIGN_OR_RETURN(Omap now, ReadIndex());
+  for (auto& [s, problem] : found) {
+    if (s != nullptr) {
+      auto it = now.find(kSnapKey + s->name);
+      auto still =
+          it == now.end() ? Result<Summary>(Status::NotFound("")) : DecodeSummary(it->second);
+      if (!still.ok() || still->sid != s->sid) continue;  // deleted meanwhile
+    }
+    out.problems.push_back(std::move(problem));
+  }
   return out;
 }
 

@@ -72,8 +72,8 @@ class Region {
   // Published snapshots, by name.
   Result<std::vector<Summary>> Snapshots();
   Result<Summary> Find(const std::string& snapshot);
-  // The snapshot's manifest with every stream's chunk list.
-  Result<Manifest> LoadManifest(const Summary& snapshot);
+  // The snapshot's manifest with every stream's chunk list (without: its header only).
+  Result<Manifest> LoadManifest(const Summary& snapshot, bool with_chunks = true);
   Result<DeleteResult> Delete(const std::string& snapshot);
   // `grace_us`: a push begun longer ago than this is dead (its host stopped mid-push).
   Result<GcResult> Gc(int64_t grace_us);

@@ -1,6 +1,9 @@
 #include "region/remote_chunks.h"
 
 #include <cstring>
+#include <deque>
+#include <mutex>
+#include <unordered_map>
 
 #include "region/snapshot_source.h"
 
@@ -9,25 +12,80 @@ namespace {
 
 constexpr char kSourcePrefix[] = "region:";
 
+// Reads chunks through a region. Prefetched chunks wait, decoded and checked, in a small
+// bounded buffer until their Read takes them.
 class RegionChunks final : public RemoteChunks {
  public:
   explicit RegionChunks(std::unique_ptr<Region> region) : region_(std::move(region)) {}
 
   Status Read(std::string_view digest, std::span<std::byte> out) override {
     RPFS_ASSIGN_OR_RETURN(Digest d, Digest::FromBytes(digest));
-    const std::string what = "region " + region_->name() + ": chunk " + d.Hex();
-    auto bodies = region_->objects().ReadMany({ChunkObject(d)});
-    if (!bodies[0].ok()) return Status::IOError(what + ": " + bodies[0].status().message(), EIO);
     std::string raw;
-    Status st = CheckChunk(*bodies[0], d, &raw);
-    if (st.ok() && raw.size() != out.size()) st = Status::Corruption("wrong length");
-    if (!st.ok()) return Status::IOError(what + " is damaged in the region: " + st.message(), EIO);
+    if (!TakePrefetched(d, &raw)) {
+      auto bodies = region_->objects().ReadMany({ChunkObject(d)});
+      RPFS_RETURN_IF_ERROR(Decode(d, bodies[0], &raw));
+    }
+    if (raw.size() != out.size()) {
+      return Status::IOError(What(d) + " is damaged in the region: wrong length", EIO);
+    }
     std::memcpy(out.data(), raw.data(), raw.size());
     return Status::OK();
   }
 
+  void Prefetch(const std::vector<std::string>& digests) override {
+    std::vector<Digest> wanted;
+    std::vector<std::string> oids;
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& raw : digests) {
+        auto d = Digest::FromBytes(raw);
+        if (!d.ok() || ready_.count(*d) != 0) continue;
+        wanted.push_back(*d);
+        oids.push_back(ChunkObject(*d));
+      }
+    }
+    if (wanted.size() < 2) return;
+    auto bodies = region_->objects().ReadMany(oids);  // all in flight at once
+    for (size_t i = 0; i < wanted.size(); ++i) {
+      std::string raw;
+      if (!Decode(wanted[i], bodies[i], &raw).ok()) continue;  // Read reports it
+      std::lock_guard lock(mu_);
+      if (ready_.emplace(wanted[i], std::move(raw)).second) order_.push_back(wanted[i]);
+      while (order_.size() > kMaxReady) {  // unread for long: dropped, fetched again if read
+        ready_.erase(order_.front());
+        order_.pop_front();
+      }
+    }
+  }
+
  private:
+  static constexpr size_t kMaxReady = 512;  // 32 MiB of 64 KiB chunks
+
+  std::string What(const Digest& d) const {
+    return "region " + region_->name() + ": chunk " + d.Hex();
+  }
+
+  Status Decode(const Digest& d, const Result<std::string>& body, std::string* raw) const {
+    if (!body.ok()) return Status::IOError(What(d) + ": " + body.status().message(), EIO);
+    Status st = CheckChunk(*body, d, raw);
+    if (!st.ok())
+      return Status::IOError(What(d) + " is damaged in the region: " + st.message(), EIO);
+    return Status::OK();
+  }
+
+  bool TakePrefetched(const Digest& d, std::string* raw) {
+    std::lock_guard lock(mu_);
+    auto it = ready_.find(d);
+    if (it == ready_.end()) return false;
+    *raw = std::move(it->second);
+    ready_.erase(it);  // its place in order_ is skipped when it comes up
+    return true;
+  }
+
   std::unique_ptr<Region> region_;
+  std::mutex mu_;  // guards ready_ and order_
+  std::unordered_map<Digest, std::string, DigestHash> ready_;
+  std::deque<Digest> order_;  // insertion order, for the bound
 };
 
 }  // namespace

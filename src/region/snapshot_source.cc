@@ -88,7 +88,61 @@ class SnapshotSource final : public image::ImageSource {
   std::vector<ChunkEntry> chunks_;  // by index
 };
 
+// SEEK_DATA/SEEK_HOLE from the chunk list; reads through a SnapshotSource.
+class SnapshotDiskReader final : public DiskReader {
+ public:
+  SnapshotDiskReader(std::shared_ptr<void> keep, ObjectStore* objects, std::string label,
+                     const ManifestStream& stream, uint32_t chunk_size)
+      : keep_(std::move(keep)),
+        source_(objects, std::move(label), stream, chunk_size),
+        chunk_size_(chunk_size),
+        chunks_(stream.chunks) {}
+
+  uint64_t size() const override { return source_.size(); }
+
+  Result<size_t> ReadAt(uint64_t offset, std::span<std::byte> out) const override {
+    if (offset >= size()) return size_t{0};
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(out.size(), size() - offset));
+    RPFS_RETURN_IF_ERROR(source_.ReadAt(offset, out.first(n)));
+    return n;
+  }
+
+  Result<uint64_t> NextData(uint64_t offset) const override {
+    if (offset >= size()) return size();
+    auto it = First(offset / chunk_size_);
+    if (it == chunks_.end()) return size();
+    return std::max(offset, it->index * chunk_size_);
+  }
+
+  Result<uint64_t> NextHole(uint64_t offset) const override {
+    if (offset >= size()) return size();
+    uint64_t index = offset / chunk_size_;
+    auto it = First(index);
+    if (it == chunks_.end() || it->index != index) return offset;  // inside a hole
+    while (std::next(it) != chunks_.end() && std::next(it)->index == it->index + 1) ++it;
+    return std::min(size(), (it->index + 1) * chunk_size_);
+  }
+
+ private:
+  std::vector<ChunkEntry>::const_iterator First(uint64_t index) const {
+    return std::lower_bound(chunks_.begin(), chunks_.end(), index,
+                            [](const ChunkEntry& e, uint64_t i) { return e.index < i; });
+  }
+
+  std::shared_ptr<void> keep_;
+  mutable SnapshotSource source_;  // ReadAt is safe from several threads
+  uint32_t chunk_size_;
+  std::vector<ChunkEntry> chunks_;
+};
+
 }  // namespace
+
+std::unique_ptr<DiskReader> NewSnapshotDiskReader(std::shared_ptr<void> keep, ObjectStore* objects,
+                                                  std::string label, const ManifestStream& stream,
+                                                  uint32_t chunk_size) {
+  return std::make_unique<SnapshotDiskReader>(std::move(keep), objects, std::move(label), stream,
+                                              chunk_size);
+}
 
 Status CheckChunk(std::string_view body, const Digest& digest, std::string* out) {
   std::string local;

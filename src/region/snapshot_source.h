@@ -8,6 +8,7 @@
 #include "image/image_source.h"
 #include "region/manifest.h"
 #include "region/object_store.h"
+#include "rpfs/repository.h"
 
 namespace rpfs::region {
 
@@ -21,5 +22,11 @@ Status CheckChunk(std::string_view body, const Digest& digest, std::string* out 
 std::unique_ptr<image::ImageSource> NewSnapshotSource(ObjectStore* objects, std::string label,
                                                       const ManifestStream& stream,
                                                       uint32_t chunk_size);
+
+// The same stream as a DiskReader (the mount's .region/<snap>/<disk>.raw); `keep` is held
+// for as long as the reader lives (what owns `objects`).
+std::unique_ptr<DiskReader> NewSnapshotDiskReader(std::shared_ptr<void> keep, ObjectStore* objects,
+                                                  std::string label, const ManifestStream& stream,
+                                                  uint32_t chunk_size);
 
 }  // namespace rpfs::region

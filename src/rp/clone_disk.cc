@@ -69,6 +69,16 @@ class RemoteChunkSource final : public CloneChunkSource {
     return remote_->Read(it->second.View(), out);
   }
 
+  void Prefetch(uint64_t first, uint64_t last) override {
+    auto it = std::lower_bound(chunks_.begin(), chunks_.end(), first,
+                               [](const auto& e, uint64_t i) { return e.first < i; });
+    std::vector<std::string> digests;
+    for (; it != chunks_.end() && it->first <= last; ++it) {
+      digests.emplace_back(it->second.View());
+    }
+    if (digests.size() > 1) remote_->Prefetch(digests);
+  }
+
  private:
   std::shared_ptr<RemoteChunks> remote_;
   std::vector<std::pair<uint64_t, Digest>> chunks_;
@@ -305,6 +315,7 @@ void CloneDiskImpl::MarkDurablyHydrated() {
 Result<size_t> CloneDiskImpl::ReadAt(uint64_t offset, std::span<std::byte> out) {
   if (offset >= size_) return size_t{0};
   const uint64_t end = std::min<uint64_t>(size_, offset + out.size());
+  PrefetchMissing(offset / cs_, (end - 1) / cs_);
   uint64_t pos = offset;
   while (pos < end) {
     uint64_t i = pos / cs_;
@@ -380,6 +391,12 @@ Result<bool> CloneDiskImpl::FlushLocked() {
   return complete;
 }
 
+void CloneDiskImpl::PrefetchMissing(uint64_t first, uint64_t last) {
+  while (first <= last && Present(first)) ++first;
+  while (last > first && Present(last)) --last;
+  if (first < last) source_->Prefetch(first, last);
+}
+
 Status CloneDiskImpl::Hydrate(const ProgressFn& progress) {
   constexpr uint64_t kWindow = 256;  // chunks per task
   ThreadPool pool(ThreadPool::DefaultWorkers());
@@ -388,7 +405,11 @@ Status CloneDiskImpl::Hydrate(const ProgressFn& progress) {
   std::mutex err_mu;
   Status first_error;
   pool.ParallelFor(windows, [&](size_t w) {
-    for (uint64_t i = w * kWindow; i < std::min(chunks_, (w + 1) * kWindow); ++i) {
+    const uint64_t window_end = std::min(chunks_, (w + 1) * kWindow);
+    for (uint64_t i = w * kWindow; i < window_end; ++i) {
+      if ((i - w * kWindow) % kPrefetchChunks == 0) {
+        PrefetchMissing(i, std::min(window_end, i + kPrefetchChunks) - 1);
+      }
       if (Present(i)) continue;
       Status s = Fill(i, {}, 0, {}, 0);
       if (!s.ok()) {

@@ -43,6 +43,11 @@ class CloneChunkSource {
   virtual ~CloneChunkSource() = default;
   // Fills `out` (chunk `index`'s length) with the chunk's bytes: zeros for a hole.
   virtual Status Fetch(uint64_t index, std::span<std::byte> out) = 0;
+  // A hint: chunks [first, last] will be fetched soon (a remote source gets them at once).
+  virtual void Prefetch(uint64_t first, uint64_t last) {
+    (void)first;
+    (void)last;
+  }
 };
 // The chunks of RP stream `stream` in `store`.
 std::unique_ptr<CloneChunkSource> NewStoreChunkSource(const store::Store* store, PageCache* pages,
@@ -98,6 +103,10 @@ class CloneDiskImpl final : public CloneDisk {
   }
   void MarkPresent(uint64_t i);
   uint32_t ChunkLength(uint64_t i) const;
+  // Tells the source which of chunks [first, last] are about to be filled (the span from
+  // the first to the last missing one), so a remote source fetches them at once.
+  void PrefetchMissing(uint64_t first, uint64_t last);
+  static constexpr uint64_t kPrefetchChunks = 32;  // per prefetch while hydrating
   // Makes chunk `i` present (fetching it unless a write covers it whole) and applies
   // `write` (bytes at `write_offset` within the chunk) if given; copies [copy_offset,
   // +copy.size()) of the chunk's final content into `copy` if given.

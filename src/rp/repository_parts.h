@@ -9,10 +9,12 @@
 //   gate      create_mu, write_mu, reader pins, chores, change delivery (rp/write_gate.h)
 //   clones    the clone disks open in this process (rp/clone_registry.h)
 //   domains   libvirt domains through rpfs::Hypervisor (rp/domain_points.h)
+//   remote    snapshots kept elsewhere, for the mount's .region/ view (set once, read often)
 //
 // The lock order of all of them is in rp/lock_order.h.
 #pragma once
 
+#include <atomic>
 #include <memory>
 
 #include "rp/catalog.h"
@@ -39,6 +41,7 @@ struct RepositoryParts {
   WriteGate gate;
   CloneRegistry clones;
   DomainPoints domains;
+  std::atomic<std::shared_ptr<RemoteSnapshots>> remote;
 
   // Releases the data of a deleted RP whose delete waited for its readers (write_mu held;
   // on failure its 'D' record stays for the next open).

@@ -87,6 +87,14 @@ Result<RpInfo> Repository::ImportRp(const std::string& vm, const std::string& rp
   return creation->Commit();
 }
 
+void Repository::SetRemoteSnapshots(std::shared_ptr<RemoteSnapshots> snapshots) {
+  impl_->remote.store(std::move(snapshots));
+}
+
+std::shared_ptr<RemoteSnapshots> Repository::remote_snapshots() const {
+  return impl_->remote.load();
+}
+
 Status Repository::AddRegion(const RegionConfig& region) {
   RPFS_RETURN_IF_ERROR(ValidateName(region.name, "region name"));
   if (region.ceph_conf.empty()) {

@@ -809,3 +809,58 @@ TEST_F(RegionTest, ConcurrentPushesAndDeletesOfSharedChunksNeverLoseOne) {
 
 }  // namespace
 }  // namespace rpfs::testing
+
+namespace rpfs::testing {
+namespace {
+
+// The mount's .region/ view on host B: every snapshot as a read-only image with the pushed
+// disk's access, byte-identical to host A's RP, holes seekable; a damaged chunk is EIO.
+TEST_F(RegionTest, MountShowsRegionSnapshotsReadOnly) {
+  if (::geteuid() != 0 || ::access("/dev/fuse", R_OK | W_OK) != 0) {
+    GTEST_SKIP() << "needs root and /dev/fuse to mount";
+  }
+  CreateRp("rp1");
+  Push("rp1");
+  const auto want = Exported(store(), "vm", "rp1");
+  const std::string mnt = dir_ / "mnt";
+  stdfs::create_directories(mnt);
+  ASSERT_EQ(RB({"mount", mnt}).exit_code, 0);
+  struct Unmount {
+    std::string mnt;
+    ~Unmount() { RunCommand({"fusermount3", "-u", mnt}); }
+  } unmount{mnt};
+
+  auto ls = RunCommand({"ls", "-a", mnt, mnt + "/.region", mnt + "/.region/vm.rp1"});
+  ASSERT_EQ(ls.exit_code, 0) << ls.err;
+  EXPECT_NE(ls.out.find(".region"), std::string::npos) << ls.out;
+  EXPECT_NE(ls.out.find("vm.rp1"), std::string::npos) << ls.out;
+  EXPECT_NE(ls.out.find("vda.raw"), std::string::npos) << ls.out;
+  const std::string disk = mnt + "/.region/vm.rp1/vda.raw";
+  struct stat st {};
+  ASSERT_EQ(::stat(disk.c_str(), &st), 0);
+  EXPECT_EQ(static_cast<uint64_t>(st.st_size), want.size());
+  EXPECT_EQ(st.st_mode & 0222, 0u) << "read-only";
+  EXPECT_TRUE(ReadAll(disk) == want) << "the snapshot reads other bytes than host A's RP";
+  // Holes from the chunk list: the image's data starts at 0, a hole at 4 MiB.
+  auto seek = RunCommand({"python3", "-c",
+                          "import os,sys; f=os.open(sys.argv[1],os.O_RDONLY); "
+                          "print(os.lseek(f,0,os.SEEK_HOLE), os.lseek(f,5<<20,os.SEEK_DATA))",
+                          disk});
+  EXPECT_EQ(seek.out, std::to_string(4 * kMiB) + " " + std::to_string(20 * kMiB) + "\n")
+      << seek.err;
+  auto write = RunCommand({"sh", "-c", "echo x >> " + disk});
+  EXPECT_NE(write.exit_code, 0);
+
+  // Damage one chunk in the region: its read is EIO, never other bytes.
+  const std::string victim = ChunkObjectAt(20 * kMiB);
+  const std::string body = dir_ / "other-body";
+  ASSERT_EQ(Rados({"get", ChunkObjectAt(20 * kMiB + kChunk), body}).exit_code, 0);
+  ASSERT_EQ(Rados({"put", victim, body}).exit_code, 0);
+  auto dd = RunCommand({"dd", "if=" + disk, "of=/dev/null", "bs=64K", "skip=320", "count=1",
+                        "iflag=direct", "status=none"});
+  EXPECT_NE(dd.exit_code, 0);
+  EXPECT_NE(dd.err.find("Input/output error"), std::string::npos) << dd.err;
+}
+
+}  // namespace
+}  // namespace rpfs::testing

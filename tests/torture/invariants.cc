@@ -1,5 +1,6 @@
 #include "torture/invariants.h"
 
+#include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -13,6 +14,21 @@ Observed Observe(const Paths& paths, std::string* error) {
   if (!list.ok() || !clones.ok()) {
     *error = "listing failed after recovery: " + list.err + clones.err;
     return seen;
+  }
+  if (paths.region) {
+    auto snaps = RunChild(RpfsArgv(paths, {"region", "snapshots", kRegion, "--json"}), {});
+    if (!snaps.ok()) {
+      *error = "region snapshots failed after recovery: " + snaps.err;
+      return seen;
+    }
+    try {
+      for (const auto& e : nlohmann::json::parse(snaps.out)) {
+        seen.snapshots.push_back(e["name"].get<std::string>());
+      }
+    } catch (const std::exception& ex) {
+      *error = std::string("unparseable snapshot listing: ") + ex.what();
+      return seen;
+    }
   }
   try {
     for (const auto& e : nlohmann::json::parse(list.out)) {
@@ -45,6 +61,16 @@ std::string CheckListing(const Model& model, const Observed& seen, CheckCounters
     for (const auto& n : want) msg += " " + n;
     return msg + " ]";
   }
+  std::vector<std::string> snapshots;
+  for (const auto& s : model.snapshots) snapshots.push_back(s.name);
+  std::sort(snapshots.begin(), snapshots.end());
+  if (seen.snapshots != snapshots) {
+    std::string msg = "the region lists [";
+    for (const auto& n : seen.snapshots) msg += " " + n;
+    msg += " ] but must hold [";
+    for (const auto& n : snapshots) msg += " " + n;
+    return msg + " ]";
+  }
   if (seen.clones.size() != model.clones.size()) {
     return "clone-list shows " + std::to_string(seen.clones.size()) + " clones, the model has " +
            std::to_string(model.clones.size());
@@ -53,6 +79,29 @@ std::string CheckListing(const Model& model, const Observed& seen, CheckCounters
     auto it = seen.clones.find(c.vm + "/" + c.name);
     if (it == seen.clones.end()) return "clone " + c.vm + "/" + c.name + " is not listed";
     if (c.hydrated && !it->second) return "clone " + c.vm + "/" + c.name + " is no longer hydrated";
+  }
+  return "";
+}
+
+std::string CheckRegion(const Model& model, const Paths& paths, CheckCounters* counters) {
+  if (!paths.region) return "";
+  auto v = RunChild(RpfsArgv(paths, {"region", "verify", kRegion}), {});
+  if (!v.ok()) return "region verify is not clean: " + v.out + v.err;
+  // Every snapshot pulled into the checker store reads back the RP it was pushed from.
+  Paths checker = paths;
+  checker.store = paths.checker_store;
+  for (const auto& s : model.snapshots) {
+    const std::string rp = "p" + std::to_string(++counters->pulls);
+    auto pull = RunChild(RpfsArgv(checker, {"pull", kRegion, s.name, "chk", rp}), {});
+    if (!pull.ok()) return "pull of snapshot " + s.name + " failed: " + pull.err;
+    auto r = RunChild(RpfsArgv(checker, {"export", "chk", rp, "vda", "-o", "-"}), {});
+    if (!r.ok()) return "export of pulled snapshot " + s.name + " failed: " + r.err;
+    if (Sha256(r.out) != s.rp.digest) {
+      ++counters->wrong_reads;
+      return "snapshot " + s.name + " pulls other bytes than RP " + s.rp.name + " had";
+    }
+    auto d = RunChild(RpfsArgv(checker, {"delete", "chk", rp}), {});
+    if (!d.ok()) return "delete in the checker store failed: " + d.err;
   }
   return "";
 }
@@ -72,6 +121,7 @@ std::string CheckContents(const Model& model, const Paths& paths, CheckCounters*
   auto v = RunChild(RpfsArgv(paths, {"verify"}), {});
   if (!v.ok()) return "verify is not clean: " + v.out + v.err;
   ++counters->verifies;
+  if (auto e = CheckRegion(model, paths, counters); !e.empty()) return e;
   for (const auto& c : model.clones) {
     auto r = RunChild({paths.self, "--read-clone", paths.store, c.vm, c.name}, {});
     if (!r.ok()) return "reading clone " + c.vm + "/" + c.name + " failed: " + r.err;

@@ -17,7 +17,11 @@ struct CheckCounters {
   uint64_t clone_blocks = 0;  // known clone blocks compared
   uint64_t wrong_reads = 0;   // exports or clone blocks that differed
   uint64_t lost_rps = 0;      // committed RPs missing from the listing
+  uint64_t pulls = 0;         // region snapshots pulled back and compared
 };
+
+// With a region: `region verify` is clean and every snapshot pulls back its RP's bytes.
+std::string CheckRegion(const Model& model, const Paths& paths, CheckCounters* counters);
 
 // What a fresh `rpfs list` / `clone-list` shows; "" or what went wrong in *error.
 Observed Observe(const Paths& paths, std::string* error);

@@ -39,9 +39,17 @@ struct CloneModel {
   void Forget(uint64_t offset, uint64_t len);
 };
 
+// A region snapshot (`rpfs push`): the bytes of the RP it was pushed from.
+struct SnapshotModel {
+  std::string name;
+  RpModel rp;
+};
+
 struct Model {
   std::vector<VmModel> vms;
   std::vector<CloneModel> clones;
+  bool region = false;                   // a region is configured (--ceph-conf)
+  std::vector<SnapshotModel> snapshots;  // published, in the region
   VmModel* Vm(const std::string& name);
   CloneModel* Clone(const std::string& vm, const std::string& name);
   size_t RpCount() const;

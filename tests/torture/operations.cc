@@ -20,6 +20,7 @@ namespace {
 
 constexpr size_t kMaxRpsPerVm = 6;
 constexpr size_t kMaxClones = 3;
+constexpr size_t kMaxSnapshots = 3;
 
 const std::vector<std::string>& Listed(const Observed& seen, const std::string& vm) {
   static const std::vector<std::string> kNone;
@@ -360,6 +361,69 @@ Op CloneWrite(std::mt19937_64* rng, Model* m, const Paths& p) {
   return op;
 }
 
+// A push of an RP to the region; killed, it leaves nothing listed (gc or a later push of
+// the same RP under the same name finishes it).
+Op Push(std::mt19937_64* rng, Model* m, const Paths& p, int serial) {
+  const VmModel* vm = PickVmWithRps(rng, *m, 1);
+  const RpModel rp = vm->rps[(*rng)() % vm->rps.size()];
+  const std::string name = "s" + std::to_string(serial);
+  Op op;
+  op.kind = "push";
+  op.argv = RpfsArgv(p, {"push", vm->name, rp.name, "--name", name});
+  op.crash_points = {{"push.begun", 1}, {"push.manifest", 1}, {"push.chunks", 1}};
+  op.resolve = [name, rp](const ChildResult& r, const Observed& seen, Model* model) {
+    std::string bad;
+    bool finished = Finished(r, &bad);
+    if (!bad.empty()) return bad;
+    bool listed = Has(seen.snapshots, name);
+    if (finished && !listed) return std::string("a pushed snapshot is not listed");
+    if (listed) model->snapshots.push_back(SnapshotModel{name, rp});
+    return std::string();
+  };
+  return op;
+}
+
+Op RegionDelete(std::mt19937_64* rng, Model* m, const Paths& p) {
+  const std::string name = m->snapshots[(*rng)() % m->snapshots.size()].name;
+  Op op;
+  op.kind = "region-del";
+  op.argv = RpfsArgv(p, {"region", "delete", kRegion, name});
+  op.crash_points = {
+      {"region_delete.begun", 1}, {"reclaim.unreferenced", 2}, {"reclaim.manifest", 1}};
+  op.resolve = [name](const ChildResult& r, const Observed& seen, Model* model) {
+    std::string bad;
+    bool finished = Finished(r, &bad);
+    if (!bad.empty()) return bad;
+    bool listed = Has(seen.snapshots, name);
+    if (finished && listed) return std::string("a deleted snapshot is still listed");
+    if (!listed) {
+      std::erase_if(model->snapshots, [&](const SnapshotModel& s) { return s.name == name; });
+    }
+    return std::string();
+  };
+  return op;
+}
+
+// Finishes interrupted deletes and removes every push in progress (there is none but the
+// killed ones: operations run one at a time).
+Op RegionGc(const Paths& p) {
+  Op op;
+  op.kind = "region-gc";
+  op.argv = RpfsArgv(p, {"region", "gc", kRegion, "--grace", "0h"});
+  op.crash_points = {{"reclaim.unreferenced", 3}, {"reclaim.manifest", 1}};
+  op.resolve = [](const ChildResult& r, const Observed& seen, Model* model) {
+    std::string bad;
+    Finished(r, &bad);
+    if (!bad.empty()) return bad;
+    std::vector<std::string> want;
+    for (const auto& s : model->snapshots) want.push_back(s.name);
+    std::sort(want.begin(), want.end());  // the region lists by name
+    if (seen.snapshots != want) return std::string("gc changed the list of snapshots");
+    return std::string();
+  };
+  return op;
+}
+
 }  // namespace
 
 Op PickOp(std::mt19937_64* rng, Model* m, const Paths& p, int serial) {
@@ -369,6 +433,13 @@ Op PickOp(std::mt19937_64* rng, Model* m, const Paths& p, int serial) {
   bool prunable = false;
   for (const auto& v : m->vms) prunable |= v.rps.size() >= 2;
   const bool clones = !m->clones.empty();
+  // With a region, one operation in five is a push, a region delete or a gc.
+  if (m->region && (*rng)() % 5 == 0) {
+    const int pick = static_cast<int>((*rng)() % 4);
+    if (pick < 2 && any_rp && m->snapshots.size() < kMaxSnapshots) return Push(rng, m, p, serial);
+    if (pick == 2 && !m->snapshots.empty()) return RegionDelete(rng, m, p);
+    return RegionGc(p);
+  }
   for (;;) {
     switch ((*rng)() % 20) {
       case 0:

@@ -16,16 +16,22 @@
 namespace rpfs::torture {
 
 struct Paths {
-  std::string rpfs;   // the binary under test
-  std::string self;   // this driver (for its --write-clone mode)
-  std::string store;  // the store directory
+  std::string rpfs;           // the binary under test
+  std::string self;           // this driver (for its --write-clone mode)
+  std::string store;          // the store directory
+  bool region = false;        // a region "r" is configured in the store
+  std::string checker_store;  // with a region: a second store that pulls snapshots back
 };
 
 // What a fresh process lists after the operation.
 struct Observed {
   std::map<std::string, std::vector<std::string>> rps;  // vm -> RP names, creation order
   std::map<std::string, bool> clones;                   // "vm/clone" -> hydrated
+  std::vector<std::string> snapshots;                   // the region's, when it has one
 };
+
+// The region every region operation uses (Setup adds it when --ceph-conf is given).
+inline constexpr char kRegion[] = "r";
 
 struct Op {
   std::string kind;  // "create", "delete", ...

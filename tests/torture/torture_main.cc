@@ -30,6 +30,7 @@ struct Options {
   std::string work;
   bool keep = false;
   bool verbose = false;
+  std::string ceph_conf;  // a region in this cluster's pool "rpfs": pushes, deletes, gc
 };
 
 struct KindStats {
@@ -40,7 +41,7 @@ struct KindStats {
 int Usage() {
   std::fprintf(stderr,
                "usage: rpfs_torture [--iterations N] [--seed S] [--max-seconds T] [--rpfs BIN]\n"
-               "                    [--work DIR] [--keep] [--verbose]\n");
+               "                    [--work DIR] [--keep] [--verbose] [--ceph-conf FILE]\n");
   return 2;
 }
 
@@ -77,6 +78,20 @@ std::string Setup(const Options& o, const Paths& p, Model* m) {
     vm.rps.push_back(RpModel{"base", Sha256(*bytes), bytes});
     m->vms.push_back(std::move(vm));
   }
+  if (!o.ceph_conf.empty()) {
+    Paths checker = p;
+    checker.store = p.checker_store;
+    for (const Paths* s : {&p, static_cast<const Paths*>(&checker)}) {
+      if (s == &checker) {
+        if (auto e = MustRun(*s, {"init"}); !e.empty()) return e;
+      }
+      if (auto e = MustRun(*s, {"region", "add", kRegion, "--ceph-conf", o.ceph_conf});
+          !e.empty()) {
+        return e;
+      }
+    }
+    m->region = true;
+  }
   return "";
 }
 
@@ -87,7 +102,7 @@ int Run(const Options& o) {
   ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
   if (n <= 0) return 1;
   self[n] = '\0';
-  Paths p{o.rpfs, self, o.work + "/store"};
+  Paths p{o.rpfs, self, o.work + "/store", !o.ceph_conf.empty(), o.work + "/checker"};
   Model model;
   if (auto e = Setup(o, p, &model); !e.empty()) {
     std::fprintf(stderr, "rpfs_torture: %s\n", e.c_str());
@@ -161,12 +176,13 @@ int Run(const Options& o) {
   std::printf(
       "rpfs_torture: %d iterations (seed %llu) in %.1f s: %d killed at a crash point, %d "
       "killed after a delay, %d finished; checked %llu exports, %llu verify runs, %llu clone "
-      "reads (%llu blocks); %llu committed RPs lost, %llu wrong reads\n",
+      "reads (%llu blocks), %llu region pulls; %llu committed RPs lost, %llu wrong reads\n",
       done, static_cast<unsigned long long>(o.seed), secs, at_point, after_delay, finished,
       static_cast<unsigned long long>(counters.exports),
       static_cast<unsigned long long>(counters.verifies),
       static_cast<unsigned long long>(counters.clone_reads),
       static_cast<unsigned long long>(counters.clone_blocks),
+      static_cast<unsigned long long>(counters.pulls),
       static_cast<unsigned long long>(counters.lost_rps),
       static_cast<unsigned long long>(counters.wrong_reads));
   return 0;
@@ -202,6 +218,8 @@ int main(int argc, char** argv) {
       o.keep = true;
     } else if (a == "--verbose") {
       o.verbose = true;
+    } else if (a == "--ceph-conf") {
+      o.ceph_conf = value();
     } else {
       return Usage();
     }
