@@ -33,7 +33,7 @@ declare -A SOURCES=(
                 src/guest/jbd2_replay.cc src/guest/jbd2_superblock.cc src/guest/crc32.cc
                 src/guest/block_overlay.cc src/guest/byte_source.cc src/util/status.cc"
   [guest_helper_protocol]="src/guest/helper_protocol.cc src/util/coding.cc src/util/status.cc"
-  [region_manifest]="src/region/manifest.cc src/util/coding.cc src/util/hash.cc
+  [region_manifest]="src/region/manifest.cc src/util/coding.cc src/util/hash.cc src/util/names.cc
                      src/util/status.cc -lcrypto -lxxhash"
 )
 

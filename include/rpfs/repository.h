@@ -348,7 +348,9 @@ class RemoteSnapshots {
   // Every snapshot, named as `.region/` shows it, as an RpInfo: its name, the time its RP
   // was made, and its disks with their sizes and access.
   virtual Result<std::vector<RpInfo>> List() = 0;
-  virtual Result<std::unique_ptr<DiskReader>> OpenDisk(const std::string& snapshot,
+  // Disk `disk` of snapshot `snapshot` as listed with id `id` (NotFound when the name now
+  // stands for another push).
+  virtual Result<std::unique_ptr<DiskReader>> OpenDisk(const std::string& snapshot, uint64_t id,
                                                        const std::string& disk) = 0;
 };
 

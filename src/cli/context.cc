@@ -1,5 +1,7 @@
 #include <cstdio>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -19,11 +21,22 @@ Result<std::shared_ptr<Repository>> Context::OpenRepo() const {
   RPFS_ASSIGN_OR_RETURN(auto repo, Repository::Open(store_dir));
   repo->SetHypervisorFactory(virt::ConnectLibvirt);
   // Clones of region snapshots read their chunks through the region (docs/region.md).
+  // One connection per region, shared by every clone disk reading from it.
+  struct Connections {
+    std::mutex mu;
+    std::map<std::string, std::shared_ptr<RemoteChunks>> by_region;
+  };
   repo->SetRemoteChunksFactory(
-      [r = repo.get()](const std::string& source) -> Result<std::shared_ptr<RemoteChunks>> {
+      [r = repo.get(), c = std::make_shared<Connections>()](
+          const std::string& source) -> Result<std::shared_ptr<RemoteChunks>> {
         RPFS_ASSIGN_OR_RETURN(std::string name, region::RegionOfCloneSource(source));
-        RPFS_ASSIGN_OR_RETURN(auto opened, OpenRegion(*r, name));
-        return region::NewRegionChunks(std::move(opened));
+        std::lock_guard lock(c->mu);
+        auto& chunks = c->by_region[name];
+        if (!chunks) {
+          RPFS_ASSIGN_OR_RETURN(auto opened, OpenRegion(*r, name));
+          chunks = region::NewRegionChunks(std::move(opened));
+        }
+        return chunks;
       });
   // The mount's .region/ view: the snapshots of the store's regions.
   repo->SetRemoteSnapshots(region::NewRegionSnapshots(

@@ -147,11 +147,13 @@ class RegionGcVerb final : public CliVerb {
     if (!r.ok()) return ctx.Fail(r.status());
     std::string text;
     for (const auto& n : r->finished) text += "removed unfinished snapshot " + n + "\n";
+    for (const auto& w : r->warnings) text += "warning: " + w + "\n";
     text += "region " + region->name() + ": " + std::to_string(r->chunks_removed) +
             " chunks removed, " + std::to_string(r->stale_references) + " stale references and " +
             std::to_string(r->manifests_removed) + " stray manifest objects dropped\n";
     ctx.Report({{"region", JsonText(region->name())},
                 {"finished", JsonTexts(r->finished)},
+                {"warnings", JsonTexts(r->warnings)},
                 {"chunks_removed", r->chunks_removed},
                 {"stale_references", r->stale_references},
                 {"manifest_objects_removed", r->manifests_removed}},

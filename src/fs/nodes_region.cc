@@ -15,21 +15,24 @@ Result<std::shared_ptr<RemoteSnapshots>> Remote(NodeContext& ctx) {
   return remote;
 }
 
-// The snapshot of `key` as an RpInfo (RemoteSnapshots::List).
-Result<NodeFacts> LoadSnapshot(NodeContext& ctx, const NodeKey& key) {
+// The snapshot of `key` as an RpInfo (RemoteSnapshots::List). Its id stands for the push
+// (the sid): a snapshot deleted and pushed again under the same name is another node, so
+// the kernel never serves the old one's cached pages for it. `any_push`: by name only.
+Result<NodeFacts> LoadSnapshot(NodeContext& ctx, const NodeKey& key, bool any_push = false) {
   RPFS_ASSIGN_OR_RETURN(auto remote, Remote(ctx));
   RPFS_ASSIGN_OR_RETURN(auto snaps, remote->List());
   for (auto& s : snaps) {
-    if (s.name == key.snapshot) {
+    if (s.name == key.snapshot && (any_push || s.id == key.rp_id)) {
       return NodeFacts{std::make_shared<const RpInfo>(std::move(s)), {}, {}};
     }
   }
   return Status::NotFound("no region snapshot " + key.snapshot);
 }
 
-NodeKey SnapshotKey(const NodeKey& dir, const std::string& snapshot) {
+NodeKey SnapshotKey(const NodeKey& dir, const RpInfo& snapshot) {
   NodeKey key = ChildKey(dir, NodeKind::kRegionSnap);
-  key.snapshot = snapshot;
+  key.snapshot = snapshot.name;
+  key.rp_id = snapshot.id;
   return key;
 }
 
@@ -50,18 +53,19 @@ class RegionDir final : public DirectoryKind {
   }
   Result<NodeKey> LookupChild(NodeContext& ctx, const NodeKey& dir,
                               const std::string& name) const override {
-    NodeKey key = SnapshotKey(dir, name);
-    RPFS_RETURN_IF_ERROR(LoadSnapshot(ctx, key).status());
-    return key;
+    NodeKey by_name = ChildKey(dir, NodeKind::kRegionSnap);
+    by_name.snapshot = name;
+    RPFS_ASSIGN_OR_RETURN(NodeFacts facts, LoadSnapshot(ctx, by_name, /*any_push=*/true));
+    return SnapshotKey(dir, RpOf(facts));
   }
   Result<std::vector<ChildNode>> ListChildren(NodeContext& ctx, const NodeKey& dir) const override {
     RPFS_ASSIGN_OR_RETURN(auto remote, Remote(ctx));
     RPFS_ASSIGN_OR_RETURN(auto snaps, remote->List());
     std::vector<ChildNode> out;
     for (auto& s : snaps) {
+      NodeKey key = SnapshotKey(dir, s);
       std::string name = s.name;
-      out.push_back(
-          {name, SnapshotKey(dir, name), {std::make_shared<const RpInfo>(std::move(s)), {}, {}}});
+      out.push_back({name, key, {std::make_shared<const RpInfo>(std::move(s)), {}, {}}});
     }
     return out;
   }
@@ -112,7 +116,7 @@ class RegionDisk final : public FileKind {
   Status Open(NodeContext& ctx, const NodeKey& key, int flags, FileHandle* h) const override {
     RPFS_RETURN_IF_ERROR(CheckReadOnlyOpen(flags));
     RPFS_ASSIGN_OR_RETURN(auto remote, Remote(ctx));
-    RPFS_ASSIGN_OR_RETURN(h->disk, remote->OpenDisk(key.snapshot, key.disk));
+    RPFS_ASSIGN_OR_RETURN(h->disk, remote->OpenDisk(key.snapshot, key.rp_id, key.disk));
     return Status::OK();
   }
   bool UsesPageCache() const override { return true; }  // a snapshot never changes

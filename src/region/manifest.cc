@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <random>
 
+#include "format/records.h"
+#include "rpfs/names.h"
 #include "util/coding.h"
 
 namespace rpfs::region {
@@ -79,6 +81,11 @@ Result<Summary> DecodeSummary(std::string_view in) {
   Summary s;
   RPFS_RETURN_IF_ERROR(GetSummaryFields(d, &s));
   RPFS_RETURN_IF_ERROR(d.ExpectEnd());
+  // The name is a directory of the mount's .region/, the sid part of object names.
+  if (!ValidateName(s.name, "snapshot name").ok() || s.sid.empty() ||
+      s.sid.find_first_of("./") != std::string::npos) {
+    return Status::Corruption("region snapshot summary: invalid name or sid");
+  }
   return s;
 }
 
@@ -112,7 +119,12 @@ Result<Manifest> DecodeManifest(std::string_view in) {
   Manifest m;
   RPFS_RETURN_IF_ERROR(GetSummaryFields(d, &m.summary));
   RPFS_ASSIGN_OR_RETURN(uint64_t chunk_size, d.GetVarint());
-  if (chunk_size == 0 || chunk_size > (64u << 20)) return d.Truncated();
+  // A store's rule (format/records.h): a power of two from 4 KiB to 16 MiB.
+  if (chunk_size < format::kMinChunkSize || chunk_size > format::kMaxChunkSize ||
+      (chunk_size & (chunk_size - 1)) != 0) {
+    return Status::Corruption("region manifest: chunk size " + std::to_string(chunk_size) +
+                              " is not one a store can have");
+  }
   m.chunk_size = static_cast<uint32_t>(chunk_size);
   RPFS_ASSIGN_OR_RETURN(m.domain_xml, d.GetString());
   RPFS_ASSIGN_OR_RETURN(uint64_t n, d.GetVarint());
@@ -130,8 +142,18 @@ Result<Manifest> DecodeManifest(std::string_view in) {
       *f = static_cast<uint32_t>(v);
     }
     RPFS_ASSIGN_OR_RETURN(s.entries, d.GetVarint());
+    if (s.size > (1ull << 50)) return d.Truncated();
     const uint64_t chunks = (s.size + m.chunk_size - 1) / m.chunk_size;
-    if (s.size > (1ull << 50) || s.entries > chunks) return d.Truncated();
+    if (s.entries > chunks) return d.Truncated();
+    // Names become file names in the mount and an RP's streams when pulled.
+    if (s.memory ? s.name != "memory" : !ValidateName(s.name, "disk name").ok()) {
+      return Status::Corruption("region manifest: invalid stream name");
+    }
+    for (const auto& other : m.streams) {
+      if (other.name == s.name || (other.memory && s.memory)) {
+        return Status::Corruption("region manifest: stream " + s.name + " given twice");
+      }
+    }
     m.streams.push_back(std::move(s));
   }
   RPFS_RETURN_IF_ERROR(d.ExpectEnd());
@@ -162,9 +184,16 @@ Status DecodePart(std::string_view in, uint64_t chunk_count, std::vector<ChunkEn
   uint64_t prev = first_part ? 0 : out->back().index;
   for (uint64_t i = 0; i < n; ++i) {
     RPFS_ASSIGN_OR_RETURN(uint64_t gap, d.GetVarint());
-    uint64_t index = (i == 0) ? gap : prev + gap;
-    // Strictly ascending across parts, and inside the stream.
-    if ((i > 0 && gap == 0) || (i == 0 && !first_part && index <= prev) || index >= chunk_count) {
+    // Strictly ascending across parts, and inside the stream (no wrap-around: the gap is
+    // checked against what is left before the sum).
+    const bool relative = i > 0;
+    if (gap >= chunk_count || (relative && (gap == 0 || gap > chunk_count - 1 - prev))) {
+      return Status::Corruption(
+          "region manifest part: chunk index out of order or beyond the "
+          "stream");
+    }
+    uint64_t index = relative ? prev + gap : gap;
+    if ((!relative && !first_part && index <= prev) || index >= chunk_count) {
       return Status::Corruption("region manifest part: chunk index " + std::to_string(index) +
                                 " out of order or beyond the stream");
     }

@@ -27,8 +27,9 @@ struct Pending {
   librados::bufferlist data;
   std::map<std::string, librados::bufferlist> omap;
   bool more = false;
-  int rval = 0;
+  int rval = 0;  // the read's own result (librados writes it on completion)
   int omap_rval = 0;
+  int start_error = 0;  // aio_operate refused the operation: it never runs
   ~Pending() {
     if (c != nullptr) c->release();
   }
@@ -198,19 +199,16 @@ class RadosStore final : public ObjectStore {
   void Start(const std::string& oid, librados::ObjectWriteOperation* op, Pending* p) {
     p->c = librados::Rados::aio_create_completion();
     int r = io_->aio_operate(oid, p->c, op);
-    if (r < 0) p->rval = r;
+    if (r < 0) p->start_error = r;
   }
   void Start(const std::string& oid, librados::ObjectReadOperation* op, Pending* p,
              librados::bufferlist* out) {
     p->c = librados::Rados::aio_create_completion();
     int r = io_->aio_operate(oid, p->c, op, out);
-    if (r < 0) p->rval = r;
+    if (r < 0) p->start_error = r;
   }
   static int Wait(Pending* p) {
-    if (p->rval < 0 && !p->c->is_complete()) {
-      // aio_operate refused the op: it never runs.
-      return p->rval;
-    }
+    if (p->start_error < 0) return p->start_error;
     p->c->wait_for_complete();
     int r = p->c->get_return_value();
     if (r >= 0 && p->omap_rval < 0) r = p->omap_rval;

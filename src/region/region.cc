@@ -10,12 +10,14 @@
 #include "rpfs/names.h"
 #include "util/clock.h"
 #include "util/crash_point.h"
+#include "util/log.h"
 
 namespace rpfs::region {
 namespace {
 
 // Chunks per pipelined batch of object operations.
 constexpr size_t kBatch = 128;
+constexpr size_t kBatchBytes = 64ull << 20;
 constexpr char kRef[] = "1";
 
 bool StartsWith(std::string_view s, std::string_view prefix) {
@@ -29,14 +31,18 @@ std::string SidOfSnapObject(std::string_view oid) {
 }
 
 template <typename T, typename Fn>
-Status ForBatches(const std::vector<T>& items, Fn fn) {
-  for (size_t i = 0; i < items.size(); i += kBatch) {
-    const size_t end = std::min(items.size(), i + kBatch);
+Status ForBatches(const std::vector<T>& items, size_t per_batch, Fn fn) {
+  for (size_t i = 0; i < items.size(); i += per_batch) {
+    const size_t end = std::min(items.size(), i + per_batch);
     std::vector<T> batch(items.begin() + static_cast<ptrdiff_t>(i),
                          items.begin() + static_cast<ptrdiff_t>(end));
     RPFS_RETURN_IF_ERROR(fn(batch));
   }
   return Status::OK();
+}
+template <typename T, typename Fn>
+Status ForBatches(const std::vector<T>& items, Fn fn) {
+  return ForBatches(items, kBatch, fn);
 }
 
 std::vector<Digest> Distinct(const Manifest& m) {
@@ -91,7 +97,12 @@ Result<std::vector<Summary>> Region::Snapshots() {
   for (const auto& [key, value] : index) {
     if (!StartsWith(key, kSnapKey)) continue;
     auto s = DecodeSummary(value);
-    if (!s.ok()) return s.status().WithContext("region ", name_, ": index entry ", key);
+    if (!s.ok() || kSnapKey + s->name != key) {
+      // Written by a newer rpfs, or damaged: one entry must not hide the others.
+      log::Log(log::Severity::kWarning, "region-index-entry-skipped",
+               {{"region", name_}, {"key", key}});
+      continue;
+    }
     out.push_back(std::move(*s));
   }
   return out;
@@ -114,14 +125,22 @@ Result<Manifest> Region::LoadManifest(const Summary& snapshot, bool with_chunks)
   if (!m.ok()) return m.status().WithContext(label, ": manifest");
   for (size_t s = 0; with_chunks && s < m->streams.size(); ++s) {
     ManifestStream& stream = m->streams[s];
-    std::vector<std::string> parts;
-    for (size_t p = 0; p < m->PartCount(s); ++p) parts.push_back(PartObject(snapshot.sid, s, p));
-    auto bodies = objects_->ReadMany(parts);
     const uint64_t chunk_count = (stream.size + m->chunk_size - 1) / m->chunk_size;
-    for (size_t p = 0; p < bodies.size(); ++p) {
-      if (!bodies[p].ok()) return bodies[p].status().WithContext(label, ": manifest part");
-      Status st = DecodePart(*bodies[p], chunk_count, &stream.chunks);
-      if (!st.ok()) return st.WithContext(label, ": stream ", stream.name);
+    // A few parts in flight at a time, stopping at the first that is missing: what is
+    // held in memory is what the pool really holds, whatever the manifest claims.
+    constexpr size_t kPartsInFlight = 8;
+    const size_t parts = m->PartCount(s);
+    for (size_t first = 0; first < parts; first += kPartsInFlight) {
+      std::vector<std::string> oids;
+      for (size_t p = first; p < std::min(parts, first + kPartsInFlight); ++p) {
+        oids.push_back(PartObject(snapshot.sid, s, p));
+      }
+      auto bodies = objects_->ReadMany(oids);
+      for (auto& body : bodies) {
+        if (!body.ok()) return body.status().WithContext(label, ": manifest part");
+        Status st = DecodePart(*body, chunk_count, &stream.chunks);
+        if (!st.ok()) return st.WithContext(label, ": stream ", stream.name);
+      }
     }
     if (stream.chunks.size() != stream.entries) {
       return Status::Corruption(label + ": stream " + stream.name + " lists " +
@@ -153,7 +172,10 @@ Status Region::SendChunks(const RpChunks& rp, const std::vector<Digest>& digests
                           const std::string& sid, PushResult* result, const ProgressFn& progress,
                           uint64_t progress_total) {
   uint64_t done = 0;
-  return ForBatches(digests, [&](const std::vector<Digest>& batch) -> Status {
+  // At most kBatch chunks and about kBatchBytes of bodies in flight (large chunk sizes).
+  const size_t per_batch =
+      std::clamp<size_t>(kBatchBytes / std::max<uint32_t>(1, rp.chunk_size()), 1, kBatch);
+  return ForBatches(digests, per_batch, [&](const std::vector<Digest>& batch) -> Status {
     std::vector<Digest> pending = batch;
     // A chunk can vanish between the two steps (a delete elsewhere removed its last
     // reference): then it is created again. Three rounds settle any real race.
@@ -261,10 +283,22 @@ Result<PushResult> Region::Push(const RpChunks& rp, const PushOptions& opts,
                           other->vm + "/" + other->rp +
                           "); if that push died, `rpfs region gc` removes it");
     }
-    s.sid = other->sid;
-    s.pushed_us = other->pushed_us;
-    push_value = value;
-    result.resumed = true;
+    if (kPushKey + other->sid != key) continue;  // a damaged entry: not resumable
+    // Resume: claim the entry afresh (a guarded update), so a gc counting the grace from
+    // the first attempt does not take this push for dead. If the entry changed meanwhile
+    // (a gc took it), push anew under a new sid.
+    Summary resumed = *other;
+    resumed.pushed_us = NowMicros();
+    OmapUpdate claim;
+    claim.equal = {{key, value}};
+    claim.set = {{key, EncodeSummary(resumed)}};
+    if (objects_->UpdateOmap(kIndexObject, claim).ok()) {
+      s.sid = other->sid;
+      s.pushed_us = resumed.pushed_us;
+      push_value = claim.set.begin()->second;
+      result.resumed = true;
+    }
+    break;
   }
   if (!result.resumed) {
     s.sid = NewSid(SidHost(opts.host));
@@ -292,6 +326,20 @@ Result<PushResult> Region::Push(const RpChunks& rp, const PushOptions& opts,
   publish.set = {{kSnapKey + opts.name, EncodeSummary(s)}};
   publish.remove = {kPushKey + s.sid};
   st = objects_->UpdateOmap(kIndexObject, publish);
+  if (!st.ok()) {
+    // Applied after all (a reply lost to a timeout), or published by a twin push of the
+    // same RP under the same sid: then the snapshot is there, and this push succeeded.
+    auto now = ReadIndex();
+    if (now.ok()) {
+      auto it = now->find(kSnapKey + opts.name);
+      auto there =
+          it == now->end() ? Result<Summary>(Status::NotFound("")) : DecodeSummary(it->second);
+      if (there.ok() && there->sid == s.sid) {
+        result.snapshot = s;
+        return result;
+      }
+    }
+  }
   if (st.code() == Status::Code::kAborted) {
     RPFS_ASSIGN_OR_RETURN(Omap now, ReadIndex());
     if (now.count(kSnapKey + opts.name) != 0 && now.count(kPushKey + s.sid) != 0) {
@@ -327,19 +375,23 @@ Status Region::Unreference(const std::vector<std::string>& oids, const std::stri
       }
     }
     CrashPoint("reclaim.unreferenced");
-    // A chunk left without references goes, unless someone referenced it after we read
-    // it (its version moved): that push keeps it.
-    auto omaps = objects_->GetOmapMany(batch);
-    std::vector<std::pair<std::string, uint64_t>> empty;
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (omaps[i].ok() && omaps[i].values.empty()) empty.emplace_back(batch[i], omaps[i].version);
-    }
-    auto gone = objects_->RemoveIfVersionMany(empty);
-    for (const Status& g : gone) {
-      if (g.ok()) result->chunks_removed++;
-    }
-    return Status::OK();
+    return RemoveUnreferenced(batch, result);
   });
+}
+
+Status Region::RemoveUnreferenced(const std::vector<std::string>& oids, DeleteResult* result) {
+  // A chunk left without references goes, unless someone referenced it after we read it
+  // (its version moved): that push keeps it.
+  auto omaps = objects_->GetOmapMany(oids);
+  std::vector<std::pair<std::string, uint64_t>> empty;
+  for (size_t i = 0; i < oids.size(); ++i) {
+    if (omaps[i].ok() && omaps[i].values.empty()) empty.emplace_back(oids[i], omaps[i].version);
+  }
+  auto gone = objects_->RemoveIfVersionMany(empty);
+  for (const Status& g : gone) {
+    if (g.ok()) result->chunks_removed++;
+  }
+  return Status::OK();
 }
 
 Status Region::Reclaim(const std::string& sid, const std::string& index_key, DeleteResult* result) {
@@ -410,30 +462,32 @@ Result<GcResult> Region::Gc(int64_t grace_us) {
   RPFS_ASSIGN_OR_RETURN(Omap index, ReadIndex());
   const int64_t now = NowMicros();
   for (const auto& [key, value] : index) {
+    // push.* and del.* entries name their sid in the key: that is the sid acted on, never
+    // one a value claims (a damaged or hostile value must not reclaim a live snapshot).
+    const bool del = StartsWith(key, kDelKey);
+    const bool push = StartsWith(key, kPushKey);
+    if (!del && !push) continue;
+    const std::string sid =
+        key.substr(del ? std::string_view(kDelKey).size() : std::string_view(kPushKey).size());
     auto s = DecodeSummary(value);
-    if (!s.ok()) continue;  // left for a newer rpfs or a human
-    if (StartsWith(key, kDelKey)) {
-      RPFS_RETURN_IF_ERROR(Reclaim(s->sid, key, &counts).WithContext("region ", name_, ": gc"));
-      out.finished.push_back(s->name);
-    } else if (StartsWith(key, kPushKey) && now - s->pushed_us > grace_us) {
+    const std::string name = s.ok() ? s->name : sid;
+    if (del) {
+      RPFS_RETURN_IF_ERROR(Reclaim(sid, key, &counts).WithContext("region ", name_, ": gc"));
+      out.finished.push_back(name);
+    } else if (s.ok() && s->sid == sid && s->pushed_us < now - std::min(grace_us, now)) {
       OmapUpdate dead;
       dead.equal = {{key, value}};
-      dead.set = {{kDelKey + s->sid, value}};
+      dead.set = {{kDelKey + sid, value}};
       dead.remove = {key};
       Status st = objects_->UpdateOmap(kIndexObject, dead);
       if (st.code() == Status::Code::kAborted) continue;  // published or resumed meanwhile
       RPFS_RETURN_IF_ERROR(st);
       RPFS_RETURN_IF_ERROR(
-          Reclaim(s->sid, kDelKey + s->sid, &counts).WithContext("region ", name_, ": gc"));
-      out.finished.push_back(s->name);
+          Reclaim(sid, kDelKey + sid, &counts).WithContext("region ", name_, ": gc"));
+      out.finished.push_back(name);
     }
   }
 
-  // References and manifests of sids the index does not know (a reclaim interrupted
-  // before it started, a push gc took for dead that went on). Order matters: list and read
-  // every reference first, then the index. A sid that has a reference was in the index
-  // before that reference was added; if the index no longer has it afterwards, that
-  // snapshot is gone for good and its references are stale.
   RPFS_ASSIGN_OR_RETURN(auto chunks, objects_->List(kChunkPrefix));
   RPFS_ASSIGN_OR_RETURN(auto snaps, objects_->List(kSnapPrefix));
   std::vector<std::pair<std::string, Omap>> refs;
@@ -447,8 +501,20 @@ Result<GcResult> Region::Gc(int64_t grace_us) {
   RPFS_ASSIGN_OR_RETURN(Omap after, ReadIndex());
   std::unordered_set<std::string> known;
   for (const auto& [key, value] : after) {
+    for (const char* prefix : {kPushKey, kDelKey}) {
+      if (StartsWith(key, prefix)) known.insert(key.substr(std::string_view(prefix).size()));
+    }
+    if (!StartsWith(key, kSnapKey)) continue;
     auto s = DecodeSummary(value);
-    if (s.ok()) known.insert(s->sid);
+    if (!s.ok()) {
+      // A published snapshot whose sid cannot be read: any reference may be its. Dropping
+      // "unknown" references now could destroy it, so this gc stops short of that.
+      out.warnings.push_back("index entry " + key +
+                             " cannot be read: references of unknown snapshots were kept");
+      out.chunks_removed = counts.chunks_removed;
+      return out;
+    }
+    known.insert(s->sid);
   }
   for (const auto& [oid, omap] : refs) {
     std::vector<std::string> stale;
@@ -464,7 +530,7 @@ Result<GcResult> Region::Gc(int64_t grace_us) {
     }
     if (omap.empty()) {  // never referenced (should not happen) or left so by a crash
       DeleteResult one;
-      RPFS_RETURN_IF_ERROR(Unreference({oid}, "", &one));
+      RPFS_RETURN_IF_ERROR(RemoveUnreferenced({oid}, &one));
       counts.chunks_removed += one.chunks_removed;
     }
   }

@@ -11,7 +11,9 @@
 //   Gc       finishes every delete, treats pushes older than the grace as dead and deletes
 //            them, and drops references and manifests of sids the index does not know.
 //
-// Not thread-safe; one Region per command.
+// A Region holds no mutable state of its own: reads (Snapshots, Find, LoadManifest and
+// the readers it opens) may run from several threads at once, as the mount's do; the
+// commands (Push, Delete, Gc, Verify) run one per process.
 #pragma once
 
 #include <cstdint>
@@ -50,6 +52,7 @@ struct GcResult {
   uint64_t stale_references = 0;      // references of unknown sids dropped
   uint64_t chunks_removed = 0;
   uint64_t manifests_removed = 0;
+  std::vector<std::string> warnings;  // what it left alone, and why
 };
 
 struct RegionVerifyResult {
@@ -93,6 +96,8 @@ class Region {
   // Drops `sid` from `oids` and removes the chunks left with no reference.
   Status Unreference(const std::vector<std::string>& oids, const std::string& sid,
                      DeleteResult* result);
+  // Removes those of `oids` that hold no reference, each only if unchanged since read.
+  Status RemoveUnreferenced(const std::vector<std::string>& oids, DeleteResult* result);
   Status WriteManifest(const Manifest& m, uint64_t* bytes);
   Status SendChunks(const RpChunks& rp, const std::vector<Digest>& digests, const std::string& sid,
                     PushResult* result, const ProgressFn& progress, uint64_t progress_total);

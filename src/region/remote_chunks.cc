@@ -50,16 +50,25 @@ class RegionChunks final : public RemoteChunks {
       std::string raw;
       if (!Decode(wanted[i], bodies[i], &raw).ok()) continue;  // Read reports it
       std::lock_guard lock(mu_);
-      if (ready_.emplace(wanted[i], std::move(raw)).second) order_.push_back(wanted[i]);
-      while (order_.size() > kMaxReady) {  // unread for long: dropped, fetched again if read
-        ready_.erase(order_.front());
+      const size_t n = raw.size();
+      if (ready_.emplace(wanted[i], std::move(raw)).second) {
+        order_.push_back(wanted[i]);
+        ready_bytes_ += n;
+      }
+      while (ready_bytes_ > kMaxReadyBytes && !order_.empty()) {
+        // Unread for long: dropped, fetched again if it is read after all.
+        auto it = ready_.find(order_.front());
+        if (it != ready_.end()) {
+          ready_bytes_ -= it->second.size();
+          ready_.erase(it);
+        }
         order_.pop_front();
       }
     }
   }
 
  private:
-  static constexpr size_t kMaxReady = 512;  // 32 MiB of 64 KiB chunks
+  static constexpr size_t kMaxReadyBytes = 32ull << 20;  // whatever the chunk size
 
   std::string What(const Digest& d) const {
     return "region " + region_->name() + ": chunk " + d.Hex();
@@ -78,6 +87,7 @@ class RegionChunks final : public RemoteChunks {
     auto it = ready_.find(d);
     if (it == ready_.end()) return false;
     *raw = std::move(it->second);
+    ready_bytes_ -= raw->size();
     ready_.erase(it);  // its place in order_ is skipped when it comes up
     return true;
   }
@@ -86,6 +96,7 @@ class RegionChunks final : public RemoteChunks {
   std::mutex mu_;  // guards ready_ and order_
   std::unordered_map<Digest, std::string, DigestHash> ready_;
   std::deque<Digest> order_;  // insertion order, for the bound
+  size_t ready_bytes_ = 0;
 };
 
 }  // namespace

@@ -28,13 +28,18 @@ class RegionSnapshots final : public RemoteSnapshots {
     return out;
   }
 
-  Result<std::unique_ptr<DiskReader>> OpenDisk(const std::string& snapshot,
+  Result<std::unique_ptr<DiskReader>> OpenDisk(const std::string& snapshot, uint64_t id,
                                                const std::string& disk) override {
     std::lock_guard lock(mu_);
     RPFS_RETURN_IF_ERROR(RefreshLocked(false));
-    if (entries_.count(snapshot) == 0) RPFS_RETURN_IF_ERROR(RefreshLocked(true));
+    auto known = entries_.find(snapshot);
+    if (known == entries_.end() || known->second.info.id != id) {
+      RPFS_RETURN_IF_ERROR(RefreshLocked(true));  // listed since the last refresh
+    }
     auto it = entries_.find(snapshot);
-    if (it == entries_.end()) return Status::NotFound("no region snapshot " + snapshot);
+    if (it == entries_.end() || it->second.info.id != id) {
+      return Status::NotFound("no region snapshot " + snapshot);
+    }
     const Entry& e = it->second;
     RPFS_ASSIGN_OR_RETURN(Manifest m, e.region->LoadManifest(e.summary));
     for (const auto& s : m.streams) {
@@ -82,14 +87,25 @@ class RegionSnapshots final : public RemoteSnapshots {
     }
     RPFS_ASSIGN_OR_RETURN(auto snaps, region->Snapshots());
     for (auto& s : snaps) {
-      RPFS_ASSIGN_OR_RETURN(Manifest m, region->LoadManifest(s, /*with_chunks=*/false));
+      auto m = region->LoadManifest(s, /*with_chunks=*/false);
+      if (!m.ok()) {
+        // Deleted by another host since the index was read, or unreadable: left out; the
+        // region's other snapshots stay.
+        if (m.status().code() != Status::Code::kNotFound) {
+          log::Log(log::Severity::kWarning, "region-snapshot-skipped",
+                   {{"region", name}, {"snapshot", s.name}, {"error", m.status().message()}});
+        }
+        continue;
+      }
       RpInfo info;
+      // The id stands for this push (the sid), so a name pushed again is another node.
+      info.id = std::hash<std::string>{}(s.sid) | 1;
       info.name = prefixed ? name + ":" + s.name : s.name;
       info.vm = s.vm;
       info.created_us = s.rp_created_us;
       info.description = s.description;
       info.logical_bytes = s.logical_bytes;
-      for (const auto& stream : m.streams) {
+      for (const auto& stream : m->streams) {
         if (stream.memory) continue;
         RpDiskInfo d;
         d.name = stream.name;
@@ -97,7 +113,7 @@ class RegionSnapshots final : public RemoteSnapshots {
         d.uid = stream.uid;
         d.gid = stream.gid;
         d.mode = stream.mode;
-        d.allocated = std::min<uint64_t>(stream.size, stream.entries * m.chunk_size);
+        d.allocated = std::min<uint64_t>(stream.size, stream.entries * m->chunk_size);
         info.disks.push_back(d);
       }
       std::string key = info.name;

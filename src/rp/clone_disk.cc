@@ -55,33 +55,48 @@ class StoreChunkSource final : public CloneChunkSource {
 
 class RemoteChunkSource final : public CloneChunkSource {
  public:
-  RemoteChunkSource(std::shared_ptr<RemoteChunks> remote,
-                    std::vector<std::pair<uint64_t, Digest>> chunks)
-      : remote_(std::move(remote)), chunks_(std::move(chunks)) {}
+  RemoteChunkSource(RemoteConnector connect, std::vector<std::pair<uint64_t, Digest>> chunks)
+      : connect_(std::move(connect)), chunks_(std::move(chunks)) {}
 
   Status Fetch(uint64_t index, std::span<std::byte> out) override {
-    auto it = std::lower_bound(chunks_.begin(), chunks_.end(), index,
-                               [](const auto& e, uint64_t i) { return e.first < i; });
+    auto it = Find(index);
     if (it == chunks_.end() || it->first != index) {
       std::memset(out.data(), 0, out.size());
       return Status::OK();
     }
-    return remote_->Read(it->second.View(), out);
+    RPFS_ASSIGN_OR_RETURN(auto remote, Remote());
+    return remote->Read(it->second.View(), out);
   }
 
   void Prefetch(uint64_t first, uint64_t last) override {
-    auto it = std::lower_bound(chunks_.begin(), chunks_.end(), first,
-                               [](const auto& e, uint64_t i) { return e.first < i; });
     std::vector<std::string> digests;
-    for (; it != chunks_.end() && it->first <= last; ++it) {
+    for (auto it = Find(first); it != chunks_.end() && it->first <= last; ++it) {
       digests.emplace_back(it->second.View());
     }
-    if (digests.size() > 1) remote_->Prefetch(digests);
+    if (digests.size() < 2) return;
+    auto remote = Remote();
+    if (remote.ok()) (*remote)->Prefetch(digests);
   }
 
  private:
-  std::shared_ptr<RemoteChunks> remote_;
+  std::vector<std::pair<uint64_t, Digest>>::const_iterator Find(uint64_t index) const {
+    return std::lower_bound(chunks_.begin(), chunks_.end(), index,
+                            [](const auto& e, uint64_t i) { return e.first < i; });
+  }
+
+  // Connects on first use; a failure is returned (and tried again on the next fetch).
+  Result<std::shared_ptr<RemoteChunks>> Remote() {
+    std::lock_guard lock(mu_);
+    if (!remote_) {
+      RPFS_ASSIGN_OR_RETURN(remote_, connect_());
+    }
+    return remote_;
+  }
+
+  RemoteConnector connect_;
   std::vector<std::pair<uint64_t, Digest>> chunks_;
+  std::mutex mu_;  // guards remote_; held while connecting (one connection per disk)
+  std::shared_ptr<RemoteChunks> remote_;
 };
 
 constexpr size_t kRemoteEntryBytes = 8 + Digest::kSize;
@@ -94,8 +109,8 @@ std::unique_ptr<CloneChunkSource> NewStoreChunkSource(const store::Store* store,
 }
 
 std::unique_ptr<CloneChunkSource> NewRemoteChunkSource(
-    std::shared_ptr<RemoteChunks> remote, std::vector<std::pair<uint64_t, Digest>> chunks) {
-  return std::make_unique<RemoteChunkSource>(std::move(remote), std::move(chunks));
+    RemoteConnector connect, std::vector<std::pair<uint64_t, Digest>> chunks) {
+  return std::make_unique<RemoteChunkSource>(std::move(connect), std::move(chunks));
 }
 
 std::string RemoteChunkListFile(const std::string& dir, const std::string& disk) {

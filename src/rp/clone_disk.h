@@ -52,9 +52,11 @@ class CloneChunkSource {
 // The chunks of RP stream `stream` in `store`.
 std::unique_ptr<CloneChunkSource> NewStoreChunkSource(const store::Store* store, PageCache* pages,
                                                       const format::RpStream& stream);
-// The chunks listed in `chunks` (ascending index), read through `remote`; the rest are holes.
+// The chunks listed in `chunks` (ascending index), read through what `connect` returns,
+// called on the first fetch (a clone that is hydrated never connects); the rest are holes.
+using RemoteConnector = std::function<Result<std::shared_ptr<RemoteChunks>>()>;
 std::unique_ptr<CloneChunkSource> NewRemoteChunkSource(
-    std::shared_ptr<RemoteChunks> remote, std::vector<std::pair<uint64_t, Digest>> chunks);
+    RemoteConnector connect, std::vector<std::pair<uint64_t, Digest>> chunks);
 
 // The chunk list of a clone disk made from elsewhere (CreateRemoteClone): a file in the
 // clone's directory, `<disk>.chunks`, of (fixed64 index, 32-byte digest) records.

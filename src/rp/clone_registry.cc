@@ -124,7 +124,6 @@ Result<std::shared_ptr<CloneDisk>> CloneRegistry::Open(const std::string& vm,
 void CloneRegistry::SetRemoteFactory(RemoteChunksFactory factory) {
   std::lock_guard lock(mu_);
   remote_factory_ = std::move(factory);
-  remotes_.clear();
 }
 
 Result<std::unique_ptr<CloneChunkSource>> CloneRegistry::SourceOf(const format::CloneRecord& c,
@@ -134,17 +133,13 @@ Result<std::unique_ptr<CloneChunkSource>> CloneRegistry::SourceOf(const format::
   RPFS_ASSIGN_OR_RETURN(auto chunks,
                         ReadRemoteChunkList(RemoteChunkListFile(Dir(c.vm, c.name), disk.name),
                                             (disk.size + cs - 1) / cs));
-  std::shared_ptr<RemoteChunks>& remote = remotes_[c.source];
-  if (!remote) {
-    if (!remote_factory_) return Status::NotSupported("no way to reach " + c.source);
-    auto made = remote_factory_(c.source);
-    if (!made.ok()) {
-      remotes_.erase(c.source);
-      return made.status();
-    }
-    remote = *made;
-  }
-  return NewRemoteChunkSource(remote, std::move(chunks));
+  if (!remote_factory_) return Status::NotSupported("no way to reach " + c.source);
+  // Connected on the first chunk it fetches, outside clones_mu: a hydrated clone never
+  // needs its source.
+  RemoteConnector connect = [factory = remote_factory_, source = c.source] {
+    return factory(source);
+  };
+  return NewRemoteChunkSource(std::move(connect), std::move(chunks));
 }
 
 Status CloneRegistry::DeleteUnlessOpen(const format::CloneRecord& c,

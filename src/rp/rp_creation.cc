@@ -215,6 +215,7 @@ Result<format::VmRecord> RpCreation::Revalidate() {
   if (vm_is_new_ && !now.ok() && now.status().code() == Status::Code::kNotFound) {
     return vm_at_prepare_;  // made by this commit
   }
+  if (now.ok()) vm_is_new_ = false;  // made meanwhile by someone else: not by this commit
   if (!now.ok()) return now.status().WithContext(label_);
   if (imported_) {  // read from elsewhere: the VM's disks do not matter
     RPFS_ASSIGN_OR_RETURN(auto taken, parts_->catalog.FindRp(vm_, rp_));

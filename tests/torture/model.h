@@ -18,6 +18,9 @@ struct RpModel {
   std::string name;
   Digest digest;                                        // of the whole disk image
   std::shared_ptr<const std::vector<std::byte>> bytes;  // the image as it was
+  // A rollback's undo RP: prune's --keep-last neither counts nor keeps it. A flag of the
+  // RP, not of its name: a rename keeps it.
+  bool automatic = false;
 };
 
 struct VmModel {

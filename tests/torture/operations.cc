@@ -67,7 +67,7 @@ void ChangeImage(std::mt19937_64* rng, const std::string& path) {
 
 RpModel SnapshotImage(const std::string& name, const std::string& image) {
   auto bytes = std::make_shared<std::vector<std::byte>>(ReadFile(image));
-  return RpModel{name, Sha256(*bytes), bytes};
+  return RpModel{name, Sha256(*bytes), bytes, false};
 }
 
 // Deletes `names` of `vm` (delete or prune): all of them go, or none.
@@ -173,7 +173,7 @@ Op Prune(std::mt19937_64* rng, Model* m, const Paths& p) {
   size_t keep = 1 + (*rng)() % (vm->rps.size() - 1);
   // --keep-last neither counts nor keeps the undo RPs rollbacks take (docs/retention.md):
   // they all go, and of the others all but the `keep` newest.
-  auto automatic = [](const RpModel& r) { return r.name.rfind("before-rollback-", 0) == 0; };
+  auto automatic = [](const RpModel& r) { return r.automatic; };
   size_t counted = 0;
   for (const auto& r : vm->rps) counted += automatic(r) ? 0 : 1;
   std::vector<std::string> names;
@@ -240,6 +240,7 @@ Op Rollback(std::mt19937_64* rng, Model* m, const Paths& p) {
       if (v->Find(name) != nullptr) continue;
       if (!keep || name.rfind("before-rollback-", 0) != 0) continue;  // reported later
       before.name = name;
+      before.automatic = true;
       v->rps.push_back(before);
       undo_seen = true;
     }

@@ -75,7 +75,7 @@ std::string Setup(const Options& o, const Paths& p, Model* m) {
     }
     if (auto e = MustRun(p, {"create", vm.name, "base"}); !e.empty()) return e;
     auto bytes = std::make_shared<std::vector<std::byte>>(ReadFile(vm.image));
-    vm.rps.push_back(RpModel{"base", Sha256(*bytes), bytes});
+    vm.rps.push_back(RpModel{"base", Sha256(*bytes), bytes, false});
     m->vms.push_back(std::move(vm));
   }
   if (!o.ceph_conf.empty()) {

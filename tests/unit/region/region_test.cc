@@ -11,6 +11,7 @@
 #include "region/snapshot_source.h"
 #include "support/status_matchers.h"
 #include "unit/region/memory_object_store.h"
+#include "util/coding.h"
 #include "util/hash.h"
 
 namespace rpfs::region {
@@ -419,6 +420,103 @@ TEST(RegionManifestTest, TruncatedOrAlteredRecordsAreRefusedCleanly) {
     out.clear();
     EXPECT_FALSE(DecodePart(part.substr(0, n), 10, &out).ok()) << n;
   }
+}
+
+}  // namespace
+}  // namespace rpfs::region
+
+namespace rpfs::region {
+namespace {
+
+// What another host wrote is input: an index entry this rpfs cannot read must not make gc
+// take the snapshot's references for stale, and a del.* entry acts on the sid of its key.
+TEST_F(RegionTest, GcTrustsKeysAndKeepsReferencesItCannotAttribute) {
+  Region a = Host("a");
+  FakeRp rp1("rp1", {{0, 1}, {1, 2}});
+  ASSERT_TRUE(Push(a, rp1, "s1").ok());
+  ASSERT_TRUE(Push(a, FakeRp("rp2", {{0, 3}}), "s2").ok());
+  auto& index = pool_.objects.at(kIndexObject).omap;
+  const std::string s1 = index.at("snap.s1");
+  // A del.* entry claiming s1's sid under another key: only the key's sid is reclaimed.
+  index["del.ghost-0000"] = s1;
+  // s2's entry becomes unreadable (a newer rpfs, or damage).
+  index["snap.s2"] = std::string("\x07garbage", 8);
+  auto gc = a.Gc(0);
+  ASSERT_TRUE(gc.ok()) << gc.status().ToString();
+  EXPECT_EQ(gc->chunks_removed, 0u);
+  ASSERT_EQ(gc->warnings.size(), 1u);
+  EXPECT_NE(gc->warnings[0].find("snap.s2"), std::string::npos);
+  EXPECT_EQ(pool_.Count(kChunkPrefix), 3u);  // s2's chunk kept though its sid is unknown
+  EXPECT_EQ(index.count("del.ghost-0000"), 0u);
+  EXPECT_EQ(Names(a), std::vector<std::string>{"s1"});  // the unreadable entry is skipped
+  ExpectVerifyOk(a);
+}
+
+// A push resumed long after its first attempt claims its entry afresh: a gc whose grace
+// counts from the first attempt does not take it for dead.
+TEST_F(RegionTest, ResumedPushIsNotDeadToAGcOfTheFirstAttempt) {
+  Region a = Host("a");
+  Region b = Host("b");
+  FakeRp rp("rp1", {{0, 1}, {1, 2}, {2, 3}});
+  pool_.hook = [&](const std::string& op, const std::string&) {
+    return op == "create" ? Status::IOError("cut") : Status::OK();
+  };
+  EXPECT_FALSE(Push(a, rp, "s1").ok());
+  pool_.hook = nullptr;
+  // Age the entry: its push began an hour ago.
+  auto& index = pool_.objects.at(kIndexObject).omap;
+  std::string key;
+  for (const auto& kv : index) key = kv.first;
+  auto old = DecodeSummary(index.at(key));
+  ASSERT_TRUE(old.ok());
+  old->pushed_us -= 3600ll * 1000000;
+  index[key] = EncodeSummary(*old);
+  bool collected = false;
+  pool_.hook = [&](const std::string& op, const std::string&) {
+    if (op == "create" && !collected) {  // the resumed push is under way
+      collected = true;
+      auto gc = b.Gc(600ll * 1000000);  // grace 10 min: the first attempt is older
+      EXPECT_TRUE(gc.ok());
+      EXPECT_TRUE(gc->finished.empty());
+    }
+    return Status::OK();
+  };
+  auto again = Push(a, rp, "s1");
+  pool_.hook = nullptr;
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE(again->resumed);
+  EXPECT_TRUE(collected);
+  ExpectVerifyOk(a);
+}
+
+TEST(RegionManifestTest, HostileIndicesAndSizesAreRefused) {
+  // A gap that wraps around to an earlier index.
+  std::string part;
+  Encoder e(&part);
+  e.PutU8(1);
+  e.PutVarint(2);
+  e.PutVarint(10);
+  e.PutBytes(Sha256("a").View());
+  e.PutVarint(~uint64_t{0} - 2);  // 10 + that wraps to 7
+  e.PutBytes(Sha256("b").View());
+  std::vector<ChunkEntry> out;
+  EXPECT_FALSE(DecodePart(part, 100, &out).ok());
+
+  Manifest m;
+  m.summary.sid = "h-1";
+  m.summary.name = "s";
+  m.chunk_size = 4096 + 1;  // not a power of two
+  EXPECT_FALSE(DecodeManifest(EncodeManifest(m)).ok());
+  m.chunk_size = 4096;
+  ManifestStream a;
+  a.name = "vda";
+  a.size = 4096;
+  m.streams = {a, a};  // twice
+  EXPECT_FALSE(DecodeManifest(EncodeManifest(m)).ok());
+  m.streams[1].name = "../x";
+  EXPECT_FALSE(DecodeManifest(EncodeManifest(m)).ok());
+  m.streams.pop_back();
+  EXPECT_TRUE(DecodeManifest(EncodeManifest(m)).ok());
 }
 
 }  // namespace
