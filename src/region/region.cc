@@ -73,6 +73,14 @@ std::string SidHost(const std::string& host) {
   return out.empty() ? "host" : out.substr(0, 64);
 }
 
+// Whether `index` publishes snapshot `name` as the push `sid`.
+bool Published(const Omap& index, const std::string& name, const std::string& sid) {
+  auto it = index.find(kSnapKey + name);
+  if (it == index.end()) return false;
+  auto s = DecodeSummary(it->second);
+  return s.ok() && s->sid == sid;
+}
+
 }  // namespace
 
 Region::Region(std::string name, std::unique_ptr<ObjectStore> objects)
@@ -327,36 +335,29 @@ Result<PushResult> Region::Push(const RpChunks& rp, const PushOptions& opts,
   publish.remove = {kPushKey + s.sid};
   st = objects_->UpdateOmap(kIndexObject, publish);
   if (!st.ok()) {
-    // Applied after all (a reply lost to a timeout), or published by a twin push of the
-    // same RP under the same sid: then the snapshot is there, and this push succeeded.
+    // What the index says now decides, read once. Published under this sid: applied after
+    // all (a reply lost to a timeout), or by a twin push of the same RP, so a success.
     auto now = ReadIndex();
-    if (now.ok()) {
-      auto it = now->find(kSnapKey + opts.name);
-      auto there =
-          it == now->end() ? Result<Summary>(Status::NotFound("")) : DecodeSummary(it->second);
-      if (there.ok() && there->sid == s.sid) {
-        result.snapshot = s;
-        return result;
+    if (now.ok() && Published(*now, opts.name, s.sid)) {
+      st = Status::OK();
+    } else if (st.code() == Status::Code::kAborted) {
+      if (!now.ok()) return now.status().WithContext(label);
+      if (now->count(kSnapKey + opts.name) != 0 && now->count(kPushKey + s.sid) != 0) {
+        // Another host published the name first: withdraw this push.
+        OmapUpdate withdraw;
+        withdraw.equal = {{kPushKey + s.sid, push_value}};
+        withdraw.set = {{kDelKey + s.sid, push_value}};
+        withdraw.remove = {kPushKey + s.sid};
+        if (objects_->UpdateOmap(kIndexObject, withdraw).ok()) {
+          DeleteResult ignored;
+          (void)Reclaim(s.sid, kDelKey + s.sid, &ignored);  // else gc finishes it
+        }
+        return Status::AlreadyExists(Label(opts.name) + " already exists (pushed meanwhile)");
       }
+      return Status::Aborted(label +
+                             ": the push was removed meanwhile (by `rpfs region gc`?); "
+                             "push again");
     }
-  }
-  if (st.code() == Status::Code::kAborted) {
-    RPFS_ASSIGN_OR_RETURN(Omap now, ReadIndex());
-    if (now.count(kSnapKey + opts.name) != 0 && now.count(kPushKey + s.sid) != 0) {
-      // Another host published the name first: withdraw this push.
-      OmapUpdate withdraw;
-      withdraw.equal = {{kPushKey + s.sid, push_value}};
-      withdraw.set = {{kDelKey + s.sid, push_value}};
-      withdraw.remove = {kPushKey + s.sid};
-      if (objects_->UpdateOmap(kIndexObject, withdraw).ok()) {
-        DeleteResult ignored;
-        (void)Reclaim(s.sid, kDelKey + s.sid, &ignored);  // else gc finishes it
-      }
-      return Status::AlreadyExists(Label(opts.name) + " already exists (pushed meanwhile)");
-    }
-    return Status::Aborted(label +
-                           ": the push was removed meanwhile (by `rpfs region gc`?); "
-                           "push again");
   }
   if (!st.ok()) return st.WithContext(label, ": publishing");
   result.snapshot = s;
@@ -604,10 +605,7 @@ Result<RegionVerifyResult> Region::Verify(uint32_t sample_percent) {
   RPFS_ASSIGN_OR_RETURN(Omap now, ReadIndex());
   for (auto& [s, problem] : found) {
     if (s != nullptr) {
-      auto it = now.find(kSnapKey + s->name);
-      auto still =
-          it == now.end() ? Result<Summary>(Status::NotFound("")) : DecodeSummary(it->second);
-      if (!still.ok() || still->sid != s->sid) continue;  // deleted meanwhile
+      if (!Published(now, s->name, s->sid)) continue;  // deleted meanwhile
     }
     out.problems.push_back(std::move(problem));
   }
