@@ -864,3 +864,29 @@ TEST_F(RegionTest, MountShowsRegionSnapshotsReadOnly) {
 
 }  // namespace
 }  // namespace rpfs::testing
+
+namespace rpfs::testing {
+namespace {
+
+// What a VM made by a pull or a region clone cannot do, and a clone a store cannot hold,
+// each refused with a message that says why, changing nothing.
+TEST_F(RegionTest, RefusalsNameTheirCause) {
+  CreateRp("rp1");
+  Push("rp1");
+  ASSERT_EQ(RB({"pull", "r", "vm.rp1", "pulled", "p1"}).exit_code, 0);
+  ExpectError(RB({"create", "pulled", "p2"}), 2, {"vm pulled has no disks", "region pull"});
+  ExpectError(RB({"clone", "--from-region", "r", "vm.rp1", "pulled", "c1", "--define"}), 6,
+              {"--define with --from-region is not supported"});
+  const std::string store_c = dir_ / "storeC";
+  ASSERT_EQ(Rpfs(store_c, {"init", "--chunk-size", "131072"}).exit_code, 0);
+  ASSERT_EQ(Rpfs(store_c, {"region", "add", "r", "--ceph-conf", conf_, "--pool", pool_}).exit_code,
+            0);
+  ExpectError(Rpfs(store_c, {"clone", "--from-region", "r", "vm.rp1", "vm", "c1"}, Bounded({})), 6,
+              {"its chunks are 65536 bytes, this store's 131072", "rpfs pull"});
+  auto clones = Rpfs(store_c, {"clone-list", "--json"});
+  EXPECT_EQ(clones.out, "[]\n") << clones.out;
+  EXPECT_TRUE(Json(RB({"clone-list", "--json"})).empty());
+}
+
+}  // namespace
+}  // namespace rpfs::testing
