@@ -96,6 +96,14 @@ class Hypervisor {
   // definition; the domain runs afterwards.
   virtual Status RestoreMemory(const std::string& uuid, const std::string& memory_file,
                                const std::string& xml) = 0;
+  // Asks the guest to shut down and returns at once: an ACPI power-button press, then a
+  // request through the guest agent when the domain has one. A guest may ignore both; the
+  // caller polls GetDomain for kShutOff. Says how it asked ("ACPI", "ACPI and guest agent").
+  virtual Result<std::string> RequestShutdown(const std::string& uuid) = 0;
+  // Pulls the plug (virsh destroy): the guest gets no say.
+  virtual Status Destroy(const std::string& uuid) = 0;
+  // Boots the shut-off domain.
+  virtual Status Start(const std::string& uuid) = 0;
   // Defines a new persistent domain from `source_xml` with a new name, a new UUID, new MAC
   // addresses and the disks of `disk_paths` (target -> raw image). Returns it.
   virtual Result<DomainInfo> DefineCopy(const std::string& source_xml, const std::string& name,

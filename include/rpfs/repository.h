@@ -155,15 +155,33 @@ struct PruneResult {
   uint64_t bytes_freed = 0;         // dry run: exactly what deleting the removed set frees
 };
 
+// Told each step of a long command as it begins ("asking the guest to shut down (ACPI)").
+using StepFn = std::function<void(const std::string& step)>;
+
 struct RollbackOptions {
   bool keep_current = false;  // first take an undo RP of the disks as they are
+  // A libvirt VM's running domain: ask its guest to shut down and wait up to stop_timeout_s
+  // for it; a guest that does not is Busy and nothing changes, unless `force`, which then
+  // destroys the domain (docs/restore.md).
+  bool stop = false;
+  uint32_t stop_timeout_s = 120;
+  bool force = false;
+  // Start the domain afterwards (an RP with memory always resumes from it).
+  bool start = false;
+  StepFn on_step;  // optional
+};
+
+struct RollbackStep {
+  std::string what;
+  int64_t time_us = 0;  // when it began
 };
 
 struct RollbackResult {
-  std::string undo_rp;           // keep_current: the RP taken first
-  uint64_t bytes_total = 0;      // sum of the RP's disk sizes
-  uint64_t chunks_compared = 0;  // image chunks read and hashed
-  uint64_t chunks_written = 0;   // chunks that differed and were rewritten
+  std::string undo_rp;              // keep_current: the RP taken first
+  std::vector<RollbackStep> steps;  // the domain's handling, when stop or start was asked
+  uint64_t bytes_total = 0;         // sum of the RP's disk sizes
+  uint64_t chunks_compared = 0;     // image chunks read and hashed
+  uint64_t chunks_written = 0;      // chunks that differed and were rewritten
   uint64_t bytes_written = 0;
 };
 

@@ -115,6 +115,13 @@ class [[nodiscard]] Status {
     return Status(state_->code, ctx + ": " + state_->message, state_->sys_errno);
   }
 
+  // Returns a copy whose message is "<message><suffix>" (what happened afterwards). No-op on
+  // OK.
+  Status WithSuffix(std::string_view suffix) const {
+    if (ok()) return *this;
+    return Status(state_->code, state_->message + std::string(suffix), state_->sys_errno);
+  }
+
   // "NotFound: vm web01 does not exist"
   std::string ToString() const;
   static const char* CodeName(Code code);

@@ -30,6 +30,7 @@ struct Context {
   std::string cwd;                     // empty: this process's own working directory
   Repository* served = nullptr;        // set in the daemon
   control::Operations* ops = nullptr;  // set in the daemon: the mount's operations
+  uint32_t client_pid = 0;             // set in the daemon: the CLI process it serves
 
   // The store named by --store / RPFS_STORE / the default, or the daemon's open one.
   Result<std::shared_ptr<Repository>> OpenRepo() const;

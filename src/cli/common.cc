@@ -49,7 +49,12 @@ nlohmann::json OutcomeJson(const std::string& vm, const control::Outcome& o) {
                      {"bytes_total", o.rollback->bytes_total},
                      {"chunks_compared", o.rollback->chunks_compared},
                      {"chunks_written", o.rollback->chunks_written},
-                     {"bytes_written", o.rollback->bytes_written}};
+                     {"bytes_written", o.rollback->bytes_written},
+                     {"steps", nlohmann::json::array()}};
+    for (const auto& step : o.rollback->steps) {
+      j["rollback"]["steps"].push_back(
+          {{"what", JsonText(step.what)}, {"time", FormatIsoUtc(step.time_us)}});
+    }
   }
   if (!o.deleted.empty()) j["deleted"] = JsonTexts(o.deleted);
   if (!o.deleted.empty() || o.prune) j["bytes_freed"] = o.bytes_freed;

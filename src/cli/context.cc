@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -64,8 +66,8 @@ bool Context::CheckName(const std::string& name, const char* what, int* exit_cod
 Result<control::Outcome> Context::Run(Repository& repo, const std::string& vm,
                                       const control::Command& cmd,
                                       const ProgressFn& progress) const {
-  if (ops != nullptr) return ops->Run(vm, cmd, progress);
-  return control::Operations(&repo).Run(vm, cmd, progress);
+  if (ops != nullptr) return ops->Run(vm, cmd, progress, client_pid);
+  return control::Operations(&repo).Run(vm, cmd, progress, static_cast<uint32_t>(::getpid()));
 }
 
 Result<control::Outcome> Context::OpenAndRun(const std::string& vm, const control::Command& cmd,

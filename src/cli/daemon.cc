@@ -127,20 +127,21 @@ void CommandServer::Serve(UniqueFd conn) {
   if (::isatty(::fileno(ctx.out)) == 1) std::setvbuf(ctx.out, nullptr, _IOLBF, 0);
 
   int code = kExitFailed;
-  auto uid = PeerUid(conn.get());
-  if (!uid.ok()) {
-    code = ctx.Fail(uid.status());
-  } else if (*uid != 0 && *uid != ::geteuid()) {
+  auto peer = PeerOf(conn.get());
+  if (!peer.ok()) {
+    code = ctx.Fail(peer.status());
+  } else if (peer->uid != 0 && peer->uid != ::geteuid()) {
     log::Log(log::Severity::kWarning, "command-refused",
-             {{"uid", std::to_string(*uid)}, {"reason", "not the owner of the mount"}});
+             {{"uid", std::to_string(peer->uid)}, {"reason", "not the owner of the mount"}});
     code = ctx.Fail(
         Status::PermissionDenied("store " + store_dir_ + " is served by a mount of another user"));
   } else if (auto request = DecodeRequest(*msg); !request.ok()) {
     code = ctx.Fail(request.status());
   } else {
     ctx.cwd = request->cwd;
+    ctx.client_pid = static_cast<uint32_t>(peer->pid);
     code = RunGuarded([&] { return RunCli(request->args, ctx, /*forward=*/false); }, ctx.err);
-    if (code != kExitOk) LogFailedCommand(*uid, request->args, code);
+    if (code != kExitOk) LogFailedCommand(peer->uid, request->args, code);
   }
   // Everything written reaches the client before it learns the exit code and exits.
   std::fclose(ctx.out);

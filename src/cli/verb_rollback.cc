@@ -1,4 +1,4 @@
-// rpfs rollback VM RP [--keep-current] [--yes]
+// rpfs rollback VM RP [--keep-current] [--yes] [--stop [--timeout S] [--force]] [--start]
 #include <cstdio>
 #include <string>
 
@@ -31,6 +31,16 @@ class RollbackVerb final : public CliVerb {
     cmd->add_flag("--keep-current", cmd_.keep_current,
                   "First take an RP of the disks as they are now");
     cmd->add_flag("--yes", yes_, "Do not ask for confirmation (nor does --keep-current)");
+    cmd->add_flag("--stop", cmd_.stop,
+                  "Ask a running domain's guest to shut down first (ACPI, then its agent) and "
+                  "wait for it");
+    cmd->add_option("--timeout", cmd_.timeout,
+                    "Seconds the guest gets to shut down with --stop (default 120); past them "
+                    "the rollback is refused (exit 5)");
+    cmd->add_flag("--force", cmd_.force,
+                  "With --stop: destroy a guest that did not shut down in time");
+    cmd->add_flag("--start", cmd_.start,
+                  "Start the domain afterwards (an RP with memory resumes from it anyway)");
   }
 
   int Run(const Context& ctx) override {

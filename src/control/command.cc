@@ -37,7 +37,17 @@ Result<std::vector<Token>> Tokenize(std::string_view text) {
       if (word.empty()) return Bad("'=' without a key");
       ++i;
       if (i >= text.size() || text[i] != '"') {
-        return Bad("the value of " + word + "= must be in double quotes");
+        // A bare value (timeout=30) runs to the next blank and holds no quote or '='.
+        size_t value_start = i;
+        while (i < text.size() && !is_space(text[i])) ++i;
+        t.value = std::string(text.substr(value_start, i - value_start));
+        if (t.value.empty()) return Bad("the value of " + word + "= is missing");
+        if (t.value.find_first_of("\"=") != std::string::npos) {
+          return Bad("a value with quotes or '=' is written " + word + "=\"...\"");
+        }
+        t.key = std::move(word);
+        out.push_back(std::move(t));
+        continue;
       }
       ++i;
       bool closed = false;

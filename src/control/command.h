@@ -2,7 +2,7 @@
 // write(), and what the CLI's mutating verbs build. The control-file language is
 //
 //   create <rp> [memory] [quiesce] [force] [description="..."]
-//   rollback <rp> [keep-current]
+//   rollback <rp> [keep-current] [stop [timeout=S] [force]] [start]
 //   clone <rp> <clone> [define]
 //   delete <rp>
 //   rename <rp> <new-name>
@@ -53,11 +53,16 @@ struct Command {
   bool all = false;  // delete: every RP of the VM (CLI only; `rp` and `more_rps` empty)
   // clone: the clone's name; rename: the new name; delete-clone, hydrate: the clone.
   std::string target;
-  bool memory = false;        // create
-  bool quiesce = false;       // create
-  std::string description;    // create
-  bool force = false;         // create: read images a qemu that may write holds
+  bool memory = false;      // create
+  bool quiesce = false;     // create
+  std::string description;  // create
+  // create: read images a qemu that may write holds; rollback: destroy a guest that did
+  // not shut down in time
+  bool force = false;
   bool keep_current = false;  // rollback
+  bool stop = false;          // rollback: shut the domain down first (force: destroy it)
+  bool start = false;         // rollback: start the domain afterwards
+  std::string timeout;        // rollback with stop: seconds the guest gets ("" = default)
   bool define = false;        // clone
   RetentionPolicy policy;     // prune: the rules to apply
   bool dry_run = false;       // prune: only report what would go

@@ -32,7 +32,7 @@ void Operations::SetMount(CloneDiskPathFn clone_disk_path, bool allow_other) {
 }
 
 Result<Outcome> Operations::Run(const std::string& vm, const Command& cmd,
-                                const ProgressFn& progress) {
+                                const ProgressFn& progress, uint32_t pid) {
   const VerbDef* def = DefOf(cmd.verb);
   if (def == nullptr) return Status::InvalidArgument("unknown command");
   ExecEnv env;
@@ -42,11 +42,11 @@ Result<Outcome> Operations::Run(const std::string& vm, const Command& cmd,
     std::lock_guard lock(mu_);
     if (def->exclusive && busy_.count(vm) != 0) {
       Status busy = Status::Busy("vm " + vm + " is busy with another operation (see its .status)");
-      AddEntry(vm, cmd.ToString(), "failed", busy.message());
+      AddEntry(vm, pid, cmd.ToString(), "failed", busy.message());
       return busy;
     }
     if (def->exclusive) busy_.insert(vm);
-    id = AddEntry(vm, cmd.ToString(), "running", "");
+    id = AddEntry(vm, pid, cmd.ToString(), "running", "");
     env.clone_disk_path = clone_disk_path_;
     env.allow_other = allow_other_;
   }
@@ -59,6 +59,12 @@ Result<Outcome> Operations::Run(const std::string& vm, const Command& cmd,
       }
     }
     if (progress) progress(done, total);
+  };
+  env.step = [&](const std::string& what) {
+    std::lock_guard lock(mu_);
+    if (Entry* e = Find(vm, id)) {
+      e->steps += (e->steps.empty() ? "" : "; ") + FormatIsoUtc(NowMicros()) + " " + what;
+    }
   };
   Result<Outcome> r = Status::Aborted("not run");
   // Library code does not throw, but allocation or a caller's progress function may: the
@@ -82,11 +88,12 @@ Result<Outcome> Operations::Run(const std::string& vm, const Command& cmd,
   return r;
 }
 
-uint64_t Operations::AddEntry(const std::string& vm, std::string what, std::string state,
-                              std::string result) {
+uint64_t Operations::AddEntry(const std::string& vm, uint32_t pid, std::string what,
+                              std::string state, std::string result) {
   auto& h = history_[vm];
   Entry e;
   e.id = next_id_++;
+  e.pid = pid;
   e.started_us = NowMicros();
   e.command = std::move(what);
   e.state = std::move(state);
@@ -96,7 +103,8 @@ uint64_t Operations::AddEntry(const std::string& vm, std::string what, std::stri
   return h.back().id;
 }
 
-void Operations::RecordRejected(const std::string& vm, std::string_view text, const Status& why) {
+void Operations::RecordRejected(const std::string& vm, std::string_view text, const Status& why,
+                                uint32_t pid) {
   std::string shown;
   for (char c : text.substr(0, 80)) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
@@ -110,7 +118,7 @@ void Operations::RecordRejected(const std::string& vm, std::string_view text, co
   }
   if (text.size() > 80) shown += "...";
   std::lock_guard lock(mu_);
-  AddEntry(vm, shown, "failed", why.message());
+  AddEntry(vm, pid, shown, "failed", why.message());
 }
 
 std::string Operations::StatusText(const std::string& vm) const {
@@ -121,9 +129,10 @@ std::string Operations::StatusText(const std::string& vm) const {
   for (const Entry& e : it->second) {
     uint64_t pct = e.total > 0 ? e.done * 100 / e.total : (e.state == "running" ? 0 : 100);
     out += "time=" + FormatIsoUtc(e.started_us) + " id=" + std::to_string(e.id) +
-           " state=" + e.state + " progress=" + std::to_string(e.done) + "/" +
-           std::to_string(e.total) + " percent=" + std::to_string(pct) +
-           " command=" + Quoted(e.command) + " result=" + Quoted(e.result) + "\n";
+           " pid=" + std::to_string(e.pid) + " state=" + e.state +
+           " progress=" + std::to_string(e.done) + "/" + std::to_string(e.total) +
+           " percent=" + std::to_string(pct) + " command=" + Quoted(e.command) +
+           " result=" + Quoted(e.result) + " steps=" + Quoted(e.steps) + "\n";
   }
   return out;
 }

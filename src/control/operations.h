@@ -6,11 +6,13 @@
 // The command text and the result are therefore the same whichever entry point ran it.
 //
 // `.status` has one line per operation, oldest first, at most kHistory per VM:
-//   time=2026-11-22T07:00:00Z id=3 state=running progress=1048576/4194304 percent=25
-//     command="rollback rp1" result=""      (all on one line)
-// state is running, done or failed; command is Command::ToString(); result is the verb's
-// summary when done and the full error message when failed. Values in quotes escape " and
-// \ with a backslash.
+//   time=2026-11-22T07:00:00Z id=3 pid=4242 state=running progress=1048576/4194304
+//     percent=25 command="rollback rp1" result="" steps=""      (all on one line)
+// pid is the process that asked (the writer of `.control`, the CLI client; 0 when unknown),
+// so that concurrent scripts each find their own line; state is running, done or failed;
+// command is Command::ToString(); result is the verb's summary when done and the full
+// error message when failed; steps lists the steps of a long command so far, each with the
+// time it began ("<time> <what>; ..."). Values in quotes escape " and \ with a backslash.
 // Thread-safe: one mutex (mu_) guards the history, the busy set and the mount; commands
 // run without it held.
 #pragma once
@@ -43,28 +45,33 @@ class Operations {
   // (EBUSY) while another command runs on the same VM, unless the verb does not take the
   // VM's busy slot (verbs.h); the command's own errors otherwise. `progress`, if set, is
   // told too (the CLI's progress bar).
+  // `pid` is the process that asked, shown in `.status`.
   Result<Outcome> Run(const std::string& vm, const Command& cmd,
-                      const ProgressFn& progress = nullptr);
+                      const ProgressFn& progress = nullptr, uint32_t pid = 0);
 
   // Records a command that was refused before it could run (it did not parse): `text` is
   // shown shortened and with unprintable bytes escaped.
-  void RecordRejected(const std::string& vm, std::string_view text, const Status& why);
+  void RecordRejected(const std::string& vm, std::string_view text, const Status& why,
+                      uint32_t pid = 0);
   // The `.status` text of `vm` (empty when nothing ran since the daemon started).
   std::string StatusText(const std::string& vm) const;
 
  private:
   struct Entry {
     uint64_t id = 0;
+    uint32_t pid = 0;
     int64_t started_us = 0;
     std::string command;
     std::string state = "running";
     uint64_t done = 0;
     uint64_t total = 0;
     std::string result;
+    std::string steps;  // "<time> <what>; ..."
   };
   Entry* Find(const std::string& vm, uint64_t id);
   // Appends a new entry for `vm` (mu_ held) and returns its id.
-  uint64_t AddEntry(const std::string& vm, std::string what, std::string state, std::string result);
+  uint64_t AddEntry(const std::string& vm, uint32_t pid, std::string what, std::string state,
+                    std::string result);
 
   Repository* repo_;
   mutable std::mutex mu_;

@@ -29,16 +29,46 @@ Result<Outcome> Create(const ExecEnv& env, const std::string& vm, const Command&
   return out;
 }
 
+// Seconds, 0..86400: a whole number, as `timeout=` and `--timeout` take it.
+Result<uint32_t> ParseTimeout(const std::string& text) {
+  uint32_t v = 0;
+  bool ok = !text.empty() && text.size() <= 5;
+  for (char c : text) {
+    if (c < '0' || c > '9') ok = false;
+    if (ok) v = v * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (!ok || v > 86400) {
+    return Status::InvalidArgument("rollback: timeout \"" + text +
+                                   "\" is not a number of seconds from 0 to 86400");
+  }
+  return v;
+}
+
 Result<Outcome> Rollback(const ExecEnv& env, const std::string& vm, const Command& cmd,
                          const ProgressFn& progress) {
   RollbackOptions opts;
   opts.keep_current = cmd.keep_current;
+  opts.stop = cmd.stop;
+  opts.start = cmd.start;
+  opts.force = cmd.force;
+  opts.on_step = env.step;
+  if (!cmd.timeout.empty()) {
+    RPFS_ASSIGN_OR_RETURN(opts.stop_timeout_s, ParseTimeout(cmd.timeout));
+  }
+  if ((cmd.force || !cmd.timeout.empty()) && !cmd.stop) {
+    return Status::InvalidArgument(
+        "rollback: force and timeout go with stop (they say how long "
+        "the guest gets to shut down and what happens after)");
+  }
   Outcome out;
   RPFS_ASSIGN_OR_RETURN(out.rollback, env.repo->Rollback(vm, cmd.rp, opts, progress));
   const RollbackResult& r = *out.rollback;
   out.summary = "rolled back " + vm + " to " + cmd.rp + ": " + std::to_string(r.chunks_written) +
                 " chunks differed, " + Bytes(r.bytes_written) + " written";
   if (!r.undo_rp.empty()) out.summary += "; the previous state is rp " + r.undo_rp;
+  for (size_t i = 0; i < r.steps.size(); ++i) {
+    out.summary += (i == 0 ? "; domain: " : ", ") + r.steps[i].what;
+  }
   return out;
 }
 
@@ -172,8 +202,11 @@ const std::vector<VerbDef>& Verbs() {
        "rollback",
        true,
        {kRp},
-       {{"keep-current", &Command::keep_current}},
-       {},
+       {{"keep-current", &Command::keep_current},
+        {"stop", &Command::stop},
+        {"start", &Command::start},
+        {"force", &Command::force}},
+       {{"timeout", &Command::timeout}},
        true,
        Rollback},
       {Verb::kClone,

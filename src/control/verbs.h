@@ -41,6 +41,7 @@ struct ExecEnv {
   Repository* repo = nullptr;
   CloneDiskPathFn clone_disk_path;
   bool allow_other = false;  // the mount lets other users (qemu) open its files
+  StepFn step;               // the steps of a long command, for `.status`
 };
 
 struct VerbDef {

@@ -27,6 +27,7 @@ namespace rpfs::fs {
 struct Caller {
   uint32_t uid = 0;
   uint32_t gid = 0;
+  uint32_t pid = 0;  // the calling thread as the kernel names it (0 from another pid namespace)
 };
 
 struct MountAccess {

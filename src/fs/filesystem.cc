@@ -222,15 +222,15 @@ Result<size_t> Filesystem::Write(HandleId id, uint64_t offset, std::span<const s
              {{"uid", std::to_string(caller.uid)},
               {"vm", h->control_vm},
               {"command", std::string(text.substr(0, 80))}});
-    ops_.RecordRejected(h->control_vm, text, may);
+    ops_.RecordRejected(h->control_vm, text, may, caller.pid);
     return may;
   }
   auto cmd = control::ParseCommand(text);
   if (!cmd.ok()) {
-    ops_.RecordRejected(h->control_vm, text, cmd.status());
+    ops_.RecordRejected(h->control_vm, text, cmd.status(), caller.pid);
     return cmd.status();
   }
-  RPFS_RETURN_IF_ERROR(ops_.Run(h->control_vm, *cmd).status());
+  RPFS_RETURN_IF_ERROR(ops_.Run(h->control_vm, *cmd, nullptr, caller.pid).status());
   return data.size();
 }
 

@@ -410,7 +410,7 @@ void OnWrite(fuse_req_t req, fuse_ino_t, const char* buf, size_t size, off_t off
     const fuse_ctx* who = fuse_req_ctx(req);
     auto n = Fs(req)->Write(fi->fh, static_cast<uint64_t>(off),
                             std::span(reinterpret_cast<const std::byte*>(buf), size),  // NOLINT
-                            fs::Caller{who->uid, who->gid});
+                            fs::Caller{who->uid, who->gid, static_cast<uint32_t>(who->pid)});
     if (!n.ok()) return ReplyError(req, n.status());
     fuse_reply_write(req, *n);
   });

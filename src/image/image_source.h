@@ -49,9 +49,13 @@ class ImageSource {
   }
 };
 
-// Opens the image at `path`; `name` ("vda") is used in error messages.
+// Opens the image at `path`; `name` ("vda") is used in error messages. `share_writes`
+// opens a qcow2 even while another process holds qemu's write lock on it (qemu-nbd
+// --force-share): a create with `force`, or the undo RP of a rollback, whose own writer
+// holds that lock.
 Result<std::unique_ptr<ImageSource>> OpenImage(const std::string& name, const std::string& path,
-                                               format::DiskFormat format);
+                                               format::DiskFormat format,
+                                               bool share_writes = false);
 
 // An export of an NBD server on a unix socket (the pull-mode backup job libvirt runs for a
 // domain). With a `dirty_context` ("qemu:dirty-bitmap:backup-vda"), ChangedExtents() lists

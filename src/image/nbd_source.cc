@@ -196,7 +196,8 @@ Result<uint64_t> ExportSize(nbd_handle* h, const std::string& label) {
 
 }  // namespace
 
-Result<std::unique_ptr<ImageSource>> OpenQcow2(const std::string& name, const std::string& path) {
+Result<std::unique_ptr<ImageSource>> OpenQcow2(const std::string& name, const std::string& path,
+                                               bool share_writes) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
     return Status::FromErrno(errno, "image " + name + ": cannot open " + path);
@@ -209,6 +210,15 @@ Result<std::unique_ptr<ImageSource>> OpenQcow2(const std::string& name, const st
   std::vector<char*> argv = {const_cast<char*>("qemu-nbd"),
                              const_cast<char*>("--read-only"),  // NOLINT
                              fmt.data(), p.data(), nullptr};
+  if (share_writes) {
+    // qemu-nbd 7.2 has no --force-share flag; the block layer's force-share option does the
+    // same. In image options a ',' in the file name is written ",,".
+    fmt = "--image-opts";
+    p = "driver=qcow2,force-share=on,file.driver=file,file.filename=";
+    for (char c : path) p += c == ',' ? std::string(",,") : std::string(1, c);
+    argv = {const_cast<char*>("qemu-nbd"), const_cast<char*>("--read-only"),  // NOLINT
+            fmt.data(), p.data(), nullptr};
+  }
   if (nbd_connect_systemd_socket_activation(h, argv.data()) != 0) {
     std::string err = NbdError();
     nbd_close(h);
@@ -250,8 +260,8 @@ Result<std::unique_ptr<ImageSource>> OpenNbdExport(const std::string& name,
 }
 
 Result<std::unique_ptr<ImageSource>> OpenImage(const std::string& name, const std::string& path,
-                                               format::DiskFormat format) {
-  if (format == format::DiskFormat::kQcow2) return OpenQcow2(name, path);
+                                               format::DiskFormat format, bool share_writes) {
+  if (format == format::DiskFormat::kQcow2) return OpenQcow2(name, path, share_writes);
   return OpenRaw(name, path);
 }
 

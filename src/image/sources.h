@@ -20,7 +20,8 @@ Status NbdZero(nbd_handle* h, uint64_t offset, uint64_t length, const std::strin
 Status NbdFlush(nbd_handle* h, const std::string& label);
 
 Result<std::unique_ptr<ImageSource>> OpenRaw(const std::string& name, const std::string& path);
-Result<std::unique_ptr<ImageSource>> OpenQcow2(const std::string& name, const std::string& path);
+Result<std::unique_ptr<ImageSource>> OpenQcow2(const std::string& name, const std::string& path,
+                                               bool share_writes);
 
 // The data extents of an open file of `size` bytes (SEEK_DATA/SEEK_HOLE); for anything
 // but a regular file, all of it. `label` names the image in errors.

@@ -103,7 +103,7 @@ Status AddImage(const format::VmDisk& d, bool force, PointInput* in) {
   if (!force) RPFS_RETURN_IF_ERROR(image::CheckNoQemuWriter(d.name, d.path));
   DiskInput input;
   input.name = d.name;
-  RPFS_ASSIGN_OR_RETURN(input.source, image::OpenImage(d.name, d.path, d.format));
+  RPFS_ASSIGN_OR_RETURN(input.source, image::OpenImage(d.name, d.path, d.format, force));
   RPFS_ASSIGN_OR_RETURN(input.access, image::AccessOf(d.name, d.path));
   in->disks.push_back(std::move(input));
   return Status::OK();
@@ -196,7 +196,7 @@ Status DomainPoints::CheckShutOff(const format::VmRecord& vm) {
   RPFS_ASSIGN_OR_RETURN(DomainInfo dom, DomainOf(vm));
   if (dom.state != DomainState::kShutOff) {
     return Status::Busy(DomainLabel(vm) + " is " + DomainStateName(dom.state) +
-                        ": shut it off first (virsh shutdown or destroy)");
+                        ": shut it off first (rollback --stop, virsh shutdown or destroy)");
   }
   return Status::OK();
 }

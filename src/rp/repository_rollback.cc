@@ -1,8 +1,10 @@
 // Repository::Rollback and Repository::SetProtected.
+#include <optional>
 #include <set>
 
 #include "format/keys.h"
 #include "image/image_target.h"
+#include "rp/domain_power.h"
 #include "rp/repository_parts.h"
 #include "rp/rollback.h"
 #include "rp/rp_creation.h"
@@ -86,47 +88,48 @@ Result<format::VmRecord> CommitRolledBack(rp::RepositoryParts* parts, const std:
   return vmrec;
 }
 
-}  // namespace
-
+// The disks of `vm` rewritten to equal RP `rp`: the rollback proper, once the domain (if
+// any) is shut off. `writing` is set once a disk may have changed.
+//
 // Locks: the create lock throughout (no create or other rollback runs meanwhile), the
 // images' qemu locks from before the undo RP until the end, and write_mu only where a
 // create takes it (the undo RP's begin and commit) and for the final commit. The RP rolled
 // back to is pinned, so a delete meanwhile cannot free the chunks being written back.
-Result<RollbackResult> Repository::Rollback(const std::string& vm, const std::string& rp,
-                                            const RollbackOptions& opts,
-                                            const ProgressFn& progress) {
-  auto create_lock = impl_->gate.LockForCreate();
-  RPFS_ASSIGN_OR_RETURN(auto found, impl_->catalog.LoadRp(vm, rp));
-  auto pin = impl_->gate.Pin(found.id);
-  RPFS_ASSIGN_OR_RETURN(auto again, impl_->catalog.FindRpById(vm, found.id));
+Status RollBackDisks(rp::RepositoryParts* parts, const std::string& vm, const std::string& rp,
+                     const RollbackOptions& opts, const ProgressFn& progress,
+                     RollbackResult* result, bool* writing) {
+  auto create_lock = parts->gate.LockForCreate();
+  RPFS_ASSIGN_OR_RETURN(auto found, parts->catalog.LoadRp(vm, rp));
+  auto pin = parts->gate.Pin(found.id);
+  RPFS_ASSIGN_OR_RETURN(auto again, parts->catalog.FindRpById(vm, found.id));
   if (!again) return Status::NotFound(rp::RpLabel(vm, rp) + " does not exist");
   const format::RpRecord rec = std::move(*again);
-  RPFS_ASSIGN_OR_RETURN(auto vmrec, impl_->catalog.LoadVm(vm));
+  RPFS_ASSIGN_OR_RETURN(auto vmrec, parts->catalog.LoadVm(vm));
   const std::string label = "rolling back vm " + vm + " to " + rp;
   if (vmrec.kind == format::VmKind::kLibvirt) {
-    RPFS_RETURN_IF_ERROR(impl_->domains.CheckShutOff(vmrec).WithContext(label));
+    RPFS_RETURN_IF_ERROR(parts->domains.CheckShutOff(vmrec).WithContext(label));
   }
   // Lock every image before writing any (and before the undo RP: nothing changes them).
   std::vector<std::unique_ptr<image::ImageTarget>> targets;
   std::vector<const format::RpStream*> streams;
-  RollbackResult result;
-  RPFS_RETURN_IF_ERROR(OpenTargets(label, vmrec, rec, &targets, &streams, &result.bytes_total));
+  RPFS_RETURN_IF_ERROR(OpenTargets(label, vmrec, rec, &targets, &streams, &result->bytes_total));
 
   if (opts.keep_current) {
     // The same pipeline as every create; we already hold the create lock.
-    RPFS_ASSIGN_OR_RETURN(std::string name, UndoRpName(impl_->catalog, vm));
+    RPFS_ASSIGN_OR_RETURN(std::string name, UndoRpName(parts->catalog, vm));
     CreateOptions undo;
     undo.description = "state before rollback to " + rp;
     undo.force = true;
     undo.automatic = true;  // the write locks on the images are our own targets' (taken above)
-    auto created = rp::RpCreation::Prepare(impl_.get(), vm, name, undo);
+    auto created = rp::RpCreation::Prepare(parts, vm, name, undo);
     Status s = created.ok() ? (*created)->Ingest(nullptr) : created.status();
     if (s.ok()) s = (*created)->Commit().status();
     if (!s.ok()) return s.WithContext(label, ": saving the current state");
-    result.undo_rp = name;
+    result->undo_rp = name;
   }
 
   CrashPoint("rollback.before_write");
+  *writing = true;
   ThreadPool pool(ThreadPool::DefaultWorkers());
   rp::RollbackCounters counters;
   uint64_t done_before = 0;
@@ -134,22 +137,85 @@ Result<RollbackResult> Repository::Rollback(const std::string& vm, const std::st
     ProgressFn disk_progress;
     if (progress) {
       disk_progress = [&](uint64_t done, uint64_t) {
-        progress(done_before + done, result.bytes_total);
+        progress(done_before + done, result->bytes_total);
       };
     }
-    Status s = rp::RollbackDisk(impl_->store.get(), &impl_->pages, *streams[i], *targets[i], &pool,
+    Status s = rp::RollbackDisk(parts->store.get(), &parts->pages, *streams[i], *targets[i], &pool,
                                 &counters, disk_progress);
     if (!s.ok()) return s.WithContext(label);
     done_before += streams[i]->size;
   }
-  result.chunks_compared = counters.chunks_compared;
-  result.chunks_written = counters.chunks_written;
-  result.bytes_written = counters.bytes_written;
+  result->chunks_compared = counters.chunks_compared;
+  result->chunks_written = counters.chunks_written;
+  result->bytes_written = counters.bytes_written;
 
-  RPFS_ASSIGN_OR_RETURN(vmrec, CommitRolledBack(impl_.get(), vm, rec.id, label));
+  RPFS_ASSIGN_OR_RETURN(vmrec, CommitRolledBack(parts, vm, rec.id, label));
   targets.clear();  // qemu needs the images' write locks back
   if (vmrec.kind == format::VmKind::kLibvirt) {
-    RPFS_RETURN_IF_ERROR(impl_->domains.AfterRollback(vmrec, rec).WithContext(label));
+    RPFS_RETURN_IF_ERROR(parts->domains.AfterRollback(vmrec, rec).WithContext(label));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+// With `stop`, the domain is stopped before the create lock is taken: a guest may take
+// minutes to shut down, and creates and rollbacks of other VMs must not wait for it. The
+// rollback proper then checks again that the domain is shut off (Busy if someone started
+// it meanwhile).
+Result<RollbackResult> Repository::Rollback(const std::string& vm, const std::string& rp,
+                                            const RollbackOptions& opts,
+                                            const ProgressFn& progress) {
+  RollbackResult result;
+  StepFn step = [&](const std::string& what) {
+    result.steps.push_back({what, NowMicros()});
+    if (opts.on_step) opts.on_step(what);
+  };
+  const std::string label = "rolling back vm " + vm + " to " + rp;
+  std::optional<format::VmRecord> domain_vm;  // set when the domain is ours to handle
+  if (opts.stop || opts.start) {
+    RPFS_ASSIGN_OR_RETURN(auto vmrec, impl_->catalog.LoadVm(vm));
+    RPFS_RETURN_IF_ERROR(impl_->catalog.LoadRp(vm, rp).status());  // before touching the guest
+    if (vmrec.kind != format::VmKind::kLibvirt) {
+      return Status::InvalidArgument("vm " + vm +
+                                     " is made of image files: stopping and starting it needs a "
+                                     "libvirt domain");
+    }
+    domain_vm = std::move(vmrec);
+  }
+  bool stopped = false;
+  if (opts.stop) {
+    rp::StopRequest req;
+    req.timeout_s = opts.stop_timeout_s;
+    req.force = opts.force;
+    auto was_active = rp::StopDomain(impl_->domains, *domain_vm, req, step);
+    if (!was_active.ok()) return was_active.status().WithContext(label);
+    stopped = *was_active;
+  }
+
+  if (domain_vm) step("rolling back the disks");
+  bool writing = false;
+  Status s = RollBackDisks(impl_.get(), vm, rp, opts, progress, &result, &writing);
+  if (!s.ok()) {
+    if (!stopped) return s;
+    if (writing) {
+      return s.WithSuffix(
+          " (the domain was shut down and stays off: its disks may be partly rolled back; run "
+          "the rollback again)");
+    }
+    // Nothing changed on the disks: the guest runs again, as before the command.
+    Status started = rp::StartDomain(impl_->domains, *domain_vm, step);
+    return s.WithSuffix(started.ok() ? "; the domain was started again, unchanged"
+                                     : "; starting the domain again failed: " + started.message());
+  }
+  if (opts.start) {
+    auto dom = impl_->domains.DomainOf(*domain_vm);
+    if (!dom.ok()) return dom.status().WithContext(label, ": starting it again");
+    if (dom->state == DomainState::kShutOff) {
+      RPFS_RETURN_IF_ERROR(rp::StartDomain(impl_->domains, *domain_vm, step).WithContext(label));
+    } else {
+      step("the domain runs again from the RP's memory state");
+    }
   }
   return result;
 }

@@ -27,6 +27,12 @@ std::atomic<int64_t>& Pinned() {
 
 }  // namespace
 
+int64_t MonotonicMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 int64_t NowMicros() {
   int64_t pinned = Pinned().load(std::memory_order_relaxed);
   if (pinned != kUnpinned) return pinned;

@@ -15,6 +15,9 @@ int64_t NowMicros();
 // Pins NowMicros() to `micros`; nullopt lets it follow the wall clock again.
 void PinClockForTesting(std::optional<int64_t> micros);
 
+// A clock for durations and deadlines (steady: never pinned, never set back).
+int64_t MonotonicMicros();
+
 // "2026-11-22T03:49:42Z" (ISO 8601, UTC, seconds).
 std::string FormatIsoUtc(int64_t micros);
 // The inverse of FormatIsoUtc; nullopt for anything else.

@@ -122,13 +122,13 @@ Result<std::string> ReceiveMessage(int sock, size_t max, std::vector<UniqueFd>* 
   return data;
 }
 
-Result<uid_t> PeerUid(int sock) {
+Result<PeerCredentials> PeerOf(int sock) {
   ucred cred{};
   socklen_t len = sizeof cred;
   if (::getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
     return Status::FromErrno(errno, "SO_PEERCRED");
   }
-  return cred.uid;
+  return PeerCredentials{cred.uid, cred.pid};
 }
 
 }  // namespace rpfs

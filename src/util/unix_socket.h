@@ -28,7 +28,11 @@ Status SendMessage(int sock, const std::string& data, const std::vector<int>& fd
 // owned by the caller). An empty result with no error is the peer closing.
 Result<std::string> ReceiveMessage(int sock, size_t max, std::vector<UniqueFd>* fds = nullptr);
 
-// The uid of the process at the other end.
-Result<uid_t> PeerUid(int sock);
+// The process at the other end (SO_PEERCRED, as it was when it connected).
+struct PeerCredentials {
+  uid_t uid = 0;
+  pid_t pid = 0;
+};
+Result<PeerCredentials> PeerOf(int sock);
 
 }  // namespace rpfs

@@ -6,16 +6,11 @@
 #include <chrono>
 #include <mutex>
 
+#include "util/clock.h"
 #include "virt/domain_xml.h"
 
 namespace rpfs::virt {
 namespace {
-
-int64_t MonotonicMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // libvirt's last error as a Status: a missing domain is NotFound, everything else names
 // what we were doing and libvirt's message.
@@ -267,6 +262,32 @@ class LibvirtHypervisor final : public Hypervisor {
     }
     free(cps);  // NOLINT
     return first;
+  }
+
+  Result<std::string> RequestShutdown(const std::string& uuid) override {
+    RPFS_ASSIGN_OR_RETURN(DomainRef d, Lookup(uuid));
+    // Both are asked, ACPI first: a guest without ACPI support may still run the agent, and
+    // one without an agent (the usual case) answers the power button. Each call only asks.
+    const bool acpi = virDomainShutdownFlags(d.get(), VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN) == 0;
+    std::string acpi_error = acpi ? "" : LibvirtError("").message();
+    const bool agent = virDomainShutdownFlags(d.get(), VIR_DOMAIN_SHUTDOWN_GUEST_AGENT) == 0;
+    if (acpi && agent) return std::string("ACPI and guest agent");
+    if (acpi) return std::string("ACPI");
+    if (agent) return std::string("guest agent");
+    return Status::IOError("asking domain " + uuid + " to shut down (ACPI" + acpi_error +
+                           "; it has no guest agent that answers)");
+  }
+
+  Status Destroy(const std::string& uuid) override {
+    RPFS_ASSIGN_OR_RETURN(DomainRef d, Lookup(uuid));
+    if (virDomainDestroy(d.get()) < 0) return LibvirtError("destroying domain " + uuid);
+    return Status::OK();
+  }
+
+  Status Start(const std::string& uuid) override {
+    RPFS_ASSIGN_OR_RETURN(DomainRef d, Lookup(uuid));
+    if (virDomainCreate(d.get()) < 0) return LibvirtError("starting domain " + uuid);
+    return Status::OK();
   }
 
   Status RestoreMemory(const std::string& uuid, const std::string& memory_file,

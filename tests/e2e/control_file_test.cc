@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "mount_fixture.h"
@@ -150,6 +151,42 @@ TEST_F(ControlFileTest, SecondCommandOnABusyVmGetsEbusy) {
   EXPECT_EQ(first, 0);
   EXPECT_TRUE(ReadAll(img_) == one_);
   EXPECT_EQ(R({"info", "vm", "two"}).exit_code, 0) << "the refused delete must not have run";
+}
+
+// Scripts writing to one `.control` at the same time each find their own result: the
+// `.status` line with pid=<the writer's pid> is the writer's command, with its outcome.
+TEST_F(ControlFileTest, ConcurrentWritersEachFindTheirOwnLineByPid) {
+  constexpr int kWriters = 6;
+  const std::string script = "echo $$; if echo \"$1\" >\"$2\"; then echo ok; else echo failed; fi";
+  std::vector<RunResult> runs(kWriters);
+  std::vector<std::string> commands;
+  for (int i = 0; i < kWriters; ++i) {
+    // Creates that take the VM's slot, and renames of RPs that do not exist (refused).
+    commands.push_back(i % 2 == 0 ? "create w" + std::to_string(i)
+                                  : "rename nosuch" + std::to_string(i) + " x" + std::to_string(i));
+  }
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kWriters; ++i) {
+    threads.emplace_back([&, i] {
+      runs[i] = RunCommand({"bash", "-c", script, "_", commands[i], P("vm/.control")});
+    });
+  }
+  for (auto& t : threads) t.join();
+  const std::string status = Status();
+  for (int i = 0; i < kWriters; ++i) {
+    ASSERT_EQ(runs[i].exit_code, 0) << runs[i].err;
+    std::istringstream out(runs[i].out);
+    std::string pid, outcome;
+    out >> pid >> outcome;
+    size_t at = status.find(" pid=" + pid + " ");
+    ASSERT_NE(at, std::string::npos) << "no line of pid " << pid << " in\n" << status;
+    EXPECT_EQ(status.find(" pid=" + pid + " ", at + 1), std::string::npos) << status;
+    std::string line = status.substr(at, status.find('\n', at) - at);
+    EXPECT_NE(line.find("command=\"" + commands[i] + "\""), std::string::npos) << line;
+    EXPECT_NE(line.find(outcome == "ok" ? "state=done" : "state=failed"), std::string::npos)
+        << outcome << ": " << line;
+    EXPECT_EQ(outcome, i % 2 == 0 ? "ok" : "failed") << line;
+  }
 }
 
 TEST_F(ControlFileTest, OtherVerbsAndTheirErrnos) {

@@ -15,34 +15,10 @@ set -euo pipefail
 
 RPFS=$(realpath "$1")
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
-skip() { echo "SKIP: $*"; exit 77; }
-[[ $(id -u) -eq 0 ]] || skip "needs root (libvirtd, /dev/fuse)"
-for tool in libvirtd virtlogd virsh qemu-system-x86_64 qemu-img as ld; do
-  command -v "$tool" >/dev/null || skip "$tool is not installed (run scripts/install-deps.sh)"
-done
-
-W=$(mktemp -d /tmp/rpfs-libvirt-XXXXXX)
-chmod 0755 "$W"
-export RPFS_STORE=$W/store
-MNT=$W/mnt
-DAEMON=""
 # shellcheck source=../support/libvirt.sh
 source "$SRC/tests/support/libvirt.sh"
-
-log() { echo "--- $*"; }
-fail() { lv_fail "$@"; }
-
-cleanup() {
-  set +e
-  if [[ -n $DAEMON ]]; then
-    fusermount3 -u "$MNT" 2>/dev/null
-    kill "$DAEMON" 2>/dev/null
-    wait "$DAEMON" 2>/dev/null
-  fi
-  libvirt_stop w1 c1
-  rm -rf "$W"
-}
-trap cleanup EXIT
+lv_e2e_begin libvirt
+trap 'lv_e2e_end w1 c1' EXIT
 
 libvirt_start
 build_writer_guest

@@ -90,9 +90,9 @@ TEST(AccessTest, CloneDiskBelongsToWhomItWasGiven) {
 }
 
 TEST(AccessTest, OnlyRootAndTheOwnerMayControl) {
-  EXPECT_OK(MayControl(Mount(), Caller{0, 0}));
-  EXPECT_OK(MayControl(Mount(), Caller{kOwner, 1}));
-  Status s = MayControl(Mount(), Caller{kAlice, kOwner});
+  EXPECT_OK(MayControl(Mount(), Caller{0, 0, 0}));
+  EXPECT_OK(MayControl(Mount(), Caller{kOwner, 1, 0}));
+  Status s = MayControl(Mount(), Caller{kAlice, kOwner, 0});
   EXPECT_EQ(s.code(), Status::Code::kPermissionDenied) << s.message();
   EXPECT_NE(s.message().find("uid 1000"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("uid 500"), std::string::npos) << s.message();

@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "control/command.h"
 #include "control/operations.h"
 #include "fs/names.h"
@@ -378,6 +380,157 @@ TEST_F(LibvirtVmTest, CloneDefineNeedsTheMountAndUndoesTheCloneOnFailure) {
   auto refused = ops.Run("web", *taken);
   EXPECT_EQ(refused.status().code(), Status::Code::kAlreadyExists);
   EXPECT_FALSE(repo_->GetClone("web", "web").ok()) << "the clone stayed after a failed define";
+}
+
+// --- rollback --stop / --start (issue 19, docs/restore.md) -------------------------------
+
+RollbackOptions StopStart(uint32_t timeout_s, bool force = false, bool start = true) {
+  RollbackOptions opts;
+  opts.stop = true;
+  opts.stop_timeout_s = timeout_s;
+  opts.force = force;
+  opts.start = start;
+  return opts;
+}
+
+std::string StepsOf(const RollbackResult& r) {
+  std::string out;
+  for (const auto& s : r.steps) out += s.what + "\n";
+  return out;
+}
+
+TEST_F(LibvirtVmTest, StopStartShutsTheGuestDownRollsBackAndBootsIt) {
+  Import();
+  Create("day1");
+  fake_->Write(uuid_, "vda", 0, PatternBytes(5, kChunk));
+  std::vector<std::string> told;
+  RollbackOptions opts = StopStart(30);
+  opts.on_step = [&](const std::string& what) { told.push_back(what); };
+  auto done = repo_->Rollback("web", "day1", opts);
+  ASSERT_OK(done);
+  EXPECT_TRUE(ReadAll(Path("web.img")) == Export("web", "day1", "vda"));
+  EXPECT_EQ(fake_->shutdown_requests, 1);
+  EXPECT_EQ(fake_->destroys, 0);
+  EXPECT_EQ(fake_->starts, 1);
+  EXPECT_EQ(*repo_->VmState("web"), "running");
+  ASSERT_EQ(done->steps.size(), 4u) << StepsOf(*done);
+  EXPECT_THAT(done->steps[0].what, HasSubstr("asked the guest to shut down (ACPI)"));
+  EXPECT_THAT(done->steps[1].what, HasSubstr("the guest shut down after"));
+  EXPECT_EQ(done->steps[2].what, "rolling back the disks");
+  EXPECT_EQ(done->steps[3].what, "starting the domain");
+  EXPECT_LE(done->steps[0].time_us, done->steps[3].time_us);
+  EXPECT_EQ(told.size(), done->steps.size());
+}
+
+TEST_F(LibvirtVmTest, AGuestThatIgnoresTheRequestIsBusyAfterTheTimeoutAndNothingChanges) {
+  Import();
+  Create("day1");
+  fake_->Write(uuid_, "vda", 0, PatternBytes(5, kChunk));
+  const auto disk = ReadAll(Path("web.img"));
+  const Snapshot before = State();
+  fake_->obeys_shutdown = false;
+  auto r = repo_->Rollback("web", "day1", StopStart(1));
+  EXPECT_TRUE(r.status().IsBusy()) << r.status().ToString();
+  EXPECT_THAT(r.status().message(), HasSubstr("did not shut down within 1 s"));
+  EXPECT_THAT(r.status().message(), HasSubstr("--force"));
+  EXPECT_EQ(*repo_->VmState("web"), "running");
+  EXPECT_TRUE(ReadAll(Path("web.img")) == disk);
+  EXPECT_TRUE(State() == before);
+  EXPECT_EQ(fake_->destroys, 0);
+  EXPECT_EQ(fake_->starts, 0);
+}
+
+TEST_F(LibvirtVmTest, ForceDestroysAGuestThatDidNotShutDownInTime) {
+  Import();
+  Create("day1");
+  fake_->Write(uuid_, "vda", 0, PatternBytes(5, kChunk));
+  fake_->obeys_shutdown = false;
+  auto done = repo_->Rollback("web", "day1", StopStart(0, /*force=*/true, /*start=*/false));
+  ASSERT_OK(done);
+  EXPECT_EQ(fake_->destroys, 1);
+  EXPECT_EQ(fake_->starts, 0);
+  EXPECT_EQ(*repo_->VmState("web"), "shut off");
+  EXPECT_THAT(StepsOf(*done), HasSubstr("did not shut down within 0 s"));
+  EXPECT_THAT(StepsOf(*done), HasSubstr("destroying the domain (--force)"));
+  EXPECT_TRUE(ReadAll(Path("web.img")) == Export("web", "day1", "vda"));
+}
+
+TEST_F(LibvirtVmTest, APausedDomainIsBusyUnlessForced) {
+  Import();
+  Create("day1");
+  fake_->SetState(uuid_, DomainState::kPaused);
+  auto r = repo_->Rollback("web", "day1", StopStart(5));
+  EXPECT_TRUE(r.status().IsBusy()) << r.status().ToString();
+  EXPECT_THAT(r.status().message(), HasSubstr("is paused"));
+  EXPECT_EQ(fake_->shutdown_requests, 0);
+  EXPECT_EQ(*repo_->VmState("web"), "paused");
+  ASSERT_OK(repo_->Rollback("web", "day1", StopStart(5, /*force=*/true)));
+  EXPECT_EQ(fake_->destroys, 1);
+  EXPECT_EQ(*repo_->VmState("web"), "running");
+}
+
+TEST_F(LibvirtVmTest, AShutOffDomainIsOnlyStartedAndStopAloneLeavesItOff) {
+  Import();
+  Create("day1");
+  fake_->SetState(uuid_, DomainState::kShutOff);
+  auto done = repo_->Rollback("web", "day1", StopStart(5));
+  ASSERT_OK(done);
+  EXPECT_EQ(fake_->shutdown_requests, 0);
+  EXPECT_EQ(fake_->starts, 1);
+  fake_->SetState(uuid_, DomainState::kRunning);
+  ASSERT_OK(repo_->Rollback("web", "day1", StopStart(5, false, /*start=*/false)));
+  EXPECT_EQ(fake_->starts, 1);
+  EXPECT_EQ(*repo_->VmState("web"), "shut off");
+}
+
+TEST_F(LibvirtVmTest, AFailureBeforeAnyWriteStartsTheStoppedGuestAgain) {
+  Import();
+  Create("day1");
+  fake_->Write(uuid_, "vda", 0, PatternBytes(5, kChunk));
+  const auto disk = ReadAll(Path("web.img"));
+  // The image cannot be opened for the rollback: nothing is written.
+  std::filesystem::rename(Path("web.img"), Path("web.away"));
+  auto r = repo_->Rollback("web", "day1", StopStart(5, false, /*start=*/false));
+  std::filesystem::rename(Path("web.away"), Path("web.img"));
+  EXPECT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), HasSubstr("the domain was started again, unchanged"));
+  EXPECT_EQ(fake_->shutdown_requests, 1);
+  EXPECT_EQ(fake_->starts, 1);
+  EXPECT_EQ(*repo_->VmState("web"), "running");
+  EXPECT_TRUE(ReadAll(Path("web.img")) == disk);
+  // A start that fails is said too.
+  fake_->SetFail(Fail::kStart);
+  std::filesystem::rename(Path("web.img"), Path("web.away"));
+  r = repo_->Rollback("web", "day1", StopStart(5));
+  std::filesystem::rename(Path("web.away"), Path("web.img"));
+  EXPECT_THAT(r.status().message(), HasSubstr("starting the domain again failed"));
+  EXPECT_EQ(*repo_->VmState("web"), "shut off");
+}
+
+TEST_F(LibvirtVmTest, StartAfterAnRpWithMemoryResumesFromItWithoutABoot) {
+  Import();
+  fake_->SetMemory(TextBytes(9, 1 << 20));
+  CreateOptions opts;
+  opts.memory = true;
+  Create("mem", opts);
+  auto done = repo_->Rollback("web", "mem", StopStart(5));
+  ASSERT_OK(done);
+  EXPECT_EQ(fake_->starts, 0);
+  EXPECT_FALSE(fake_->restored_memory.empty());
+  EXPECT_THAT(StepsOf(*done), HasSubstr("runs again from the RP's memory state"));
+}
+
+TEST_F(LibvirtVmTest, StopAndStartAreRefusedForImageFileVmsAndMissingRps) {
+  MakeSparseFile(Path("plain.img"), kDiskSize);
+  ASSERT_OK(repo_->AddVm("plain", {{"vda", Path("plain.img"), "raw"}}));
+  ASSERT_OK(repo_->CreateRp("plain", "p1", CreateOptions{}));
+  auto r = repo_->Rollback("plain", "p1", StopStart(5));
+  EXPECT_TRUE(r.status().IsInvalidArgument()) << r.status().ToString();
+  EXPECT_THAT(r.status().message(), HasSubstr("needs a libvirt domain"));
+  Import();
+  auto missing = repo_->Rollback("web", "nosuch", StopStart(5));
+  EXPECT_TRUE(missing.status().IsNotFound()) << missing.status().ToString();
+  EXPECT_EQ(fake_->shutdown_requests, 0) << "the guest must not be stopped for a wrong name";
 }
 
 }  // namespace

@@ -119,5 +119,30 @@ TEST_F(RepoTest, Qcow2DiskIsReadThroughQemu) {
   EXPECT_TRUE(Export("qvm", "q2", "vda") == ReadAll(raw));
 }
 
+// The undo RP of a rollback reads the qcow2 that the rollback's own writer (qemu-nbd)
+// holds with qemu's write lock: it must share it, not fail (found by the restore e2e test).
+TEST_F(RepoTest, Qcow2RollbackWithKeepCurrentSavesTheStateFirst) {
+  if (RunCommand({"qemu-img", "--version"}).exit_code != 0) {
+    GTEST_SKIP() << "qemu-img is not installed (scripts/install-deps.sh installs qemu-utils)";
+  }
+  std::string raw = Path("src.raw"), q = Path("disk.qcow2");
+  MakeSparseFile(raw, 16 * kChunk);
+  WriteAt(raw, 0, TextBytes(20, 2 * kChunk));
+  ASSERT_EQ(RunCommand({"qemu-img", "convert", "-f", "raw", "-O", "qcow2", raw, q}).exit_code, 0);
+  ASSERT_OK(repo_->AddVm("qvm", {{"vda", q, std::nullopt}}));
+  ASSERT_OK(repo_->CreateRp("qvm", "q1", {}));
+  ASSERT_EQ(RunCommand({"qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 512k 64k", q}).exit_code, 0);
+  ASSERT_OK(repo_->CreateRp("qvm", "changed", {}));
+  const auto changed = Export("qvm", "changed", "vda");
+  RollbackOptions opts;
+  opts.keep_current = true;
+  auto done = repo_->Rollback("qvm", "q1", opts);
+  ASSERT_OK(done);
+  EXPECT_EQ(done->chunks_written, 1u);
+  EXPECT_TRUE(Export("qvm", done->undo_rp, "vda") == changed);
+  ASSERT_OK(repo_->CreateRp("qvm", "after", {}));
+  EXPECT_TRUE(Export("qvm", "after", "vda") == Export("qvm", "q1", "vda"));
+}
+
 }  // namespace
 }  // namespace rpfs::testing

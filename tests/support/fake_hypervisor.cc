@@ -239,6 +239,37 @@ Status FakeHypervisor::DeleteCheckpoints(const std::string& uuid, const std::str
   return Status::OK();
 }
 
+Result<std::string> FakeHypervisor::RequestShutdown(const std::string& uuid) {
+  std::lock_guard lock(mu_);
+  RPFS_ASSIGN_OR_RETURN(Domain * d, Find(uuid));
+  ++shutdown_requests;
+  if (d->info.state != DomainState::kRunning) {
+    return Status::Busy("fake: domain " + uuid + " is not running");
+  }
+  if (obeys_shutdown) d->info.state = DomainState::kShutOff;
+  return std::string(has_agent ? "ACPI and guest agent" : "ACPI");
+}
+
+Status FakeHypervisor::Destroy(const std::string& uuid) {
+  std::lock_guard lock(mu_);
+  RPFS_ASSIGN_OR_RETURN(Domain * d, Find(uuid));
+  ++destroys;
+  d->info.state = DomainState::kShutOff;
+  return Status::OK();
+}
+
+Status FakeHypervisor::Start(const std::string& uuid) {
+  std::lock_guard lock(mu_);
+  RPFS_ASSIGN_OR_RETURN(Domain * d, Find(uuid));
+  if (fail_ == Fail::kStart) return Status::IOError("fake: start failed");
+  if (d->info.state != DomainState::kShutOff) {
+    return Status::Busy("fake: domain " + uuid + " is already active");
+  }
+  ++starts;
+  d->info.state = DomainState::kRunning;
+  return Status::OK();
+}
+
 Status FakeHypervisor::RestoreMemory(const std::string& uuid, const std::string& memory_file,
                                      const std::string& xml) {
   std::lock_guard lock(mu_);

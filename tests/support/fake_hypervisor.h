@@ -27,6 +27,7 @@ class FakeHypervisor : public Hypervisor {
     kDiskVanishes,        // the job dies: its exported copy is gone before it is read
     kUndefineAfterBegin,  // the domain is undefined while its disks are read
     kRestore,             // restoring the memory state fails
+    kStart,               // starting a domain fails
   };
 
   explicit FakeHypervisor(std::string dir) : dir_(std::move(dir)) {}
@@ -53,12 +54,17 @@ class FakeHypervisor : public Hypervisor {
     memory_ = std::move(memory);
   }
   bool has_agent = false;
+  // Whether the guest powers off when asked (ACPI); one that does not keeps running.
+  bool obeys_shutdown = true;
 
   // What the fake saw.
   std::set<std::string> Checkpoints(const std::string& uuid);
   int jobs_running();
   std::string restored_xml;                // the XML of the last RestoreMemory
   std::vector<std::byte> restored_memory;  // the content of its memory file
+  int shutdown_requests = 0;
+  int destroys = 0;
+  int starts = 0;
 
   HypervisorFactory Factory();
 
@@ -70,6 +76,9 @@ class FakeHypervisor : public Hypervisor {
                                                         const PointInTimeRequest& req) override;
   Status DeleteCheckpoints(const std::string& uuid, const std::string& prefix,
                            const std::string& keep) override;
+  Result<std::string> RequestShutdown(const std::string& uuid) override;
+  Status Destroy(const std::string& uuid) override;
+  Status Start(const std::string& uuid) override;
   Status RestoreMemory(const std::string& uuid, const std::string& memory_file,
                        const std::string& xml) override;
   Result<DomainInfo> DefineCopy(const std::string& source_xml, const std::string& name,

@@ -15,6 +15,40 @@ lv_fail() {
   exit 1
 }
 
+# The start of an e2e test script: exit 77 (skipped, with the reason) without root or one
+# of the tools; then a work directory W (named after PREFIX) holding the store
+# (RPFS_STORE) and the mount point MNT, and log/fail. lv_e2e_end undoes it.
+lv_e2e_begin() {  # prefix extra-tools...
+  local tool
+  if [[ $(id -u) -ne 0 ]]; then echo "SKIP: needs root (libvirtd, /dev/fuse)"; exit 77; fi
+  for tool in libvirtd virtlogd virsh qemu-system-x86_64 qemu-img as ld "${@:2}"; do
+    if ! command -v "$tool" >/dev/null; then
+      echo "SKIP: $tool is not installed (run scripts/install-deps.sh)"
+      exit 77
+    fi
+  done
+  W=$(mktemp -d "/tmp/rpfs-$1-XXXXXX")
+  chmod 0755 "$W"
+  export RPFS_STORE=$W/store
+  MNT=$W/mnt
+  DAEMON=""
+  log() { echo "--- $*"; }
+  fail() { lv_fail "$@"; }
+}
+
+# From the EXIT trap: the mount's daemon (pid in DAEMON, if any), the domains named, the
+# daemons libvirt_start started, the work directory.
+lv_e2e_end() {  # domains...
+  set +e
+  if [[ -n $DAEMON ]]; then
+    fusermount3 -u "$MNT" 2>/dev/null
+    kill -TERM "$DAEMON" 2>/dev/null
+    wait "$DAEMON" 2>/dev/null
+  fi
+  libvirt_stop "$@"
+  rm -rf "$W"
+}
+
 # poll_until SECONDS WHAT CMD...: runs CMD until it succeeds; fails naming WHAT after the
 # deadline. (libvirt has no readiness signal for these: a daemon answering, a job ending,
 # a guest's write counter.)
@@ -35,14 +69,30 @@ libvirt_start() {
     chgrp kvm /dev/kvm && chmod 0660 /dev/kvm
   fi
   if ! virsh version >/dev/null 2>&1; then
-    if ! pgrep -x virtlogd >/dev/null; then
+    if [[ -z $(lv_live_pids virtlogd) ]]; then
       virtlogd -d
-      LV_STARTED_VIRTLOGD=$(pgrep -n -x virtlogd)
+      LV_STARTED_VIRTLOGD=$(lv_live_pids virtlogd | tail -1)
     fi
     libvirtd -d
-    LV_STARTED_LIBVIRTD=$(pgrep -n -x libvirtd)
+    LV_STARTED_LIBVIRTD=$(lv_live_pids libvirtd | tail -1)
     poll_until 60 "libvirtd to answer at $LIBVIRT_DEFAULT_URI" virsh -q version
   fi
+}
+
+# Whether process PID still runs (a zombie, which nobody may reap here, does not).
+lv_alive() {
+  local st
+  st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+  [[ -n $st && $st != Z && $st != X ]]
+}
+
+# The live processes named NAME, in pid order. Not pgrep alone: where nothing reaps
+# orphans (a container's PID 1), the daemons an earlier script stopped stay as zombies.
+lv_live_pids() {  # name
+  local pid
+  for pid in $(pgrep -x "$1"); do
+    if lv_alive "$pid"; then echo "$pid"; fi
+  done
 }
 
 libvirt_stop() {  # domains to destroy and undefine first
@@ -51,8 +101,14 @@ libvirt_stop() {  # domains to destroy and undefine first
     virsh destroy "$d" >/dev/null 2>&1
     virsh undefine "$d" --checkpoints-metadata >/dev/null 2>&1
   done
-  if [[ -n $LV_STARTED_LIBVIRTD ]]; then kill "$LV_STARTED_LIBVIRTD"; fi
-  if [[ -n $LV_STARTED_VIRTLOGD ]]; then kill "$LV_STARTED_VIRTLOGD"; fi
+  # Waited for: the next script's libvirt_start must not find a libvirtd still answering
+  # on its way out (it would then go on without virtlogd).
+  for d in "$LV_STARTED_LIBVIRTD" "$LV_STARTED_VIRTLOGD"; do
+    [[ -n $d ]] || continue
+    kill "$d" 2>/dev/null
+    local deadline=$((SECONDS + 30))
+    while lv_alive "$d" && ((SECONDS < deadline)); do sleep 0.1; done
+  done
   if [[ -n $LV_KVM_MODE ]]; then
     chown "${LV_KVM_MODE%% *}" /dev/kvm
     chmod "${LV_KVM_MODE##* }" /dev/kvm
@@ -66,6 +122,22 @@ build_writer_guest() {
   ld -m elf_i386 -Ttext 0x7c00 --oformat binary "$W/w.o" -o "$W/w.bin"
 }
 
+# The boot sector of tests/support/guest/acpi.S at $W/acpi.bin: it counts its boots in
+# sector 1, says "rpfs-test-guest up" on its serial port and powers off on ACPI request.
+build_acpi_guest() {
+  as --32 "$SRC/tests/support/guest/acpi.S" -o "$W/acpi.o"
+  ld -m elf_i386 -Ttext 0x7c00 --oformat binary "$W/acpi.o" -o "$W/acpi.bin"
+}
+
+# The boot count of the acpi guest in a disk image (any format qemu-img reads, also while
+# the domain runs).
+boot_count() {  # image
+  local raw=$W/.boot-count.raw
+  qemu-img convert -U -O raw "$1" "$raw"
+  od -An -tu2 -j 512 -N 2 "$raw" | tr -d ' '
+  rm -f "$raw"
+}
+
 writer_domain_xml() {  # name qcow2-path type
   cat <<EOF
 <domain type='$3'>
@@ -73,6 +145,7 @@ writer_domain_xml() {  # name qcow2-path type
   <memory unit='MiB'>32</memory>
   <vcpu>1</vcpu>
   <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
+  <features><acpi/></features>
   <devices>
     <disk type='file' device='disk'>
       <driver name='qemu' type='qcow2'/>

@@ -31,6 +31,10 @@ TEST(CommandTest, ParsesEveryVerb) {
   c = Parse("rollback rp1 keep-current");
   EXPECT_EQ(c.verb, Verb::kRollback);
   EXPECT_TRUE(c.keep_current);
+  c = Parse("rollback rp1 stop timeout=30 force start");
+  EXPECT_TRUE(c.stop && c.force && c.start);
+  EXPECT_FALSE(c.keep_current);
+  EXPECT_EQ(c.timeout, "30");
   c = Parse("clone rp1 web-copy define");
   EXPECT_EQ(c.verb, Verb::kClone);
   EXPECT_EQ(c.target, "web-copy");
@@ -56,6 +60,12 @@ TEST(CommandTest, SpacingTabsAndFlagOrderDoNotMatter) {
   EXPECT_FALSE(Parse("create memory").memory);
 }
 
+TEST(CommandTest, BareValuesRunToTheNextBlank) {
+  EXPECT_EQ(Parse("create rp1 description=nightly memory").description, "nightly");
+  EXPECT_TRUE(Parse("create rp1 description=nightly memory").memory);
+  EXPECT_EQ(Parse("rollback rp1 stop timeout=30").timeout, "30");
+}
+
 TEST(CommandTest, QuotedValuesKeepSpacesAndEscapes) {
   Command c = Parse(R"(create rp description="say \"hi\" \\ bye")");
   EXPECT_EQ(c.description, R"(say "hi" \ bye)");
@@ -63,9 +73,9 @@ TEST(CommandTest, QuotedValuesKeepSpacesAndEscapes) {
 }
 
 TEST(CommandTest, CanonicalFormParsesBackToTheSame) {
-  for (const char* text :
-       {"create rp1 memory description=\"a \\\"b\\\"\"", "rollback x keep-current",
-        "clone a b define", "delete-clone c", "rename a b", "protect p"}) {
+  for (const char* text : {"create rp1 memory description=\"a \\\"b\\\"\"",
+                           "rollback x keep-current", "rollback x stop timeout=60 start force",
+                           "clone a b define", "delete-clone c", "rename a b", "protect p"}) {
     Command c = Parse(text);
     Command again = Parse(c.ToString());
     EXPECT_EQ(again.ToString(), c.ToString()) << text;
@@ -86,7 +96,10 @@ TEST(CommandTest, MalformedCommandsAreRejectedWithTheReason) {
   ExpectInvalid("create rp1 memory memory", "memory given twice");
   ExpectInvalid("create rp1 description=\"a\" description=\"b\"", "given twice");
   ExpectInvalid("rollback rp1 description=\"x\"", "takes no description=");
-  ExpectInvalid("create rp1 description=unquoted", "double quotes");
+  ExpectInvalid("create rp1 description=un\"quoted", "is written description=\"...\"");
+  ExpectInvalid("create rp1 description=a=b", "is written description=");
+  ExpectInvalid("create rp1 description=", "value of description= is missing");
+  ExpectInvalid("create rp1 description= x", "value of description= is missing");
   ExpectInvalid("create rp1 description=\"open", "unterminated quote");
   ExpectInvalid("create rp1 description=\"a\"b", "closing quote");
   ExpectInvalid("create rp1 description=\"\\n\"", "escaped");

@@ -279,5 +279,62 @@ TEST(OperationsDefineTest, CloneDefineNeedsTheMountAndGetsItsPathsFromIt) {
   EXPECT_EQ(dom->disks[0].path, "/m/web|copy|vda");
 }
 
+// `rollback ... stop start` from `.control`: each step with its time in `.status`, on the
+// line of the process that asked (pid=), and the options checked before the guest is.
+TEST(OperationsRollbackTest, StepsAndTheWritersPidAreInStatus) {
+  TempDir dir;
+  testing::FakeHypervisor fake(dir / "");
+  testing::MakeSparseFile(dir / "web.img", kDiskSize);
+  const std::string uuid = fake.AddDomain("web", {{"vda", dir / "web.img"}});
+  auto repo = Repository::Init(dir / "store", InitOptions{});
+  ASSERT_OK(repo);
+  (*repo)->SetHypervisorFactory(fake.Factory());
+  ASSERT_OK((*repo)->ImportVm(fake.uri(), "web"));
+  Operations ops(repo->get());
+  ASSERT_OK(ops.Run("web", Parse("create day1"), nullptr, 1111));
+
+  auto done = ops.Run("web", Parse("rollback day1 stop timeout=30 start"), nullptr, 4242);
+  ASSERT_OK(done);
+  EXPECT_THAT(done->summary, HasSubstr("domain: asked the guest to shut down (ACPI)"));
+  EXPECT_EQ(fake.starts, 1);
+  const std::string status = ops.StatusText("web");
+  size_t at = status.find(" pid=4242 ");
+  ASSERT_NE(at, std::string::npos) << status;
+  std::string line = status.substr(at, status.find('\n', at) - at);
+  EXPECT_THAT(line, HasSubstr("state=done"));
+  EXPECT_THAT(line, HasSubstr("command=\"rollback day1 stop start timeout=\\\"30\\\"\""));
+  // steps="<time> what; <time> what; ..."
+  size_t steps = line.find(" steps=\"");
+  ASSERT_NE(steps, std::string::npos) << line;
+  std::string text = line.substr(steps + 8);
+  int n = 0;
+  for (size_t i = 0; i < text.size();) {
+    ASSERT_GE(text.size() - i, 21u) << text;
+    EXPECT_EQ(text.substr(i, 3), "202") << "a step without its time: " << text.substr(i);
+    EXPECT_EQ(text[i + 19], 'Z') << text.substr(i);
+    ++n;
+    size_t next = text.find("; ", i);
+    if (next == std::string::npos) break;
+    i = next + 2;
+  }
+  EXPECT_EQ(n, 4) << text;
+  EXPECT_THAT(text, HasSubstr("the guest shut down after"));
+  EXPECT_THAT(text, HasSubstr("Z starting the domain\""));
+  EXPECT_THAT(status, HasSubstr(" pid=1111 state=done"));
+
+  // Options that make no sense are refused before the guest is asked anything.
+  const int asked = fake.shutdown_requests;
+  for (const char* bad : {"rollback day1 force", "rollback day1 timeout=5",
+                          "rollback day1 stop timeout=soon", "rollback day1 stop timeout=99999"}) {
+    auto r = ops.Run("web", Parse(bad));
+    EXPECT_TRUE(r.status().IsInvalidArgument()) << bad << ": " << r.status().ToString();
+  }
+  EXPECT_EQ(fake.shutdown_requests, asked);
+  EXPECT_EQ(fake.GetDomain(uuid)->state, DomainState::kRunning);
+  // A refused write names its writer too.
+  ops.RecordRejected("web", "bogus", Status::InvalidArgument("unknown verb"), 77);
+  EXPECT_THAT(ops.StatusText("web"), HasSubstr(" pid=77 state=failed"));
+}
+
 }  // namespace
 }  // namespace rpfs::control

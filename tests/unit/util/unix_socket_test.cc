@@ -40,9 +40,10 @@ TEST(UnixSocketTest, PassesMessagesAndDescriptors) {
   char c = 0;
   ASSERT_EQ(::read(pipefd[0], &c, 1), 1);
   EXPECT_EQ(c, 'x');
-  auto uid = PeerUid(conn->get());
-  ASSERT_OK(uid);
-  EXPECT_EQ(*uid, ::geteuid());
+  auto peer = PeerOf(conn->get());
+  ASSERT_OK(peer);
+  EXPECT_EQ(peer->uid, ::geteuid());
+  EXPECT_EQ(peer->pid, ::getpid());  // the client is a thread of this process
   ASSERT_OK(SendMessage(conn->get(), "bye"));
   client.join();
   ::close(pipefd[0]);

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# End-to-end test of restores as operators run them (issue #19) against a real libvirtd and
+# qemu, which this script starts itself and stops afterwards. Two guests:
+#   a1  tests/support/guest/acpi.S: counts its boots in sector 1 and powers off when asked
+#       (ACPI power button), like a guest OS;
+#   w1  tests/support/guest/writer.S: keeps writing and ignores every shutdown request.
+#
+# Shows: `rollback --stop --start` shuts a1 down, rolls it back (the disk equals the RP) and
+# boots it again; the same through `.control`, each step with its time in `.status` on the
+# writer's line (pid=); a guest that ignores ACPI fails with exit 5 after --timeout and
+# nothing changes; --force destroys it and goes through; option errors name the option.
+#
+# Usage: restore_e2e.sh RPFS_BINARY. Exit 77 (skipped, with the reason) without root or
+# without libvirt/qemu installed (scripts/install-deps.sh installs them).
+set -euo pipefail
+
+RPFS=$(realpath "$1")
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=../support/libvirt.sh
+source "$SRC/tests/support/libvirt.sh"
+lv_e2e_begin restore qemu-io
+trap 'lv_e2e_end a1 w1' EXIT
+
+state() { virsh domstate "$1" | head -1; }
+is_state() { [[ $(state "$1") == "$2" ]]; }
+boots_at_least() { (($(boot_count "$W/$1.qcow2") >= $2)); }
+
+# The disk of a domain as raw, and the RP's, equal but for the boot count (sector 1's first
+# word), which the boot after the rollback changed.
+expect_rp_but_boot_count() {  # domain rp want-count
+  rm -f "$W/now.raw" "$W/rp.raw"
+  qemu-img convert -U -O raw "$W/$1.qcow2" "$W/now.raw"
+  "$RPFS" export "$1" "$2" vda -o "$W/rp.raw"
+  local count
+  count=$(od -An -tu2 -j 512 -N 2 "$W/now.raw" | tr -d ' ')
+  [[ $count == "$3" ]] || fail "$1: boot count $count after the rollback, want $3"
+  printf '\x00\x00' | dd of="$W/now.raw" bs=1 seek=512 conv=notrunc status=none
+  printf '\x00\x00' | dd of="$W/rp.raw" bs=1 seek=512 conv=notrunc status=none
+  cmp "$W/now.raw" "$W/rp.raw" || fail "$1: the disk differs from rp $2 after the rollback"
+}
+
+libvirt_start
+build_acpi_guest
+build_writer_guest
+for g in a1:acpi w1:w; do
+  truncate -s 16M "$W/${g%%:*}.raw"
+  dd if="$W/${g##*:}.bin" of="$W/${g%%:*}.raw" conv=notrunc status=none
+  qemu-img convert -O qcow2 "$W/${g%%:*}.raw" "$W/${g%%:*}.qcow2"
+  rm "$W/${g%%:*}.raw"
+done
+log "a1 runs under $(start_writer_domain a1 "$W/a1.qcow2"), w1 under $(start_writer_domain w1 "$W/w1.qcow2")"
+poll_until 30 "a1 to boot" boots_at_least a1 1
+wait_for_writes 50 w1
+
+"$RPFS" init >/dev/null
+"$RPFS" vm import a1 >/dev/null
+"$RPFS" vm import w1 >/dev/null
+
+# --- 1. rollback --stop --start on a guest that shuts down when asked ---------------------
+log "rollback --stop --start"
+"$RPFS" create a1 before >/dev/null
+# The day's change: the guest reboots (boot count 2) and the disk gets new data.
+virsh destroy a1 >/dev/null
+qemu-io -f qcow2 -c "write -P 0xaa 4M 256k" "$W/a1.qcow2" >/dev/null
+virsh start a1 >/dev/null
+poll_until 30 "a1 to boot again" boots_at_least a1 2
+# No --keep-current, no tty: --yes answers the question.
+out=$("$RPFS" rollback a1 before --stop --timeout 60 --start --yes --json </dev/null) ||
+  fail "rollback --stop --start failed: $out"
+grep -q '"the guest shut down after' <<<"$out" || fail "no shutdown step in: $out"
+grep -q '"starting the domain"' <<<"$out" || fail "no start step in: $out"
+chunks=$(sed -n 's/.*"chunks_written": *\([0-9]*\).*/\1/p' <<<"$out")
+((chunks >= 2)) || fail "the rollback wrote $chunks chunks: the change was not undone"
+is_state a1 running || fail "a1 is $(state a1) after rollback --start"
+poll_until 30 "a1 to boot after the rollback" boots_at_least a1 2
+expect_rp_but_boot_count a1 before 2
+log "a1 shut down, rolled back ($chunks chunks) and booted again"
+
+# --- 2. a guest that ignores the request: refused after the timeout, nothing changes -------
+log "a guest that ignores ACPI"
+"$RPFS" create w1 r1 >/dev/null
+list_before=$("$RPFS" list w1)
+wait_for_writes 20 w1
+rc=0
+"$RPFS" rollback w1 r1 --stop --timeout 3 --yes 2>"$W/err" >/dev/null || rc=$?
+((rc == 5)) || fail "rollback of a guest that ignores ACPI: exit $rc, want 5 (busy): $(cat "$W/err")"
+grep -q "did not shut down within 3 s" "$W/err" || fail "the refusal does not say why: $(cat "$W/err")"
+is_state w1 running || fail "w1 is $(state w1) after a refused rollback"
+wait_for_writes 20 w1
+[[ $("$RPFS" list w1) == "$list_before" ]] || fail "a refused rollback changed the RPs"
+# Without --stop the old refusal stays, and names the way out.
+rc=0
+"$RPFS" rollback w1 r1 --yes 2>"$W/err" >/dev/null || rc=$?
+((rc == 5)) && grep -q "rollback --stop" "$W/err" || fail "plain rollback of a running domain: $rc $(cat "$W/err")"
+
+# --force pulls the plug after the timeout, and the rollback goes through.
+out=$("$RPFS" rollback w1 r1 --stop --timeout 2 --force --start --keep-current --json </dev/null) ||
+  fail "rollback --force failed: $out"
+grep -q "destroying the domain (--force)" <<<"$out" || fail "no destroy step in: $out"
+is_state w1 running || fail "w1 is $(state w1) after rollback --force --start"
+"$RPFS" list w1 | grep -q before-rollback || fail "--keep-current took no undo RP"
+log "w1: refused after 3 s, then destroyed with --force and started"
+
+# --- 3. option errors name the option and change nothing ---------------------------------
+rc=0
+"$RPFS" rollback w1 r1 --timeout 5 --yes 2>"$W/err" >/dev/null || rc=$?
+((rc == 2)) && grep -q "go with stop" "$W/err" || fail "--timeout without --stop: $rc $(cat "$W/err")"
+rc=0
+"$RPFS" rollback w1 r1 --stop --timeout soon --yes 2>"$W/err" >/dev/null || rc=$?
+((rc == 2)) && grep -q 'timeout "soon"' "$W/err" || fail "--timeout soon: $rc $(cat "$W/err")"
+rc=0
+"$RPFS" rollback w1 nosuch --stop --yes 2>"$W/err" >/dev/null || rc=$?
+((rc == 3)) || fail "rollback --stop to a missing RP: exit $rc: $(cat "$W/err")"
+is_state w1 running || fail "a rollback to a missing RP stopped w1"
+
+# --- 4. the same through .control, each step in .status on the writer's own line ----------
+log "rollback stop start through .control"
+mkdir "$MNT"
+"$RPFS" mount "$MNT" -f &
+DAEMON=$!
+poll_until 30 "the mount to show vm a1" test -d "$MNT/a1"
+virsh destroy a1 >/dev/null
+qemu-io -f qcow2 -c "write -P 0xbb 8M 64k" "$W/a1.qcow2" >/dev/null
+virsh start a1 >/dev/null
+poll_until 30 "a1 to boot" boots_at_least a1 3
+# bash writes with its own pid: the line with pid=<that> is this command's.
+pid=$(bash -c 'echo $$ >"$1"; exec echo "rollback before stop timeout=60 start" >"$2"' _ \
+  "$W/pid" "$MNT/a1/.control" && cat "$W/pid") || fail "rollback through .control: $(cat "$MNT/a1/.status")"
+line=$(grep " pid=$pid " "$MNT/a1/.status") || fail "no .status line with pid=$pid: $(cat "$MNT/a1/.status")"
+grep -q "state=done" <<<"$line" || fail "not done: $line"
+grep -Eq 'steps="[0-9T:-]+Z asked the guest to shut down \(ACPI[^;]*; [0-9T:-]+Z the guest shut down after [0-9.]+ s; [0-9T:-]+Z rolling back the disks; [0-9T:-]+Z starting the domain"' <<<"$line" ||
+  fail "the steps in .status: $line"
+is_state a1 running || fail "a1 is $(state a1) after the .control rollback"
+poll_until 30 "a1 to boot after the rollback" boots_at_least a1 2
+expect_rp_but_boot_count a1 before 2
+log ".status: $line"
+
+# qemu started while the mount was up holds a copy of it (docs/libvirt.md): SIGTERM ends it.
+kill -TERM "$DAEMON"
+wait "$DAEMON" || true
+DAEMON=""
+echo "PASS"
