@@ -104,6 +104,15 @@ class Hypervisor {
   virtual Status Destroy(const std::string& uuid) = 0;
   // Boots the shut-off domain.
   virtual Status Start(const std::string& uuid) = 0;
+  // Starts a transient, isolated copy of a domain for a restore drill: `source_xml` with a
+  // new name and UUID, the disks of `disk_paths` (target -> raw image), no network, and its
+  // first serial port writing to `console_file`. libvirt destroys it when this connection
+  // closes, so a killed rpfs leaves no drill running.
+  virtual Result<DomainInfo> BootDrill(const std::string& source_xml, const std::string& name,
+                                       const std::map<std::string, std::string>& disk_paths,
+                                       const std::string& console_file) = 0;
+  // OK when the guest agent of the running domain answers.
+  virtual Status PingAgent(const std::string& uuid) = 0;
   // Defines a new persistent domain from `source_xml` with a new name, a new UUID, new MAC
   // addresses and the disks of `disk_paths` (target -> raw image). Returns it.
   virtual Result<DomainInfo> DefineCopy(const std::string& source_xml, const std::string& name,

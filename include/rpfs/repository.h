@@ -101,12 +101,20 @@ struct RpInfo {
   uint64_t stored_bytes = 0;        // stored (compressed) bytes of those chunks
   uint64_t added_bytes = 0;         // bytes it added to the store when created
   uint64_t create_duration_us = 0;  // how long its create took (0: not recorded, before v3)
+  // The last restore drill (`rpfs drill`): drill_time_us 0 = never drilled.
+  int64_t drill_time_us = 0;
+  bool drill_ok = false;
+  std::string drill_reason;
+  uint64_t drill_boot_us = 0;
   // Set by CreateRp only (not stored): bytes read from the disks (an incremental RP reads
   // only what changed), and how long a running guest was paused for the instant.
   uint64_t read_bytes = 0;
   uint64_t paused_us = 0;
 };
 
+// The last drill of an RP in words: "never", "ok at <time>, booted in 2.1 s: <how>",
+// "failed at <time>: <why>".
+std::string FormatDrill(const RpInfo& rp);
 // The "key: value" text of an RP (the mount's `info` file and `rpfs info`).
 std::string FormatRpInfo(const RpInfo& rp, uint64_t unique_bytes);
 
@@ -183,6 +191,28 @@ struct RollbackResult {
   uint64_t chunks_compared = 0;     // image chunks read and hashed
   uint64_t chunks_written = 0;      // chunks that differed and were rewritten
   uint64_t bytes_written = 0;
+};
+
+// A restore drill (`rpfs drill`, docs/restore.md): boot an RP in isolation and decide
+// whether it works.
+struct DrillOptions {
+  uint32_t timeout_s = 300;  // for the sign of life
+  // The sign of life: this text on the guest's serial console; "" = its guest agent answers.
+  std::string expect;
+  // Where the drill's domain reads the clone's disks: the mount's paths, which fill on first
+  // read. Null: the clone is hydrated first and its local files are booted.
+  std::function<std::string(const std::string& clone, const std::string& disk)> disk_path;
+  StepFn on_step;  // optional
+};
+
+struct DrillResult {
+  bool ok = false;
+  std::string reason;    // what showed it booted, or why it failed
+  uint64_t boot_us = 0;  // from the start of the domain to the sign of life (ok only)
+  int64_t time_us = 0;   // when the drill began
+  std::string clone;     // the clone booted (deleted again)
+  std::string domain;    // the transient domain (destroyed again)
+  std::string console;   // the last bytes the guest printed on its serial port
 };
 
 struct StoreSummary {
@@ -474,6 +504,17 @@ class Repository {
   // Fetches every chunk not yet present; afterwards the clone never reads the store again.
   Status HydrateClone(const std::string& vm, const std::string& clone,
                       const ProgressFn& progress = nullptr);
+
+  // --- restore drills (docs/restore.md) ---
+  // Boots RP `rp` of libvirt VM `vm` as an instant clone in a transient domain with no
+  // network, waits for its sign of life, then destroys the domain and deletes the clone
+  // whatever happened, and stores the outcome with the RP. A drill that ran returns OK with
+  // ok=false when the guest failed it; errors are for a drill that could not run.
+  Result<DrillResult> Drill(const std::string& vm, const std::string& rp, const DrillOptions& opts);
+  // Deletes the clones of drills whose process died (kill -9): named rpfs-drill-*, their
+  // lock not held. Their domains went with the process (libvirt autodestroy). Returns how
+  // many went.
+  Result<size_t> CleanDrillLeftovers();
 
   // --- copies elsewhere (regions, docs/region.md) ---
   Result<std::unique_ptr<RpChunks>> OpenRpChunks(const std::string& vm,

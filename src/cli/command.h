@@ -31,6 +31,7 @@ struct Context {
   Repository* served = nullptr;        // set in the daemon
   control::Operations* ops = nullptr;  // set in the daemon: the mount's operations
   uint32_t client_pid = 0;             // set in the daemon: the CLI process it serves
+  uint32_t wait_s = 0;                 // --wait: how long a busy VM or store is waited for
 
   // The store named by --store / RPFS_STORE / the default, or the daemon's open one.
   Result<std::shared_ptr<Repository>> OpenRepo() const;

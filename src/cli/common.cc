@@ -56,6 +56,16 @@ nlohmann::json OutcomeJson(const std::string& vm, const control::Outcome& o) {
           {{"what", JsonText(step.what)}, {"time", FormatIsoUtc(step.time_us)}});
     }
   }
+  if (o.drill) {
+    j["drill"] = {{"ok", o.drill->ok},
+                  {"reason", JsonText(o.drill->reason)},
+                  {"boot_ms", o.drill->boot_us / 1000},
+                  {"time", FormatIsoUtc(o.drill->time_us)},
+                  {"clone", JsonText(o.drill->clone)},
+                  {"domain", JsonText(o.drill->domain)},
+                  {"console", JsonText(o.drill->console)}};
+  }
+  if (!o.warnings.empty()) j["warnings"] = JsonTexts(o.warnings);
   if (!o.deleted.empty()) j["deleted"] = JsonTexts(o.deleted);
   if (!o.deleted.empty() || o.prune) j["bytes_freed"] = o.bytes_freed;
   return j;
@@ -88,7 +98,12 @@ nlohmann::json RpJson(const RpInfo& rp) {
           {"logical_bytes", rp.logical_bytes},
           {"data_bytes", rp.data_bytes},
           {"stored_bytes", rp.stored_bytes},
-          {"added_bytes", rp.added_bytes}};
+          {"added_bytes", rp.added_bytes},
+          {"drill", rp.drill_time_us == 0 ? nlohmann::json(nullptr)
+                                          : nlohmann::json{{"ok", rp.drill_ok},
+                                                           {"time", FormatIsoUtc(rp.drill_time_us)},
+                                                           {"boot_ms", rp.drill_boot_us / 1000},
+                                                           {"reason", JsonText(rp.drill_reason)}}}};
 }
 
 void PolicyFlags::Add(CLI::App* cmd) {

@@ -1,11 +1,13 @@
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <thread>
 
 #include "cli/command.h"
 #include "cli/common.h"
@@ -14,13 +16,28 @@
 #include "region/remote_chunks.h"
 #include "region/remote_snapshots.h"
 #include "rpfs/names.h"
+#include "util/clock.h"
 #include "virt/libvirt_hypervisor.h"
 
 namespace rpfs::cli {
 
+namespace {
+
+// With --wait, a store another process has open (Busy) is tried again until the deadline.
+Result<std::unique_ptr<Repository>> OpenWaiting(const std::string& store_dir, uint32_t wait_s) {
+  const int64_t deadline = MonotonicMicros() + static_cast<int64_t>(wait_s) * 1000000;
+  for (;;) {
+    auto repo = Repository::Open(store_dir);
+    if (repo.ok() || !repo.status().IsBusy() || MonotonicMicros() >= deadline) return repo;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+}  // namespace
+
 Result<std::shared_ptr<Repository>> Context::OpenRepo() const {
   if (served != nullptr) return std::shared_ptr<Repository>(std::shared_ptr<void>(), served);
-  RPFS_ASSIGN_OR_RETURN(auto repo, Repository::Open(store_dir));
+  RPFS_ASSIGN_OR_RETURN(auto repo, OpenWaiting(store_dir, wait_s));
   repo->SetHypervisorFactory(virt::ConnectLibvirt);
   // Clones of region snapshots read their chunks through the region (docs/region.md).
   // One connection per region, shared by every clone disk reading from it.
@@ -66,8 +83,9 @@ bool Context::CheckName(const std::string& name, const char* what, int* exit_cod
 Result<control::Outcome> Context::Run(Repository& repo, const std::string& vm,
                                       const control::Command& cmd,
                                       const ProgressFn& progress) const {
-  if (ops != nullptr) return ops->Run(vm, cmd, progress, client_pid);
-  return control::Operations(&repo).Run(vm, cmd, progress, static_cast<uint32_t>(::getpid()));
+  if (ops != nullptr) return ops->Run(vm, cmd, progress, client_pid, wait_s);
+  return control::Operations(&repo).Run(vm, cmd, progress, static_cast<uint32_t>(::getpid()),
+                                        wait_s);
 }
 
 Result<control::Outcome> Context::OpenAndRun(const std::string& vm, const control::Command& cmd,

@@ -103,6 +103,7 @@ const char* const kExitStatus =
     ".TP\n5\nbusy: the VM or store is in use now; the same command may work later\n"
     ".TP\n6\nrefused by rule: a protected RP, an unconfirmed rollback, another user's store\n"
     ".TP\n7\ndamaged: stored data failed its checksum\n"
+    ".TP\n8\na check ran and the RP failed it: a drill whose guest did not come up\n"
     ".TP\n70\ninternal error: a bug, please report it\n";
 
 std::string VerbPage(const Verb& v) {

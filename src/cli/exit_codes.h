@@ -16,7 +16,10 @@ inline constexpr int kExitBusy = 5;      // in use now; the same command may wor
 // Refused by rule whatever the timing: a protected RP, an unconfirmed rollback, a store of
 // another user, something rpfs does not support (EACCES, EPERM, EROFS, EOPNOTSUPP).
 inline constexpr int kExitRefused = 6;
-inline constexpr int kExitDamaged = 7;    // stored data failed its checksum (EIO of corruption)
+inline constexpr int kExitDamaged = 7;  // stored data failed its checksum (EIO of corruption)
+// A check ran and the RP failed it: a restore drill whose guest did not come up. Not a
+// Status: the command itself worked (and stored the outcome).
+inline constexpr int kExitCheckFailed = 8;
 inline constexpr int kExitInternal = 70;  // a bug: an exception escaped (sysexits' EX_SOFTWARE)
 
 // The exit code of a command that failed with `s` (kExitOk for OK).

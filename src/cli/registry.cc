@@ -46,6 +46,7 @@ std::unique_ptr<CliVerb> NewRegionVerifyVerb();
 std::unique_ptr<CliVerb> NewRegionGcVerb();
 std::unique_ptr<CliVerb> NewPushVerb();
 std::unique_ptr<CliVerb> NewPullVerb();
+std::unique_ptr<CliVerb> NewDrillVerb();
 
 namespace {
 
@@ -87,6 +88,8 @@ const Row kVerbs[] = {
     {nullptr, "diff", "List the guest files that differ between two recovery points", NewDiffVerb},
     {nullptr, "rollback", "Rewrite a VM's disks to a recovery point (only differing chunks)",
      NewRollbackVerb},
+    {nullptr, "drill", "Prove an RP boots: an isolated instant clone, booted and checked",
+     NewDrillVerb},
     {nullptr, "protect", "Keep a recovery point from delete and prune", NewProtectVerb},
     {nullptr, "unprotect", "Allow a protected recovery point to be deleted again",
      NewUnprotectVerb},

@@ -87,6 +87,10 @@ int RunCli(const std::vector<std::string>& given, Context ctx, bool forward) {
       ->capture_default_str();
   // Every verb takes --json (listings declare their own with a better description).
   app.add_flag("--json", ctx.json, "Machine-readable output (JSON) of the result");
+  // `--wait` alone waits 300 s; `--wait=S` says how long.
+  app.add_flag("--wait{300}", ctx.wait_s,
+               "Wait for a VM busy with another command, or a store another process has open, "
+               "instead of failing with exit 5 (--wait=S: up to S seconds, default 300)");
 
   std::vector<std::unique_ptr<CliVerb>> verbs;
   CliVerb* chosen = nullptr;

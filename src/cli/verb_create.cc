@@ -4,6 +4,7 @@
 
 #include "cli/command.h"
 #include "cli/common.h"
+#include "cli/json_text.h"
 #include "cli/progress.h"
 
 namespace rpfs::cli {
@@ -31,10 +32,13 @@ class CreateVerb final : public CliVerb {
     auto done = ctx.OpenAndRun(vm_, cmd_, "create " + vm_ + "/" + cmd_.rp);
     if (!done.ok()) return ctx.Fail(done.status());
     const RpInfo& info = *done->rp;
+    // Taken, but worth a look (a disk that shrank): on stderr, and in the JSON.
+    for (const auto& w : done->warnings) std::fprintf(ctx.err, "rpfs: warning: %s\n", w.c_str());
     if (ctx.json) {
       nlohmann::json j = RpJson(info);
       j["read_bytes"] = info.read_bytes;
       j["paused_us"] = info.paused_us;
+      j["warnings"] = JsonTexts(done->warnings);
       ctx.PrintJson(j);
       return kExitOk;
     }

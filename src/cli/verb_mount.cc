@@ -83,6 +83,14 @@ Status OpenAndServe(const Context& ctx, fuse::MountOptions opts,
   RPFS_ASSIGN_OR_RETURN(std::optional<uint32_t> operators, TakeOperatorsGroup(&opts));
   auto repo = ctx.OpenRepo();
   if (!repo.ok()) return repo.status();
+  // The clones of drills killed before they could clean up (docs/restore.md).
+  if (auto cleaned = (*repo)->CleanDrillLeftovers(); !cleaned.ok()) {
+    log::Log(log::Severity::kWarning, "drill-cleanup-failed",
+             {{"error", cleaned.status().message()}});
+  } else if (*cleaned > 0) {
+    log::Log(log::Severity::kInfo, "drill-leftovers-removed",
+             {{"clones", std::to_string(*cleaned)}});
+  }
   // Guest filesystems are parsed only in sandboxed helpers: this very binary, run as
   // `rpfs __guest-helper` (guest/helper_client.h), one per open volume.
   fs::Filesystem filesystem(repo->get(), fs::MountAccess::OfThisProcess(operators),

@@ -41,6 +41,7 @@ enum class Verb {
   kUnprotect,
   kPrune,    // CLI only
   kHydrate,  // CLI only
+  kDrill,    // CLI only
 };
 
 // One command on one VM. Fields a verb does not use stay at their defaults. Commands from
@@ -62,7 +63,8 @@ struct Command {
   bool keep_current = false;  // rollback
   bool stop = false;          // rollback: shut the domain down first (force: destroy it)
   bool start = false;         // rollback: start the domain afterwards
-  std::string timeout;        // rollback with stop: seconds the guest gets ("" = default)
+  std::string timeout;        // rollback with stop, drill: seconds the guest gets ("" = default)
+  std::string expect;         // drill: the text the guest's serial console must show
   bool define = false;        // clone
   RetentionPolicy policy;     // prune: the rules to apply
   bool dry_run = false;       // prune: only report what would go

@@ -1,5 +1,6 @@
 #include "control/operations.h"
 
+#include <chrono>
 #include <exception>
 
 #include "util/clock.h"
@@ -32,16 +33,21 @@ void Operations::SetMount(CloneDiskPathFn clone_disk_path, bool allow_other) {
 }
 
 Result<Outcome> Operations::Run(const std::string& vm, const Command& cmd,
-                                const ProgressFn& progress, uint32_t pid) {
+                                const ProgressFn& progress, uint32_t pid, uint32_t wait_s) {
   const VerbDef* def = DefOf(cmd.verb);
   if (def == nullptr) return Status::InvalidArgument("unknown command");
   ExecEnv env;
   env.repo = repo_;
   uint64_t id;
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    if (def->exclusive && wait_s > 0) {
+      slot_freed_.wait_for(lock, std::chrono::seconds(wait_s),
+                           [&] { return busy_.count(vm) == 0; });
+    }
     if (def->exclusive && busy_.count(vm) != 0) {
-      Status busy = Status::Busy("vm " + vm + " is busy with another operation (see its .status)");
+      Status busy = Status::Busy("vm " + vm + " is busy with another operation (see its .status)" +
+                                 (wait_s > 0 ? "; waited " + std::to_string(wait_s) + " s" : ""));
       AddEntry(vm, pid, cmd.ToString(), "failed", busy.message());
       return busy;
     }
@@ -79,7 +85,10 @@ Result<Outcome> Operations::Run(const std::string& vm, const Command& cmd,
     r = Status::IOError("internal error running \"" + cmd.ToString() + "\" on vm " + vm);
   }
   std::lock_guard lock(mu_);
-  if (def->exclusive) busy_.erase(vm);
+  if (def->exclusive) {
+    busy_.erase(vm);
+    slot_freed_.notify_all();
+  }
   if (Entry* e = Find(vm, id)) {
     e->state = r.ok() ? "done" : "failed";
     e->result = r.ok() ? r->summary : r.status().message();

@@ -17,6 +17,7 @@
 // run without it held.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -45,9 +46,11 @@ class Operations {
   // (EBUSY) while another command runs on the same VM, unless the verb does not take the
   // VM's busy slot (verbs.h); the command's own errors otherwise. `progress`, if set, is
   // told too (the CLI's progress bar).
-  // `pid` is the process that asked, shown in `.status`.
+  // `pid` is the process that asked, shown in `.status`. With `wait_s`, a command that
+  // finds the VM busy waits up to that long for the VM's slot instead (`--wait`), and only
+  // then is Busy.
   Result<Outcome> Run(const std::string& vm, const Command& cmd,
-                      const ProgressFn& progress = nullptr, uint32_t pid = 0);
+                      const ProgressFn& progress = nullptr, uint32_t pid = 0, uint32_t wait_s = 0);
 
   // Records a command that was refused before it could run (it did not parse): `text` is
   // shown shortened and with unprintable bytes escaped.
@@ -75,9 +78,10 @@ class Operations {
 
   Repository* repo_;
   mutable std::mutex mu_;
-  CloneDiskPathFn clone_disk_path_;  // guarded by mu_
-  bool allow_other_ = false;         // guarded by mu_
-  std::set<std::string> busy_;       // guarded by mu_: VMs running an exclusive command
+  CloneDiskPathFn clone_disk_path_;     // guarded by mu_
+  bool allow_other_ = false;            // guarded by mu_
+  std::set<std::string> busy_;          // guarded by mu_: VMs running an exclusive command
+  std::condition_variable slot_freed_;  // a VM left busy_ (waited on with mu_)
   std::map<std::string, std::deque<Entry>> history_;  // guarded by mu_
   uint64_t next_id_ = 1;                              // guarded by mu_
 };

@@ -1,5 +1,6 @@
 #include "control/verbs.h"
 
+#include <cstdio>
 #include <map>
 #include <set>
 
@@ -15,6 +16,30 @@ Outcome SummaryOnly(std::string summary) {
   return out;
 }
 
+// The disks of the new RP `rp` that are smaller than in the VM's previous RP: a shrunk
+// disk usually means lost data (a resize gone wrong), and a rollback to the older RP will
+// need the image grown back (docs/restore.md).
+std::vector<std::string> ShrunkDisks(const Repository& repo, const RpInfo& rp) {
+  std::vector<std::string> out;
+  auto rps = repo.ListRps(rp.vm);
+  if (!rps.ok()) return out;
+  const RpInfo* previous = nullptr;
+  for (const auto& r : *rps) {
+    if (r.id == rp.id || r.id > rp.id) continue;  // ids grow with creation
+    if (previous == nullptr || r.id > previous->id) previous = &r;
+  }
+  if (previous == nullptr) return out;
+  for (const auto& d : rp.disks) {
+    for (const auto& before : previous->disks) {
+      if (before.name == d.name && d.size < before.size) {
+        out.push_back("disk " + d.name + " shrank from " + Bytes(before.size) + " to " +
+                      Bytes(d.size) + " since rp " + previous->name);
+      }
+    }
+  }
+  return out;
+}
+
 Result<Outcome> Create(const ExecEnv& env, const std::string& vm, const Command& cmd,
                        const ProgressFn& progress) {
   CreateOptions opts;
@@ -26,11 +51,13 @@ Result<Outcome> Create(const ExecEnv& env, const std::string& vm, const Command&
   RPFS_ASSIGN_OR_RETURN(out.rp, env.repo->CreateRp(vm, cmd.rp, opts, progress));
   out.summary =
       "created " + vm + "/" + cmd.rp + ": " + Bytes(out.rp->added_bytes) + " added to the store";
+  out.warnings = ShrunkDisks(*env.repo, *out.rp);
+  for (const auto& w : out.warnings) out.summary += "; warning: " + w;
   return out;
 }
 
 // Seconds, 0..86400: a whole number, as `timeout=` and `--timeout` take it.
-Result<uint32_t> ParseTimeout(const std::string& text) {
+Result<uint32_t> ParseTimeout(const std::string& verb, const std::string& text) {
   uint32_t v = 0;
   bool ok = !text.empty() && text.size() <= 5;
   for (char c : text) {
@@ -38,7 +65,7 @@ Result<uint32_t> ParseTimeout(const std::string& text) {
     if (ok) v = v * 10 + static_cast<uint32_t>(c - '0');
   }
   if (!ok || v > 86400) {
-    return Status::InvalidArgument("rollback: timeout \"" + text +
+    return Status::InvalidArgument(verb + ": timeout \"" + text +
                                    "\" is not a number of seconds from 0 to 86400");
   }
   return v;
@@ -53,7 +80,7 @@ Result<Outcome> Rollback(const ExecEnv& env, const std::string& vm, const Comman
   opts.force = cmd.force;
   opts.on_step = env.step;
   if (!cmd.timeout.empty()) {
-    RPFS_ASSIGN_OR_RETURN(opts.stop_timeout_s, ParseTimeout(cmd.timeout));
+    RPFS_ASSIGN_OR_RETURN(opts.stop_timeout_s, ParseTimeout("rollback", cmd.timeout));
   }
   if ((cmd.force || !cmd.timeout.empty()) && !cmd.stop) {
     return Status::InvalidArgument(
@@ -173,6 +200,33 @@ Result<Outcome> Hydrate(const ExecEnv& env, const std::string& vm, const Command
   return out;
 }
 
+// A restore drill (docs/restore.md). With a mount that qemu may open (allow_other), the
+// drill's domain reads the clone through it, filled on first read; else the clone is
+// hydrated first.
+Result<Outcome> Drill(const ExecEnv& env, const std::string& vm, const Command& cmd,
+                      const ProgressFn&) {
+  DrillOptions opts;
+  if (!cmd.timeout.empty()) {
+    RPFS_ASSIGN_OR_RETURN(opts.timeout_s, ParseTimeout("drill", cmd.timeout));
+  }
+  opts.expect = cmd.expect;
+  opts.on_step = env.step;
+  if (env.clone_disk_path && env.allow_other) {
+    opts.disk_path = [&](const std::string& clone, const std::string& disk) {
+      return env.clone_disk_path(vm, clone, disk);
+    };
+  }
+  Outcome out;
+  RPFS_ASSIGN_OR_RETURN(out.drill, env.repo->Drill(vm, cmd.rp, opts));
+  const DrillResult& d = *out.drill;
+  char boot[32];
+  std::snprintf(boot, sizeof boot, "%.1f s", static_cast<double>(d.boot_us) / 1e6);
+  out.summary =
+      "drill of " + vm + "/" + cmd.rp + ": " +
+      (d.ok ? "ok, booted in " + std::string(boot) + " (" + d.reason + ")" : "failed: " + d.reason);
+  return out;
+}
+
 std::string DeleteText(const Command& cmd) {
   if (cmd.all) return "delete --all";
   std::string out = "delete";
@@ -245,6 +299,14 @@ const std::vector<VerbDef>& Verbs() {
        {},
        false,
        Hydrate},
+      {Verb::kDrill,
+       "drill",
+       false,
+       {kRp},
+       {},
+       {{"timeout", &Command::timeout}, {"expect", &Command::expect}},
+       false,
+       Drill},
   };
   return verbs;
 }

@@ -27,6 +27,8 @@ struct Outcome {
   std::optional<RollbackResult> rollback;  // rollback
   std::optional<CloneInfo> clone;          // clone, hydrate: the clone as it is after
   std::optional<PruneResult> prune;        // prune
+  std::optional<DrillResult> drill;        // drill
+  std::vector<std::string> warnings;       // create: what looks wrong (a disk that shrank)
   std::vector<std::string> deleted;        // delete: the RPs deleted, each once
   uint64_t bytes_freed = 0;                // delete, prune (dry run: would free)
 };

@@ -12,6 +12,7 @@ constexpr uint8_t kVmV2 = 2;                   // adds the libvirt domain and it
 [[maybe_unused]] constexpr uint8_t kRpV1 = 1;  // still read: no stream access
 [[maybe_unused]] constexpr uint8_t kRpV2 = 2;  // adds each stream's access (owner, group, mode)
 constexpr uint8_t kRpV3 = 3;                   // adds each stream's allocated bytes
+constexpr uint8_t kRpV4 = 4;                   // adds the last restore drill
 constexpr uint8_t kObjectMetaV1 = 1;
 constexpr uint8_t kTxV1 = 1;
 constexpr uint8_t kCloneV2 = 2;  // adds the source (a region snapshot); version 1 is still read
@@ -196,7 +197,7 @@ Result<StreamAccess> GetAccess(Decoder& d) {
 std::string EncodeRp(const RpRecord& r) {
   std::string out;
   Encoder e(&out);
-  e.PutU8(kRpV3);
+  e.PutU8(kRpV4);
   e.PutVarint(r.id);
   e.PutString(r.vm);
   e.PutString(r.name);
@@ -219,12 +220,16 @@ std::string EncodeRp(const RpRecord& r) {
     e.PutVarint(s.allocated ? *s.allocated + 1 : 0);
   }
   e.PutVarint(r.create_duration_us);
+  e.PutSignedVarint(r.drill.time_us);  // v4
+  e.PutU8(r.drill.ok ? 1 : 0);
+  e.PutString(r.drill.reason);
+  e.PutVarint(r.drill.boot_us);
   return out;
 }
 
 Result<RpRecord> DecodeRp(std::string_view in) {
   Decoder d(in, "rp record");
-  RPFS_ASSIGN_OR_RETURN(uint8_t version, CheckVersionUpTo(d, kRpV3, "rp record"));
+  RPFS_ASSIGN_OR_RETURN(uint8_t version, CheckVersionUpTo(d, kRpV4, "rp record"));
   RpRecord r;
   RPFS_ASSIGN_OR_RETURN(r.id, d.GetVarint());
   RPFS_ASSIGN_OR_RETURN(r.vm, d.GetString());
@@ -253,6 +258,14 @@ Result<RpRecord> DecodeRp(std::string_view in) {
       if (allocated > 0) s.allocated = allocated - 1;
     }
     RPFS_ASSIGN_OR_RETURN(r.create_duration_us, d.GetVarint());
+  }
+  if (version >= kRpV4) {
+    RPFS_ASSIGN_OR_RETURN(r.drill.time_us, d.GetSignedVarint());
+    RPFS_ASSIGN_OR_RETURN(uint8_t ok, d.GetU8());
+    if (ok > 1) return d.Truncated();
+    r.drill.ok = ok == 1;
+    RPFS_ASSIGN_OR_RETURN(r.drill.reason, d.GetString());
+    RPFS_ASSIGN_OR_RETURN(r.drill.boot_us, d.GetVarint());
   }
   RPFS_RETURN_IF_ERROR(d.ExpectEnd());
   return r;

@@ -95,6 +95,14 @@ inline constexpr uint32_t kRpFlagProtected = 1u << 2;  // refused by delete and 
 // keep rules ignore it (docs/retention.md). Older rpfs ignore the bit.
 inline constexpr uint32_t kRpFlagAutomatic = 1u << 3;
 
+// The outcome of the last restore drill of an RP (`rpfs drill`, docs/restore.md).
+struct DrillRecord {
+  int64_t time_us = 0;  // when it ran; 0 = never
+  bool ok = false;
+  std::string reason;    // why it failed, or what showed it booted
+  uint64_t boot_us = 0;  // from start to the sign of life (ok only)
+};
+
 struct RpRecord {
   uint64_t id = 0;  // unique in the store, never reused; orders RPs by creation
   std::string vm;
@@ -110,6 +118,7 @@ struct RpRecord {
   uint64_t stored_bytes = 0;        // stored (compressed) bytes of those chunks
   uint64_t added_bytes = 0;         // bytes this RP added to the store when it was created
   uint64_t create_duration_us = 0;  // from the create's start to its commit (v3; 0 before)
+  DrillRecord drill;                // the last restore drill of this RP (v4)
 };
 std::string EncodeRp(const RpRecord& r);
 Result<RpRecord> DecodeRp(std::string_view in);

@@ -162,6 +162,10 @@ RpInfo Catalog::ToInfo(const format::RpRecord& r, const std::string& parent_name
   info.stored_bytes = r.stored_bytes;
   info.added_bytes = r.added_bytes;
   info.create_duration_us = r.create_duration_us;
+  info.drill_time_us = r.drill.time_us;
+  info.drill_ok = r.drill.ok;
+  info.drill_reason = r.drill.reason;
+  info.drill_boot_us = r.drill.boot_us;
   return info;
 }
 

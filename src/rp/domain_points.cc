@@ -19,8 +19,8 @@ namespace {
 // The prefix of every checkpoint rpfs makes; the others are left alone.
 constexpr char kCheckpointPrefix[] = "rpfs-";
 
-// A directory libvirt's qemu (another user) can write its socket, scratch and memory files
-// into, removed with everything in it when the last holder lets go.
+}  // namespace
+
 Result<std::shared_ptr<std::string>> MakeWorkDir(const std::string& store_dir) {
   std::string parent = store_dir + "/virt";
   if (::mkdir(parent.c_str(), 0711) != 0 && errno != EEXIST) {
@@ -37,8 +37,6 @@ Result<std::shared_ptr<std::string>> MakeWorkDir(const std::string& store_dir) {
     delete dir;
   });
 }
-
-}  // namespace
 
 std::string DomainLabel(const format::VmRecord& vm) {
   return "vm " + vm.name + " (libvirt domain " + vm.domain_name + " at " + vm.libvirt_uri + ")";

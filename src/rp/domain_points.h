@@ -71,6 +71,11 @@ class DomainPoints {
   std::map<std::string, std::shared_ptr<Hypervisor>> hypervisors_;  // by URI, guarded by mu_
 };
 
+// A new directory under `<store>/virt` that libvirt's qemu (another user) can write its
+// sockets, scratch, memory and console files into; removed with everything in it when the
+// last holder lets go.
+Result<std::shared_ptr<std::string>> MakeWorkDir(const std::string& store_dir);
+
 // What libvirt-specific code in the rp layer shares.
 std::string DomainLabel(const format::VmRecord& vm);
 Status CheckReadableDisks(const DomainInfo& dom);

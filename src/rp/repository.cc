@@ -207,6 +207,14 @@ Result<RpInfo> Repository::GetRpById(const std::string& vm, uint64_t id) const {
   return rp::Catalog::ToInfo(*rec, parent);
 }
 
+std::string FormatDrill(const RpInfo& rp) {
+  if (rp.drill_time_us == 0) return "never";
+  char boot[32];
+  std::snprintf(boot, sizeof boot, "%.1f s", static_cast<double>(rp.drill_boot_us) / 1e6);
+  return std::string(rp.drill_ok ? "ok" : "failed") + " at " + FormatIsoUtc(rp.drill_time_us) +
+         (rp.drill_ok ? ", booted in " + std::string(boot) : "") + ": " + rp.drill_reason;
+}
+
 std::string FormatRpInfo(const RpInfo& rp, uint64_t unique_bytes) {
   std::string disks;
   for (const auto& d : rp.disks)
@@ -233,6 +241,7 @@ std::string FormatRpInfo(const RpInfo& rp, uint64_t unique_bytes) {
   line("stored_bytes", std::to_string(rp.stored_bytes));
   line("added_bytes", std::to_string(rp.added_bytes));
   line("unique_bytes", std::to_string(unique_bytes));
+  line("drill", FormatDrill(rp));
   return out;
 }
 

@@ -97,8 +97,24 @@ Result<ParsedDomain> ParseDomainXml(const std::string& xml) {
   return out;
 }
 
-Result<std::string> CopyDomainXml(const std::string& xml, const std::string& name,
-                                  const std::map<std::string, std::string>& disk_paths) {
+namespace {
+
+std::string Dump(const Doc& doc) {
+  xmlChar* buf = nullptr;
+  int len = 0;
+  xmlDocDumpFormatMemory(doc.get(), &buf, &len, 1);
+  std::string out(reinterpret_cast<const char*>(buf), static_cast<size_t>(len));
+  xmlFree(buf);
+  return out;
+}
+
+xmlNode* NewChild(xmlNode* parent, const char* name) {
+  return xmlNewChild(parent, nullptr, reinterpret_cast<const xmlChar*>(name), nullptr);
+}
+
+// CopyDomainXml's document: renamed, new UUID and MACs, disks moved.
+Result<Doc> CopyDoc(const std::string& xml, const std::string& name,
+                    const std::map<std::string, std::string>& disk_paths) {
   RPFS_ASSIGN_OR_RETURN(Doc doc, Parse(xml));
   xmlNode* root = xmlDocGetRootElement(doc.get());
   xmlNodeSetContent(Child(root, "name"), reinterpret_cast<const xmlChar*>(name.c_str()));
@@ -117,12 +133,10 @@ Result<std::string> CopyDomainXml(const std::string& xml, const std::string& nam
       for (const char* gone : {"source", "backingStore"}) {
         while (xmlNode* n = Child(d, gone)) Remove(n);
       }
-      xmlNode* source =
-          xmlNewChild(d, nullptr, reinterpret_cast<const xmlChar*>("source"), nullptr);
-      SetAttr(source, "file", it->second);
+      SetAttr(NewChild(d, "source"), "file", it->second);
       xmlNode* driver = Child(d, "driver");
       if (driver == nullptr) {
-        driver = xmlNewChild(d, nullptr, reinterpret_cast<const xmlChar*>("driver"), nullptr);
+        driver = NewChild(d, "driver");
         SetAttr(driver, "name", "qemu");
       }
       SetAttr(driver, "type", "raw");
@@ -135,12 +149,43 @@ Result<std::string> CopyDomainXml(const std::string& xml, const std::string& nam
                                      target);
     }
   }
-  xmlChar* buf = nullptr;
-  int len = 0;
-  xmlDocDumpFormatMemory(doc.get(), &buf, &len, 1);
-  std::string out(reinterpret_cast<const char*>(buf), static_cast<size_t>(len));
-  xmlFree(buf);
-  return out;
+  return doc;
+}
+
+}  // namespace
+
+Result<std::string> CopyDomainXml(const std::string& xml, const std::string& name,
+                                  const std::map<std::string, std::string>& disk_paths) {
+  RPFS_ASSIGN_OR_RETURN(Doc doc, CopyDoc(xml, name, disk_paths));
+  return Dump(doc);
+}
+
+Result<std::string> DrillDomainXml(const std::string& xml, const std::string& name,
+                                   const std::map<std::string, std::string>& disk_paths,
+                                   const std::string& console_file) {
+  RPFS_ASSIGN_OR_RETURN(Doc doc, CopyDoc(xml, name, disk_paths));
+  xmlNode* root = xmlDocGetRootElement(doc.get());
+  xmlNode* devices = Child(root, "devices");
+  if (devices == nullptr) devices = NewChild(root, "devices");
+  for (xmlNode* d = devices->children; d != nullptr;) {
+    xmlNode* next = d->next;
+    // Disks the RP does not hold are the source VM's own, live: never let a drill open
+    // them. No network, no host devices, no consoles but the one added below.
+    const bool foreign_disk = Is(d, "disk") &&
+                              (Attr(d, "device").empty() || Attr(d, "device") == "disk") &&
+                              disk_paths.count(Attr(Child(d, "target"), "dev")) == 0;
+    if (foreign_disk || Is(d, "interface") || Is(d, "hostdev") || Is(d, "redirdev") ||
+        Is(d, "serial") || Is(d, "console") || Is(d, "parallel") || Is(d, "filesystem") ||
+        Is(d, "smartcard")) {
+      Remove(d);
+    }
+    d = next;
+  }
+  xmlNode* serial = NewChild(devices, "serial");
+  SetAttr(serial, "type", "file");
+  SetAttr(NewChild(serial, "source"), "path", console_file);
+  SetAttr(NewChild(serial, "target"), "port", "0");
+  return Dump(doc);
 }
 
 }  // namespace rpfs::virt

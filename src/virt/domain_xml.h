@@ -28,4 +28,12 @@ Result<ParsedDomain> ParseDomainXml(const std::string& xml);
 Result<std::string> CopyDomainXml(const std::string& xml, const std::string& name,
                                   const std::map<std::string, std::string>& disk_paths);
 
+// The definition of a restore drill's transient domain: CopyDomainXml, then isolated: no
+// <interface> (no network), no host devices, filesystems or consoles, no disk of the
+// source the RP does not hold (it would be the live VM's), and one serial port writing
+// what the guest prints to `console_file`.
+Result<std::string> DrillDomainXml(const std::string& xml, const std::string& name,
+                                   const std::map<std::string, std::string>& disk_paths,
+                                   const std::string& console_file);
+
 }  // namespace rpfs::virt

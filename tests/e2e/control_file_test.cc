@@ -34,12 +34,35 @@ class ControlFileTest : public MountTest {
     std::ifstream in(P(vm + "/.status"));
     return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   }
+  // Mounts again with the daemon pausing at crash point `point` (RPFS_PAUSE_AT): a command
+  // that reaches it holds its VM until Resume().
+  void RemountPausedAt(const std::string& point) {
+    fifos_ = dir_ / "pause";
+    stdfs::create_directory(fifos_);
+    ASSERT_EQ(::mkfifo((fifos_ + "/paused").c_str(), 0600), 0);
+    ASSERT_EQ(::mkfifo((fifos_ + "/resume").c_str(), 0600), 0);
+    Unmount();
+    auto r = R({"mount", mnt_}, {{"RPFS_PAUSE_AT", point}, {"RPFS_PAUSE_DIR", fifos_}});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    mounted_ = true;
+  }
+  // Until the daemon has reached the pause point.
+  void WaitPaused() {
+    int fd = ::open((fifos_ + "/paused").c_str(), O_RDONLY);
+    char c;
+    while (fd >= 0 && ::read(fd, &c, 1) > 0) {
+    }
+    ::close(fd);
+  }
+  void Resume() { ::close(::open((fifos_ + "/resume").c_str(), O_WRONLY)); }
   std::string LastStatusLine() {
     std::string s = Status();
     if (s.empty()) return s;
     size_t start = s.rfind('\n', s.size() - 2);
     return s.substr(start == std::string::npos ? 0 : start + 1);
   }
+
+  std::string fifos_;
 };
 
 TEST_F(ControlFileTest, RollbackRewritesOnlyDifferingChunksAndMovesTheCurrentRp) {
@@ -110,24 +133,10 @@ TEST_F(ControlFileTest, RollbackIsRefusedWhileQemuHoldsTheImage) {
 }
 
 TEST_F(ControlFileTest, SecondCommandOnABusyVmGetsEbusy) {
-  std::string fifos = dir_ / "pause";
-  stdfs::create_directory(fifos);
-  ASSERT_EQ(::mkfifo((fifos + "/paused").c_str(), 0600), 0);
-  ASSERT_EQ(::mkfifo((fifos + "/resume").c_str(), 0600), 0);
-  Unmount();
-  auto r =
-      R({"mount", mnt_}, {{"RPFS_PAUSE_AT", "rollback.before_write"}, {"RPFS_PAUSE_DIR", fifos}});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  mounted_ = true;
+  ASSERT_NO_FATAL_FAILURE(RemountPausedAt("rollback.before_write"));
   int first = -1;
   std::thread rollback([&] { first = Control("rollback one"); });
-  {  // wait for the daemon to reach the pause point
-    int fd = ::open((fifos + "/paused").c_str(), O_RDONLY);
-    char c;
-    while (fd >= 0 && ::read(fd, &c, 1) > 0) {
-    }
-    ::close(fd);
-  }
+  WaitPaused();
   // Through the daemon, the CLI's own delete is an operation on the same VM: refused.
   // (A second write to the same .control file would wait instead: the kernel serialises
   // writes to one file; docs/control-file.md.)
@@ -145,12 +154,38 @@ TEST_F(ControlFileTest, SecondCommandOnABusyVmGetsEbusy) {
   EXPECT_EQ(errno, EBUSY);
   EXPECT_NE(Status().find("command=\"create three\" result=\"vm vm is busy"), std::string::npos)
       << Status();
-  int fd = ::open((fifos + "/resume").c_str(), O_WRONLY);
-  ::close(fd);
+  Resume();
   rollback.join();
   EXPECT_EQ(first, 0);
   EXPECT_TRUE(ReadAll(img_) == one_);
   EXPECT_EQ(R({"info", "vm", "two"}).exit_code, 0) << "the refused delete must not have run";
+}
+
+// `--wait`: a CLI command that meets the VM busy waits for it instead of exit 5, up to
+// the time given, and takes no slot (nor a .status line) while it waits.
+TEST_F(ControlFileTest, WaitLetsACommandRunOnceTheVmIsFreeOrFailsAfterTheWait) {
+  ASSERT_NO_FATAL_FAILURE(RemountPausedAt("rollback.before_write"));
+  int first = -1;
+  std::thread rollback([&] { first = Control("rollback one"); });
+  WaitPaused();
+  // A short wait runs out: exit 5, saying it waited.
+  auto start = std::chrono::steady_clock::now();
+  auto busy = R({"delete", "vm", "two", "--wait=1"});
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(900));
+  ExpectError(busy, 5, {"vm vm is busy with another operation", "waited 1 s"});
+  // A long one goes through once the rollback is done.
+  RunResult waited;
+  std::thread waiter([&] { waited = R({"delete", "vm", "two", "--wait=60"}); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  EXPECT_EQ(Status().find("command=\"delete two\" result=\"\""), std::string::npos)
+      << "a waiting command must not show as running: " << Status();
+  Resume();
+  rollback.join();
+  waiter.join();
+  EXPECT_EQ(first, 0);
+  EXPECT_EQ(waited.exit_code, 0) << waited.err;
+  EXPECT_NE(R({"info", "vm", "two"}).exit_code, 0) << "the waiting delete did not run";
+  EXPECT_TRUE(ReadAll(img_) == one_);
 }
 
 // Scripts writing to one `.control` at the same time each find their own result: the

@@ -84,8 +84,10 @@ TEST_F(JsonTest, EveryVerbPrintsItsResultAsJson) {
   // GuestDiffTest), mount /dev/fuse (MountTest); cat prints the file's own bytes and
   // metrics Prometheus text (MetricsTest), both by design; vm import needs a libvirtd (its
   // JSON is vm add's, per domain, and is not checked by a test); the region verbs need a
-  // Ceph cluster (RegionTest checks each one's --json).
+  // Ceph cluster (RegionTest checks each one's --json); drill needs libvirtd and qemu
+  // (restore_e2e.sh parses its --json).
   std::set<std::string> elsewhere = {"rpfs-cat",
+                                     "rpfs-drill",
                                      "rpfs-cp",
                                      "rpfs-diff",
                                      "rpfs-mount",

@@ -5,8 +5,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "mount_fixture.h"
 #include "support/status_matchers.h"
@@ -173,9 +175,14 @@ TEST_F(LiveMountTest, OpenRpFileKeepsReadingAfterTheRpIsDeleted) {
   EXPECT_EQ(StoredChunks(), before) << "data freed while still open";
   ExpectVerifyClean();
   ::close(fd);
-  // The kernel sends RELEASE after close() returns: wait (bounded) for the data to go.
+  // The kernel sends RELEASE after close() returns: wait (bounded, 20 s on a loaded
+  // machine) for the data to go.
   uint64_t after = before;
-  for (int i = 0; i < 200 && after == before; ++i) after = StoredChunks();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (after == before && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    after = StoredChunks();
+  }
   EXPECT_LT(after, before);
   ExpectVerifyClean();
   EXPECT_TRUE(ReadAll(P("vm/two/vda.raw")) == two_);

@@ -139,4 +139,52 @@ log ".status: $line"
 kill -TERM "$DAEMON"
 wait "$DAEMON" || true
 DAEMON=""
+
+# --- 5. restore drills: boot an RP in isolation, decide, leave nothing ----------------------
+log "drills"
+drill_domains() { virsh list --all --name | grep -c '^rpfs-drill-' || true; }
+drill_clones() { "$RPFS" clone-list a1 | grep -c 'rpfs-drill-' || true; }
+no_drill_domain() { [[ $(drill_domains) == 0 ]]; }
+a_drill_domain() { [[ $(drill_domains) != 0 ]]; }
+UP="rpfs-test-guest up"
+out=$("$RPFS" drill a1 before --timeout 60 --expect "$UP" --json) || fail "drill of a bootable RP: $out"
+grep -q '"ok": true' <<<"$out" || fail "drill of a bootable RP: $out"
+boot_ms=$(sed -n 's/.*"boot_ms": *\([0-9]*\).*/\1/p' <<<"$out")
+[[ $(drill_domains) == 0 && $(drill_clones) == 0 ]] || fail "a drill left a domain or a clone: $(virsh list --all --name) $("$RPFS" clone-list a1)"
+"$RPFS" info a1 before | grep -q "^drill: ok at .*booted in" || fail "info: $("$RPFS" info a1 before)"
+"$RPFS" list a1 --json | grep -q '"reason": "the serial console showed' || fail "list --json has no drill"
+log "before booted in ${boot_ms} ms"
+
+# An RP whose boot sector was zeroed: failed, with the reason, stored; nothing left.
+virsh destroy a1 >/dev/null
+qemu-io -f qcow2 -c "write -z 0 512" "$W/a1.qcow2" >/dev/null
+"$RPFS" create a1 broken >/dev/null
+rc=0
+"$RPFS" drill a1 broken --timeout 8 --expect "$UP" >"$W/out" 2>&1 || rc=$?
+((rc == 8)) || fail "drill of an unbootable RP: exit $rc, want 8: $(cat "$W/out")"
+grep -q "failed: the serial console did not show \"$UP\" within 8 s" "$W/out" || fail "reason: $(cat "$W/out")"
+[[ $(drill_domains) == 0 && $(drill_clones) == 0 ]] || fail "a failed drill left something"
+"$RPFS" info a1 broken | grep -q "^drill: failed at" || fail "info: $("$RPFS" info a1 broken)"
+
+# kill -9 mid-drill: libvirt destroys the domain with the connection; the next drill (or
+# mount) removes the clone.
+"$RPFS" drill a1 broken --timeout 120 --expect "$UP" >/dev/null 2>&1 &
+victim=$!
+poll_until 60 "the drill's domain to start" a_drill_domain
+kill -9 "$victim"
+wait "$victim" 2>/dev/null || true
+poll_until 30 "libvirt to destroy the killed drill's domain" no_drill_domain
+[[ $(drill_clones) == 1 ]] || fail "the killed drill left $(drill_clones) clones, want 1 (to clean up)"
+"$RPFS" drill a1 before --timeout 60 --expect "$UP" >/dev/null || fail "drill after kill -9"
+[[ $(drill_clones) == 0 ]] || fail "the next drill did not remove the killed drill's clone"
+
+# What a monthly timer runs: every libvirt VM's newest RP (a1: broken; w1 never prints).
+rc=0
+out=$("$RPFS" drill --all-vms --latest --timeout 3 --expect "$UP" --json) || rc=$?
+((rc == 8)) || fail "drill --all-vms: exit $rc, want 8"
+[[ $(grep -c '"ok": false' <<<"$out") == 2 ]] || fail "drill --all-vms: $out"
+rc=0
+"$RPFS" drill a1 >/dev/null 2>&1 || rc=$?
+((rc == 2)) || fail "drill without an rp or --latest: exit $rc, want 2"
+[[ $(drill_domains) == 0 && $(drill_clones) == 0 ]] || fail "drills left something"
 echo "PASS"

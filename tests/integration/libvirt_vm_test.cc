@@ -12,12 +12,23 @@
 #include "integration/repo_fixture.h"
 #include "support/fake_hypervisor.h"
 #include "support/status_matchers.h"
+#include "util/lock_file.h"
 
 namespace rpfs::testing {
 namespace {
 
 using ::testing::HasSubstr;
 using Fail = FakeHypervisor::Fail;
+
+std::vector<std::string> CloneNames(Repository& repo, const std::string& vm) {
+  std::vector<std::string> out;
+  auto clones = repo.ListClones(vm);
+  EXPECT_OK(clones);
+  if (clones.ok()) {
+    for (const auto& c : *clones) out.push_back(c.name);
+  }
+  return out;
+}
 
 constexpr uint64_t kDiskSize = 4ull << 20;
 constexpr uint64_t kChunk = 64 * 1024;
@@ -365,7 +376,7 @@ TEST_F(LibvirtVmTest, CloneDefineNeedsTheMountAndUndoesTheCloneOnFailure) {
   ops.SetMount(in_mount, /*allow_other=*/false);
   auto private_mount = ops.Run("web", *cmd);
   EXPECT_THAT(private_mount.status().message(), HasSubstr("allow_other"));
-  EXPECT_TRUE(repo_->ListClones("web")->empty());
+  EXPECT_TRUE(CloneNames(*repo_, "web").empty());
 
   ops.SetMount(in_mount, /*allow_other=*/true);
   auto done = ops.Run("web", *cmd);
@@ -531,6 +542,144 @@ TEST_F(LibvirtVmTest, StopAndStartAreRefusedForImageFileVmsAndMissingRps) {
   auto missing = repo_->Rollback("web", "nosuch", StopStart(5));
   EXPECT_TRUE(missing.status().IsNotFound()) << missing.status().ToString();
   EXPECT_EQ(fake_->shutdown_requests, 0) << "the guest must not be stopped for a wrong name";
+}
+
+// --- restore drills (issue 19, docs/restore.md) --------------------------------------------
+
+// The fake boots a disk whose sector 0 ends in 0x55 0xaa, and then prints console_output.
+void WriteBootSignature(const std::string& image) {
+  std::vector<std::byte> sig = {std::byte{0x55}, std::byte{0xaa}};
+  WriteAt(image, 510, sig);
+}
+
+DrillOptions Expect(const std::string& text, uint32_t timeout_s = 5) {
+  DrillOptions o;
+  o.expect = text;
+  o.timeout_s = timeout_s;
+  return o;
+}
+
+size_t DomainCount(FakeHypervisor& fake) {
+  auto all = fake.ListDomains();
+  return all.ok() ? all->size() : 0;
+}
+
+TEST_F(LibvirtVmTest, ADrillBootsAnIsolatedCloneDecidesAndLeavesNothing) {
+  WriteBootSignature(Path("web.img"));
+  Import();
+  Create("day1");
+  fake_->console_output = "booting...\nlogin: ";
+  std::vector<std::string> steps;
+  DrillOptions opts = Expect("login:");
+  opts.on_step = [&](const std::string& s) { steps.push_back(s); };
+  auto r = repo_->Drill("web", "day1", opts);
+  ASSERT_OK(r);
+  EXPECT_TRUE(r->ok) << r->reason;
+  EXPECT_EQ(r->reason, "the serial console showed \"login:\"");
+  EXPECT_THAT(r->console, HasSubstr("login: "));
+  EXPECT_THAT(r->clone, ::testing::StartsWith("rpfs-drill-"));
+  // It booted the clone's own (hydrated) file, not the VM's disk.
+  ASSERT_EQ(fake_->drill_disks.count("vda"), 1u);
+  EXPECT_NE(fake_->drill_disks["vda"], Path("web.img"));
+  EXPECT_THAT(fake_->drill_disks["vda"], HasSubstr(r->clone));
+  // Nothing is left: the domain is gone, the clone too.
+  EXPECT_EQ(DomainCount(*fake_), 1u);
+  EXPECT_TRUE(CloneNames(*repo_, "web").empty());
+  EXPECT_GE(fake_->destroys, 1);
+  EXPECT_THAT(steps.back(), "destroyed the domain and deleted the clone");
+  // The outcome is kept with the RP.
+  auto info = repo_->GetRp("web", "day1");
+  ASSERT_OK(info);
+  EXPECT_TRUE(info->drill_ok);
+  EXPECT_EQ(info->drill_time_us, r->time_us);
+  EXPECT_THAT(FormatRpInfo(*info, 0), HasSubstr("drill: ok at "));
+  ExpectVerifyClean();
+}
+
+TEST_F(LibvirtVmTest, ADrillOfAnRpThatDoesNotBootFailsWithTheReasonAndLeavesNothing) {
+  Import();  // web.img has no boot sector
+  Create("day1");
+  fake_->console_output = "login: ";
+  auto r = repo_->Drill("web", "day1", Expect("login:", 1));
+  ASSERT_OK(r);
+  EXPECT_FALSE(r->ok);
+  EXPECT_EQ(r->reason, "the serial console did not show \"login:\" within 1 s");
+  EXPECT_EQ(DomainCount(*fake_), 1u);
+  EXPECT_TRUE(CloneNames(*repo_, "web").empty());
+  auto info = repo_->GetRp("web", "day1");
+  ASSERT_OK(info);
+  EXPECT_FALSE(info->drill_ok);
+  EXPECT_THAT(FormatRpInfo(*info, 0), HasSubstr("drill: failed at "));
+  EXPECT_THAT(FormatRpInfo(*info, 0), HasSubstr("did not show"));
+  // A domain that does not even start: failed too, with libvirt's reason.
+  WriteBootSignature(Path("web.img"));
+  Create("day2");
+  fake_->SetFail(Fail::kStart);
+  r = repo_->Drill("web", "day2", Expect("login:", 1));
+  fake_->SetFail(Fail::kNone);
+  ASSERT_OK(r);
+  EXPECT_FALSE(r->ok);
+  EXPECT_THAT(r->reason, HasSubstr("the domain did not start"));
+  EXPECT_TRUE(CloneNames(*repo_, "web").empty());
+}
+
+TEST_F(LibvirtVmTest, WithoutExpectTheGuestAgentMustAnswer) {
+  WriteBootSignature(Path("web.img"));
+  Import();
+  Create("day1");
+  auto r = repo_->Drill("web", "day1", Expect("", 1));
+  ASSERT_OK(r);
+  EXPECT_FALSE(r->ok);
+  EXPECT_EQ(r->reason, "the guest agent did not answer within 1 s");
+  fake_->has_agent = true;
+  r = repo_->Drill("web", "day1", Expect("", 1));
+  ASSERT_OK(r);
+  EXPECT_TRUE(r->ok) << r->reason;
+  EXPECT_EQ(r->reason, "the guest agent answered");
+}
+
+TEST_F(LibvirtVmTest, WithAMountTheDrillReadsTheCloneThroughItUnhydrated) {
+  WriteBootSignature(Path("web.img"));
+  Import();
+  Create("day1");
+  fake_->console_output = "up";
+  DrillOptions opts = Expect("up", 1);
+  opts.disk_path = [](const std::string& clone, const std::string& disk) {
+    return "/mnt/web/.clones/" + clone + "/" + disk + ".raw";
+  };
+  auto r = repo_->Drill("web", "day1", opts);
+  ASSERT_OK(r);
+  EXPECT_EQ(fake_->drill_disks["vda"], "/mnt/web/.clones/" + r->clone + "/vda.raw");
+  // (The fake cannot read that path: no boot sector, so it failed; the paths are the point.)
+  EXPECT_FALSE(r->ok);
+}
+
+TEST_F(LibvirtVmTest, ClonesOfDeadDrillsAreRemovedAndRunningOnesKept) {
+  Import();
+  Create("day1");
+  ASSERT_OK(repo_->CreateClone("web", "day1", "rpfs-drill-dead0001"));
+  ASSERT_OK(repo_->CreateClone("web", "day1", "rpfs-drill-live0001"));
+  ASSERT_OK(repo_->CreateClone("web", "day1", "mine"));
+  std::filesystem::create_directories(store() + "/drills");
+  auto held = LockFile::Acquire(store() + "/drills/rpfs-drill-live0001.lock", "drill");
+  ASSERT_OK(held);
+  auto n = repo_->CleanDrillLeftovers();
+  ASSERT_OK(n);
+  EXPECT_EQ(*n, 1u);
+  EXPECT_THAT(CloneNames(*repo_, "web"),
+              ::testing::UnorderedElementsAre("rpfs-drill-live0001", "mine"));
+}
+
+TEST_F(LibvirtVmTest, DrillsNeedALibvirtRpAndAnExistingOne) {
+  MakeSparseFile(Path("plain.img"), kDiskSize);
+  ASSERT_OK(repo_->AddVm("plain", {{"vda", Path("plain.img"), "raw"}}));
+  ASSERT_OK(repo_->CreateRp("plain", "p1", CreateOptions{}));
+  auto r = repo_->Drill("plain", "p1", Expect("x"));
+  EXPECT_TRUE(r.status().IsInvalidArgument()) << r.status().ToString();
+  EXPECT_THAT(r.status().message(), HasSubstr("made of image files"));
+  Import();
+  EXPECT_TRUE(repo_->Drill("web", "nosuch", Expect("x")).status().IsNotFound());
+  EXPECT_TRUE(CloneNames(*repo_, "").empty());
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 
 #include "support/images.h"
 
@@ -255,6 +256,46 @@ Status FakeHypervisor::Destroy(const std::string& uuid) {
   RPFS_ASSIGN_OR_RETURN(Domain * d, Find(uuid));
   ++destroys;
   d->info.state = DomainState::kShutOff;
+  if (d->transient) domains_.erase(d->info.uuid);
+  return Status::OK();
+}
+
+// The fake guest "boots" when the first disk has a boot sector (0x55 0xaa at 510), and then
+// prints console_output.
+Result<DomainInfo> FakeHypervisor::BootDrill(const std::string& source_xml, const std::string& name,
+                                             const std::map<std::string, std::string>& disk_paths,
+                                             const std::string& console_file) {
+  std::lock_guard lock(mu_);
+  if (fail_ == Fail::kStart) return Status::IOError("fake: starting drill domain failed");
+  if (source_xml.empty()) return Status::InvalidArgument("fake: no domain XML");
+  char uuid[40];
+  std::snprintf(uuid, sizeof(uuid), "00000000-0000-4000-9000-%012d", next_uuid_++);
+  Domain d;
+  d.transient = true;
+  d.info.name = name;
+  d.info.uuid = uuid;
+  d.info.state = DomainState::kRunning;
+  for (const auto& [target, path] : disk_paths)
+    d.info.disks.push_back({target, path, "raw", false});
+  d.info.xml = XmlOf(d.info);
+  domains_[uuid] = d;
+  drill_disks = disk_paths;
+  std::string sector(512, '\0');
+  if (!disk_paths.empty()) {
+    std::ifstream disk(disk_paths.begin()->second, std::ios::binary);
+    disk.read(sector.data(), 512);
+  }
+  std::ofstream console(console_file, std::ios::binary | std::ios::trunc);
+  if (sector[510] == '\x55' && sector[511] == '\xaa') console << console_output;
+  return d.info;
+}
+
+Status FakeHypervisor::PingAgent(const std::string& uuid) {
+  std::lock_guard lock(mu_);
+  RPFS_ASSIGN_OR_RETURN(Domain * d, Find(uuid));
+  if (!has_agent || d->info.state != DomainState::kRunning) {
+    return Status::NotSupported("fake: no guest agent answers");
+  }
   return Status::OK();
 }
 

@@ -62,6 +62,9 @@ class FakeHypervisor : public Hypervisor {
   int jobs_running();
   std::string restored_xml;                // the XML of the last RestoreMemory
   std::vector<std::byte> restored_memory;  // the content of its memory file
+  // What a drill's guest prints on its serial port when it boots (into the console file).
+  std::string console_output;
+  std::map<std::string, std::string> drill_disks;  // the disks of the last drill domain
   int shutdown_requests = 0;
   int destroys = 0;
   int starts = 0;
@@ -79,6 +82,10 @@ class FakeHypervisor : public Hypervisor {
   Result<std::string> RequestShutdown(const std::string& uuid) override;
   Status Destroy(const std::string& uuid) override;
   Status Start(const std::string& uuid) override;
+  Result<DomainInfo> BootDrill(const std::string& source_xml, const std::string& name,
+                               const std::map<std::string, std::string>& disk_paths,
+                               const std::string& console_file) override;
+  Status PingAgent(const std::string& uuid) override;
   Status RestoreMemory(const std::string& uuid, const std::string& memory_file,
                        const std::string& xml) override;
   Result<DomainInfo> DefineCopy(const std::string& source_xml, const std::string& name,
@@ -87,6 +94,7 @@ class FakeHypervisor : public Hypervisor {
  private:
   struct Domain {
     DomainInfo info;
+    bool transient = false;  // a drill's: gone once destroyed
     // checkpoint -> target -> extents written since it was made
     std::map<std::string, std::map<std::string, std::vector<std::pair<uint64_t, uint64_t>>>> dirty;
   };

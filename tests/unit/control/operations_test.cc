@@ -5,6 +5,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <memory>
@@ -191,6 +192,26 @@ TEST_F(OperationsTest, CreateReturnsTheNewRp) {
   EXPECT_EQ(out.rp->name, "one");
   EXPECT_EQ(out.summary,
             "created vm/one: " + std::to_string(out.rp->added_bytes) + " bytes added to the store");
+}
+
+// A disk that shrank since the previous RP is taken, but said (summary, warnings).
+TEST_F(OperationsTest, CreateReportsADiskThatShrankSinceThePreviousRp) {
+  Command create;
+  create.verb = Verb::kCreate;
+  create.rp = "one";
+  EXPECT_TRUE(Run(create).warnings.empty());
+  ASSERT_EQ(::truncate(image_.c_str(), kDiskSize / 2), 0);
+  create.rp = "two";
+  Outcome two = Run(create);
+  ASSERT_EQ(two.warnings.size(), 1u);
+  EXPECT_EQ(two.warnings[0], "disk vda shrank from 1048576 bytes to 524288 bytes since rp one");
+  EXPECT_THAT(two.summary, HasSubstr("; warning: disk vda shrank"));
+  EXPECT_THAT(ops_->StatusText("vm"), HasSubstr("shrank from 1048576 bytes"));
+  create.rp = "three";  // the same size again: nothing to say; growing is not a warning
+  EXPECT_TRUE(Run(create).warnings.empty());
+  ASSERT_EQ(::truncate(image_.c_str(), kDiskSize), 0);
+  create.rp = "four";
+  EXPECT_TRUE(Run(create).warnings.empty());
 }
 
 TEST_F(OperationsTest, PruneIsACommandOfTheVmWithTheCliText) {

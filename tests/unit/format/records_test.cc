@@ -213,10 +213,46 @@ TEST(RecordsTest, RpRecordWithSeveralStreamsRoundTripsFieldByField) {
 // The v3 tail: each stream's allocated bytes (5 + 1 + 1 bytes in the sample), then the
 // create's duration (3).
 constexpr size_t kV3Tail = 5 + 1 + 1 + 3;
+// The v4 tail of a never-drilled RP: time 0, ok 0, reason "", boot 0, one byte each.
+constexpr size_t kV4Tail = 4;
+
+// `r` as a v3 writer wrote it (no drill).
+std::string EncodeRpV3(RpRecord r) {
+  r.drill = {};
+  std::string v4 = EncodeRp(r);
+  std::string v3 = v4.substr(0, v4.size() - kV4Tail);
+  v3[0] = 3;
+  return v3;
+}
+
+TEST(RecordsTest, RpRecordKeepsItsLastDrill) {
+  RpRecord in = SampleRp();
+  in.drill = {.time_us = 1'800'000'000'000'000,
+              .ok = true,
+              .reason = "showed \"login:\"",
+              .boot_us = 3'000'000};
+  Result<RpRecord> out = DecodeRp(EncodeRp(in));
+  ASSERT_OK(out);
+  EXPECT_EQ(out->drill.time_us, in.drill.time_us);
+  EXPECT_TRUE(out->drill.ok);
+  EXPECT_EQ(out->drill.reason, in.drill.reason);
+  EXPECT_EQ(out->drill.boot_us, 3'000'000u);
+  std::string bad = EncodeRp(in);
+  bad[bad.size() - 1 - 4 - in.drill.reason.size() - 1] = 2;  // ok is 0 or 1
+  EXPECT_FALSE(DecodeRp(bad).ok());
+}
+
+// Records written before v4 were never drilled.
+TEST(RecordsTest, RpRecordV3StillDecodesAsNeverDrilled) {
+  Result<RpRecord> out = DecodeRp(EncodeRpV3(SampleRp()));
+  ASSERT_OK(out);
+  EXPECT_EQ(out->drill.time_us, 0);
+  EXPECT_EQ(out->create_duration_us, 1'500'000u);
+}
 
 // Records written before v3 do not know their streams' allocated bytes.
 TEST(RecordsTest, RpRecordV2StillDecodesWithAllocatedUnknown) {
-  std::string v3 = EncodeRp(SampleRp());
+  std::string v3 = EncodeRpV3(SampleRp());
   std::string v2 = v3.substr(0, v3.size() - kV3Tail);
   v2[0] = 2;
   Result<RpRecord> out = DecodeRp(v2);
@@ -234,7 +270,7 @@ TEST(RecordsTest, RpRecordRefusesMoreAllocatedBytesThanTheStreamHas) {
 
 TEST(RecordsTest, RpRecordV1StillDecodesWithOwnerOnlyAccess) {
   RpRecord in = SampleRp();
-  std::string v3 = EncodeRp(in);
+  std::string v3 = EncodeRpV3(in);
   std::string v2 = v3.substr(0, v3.size() - kV3Tail);
   v2[0] = 2;
   // v1 is v2 without the trailing accesses: (1000, 2^32-1, 0640) takes 2 + 5 + 2 bytes and
@@ -319,7 +355,7 @@ TEST(RecordsTest, EveryStrictPrefixFailsToDecode) {
 TEST(RecordsTest, AnotherVersionByteIsNotSupportedNamingTheVersion) {
   for (const Encoded& rec : AllRecords()) {
     SCOPED_TRACE(rec.what);
-    for (uint8_t version : {0, 4, 255}) {
+    for (uint8_t version : {0, 9, 255}) {
       std::string bytes = rec.bytes;
       bytes[0] = static_cast<char>(version);
       Status s = rec.decode(bytes);

@@ -77,5 +77,33 @@ TEST(DomainXmlTest, ACopyRefusesATargetThatIsNotADisk) {
   EXPECT_TRUE(copy.status().IsInvalidArgument()) << copy.status().ToString();
 }
 
+// A drill's domain boots the RP's disks in isolation: no network, no disk of the live VM
+// the RP does not hold, the guest's serial output in a file.
+TEST(DomainXmlTest, ADrillDomainIsIsolatedAndWritesItsSerialPortToAFile) {
+  std::string xml = kDomain;
+  xml.replace(xml.find("  </devices>"), 0,
+              "    <serial type='pty'><target port='0'/></serial>\n"
+              "    <console type='pty'><target type='serial' port='0'/></console>\n"
+              "    <hostdev mode='subsystem' type='pci'/>\n");
+  auto drill =
+      DrillDomainXml(xml, "rpfs-drill-1", {{"vda", "/clones/vda.raw"}}, "/drills/console.log");
+  ASSERT_OK(drill);
+  EXPECT_THAT(*drill, HasSubstr("<name>rpfs-drill-1</name>"));
+  EXPECT_THAT(*drill, HasSubstr("/clones/vda.raw"));
+  EXPECT_THAT(*drill, Not(HasSubstr("web01")));  // neither the qcow2 nor vdb's volume
+  EXPECT_THAT(*drill, Not(HasSubstr("vdb")));
+  EXPECT_THAT(*drill, Not(HasSubstr("<interface")));
+  EXPECT_THAT(*drill, Not(HasSubstr("<hostdev")));
+  EXPECT_THAT(*drill, Not(HasSubstr("<console")));
+  EXPECT_THAT(*drill, Not(HasSubstr("type=\"pty\"")));
+  EXPECT_THAT(*drill, HasSubstr("<source path=\"/drills/console.log\"/>"));
+  EXPECT_THAT(*drill, HasSubstr("<disk type=\"file\" device=\"cdrom\">"));  // kept: no source
+  auto parsed = ParseDomainXml(*drill);
+  ASSERT_OK(parsed);
+  ASSERT_EQ(parsed->disks.size(), 1u);
+  EXPECT_EQ(parsed->disks[0].target, "vda");
+  EXPECT_TRUE(DrillDomainXml(xml, "d", {{"vdz", "/x"}}, "/c").status().IsInvalidArgument());
+}
+
 }  // namespace
 }  // namespace rpfs::virt
