@@ -96,9 +96,9 @@ class Hypervisor {
   // definition; the domain runs afterwards.
   virtual Status RestoreMemory(const std::string& uuid, const std::string& memory_file,
                                const std::string& xml) = 0;
-  // Asks the guest to shut down and returns at once: an ACPI power-button press, then a
-  // request through the guest agent when the domain has one. A guest may ignore both; the
-  // caller polls GetDomain for kShutOff. Says how it asked ("ACPI", "ACPI and guest agent").
+  // Asks the guest to shut down: an ACPI power-button press, or when that cannot be sent, a
+  // request through the guest agent. A guest may ignore it; the caller polls GetDomain for
+  // kShutOff. Says how it asked ("ACPI", "guest agent, ACPI failed").
   virtual Result<std::string> RequestShutdown(const std::string& uuid) = 0;
   // Pulls the plug (virsh destroy): the guest gets no say.
   virtual Status Destroy(const std::string& uuid) = 0;

@@ -205,6 +205,11 @@ struct DrillOptions {
   StepFn on_step;  // optional
 };
 
+// The names of drills' clones: reserved (a user's clone of that name is refused), since
+// CleanDrillLeftovers deletes such a clone whose drill is not running.
+inline constexpr char kDrillClonePrefix[] = "rpfs-drill-";
+Status CheckNotDrillCloneName(const std::string& clone);
+
 struct DrillResult {
   bool ok = false;
   std::string reason;    // what showed it booted, or why it failed

@@ -32,7 +32,8 @@ class RollbackVerb final : public CliVerb {
                   "First take an RP of the disks as they are now");
     cmd->add_flag("--yes", yes_, "Do not ask for confirmation (nor does --keep-current)");
     cmd->add_flag("--stop", cmd_.stop,
-                  "Ask a running domain's guest to shut down first (ACPI, then its agent) and "
+                  "Ask a running domain's guest to shut down first (ACPI, or its agent when ACPI "
+                  "cannot be sent) and "
                   "wait for it");
     cmd->add_option("--timeout", cmd_.timeout,
                     "Seconds the guest gets to shut down with --stop (default 120); past them "

@@ -136,6 +136,7 @@ Result<Outcome> CloneAndDefine(const ExecEnv& env, const std::string& vm, const 
 
 Result<Outcome> Clone(const ExecEnv& env, const std::string& vm, const Command& cmd,
                       const ProgressFn&) {
+  RPFS_RETURN_IF_ERROR(CheckNotDrillCloneName(cmd.target));
   if (cmd.define) return CloneAndDefine(env, vm, cmd);
   Outcome out;
   RPFS_ASSIGN_OR_RETURN(out.clone, env.repo->CreateClone(vm, cmd.rp, cmd.target));

@@ -6,12 +6,14 @@
 
 #include <filesystem>
 
+#include "image/qcow2_bitmaps.h"
 #include "image/qemu_locks.h"
 #include "rp/catalog.h"
 #include "rp/disk_reader.h"
 #include "rpfs/names.h"
 #include "util/clock.h"
 #include "util/fd.h"
+#include "util/log.h"
 
 namespace rpfs::rp {
 namespace {
@@ -200,6 +202,18 @@ Status DomainPoints::CheckShutOff(const format::VmRecord& vm) {
 }
 
 Status DomainPoints::AfterRollback(const format::VmRecord& vm, const format::RpRecord& rp) {
+  // The checkpoints' bitmaps in the qcow2 disks describe writes since RPs the disks no
+  // longer follow. libvirt's checkpoint delete of a shut-off domain often keeps them
+  // (metadata only); qemu-img removes them while nothing holds the image. Failing to is
+  // worth a log line, not a failed rollback: rpfs never trusts these bitmaps again.
+  for (const auto& d : vm.disks) {
+    if (d.format != format::DiskFormat::kQcow2) continue;
+    auto removed = image::RemoveQcow2Bitmaps(d.path, kCheckpointPrefix);
+    if (!removed.ok()) {
+      log::Log(log::Severity::kWarning, "bitmap-remove-failed",
+               {{"vm", vm.name}, {"disk", d.name}, {"error", removed.status().message()}});
+    }
+  }
   RPFS_ASSIGN_OR_RETURN(auto hv, HypervisorFor(vm.libvirt_uri));
   RPFS_RETURN_IF_ERROR(hv->DeleteCheckpoints(vm.domain_uuid, kCheckpointPrefix, ""));
   const format::RpStream* memory = Catalog::FindStream(rp, kMemoryStream);

@@ -44,9 +44,10 @@ Result<bool> StopDomain(DomainPoints& domains, const format::VmRecord& vm, const
     RPFS_RETURN_IF_ERROR(Destroy(*hv, vm, why, step));
     return true;
   }
+  // The deadline counts from before the request: asking may itself take a while.
+  const int64_t asked = MonotonicMicros();
   auto how = hv->RequestShutdown(vm.domain_uuid);
   if (!how.ok()) return how.status().WithContext("asking ", DomainLabel(vm), " to shut down");
-  const int64_t asked = MonotonicMicros();
   Tell(step, "asked the guest to shut down (" + *how + "), waiting up to " +
                  std::to_string(req.timeout_s) + " s");
   const int64_t deadline = asked + static_cast<int64_t>(req.timeout_s) * 1000000;

@@ -17,9 +17,9 @@ struct StopRequest {
   bool force = false;  // destroy a guest that did not shut down in time (or is paused)
 };
 
-// Brings the domain of `vm` to shut off. A running guest is asked (ACPI, then its agent)
-// and waited for; one still up after the timeout is Busy naming the guest, and nothing
-// else was done to it (a slow guest may still shut down later), unless `force`. Returns
+// Brings the domain of `vm` to shut off. A running guest is asked (ACPI, or its agent when ACPI
+// cannot be sent) and waited for; one still up after the timeout is Busy naming the guest, and
+// nothing else was done to it (a slow guest may still shut down later), unless `force`. Returns
 // whether the domain was active (so the caller stopped it). Each step goes to `step`.
 Result<bool> StopDomain(DomainPoints& domains, const format::VmRecord& vm, const StopRequest& req,
                         const StepFn& step);

@@ -89,6 +89,7 @@ Result<CloneInfo> Repository::CreateRemoteClone(const std::string& vm, const std
                                                 const std::vector<RemoteDisk>& disks) {
   RPFS_RETURN_IF_ERROR(ValidateName(vm, "vm name"));
   RPFS_RETURN_IF_ERROR(ValidateName(clone, "clone name"));
+  RPFS_RETURN_IF_ERROR(CheckNotDrillCloneName(clone));
   const std::string label = "cloning " + from + " as " + CloneLabel(vm, clone);
   const uint32_t cs = impl_->store->config().chunk_size;
   if (chunk_size != cs) {

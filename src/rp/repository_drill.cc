@@ -26,7 +26,6 @@
 namespace rpfs {
 namespace {
 
-constexpr char kDrillClonePrefix[] = "rpfs-drill-";
 constexpr auto kPollInterval = std::chrono::milliseconds(200);
 constexpr size_t kConsoleTail = 2048;        // what a result shows of the console
 constexpr size_t kConsoleSearch = 4u << 20;  // what is searched for --expect
@@ -123,6 +122,12 @@ Status RecordDrill(rp::RepositoryParts* parts, const std::string& vm, uint64_t r
 
 }  // namespace
 
+Status CheckNotDrillCloneName(const std::string& clone) {
+  if (clone.rfind(kDrillClonePrefix, 0) != 0) return Status::OK();
+  return Status::InvalidArgument("clone name " + clone + ": names starting with " +
+                                 kDrillClonePrefix + " are kept for restore drills");
+}
+
 Result<size_t> Repository::CleanDrillLeftovers() {
   RPFS_ASSIGN_OR_RETURN(auto clones, ListClones(""));
   size_t removed = 0;
@@ -131,9 +136,12 @@ Result<size_t> Repository::CleanDrillLeftovers() {
     const std::string lock_path = LockPath(impl_->store->dir(), c.name);
     auto lock = LockFile::Acquire(lock_path, "drill " + c.name);
     if (!lock.ok()) continue;  // its drill is running
-    RPFS_RETURN_IF_ERROR(DeleteClone(c.vm, c.name)
-                             .WithContext("removing clone ", c.vm, "/", c.name,
-                                          " left by a drill that did not finish"));
+    // NotFound: its own drill, or another cleanup, removed it meanwhile.
+    Status s = DeleteClone(c.vm, c.name);
+    if (!s.ok() && !s.IsNotFound()) {
+      return s.WithContext("removing clone ", c.vm, "/", c.name,
+                           " left by a drill that did not finish");
+    }
     std::error_code ec;
     std::filesystem::remove(lock_path, ec);
     ++removed;
@@ -155,6 +163,12 @@ Result<DrillResult> Repository::Drill(const std::string& vm, const std::string& 
                                         ? "vm " + vm + " is made of image files"
                                         : "rp " + rp + " holds no domain definition"));
   }
+  if (opts.expect.empty() && rec.domain_xml.find("org.qemu.guest_agent.0") == std::string::npos) {
+    // Waiting for an agent the guest was never given would fail every drill of it, slowly.
+    return Status::InvalidArgument(label + ": its domain has no guest agent channel, so " +
+                                   "the agent cannot be the sign of life; give --expect TEXT " +
+                                   "(a line the guest prints on its serial console)");
+  }
   RPFS_ASSIGN_OR_RETURN(auto hv, impl_->domains.HypervisorFor(vmrec.libvirt_uri));
   RPFS_RETURN_IF_ERROR(CleanDrillLeftovers().status().WithContext(label));
 
@@ -169,10 +183,22 @@ Result<DrillResult> Repository::Drill(const std::string& vm, const std::string& 
   // The lock first: a clone of this name without a held lock is a leftover.
   RPFS_ASSIGN_OR_RETURN(LockFile lock,
                         LockFile::Acquire(LockPath(impl_->store->dir(), result.clone), label));
-  RPFS_ASSIGN_OR_RETURN(auto work, rp::MakeWorkDir(impl_->store->dir()));
-  const std::string console_file = *work + "/console.log";
-
-  RPFS_ASSIGN_OR_RETURN(CloneInfo clone, CreateClone(vm, rp, result.clone));
+  auto drop_lock_file = [&] {
+    std::error_code ec;
+    std::filesystem::remove(LockPath(impl_->store->dir(), result.clone), ec);
+  };
+  auto work = rp::MakeWorkDir(impl_->store->dir());
+  if (!work.ok()) {
+    drop_lock_file();
+    return work.status().WithContext(label);
+  }
+  const std::string console_file = **work + "/console.log";
+  auto made = CreateClone(vm, rp, result.clone);
+  if (!made.ok()) {
+    drop_lock_file();
+    return made.status().WithContext(label);
+  }
+  const CloneInfo clone = std::move(*made);
   step("cloned " + vm + "/" + rp + " as " + result.clone);
   std::string domain_uuid;
   // Whatever happens from here: the domain goes, then the clone, then the lock.
@@ -189,8 +215,7 @@ Result<DrillResult> Repository::Drill(const std::string& vm, const std::string& 
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     if (!del.ok()) return del.WithContext(label, ": deleting its clone");
-    std::error_code ec;
-    std::filesystem::remove(LockPath(impl_->store->dir(), result.clone), ec);
+    drop_lock_file();
     step("destroyed the domain and deleted the clone");
     return Status::OK();
   };
@@ -219,8 +244,11 @@ Result<DrillResult> Repository::Drill(const std::string& vm, const std::string& 
     step(std::string(result.ok ? "ok: " : "failed: ") + result.reason);
   }
   result.console = Tail(ReadConsole(console_file));
+  // The outcome first: a cleanup that fails (a clone still busy) must not lose it. What
+  // cleanup leaves, the next drill or mount removes.
+  Status recorded = RecordDrill(impl_.get(), vm, rec.id, result).WithContext(label);
   RPFS_RETURN_IF_ERROR(cleanup());
-  RPFS_RETURN_IF_ERROR(RecordDrill(impl_.get(), vm, rec.id, result).WithContext(label));
+  RPFS_RETURN_IF_ERROR(recorded);
   return result;
 }
 

@@ -210,9 +210,14 @@ Result<RollbackResult> Repository::Rollback(const std::string& vm, const std::st
   }
   if (opts.start) {
     auto dom = impl_->domains.DomainOf(*domain_vm);
-    if (!dom.ok()) return dom.status().WithContext(label, ": starting it again");
+    // The disks are rolled back whatever happens here: the error must say so.
+    const std::string done =
+        label + ": the disks were rolled back" +
+        (result.undo_rp.empty() ? "" : " (the previous state is rp " + result.undo_rp + ")") +
+        ", but starting the domain failed";
+    if (!dom.ok()) return dom.status().WithContext(done);
     if (dom->state == DomainState::kShutOff) {
-      RPFS_RETURN_IF_ERROR(rp::StartDomain(impl_->domains, *domain_vm, step).WithContext(label));
+      RPFS_RETURN_IF_ERROR(rp::StartDomain(impl_->domains, *domain_vm, step).WithContext(done));
     } else {
       step("the domain runs again from the RP's memory state");
     }

@@ -169,18 +169,31 @@ Result<std::string> DrillDomainXml(const std::string& xml, const std::string& na
   if (devices == nullptr) devices = NewChild(root, "devices");
   for (xmlNode* d = devices->children; d != nullptr;) {
     xmlNode* next = d->next;
-    // Disks the RP does not hold are the source VM's own, live: never let a drill open
-    // them. No network, no host devices, no consoles but the one added below.
-    const bool foreign_disk = Is(d, "disk") &&
-                              (Attr(d, "device").empty() || Attr(d, "device") == "disk") &&
+    // Disks the RP does not hold are the source VM's own, live (a LUN, a floppy image):
+    // never let a drill open them; only a CD-ROM, read-only by nature, stays. No network,
+    // no host devices, no consoles but the one added below, no remote display (its
+    // password is not in the XML rpfs keeps), nothing shared with the host or the VM.
+    const bool foreign_disk = Is(d, "disk") && Attr(d, "device") != "cdrom" &&
                               disk_paths.count(Attr(Child(d, "target"), "dev")) == 0;
     if (foreign_disk || Is(d, "interface") || Is(d, "hostdev") || Is(d, "redirdev") ||
-        Is(d, "serial") || Is(d, "console") || Is(d, "parallel") || Is(d, "filesystem") ||
-        Is(d, "smartcard")) {
+        Is(d, "serial") || Is(d, "console") || Is(d, "parallel") || Is(d, "channel") ||
+        Is(d, "filesystem") || Is(d, "smartcard") || Is(d, "graphics") || Is(d, "shmem") ||
+        Is(d, "vsock") || Is(d, "tpm")) {
       Remove(d);
     }
     d = next;
   }
+  // The UEFI variables are the VM's own file: without <nvram> libvirt gives the drill a
+  // fresh copy of the firmware's template.
+  if (xmlNode* os = Child(root, "os")) {
+    while (xmlNode* nvram = Child(os, "nvram")) Remove(nvram);
+  }
+  // The guest agent's channel, on a socket libvirt makes for this domain (no path given).
+  xmlNode* channel = NewChild(devices, "channel");
+  SetAttr(channel, "type", "unix");
+  xmlNode* agent = NewChild(channel, "target");
+  SetAttr(agent, "type", "virtio");
+  SetAttr(agent, "name", "org.qemu.guest_agent.0");
   xmlNode* serial = NewChild(devices, "serial");
   SetAttr(serial, "type", "file");
   SetAttr(NewChild(serial, "source"), "path", console_file);

@@ -29,8 +29,10 @@ Result<std::string> CopyDomainXml(const std::string& xml, const std::string& nam
                                   const std::map<std::string, std::string>& disk_paths);
 
 // The definition of a restore drill's transient domain: CopyDomainXml, then isolated: no
-// <interface> (no network), no host devices, filesystems or consoles, no disk of the
-// source the RP does not hold (it would be the live VM's), and one serial port writing
+// <interface> (no network), host devices, shared memory, vsock, TPM, remote display,
+// filesystems or consoles; no disk the RP does not hold but CD-ROMs (another would be the
+// live VM's); no <nvram> (libvirt makes a fresh one from the firmware's template); the
+// guest agent's channel (its own, whatever the source had); and one serial port writing
 // what the guest prints to `console_file`.
 Result<std::string> DrillDomainXml(const std::string& xml, const std::string& name,
                                    const std::map<std::string, std::string>& disk_paths,

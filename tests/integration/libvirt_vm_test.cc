@@ -626,7 +626,16 @@ TEST_F(LibvirtVmTest, ADrillOfAnRpThatDoesNotBootFailsWithTheReasonAndLeavesNoth
 TEST_F(LibvirtVmTest, WithoutExpectTheGuestAgentMustAnswer) {
   WriteBootSignature(Path("web.img"));
   Import();
-  Create("day1");
+  Create("no-agent");
+  // A domain never given an agent channel: refused at once, nothing recorded.
+  auto refused = repo_->Drill("web", "no-agent", Expect("", 1));
+  EXPECT_TRUE(refused.status().IsInvalidArgument()) << refused.status().ToString();
+  EXPECT_THAT(refused.status().message(), HasSubstr("give --expect"));
+  EXPECT_EQ(repo_->GetRp("web", "no-agent")->drill_time_us, 0);
+  EXPECT_TRUE(CloneNames(*repo_, "web").empty());
+  fake_->has_agent = true;
+  Create("day1");            // its definition has the channel
+  fake_->has_agent = false;  // ...but nothing answers in the booted guest
   auto r = repo_->Drill("web", "day1", Expect("", 1));
   ASSERT_OK(r);
   EXPECT_FALSE(r->ok);
@@ -636,6 +645,16 @@ TEST_F(LibvirtVmTest, WithoutExpectTheGuestAgentMustAnswer) {
   ASSERT_OK(r);
   EXPECT_TRUE(r->ok) << r->reason;
   EXPECT_EQ(r->reason, "the guest agent answered");
+}
+
+TEST_F(LibvirtVmTest, DrillCloneNamesAreReservedAndALeftoverAlreadyGoneIsFine) {
+  Import();
+  Create("day1");
+  control::Operations ops(repo_.get());
+  auto c = ops.Run("web", *control::ParseCommand("clone day1 rpfs-drill-mine"));
+  EXPECT_TRUE(c.status().IsInvalidArgument()) << c.status().ToString();
+  EXPECT_THAT(c.status().message(), HasSubstr("kept for restore drills"));
+  EXPECT_TRUE(CloneNames(*repo_, "web").empty());
 }
 
 TEST_F(LibvirtVmTest, WithAMountTheDrillReadsTheCloneThroughItUnhydrated) {

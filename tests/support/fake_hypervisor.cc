@@ -200,6 +200,11 @@ Result<std::unique_ptr<PointInTime>> FakeHypervisor::BeginPointInTime(
   auto p = std::make_unique<Point>(this, uuid, req.since, req.checkpoint);
   jobs_++;
   p->xml_ = d->info.xml;
+  if (has_agent) {  // the definition then has the agent's channel, as libvirt's would
+    p->xml_.insert(p->xml_.find("</devices>"),
+                   "<channel type='unix'><target type='virtio' "
+                   "name='org.qemu.guest_agent.0'/></channel>");
+  }
   p->quiesced_ = req.quiesce;
   auto since = d->dirty.find(req.since);
   p->incremental_ = !req.since.empty() && since != d->dirty.end() && fail_ != Fail::kIncremental;
@@ -248,7 +253,7 @@ Result<std::string> FakeHypervisor::RequestShutdown(const std::string& uuid) {
     return Status::Busy("fake: domain " + uuid + " is not running");
   }
   if (obeys_shutdown) d->info.state = DomainState::kShutOff;
-  return std::string(has_agent ? "ACPI and guest agent" : "ACPI");
+  return std::string("ACPI");
 }
 
 Status FakeHypervisor::Destroy(const std::string& uuid) {

@@ -84,7 +84,15 @@ TEST(DomainXmlTest, ADrillDomainIsIsolatedAndWritesItsSerialPortToAFile) {
   xml.replace(xml.find("  </devices>"), 0,
               "    <serial type='pty'><target port='0'/></serial>\n"
               "    <console type='pty'><target type='serial' port='0'/></console>\n"
-              "    <hostdev mode='subsystem' type='pci'/>\n");
+              "    <hostdev mode='subsystem' type='pci'/>\n"
+              "    <disk type='block' device='lun'><source dev='/dev/sdz'/>"
+              "<target dev='sdz' bus='scsi'/></disk>\n"
+              "    <graphics type='vnc' port='5901' listen='0.0.0.0'/>\n"
+              "    <channel type='unix'><source mode='bind' path='/run/live.agent'/>"
+              "<target type='virtio' name='org.qemu.guest_agent.0'/></channel>\n");
+  xml.replace(xml.find("  <devices>"), 0,
+              "  <os><loader type='pflash'>/usr/share/OVMF/OVMF_CODE.fd</loader>"
+              "<nvram>/var/lib/libvirt/qemu/nvram/web01_VARS.fd</nvram></os>\n");
   auto drill =
       DrillDomainXml(xml, "rpfs-drill-1", {{"vda", "/clones/vda.raw"}}, "/drills/console.log");
   ASSERT_OK(drill);
@@ -97,6 +105,12 @@ TEST(DomainXmlTest, ADrillDomainIsIsolatedAndWritesItsSerialPortToAFile) {
   EXPECT_THAT(*drill, Not(HasSubstr("<console")));
   EXPECT_THAT(*drill, Not(HasSubstr("type=\"pty\"")));
   EXPECT_THAT(*drill, HasSubstr("<source path=\"/drills/console.log\"/>"));
+  EXPECT_THAT(*drill, Not(HasSubstr("sdz")));              // a LUN of the live VM
+  EXPECT_THAT(*drill, Not(HasSubstr("<graphics")));        // no display on the network
+  EXPECT_THAT(*drill, Not(HasSubstr("VARS")));             // not the VM's UEFI variables
+  EXPECT_THAT(*drill, HasSubstr("OVMF_CODE.fd"));          // the firmware itself stays
+  EXPECT_THAT(*drill, Not(HasSubstr("/run/live.agent")));  // its own agent socket
+  EXPECT_THAT(*drill, HasSubstr("name=\"org.qemu.guest_agent.0\""));
   EXPECT_THAT(*drill, HasSubstr("<disk type=\"file\" device=\"cdrom\">"));  // kept: no source
   auto parsed = ParseDomainXml(*drill);
   ASSERT_OK(parsed);
