@@ -77,20 +77,24 @@ Result<std::unique_ptr<ImageTarget>> ImageTarget::OpenQcow2(const std::string& l
   return t;
 }
 
-Status ImageTarget::Resize(uint64_t size) {
+Status ImageTarget::CheckResize(uint64_t size) const {
   if (size == size_) return Status::OK();
   if (nbd_ != nullptr) {
     return Status::NotSupported(label_ + " holds " + std::to_string(size_) +
                                 " bytes, the recovery point " + std::to_string(size) +
                                 ": resize it first (qemu-img resize)");
   }
-  if (!regular_) {
-    if (size_ < size) {
-      return Status::InvalidArgument(label_ + " holds " + std::to_string(size_) +
-                                     " bytes, the recovery point needs " + std::to_string(size));
-    }
-    return Status::OK();  // a larger device keeps its tail
+  if (!regular_ && size_ < size) {
+    return Status::InvalidArgument(label_ + " holds " + std::to_string(size_) +
+                                   " bytes, the recovery point needs " + std::to_string(size));
   }
+  return Status::OK();  // a file is resized; a larger device keeps its tail
+}
+
+Status ImageTarget::Resize(uint64_t size) {
+  if (size == size_) return Status::OK();
+  RPFS_RETURN_IF_ERROR(CheckResize(size));
+  if (!regular_) return Status::OK();
   if (::ftruncate(fd_.get(), static_cast<off_t>(size)) != 0) {
     return Status::FromErrno(errno, "resizing " + label_);
   }

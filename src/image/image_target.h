@@ -34,6 +34,9 @@ class ImageTarget {
   // Makes the image `size` bytes: files are truncated or extended (sparse); a block
   // device must already be at least that large.
   Status Resize(uint64_t size);
+  // Whether Resize(size) would work, changing nothing: a rollback checks every disk before
+  // it writes any.
+  Status CheckResize(uint64_t size) const;
   Result<std::vector<Extent>> DataExtents();
   Status ReadAt(uint64_t offset, std::span<std::byte> out);
   Status WriteAt(uint64_t offset, std::span<const std::byte> data);

@@ -62,6 +62,7 @@ Status OpenTargets(const std::string& label, const format::VmRecord& vmrec,
     }
     auto target = image::ImageTarget::Open(disk->name, disk->path, disk->format);
     if (!target.ok()) return target.status().WithContext(label);
+    RPFS_RETURN_IF_ERROR((*target)->CheckResize(s.size).WithContext(label));
     targets->push_back(std::move(*target));
     streams->push_back(&s);
     *bytes_total += s.size;

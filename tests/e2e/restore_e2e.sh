@@ -192,4 +192,31 @@ rc=0
 "$RPFS" drill a1 >/dev/null 2>&1 || rc=$?
 ((rc == 2)) || fail "drill without an rp or --latest: exit $rc, want 2"
 [[ $(drill_domains) == 0 && $(drill_clones) == 0 ]] || fail "drills left something"
+
+# --- 6. resized disks (docs/restore.md): an RP of the new size is taken (a shrink is said);
+# a rollback to an RP of another size refuses a qcow2 image, naming the sizes, and resizes
+# a raw file back.
+log "resized disks"
+qemu-img create -q -f qcow2 "$W/q.qcow2" 4M
+truncate -s 4M "$W/r.raw"
+# The raw disk comes first: a refusal for the qcow2 must come before the raw one is touched.
+"$RPFS" vm add rz --disk "vda=$W/r.raw" --disk "vdb=$W/q.qcow2" >/dev/null
+"$RPFS" create rz small >/dev/null
+qemu-img resize -q "$W/q.qcow2" 8M
+truncate -s 8M "$W/r.raw"
+"$RPFS" create rz big 2>"$W/err" >/dev/null || fail "an RP after growing the disks: $(cat "$W/err")"
+[[ ! -s $W/err ]] || fail "growing is not worth a warning: $(cat "$W/err")"
+rc=0
+"$RPFS" rollback rz small --yes 2>"$W/err" >/dev/null || rc=$?
+((rc != 0)) && grep -q "holds 8388608 bytes, the recovery point 4194304: resize it first" "$W/err" ||
+  fail "rollback of a grown qcow2 to a smaller RP: exit $rc: $(cat "$W/err")"
+[[ $(stat -c %s "$W/r.raw") == 8388608 ]] || fail "a refused rollback changed the raw disk"
+qemu-img resize -q --shrink "$W/q.qcow2" 2M
+truncate -s 2M "$W/r.raw"
+"$RPFS" create rz shrunk 2>"$W/err" >/dev/null
+grep -q "warning: disk vdb shrank from 8388608 bytes to 2097152 bytes since rp big" "$W/err" ||
+  fail "no warning for a shrunk disk: $(cat "$W/err")"
+qemu-img resize -q "$W/q.qcow2" 8M
+"$RPFS" rollback rz big --yes >/dev/null 2>"$W/err" || fail "rollback to big: $(cat "$W/err")"
+[[ $(stat -c %s "$W/r.raw") == 8388608 ]] || fail "the raw disk was not resized back to the RP's size"
 echo "PASS"
