@@ -504,6 +504,19 @@ Result<VerifyResult> Repository::CheckStore(const ProgressFn& progress,
       }
       rp::ExtentMap map(&cache, cfg.page_fanout, cfg.chunk_size, s);
       size_t before = out.damaged_rps.size();
+      // A map page the store walk could not read may read now (a transient I/O error):
+      // it is named by id, not by reading it again and finding nothing wrong.
+      Status pages = map.ForEachPage([&](const Digest& id, const format::Page&) {
+        auto it = bad.find(ObjectId{ObjectKind::kPage, id});
+        if (it != bad.end()) {
+          out.damaged_rps.push_back(where + ": map page " + id.Hex() + ": " + it->second);
+        }
+        return true;
+      });
+      if (!pages.ok() && out.damaged_rps.size() == before) {
+        out.damaged_rps.push_back(where + ": " + pages.message());
+        continue;
+      }
       Status walk = map.ForEachChunk([&](uint64_t index, const Digest& d) {
         auto it = bad.find(ObjectId{ObjectKind::kChunk, d});
         if (it != bad.end()) {
