@@ -1,8 +1,9 @@
 #include "control/verbs.h"
 
-#include <cstdio>
 #include <map>
 #include <set>
+
+#include "util/clock.h"
 
 namespace rpfs::control {
 namespace {
@@ -220,11 +221,10 @@ Result<Outcome> Drill(const ExecEnv& env, const std::string& vm, const Command& 
   Outcome out;
   RPFS_ASSIGN_OR_RETURN(out.drill, env.repo->Drill(vm, cmd.rp, opts));
   const DrillResult& d = *out.drill;
-  char boot[32];
-  std::snprintf(boot, sizeof boot, "%.1f s", static_cast<double>(d.boot_us) / 1e6);
-  out.summary =
-      "drill of " + vm + "/" + cmd.rp + ": " +
-      (d.ok ? "ok, booted in " + std::string(boot) + " (" + d.reason + ")" : "failed: " + d.reason);
+  out.summary = "drill of " + vm + "/" + cmd.rp + ": " +
+                (d.ok ? "ok, booted in " + FormatSeconds(static_cast<int64_t>(d.boot_us)) + " (" +
+                            d.reason + ")"
+                      : "failed: " + d.reason);
   return out;
 }
 

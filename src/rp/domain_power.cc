@@ -15,12 +15,6 @@ void Tell(const StepFn& step, const std::string& what) {
   if (step) step(what);
 }
 
-std::string Seconds(int64_t us) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(us) / 1e6);
-  return buf;
-}
-
 Status Destroy(Hypervisor& hv, const format::VmRecord& vm, const std::string& why,
                const StepFn& step) {
   Tell(step, why + ": destroying the domain (--force)");
@@ -54,7 +48,7 @@ Result<bool> StopDomain(DomainPoints& domains, const format::VmRecord& vm, const
   for (;;) {
     RPFS_ASSIGN_OR_RETURN(dom, domains.DomainOf(vm));
     if (dom.state == DomainState::kShutOff) {
-      Tell(step, "the guest shut down after " + Seconds(MonotonicMicros() - asked));
+      Tell(step, "the guest shut down after " + FormatSeconds(MonotonicMicros() - asked));
       return true;
     }
     if (MonotonicMicros() >= deadline) break;

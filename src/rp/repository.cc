@@ -209,10 +209,10 @@ Result<RpInfo> Repository::GetRpById(const std::string& vm, uint64_t id) const {
 
 std::string FormatDrill(const RpInfo& rp) {
   if (rp.drill_time_us == 0) return "never";
-  char boot[32];
-  std::snprintf(boot, sizeof boot, "%.1f s", static_cast<double>(rp.drill_boot_us) / 1e6);
   return std::string(rp.drill_ok ? "ok" : "failed") + " at " + FormatIsoUtc(rp.drill_time_us) +
-         (rp.drill_ok ? ", booted in " + std::string(boot) : "") + ": " + rp.drill_reason;
+         (rp.drill_ok ? ", booted in " + FormatSeconds(static_cast<int64_t>(rp.drill_boot_us))
+                      : "") +
+         ": " + rp.drill_reason;
 }
 
 std::string FormatRpInfo(const RpInfo& rp, uint64_t unique_bytes) {

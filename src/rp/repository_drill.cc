@@ -42,12 +42,6 @@ std::string NewDrillCloneName() {
   return std::string(kDrillClonePrefix) + buf;
 }
 
-std::string Seconds(uint64_t us) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(us) / 1e6);
-  return buf;
-}
-
 // The first kConsoleSearch bytes the guest printed (the file may not exist yet).
 std::string ReadConsole(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -88,7 +82,7 @@ void AwaitSignOfLife(Hypervisor& hv, const std::string& uuid, const std::string&
     }
     auto dom = hv.GetDomain(uuid);
     if (!dom.ok() || dom->state == DomainState::kShutOff) {
-      result->reason = "the domain stopped after " + Seconds(elapsed) +
+      result->reason = "the domain stopped after " + FormatSeconds(static_cast<int64_t>(elapsed)) +
                        " (the guest powered off or crashed) before " +
                        (opts.expect.empty() ? "its agent answered"
                                             : "its serial console showed \"" + opts.expect + "\"");

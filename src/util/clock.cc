@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 
@@ -26,6 +27,12 @@ std::atomic<int64_t>& Pinned() {
 }
 
 }  // namespace
+
+std::string FormatSeconds(int64_t micros) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(micros) / 1e6);
+  return buf;
+}
 
 int64_t MonotonicMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(

@@ -18,6 +18,9 @@ void PinClockForTesting(std::optional<int64_t> micros);
 // A clock for durations and deadlines (steady: never pinned, never set back).
 int64_t MonotonicMicros();
 
+// A duration for people: "2.4 s" (one decimal).
+std::string FormatSeconds(int64_t micros);
+
 // "2026-11-22T03:49:42Z" (ISO 8601, UTC, seconds).
 std::string FormatIsoUtc(int64_t micros);
 // The inverse of FormatIsoUtc; nullopt for anything else.

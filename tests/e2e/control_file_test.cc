@@ -176,6 +176,9 @@ TEST_F(ControlFileTest, WaitLetsACommandRunOnceTheVmIsFreeOrFailsAfterTheWait) {
   // A long one goes through once the rollback is done.
   RunResult waited;
   std::thread waiter([&] { waited = R({"delete", "vm", "two", "--wait=60"}); });
+  // A check that something does NOT happen has no signal to wait for: give the waiter a
+  // moment to reach the daemon's wait (correctness does not depend on its length; the
+  // delete's success after Resume() below is the real check).
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_EQ(Status().find("command=\"delete two\" result=\"\""), std::string::npos)
       << "a waiting command must not show as running: " << Status();
