@@ -63,6 +63,14 @@ struct PointInTimeRequest {
   // = none. PointInTime::checkpoint() says whether it was made.
   std::string checkpoint;
   std::string work_dir;  // for the NBD socket, scratch files and the memory file
+  // Reads the persistent bitmap `bitmap` stored in the qcow2 file `path`: the extents
+  // (offset, length) it marks as written. With `memory` the backup job cannot start from
+  // `since` (libvirt refuses once the memory save has handed the image back to the file),
+  // but the file then holds that checkpoint's bitmap: this reads it while the guest is
+  // still paused. Unset, or failing, a point with memory reads its disks whole.
+  using BitmapReader = std::function<Result<std::vector<std::pair<uint64_t, uint64_t>>>(
+      const std::string& path, const std::string& bitmap)>;
+  BitmapReader read_file_bitmap;
 };
 
 class PointInTime {
@@ -72,7 +80,8 @@ class PointInTime {
   virtual const std::vector<FrozenDisk>& disks() const = 0;
   virtual const std::string& domain_xml() const = 0;   // the definition at that instant
   virtual const std::string& memory_file() const = 0;  // "" without memory
-  virtual bool incremental() const = 0;  // the disks with a dirty_context are incremental
+  // The disks with a dirty_context or changed extents are incremental.
+  virtual bool incremental() const = 0;
   virtual bool quiesced() const = 0;
   virtual const std::string& checkpoint() const = 0;  // the checkpoint made, "" = none
   virtual uint64_t paused_us() const = 0;             // how long the guest was paused

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -107,8 +108,10 @@ struct RpInfo {
   std::string drill_reason;
   uint64_t drill_boot_us = 0;
   // Set by CreateRp only (not stored): bytes read from the disks (an incremental RP reads
-  // only what changed), and how long a running guest was paused for the instant.
+  // only what changed), per stream (disk name, or ".memory"), and how long a running guest
+  // was paused for the instant.
   uint64_t read_bytes = 0;
+  std::map<std::string, uint64_t> read_bytes_by_stream;
   uint64_t paused_us = 0;
 };
 

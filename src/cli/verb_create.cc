@@ -37,6 +37,7 @@ class CreateVerb final : public CliVerb {
     if (ctx.json) {
       nlohmann::json j = RpJson(info);
       j["read_bytes"] = info.read_bytes;
+      j["read_bytes_by_stream"] = info.read_bytes_by_stream;
       j["paused_us"] = info.paused_us;
       j["warnings"] = JsonTexts(done->warnings);
       ctx.PrintJson(j);

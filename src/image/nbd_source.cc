@@ -18,11 +18,11 @@ constexpr uint64_t kMaxStatusRequest = 1ull << 30;
 
 std::string NbdError() { return NbdErrorText(); }
 
-// Walks the block status of `context` over [0, size) and returns the extents whose flags
-// `wanted` accepts, merged.
-Result<std::vector<Extent>> StatusExtents(nbd_handle* h, uint64_t size, const char* context,
-                                          bool (*wanted)(uint32_t flags),
-                                          const std::string& label) {
+}  // namespace
+
+Result<std::vector<Extent>> NbdStatusExtents(nbd_handle* h, uint64_t size, const char* context,
+                                             bool (*wanted)(uint32_t flags),
+                                             const std::string& label) {
   std::vector<Extent> out;
   uint64_t pos = 0;
   while (pos < size) {
@@ -69,9 +69,19 @@ Result<std::vector<Extent>> StatusExtents(nbd_handle* h, uint64_t size, const ch
   return out;
 }
 
-bool IsAllocated(uint32_t flags) { return (flags & LIBNBD_STATE_ZERO) == 0; }
 // qemu's dirty-bitmap contexts set bit 0 for a dirty (written) extent.
-bool IsDirty(uint32_t flags) { return (flags & 1) != 0; }
+bool NbdIsDirty(uint32_t flags) { return (flags & 1) != 0; }
+
+std::string SharedQcow2ImageOpts(const std::string& path) {
+  // In image options a ',' in the file name is written ",,".
+  std::string opts = "driver=qcow2,force-share=on,file.driver=file,file.filename=";
+  for (char c : path) opts += c == ',' ? std::string(",,") : std::string(1, c);
+  return opts;
+}
+
+namespace {
+
+bool IsAllocated(uint32_t flags) { return (flags & LIBNBD_STATE_ZERO) == 0; }
 
 class NbdSource final : public ImageSource {
  public:
@@ -98,7 +108,7 @@ class NbdSource final : public ImageSource {
       if (size_ > 0) all.push_back({0, size_});
       return all;
     }
-    return StatusExtents(h_, size_, LIBNBD_CONTEXT_BASE_ALLOCATION, IsAllocated, label_);
+    return NbdStatusExtents(h_, size_, LIBNBD_CONTEXT_BASE_ALLOCATION, IsAllocated, label_);
   }
 
   Result<std::optional<std::vector<Extent>>> ChangedExtents() override {
@@ -107,7 +117,7 @@ class NbdSource final : public ImageSource {
       return Status::IOError(label_ + ": the server does not offer " + dirty_context_);
     }
     RPFS_ASSIGN_OR_RETURN(auto dirty,
-                          StatusExtents(h_, size_, dirty_context_.c_str(), IsDirty, label_));
+                          NbdStatusExtents(h_, size_, dirty_context_.c_str(), NbdIsDirty, label_));
     return std::optional(std::move(dirty));
   }
 
@@ -143,7 +153,7 @@ Result<std::vector<Extent>> NbdDataExtents(nbd_handle* h, uint64_t size, const s
     if (size > 0) all.push_back({0, size});
     return all;
   }
-  return StatusExtents(h, size, LIBNBD_CONTEXT_BASE_ALLOCATION, IsAllocated, label);
+  return NbdStatusExtents(h, size, LIBNBD_CONTEXT_BASE_ALLOCATION, IsAllocated, label);
 }
 
 Status NbdRead(nbd_handle* h, uint64_t offset, std::span<std::byte> out, const std::string& label) {
@@ -211,11 +221,8 @@ Result<std::unique_ptr<ImageSource>> OpenQcow2(const std::string& name, const st
                              const_cast<char*>("--read-only"),  // NOLINT
                              fmt.data(), p.data(), nullptr};
   if (share_writes) {
-    // qemu-nbd 7.2 has no --force-share flag; the block layer's force-share option does the
-    // same. In image options a ',' in the file name is written ",,".
     fmt = "--image-opts";
-    p = "driver=qcow2,force-share=on,file.driver=file,file.filename=";
-    for (char c : path) p += c == ',' ? std::string(",,") : std::string(1, c);
+    p = SharedQcow2ImageOpts(path);
     argv = {const_cast<char*>("qemu-nbd"), const_cast<char*>("--read-only"),  // NOLINT
             fmt.data(), p.data(), nullptr};
   }

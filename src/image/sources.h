@@ -18,6 +18,17 @@ Status NbdWrite(nbd_handle* h, uint64_t offset, std::span<const std::byte> data,
                 const std::string& label);
 Status NbdZero(nbd_handle* h, uint64_t offset, uint64_t length, const std::string& label);
 Status NbdFlush(nbd_handle* h, const std::string& label);
+// Walks the block status of `context` over [0, size) and returns the extents whose flags
+// `wanted` accepts, merged.
+Result<std::vector<Extent>> NbdStatusExtents(nbd_handle* h, uint64_t size, const char* context,
+                                             bool (*wanted)(uint32_t flags),
+                                             const std::string& label);
+bool NbdIsDirty(uint32_t flags);  // a qemu:dirty-bitmap:* flag word: written since
+
+// qemu-nbd's --image-opts for a qcow2 file opened with force-share (read while another
+// process holds qemu's write lock). qemu-nbd 7.2 has no --force-share flag; the block
+// layer's option does the same.
+std::string SharedQcow2ImageOpts(const std::string& path);
 
 Result<std::unique_ptr<ImageSource>> OpenRaw(const std::string& name, const std::string& path);
 Result<std::unique_ptr<ImageSource>> OpenQcow2(const std::string& name, const std::string& path,

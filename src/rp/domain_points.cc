@@ -166,6 +166,15 @@ Result<PointInput> DomainPoints::BeginDomainPoint(const format::VmRecord& vm,
   // while that RP is the VM's current one (a rollback or another RP since moves it).
   if (!vm.checkpoint.empty() && vm.checkpoint_rp == vm.current_rp) req.since = vm.checkpoint;
   req.checkpoint = kCheckpointPrefix + std::to_string(NowMicros());
+  req.read_file_bitmap =
+      [](const std::string& path,
+         const std::string& bitmap) -> Result<std::vector<std::pair<uint64_t, uint64_t>>> {
+    RPFS_ASSIGN_OR_RETURN(auto extents, image::Qcow2DirtyExtents(path, bitmap));
+    std::vector<std::pair<uint64_t, uint64_t>> out;
+    out.reserve(extents.size());
+    for (const auto& e : extents) out.emplace_back(e.offset, e.length);
+    return out;
+  };
   RPFS_ASSIGN_OR_RETURN(in.pit, hv->BeginPointInTime(dom.uuid, req));
   in.checkpoint = in.pit->checkpoint();
   in.domain_xml = in.pit->domain_xml();

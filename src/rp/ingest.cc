@@ -310,6 +310,7 @@ class DiskIngest {
     for (Slot& s : b.slots) {
       RPFS_RETURN_IF_ERROR(s.status.WithContext("disk ", name_));
       ctx_.bytes_read += s.length;
+      ctx_.bytes_read_by_stream[name_] += s.length;
       RPFS_RETURN_IF_ERROR(merger_.AddBefore(s.index + 1).WithContext("disk ", name_));
       if (s.hole) continue;
       if (!s.exists) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -36,6 +37,7 @@ struct IngestContext {
   uint64_t stored_bytes = 0;  // stored bytes of those chunks
   uint64_t added_bytes = 0;   // bytes of new objects written
   uint64_t bytes_read = 0;
+  std::map<std::string, uint64_t> bytes_read_by_stream;  // disk or memory stream -> bytes
 
   ProgressFn progress;
   uint64_t progress_total = 0;

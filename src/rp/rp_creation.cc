@@ -277,6 +277,7 @@ Result<RpInfo> RpCreation::Commit() {
   (void)store->RunGc();  // on failure the queue stays for the next RunGc or Open
   RpInfo info = Catalog::ToInfo(rec_, parent ? parent->name : "");
   info.read_bytes = ctx_.bytes_read;
+  info.read_bytes_by_stream = ctx_.bytes_read_by_stream;
   if (input_.pit) info.paused_us = input_.pit->paused_us();
   return info;
 }

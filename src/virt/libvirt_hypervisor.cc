@@ -4,9 +4,11 @@
 #include <libvirt/virterror.h>
 
 #include <chrono>
+#include <map>
 #include <mutex>
 
 #include "util/clock.h"
+#include "util/log.h"
 #include "virt/domain_xml.h"
 
 namespace rpfs::virt {
@@ -214,15 +216,19 @@ class LibvirtHypervisor final : public Hypervisor {
     if (!any_qcow2) use.checkpoint.clear();  // only qcow2 disks hold bitmaps
     pit->set_checkpoint(use.checkpoint);
     // The memory is saved first: while a backup job runs libvirt refuses it (state change
-    // lock). Saving it hands qemu's bitmaps back to the image until the guest resumes, so
-    // this backup cannot be incremental: it reads everything.
+    // lock). Saving it hands qemu's bitmaps back to the image files until the guest
+    // resumes, so the job cannot start from `since`: it exports whole disks, and the
+    // extents written since come from the files' own copy of the bitmap, read now, while
+    // nothing can write them.
+    std::map<std::string, std::vector<std::pair<uint64_t, uint64_t>>> saved_dirty;
     if (req.memory) {
-      use.since.clear();
       Status m = SaveMemory(dom, info, req.work_dir, pit.get());
       if (!m.ok()) {
         resume();
         return m;
       }
+      saved_dirty = ReadSavedBitmaps(info, use.since, req.read_file_bitmap);
+      use.since.clear();
     }
     Status s = StartBackup(dom, info, use, pit.get());
     if (!s.ok() && !use.since.empty()) {
@@ -237,6 +243,7 @@ class LibvirtHypervisor final : public Hypervisor {
       return s;
     }
     resume();
+    UseSavedBitmaps(saved_dirty, pit.get());
     pit->quiesced_ = req.quiesce;
     return std::unique_ptr<PointInTime>(std::move(pit));
   }
@@ -425,6 +432,40 @@ class LibvirtHypervisor final : public Hypervisor {
       pit->disks_.push_back(std::move(f));
     }
     return Status::OK();
+  }
+
+  // The bitmap of checkpoint `since` in each qcow2 file, as the memory save left it. A disk
+  // whose bitmap cannot be read (missing, still marked in use) is left out: it is read whole.
+  static std::map<std::string, std::vector<std::pair<uint64_t, uint64_t>>> ReadSavedBitmaps(
+      const DomainInfo& info, const std::string& since,
+      const PointInTimeRequest::BitmapReader& read) {
+    std::map<std::string, std::vector<std::pair<uint64_t, uint64_t>>> out;
+    if (since.empty() || !read) return out;
+    for (const auto& d : info.disks) {
+      if (d.format != "qcow2" || d.block) continue;
+      auto extents = read(d.path, since);
+      if (extents.ok()) {
+        out[d.target] = std::move(*extents);
+      } else {
+        log::Log(
+            log::Severity::kWarning, "saved-bitmap-unreadable",
+            {{"domain", info.name}, {"disk", d.target}, {"error", extents.status().message()}});
+      }
+    }
+    return out;
+  }
+
+  // The full export of each disk in `dirty` is read only where its saved bitmap says.
+  static void UseSavedBitmaps(
+      std::map<std::string, std::vector<std::pair<uint64_t, uint64_t>>>& dirty,
+      LibvirtPointInTime* pit) {
+    for (auto& f : pit->disks_) {
+      auto it = dirty.find(f.target);
+      if (it == dirty.end()) continue;
+      f.has_changed_extents = true;
+      f.changed_extents = std::move(it->second);
+      pit->incremental_ = true;
+    }
   }
 
   // The memory state at the paused instant, as a libvirt save image (what

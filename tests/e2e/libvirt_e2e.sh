@@ -118,8 +118,19 @@ log "day3 after destroy+start read $(json_field read_bytes <<<"$out") bytes"
 
 # --- 3. memory, rollback through the mount -------------------------------------------------
 log "RP with memory; rollback"
+# The memory save keeps libvirt from starting the job at day3's checkpoint, but the qcow2
+# then holds that checkpoint's bitmap: mem1 reads only what the guest wrote since day3.
+wait_for_writes 100
+virsh suspend w1 >/dev/null
 out=$(rp_json mem1 --memory)
+push_backup "$W/pushm.raw"
+virsh resume w1 >/dev/null
 [[ $(json_field memory <<<"$out") == true ]] || fail "mem1 has no memory: $out"
+readm=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["read_bytes_by_stream"]["vda"])' <<<"$out")
+[[ $readm -le 131072 && $readm -gt 0 ]] || fail "mem1 read $readm bytes of vda; the dirty bitmap covers 64 KiB"
+"$RPFS" export w1 mem1 vda -o "$W/mem1.raw"
+cmp "$W/mem1.raw" "$W/pushm.raw" || fail "mem1 differs from the push backup of the same instant"
+log "mem1 (with memory) read $readm bytes of vda"
 mkdir "$MNT"
 "$RPFS" mount "$MNT" -f -o allow_other &
 DAEMON=$!

@@ -1,9 +1,14 @@
 // The qcow2 bitmaps rpfs lists and removes after a rollback (through qemu-img): only its
-// own (by prefix), and clear errors for what is not a readable image.
+// own (by prefix), and clear errors for what is not a readable image. The extents a
+// bitmap stored in the file marks (through qemu-nbd), and the refusal of one a running
+// qemu holds.
 #include "image/qcow2_bitmaps.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+
+#include <fstream>
 
 #include "support/run.h"
 #include "support/status_matchers.h"
@@ -62,6 +67,50 @@ TEST_F(Qcow2BitmapsTest, ARawImageHasNoneAndAMissingOneIsAnErrorNamingIt) {
   auto missing = Qcow2Bitmaps(dir_ / "gone.qcow2", "rpfs-");
   EXPECT_FALSE(missing.ok());
   EXPECT_THAT(missing.status().message(), HasSubstr("gone.qcow2"));
+}
+
+TEST_F(Qcow2BitmapsTest, DirtyExtentsAreTheClustersWrittenSinceTheBitmapWasAdded) {
+  ASSERT_EQ(testing::RunCommand({"qemu-io", "-c", "write -P 7 0 64k", image_}).exit_code, 0);
+  AddBitmap("rpfs-1");
+  // Two writes after it: 4 KiB in the third 64 KiB cluster, 64 KiB at 512 KiB.
+  ASSERT_EQ(testing::RunCommand(
+                {"qemu-io", "-c", "write -P 1 132k 4k", "-c", "write -P 2 512k 64k", image_})
+                .exit_code,
+            0);
+  auto dirty = Qcow2DirtyExtents(image_, "rpfs-1");
+  ASSERT_OK(dirty);
+  ASSERT_EQ(dirty->size(), 2u);
+  EXPECT_EQ((*dirty)[0].offset, 128u << 10);
+  EXPECT_EQ((*dirty)[0].length, 64u << 10);
+  EXPECT_EQ((*dirty)[1].offset, 512u << 10);
+  EXPECT_EQ((*dirty)[1].length, 64u << 10);
+}
+
+TEST_F(Qcow2BitmapsTest, AMissingBitmapIsAnErrorNamingIt) {
+  AddBitmap("rpfs-1");
+  auto dirty = Qcow2DirtyExtents(image_, "rpfs-2");
+  ASSERT_FALSE(dirty.ok());
+  EXPECT_THAT(dirty.status().message(), HasSubstr("bitmap rpfs-2 of " + image_));
+}
+
+// While a qemu has the image open for writing, the file's copy of the bitmap is stale (the
+// live one is in that qemu's memory) and marked in use: it must be refused, never read.
+TEST_F(Qcow2BitmapsTest, ABitmapInUseByAWriterIsRefused) {
+  AddBitmap("rpfs-1");
+  std::string pid_file = dir_ / "nbd.pid";
+  // --fork returns once the server has opened the image (and marked its bitmaps in use).
+  ASSERT_EQ(testing::RunCommand({"qemu-nbd", "--fork", "--pid-file", pid_file, "-k",
+                                 dir_ / "nbd.sock", "-f", "qcow2", image_})
+                .exit_code,
+            0);
+  int pid = 0;
+  std::ifstream(pid_file) >> pid;
+  ASSERT_GT(pid, 0);
+  auto dirty = Qcow2DirtyExtents(image_, "rpfs-1");
+  ::kill(pid, SIGTERM);
+  ASSERT_FALSE(dirty.ok());
+  EXPECT_THAT(dirty.status().message(), HasSubstr("bitmap rpfs-1 of " + image_));
+  EXPECT_THAT(dirty.status().message(), HasSubstr("inconsistent"));
 }
 
 }  // namespace
