@@ -24,11 +24,14 @@ BUILD_PKGS=(
 # systemd-analyze and its pages with man; the metrics test parses with prometheus_client.
 # ceph-mon, ceph-osd and ceph-common run a throwaway one-node Ceph cluster
 # (scripts/ceph-test-cluster.sh) for the librados backend tests; no ceph-mgr is needed.
+# linux-image-cloud-amd64, qemu-guest-agent, busybox-static and cpio make a Linux guest with
+# a real qemu-ga (tests/support/linux_guest.sh) for the drill --exec tests.
 TEST_PKGS=(qemu-utils rsync e2fsprogs util-linux clang binutils exfat-fuse
   libvirt-daemon-system libvirt-clients qemu-system-x86
   fdisk gdisk parted lvm2 dosfstools mtools exfatprogs ntfs-3g xorriso xfsprogs sleuthkit
   dpkg-dev man-db systemd python3-prometheus-client
-  ceph-mon ceph-osd ceph-common)
+  ceph-mon ceph-osd ceph-common
+  linux-image-cloud-amd64 qemu-guest-agent busybox-static cpio)
 # Peers and tools for bench/ only (installed with --bench).
 BENCH_PKGS=(borgbackup python3-llfuse restic casync fio debootstrap hyperfine time python3)
 

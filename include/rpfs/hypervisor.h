@@ -73,6 +73,15 @@ struct PointInTimeRequest {
   BitmapReader read_file_bitmap;
 };
 
+// A command run in a guest through its agent (guest-exec).
+struct GuestExecResult {
+  bool exited = false;  // false: still running when the wait ended
+  int exit_code = 0;    // when it exited normally
+  int signal = 0;       // the signal that ended it; 0 = none
+  std::string out;      // what it wrote to stdout and stderr (the agent caps each)
+  std::string err;
+};
+
 class PointInTime {
  public:
   // Ends the backup job if still running; deletes the new checkpoint unless Keep() ran.
@@ -122,6 +131,13 @@ class Hypervisor {
                                        const std::string& console_file) = 0;
   // OK when the guest agent of the running domain answers.
   virtual Status PingAgent(const std::string& uuid) = 0;
+  // Runs `argv` (argv[0] a path in the guest) through the guest agent of the running domain
+  // and waits up to `timeout_s` for it to end, capturing its output. An error means it
+  // could not be started (no agent, no such program); a command still running at the
+  // deadline is a result with exited false.
+  virtual Result<GuestExecResult> GuestExec(const std::string& uuid,
+                                            const std::vector<std::string>& argv,
+                                            uint32_t timeout_s) = 0;
   // Defines a new persistent domain from `source_xml` with a new name, a new UUID, new MAC
   // addresses and the disks of `disk_paths` (target -> raw image). Returns it.
   virtual Result<DomainInfo> DefineCopy(const std::string& source_xml, const std::string& name,

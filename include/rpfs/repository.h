@@ -202,6 +202,9 @@ struct DrillOptions {
   uint32_t timeout_s = 300;  // for the sign of life
   // The sign of life: this text on the guest's serial console; "" = its guest agent answers.
   std::string expect;
+  // Then, when not empty, this command runs in the guest with `/bin/sh -c` through its
+  // agent, and the drill passes only if it exits 0 within timeout_s.
+  std::string exec;
   // Where the drill's domain reads the clone's disks: the mount's paths, which fill on first
   // read. Null: the clone is hydrated first and its local files are booted.
   std::function<std::string(const std::string& clone, const std::string& disk)> disk_path;
@@ -215,12 +218,13 @@ Status CheckNotDrillCloneName(const std::string& clone);
 
 struct DrillResult {
   bool ok = false;
-  std::string reason;    // what showed it booted, or why it failed
-  uint64_t boot_us = 0;  // from the start of the domain to the sign of life (ok only)
-  int64_t time_us = 0;   // when the drill began
-  std::string clone;     // the clone booted (deleted again)
-  std::string domain;    // the transient domain (destroyed again)
-  std::string console;   // the last bytes the guest printed on its serial port
+  std::string reason;       // what showed it booted, or why it failed
+  uint64_t boot_us = 0;     // from the start of the domain to the sign of life (ok only)
+  int64_t time_us = 0;      // when the drill began
+  std::string clone;        // the clone booted (deleted again)
+  std::string domain;       // the transient domain (destroyed again)
+  std::string console;      // the last bytes the guest printed on its serial port
+  std::string exec_output;  // the last bytes `exec` wrote (stdout, then stderr)
 };
 
 struct StoreSummary {

@@ -63,7 +63,8 @@ nlohmann::json OutcomeJson(const std::string& vm, const control::Outcome& o) {
                   {"time", FormatIsoUtc(o.drill->time_us)},
                   {"clone", JsonText(o.drill->clone)},
                   {"domain", JsonText(o.drill->domain)},
-                  {"console", JsonText(o.drill->console)}};
+                  {"console", JsonText(o.drill->console)},
+                  {"exec_output", JsonText(o.drill->exec_output)}};
   }
   if (!o.warnings.empty()) j["warnings"] = JsonTexts(o.warnings);
   if (!o.deleted.empty()) j["deleted"] = JsonTexts(o.deleted);

@@ -1,4 +1,5 @@
-// rpfs drill VM [RP | --latest] [--timeout S] [--expect TEXT]; rpfs drill --all-vms --latest
+// rpfs drill VM [RP | --latest] [--timeout S] [--expect TEXT] [--exec CMD];
+// rpfs drill --all-vms --latest
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -22,6 +23,9 @@ class DrillVerb final : public CliVerb {
     cmd->add_option("--expect", cmd_.expect,
                     "Text the guest's serial console must show (default: its guest agent "
                     "must answer)");
+    cmd->add_option("--exec", cmd_.exec,
+                    "Then run this command in the guest (/bin/sh -c, through its guest agent); "
+                    "the drill passes only if it exits 0 within --timeout");
   }
 
   int Run(const Context& ctx) override {

@@ -65,6 +65,7 @@ struct Command {
   bool start = false;         // rollback: start the domain afterwards
   std::string timeout;        // rollback with stop, drill: seconds the guest gets ("" = default)
   std::string expect;         // drill: the text the guest's serial console must show
+  std::string exec;           // drill: a command the guest agent runs, which must exit 0
   bool define = false;        // clone
   RetentionPolicy policy;     // prune: the rules to apply
   bool dry_run = false;       // prune: only report what would go

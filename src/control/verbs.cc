@@ -212,6 +212,7 @@ Result<Outcome> Drill(const ExecEnv& env, const std::string& vm, const Command& 
     RPFS_ASSIGN_OR_RETURN(opts.timeout_s, ParseTimeout("drill", cmd.timeout));
   }
   opts.expect = cmd.expect;
+  opts.exec = cmd.exec;
   opts.on_step = env.step;
   if (env.clone_disk_path && env.allow_other) {
     opts.disk_path = [&](const std::string& clone, const std::string& disk) {
@@ -305,7 +306,7 @@ const std::vector<VerbDef>& Verbs() {
        false,
        {kRp},
        {},
-       {{"timeout", &Command::timeout}, {"expect", &Command::expect}},
+       {{"timeout", &Command::timeout}, {"expect", &Command::expect}, {"exec", &Command::exec}},
        false,
        Drill},
   };

@@ -1,7 +1,7 @@
 // Repository::Drill and CleanDrillLeftovers: restore drills (docs/restore.md). An RP is
 // booted as an instant clone in a transient, isolated domain; the drill decides from the
-// guest's serial console or its agent, then destroys the domain and deletes the clone
-// whatever happened.
+// guest's serial console or its agent (and, with `exec`, a command the agent runs), then
+// destroys the domain and deletes the clone whatever happened.
 //
 // Crash safety: the domain is started with libvirt's autodestroy, so it dies with the
 // connection (with this process, even on kill -9). The clone is named rpfs-drill-<random>
@@ -99,6 +99,43 @@ void AwaitSignOfLife(Hypervisor& hv, const std::string& uuid, const std::string&
   }
 }
 
+// Runs opts.exec in the guest that showed its sign of life: the drill passes only if the
+// command exits 0.
+void RunDrillCommand(Hypervisor& hv, const std::string& uuid, const DrillOptions& opts,
+                     DrillResult* result) {
+  const std::string what = "`" + opts.exec + "`";
+  const std::string within = " within " + std::to_string(opts.timeout_s) + " s";
+  result->ok = false;
+  // After an --expect text on the console the agent may still be starting.
+  const int64_t deadline = MonotonicMicros() + static_cast<int64_t>(opts.timeout_s) * 1000000;
+  while (!hv.PingAgent(uuid).ok()) {
+    if (MonotonicMicros() >= deadline) {
+      result->reason += "; then its guest agent did not answer" + within + " to run " + what;
+      return;
+    }
+    std::this_thread::sleep_for(kPollInterval);
+  }
+  auto ran = hv.GuestExec(uuid, {"/bin/sh", "-c", opts.exec}, opts.timeout_s);
+  if (!ran.ok()) {
+    result->reason += "; then " + what + " could not run: " + ran.status().message();
+    return;
+  }
+  result->exec_output = Tail(ran->out + ran->err);
+  if (!ran->exited) {
+    result->reason += "; then " + what + " did not finish" + within;
+  } else if (ran->signal != 0) {
+    result->reason += "; then " + what + " was killed by signal " + std::to_string(ran->signal);
+  } else if (ran->exit_code != 0) {
+    std::string err = ran->err.substr(0, 200);
+    while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
+    result->reason += "; then " + what + " exited " + std::to_string(ran->exit_code) +
+                      (err.empty() ? "" : ": " + Tail(err));
+  } else {
+    result->ok = true;
+    result->reason += "; then " + what + " exited 0";
+  }
+}
+
 // Stores the outcome with the RP (gone meanwhile: nothing to do).
 Status RecordDrill(rp::RepositoryParts* parts, const std::string& vm, uint64_t rp_id,
                    const DrillResult& r) {
@@ -157,8 +194,13 @@ Result<DrillResult> Repository::Drill(const std::string& vm, const std::string& 
                                         ? "vm " + vm + " is made of image files"
                                         : "rp " + rp + " holds no domain definition"));
   }
-  if (opts.expect.empty() && rec.domain_xml.find("org.qemu.guest_agent.0") == std::string::npos) {
-    // Waiting for an agent the guest was never given would fail every drill of it, slowly.
+  const bool has_agent = rec.domain_xml.find("org.qemu.guest_agent.0") != std::string::npos;
+  // Waiting for an agent the guest was never given would fail every drill of it, slowly.
+  if (!opts.exec.empty() && !has_agent) {
+    return Status::InvalidArgument(label + ": --exec runs its command through the guest " +
+                                   "agent, and the RP's domain has no guest agent channel");
+  }
+  if (opts.expect.empty() && !has_agent) {
     return Status::InvalidArgument(label + ": its domain has no guest agent channel, so " +
                                    "the agent cannot be the sign of life; give --expect TEXT " +
                                    "(a line the guest prints on its serial console)");
@@ -235,6 +277,10 @@ Result<DrillResult> Repository::Drill(const std::string& vm, const std::string& 
     step("started domain " + result.domain + ", waiting up to " + std::to_string(opts.timeout_s) +
          " s for " + (opts.expect.empty() ? "its guest agent" : "\"" + opts.expect + "\""));
     AwaitSignOfLife(*hv, domain_uuid, console_file, opts, &result);
+    if (result.ok && !opts.exec.empty()) {
+      step("running `" + opts.exec + "` through the guest agent");
+      RunDrillCommand(*hv, domain_uuid, opts, &result);
+    }
     step(std::string(result.ok ? "ok: " : "failed: ") + result.reason);
   }
   result.console = Tail(ReadConsole(console_file));

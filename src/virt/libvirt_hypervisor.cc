@@ -10,6 +10,7 @@
 #include "util/clock.h"
 #include "util/log.h"
 #include "virt/domain_xml.h"
+#include "virt/guest_exec.h"
 
 namespace rpfs::virt {
 namespace {
@@ -320,6 +321,12 @@ class LibvirtHypervisor final : public Hypervisor {
       return LibvirtError("asking the guest agent of domain " + uuid);
     }
     return Status::OK();
+  }
+
+  Result<GuestExecResult> GuestExec(const std::string& uuid, const std::vector<std::string>& argv,
+                                    uint32_t timeout_s) override {
+    RPFS_ASSIGN_OR_RETURN(DomainRef d, Lookup(uuid));
+    return RunInGuest(d.get(), virDomainGetName(d.get()), argv, timeout_s);
   }
 
   Status RestoreMemory(const std::string& uuid, const std::string& memory_file,

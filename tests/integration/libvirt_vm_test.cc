@@ -647,6 +647,92 @@ TEST_F(LibvirtVmTest, WithoutExpectTheGuestAgentMustAnswer) {
   EXPECT_EQ(r->reason, "the guest agent answered");
 }
 
+DrillOptions Exec(const std::string& command, uint32_t timeout_s = 1) {
+  DrillOptions o = Expect("", timeout_s);
+  o.exec = command;
+  return o;
+}
+
+GuestExecResult Exited(int code, std::string out = "", std::string err = "") {
+  GuestExecResult r;
+  r.exited = true;
+  r.exit_code = code;
+  r.out = std::move(out);
+  r.err = std::move(err);
+  return r;
+}
+
+TEST_F(LibvirtVmTest, DrillExecRunsTheCommandThroughTheAgentAndItsExitCodeDecides) {
+  WriteBootSignature(Path("web.img"));
+  fake_->has_agent = true;
+  Import();
+  Create("day1");
+  fake_->exec_result = Exited(0, "ready\n");
+  auto r = repo_->Drill("web", "day1", Exec("systemctl is-system-running"));
+  ASSERT_OK(r);
+  EXPECT_TRUE(r->ok) << r->reason;
+  EXPECT_EQ(r->reason, "the guest agent answered; then `systemctl is-system-running` exited 0");
+  EXPECT_THAT(fake_->exec_argv,
+              ::testing::ElementsAre("/bin/sh", "-c", "systemctl is-system-running"));
+  EXPECT_THAT(r->exec_output, HasSubstr("ready"));
+  EXPECT_TRUE(repo_->GetRp("web", "day1")->drill_ok);
+
+  // A command that fails fails the drill, with its code and what it said.
+  fake_->exec_result = Exited(3, "", "pg_isready: no response\n");
+  r = repo_->Drill("web", "day1", Exec("pg_isready"));
+  ASSERT_OK(r);
+  EXPECT_FALSE(r->ok);
+  EXPECT_EQ(r->reason,
+            "the guest agent answered; then `pg_isready` exited 3: pg_isready: no response");
+  auto info = repo_->GetRp("web", "day1");
+  ASSERT_OK(info);
+  EXPECT_FALSE(info->drill_ok);
+  EXPECT_THAT(info->drill_reason, HasSubstr("exited 3"));
+
+  // Still running at the deadline, or killed: failed too.
+  fake_->exec_result = GuestExecResult();
+  r = repo_->Drill("web", "day1", Exec("sleep 600"));
+  ASSERT_OK(r);
+  EXPECT_FALSE(r->ok);
+  EXPECT_THAT(r->reason, HasSubstr("`sleep 600` did not finish within 1 s"));
+  fake_->exec_result = Exited(0);
+  fake_->exec_result.signal = 9;
+  r = repo_->Drill("web", "day1", Exec("big-job"));
+  ASSERT_OK(r);
+  EXPECT_FALSE(r->ok);
+  EXPECT_THAT(r->reason, HasSubstr("`big-job` was killed by signal 9"));
+  // Every one left nothing behind.
+  EXPECT_EQ(DomainCount(*fake_), 1u);
+  EXPECT_TRUE(CloneNames(*repo_, "web").empty());
+}
+
+TEST_F(LibvirtVmTest, DrillExecNeedsAnAgentThatAnswers) {
+  WriteBootSignature(Path("web.img"));
+  fake_->console_output = "login: ";
+  Import();
+  Create("no-agent");
+  // No agent channel in the RP's domain: refused before anything runs.
+  DrillOptions opts = Exec("true");
+  opts.expect = "login:";
+  auto refused = repo_->Drill("web", "no-agent", opts);
+  EXPECT_TRUE(refused.status().IsInvalidArgument()) << refused.status().ToString();
+  EXPECT_THAT(refused.status().message(), HasSubstr("--exec runs its command through the guest"));
+  EXPECT_EQ(repo_->GetRp("web", "no-agent")->drill_time_us, 0);
+  EXPECT_TRUE(CloneNames(*repo_, "web").empty());
+  // A channel, but no agent answers after the console showed the text: failed, and why.
+  fake_->has_agent = true;
+  Create("day1");
+  fake_->has_agent = false;
+  auto r = repo_->Drill("web", "day1", opts);
+  ASSERT_OK(r);
+  EXPECT_FALSE(r->ok);
+  EXPECT_EQ(r->reason,
+            "the serial console showed \"login:\"; then its guest agent did not answer within "
+            "1 s to run `true`");
+  EXPECT_TRUE(fake_->exec_argv.empty());
+  EXPECT_TRUE(CloneNames(*repo_, "web").empty());
+}
+
 TEST_F(LibvirtVmTest, DrillCloneNamesAreReservedAndALeftoverAlreadyGoneIsFine) {
   Import();
   Create("day1");

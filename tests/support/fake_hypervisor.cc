@@ -304,6 +304,14 @@ Status FakeHypervisor::PingAgent(const std::string& uuid) {
   return Status::OK();
 }
 
+Result<GuestExecResult> FakeHypervisor::GuestExec(const std::string& uuid,
+                                                  const std::vector<std::string>& argv, uint32_t) {
+  RPFS_RETURN_IF_ERROR(PingAgent(uuid));
+  std::lock_guard lock(mu_);
+  exec_argv = argv;
+  return exec_result;
+}
+
 Status FakeHypervisor::Start(const std::string& uuid) {
   std::lock_guard lock(mu_);
   RPFS_ASSIGN_OR_RETURN(Domain * d, Find(uuid));

@@ -65,6 +65,10 @@ class FakeHypervisor : public Hypervisor {
   // What a drill's guest prints on its serial port when it boots (into the console file).
   std::string console_output;
   std::map<std::string, std::string> drill_disks;  // the disks of the last drill domain
+  // What a command run through the agent gives (GuestExec: needs has_agent), and the argv
+  // of the last one.
+  GuestExecResult exec_result;
+  std::vector<std::string> exec_argv;
   int shutdown_requests = 0;
   int destroys = 0;
   int starts = 0;
@@ -86,6 +90,8 @@ class FakeHypervisor : public Hypervisor {
                                const std::map<std::string, std::string>& disk_paths,
                                const std::string& console_file) override;
   Status PingAgent(const std::string& uuid) override;
+  Result<GuestExecResult> GuestExec(const std::string& uuid, const std::vector<std::string>& argv,
+                                    uint32_t timeout_s) override;
   Status RestoreMemory(const std::string& uuid, const std::string& memory_file,
                        const std::string& xml) override;
   Result<DomainInfo> DefineCopy(const std::string& source_xml, const std::string& name,
