@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # libvirt benchmark (issue #5): how long the guest is paused per RP, incremental RP time
 # against changed bytes on a 4 GiB qcow2 disk (dirty bitmap) next to the hash path on the
-# same image, and memory-state capture and restore. Writes bench/results/libvirt-<date>.md.
+# same image, rollback with and without the checkpoint's bitmap against a full rewrite, and
+# memory-state capture and restore. Writes bench/results/libvirt-<date>.md.
 #
 #   bench/libvirt_bench.sh [BUILD_DIR]      (root; libvirt and qemu from install-deps.sh)
 set -euo pipefail
@@ -79,6 +80,38 @@ for mib in 16 64 256; do
   inc=$(secs "$t2" "$t3")
   echo "| $mib MiB | $inc s | $(field read_bytes <"$W/i.json") | $hash s | $(ratio "$inc" "$hash") |" >>"$W/inc"
 done
+
+# Rollback after ~1 % of the disk changed (40 MiB at random places, written offline with
+# qemu-io, which records them in the checkpoint's bitmap), back to the RP of that
+# checkpoint: with the bitmap, then the same change again without it (the first rollback
+# dropped the checkpoint), each against a full rewrite of the disk (qemu-img convert -n of
+# the RP's raw export into the qcow2).
+offline_change() {  # pattern
+  local cmds=()
+  for _ in $(seq 40); do cmds+=(-c "write -P $1 $(((64 + RANDOM % 4000) * 1048576)) 1M"); done
+  qemu-io -f qcow2 "${cmds[@]}" "$W/b1.qcow2" >/dev/null
+}
+virsh destroy b1 >/dev/null
+"$RPFS" export b1 "i$round" vda -o "$W/rp.raw"
+offline_change 21
+t0=$(now)
+"$RPFS" rollback b1 "i$round" --yes --json >"$W/rb1.json"
+t1=$(now)
+offline_change 22
+t2=$(now)
+"$RPFS" rollback b1 "i$round" --yes --json >"$W/rb2.json"
+t3=$(now)
+t4=$(now)
+qemu-img convert -n -f raw -O qcow2 "$W/rp.raw" "$W/b1.qcow2"
+sync
+t5=$(now)
+rm -f "$W/rp.raw"
+full=$(secs "$t4" "$t5")
+with=$(secs "$t0" "$t1")
+without=$(secs "$t2" "$t3")
+echo "| rollback after 40 MiB changed, with the checkpoint's bitmap | $with s = $(ratio "$with" "$full")× a full rewrite ($full s); read $(field chunks_compared <"$W/rb1.json") chunks, $(field chunks_known <"$W/rb1.json") known (goal ≤ 0.1×) |" >>"$W/rows"
+echo "| the same without a bitmap (all data chunks read) | $without s = $(ratio "$without" "$full")× a full rewrite; read $(field chunks_compared <"$W/rb2.json") chunks (goal ≤ 0.25×) |" >>"$W/rows"
+virsh start b1 >/dev/null
 
 # Memory state: capture (create --memory) and restore (rollback after destroy).
 t0=$(now)

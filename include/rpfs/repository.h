@@ -192,6 +192,7 @@ struct RollbackResult {
   std::vector<RollbackStep> steps;  // the domain's handling, when stop or start was asked
   uint64_t bytes_total = 0;         // sum of the RP's disk sizes
   uint64_t chunks_compared = 0;     // image chunks read and hashed
+  uint64_t chunks_known = 0;        // judged from a libvirt checkpoint's bitmap, not read
   uint64_t chunks_written = 0;      // chunks that differed and were rewritten
   uint64_t bytes_written = 0;
 };

@@ -48,6 +48,7 @@ nlohmann::json OutcomeJson(const std::string& vm, const control::Outcome& o) {
     j["rollback"] = {{"undo_rp", JsonText(o.rollback->undo_rp)},
                      {"bytes_total", o.rollback->bytes_total},
                      {"chunks_compared", o.rollback->chunks_compared},
+                     {"chunks_known", o.rollback->chunks_known},
                      {"chunks_written", o.rollback->chunks_written},
                      {"bytes_written", o.rollback->bytes_written},
                      {"steps", nlohmann::json::array()}};

@@ -93,6 +93,10 @@ Result<Outcome> Rollback(const ExecEnv& env, const std::string& vm, const Comman
   const RollbackResult& r = *out.rollback;
   out.summary = "rolled back " + vm + " to " + cmd.rp + ": " + std::to_string(r.chunks_written) +
                 " chunks differed, " + Bytes(r.bytes_written) + " written";
+  if (r.chunks_known > 0) {
+    out.summary += " (" + std::to_string(r.chunks_compared) + " chunks read to compare, " +
+                   std::to_string(r.chunks_known) + " known from the checkpoint's bitmap)";
+  }
   if (!r.undo_rp.empty()) out.summary += "; the previous state is rp " + r.undo_rp;
   for (size_t i = 0; i < r.steps.size(); ++i) {
     out.summary += (i == 0 ? "; domain: " : ", ") + r.steps[i].what;

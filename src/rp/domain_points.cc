@@ -210,6 +210,25 @@ Status DomainPoints::CheckShutOff(const format::VmRecord& vm) {
   return Status::OK();
 }
 
+std::map<std::string, std::vector<image::Extent>> DomainPoints::WrittenSinceCheckpoint(
+    const format::VmRecord& vm) {
+  std::map<std::string, std::vector<image::Extent>> out;
+  if (vm.kind != format::VmKind::kLibvirt || vm.checkpoint.empty() || vm.checkpoint_rp == 0) {
+    return out;
+  }
+  for (const auto& d : vm.disks) {
+    if (d.format != format::DiskFormat::kQcow2) continue;
+    auto written = image::Qcow2DirtyExtents(d.path, vm.checkpoint);
+    if (written.ok()) {
+      out[d.name] = std::move(*written);
+    } else {
+      log::Log(log::Severity::kNotice, "checkpoint-bitmap-unreadable",
+               {{"vm", vm.name}, {"disk", d.name}, {"error", written.status().message()}});
+    }
+  }
+  return out;
+}
+
 Status DomainPoints::AfterRollback(const format::VmRecord& vm, const format::RpRecord& rp) {
   // The checkpoints' bitmaps in the qcow2 disks describe writes since RPs the disks no
   // longer follow. libvirt's checkpoint delete of a shut-off domain often keeps them

@@ -57,6 +57,13 @@ class DomainPoints {
   Result<PointInput> Open(const format::VmRecord& vm, const CreateOptions& opts);
   // Rollback of a libvirt VM: Busy unless its domain is shut off.
   Status CheckShutOff(const format::VmRecord& vm);
+  // The extents written to each qcow2 disk (by name) of the shut-off libvirt VM since the
+  // RP its checkpoint was made with (vm.checkpoint_rp), from that checkpoint's bitmap in
+  // the image file. A disk whose bitmap cannot be read (none, or marked in use by a qemu
+  // that holds it or was killed) is left out. Call it before anything opens the images for
+  // writing: that marks their bitmaps in use.
+  static std::map<std::string, std::vector<image::Extent>> WrittenSinceCheckpoint(
+      const format::VmRecord& vm);
   // After the disks were rewritten: drop the checkpoints (their bitmaps no longer describe
   // the disks) and, for an RP with memory, start the domain from that state.
   Status AfterRollback(const format::VmRecord& vm, const format::RpRecord& rp);

@@ -110,10 +110,35 @@ Status RollBackDisks(rp::RepositoryParts* parts, const std::string& vm, const st
   if (vmrec.kind == format::VmKind::kLibvirt) {
     RPFS_RETURN_IF_ERROR(parts->domains.CheckShutOff(vmrec).WithContext(label));
   }
+  // Before the images are opened for writing (which marks their bitmaps in use): what the
+  // VM's checkpoint says each qcow2 disk had written since the RP it was made with. The
+  // window between this read and the lock OpenTargets takes is the one place a qemu could
+  // write unseen: it would have to start, write and stop in those milliseconds.
+  const auto written = rp::DomainPoints::WrittenSinceCheckpoint(vmrec);
+  const uint64_t base_id = written.empty() ? 0 : vmrec.checkpoint_rp;
   // Lock every image before writing any (and before the undo RP: nothing changes them).
   std::vector<std::unique_ptr<image::ImageTarget>> targets;
   std::vector<const format::RpStream*> streams;
   RPFS_RETURN_IF_ERROR(OpenTargets(label, vmrec, rec, &targets, &streams, &result->bytes_total));
+  // The base RP's maps are read below: pinned like the RP rolled back to. Deleted since:
+  // every disk is compared in full.
+  std::shared_ptr<void> base_pin;
+  std::optional<format::RpRecord> base;
+  if (base_id != 0) {
+    base_pin = parts->gate.Pin(base_id);
+    RPFS_ASSIGN_OR_RETURN(base, parts->catalog.FindRpById(vm, base_id));
+  }
+  std::vector<std::optional<rp::KnownImage>> known(targets.size());
+  for (size_t i = 0; base && i < targets.size(); ++i) {
+    const format::RpStream* held = rp::Catalog::FindStream(*base, streams[i]->name);
+    auto it = written.find(streams[i]->name);
+    // Of another size, the base says nothing of the image's chunks: compare in full.
+    if (held == nullptr || it == written.end() || held->size != targets[i]->size() ||
+        held->size != streams[i]->size) {
+      continue;
+    }
+    known[i] = rp::KnownImage{held, it->second};
+  }
 
   if (opts.keep_current) {
     // The same pipeline as every create; we already hold the create lock.
@@ -141,12 +166,13 @@ Status RollBackDisks(rp::RepositoryParts* parts, const std::string& vm, const st
         progress(done_before + done, result->bytes_total);
       };
     }
-    Status s = rp::RollbackDisk(parts->store.get(), &parts->pages, *streams[i], *targets[i], &pool,
-                                &counters, disk_progress);
+    Status s = rp::RollbackDisk(parts->store.get(), &parts->pages, *streams[i], *targets[i],
+                                known[i] ? &*known[i] : nullptr, &pool, &counters, disk_progress);
     if (!s.ok()) return s.WithContext(label);
     done_before += streams[i]->size;
   }
   result->chunks_compared = counters.chunks_compared;
+  result->chunks_known = counters.chunks_known;
   result->chunks_written = counters.chunks_written;
   result->bytes_written = counters.bytes_written;
 

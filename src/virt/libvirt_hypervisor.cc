@@ -308,7 +308,11 @@ class LibvirtHypervisor final : public Hypervisor {
     virDomainPtr dom = virDomainCreateXML(conn_, xml.c_str(), VIR_DOMAIN_START_AUTODESTROY);
     if (dom == nullptr) return LibvirtError("starting drill domain " + name);
     DomainRef d(dom);
-    return Describe(d.get());
+    auto info = Describe(d.get());
+    // The caller cannot destroy a domain whose UUID it never got: do it here (autodestroy
+    // would only act when this connection closes, at the end of a long-lived daemon).
+    if (!info.ok()) (void)virDomainDestroy(dom);
+    return info;
   }
 
   Status PingAgent(const std::string& uuid) override {

@@ -3,14 +3,18 @@
 // error path leaving the store as it was.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "control/command.h"
 #include "control/operations.h"
 #include "fs/names.h"
 #include "integration/repo_fixture.h"
 #include "support/fake_hypervisor.h"
+#include "support/run.h"
 #include "support/status_matchers.h"
 #include "util/lock_file.h"
 
@@ -542,6 +546,116 @@ TEST_F(LibvirtVmTest, StopAndStartAreRefusedForImageFileVmsAndMissingRps) {
   auto missing = repo_->Rollback("web", "nosuch", StopStart(5));
   EXPECT_TRUE(missing.status().IsNotFound()) << missing.status().ToString();
   EXPECT_EQ(fake_->shutdown_requests, 0) << "the guest must not be stopped for a wrong name";
+}
+
+// --- rollback guided by the checkpoint's bitmap (issue 16, docs/libvirt.md) ---------------
+
+// A domain "db" on a qcow2 disk: the fake keeps its checkpoints as bitmaps in the file, and
+// the test writes it with qemu-io, which records each write there as a running qemu would.
+class Qcow2RollbackTest : public LibvirtVmTest {
+ protected:
+  void SetUp() override {
+    LibvirtVmTest::SetUp();
+    if (RunCommand({"qemu-io", "--version"}).exit_code != 0) {
+      GTEST_SKIP() << "qemu-io is not installed (scripts/install-deps.sh installs qemu-utils)";
+    }
+    disk_ = Path("db.qcow2");
+    ASSERT_EQ(RunCommand({"qemu-img", "create", "-q", "-f", "qcow2", disk_, "4M"}).exit_code, 0);
+    Io("write -P 1 0 1M");
+    db_ = fake_->AddDomain("db", {{"vda", disk_}});
+    ASSERT_OK(repo_->ImportVm(fake_->uri(), "db"));
+  }
+  void Io(const std::string& command) {
+    ASSERT_EQ(RunCommand({"qemu-io", "-c", command, disk_}).exit_code, 0) << command;
+  }
+  void Take(const std::string& rp) {
+    fake_->SetState(db_, DomainState::kRunning);
+    ASSERT_OK(repo_->CreateRp("db", rp, CreateOptions{}));
+  }
+  Result<RollbackResult> RollBack(const std::string& rp, bool keep = false) {
+    fake_->SetState(db_, DomainState::kShutOff);
+    RollbackOptions o;
+    o.keep_current = keep;
+    return repo_->Rollback("db", rp, o);
+  }
+  std::vector<std::byte> Guest() {  // what the guest sees of the disk now
+    std::string raw = Path("guest.raw");
+    EXPECT_EQ(RunCommand({"qemu-img", "convert", "-O", "raw", disk_, raw}).exit_code, 0);
+    auto bytes = ReadAll(raw);
+    ::unlink(raw.c_str());
+    return bytes;
+  }
+  std::string disk_;
+  std::string db_;
+};
+
+TEST_F(Qcow2RollbackTest, OnlyWhatTheBitmapMarksIsReadAndTheDiskEqualsTheRp) {
+  Take("day1");
+  Io("write -P 2 1M 128k");  // chunks 16, 17
+  Take("day2");              // incremental: the bitmap of day1's checkpoint
+  Io("write -P 3 64k 64k");  // chunk 1 (data in day2)
+  Io("write -P 4 3M 64k");   // chunk 48 (a hole in day2)
+  auto before = Guest();
+  auto r = RollBack("day2", /*keep=*/true);
+  ASSERT_OK(r);
+  EXPECT_TRUE(Guest() == Export("db", "day2", "vda"));
+  // Read and compared: the two chunks the bitmap marks; the 17 other data chunks of day2
+  // are judged from the checkpoint's RP (day2 itself) without a read.
+  EXPECT_EQ(r->chunks_compared, 2u);
+  EXPECT_EQ(r->chunks_known, 17u);
+  EXPECT_EQ(r->chunks_written, 2u);
+  // The undo RP holds the state before, whole.
+  ASSERT_FALSE(r->undo_rp.empty());
+  EXPECT_TRUE(Export("db", r->undo_rp, "vda") == before);
+}
+
+TEST_F(Qcow2RollbackTest, ToAnOlderRpTheChunksThatDifferFromTheCheckpointsRpAreWrittenUnread) {
+  Take("day1");
+  Io("write -P 2 1M 128k");  // chunks 16, 17: not in day1
+  Take("day2");
+  Io("write -P 5 2M 64k");  // chunk 32, after day2
+  auto r = RollBack("day1");
+  ASSERT_OK(r);
+  EXPECT_TRUE(Guest() == Export("db", "day1", "vda"));
+  EXPECT_EQ(r->chunks_compared, 1u);  // chunk 32, the only one the bitmap marks
+  EXPECT_EQ(r->chunks_written, 3u);   // 16 and 17 (day2's, unread) and 32
+  // The rollback dropped the checkpoint: the next one compares everything again.
+  Io("write -P 6 0 64k");
+  r = RollBack("day1");
+  ASSERT_OK(r);
+  EXPECT_EQ(r->chunks_known, 0u);
+  EXPECT_EQ(r->chunks_compared, 16u);
+  EXPECT_TRUE(Guest() == Export("db", "day1", "vda"));
+}
+
+TEST_F(Qcow2RollbackTest, ABitmapLeftInUseByAKilledQemuIsNotTrusted) {
+  Take("day1");
+  Io("write -P 2 1M 64k");
+  // A qemu that had the image open for writing and was killed (kill -9): its bitmaps stay
+  // marked in use and do not hold its writes.
+  std::string pid_file = Path("nbd.pid");
+  ASSERT_EQ(RunCommand({"qemu-nbd", "--fork", "--pid-file", pid_file, "-k", Path("nbd.sock"), "-f",
+                        "qcow2", disk_})
+                .exit_code,
+            0);
+  int pid = 0;
+  std::ifstream(pid_file) >> pid;
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  // Not our child: wait until it is gone or a zombie, its image locks released (polled,
+  // with a deadline: the kernel gives no signal to a non-parent).
+  auto dead = [pid] {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string pid_field, comm, state;
+    return !(stat >> pid_field >> comm >> state) || state == "Z";
+  };
+  for (int i = 0; i < 500 && !dead(); ++i) ::usleep(10000);
+  ASSERT_TRUE(dead());
+  auto r = RollBack("day1");
+  ASSERT_OK(r);
+  EXPECT_EQ(r->chunks_known, 0u);
+  EXPECT_EQ(r->chunks_compared, 17u);  // every data chunk of the image, as without a bitmap
+  EXPECT_TRUE(Guest() == Export("db", "day1", "vda"));
 }
 
 // --- restore drills (issue 19, docs/restore.md) --------------------------------------------

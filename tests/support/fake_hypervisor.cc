@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <fstream>
 
+#include "image/qcow2_bitmaps.h"
 #include "support/images.h"
+#include "support/run.h"
 
 namespace rpfs::testing {
 namespace {
@@ -93,7 +95,10 @@ std::string FakeHypervisor::AddDomain(const std::string& name,
   d.info.name = name;
   d.info.uuid = uuid;
   d.info.state = state;
-  for (const auto& [target, path] : disks) d.info.disks.push_back({target, path, "raw", false});
+  for (const auto& [target, path] : disks) {
+    const bool qcow2 = path.size() > 6 && path.substr(path.size() - 6) == ".qcow2";
+    d.info.disks.push_back({target, path, qcow2 ? "qcow2" : "raw", false});
+  }
   d.info.xml = XmlOf(d.info);
   domains_[uuid] = std::move(d);
   return uuid;
@@ -212,14 +217,30 @@ Result<std::unique_ptr<PointInTime>> FakeHypervisor::BeginPointInTime(
     FrozenDisk f;
     f.target = disk.target;
     f.path = dir_ + "/point-" + std::to_string(copies_++) + "-" + disk.target;
-    f.format = "raw";
+    f.format = disk.format;
     CopySparse(disk.path, f.path);
     if (fail_ == Fail::kDiskVanishes) ::unlink(f.path.c_str());
     if (p->incremental_) {
       f.has_changed_extents = true;
       f.changed_extents = since->second[disk.target];
+      if (disk.format == "qcow2") {
+        // libvirt fails the job when the bitmap is unusable; the fake reads all instead.
+        auto written = image::Qcow2DirtyExtents(disk.path, req.since);
+        f.has_changed_extents = written.ok();
+        f.changed_extents.clear();
+        if (written.ok()) {
+          for (const auto& e : *written) f.changed_extents.push_back({e.offset, e.length});
+        }
+      }
     }
     p->disks_.push_back(std::move(f));
+  }
+  // A qcow2 disk gets the checkpoint's bitmap in its file, as libvirt's checkpoints do; any
+  // qemu tool that writes the image (qemu-io in tests) then records its writes there.
+  for (const auto& disk : d->info.disks) {
+    if (disk.format == "qcow2" && !req.checkpoint.empty()) {
+      RunCommand({"qemu-img", "bitmap", "--add", disk.path, req.checkpoint});
+    }
   }
   if (req.memory) {
     p->memory_ = dir_ + "/memory-" + std::to_string(copies_++);

@@ -32,7 +32,10 @@ class FakeHypervisor : public Hypervisor {
 
   explicit FakeHypervisor(std::string dir) : dir_(std::move(dir)) {}
 
-  // Defines a domain whose disks are the given raw images (target -> path).
+  // Defines a domain whose disks are the given images (target -> path): raw, or qcow2 when
+  // the name ends in .qcow2. A point in time copies them; for a qcow2 disk a checkpoint is
+  // also a bitmap in the file (qemu-img bitmap --add) and the changed extents of an
+  // incremental point are that bitmap's, so tests write qcow2 disks with qemu-io.
   std::string AddDomain(const std::string& name,
                         const std::vector<std::pair<std::string, std::string>>& disks,
                         DomainState state = DomainState::kRunning);
