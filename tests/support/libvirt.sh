@@ -97,21 +97,24 @@ lv_live_pids() {  # name
 
 libvirt_stop() {  # domains to destroy and undefine first
   local d
+  # Every step may fail (a domain already gone) and none may end the function: scripts call
+  # it from an EXIT trap under `set -e`, where the first failure would skip the rest and
+  # leave the daemons running and /dev/kvm's mode changed.
   for d in "$@"; do
-    virsh destroy "$d" >/dev/null 2>&1
-    virsh undefine "$d" --checkpoints-metadata >/dev/null 2>&1
+    virsh destroy "$d" >/dev/null 2>&1 || true
+    virsh undefine "$d" --checkpoints-metadata >/dev/null 2>&1 || true
   done
   # Waited for: the next script's libvirt_start must not find a libvirtd still answering
   # on its way out (it would then go on without virtlogd).
   for d in "$LV_STARTED_LIBVIRTD" "$LV_STARTED_VIRTLOGD"; do
     [[ -n $d ]] || continue
-    kill "$d" 2>/dev/null
+    kill "$d" 2>/dev/null || true
     local deadline=$((SECONDS + 30))
     while lv_alive "$d" && ((SECONDS < deadline)); do sleep 0.1; done
   done
   if [[ -n $LV_KVM_MODE ]]; then
-    chown "${LV_KVM_MODE%% *}" /dev/kvm
-    chmod "${LV_KVM_MODE##* }" /dev/kvm
+    chown "${LV_KVM_MODE%% *}" /dev/kvm || true
+    chmod "${LV_KVM_MODE##* }" /dev/kvm || true
   fi
   return 0
 }
