@@ -23,9 +23,10 @@ class DrillVerb final : public CliVerb {
     cmd->add_option("--expect", cmd_.expect,
                     "Text the guest's serial console must show (default: its guest agent "
                     "must answer)");
-    cmd->add_option("--exec", cmd_.exec,
-                    "Then run this command in the guest (/bin/sh -c, through its guest agent); "
-                    "the drill passes only if it exits 0 within --timeout");
+    cmd->add_option(
+        "--exec", cmd_.exec,
+        "Then run this command in the guest (/bin/sh -c, through its guest agent); "
+        "the drill passes only if it exits 0 within --timeout (counted from its start)");
   }
 
   int Run(const Context& ctx) override {

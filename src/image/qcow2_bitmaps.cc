@@ -2,6 +2,7 @@
 
 #include <libnbd.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -51,19 +52,22 @@ Result<std::map<std::string, std::vector<std::string>>> BitmapFlags(const std::s
   return out;
 }
 
-// Why qemu-nbd would not export `bitmap` (it tells only its own stderr): in qemu-img's words.
-std::string WhyNoBitmap(const std::string& path, const std::string& bitmap) {
-  auto bitmaps = BitmapFlags(path);
-  if (!bitmaps.ok()) return bitmaps.status().message();
-  auto it = bitmaps->find(bitmap);
-  if (it == bitmaps->end()) return "the image has no such bitmap";
-  for (const auto& flag : it->second) {
-    if (flag == "in-use") {
-      return "it is marked in use (a running qemu holds the live copy, or one was killed "
-             "without storing it): inconsistent";
-    }
+// Why the file's copy of `bitmap` cannot be trusted to list every write since it was made,
+// in qemu-img's words; "" when it can: present, recording ("auto": enabled) and not in use.
+Result<std::string> WhyUntrusted(const std::string& path, const std::string& bitmap) {
+  RPFS_ASSIGN_OR_RETURN(auto bitmaps, BitmapFlags(path));
+  auto it = bitmaps.find(bitmap);
+  if (it == bitmaps.end()) return std::string("the image has no such bitmap");
+  const auto& flags = it->second;
+  if (std::find(flags.begin(), flags.end(), "in-use") != flags.end()) {
+    return std::string(
+        "it is marked in use (a running qemu holds the live copy, or one was killed without "
+        "storing it): inconsistent");
   }
-  return "";
+  if (std::find(flags.begin(), flags.end(), "auto") == flags.end()) {
+    return std::string("it is disabled (it stopped recording writes)");
+  }
+  return std::string();
 }
 
 }  // namespace
@@ -94,6 +98,10 @@ Result<std::vector<std::string>> RemoveQcow2Bitmaps(const std::string& path,
 Result<std::vector<Extent>> Qcow2DirtyExtents(const std::string& path, const std::string& bitmap) {
   const std::string context = "qemu:dirty-bitmap:" + bitmap;
   const std::string label = "bitmap " + bitmap + " of " + path;
+  // qemu-nbd refuses an in-use bitmap itself but would export a disabled one, whose extents
+  // miss every write since it was disabled; and it tells only its own stderr why it refuses.
+  RPFS_ASSIGN_OR_RETURN(std::string why, WhyUntrusted(path, bitmap));
+  if (!why.empty()) return Status::IOError(label + ": " + why);
   std::unique_ptr<nbd_handle, NbdClose> h(nbd_create());
   if (h == nullptr) return Status::IOError("libnbd: " + NbdErrorText());
   nbd_add_meta_context(h.get(), context.c_str());
@@ -107,9 +115,7 @@ Result<std::vector<Extent>> Qcow2DirtyExtents(const std::string& path, const std
                              name.data(),
                              nullptr};
   if (nbd_connect_systemd_socket_activation(h.get(), argv.data()) != 0) {
-    std::string err = NbdErrorText();
-    std::string why = WhyNoBitmap(path, bitmap);
-    return Status::IOError(label + ": qemu-nbd cannot export it: " + (why.empty() ? err : why));
+    return Status::IOError(label + ": qemu-nbd cannot export it: " + NbdErrorText());
   }
   if (nbd_can_meta_context(h.get(), context.c_str()) != 1) {
     return Status::IOError(label + ": qemu-nbd does not offer " + context);

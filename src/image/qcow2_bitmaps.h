@@ -20,10 +20,11 @@ Result<std::vector<std::string>> RemoveQcow2Bitmaps(const std::string& path,
                                                     const std::string& prefix);
 
 // The extents the persistent bitmap `bitmap` of the qcow2 file marks as written, read
-// through `qemu-nbd --bitmap` with force-share. Fails (IOError naming the bitmap, with
-// qemu's reason) when the file lacks the bitmap or qemu marks it in use: a running qemu
-// holds the live copy in memory, so the file's copy is stale until qemu stores it back
-// (on shutdown, or when a memory save hands the image back while the guest is paused).
+// through `qemu-nbd --bitmap` with force-share. Fails (IOError naming the bitmap and why)
+// when the file lacks the bitmap, when it is disabled (it no longer records writes), or
+// when qemu marks it in use: a running qemu holds the live copy in memory, so the file's
+// copy is stale until qemu stores it back (on shutdown, or when a memory save hands the
+// image back while the guest is paused).
 Result<std::vector<Extent>> Qcow2DirtyExtents(const std::string& path, const std::string& bitmap);
 
 }  // namespace rpfs::image

@@ -109,6 +109,11 @@ void RunDrillCommand(Hypervisor& hv, const std::string& uuid, const DrillOptions
   // After an --expect text on the console the agent may still be starting.
   const int64_t deadline = MonotonicMicros() + static_cast<int64_t>(opts.timeout_s) * 1000000;
   while (!hv.PingAgent(uuid).ok()) {
+    auto dom = hv.GetDomain(uuid);
+    if (!dom.ok() || dom->state == DomainState::kShutOff) {
+      result->reason += "; then the domain stopped before its guest agent could run " + what;
+      return;
+    }
     if (MonotonicMicros() >= deadline) {
       result->reason += "; then its guest agent did not answer" + within + " to run " + what;
       return;
@@ -127,6 +132,13 @@ void RunDrillCommand(Hypervisor& hv, const std::string& uuid, const DrillOptions
     result->reason += "; then " + what + " was killed by signal " + std::to_string(ran->signal);
   } else if (ran->exit_code != 0) {
     std::string err = ran->err.substr(0, 200);
+    if (err.size() < ran->err.size()) {
+      // Cut: not in the middle of a UTF-8 sequence (the reason is stored and shown as text;
+      // the last whole character may go too).
+      while (!err.empty() && (static_cast<unsigned char>(err.back()) & 0xC0) == 0x80)
+        err.pop_back();
+      if (!err.empty() && static_cast<unsigned char>(err.back()) >= 0xC0) err.pop_back();
+    }
     while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
     result->reason += "; then " + what + " exited " + std::to_string(ran->exit_code) +
                       (err.empty() ? "" : ": " + Tail(err));

@@ -70,6 +70,27 @@ Status OpenTargets(const std::string& label, const format::VmRecord& vmrec,
   return Status::OK();
 }
 
+// Per target, what it holds without reading it: the base RP's chunks outside what the
+// bitmap marks, when the base (the checkpoint's RP) has that disk at the same size as the
+// image and the RP rolled back to; otherwise nothing (the disk is compared in full).
+std::vector<std::optional<rp::KnownImage>> KnownImages(
+    const std::optional<format::RpRecord>& base,
+    const std::map<std::string, std::vector<image::Extent>>& written,
+    const std::vector<std::unique_ptr<image::ImageTarget>>& targets,
+    const std::vector<const format::RpStream*>& streams) {
+  std::vector<std::optional<rp::KnownImage>> known(targets.size());
+  for (size_t i = 0; base && i < targets.size(); ++i) {
+    const format::RpStream* held = rp::Catalog::FindStream(*base, streams[i]->name);
+    auto it = written.find(streams[i]->name);
+    if (held == nullptr || it == written.end() || held->size != targets[i]->size() ||
+        held->size != streams[i]->size) {
+      continue;
+    }
+    known[i] = rp::KnownImage{held, it->second};
+  }
+  return known;
+}
+
 // After the disks were written: the VM now stands at RP `rp_id` (its next RP is a child
 // of it) unless that RP was deleted meanwhile (then the next RP has no parent and reads in
 // full), and its checkpoints no longer describe the disks (the next RP reads all).
@@ -128,17 +149,7 @@ Status RollBackDisks(rp::RepositoryParts* parts, const std::string& vm, const st
     base_pin = parts->gate.Pin(base_id);
     RPFS_ASSIGN_OR_RETURN(base, parts->catalog.FindRpById(vm, base_id));
   }
-  std::vector<std::optional<rp::KnownImage>> known(targets.size());
-  for (size_t i = 0; base && i < targets.size(); ++i) {
-    const format::RpStream* held = rp::Catalog::FindStream(*base, streams[i]->name);
-    auto it = written.find(streams[i]->name);
-    // Of another size, the base says nothing of the image's chunks: compare in full.
-    if (held == nullptr || it == written.end() || held->size != targets[i]->size() ||
-        held->size != streams[i]->size) {
-      continue;
-    }
-    known[i] = rp::KnownImage{held, it->second};
-  }
+  const auto known = KnownImages(base, written, targets, streams);
 
   if (opts.keep_current) {
     // The same pipeline as every create; we already hold the create lock.

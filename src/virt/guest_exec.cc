@@ -5,8 +5,10 @@
 #include <openssl/evp.h>
 
 #include <chrono>
+#include <climits>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "util/clock.h"
@@ -60,14 +62,27 @@ std::string StringField(const nlohmann::json& j, const char* key) {
   return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
 }
 
-// The fields of a guest-exec-status "return" object.
-GuestExecResult ExecResultOf(const nlohmann::json& r) {
+// An integer field that fits an int, or nullopt (absent, another type, out of range: a
+// guest's agent may send anything).
+std::optional<int> IntField(const nlohmann::json& j, const char* key) {
+  if (!j.contains(key) || !j[key].is_number_integer()) return std::nullopt;
+  const int64_t v = j[key].get<int64_t>();
+  if (v < INT32_MIN || v > INT32_MAX) return std::nullopt;
+  return static_cast<int>(v);
+}
+
+// The fields of a guest-exec-status "return" object. A command said to have ended must say
+// how (an exit code or a signal): one that does not is an error, never a pass.
+Result<GuestExecResult> ExecResultOf(const nlohmann::json& r) {
   GuestExecResult out;
   out.exited = r.contains("exited") && r["exited"].is_boolean() && r["exited"].get<bool>();
-  if (r.contains("exitcode") && r["exitcode"].is_number_integer()) {
-    out.exit_code = r["exitcode"].get<int>();
+  const auto code = IntField(r, "exitcode");
+  const auto signal = IntField(r, "signal");
+  if (out.exited && !code && !signal) {
+    return Status::IOError("guest-exec-status: the command ended without an exit code or signal");
   }
-  if (r.contains("signal") && r["signal"].is_number_integer()) out.signal = r["signal"].get<int>();
+  out.exit_code = code.value_or(0);
+  out.signal = signal.value_or(0);
   out.out = DecodeBase64(StringField(r, "out-data"));
   out.err = DecodeBase64(StringField(r, "err-data"));
   return out;
@@ -100,14 +115,20 @@ Result<GuestExecResult> RunInGuest(virDomainPtr dom, const std::string& name,
   const int64_t deadline = MonotonicMicros() + static_cast<int64_t>(timeout_s) * 1000000;
   for (;;) {
     // The agent forgets a command once it has reported it ended: ask for it exactly once
-    // per poll and keep that answer.
-    RPFS_ASSIGN_OR_RETURN(nlohmann::json now, AgentCall(dom, name, status));
-    if (!now.is_object()) {
+    // per poll and keep that answer. A poll the agent does not answer (a busy guest under
+    // emulation) is asked again until the deadline.
+    auto now = AgentCall(dom, name, status);
+    if (now.ok() && !now->is_object()) {
       return Status::IOError("guest agent of domain " + name +
-                             ": guest-exec-status: " + now.dump().substr(0, 200));
+                             ": guest-exec-status: " + now->dump().substr(0, 200));
     }
-    GuestExecResult r = ExecResultOf(now);
-    if (r.exited || MonotonicMicros() >= deadline) return r;
+    const bool late = MonotonicMicros() >= deadline;
+    if (!now.ok()) {
+      if (late) return now.status().WithContext("the command started, then its status");
+    } else {
+      RPFS_ASSIGN_OR_RETURN(GuestExecResult r, ExecResultOf(*now));
+      if (r.exited || late) return r;
+    }
     std::this_thread::sleep_for(kPollInterval);
   }
 }

@@ -40,8 +40,8 @@ virsh define "$W/l1.xml" >/dev/null
 "$RPFS" vm import l1 >/dev/null
 "$RPFS" create l1 r1 >/dev/null
 
-drill_domains() { virsh list --all --name | grep -c '^rpfs-drill-' || true; }
-drill_clones() { "$RPFS" clone-list l1 | grep -c 'rpfs-drill-' || true; }
+drill_domains() { lv_drill_domains; }
+drill_clones() { lv_drill_clones l1; }
 left_nothing() {
   [[ $(drill_domains) == 0 && $(drill_clones) == 0 ]] ||
     fail "$1 left a domain or a clone: $(virsh list --all --name) $("$RPFS" clone-list l1)"
@@ -54,7 +54,8 @@ out=$("$RPFS" drill l1 r1 --timeout 120 --exec "$check" --json) || fail "drill -
 grep -q '"ok": true' <<<"$out" || fail "drill --exec: $out"
 grep -q "the guest agent answered; then \`$check\` exited 0" <<<"$out" || fail "reason: $out"
 left_nothing "drill --exec"
-"$RPFS" info l1 r1 | grep -q "^drill: ok at .*exited 0" || fail "info: $("$RPFS" info l1 r1)"
+info=$("$RPFS" info l1 r1)
+grep -q "^drill: ok at .*exited 0" <<<"$info" || fail "info: $info"
 log "$(grep '"boot_ms"' <<<"$out" | tr -d ' ,')"
 
 # --- 2. a failing command fails the drill with its code and stderr --------------------------
@@ -66,6 +67,7 @@ rc=0
 grep -q 'the serial console showed "rpfs-linux-guest up"; then .* exited 3: no database here' \
   "$W/out" || fail "reason: $(cat "$W/out")"
 left_nothing "a failed drill"
-"$RPFS" list l1 --json | grep -q '"reason": ".*exited 3: no database here' ||
-  fail "list --json has not the failed drill: $("$RPFS" list l1 --json)"
+list=$("$RPFS" list l1 --json)
+grep -q '"reason": ".*exited 3: no database here' <<<"$list" ||
+  fail "list --json has not the failed drill: $list"
 log "ok"

@@ -155,8 +155,8 @@ DAEMON=""
 
 # --- 5. restore drills: boot an RP in isolation, decide, leave nothing ----------------------
 log "drills"
-drill_domains() { virsh list --all --name | grep -c '^rpfs-drill-' || true; }
-drill_clones() { "$RPFS" clone-list a1 | grep -c 'rpfs-drill-' || true; }
+drill_domains() { lv_drill_domains; }
+drill_clones() { lv_drill_clones a1; }
 no_drill_domain() { [[ $(drill_domains) == 0 ]]; }
 a_drill_domain() { [[ $(drill_domains) != 0 ]]; }
 UP="rpfs-test-guest up"

@@ -6,8 +6,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "control/command.h"
 #include "control/operations.h"
@@ -16,6 +18,7 @@
 #include "support/fake_hypervisor.h"
 #include "support/run.h"
 #include "support/status_matchers.h"
+#include "util/clock.h"
 #include "util/lock_file.h"
 
 namespace rpfs::testing {
@@ -844,6 +847,39 @@ TEST_F(LibvirtVmTest, DrillExecNeedsAnAgentThatAnswers) {
             "the serial console showed \"login:\"; then its guest agent did not answer within "
             "1 s to run `true`");
   EXPECT_TRUE(fake_->exec_argv.empty());
+  EXPECT_TRUE(CloneNames(*repo_, "web").empty());
+}
+
+TEST_F(LibvirtVmTest, DrillExecStopsWaitingForTheAgentWhenTheDomainStops) {
+  WriteBootSignature(Path("web.img"));
+  fake_->console_output = "login: ";
+  fake_->has_agent = true;
+  Import();
+  Create("day1");
+  fake_->has_agent = false;  // the console shows the text, the agent never answers...
+  // ...and the guest powers off meanwhile (from another thread: the drill waits).
+  std::atomic<bool> done{false};
+  std::thread guest([&] {
+    while (!done) {
+      auto all = fake_->ListDomains();
+      for (const auto& d : all.ok() ? *all : std::vector<DomainInfo>{}) {
+        if (d.name.rfind("rpfs-drill-", 0) == 0 && d.state == DomainState::kRunning) {
+          fake_->SetState(d.uuid, DomainState::kShutOff);
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  DrillOptions opts = Exec("true", 30);
+  opts.expect = "login:";
+  const int64_t started = MonotonicMicros();
+  auto r = repo_->Drill("web", "day1", opts);
+  done = true;
+  guest.join();
+  ASSERT_OK(r);
+  EXPECT_FALSE(r->ok);
+  EXPECT_THAT(r->reason, HasSubstr("the domain stopped before its guest agent could run `true`"));
+  EXPECT_LT(MonotonicMicros() - started, 20'000'000);  // not the whole 30 s timeout
   EXPECT_TRUE(CloneNames(*repo_, "web").empty());
 }
 

@@ -1,5 +1,6 @@
 #include "support/fake_hypervisor.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -239,7 +240,9 @@ Result<std::unique_ptr<PointInTime>> FakeHypervisor::BeginPointInTime(
   // qemu tool that writes the image (qemu-io in tests) then records its writes there.
   for (const auto& disk : d->info.disks) {
     if (disk.format == "qcow2" && !req.checkpoint.empty()) {
-      RunCommand({"qemu-img", "bitmap", "--add", disk.path, req.checkpoint});
+      if (RunCommand({"qemu-img", "bitmap", "--add", disk.path, req.checkpoint}).exit_code != 0) {
+        ADD_FAILURE() << "fake: qemu-img bitmap --add " << req.checkpoint << " " << disk.path;
+      }
     }
   }
   if (req.memory) {

@@ -49,6 +49,19 @@ lv_e2e_end() {  # domains...
   rm -rf "$W"
 }
 
+# How many drill domains libvirt knows, and drill clones VM has (RPFS: the binary), counted
+# from captured output: a failing virsh or rpfs fails the test instead of counting 0.
+lv_drill_domains() {
+  local all
+  all=$(virsh list --all --name) || lv_fail "virsh list failed"
+  grep -c '^rpfs-drill-' <<<"$all" || true
+}
+lv_drill_clones() {  # vm
+  local all
+  all=$("$RPFS" clone-list "$1") || lv_fail "rpfs clone-list $1 failed"
+  grep -c 'rpfs-drill-' <<<"$all" || true
+}
+
 # poll_until SECONDS WHAT CMD...: runs CMD until it succeeds; fails naming WHAT after the
 # deadline. (libvirt has no readiness signal for these: a daemon answering, a job ending,
 # a guest's write counter.)

@@ -93,6 +93,18 @@ TEST_F(Qcow2BitmapsTest, AMissingBitmapIsAnErrorNamingIt) {
   EXPECT_THAT(dirty.status().message(), HasSubstr("bitmap rpfs-2 of " + image_));
 }
 
+// A disabled bitmap stops recording writes: its extents would miss them, so it is refused.
+TEST_F(Qcow2BitmapsTest, ADisabledBitmapIsRefused) {
+  AddBitmap("rpfs-1");
+  ASSERT_EQ(testing::RunCommand({"qemu-img", "bitmap", "--disable", image_, "rpfs-1"}).exit_code,
+            0);
+  ASSERT_EQ(testing::RunCommand({"qemu-io", "-c", "write -P 1 0 64k", image_}).exit_code, 0);
+  auto dirty = Qcow2DirtyExtents(image_, "rpfs-1");
+  ASSERT_FALSE(dirty.ok());
+  EXPECT_THAT(dirty.status().message(), HasSubstr("bitmap rpfs-1 of " + image_));
+  EXPECT_THAT(dirty.status().message(), HasSubstr("disabled"));
+}
+
 // While a qemu has the image open for writing, the file's copy of the bitmap is stale (the
 // live one is in that qemu's memory) and marked in use: it must be refused, never read.
 TEST_F(Qcow2BitmapsTest, ABitmapInUseByAWriterIsRefused) {

@@ -48,13 +48,16 @@ TEST(GuestExecTest, ARunningOrKilledCommandIsSaidSo) {
 }
 
 TEST(GuestExecTest, AReplyThatIsNotAStatusIsAnErrorQuotingIt) {
+  // The last two say the command ended but not how (or with a code no int holds): never a
+  // pass.
   for (const char* bad :
-       {"", "not json", "[]", R"({"error":{"class":"GenericError"}})", R"({"return":3})"}) {
+       {"", "not json", "[]", R"({"error":{"class":"GenericError"}})", R"({"return":3})",
+        R"({"return":{"exited":true}})", R"({"return":{"exited":true,"exitcode":4294967296}})"}) {
     auto r = ParseExecStatus(bad);
     EXPECT_FALSE(r.ok()) << bad;
     EXPECT_THAT(r.status().message(), HasSubstr("guest-exec-status")) << bad;
   }
-  auto garbled = ParseExecStatus(R"({"return":{"exited":true,"out-data":"@@@@"}})");
+  auto garbled = ParseExecStatus(R"({"return":{"exited":true,"exitcode":0,"out-data":"@@@@"}})");
   ASSERT_OK(garbled);  // the exit status still counts; the output says it is unreadable
   EXPECT_EQ(garbled->out, "(output not valid base64)");
 }
