@@ -1,5 +1,7 @@
 #include "rp/rollback.h"
 
+#include <array>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -10,12 +12,6 @@ namespace rpfs::rp {
 namespace {
 
 constexpr uint64_t kWindowChunks = 256;
-
-std::vector<std::byte>& WindowBuffer(size_t n) {
-  thread_local std::vector<std::byte> buf;
-  if (buf.size() < n) buf.resize(n);
-  return buf;
-}
 
 // Which chunks of the window [w, end) the extents touch; `cursor` is the first extent that
 // may overlap this window or a later one (extents sorted, windows visited in order).
@@ -61,11 +57,22 @@ struct Item {
   bool image_has_data;
 };
 
+// A window of chunks (up to `end`): the ones to look at, and the image's bytes
+// [span_start, span_end) that those with image data need.
+struct Window {
+  uint64_t end = 0;
+  std::vector<Item> items;
+  uint64_t span_start = 0;
+  uint64_t span_end = 0;
+  std::vector<std::byte> bytes;
+};
+
 }  // namespace
 
-// One function of ~70 lines on purpose: its batch loop (read image chunks, compare,
-// rewrite the ones that differ) shares the batch buffers and counters with its two
-// lambdas; split, they would pass all of it around. Each step is commented below.
+// One function of ~110 lines on purpose: its three steps (plan a window, read its image
+// bytes, compare and rewrite) are lambdas sharing the map walkers, extent cursors and
+// counters, and the loop at the end pipelines them; split, they would pass all of it
+// around. Each step is commented below.
 Status RollbackDisk(const store::Store* store, PageCache* pages, const format::RpStream& stream,
                     image::ImageTarget& target, const KnownImage* known, ThreadPool* pool,
                     RollbackCounters* counters, const ProgressFn& progress) {
@@ -85,65 +92,94 @@ Status RollbackDisk(const store::Store* store, PageCache* pages, const format::R
   RPFS_ASSIGN_OR_RETURN(auto extents, target.DataExtents());
   const uint64_t cs = cfg.chunk_size;
   const uint64_t n = map.chunk_count();
-  size_t ext = 0;      // first data extent that may overlap the current window
+  size_t ext = 0;      // first data extent that may overlap the next window planned
   size_t written = 0;  // the same for known->written
 
-  for (uint64_t w = 0; w < n; w += kWindowChunks) {
-    const uint64_t end = std::min(n, w + kWindowChunks);
-    const std::vector<bool> image_data = ChunksTouched(extents, &ext, w, end, cs);
+  // Which chunks of [w, end) to look at, and the image bytes they need (one span). Called
+  // for the windows in order: the walkers and cursors only go forward.
+  auto plan = [&](uint64_t w, Window* win) -> Status {
+    win->end = std::min(n, w + kWindowChunks);
+    win->items.clear();
+    const std::vector<bool> image_data = ChunksTouched(extents, &ext, w, win->end, cs);
     const std::vector<bool> changed =
-        known != nullptr ? ChunksTouched(known->written, &written, w, end, cs) : image_data;
-    // The chunks to look at: data in the RP or in the image.
-    std::vector<Item> items;
-    for (uint64_t i = w; i < end; ++i) {
+        known != nullptr ? ChunksTouched(known->written, &written, w, win->end, cs) : image_data;
+    for (uint64_t i = w; i < win->end; ++i) {
       RPFS_ASSIGN_OR_RETURN(Digest d, rp_chunks.At(i));
       if (known != nullptr && !changed[i - w]) {
         // Not written since the base RP: the image holds the base's chunk, no read needed.
         RPFS_ASSIGN_OR_RETURN(Digest held, base_chunks->At(i));
         if (!held.IsZero() || !d.IsZero()) counters->chunks_known++;
-        if (held != d) items.push_back({i, d, false});
+        if (held != d) win->items.push_back({i, d, false});
         continue;
       }
-      if (!d.IsZero() || image_data[i - w]) items.push_back({i, d, image_data[i - w]});
+      if (!d.IsZero() || image_data[i - w]) win->items.push_back({i, d, image_data[i - w]});
     }
-    // The window's image bytes in one read (far faster cold than a read per chunk).
-    std::vector<std::byte>& window = WindowBuffer(kWindowChunks * cs);
-    uint64_t span_start = 0, span_end = 0;
-    for (const Item& it : items) {
+    win->span_start = win->span_end = 0;
+    for (const Item& it : win->items) {
       if (!it.image_has_data) continue;
-      if (span_end == 0) span_start = it.index * cs;
-      span_end = it.index * cs + map.ChunkLength(it.index);
+      if (win->span_end == 0) win->span_start = it.index * cs;
+      win->span_end = it.index * cs + map.ChunkLength(it.index);
     }
-    if (span_end > span_start) {
-      RPFS_RETURN_IF_ERROR(
-          target.ReadAt(span_start, std::span(window.data(), span_end - span_start)));
-    }
-    std::vector<Status> statuses(items.size());
-    pool->ParallelFor(items.size(), [&](size_t k) {
-      const Item& it = items[k];
+    return Status::OK();
+  };
+  // The window's image bytes in one read (far faster cold than a read per chunk).
+  auto read = [&target](Window* win) -> Status {
+    if (win->span_end <= win->span_start) return Status::OK();
+    win->bytes.resize(win->span_end - win->span_start);
+    return target.ReadAt(win->span_start, std::span(win->bytes));
+  };
+  // Compares the window's chunks with the RP's and rewrites those that differ, in parallel.
+  auto process = [&](const Window& win) -> Status {
+    std::vector<Status> statuses(win.items.size());
+    pool->ParallelFor(win.items.size(), [&](size_t k) {
+      const Item& it = win.items[k];
       const uint64_t off = it.index * cs;
       const uint32_t len = map.ChunkLength(it.index);
-      Status& s = statuses[k];
+      Status& st = statuses[k];
       if (it.image_has_data) {
         counters->chunks_compared++;
-        std::span<const std::byte> now(window.data() + (off - span_start), len);
+        std::span<const std::byte> now(win.bytes.data() + (off - win.span_start), len);
         bool same = it.digest.IsZero() ? IsAllZero(now) : Sha256(now) == it.digest;
         if (same) return;
       }
       if (it.digest.IsZero()) {
-        s = target.Zero(off, len);
+        st = target.Zero(off, len);
       } else {
         std::vector<std::byte> buf(len);
-        s = ReadChunk(store, it.digest, buf);
-        if (s.ok()) s = target.WriteAt(off, buf);
+        st = ReadChunk(store, it.digest, buf);
+        if (st.ok()) st = target.WriteAt(off, buf);
       }
-      if (s.ok()) {
+      if (st.ok()) {
         counters->chunks_written++;
         counters->bytes_written += len;
       }
     });
-    for (const Status& s : statuses) RPFS_RETURN_IF_ERROR(s);
-    if (progress) progress(std::min(end * cs, stream.size), stream.size);
+    for (const Status& st : statuses) RPFS_RETURN_IF_ERROR(st);
+    return Status::OK();
+  };
+
+  // Pipelined over two windows: the next one is planned and read while this one is
+  // compared and rewritten (a read-then-hash in turn left a core idle half the time). The
+  // two touch different chunks, and the targets take concurrent reads and writes.
+  std::array<Window, 2> slots;
+  if (n > 0) RPFS_RETURN_IF_ERROR(plan(0, &slots[0]));
+  std::future<Status> reading =
+      n > 0 ? std::async(std::launch::async, read, &slots[0]) : std::future<Status>();
+  for (uint64_t w = 0, k = 0; w < n; w += kWindowChunks, ++k) {
+    Window& cur = slots[k % 2];
+    Window& next = slots[(k + 1) % 2];
+    const bool more = w + kWindowChunks < n;
+    Status planned = more ? plan(w + kWindowChunks, &next) : Status::OK();
+    Status got = reading.get();  // cur's bytes; nothing is reading now
+    RPFS_RETURN_IF_ERROR(got);
+    RPFS_RETURN_IF_ERROR(planned);
+    if (more) reading = std::async(std::launch::async, read, &next);
+    Status done = process(cur);
+    if (!done.ok()) {
+      if (reading.valid()) reading.wait();  // it writes into `next`, which goes with us
+      return done;
+    }
+    if (progress) progress(std::min(cur.end * cs, stream.size), stream.size);
   }
   return target.Sync();
 }
