@@ -154,6 +154,17 @@ boot_count() {  # image
   rm -f "$raw"
 }
 
+# The domain XML of a qcow2 image as the virtio disk vda (shared by the test guests).
+lv_vda_xml() {  # qcow2-path
+  cat <<EOF
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='$1'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+EOF
+}
+
 writer_domain_xml() {  # name qcow2-path type
   cat <<EOF
 <domain type='$3'>
@@ -163,11 +174,7 @@ writer_domain_xml() {  # name qcow2-path type
   <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
   <features><acpi/></features>
   <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='$2'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
+$(lv_vda_xml "$2")
   </devices>
 </domain>
 EOF

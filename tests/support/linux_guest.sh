@@ -234,7 +234,7 @@ lg_domain_type() {
 # linux_domain_xml NAME DISK_QCOW2 DIR [SERIAL_LOG]: the domain for the guest in DIR (from
 # build_linux_guest), its serial port in SERIAL_LOG (else a pty). DIR must be readable by
 # libvirt-qemu. Power-off, reboot and crash all end the domain (panic=-1 turns a panic
-# into a reboot).
+# into a reboot). Needs libvirt.sh sourced first (lv_vda_xml).
 linux_domain_xml() {  # name qcow2 dir [serial-log]
   local serial="<serial type='pty'><target port='0'/></serial>"
   if [[ -n ${4:-} ]]; then
@@ -256,11 +256,7 @@ linux_domain_xml() {  # name qcow2 dir [serial-log]
   <on_reboot>destroy</on_reboot>
   <on_crash>destroy</on_crash>
   <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='$2'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
+$(lv_vda_xml "$2")
     $serial
     <channel type='unix'>
       <source mode='bind'/>
