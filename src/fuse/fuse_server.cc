@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "fuse/notify_queue.h"
+#include "util/aligned_buffer.h"
 #include "util/bytes.h"
 #include "util/clock.h"
 #include "util/fd.h"
@@ -356,14 +357,12 @@ void OnOpen(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info* fi) {
 // Each worker thread keeps one reply buffer, as large as the largest read it served (at
 // most max_read): a read costs no allocation and no zero-filling of 1 MiB. Only the `n`
 // bytes a reader says it wrote are sent, so what a buffer held before never leaves it.
+// Aligned for direct I/O: a clone disk writes the chunks it fetched into it straight to its
+// file (CloneDiskImpl::FillRun).
 std::span<std::byte> ReadBuffer(size_t size) {
-  thread_local std::unique_ptr<std::byte[]> buffer;
-  thread_local size_t capacity = 0;
-  if (capacity < size) {
-    buffer.reset(new std::byte[size]);  // not value-initialised: nothing is zeroed
-    capacity = size;
-  }
-  return {buffer.get(), size};
+  thread_local AlignedBuffer buffer;  // not initialised: nothing is zeroed
+  if (buffer.size() < size) buffer = AlignedBuffer(size);
+  return {buffer.data(), size};
 }
 
 void OnRead(fuse_req_t req, fuse_ino_t, size_t size, off_t off, struct fuse_file_info* fi) {

@@ -5,12 +5,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 
 #include "image/image_source.h"
 #include "image/sources.h"
 #include "rp/disk_reader.h"
+#include "util/aligned_buffer.h"
 #include "util/coding.h"
 #include "util/crash_point.h"
 #include "util/thread_pool.h"
@@ -194,9 +196,11 @@ Result<std::shared_ptr<CloneDiskImpl>> CloneDiskImpl::Open(std::unique_ptr<Clone
     return Status::Corruption("clone disk " + files.data + " holds " + std::to_string(st.st_size) +
                               " bytes, expected " + std::to_string(size));
   }
-  std::shared_ptr<CloneDiskImpl> disk(new CloneDiskImpl(std::move(source), size, chunk_size,
-                                                        std::move(data), std::move(present),
-                                                        std::move(on_hydrated)));
+  // Best effort: a filesystem without direct I/O (tmpfs) leaves every write buffered.
+  UniqueFd direct(::open(files.data.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC));
+  std::shared_ptr<CloneDiskImpl> disk(
+      new CloneDiskImpl(std::move(source), size, chunk_size, std::move(data), std::move(direct),
+                        std::move(present), std::move(on_hydrated)));
   RPFS_ASSIGN_OR_RETURN(std::string map, ReadSmallFile(files.present));
   if (map.size() != MapBytes(disk->chunks_)) {
     return Status::Corruption("clone map " + files.present + " has " + std::to_string(map.size()) +
@@ -225,13 +229,14 @@ Result<std::shared_ptr<CloneDiskImpl>> CloneDiskImpl::Open(std::unique_ptr<Clone
 }
 
 CloneDiskImpl::CloneDiskImpl(std::unique_ptr<CloneChunkSource> source, uint64_t size,
-                             uint32_t chunk_size, UniqueFd data, UniqueFd present,
-                             std::function<void()> on_hydrated)
+                             uint32_t chunk_size, UniqueFd data, UniqueFd data_direct,
+                             UniqueFd present, std::function<void()> on_hydrated)
     : source_(std::move(source)),
       size_(size),
       cs_(chunk_size),
       chunks_(ChunkCount(size, chunk_size)),
       data_(std::move(data)),
+      data_direct_(std::move(data_direct)),
       present_(std::move(present)),
       on_hydrated_(std::move(on_hydrated)),
       bits_((chunks_ + 63) / 64) {}
@@ -312,6 +317,98 @@ Status CloneDiskImpl::Fill(uint64_t i, std::span<const std::byte> write, uint64_
   return Status::OK();
 }
 
+Status CloneDiskImpl::WriteFetched(std::span<const std::byte> bytes, uint64_t at) {
+  const bool aligned = reinterpret_cast<uintptr_t>(bytes.data()) % kDirectIoAlign == 0 &&
+                       bytes.size() % kDirectIoAlign == 0 && at % kDirectIoAlign == 0;
+  if (aligned && data_direct_.valid() && direct_ok_.load(std::memory_order_relaxed)) {
+    ssize_t n = ::pwrite(data_direct_.get(), bytes.data(), bytes.size(), static_cast<off_t>(at));
+    if (n == static_cast<ssize_t>(bytes.size())) return Status::OK();
+    if (n < 0 && errno != EINVAL) return Status::FromErrno(errno, "clone disk (direct write)");
+    // EINVAL: this filesystem takes no direct I/O after all; a short write is finished
+    // buffered. Either way the page cache writes the rest.
+    if (n < 0) direct_ok_ = false;
+    size_t done = n > 0 ? static_cast<size_t>(n) : 0;
+    bytes = bytes.subspan(done);
+    at += done;
+  }
+  return PwriteFull(data_.get(), bytes, static_cast<off_t>(at), "clone disk");
+}
+
+Status CloneDiskImpl::FillRun(uint64_t first, uint64_t count, std::span<std::byte> dst) {
+  // Every stripe of the run, taken in ascending order so two runs never wait on each other
+  // in a circle. Held until the bits are up: a write to one of these chunks waits until
+  // the fetched bytes are on the file, then lands on them.
+  std::vector<size_t> stripes;
+  for (uint64_t i = first; i < first + count; ++i) stripes.push_back(i % stripes_.size());
+  std::sort(stripes.begin(), stripes.end());
+  stripes.erase(std::unique(stripes.begin(), stripes.end()), stripes.end());
+  std::vector<std::unique_lock<std::mutex>> locks;
+  locks.reserve(stripes.size());
+  for (size_t s : stripes) locks.emplace_back(stripes_[s]);
+
+  // Fetch: a chunk made present since the caller looked is read from the file instead.
+  std::vector<bool> fetched(count, false);
+  for (uint64_t k = 0; k < count; ++k) {
+    const uint64_t i = first + k;
+    std::span<std::byte> chunk = dst.subspan(k * cs_, ChunkLength(i));
+    if (Present(i)) {
+      RPFS_ASSIGN_OR_RETURN(
+          size_t got, PreadFull(data_.get(), chunk, static_cast<off_t>(i * cs_), "clone disk"));
+      if (got != chunk.size()) return Status::IOError("clone disk is shorter than expected");
+      continue;
+    }
+    RPFS_RETURN_IF_ERROR(source_->Fetch(i, chunk));
+    fetched[k] = true;
+  }
+  Result<uint64_t> stored = StoreFetched(first, dst, fetched);
+  locks.clear();
+  if (!stored.ok()) return stored.status();
+  if (*stored > 0) AfterFill(*stored);
+  return Status::OK();
+}
+
+Result<uint64_t> CloneDiskImpl::StoreFetched(uint64_t first, std::span<std::byte> dst,
+                                             const std::vector<bool>& fetched) {
+  // Runs of fetched chunks with data, one write each; a hole stays a hole (punched where a
+  // crash may have left bytes).
+  const uint64_t count = fetched.size();
+  uint64_t bytes = 0;
+  for (uint64_t k = 0; k < count;) {
+    const uint64_t i = first + k;
+    std::span<std::byte> chunk = dst.subspan(k * cs_, ChunkLength(i));
+    if (!fetched[k]) {
+      ++k;
+      continue;
+    }
+    bytes += chunk.size();
+    if (IsAllZero(chunk)) {
+      if (maybe_stale_[i] && ::fallocate(data_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                                         static_cast<off_t>(i * cs_), chunk.size()) != 0) {
+        RPFS_RETURN_IF_ERROR(WriteFetched(chunk, i * cs_));
+      }
+      ++k;
+      continue;
+    }
+    uint64_t end = k + 1;
+    while (end < count && fetched[end]) {
+      std::span<std::byte> next = dst.subspan(end * cs_, ChunkLength(first + end));
+      if (IsAllZero(next)) break;
+      bytes += next.size();
+      ++end;
+    }
+    const uint64_t run_bytes = (end - 1) * cs_ + ChunkLength(first + end - 1) - k * cs_;
+    RPFS_RETURN_IF_ERROR(WriteFetched(dst.subspan(k * cs_, run_bytes), i * cs_));
+    k = end;
+  }
+  // Bits only after the writes, as in Fill; one crash point per chunk, as there.
+  for (uint64_t k = 0; k < count; ++k) {
+    if (!fetched[k]) continue;
+    MarkPresent(first + k);
+    CrashPoint("clone.after_fill");
+  }
+  return bytes;
+}
+
 void CloneDiskImpl::AfterFill(uint64_t bytes) {
   if (present_count_.load() == chunks_) {
     (void)Flush();  // completes the disk; on failure the next Flush (fsync, close) retries
@@ -347,6 +444,18 @@ Result<size_t> CloneDiskImpl::ReadAt(uint64_t offset, std::span<std::byte> out) 
                                                   static_cast<off_t>(pos), "clone disk"));
       if (got != run_end - pos) return Status::IOError("clone disk is shorter than expected");
       pos = run_end;
+      continue;
+    }
+    if (in == 0 && n == ChunkLength(i)) {
+      // Whole missing chunks: fetched into the reply itself, written in one go.
+      uint64_t run = 1;
+      while (pos + run * cs_ < end && !Present(i + run) &&
+             ChunkLength(i + run) <= end - (pos + run * cs_)) {
+        ++run;
+      }
+      const uint64_t run_bytes = (run - 1) * cs_ + ChunkLength(i + run - 1);
+      RPFS_RETURN_IF_ERROR(FillRun(i, run, std::span(dst, run_bytes)));
+      pos += run_bytes;
       continue;
     }
     RPFS_RETURN_IF_ERROR(Fill(i, {}, 0, std::span(dst, n), in));
@@ -421,16 +530,24 @@ Status CloneDiskImpl::Hydrate(const ProgressFn& progress) {
   Status first_error;
   pool.ParallelFor(windows, [&](size_t w) {
     const uint64_t window_end = std::min(chunks_, (w + 1) * kWindow);
-    for (uint64_t i = w * kWindow; i < window_end; ++i) {
-      if ((i - w * kWindow) % kPrefetchChunks == 0) {
-        PrefetchMissing(i, std::min(window_end, i + kPrefetchChunks) - 1);
-      }
-      if (Present(i)) continue;
-      Status s = Fill(i, {}, 0, {}, 0);
-      if (!s.ok()) {
-        std::lock_guard lock(err_mu);
-        if (first_error.ok()) first_error = s;
-        return;
+    AlignedBuffer buf(kPrefetchChunks * cs_);
+    for (uint64_t part = w * kWindow; part < window_end; part += kPrefetchChunks) {
+      const uint64_t part_end = std::min(window_end, part + kPrefetchChunks);
+      PrefetchMissing(part, part_end - 1);
+      for (uint64_t i = part; i < part_end;) {
+        if (Present(i)) {
+          ++i;
+          continue;
+        }
+        uint64_t j = i + 1;  // the run of missing chunks from i
+        while (j < part_end && !Present(j)) ++j;
+        Status s = FillRun(i, j - i, std::span(buf.data(), (j - 1 - i) * cs_ + ChunkLength(j - 1)));
+        if (!s.ok()) {
+          std::lock_guard lock(err_mu);
+          if (first_error.ok()) first_error = s;
+          return;
+        }
+        i = j;
       }
     }
     uint64_t covered = std::min(size_, (done += kWindow) * cs_);

@@ -99,7 +99,8 @@ class CloneDiskImpl final : public CloneDisk {
 
  private:
   CloneDiskImpl(std::unique_ptr<CloneChunkSource> source, uint64_t size, uint32_t chunk_size,
-                UniqueFd data, UniqueFd present, std::function<void()> on_hydrated);
+                UniqueFd data, UniqueFd data_direct, UniqueFd present,
+                std::function<void()> on_hydrated);
   bool Present(uint64_t i) const {
     return (bits_[i / 64].load(std::memory_order_acquire) >> (i % 64)) & 1;
   }
@@ -109,6 +110,18 @@ class CloneDiskImpl final : public CloneDisk {
   // the first to the last missing one), so a remote source fetches them at once.
   void PrefetchMissing(uint64_t first, uint64_t last);
   static constexpr uint64_t kPrefetchChunks = 32;  // per prefetch while hydrating
+  // Makes chunks [first, first + count) present, all of them missing when the caller
+  // looked and whole in `dst` (their bytes, aligned for direct I/O when possible): fetched
+  // straight into `dst` and written to the file with as few writes as the holes allow,
+  // direct when the file allows it. A chunk made present meanwhile is read from the file.
+  Status FillRun(uint64_t first, uint64_t count, std::span<std::byte> dst);
+  // Writes the chunks of `dst` marked `fetched` (chunk `first` onwards) to the file and
+  // marks them present; returns their bytes. Called with the run's stripes held.
+  Result<uint64_t> StoreFetched(uint64_t first, std::span<std::byte> dst,
+                                const std::vector<bool>& fetched);
+  // Writes fetched bytes at `at` of the data file: direct I/O when the buffer, length and
+  // offset allow and the filesystem takes it, else through the page cache.
+  Status WriteFetched(std::span<const std::byte> bytes, uint64_t at);
   // Makes chunk `i` present (fetching it unless a write covers it whole) and applies
   // `write` (bytes at `write_offset` within the chunk) if given; copies [copy_offset,
   // +copy.size()) of the chunk's final content into `copy` if given.
@@ -125,6 +138,12 @@ class CloneDiskImpl final : public CloneDisk {
   uint64_t cs_;
   uint64_t chunks_;
   UniqueFd data_;
+  // The data file again with O_DIRECT (-1 where the filesystem refuses it): fetched runs are
+  // written through it. Copying them into the page cache cost more CPU than decoding them
+  // here (docs/performance.md), and nothing reads them back from the file soon: the kernel
+  // keeps the mount's own copy of what it was sent.
+  UniqueFd data_direct_;
+  std::atomic<bool> direct_ok_{true};  // false after the filesystem refused a direct write
   UniqueFd present_;
   std::function<void()> on_hydrated_;
   std::vector<std::atomic<uint64_t>> bits_;
