@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -56,6 +57,14 @@ class ObjectStore {
 
   // The whole object's data.
   virtual std::vector<Result<std::string>> ReadMany(const std::vector<std::string>& oids) = 0;
+  // The same reads, all in flight at once, each handed to `each` (its index, its data) in
+  // order as soon as it and those before it have arrived: the caller works on the first
+  // objects while the others are still on their way.
+  virtual void ReadEach(const std::vector<std::string>& oids,
+                        const std::function<void(size_t, Result<std::string>)>& each) {
+    auto all = ReadMany(oids);
+    for (size_t i = 0; i < all.size(); ++i) each(i, std::move(all[i]));
+  }
   // Creates each object with its data and omap, exclusively: AlreadyExists when it exists.
   virtual std::vector<Status> CreateMany(const std::vector<NewObject>& objects) = 0;
   // Sets `omap` on each object that exists; NotFound (creating nothing) when it does not.

@@ -47,22 +47,29 @@ class RadosStore final : public ObjectStore {
   }
 
   std::vector<Result<std::string>> ReadMany(const std::vector<std::string>& oids) override {
+    std::vector<Result<std::string>> out;
+    out.reserve(oids.size());
+    ReadEach(oids, [&](size_t, Result<std::string> data) { out.push_back(std::move(data)); });
+    return out;
+  }
+
+  void ReadEach(const std::vector<std::string>& oids,
+                const std::function<void(size_t, Result<std::string>)>& each) override {
     std::vector<Pending> ops(oids.size());
     for (size_t i = 0; i < oids.size(); ++i) {
       librados::ObjectReadOperation op;
       op.read(0, 0, nullptr, &ops[i].rval);  // length 0: the whole object
       Start(oids[i], &op, &ops[i], &ops[i].data);
     }
-    std::vector<Result<std::string>> out;
+    // Every operation is waited for, whatever `each` does: each one writes into its Pending.
     for (size_t i = 0; i < oids.size(); ++i) {
       int r = Wait(&ops[i]);
       if (r < 0) {
-        out.push_back(Error(r, oids[i], "reading"));
+        each(i, Error(r, oids[i], "reading"));
       } else {
-        out.push_back(ops[i].data.to_str());
+        each(i, ops[i].data.to_str());
       }
     }
-    return out;
   }
 
   std::vector<Status> CreateMany(const std::vector<NewObject>& objects) override {

@@ -45,10 +45,10 @@ class RegionChunks final : public RemoteChunks {
       }
     }
     if (wanted.size() < 2) return;
-    auto bodies = region_->objects().ReadMany(oids);  // all in flight at once
-    for (size_t i = 0; i < wanted.size(); ++i) {
+    // All in flight at once; each is checked as it arrives, while the rest are on the way.
+    region_->objects().ReadEach(oids, [&](size_t i, Result<std::string> body) {
       std::string raw;
-      if (!Decode(wanted[i], bodies[i], &raw).ok()) continue;  // Read reports it
+      if (!Decode(wanted[i], body, &raw).ok()) return;  // Read reports it
       std::lock_guard lock(mu_);
       const size_t n = raw.size();
       if (ready_.emplace(wanted[i], std::move(raw)).second) {
@@ -64,7 +64,7 @@ class RegionChunks final : public RemoteChunks {
         }
         order_.pop_front();
       }
-    }
+    });
   }
 
  private:

@@ -51,36 +51,44 @@ class SnapshotSource final : public image::ImageSource {
       wanted.push_back(&*it);
       oids.push_back(ChunkObject(it->digest));
     }
-    auto bodies = objects_->ReadMany(oids);
+    // All in flight at once; each is checked and copied as it arrives. The first error
+    // is the answer (the rest are still waited for, and ignored).
+    Status failed;
     std::string raw;
-    for (size_t i = 0; i < wanted.size(); ++i) {
-      const ChunkEntry& e = *wanted[i];
-      if (!bodies[i].ok()) {
-        return Status::IOError(label_ + ": chunk " + e.digest.Hex() + " at offset " +
-                                   std::to_string(e.index * chunk_size_) + ": " +
-                                   bodies[i].status().message(),
-                               EIO);
-      }
-      Status st = CheckChunk(*bodies[i], e.digest, &raw);
-      const uint64_t chunk_start = e.index * chunk_size_;
-      const uint64_t expect = std::min<uint64_t>(chunk_size_, size_ - chunk_start);
-      if (st.ok() && raw.size() != expect) st = Status::Corruption("wrong length");
-      if (!st.ok()) {
-        return Status::IOError(label_ + ": chunk " + e.digest.Hex() + " at offset " +
-                                   std::to_string(chunk_start) +
-                                   " is damaged in the region: " + st.message(),
-                               EIO);
-      }
-      const uint64_t from = std::max(offset, chunk_start);
-      const uint64_t to = std::min(offset + out.size(), chunk_start + raw.size());
-      std::memcpy(out.data() + (from - offset), raw.data() + (from - chunk_start), to - from);
-    }
-    return Status::OK();
+    objects_->ReadEach(oids, [&](size_t i, Result<std::string> body) {
+      if (failed.ok()) failed = CopyChunk(*wanted[i], body, offset, out, &raw);
+    });
+    return failed;
   }
 
   Status CheckUnchanged() override { return Status::OK(); }  // snapshots are immutable
 
  private:
+  // Checks chunk `e`'s `body` and copies the part of it in [offset, offset + out.size()).
+  Status CopyChunk(const ChunkEntry& e, const Result<std::string>& body, uint64_t offset,
+                   std::span<std::byte> out, std::string* raw) const {
+    if (!body.ok()) {
+      return Status::IOError(label_ + ": chunk " + e.digest.Hex() + " at offset " +
+                                 std::to_string(e.index * chunk_size_) + ": " +
+                                 body.status().message(),
+                             EIO);
+    }
+    Status st = CheckChunk(*body, e.digest, raw);
+    const uint64_t chunk_start = e.index * chunk_size_;
+    const uint64_t expect = std::min<uint64_t>(chunk_size_, size_ - chunk_start);
+    if (st.ok() && raw->size() != expect) st = Status::Corruption("wrong length");
+    if (!st.ok()) {
+      return Status::IOError(label_ + ": chunk " + e.digest.Hex() + " at offset " +
+                                 std::to_string(chunk_start) +
+                                 " is damaged in the region: " + st.message(),
+                             EIO);
+    }
+    const uint64_t from = std::max(offset, chunk_start);
+    const uint64_t to = std::min(offset + out.size(), chunk_start + raw->size());
+    std::memcpy(out.data() + (from - offset), raw->data() + (from - chunk_start), to - from);
+    return Status::OK();
+  }
+
   ObjectStore* objects_;
   std::string label_;
   uint64_t size_;
