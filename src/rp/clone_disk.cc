@@ -216,13 +216,12 @@ Result<std::shared_ptr<CloneDiskImpl>> CloneDiskImpl::Open(std::unique_ptr<Clone
   disk->present_count_ = count;
   disk->durable_ = count == disk->chunks_;  // read from the map: durable
   // Local data where no bit vouches for it exists only after a crash; find it once.
-  disk->maybe_stale_.assign(disk->chunks_, false);
   auto extents = image::FileDataExtents(disk->data_.get(), disk->size_, true, files.data);
   if (!extents.ok()) return extents.status();
   for (const auto& e : *extents) {
     for (uint64_t i = e.offset / disk->cs_;
          i < disk->chunks_ && i * disk->cs_ < e.offset + e.length; ++i) {
-      if (!disk->Present(i)) disk->maybe_stale_[i] = true;
+      if (!disk->Present(i)) disk->MarkMaybeStale(i, 1);
     }
   }
   return disk;
@@ -239,7 +238,8 @@ CloneDiskImpl::CloneDiskImpl(std::unique_ptr<CloneChunkSource> source, uint64_t 
       data_direct_(std::move(data_direct)),
       present_(std::move(present)),
       on_hydrated_(std::move(on_hydrated)),
-      bits_((chunks_ + 63) / 64) {}
+      bits_((chunks_ + 63) / 64),
+      stale_((chunks_ + 63) / 64) {}
 
 uint32_t CloneDiskImpl::ChunkLength(uint64_t i) const {
   return static_cast<uint32_t>(std::min<uint64_t>(cs_, size_ - i * cs_));
@@ -283,14 +283,19 @@ Status CloneDiskImpl::Fill(uint64_t i, std::span<const std::byte> write, uint64_
         RPFS_RETURN_IF_ERROR(source_->Fetch(i, chunk));
         if (!write.empty()) std::memcpy(chunk.data() + write_offset, write.data(), write.size());
       }
+      Status stored;
       if (IsAllZero(chunk)) {
-        // A hole: left as it is, unless a crash may have left bytes there.
-        if (maybe_stale_[i] &&
+        // A hole: left as it is, unless a crash or a failed write may have left bytes there.
+        if (MaybeStale(i) &&
             ::fallocate(data_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, at, len) != 0) {
-          RPFS_RETURN_IF_ERROR(PwriteFull(data_.get(), chunk, at, "clone disk"));
+          stored = PwriteFull(data_.get(), chunk, at, "clone disk");
         }
       } else {
-        RPFS_RETURN_IF_ERROR(PwriteFull(data_.get(), chunk, at, "clone disk"));
+        stored = PwriteFull(data_.get(), chunk, at, "clone disk");
+      }
+      if (!stored.ok()) {
+        MarkMaybeStale(i, 1);  // part of it may have reached the file
+        return stored;
       }
       if (!copy.empty()) std::memcpy(copy.data(), chunk.data() + copy_offset, copy.size());
       // The bit goes up only after the pwrite: a Flush() that sees it syncs the data first
@@ -382,9 +387,13 @@ Result<uint64_t> CloneDiskImpl::StoreFetched(uint64_t first, std::span<std::byte
     }
     bytes += chunk.size();
     if (IsAllZero(chunk)) {
-      if (maybe_stale_[i] && ::fallocate(data_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                                         static_cast<off_t>(i * cs_), chunk.size()) != 0) {
-        RPFS_RETURN_IF_ERROR(WriteFetched(chunk, i * cs_));
+      if (MaybeStale(i) && ::fallocate(data_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                                       static_cast<off_t>(i * cs_), chunk.size()) != 0) {
+        Status s = WriteFetched(chunk, i * cs_);
+        if (!s.ok()) {
+          MarkMaybeStale(i, 1);
+          return s;
+        }
       }
       ++k;
       continue;
@@ -397,7 +406,12 @@ Result<uint64_t> CloneDiskImpl::StoreFetched(uint64_t first, std::span<std::byte
       ++end;
     }
     const uint64_t run_bytes = (end - 1) * cs_ + ChunkLength(first + end - 1) - k * cs_;
-    RPFS_RETURN_IF_ERROR(WriteFetched(dst.subspan(k * cs_, run_bytes), i * cs_));
+    Status s = WriteFetched(dst.subspan(k * cs_, run_bytes), i * cs_);
+    if (!s.ok()) {
+      // Part of the run may have reached the file: its chunks are no longer known zero.
+      MarkMaybeStale(i, end - k);
+      return s;
+    }
     k = end;
   }
   // Bits only after the writes, as in Fill; one crash point per chunk, as there.

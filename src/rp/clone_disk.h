@@ -147,9 +147,19 @@ class CloneDiskImpl final : public CloneDisk {
   UniqueFd present_;
   std::function<void()> on_hydrated_;
   std::vector<std::atomic<uint64_t>> bits_;
-  // Chunks not present whose local bytes may not be zero (data found there at open: a
-  // fill or write lost in a crash); only these need punching when their content is zero.
-  std::vector<bool> maybe_stale_;
+  // Chunks not present whose local bytes may not be zero: data found there at open (a fill
+  // or write lost in a crash), or a fill whose write failed part-way. Only these need
+  // punching when their content is zero. One bit per chunk, atomic: fills of chunks under
+  // different stripe locks set bits of the same word.
+  std::vector<std::atomic<uint64_t>> stale_;
+  bool MaybeStale(uint64_t i) const {
+    return (stale_[i / 64].load(std::memory_order_relaxed) >> (i % 64)) & 1;
+  }
+  void MarkMaybeStale(uint64_t first, uint64_t count) {
+    for (uint64_t i = first; i < first + count; ++i) {
+      stale_[i / 64].fetch_or(uint64_t{1} << (i % 64), std::memory_order_relaxed);
+    }
+  }
   std::atomic<uint64_t> present_count_{0};
   std::atomic<uint64_t> unflushed_{0};
   std::atomic<bool> durable_{false};

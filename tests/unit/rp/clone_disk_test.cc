@@ -7,9 +7,11 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -65,6 +67,26 @@ class PatternSource final : public CloneChunkSource {
   std::mutex mu_;
   std::map<uint64_t, int> fetches_;
   std::set<uint64_t> failing_;
+};
+
+// While alive, writes at or past `bytes` into any file fail (EFBIG) and a write across it
+// is cut short there: a disk that fills up in the middle of a write.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(uint64_t bytes) : old_handler_(std::signal(SIGXFSZ, SIG_IGN)) {
+    ::getrlimit(RLIMIT_FSIZE, &old_);
+    struct rlimit limit = old_;
+    limit.rlim_cur = bytes;
+    EXPECT_EQ(::setrlimit(RLIMIT_FSIZE, &limit), 0);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &old_);
+    std::signal(SIGXFSZ, old_handler_);
+  }
+
+ private:
+  struct rlimit old_ = {};
+  void (*old_handler_)(int);
 };
 
 class CloneDiskTest : public ::testing::Test {
@@ -183,6 +205,35 @@ TEST_F(CloneDiskTest, UnalignedBuffersFallBackToThePageCache) {
   ASSERT_EQ(::pread(fd->get(), back.data(), back.size(), kChunk),
             static_cast<ssize_t>(back.size()));
   EXPECT_TRUE(std::equal(back.begin(), back.end(), odd.begin()));
+}
+
+// A fill whose write stopped part-way left bytes in the file that no bit vouches for. If
+// the guest then writes the chunk whole with zeros (nothing to fetch, nothing to write: a
+// hole), those bytes must be punched out, not served.
+TEST_F(CloneDiskTest, BytesLeftByAWriteThatFailedPartWayAreNeverServed) {
+  struct Case {
+    const char* what;
+    uint64_t chunk;
+    uint64_t read_at;
+    size_t read_len;
+  };
+  for (const Case& c : {Case{"run of whole chunks (8-11)", 10, 8 * kChunk, 4 * kChunk},
+                        Case{"part of one chunk", 12, 12 * kChunk + 100, 10}}) {
+    SCOPED_TRACE(c.what);
+    {
+      FileSizeLimit limit(c.chunk * kChunk + 4096);  // 4 KiB of the chunk get through
+      AlignedBuffer buf(c.read_len);
+      auto n = disk_->ReadAt(c.read_at, std::span(buf.data(), c.read_len));
+      ASSERT_FALSE(n.ok()) << "the write past the limit should have failed";
+    }
+    EXPECT_FALSE(InHole(c.chunk * kChunk)) << "part of the fill reached the file";
+    ASSERT_OK(disk_->WriteAt(c.chunk * kChunk, std::vector<std::byte>(kChunk)));
+    AlignedBuffer back(kChunk);
+    ASSERT_OK(disk_->ReadAt(c.chunk * kChunk, std::span(back.data(), kChunk)));
+    for (size_t k = 0; k < kChunk; ++k) {
+      ASSERT_EQ(back.data()[k], std::byte{0}) << "stale byte " << k << " of chunk " << c.chunk;
+    }
+  }
 }
 
 TEST_F(CloneDiskTest, HydrateFillsRunsAndSkipsWhatIsPresent) {
