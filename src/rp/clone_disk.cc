@@ -323,9 +323,8 @@ Status CloneDiskImpl::Fill(uint64_t i, std::span<const std::byte> write, uint64_
 }
 
 Status CloneDiskImpl::WriteFetched(std::span<const std::byte> bytes, uint64_t at) {
-  const bool aligned = reinterpret_cast<uintptr_t>(bytes.data()) % kDirectIoAlign == 0 &&
-                       bytes.size() % kDirectIoAlign == 0 && at % kDirectIoAlign == 0;
-  if (aligned && data_direct_.valid() && direct_ok_.load(std::memory_order_relaxed)) {
+  if (IsDirectAligned(bytes.data(), bytes.size(), at) && data_direct_.valid() &&
+      direct_ok_.load(std::memory_order_relaxed)) {
     ssize_t n = ::pwrite(data_direct_.get(), bytes.data(), bytes.size(), static_cast<off_t>(at));
     if (n == static_cast<ssize_t>(bytes.size())) return Status::OK();
     if (n < 0 && errno != EINVAL) return Status::FromErrno(errno, "clone disk (direct write)");

@@ -3,11 +3,18 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 
 namespace rpfs {
 
 inline constexpr size_t kDirectIoAlign = 4096;
+
+// Whether a read or write of `length` bytes at `offset` from or into `buffer` may use O_DIRECT.
+inline bool IsDirectAligned(const void* buffer, size_t length, uint64_t offset) {
+  return reinterpret_cast<uintptr_t>(buffer) % kDirectIoAlign == 0 &&
+         length % kDirectIoAlign == 0 && offset % kDirectIoAlign == 0;
+}
 
 // `size` bytes aligned to kDirectIoAlign, not initialised.
 class AlignedBuffer {
