@@ -1,6 +1,7 @@
 #include "support/images.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -97,6 +98,21 @@ uint64_t DirBytes(const std::string& dir) {
     if (e.is_regular_file()) total += e.file_size();
   }
   return total;
+}
+
+size_t CachedPages(const std::string& path, size_t length) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error("open " + path);
+  void* map = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) throw std::runtime_error("mmap " + path);
+  std::vector<unsigned char> resident((length + 4095) / 4096);
+  int rc = ::mincore(map, length, resident.data());
+  ::munmap(map, length);
+  if (rc != 0) throw std::runtime_error("mincore " + path);
+  size_t n = 0;
+  for (unsigned char r : resident) n += r & 1;
+  return n;
 }
 
 }  // namespace rpfs::testing

@@ -27,5 +27,8 @@ void CopyFile(const std::string& from, const std::string& to);
 bool FlipByteInLargestBlob(const std::string& store, std::optional<uint64_t> at = std::nullopt);
 // Bytes of files under `dir`, recursively.
 uint64_t DirBytes(const std::string& dir);
+// Pages of the file's first `length` bytes (a multiple of 4096) in the page cache: whether
+// a read or write went direct. Throws when the file cannot be mapped.
+size_t CachedPages(const std::string& path, size_t length);
 
 }  // namespace rpfs::testing

@@ -2,7 +2,6 @@
 // check that an image did not change while it was read.
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -48,20 +47,6 @@ TEST(RawSourceTest, DataExtentsCoverTheDataAndSkipLargeHoles) {
   EXPECT_EQ(got, testing::PatternBytes(2, 64 * 1024));
 }
 
-// Pages of `path` in the page cache among its first `length` bytes.
-size_t CachedPages(const std::string& path, size_t length) {
-  auto fd = OpenFile(path, O_RDONLY | O_CLOEXEC);
-  EXPECT_OK(fd);
-  void* map = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, fd->get(), 0);
-  EXPECT_NE(map, MAP_FAILED);
-  std::vector<unsigned char> resident(length / 4096);
-  EXPECT_EQ(::mincore(map, length, resident.data()), 0);
-  ::munmap(map, length);
-  size_t n = 0;
-  for (unsigned char r : resident) n += r & 1;
-  return n;
-}
-
 // Aligned reads (ingest's whole-chunk batches) bypass the page cache; any other read, and
 // the rest of a read cut short, goes through it; both return the file's bytes.
 TEST(RawSourceTest, AlignedReadsAreDirectOthersBufferedAndBothRight) {
@@ -78,19 +63,21 @@ TEST(RawSourceTest, AlignedReadsAreDirectOthersBufferedAndBothRight) {
   auto drop = OpenFile(img, O_RDONLY | O_CLOEXEC);
   ASSERT_OK(drop);
   ASSERT_EQ(::posix_fadvise(drop->get(), 0, 0, POSIX_FADV_DONTNEED), 0);
-  ASSERT_EQ(CachedPages(img, 1 << 20), 0u) << "could not empty the page cache of the image";
+  ASSERT_EQ(testing::CachedPages(img, 1 << 20), 0u)
+      << "could not empty the page cache of the image";
 
   auto src = OpenImage("vda", img, format::DiskFormat::kRaw);
   ASSERT_OK(src);
   AlignedBuffer buf(512 * 1024);
   ASSERT_OK((*src)->ReadAt(256 * 1024, std::span(buf.data(), buf.size())));
   EXPECT_TRUE(std::equal(buf.data(), buf.data() + buf.size(), want.begin() + 256 * 1024));
-  EXPECT_EQ(CachedPages(img, 1 << 20), 0u) << "an aligned read went through the page cache";
+  EXPECT_EQ(testing::CachedPages(img, 1 << 20), 0u)
+      << "an aligned read went through the page cache";
 
   std::vector<std::byte> odd(10000);  // neither the length nor the offset aligned
   ASSERT_OK((*src)->ReadAt(12345, odd));
   EXPECT_TRUE(std::equal(odd.begin(), odd.end(), want.begin() + 12345));
-  EXPECT_GT(CachedPages(img, 1 << 20), 0u) << "an unaligned read cannot be direct";
+  EXPECT_GT(testing::CachedPages(img, 1 << 20), 0u) << "an unaligned read cannot be direct";
 }
 
 TEST(RawSourceTest, AnImageThatShrankIsAnErrorOnTheDirectPathToo) {

@@ -6,7 +6,6 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,6 +16,7 @@
 #include <mutex>
 #include <set>
 
+#include "support/images.h"
 #include "support/status_matchers.h"
 #include "support/temp_dir.h"
 #include "util/aligned_buffer.h"
@@ -179,17 +179,8 @@ TEST_F(CloneDiskTest, AlignedRunsBypassThePageCache) {
   }
   ReadAndCheck(0, 16 * kChunk);
   // Direct writes leave no page of the file cached; buffered ones would leave all 256.
-  auto fd = OpenFile(files_.data, O_RDONLY | O_CLOEXEC);
-  ASSERT_OK(fd);
-  const size_t len = 16 * kChunk;
-  void* map = ::mmap(nullptr, len, PROT_READ, MAP_SHARED, fd->get(), 0);
-  ASSERT_NE(map, MAP_FAILED);
-  std::vector<unsigned char> resident(len / 4096);
-  ASSERT_EQ(::mincore(map, len, resident.data()), 0);
-  ::munmap(map, len);
-  size_t cached = 0;
-  for (unsigned char r : resident) cached += r & 1;
-  EXPECT_EQ(cached, 0u) << "fetched chunks went through the page cache";
+  EXPECT_EQ(testing::CachedPages(files_.data, 16 * kChunk), 0u)
+      << "fetched chunks went through the page cache";
 }
 
 TEST_F(CloneDiskTest, UnalignedBuffersFallBackToThePageCache) {
