@@ -4,11 +4,9 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
-#include <atomic>
-
 #include "image/image_source.h"
 #include "image/sources.h"
-#include "util/aligned_buffer.h"
+#include "util/direct_io.h"
 #include "util/fd.h"
 
 namespace rpfs::image {
@@ -20,10 +18,7 @@ class RawSource final : public ImageSource {
       : name_(std::move(name)),
         path_(std::move(path)),
         fd_(std::move(fd)),
-        // The same file again (not the path: it may have been replaced since), for direct
-        // reads; a filesystem without O_DIRECT leaves every read buffered.
-        direct_(::open(("/proc/self/fd/" + std::to_string(fd_.get())).c_str(),
-                       O_RDONLY | O_DIRECT | O_NONBLOCK | O_CLOEXEC)),
+        direct_(fd_.get(), O_RDONLY),
         st_(st),
         size_(size) {}
 
@@ -34,21 +29,8 @@ class RawSource final : public ImageSource {
   }
 
   Status ReadAt(uint64_t offset, std::span<std::byte> out) override {
-    size_t done = 0;
-    if (direct_.valid() && direct_ok_.load(std::memory_order_relaxed) &&
-        IsDirectAligned(out.data(), out.size(), offset)) {
-      ssize_t got = ::pread(direct_.get(), out.data(), out.size(), static_cast<off_t>(offset));
-      if (got < 0 && errno != EINVAL && errno != EINTR) {
-        return Status::FromErrno(errno, "reading " + Describe());
-      }
-      if (got < 0 && errno == EINVAL) direct_ok_ = false;  // the filesystem refuses after all
-      // The rest (a short read at the end of the file, EINTR) goes through the page cache.
-      done = got > 0 ? static_cast<size_t>(got) : 0;
-      if (done == out.size()) return Status::OK();
-    }
-    RPFS_ASSIGN_OR_RETURN(size_t n, PreadFull(fd_.get(), out.subspan(done),
-                                              static_cast<off_t>(offset + done), Describe()));
-    n += done;
+    // Aligned reads (ingest's whole-chunk batches) go direct: see direct_.
+    RPFS_ASSIGN_OR_RETURN(size_t n, direct_.PreadFull(fd_.get(), out, offset, Describe()));
     if (n != out.size()) {
       return Status::IOError(Describe() + " shrank while being read: wanted " +
                              std::to_string(out.size()) + " bytes at offset " +
@@ -77,12 +59,9 @@ class RawSource final : public ImageSource {
   std::string name_;
   std::string path_;
   UniqueFd fd_;
-  // Reads that are aligned (the buffer, the offset and the length: every read of whole
-  // chunks into ingest's batch buffers) bypass the page cache. Copying an image through
-  // the page cache cost more CPU here than reading it from the disk (docs/performance.md),
-  // and a backup that reads a whole disk should not evict the host's cache on the way.
-  UniqueFd direct_;
-  std::atomic<bool> direct_ok_{true};
+  // A backup reads the whole disk once: through the page cache that costs more CPU here
+  // than the disk read itself, and evicts the host's cache on the way.
+  DirectIo direct_;
   struct stat st_;
   uint64_t size_;
 };

@@ -15,6 +15,7 @@
 #include "util/aligned_buffer.h"
 #include "util/coding.h"
 #include "util/crash_point.h"
+#include "util/direct_io.h"
 #include "util/thread_pool.h"
 
 namespace rpfs::rp {
@@ -196,11 +197,9 @@ Result<std::shared_ptr<CloneDiskImpl>> CloneDiskImpl::Open(std::unique_ptr<Clone
     return Status::Corruption("clone disk " + files.data + " holds " + std::to_string(st.st_size) +
                               " bytes, expected " + std::to_string(size));
   }
-  // Best effort: a filesystem without direct I/O (tmpfs) leaves every write buffered.
-  UniqueFd direct(::open(files.data.c_str(), O_WRONLY | O_DIRECT | O_CLOEXEC));
-  std::shared_ptr<CloneDiskImpl> disk(
-      new CloneDiskImpl(std::move(source), size, chunk_size, std::move(data), std::move(direct),
-                        std::move(present), std::move(on_hydrated)));
+  std::shared_ptr<CloneDiskImpl> disk(new CloneDiskImpl(std::move(source), size, chunk_size,
+                                                        std::move(data), std::move(present),
+                                                        std::move(on_hydrated)));
   RPFS_ASSIGN_OR_RETURN(std::string map, ReadSmallFile(files.present));
   if (map.size() != MapBytes(disk->chunks_)) {
     return Status::Corruption("clone map " + files.present + " has " + std::to_string(map.size()) +
@@ -228,14 +227,14 @@ Result<std::shared_ptr<CloneDiskImpl>> CloneDiskImpl::Open(std::unique_ptr<Clone
 }
 
 CloneDiskImpl::CloneDiskImpl(std::unique_ptr<CloneChunkSource> source, uint64_t size,
-                             uint32_t chunk_size, UniqueFd data, UniqueFd data_direct,
-                             UniqueFd present, std::function<void()> on_hydrated)
+                             uint32_t chunk_size, UniqueFd data, UniqueFd present,
+                             std::function<void()> on_hydrated)
     : source_(std::move(source)),
       size_(size),
       cs_(chunk_size),
       chunks_(ChunkCount(size, chunk_size)),
       data_(std::move(data)),
-      data_direct_(std::move(data_direct)),
+      direct_(data_.get(), O_WRONLY),
       present_(std::move(present)),
       on_hydrated_(std::move(on_hydrated)),
       bits_((chunks_ + 63) / 64),
@@ -323,19 +322,7 @@ Status CloneDiskImpl::Fill(uint64_t i, std::span<const std::byte> write, uint64_
 }
 
 Status CloneDiskImpl::WriteFetched(std::span<const std::byte> bytes, uint64_t at) {
-  if (IsDirectAligned(bytes.data(), bytes.size(), at) && data_direct_.valid() &&
-      direct_ok_.load(std::memory_order_relaxed)) {
-    ssize_t n = ::pwrite(data_direct_.get(), bytes.data(), bytes.size(), static_cast<off_t>(at));
-    if (n == static_cast<ssize_t>(bytes.size())) return Status::OK();
-    if (n < 0 && errno != EINVAL) return Status::FromErrno(errno, "clone disk (direct write)");
-    // EINVAL: this filesystem takes no direct I/O after all; a short write is finished
-    // buffered. Either way the page cache writes the rest.
-    if (n < 0) direct_ok_ = false;
-    size_t done = n > 0 ? static_cast<size_t>(n) : 0;
-    bytes = bytes.subspan(done);
-    at += done;
-  }
-  return PwriteFull(data_.get(), bytes, static_cast<off_t>(at), "clone disk");
+  return direct_.PwriteFull(data_.get(), bytes, at, "clone disk");
 }
 
 Status CloneDiskImpl::FillRun(uint64_t first, uint64_t count, std::span<std::byte> dst) {

@@ -27,6 +27,7 @@
 #include "rp/extent_map.h"
 #include "rpfs/repository.h"
 #include "store/store.h"
+#include "util/direct_io.h"
 #include "util/fd.h"
 
 namespace rpfs::rp {
@@ -99,8 +100,7 @@ class CloneDiskImpl final : public CloneDisk {
 
  private:
   CloneDiskImpl(std::unique_ptr<CloneChunkSource> source, uint64_t size, uint32_t chunk_size,
-                UniqueFd data, UniqueFd data_direct, UniqueFd present,
-                std::function<void()> on_hydrated);
+                UniqueFd data, UniqueFd present, std::function<void()> on_hydrated);
   bool Present(uint64_t i) const {
     return (bits_[i / 64].load(std::memory_order_acquire) >> (i % 64)) & 1;
   }
@@ -138,12 +138,10 @@ class CloneDiskImpl final : public CloneDisk {
   uint64_t cs_;
   uint64_t chunks_;
   UniqueFd data_;
-  // The data file again with O_DIRECT (-1 where the filesystem refuses it): fetched runs are
-  // written through it. Copying them into the page cache cost more CPU than decoding them
-  // here (docs/performance.md), and nothing reads them back from the file soon: the kernel
-  // keeps the mount's own copy of what it was sent.
-  UniqueFd data_direct_;
-  std::atomic<bool> direct_ok_{true};  // false after the filesystem refused a direct write
+  // Fetched runs are written direct: copying them into the page cache cost more CPU than
+  // decoding them here (docs/performance.md), and nothing reads them back from the file
+  // soon: the kernel keeps the mount's own copy of what it was sent.
+  DirectIo direct_;
   UniqueFd present_;
   std::function<void()> on_hydrated_;
   std::vector<std::atomic<uint64_t>> bits_;
