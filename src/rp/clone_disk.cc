@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cassert>
 #include <cstring>
 
 #include "image/image_source.h"
@@ -326,6 +327,7 @@ Status CloneDiskImpl::WriteFetched(std::span<const std::byte> bytes, uint64_t at
 }
 
 Status CloneDiskImpl::FillRun(uint64_t first, uint64_t count, std::span<std::byte> dst) {
+  assert(count <= kMaxRunChunks);
   // Every stripe of the run, taken in ascending order so two runs never wait on each other
   // in a circle. Held until the bits are up: a write to one of these chunks waits until
   // the fetched bytes are on the file, then lands on them.
@@ -449,7 +451,7 @@ Result<size_t> CloneDiskImpl::ReadAt(uint64_t offset, std::span<std::byte> out) 
     if (in == 0 && n == ChunkLength(i)) {
       // Whole missing chunks: fetched into the reply itself, written in one go.
       uint64_t run = 1;
-      while (pos + run * cs_ < end && !Present(i + run) &&
+      while (run < kMaxRunChunks && pos + run * cs_ < end && !Present(i + run) &&
              ChunkLength(i + run) <= end - (pos + run * cs_)) {
         ++run;
       }
@@ -540,7 +542,7 @@ Status CloneDiskImpl::Hydrate(const ProgressFn& progress) {
           continue;
         }
         uint64_t j = i + 1;  // the run of missing chunks from i
-        while (j < part_end && !Present(j)) ++j;
+        while (j < part_end && j - i < kMaxRunChunks && !Present(j)) ++j;
         Status s = FillRun(i, j - i, std::span(buf.data(), (j - 1 - i) * cs_ + ChunkLength(j - 1)));
         if (!s.ok()) {
           std::lock_guard lock(err_mu);

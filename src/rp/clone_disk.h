@@ -110,6 +110,9 @@ class CloneDiskImpl final : public CloneDisk {
   // the first to the last missing one), so a remote source fetches them at once.
   void PrefetchMissing(uint64_t first, uint64_t last);
   static constexpr uint64_t kPrefetchChunks = 32;  // per prefetch while hydrating
+  // The longest run one FillRun takes: it holds a stripe lock per chunk while it fetches,
+  // and a bound keeps that (and a writer's wait behind it) small whatever the read size.
+  static constexpr uint64_t kMaxRunChunks = 32;
   // Makes chunks [first, first + count) present, all of them missing when the caller
   // looked and whole in `dst` (their bytes, aligned for direct I/O when possible): fetched
   // straight into `dst` and written to the file with as few writes as the holes allow,
@@ -161,7 +164,10 @@ class CloneDiskImpl final : public CloneDisk {
   std::atomic<uint64_t> present_count_{0};
   std::atomic<uint64_t> unflushed_{0};
   std::atomic<bool> durable_{false};
-  std::array<std::mutex, 64> stripes_;
+  // A run fill holds one stripe per chunk of the run (at most kMaxRunChunks) while it
+  // fetches, which from a region can take a while: 256 stripes keep a
+  // write to an unrelated missing chunk from waiting behind it most of the time.
+  std::array<std::mutex, 256> stripes_;
   std::mutex flush_mu_;
 };
 

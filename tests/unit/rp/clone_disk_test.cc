@@ -12,6 +12,7 @@
 
 #include <csignal>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -47,6 +48,7 @@ class PatternSource final : public CloneChunkSource {
         return Status::IOError("chunk " + std::to_string(index) + " is damaged");
       }
     }
+    if (on_fetch_) on_fetch_(index);
     for (size_t k = 0; k < out.size(); ++k) out[k] = ByteOf(index * kChunk + k);
     return Status::OK();
   }
@@ -58,6 +60,8 @@ class PatternSource final : public CloneChunkSource {
     std::lock_guard lock(mu_);
     failing_.clear();
   }
+  // Called (unlocked) at every fetch; set before the disk is used.
+  void OnFetch(std::function<void(uint64_t)> fn) { on_fetch_ = std::move(fn); }
   int Fetches(uint64_t index) {
     std::lock_guard lock(mu_);
     return fetches_[index];
@@ -67,6 +71,7 @@ class PatternSource final : public CloneChunkSource {
   std::mutex mu_;
   std::map<uint64_t, int> fetches_;
   std::set<uint64_t> failing_;
+  std::function<void(uint64_t)> on_fetch_;
 };
 
 // While alive, writes at or past `bytes` into any file fail (EFBIG) and a write across it
@@ -154,6 +159,18 @@ TEST_F(CloneDiskTest, ARunAroundAGuestWriteKeepsTheWrite) {
   }
   EXPECT_EQ(source_->Fetches(9), 0) << "a chunk written whole is never fetched";
   EXPECT_EQ(disk_->hydrated_bytes(), 4 * kChunk);
+}
+
+TEST_F(CloneDiskTest, AReadOfManyMissingChunksFillsThemInBoundedRuns) {
+  // A run holds a lock per chunk while it fetches: one read of the whole disk must not take
+  // them all at once. When chunk 35 is fetched, the run of chunks 0-31 is already stored.
+  uint64_t present_at_35 = 0;
+  source_->OnFetch([&](uint64_t index) {
+    if (index == 35) present_at_35 = disk_->hydrated_bytes();
+  });
+  ReadAndCheck(0, kChunks * kChunk);
+  EXPECT_EQ(present_at_35, 32 * kChunk);
+  EXPECT_EQ(disk_->hydrated_bytes(), kChunks * kChunk);
 }
 
 TEST_F(CloneDiskTest, AFetchErrorInARunStoresNothingOfTheRun) {
