@@ -5,6 +5,8 @@
 # Two images, both without holes: the first N MiB of a tar of /usr (compressible, like
 # read.sh's) and N MiB of random bytes (incompressible: every byte stored).
 # Each figure is the median of --runs runs, page cache dropped before each.
+# --also-level L adds rpfs with a store made by `init --compression-level L` (rpfs-zstdL),
+# to show what another level trades between speed and store size in the same run.
 # Results: bench/results/ingest.md.
 set -euo pipefail
 
@@ -13,11 +15,13 @@ RPFS=${RPFS:-$(dirname "$BENCH_DIR")/build/src/cli/rpfs}
 WORK=${BENCH_WORK:-$BENCH_DIR/results/work}/ingest
 SIZE_MIB=1024
 RUNS=3
+ALSO_LEVEL=
 while (($#)); do
   case "$1" in
     --size-mib) SIZE_MIB=$2; shift ;;
     --runs) RUNS=$2; shift ;;
-    *) echo "usage: $0 [--size-mib N] [--runs N]" >&2; exit 2 ;;
+    --also-level) ALSO_LEVEL=$2; shift ;;
+    *) echo "usage: $0 [--size-mib N] [--runs N] [--also-level L]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -39,11 +43,11 @@ timed() {
   t1=$(now)
   awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f\n", b - a}'
 }
-rpfs_first_rp() {  # image, extra env...
+rpfs_first_rp() {  # image, init options...
   rm -rf "$WORK/stores/rpfs"
-  env "${@:2}" "$RPFS" --store "$WORK/stores/rpfs" init >/dev/null
-  env "${@:2}" "$RPFS" --store "$WORK/stores/rpfs" vm add v --disk vda="$1" >/dev/null
-  timed env "${@:2}" "$RPFS" --store "$WORK/stores/rpfs" create v full
+  "$RPFS" --store "$WORK/stores/rpfs" init "${@:2}" >/dev/null
+  "$RPFS" --store "$WORK/stores/rpfs" vm add v --disk vda="$1" >/dev/null
+  timed "$RPFS" --store "$WORK/stores/rpfs" create v full
 }
 borg_first() {  # image, compression
   rm -rf "$WORK/stores/borg"
@@ -56,6 +60,7 @@ images=(tar random)
 [[ -s $WORK/tar.raw ]] || (tar -cf - /usr 2>/dev/null || true) | head -c $((SIZE_MIB << 20)) >"$WORK/tar.raw"
 [[ -s $WORK/random.raw ]] || head -c $((SIZE_MIB << 20)) /dev/urandom >"$WORK/random.raw"
 configs=(rpfs)
+[[ -n $ALSO_LEVEL ]] && configs+=("rpfs-zstd$ALSO_LEVEL")
 command -v borg >/dev/null && configs+=(borg-lz4 borg-zstd3)
 declare -A sizes
 
@@ -65,6 +70,7 @@ for img in "${images[@]}"; do
     for c in "${configs[@]}"; do
       case $c in
         rpfs) t=$(rpfs_first_rp "$WORK/$img.raw") store=$WORK/stores/rpfs ;;
+        rpfs-zstd*) t=$(rpfs_first_rp "$WORK/$img.raw" --compression-level="$ALSO_LEVEL") store=$WORK/stores/rpfs ;;
         borg-lz4) t=$(borg_first "$WORK/$img.raw" lz4) store=$WORK/stores/borg ;;
         borg-zstd3) t=$(borg_first "$WORK/$img.raw" zstd,3) store=$WORK/stores/borg ;;
       esac
@@ -78,7 +84,7 @@ OUT=$BENCH_DIR/results/ingest.md
 {
   echo "# Ingest benchmark (bench/ingest.sh)"
   echo
-  echo "\`bench/ingest.sh --size-mib $SIZE_MIB --runs $RUNS\` — git $(git -C "$BENCH_DIR" rev-parse --short HEAD), $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load at end $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "\`bench/ingest.sh --size-mib $SIZE_MIB --runs $RUNS${ALSO_LEVEL:+ --also-level $ALSO_LEVEL}\` — git $(git -C "$BENCH_DIR" rev-parse --short HEAD), $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load at end $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
   echo "First RP (borg: first archive) of a $SIZE_MIB MiB image without holes into a fresh store, cold page cache, median of $RUNS runs (all runs listed), seconds; MB/s of image data; store = \`du -sb\` after the last run. Tools alternate within each run; the last column is the tool's time over rpfs's (above 1: rpfs is faster)."
   echo
