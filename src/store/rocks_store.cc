@@ -9,9 +9,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <mutex>
 #include <random>
+#include <thread>
 #include <unordered_set>
 
 #include "format/chunk_codec.h"
@@ -454,6 +456,20 @@ class RocksStore final : public Store {
           FromRocks(db_->CompactRange(co, h, nullptr, nullptr), "compacting store"));
     }
     return Status::OK();
+  }
+
+  void WaitForCompactions() const override {
+    for (;;) {
+      uint64_t busy = 0;
+      for (auto* h : handles_) {
+        uint64_t pending = 0, running = 0;
+        db_->GetIntProperty(h, rocksdb::DB::Properties::kCompactionPending, &pending);
+        db_->GetIntProperty(h, rocksdb::DB::Properties::kNumRunningCompactions, &running);
+        busy += pending + running;
+      }
+      if (busy == 0) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));  // 7.8 has no wait call
+    }
   }
 
   Result<DiskUsage> Usage() const override {

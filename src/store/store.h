@@ -143,6 +143,9 @@ class Store {
   virtual Result<uint64_t> NextId(std::string_view counter, Mutation* m) = 0;
   // Rewrites files to reclaim space from deleted objects now.
   virtual Status Compact() = 0;
+  // Returns once no background compaction is pending or running (they always end). For
+  // tests and benchmarks that look at the files a store leaves.
+  virtual void WaitForCompactions() const = 0;
 
   // --- accounting and checks ---
   virtual Result<DiskUsage> Usage() const = 0;
