@@ -73,6 +73,7 @@ void OpenVolume::MakeRoom(size_t more) {
   attrs_.clear();
   names_.clear();
   listings_.clear();
+  parents_.clear();
   listed_entries_ = 0;
 }
 
@@ -147,8 +148,87 @@ Result<OpenVolume::Listing> OpenVolume::Admit(uint64_t dir, std::vector<guest::D
   if (out.size() <= kMaxKept / 4 && !listings_.contains(dir)) {
     listed_entries_ += out.size();
     listings_[dir] = out;
+    for (const auto& [name, attr] : out) parents_[attr.ino] = dir;
   }
   return out;
+}
+
+std::vector<uint64_t> OpenVolume::UnmappedSiblings(uint64_t ino) {
+  std::vector<uint64_t> out;
+  auto parent = parents_.find(ino);
+  if (parent == parents_.end()) return out;
+  auto listing = listings_.find(parent->second);
+  if (listing == listings_.end()) return out;
+  for (const auto& [name, attr] : listing->second) {
+    if (out.size() + 1 >= kMapBatch) break;
+    if (!S_ISREG(attr.mode) || attr.size == 0 || attr.ino == ino || maps_.contains(attr.ino) ||
+        too_long_.contains(attr.ino) || std::find(out.begin(), out.end(), attr.ino) != out.end()) {
+      continue;
+    }
+    out.push_back(attr.ino);
+  }
+  return out;
+}
+
+void OpenVolume::KeepMap(uint64_t ino, const std::vector<guest::FileExtent>& extents) {
+  if (extents.size() > kMaxSiblingExtents) return NoteTooLong(ino);
+  if (maps_.contains(ino)) return;
+  MakeMapRoom(extents.size() + 1);
+  maps_[ino] = extents;
+  kept_extents_ += extents.size() + 1;
+}
+
+void OpenVolume::NoteTooLong(uint64_t ino) {
+  if (too_long_.contains(ino)) return;
+  MakeMapRoom(1);
+  too_long_.insert(ino);
+  ++kept_extents_;
+}
+
+void OpenVolume::MakeMapRoom(size_t more) {
+  if (kept_extents_ + more <= kMaxKeptExtents) return;
+  maps_.clear();
+  too_long_.clear();
+  kept_extents_ = 0;
+}
+
+Result<std::vector<guest::FileExtent>> OpenVolume::MapFile(uint64_t ino) {
+  auto kept = [&]() -> std::optional<std::vector<guest::FileExtent>> {
+    std::lock_guard cached(cache_mu_);
+    auto it = maps_.find(ino);
+    if (it == maps_.end()) return std::nullopt;
+    return it->second;
+  };
+  if (auto extents = kept()) return std::move(*extents);
+  std::vector<uint64_t> batch{ino};
+  {
+    std::lock_guard cached(cache_mu_);
+    std::vector<uint64_t> siblings = UnmappedSiblings(ino);
+    batch.insert(batch.end(), siblings.begin(), siblings.end());
+  }
+  std::lock_guard lock(mu);
+  // An earlier open's batch may have mapped it while we waited for the helper.
+  if (auto extents = kept()) return std::move(*extents);
+  std::vector<guest::FileMap> maps;
+  if (batch.size() > 1) maps = fs->MapFiles(batch, kMaxSiblingExtents);
+  {
+    std::lock_guard cached(cache_mu_);
+    for (const guest::FileMap& m : maps) {
+      if (m.status.ok()) KeepMap(m.ino, m.extents);
+      if (m.status.code() == Status::Code::kTooLarge) NoteTooLong(m.ino);
+    }
+  }
+  // The file itself: its map, its own error, or (alone, too fragmented for a batch, or a
+  // helper that stopped early) one call of its own.
+  if (!maps.empty() && maps.front().ino == ino &&
+      maps.front().status.code() != Status::Code::kTooLarge) {
+    RPFS_RETURN_IF_ERROR(maps.front().status);
+    return std::move(maps.front().extents);
+  }
+  RPFS_ASSIGN_OR_RETURN(std::vector<guest::FileExtent> extents, fs->MapFile(ino));
+  std::lock_guard cached(cache_mu_);
+  KeepMap(ino, extents);
+  return extents;
 }
 
 Result<OpenVolume::Listing> OpenVolume::ListKept(uint64_t dir) {

@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -75,6 +76,13 @@ struct OpenVolume {
   // helper died or timed out) fails the listing. Hands the subdirectories to the prefetcher.
   Result<Listing> ListDir(uint64_t dir);
 
+  // fs->MapFile of regular file `ino`, from what was kept when it can. On a miss, the
+  // regular files listed beside it (in the kept listing it was last seen in) whose maps are
+  // not kept are mapped in the same helper round trip and kept: a walk that opens one file
+  // of a directory opens the others next (`tar`, `cp -r`, `rsync`), each open then needing
+  // no round trip of its own.
+  Result<std::vector<guest::FileExtent>> MapFile(uint64_t ino);
+
   // The prefetcher's call: lists those of `dirs` not kept yet into what is kept, in one
   // helper round trip; how many it listed, and their subdirectories added to `subdirs`.
   size_t ListAhead(const std::vector<uint64_t>& dirs, std::vector<uint64_t>* subdirs);
@@ -99,6 +107,22 @@ struct OpenVolume {
   // Forgets everything when `more` entries would not fit. cache_mu_ held.
   void MakeRoom(size_t more);
   void Keep(uint64_t dir, const std::string& name, const guest::FileAttr& attr);  // cache_mu_
+  // Up to kMapBatch - 1 regular, non-empty files listed beside `ino` whose maps are not
+  // kept. cache_mu_ held.
+  std::vector<uint64_t> UnmappedSiblings(uint64_t ino);
+  // Keeps the map of `ino`, or only that it is too long to keep (a batch then does not ask
+  // for it again). cache_mu_ held.
+  void KeepMap(uint64_t ino, const std::vector<guest::FileExtent>& extents);
+  void NoteTooLong(uint64_t ino);  // cache_mu_
+  // Forgets every map when `more` would pass kMaxKeptExtents. cache_mu_ held.
+  void MakeMapRoom(size_t more);
+
+  // A sibling's map is asked for (and kept) only up to this many extents; a more
+  // fragmented file is mapped when it is opened. Bounds what maps_ holds: at most
+  // kMaxKeptExtents extents in all (2 MiB).
+  static constexpr uint64_t kMaxSiblingExtents = 64;
+  static constexpr size_t kMapBatch = 64;  // files mapped in one round trip (the helper's limit)
+  static constexpr size_t kMaxKeptExtents = 65536;
 
   DirPrefetcher* prefetcher_ = nullptr;  // set before sharing, then constant
   std::weak_ptr<OpenVolume> self_;
@@ -107,6 +131,10 @@ struct OpenVolume {
   std::map<std::pair<uint64_t, std::string>, uint64_t> names_;  // (dir, name) -> ino
   std::unordered_map<uint64_t, Listing> listings_;              // dir -> its entries
   size_t listed_entries_ = 0;                                   // in listings_
+  std::unordered_map<uint64_t, uint64_t> parents_;  // ino -> the kept listing it was seen in
+  std::unordered_map<uint64_t, std::vector<guest::FileExtent>> maps_;  // ino -> its extents
+  std::unordered_set<uint64_t> too_long_;  // files whose maps are longer than a batch keeps
+  size_t kept_extents_ = 0;                // in maps_, plus one per entry of both
 };
 
 class GuestVolumes {

@@ -254,8 +254,7 @@ class GuestNode final : public NodeKindOps {
     RPFS_ASSIGN_OR_RETURN(FileAttr a, vol->GetAttr(key.guest_ino));
     if (S_ISDIR(a.mode)) return Status::IsADirectory(key.volume + ": is a directory");
     if (!S_ISREG(a.mode)) return Status::NotSupported(key.volume + ": not a regular file");
-    std::lock_guard lock(vol->mu);
-    RPFS_ASSIGN_OR_RETURN(std::vector<guest::FileExtent> extents, vol->fs->MapFile(a.ino));
+    RPFS_ASSIGN_OR_RETURN(std::vector<guest::FileExtent> extents, vol->MapFile(a.ino));
     h->guest = std::make_shared<GuestFileReader>(vol, a.ino, a.size, std::move(extents));
     return Status::OK();
   }

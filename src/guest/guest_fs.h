@@ -64,6 +64,13 @@ struct DirListing {
   std::vector<DirEntry> entries;  // empty unless status is OK
 };
 
+// One file of GuestFs::MapFiles: its extents, or why it was not mapped.
+struct FileMap {
+  uint64_t ino = 0;
+  Status status;
+  std::vector<FileExtent> extents;  // empty unless status is OK
+};
+
 class GuestFs {
  public:
   virtual ~GuestFs() = default;
@@ -92,6 +99,28 @@ class GuestFs {
   virtual Result<std::string> ReadLink(uint64_t ino) = 0;
   // The extents of regular file `ino`, sorted, covering [0, size) without gaps.
   virtual Result<std::vector<FileExtent>> MapFile(uint64_t ino) = 0;
+  // MapFile of each of `inos`, in order, each with its own outcome: the helper answers them
+  // in one round trip (what an open that maps the files beside it wants). A file of more
+  // than `max_extents` extents is answered TooLarge without them (map it alone); an IOError
+  // of one stops the rest (the list is then shorter).
+  virtual std::vector<FileMap> MapFiles(const std::vector<uint64_t>& inos, uint64_t max_extents) {
+    std::vector<FileMap> out;
+    for (uint64_t ino : inos) {
+      Result<std::vector<FileExtent>> r = MapFile(ino);
+      FileMap& m = out.emplace_back();
+      m.ino = ino;
+      if (!r.ok()) {
+        m.status = r.status();
+        if (m.status.IsIOError()) break;
+      } else if (r->size() > max_extents) {
+        m.status = Status::TooLarge("file " + std::to_string(ino) + " has " +
+                                    std::to_string(r->size()) + " extents");
+      } else {
+        m.extents = std::move(r).value();
+      }
+    }
+    return out;
+  }
   // Reads up to out.size() bytes of file `ino` at `offset` (fewer only at its end).
   virtual Result<size_t> Read(uint64_t ino, uint64_t offset, std::span<std::byte> out) = 0;
   // Extended attributes as the guest has them (name -> value); empty when none or unsupported.

@@ -156,34 +156,46 @@ Result<std::vector<DirEntry>> HelperClient::ReadDir(uint64_t dir) {
   return CallFor<std::vector<DirEntry>>(CallOn(HelperOp::kReadDir, dir));
 }
 
-std::vector<DirListing> HelperClient::ReadDirs(const std::vector<uint64_t>& dirs) {
-  std::vector<DirListing> out;
-  for (size_t first = 0; first < dirs.size(); first += kMaxBatchDirs) {
-    HelperCall call;
-    call.op = HelperOp::kReadDirs;
-    size_t end = std::min(dirs.size(), first + kMaxBatchDirs);
-    call.inos.assign(dirs.begin() + static_cast<std::ptrdiff_t>(first),
-                     dirs.begin() + static_cast<std::ptrdiff_t>(end));
-    Result<std::vector<DirListing>> got = CallFor<std::vector<DirListing>>(call);
+namespace {
+uint64_t ItemIno(const DirListing& l) { return l.dir; }
+uint64_t ItemIno(const FileMap& m) { return m.ino; }
+}  // namespace
+
+template <typename Item, typename Sane>
+std::vector<Item> HelperClient::Batched(HelperCall call, const std::vector<uint64_t>& inos,
+                                        size_t batch, const char* what, const Sane& sane) {
+  std::vector<Item> out;
+  for (size_t first = 0; first < inos.size(); first += batch) {
+    size_t end = std::min(inos.size(), first + batch);
+    call.inos.assign(inos.begin() + static_cast<std::ptrdiff_t>(first),
+                     inos.begin() + static_cast<std::ptrdiff_t>(end));
+    Result<std::vector<Item>> got = CallFor<std::vector<Item>>(call);
     if (!got.ok()) {
-      out.push_back({dirs[first], got.status(), {}});
+      out.push_back({inos[first], got.status(), {}});
       return out;
     }
-    // The helper answers the directories asked, in order, possibly stopping early; anything
-    // else is a confused or hostile helper, and none of its answers is taken.
     bool matches = got->size() <= call.inos.size();
-    for (size_t i = 0; matches && i < got->size(); ++i) matches = (*got)[i].dir == call.inos[i];
+    for (size_t i = 0; matches && i < got->size(); ++i) {
+      matches = ItemIno((*got)[i]) == call.inos[i] && sane((*got)[i]);
+    }
     if (!matches) {
-      Status bad = Status::Corruption("a listing of directories not asked for");
+      Status bad = Status::Corruption(std::string("a ") + what + " not asked for");
       std::lock_guard lock(mu_);
-      out.push_back({dirs[first], process_ ? KillLocked(ChannelOutcome::kBadFrame, bad) : bad, {}});
+      out.push_back({inos[first], process_ ? KillLocked(ChannelOutcome::kBadFrame, bad) : bad, {}});
       return out;
     }
     bool short_reply = got->size() < call.inos.size();
-    for (DirListing& l : *got) out.push_back(std::move(l));
+    for (Item& item : *got) out.push_back(std::move(item));
     if (short_reply) return out;
   }
   return out;
+}
+
+std::vector<DirListing> HelperClient::ReadDirs(const std::vector<uint64_t>& dirs) {
+  HelperCall call;
+  call.op = HelperOp::kReadDirs;
+  return Batched<DirListing>(call, dirs, kMaxBatchDirs, "listing of directories",
+                             [](const DirListing&) { return true; });
 }
 
 Result<std::string> HelperClient::ReadLink(uint64_t ino) {
@@ -192,6 +204,16 @@ Result<std::string> HelperClient::ReadLink(uint64_t ino) {
 
 Result<std::vector<FileExtent>> HelperClient::MapFile(uint64_t ino) {
   return CallFor<std::vector<FileExtent>>(CallOn(HelperOp::kMapFile, ino));
+}
+
+std::vector<FileMap> HelperClient::MapFiles(const std::vector<uint64_t>& inos,
+                                            uint64_t max_extents) {
+  HelperCall call;
+  call.op = HelperOp::kMapFiles;
+  call.max_extents = std::min(max_extents, kMaxBatchExtents);
+  return Batched<FileMap>(call, inos, kMaxBatchFiles, "map of files", [&call](const FileMap& m) {
+    return m.extents.size() <= call.max_extents;
+  });
 }
 
 Result<Xattrs> HelperClient::ListXattrs(uint64_t ino) {

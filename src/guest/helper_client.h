@@ -53,6 +53,9 @@ class HelperClient final : public GuestFs {
   std::vector<DirListing> ReadDirs(const std::vector<uint64_t>& dirs) override;
   Result<std::string> ReadLink(uint64_t ino) override;
   Result<std::vector<FileExtent>> MapFile(uint64_t ino) override;
+  // One round trip per kMaxBatchFiles files (max_extents is capped at kMaxBatchExtents). A
+  // failed call ends the list with one entry carrying its error, as ReadDirs does.
+  std::vector<FileMap> MapFiles(const std::vector<uint64_t>& inos, uint64_t max_extents) override;
   Result<size_t> Read(uint64_t ino, uint64_t offset, std::span<std::byte> out) override;
   Result<std::vector<std::pair<std::string, std::string>>> ListXattrs(uint64_t ino) override;
 
@@ -67,6 +70,13 @@ class HelperClient final : public GuestFs {
   // another kind than T kills the helper.
   template <typename T>
   Result<T> CallFor(const HelperCall& call);
+  // `call` for each `batch` of `inos` in turn (call.inos set to the batch). The answers must
+  // be for the items asked (ItemIno), in order, possibly stopping early, and each `sane`:
+  // anything else is a confused or hostile helper, which is killed, and none of its answers
+  // is taken. A failed call ends the list with one entry carrying its error.
+  template <typename Item, typename Sane>
+  std::vector<Item> Batched(HelperCall call, const std::vector<uint64_t>& inos, size_t batch,
+                            const char* what, const Sane& sane);
   Status StartLocked();
   // Sends `call` and serves the helper's volume reads until its reply.
   Result<ReplyPayload> ExchangeLocked(const HelperCall& call);

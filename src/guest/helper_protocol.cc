@@ -104,6 +104,27 @@ Result<uint64_t> GetCount(Decoder& d, const char* what) {
 
 // ---- Calls --------------------------------------------------------------------------------
 
+void PutInos(Encoder& e, const std::vector<uint64_t>& inos) {
+  e.PutVarint(inos.size());
+  for (uint64_t ino : inos) e.PutVarint(ino);
+}
+
+// A batch call's inodes, at most `max` (else `too_many` with %s the count).
+Result<std::vector<uint64_t>> GetInos(Decoder& d, size_t max, const char* what,
+                                      const std::string& too_many) {
+  RPFS_ASSIGN_OR_RETURN(uint64_t n, GetCount(d, what));
+  if (n > max) {
+    std::string msg = too_many;
+    msg.replace(msg.find("%s"), 2, std::to_string(n));
+    return Bad(msg);
+  }
+  std::vector<uint64_t> inos(n);
+  for (uint64_t& ino : inos) {
+    RPFS_ASSIGN_OR_RETURN(ino, d.GetVarint());
+  }
+  return inos;
+}
+
 void PutCall(Encoder& e, const HelperCall& c) {
   e.PutU8(static_cast<uint8_t>(c.op));
   switch (c.op) {
@@ -124,8 +145,11 @@ void PutCall(Encoder& e, const HelperCall& c) {
     case HelperOp::kState:
       break;
     case HelperOp::kReadDirs:
-      e.PutVarint(c.inos.size());
-      for (uint64_t ino : c.inos) e.PutVarint(ino);
+      PutInos(e, c.inos);
+      break;
+    case HelperOp::kMapFiles:
+      PutInos(e, c.inos);
+      e.PutVarint(c.max_extents);
       break;
     default:
       e.PutVarint(c.ino);
@@ -138,7 +162,7 @@ Result<HelperCall> GetCall(Decoder& d) {
   RPFS_ASSIGN_OR_RETURN(uint8_t op, d.GetU8());
   c.op = static_cast<HelperOp>(op);
   if (op < static_cast<uint8_t>(HelperOp::kOpen) ||
-      op > static_cast<uint8_t>(HelperOp::kReadDirs)) {
+      op > static_cast<uint8_t>(HelperOp::kMapFiles)) {
     return Bad("unknown call " + std::to_string(op));
   }
   if (c.op == HelperOp::kOpen) {
@@ -151,11 +175,15 @@ Result<HelperCall> GetCall(Decoder& d) {
   }
   if (c.op == HelperOp::kState) return c;
   if (c.op == HelperOp::kReadDirs) {
-    RPFS_ASSIGN_OR_RETURN(uint64_t n, GetCount(d, "directory"));
-    if (n > kMaxBatchDirs) return Bad("a listing of " + std::to_string(n) + " directories");
-    c.inos.resize(n);
-    for (uint64_t& ino : c.inos) {
-      RPFS_ASSIGN_OR_RETURN(ino, d.GetVarint());
+    RPFS_ASSIGN_OR_RETURN(c.inos,
+                          GetInos(d, kMaxBatchDirs, "directory", "a listing of %s directories"));
+    return c;
+  }
+  if (c.op == HelperOp::kMapFiles) {
+    RPFS_ASSIGN_OR_RETURN(c.inos, GetInos(d, kMaxBatchFiles, "file", "a map of %s files"));
+    RPFS_ASSIGN_OR_RETURN(c.max_extents, d.GetVarint());
+    if (c.max_extents > kMaxBatchExtents) {
+      return Bad("a map of up to " + std::to_string(c.max_extents) + " extents a file");
     }
     return c;
   }
@@ -278,6 +306,34 @@ Result<std::vector<FileExtent>> GetExtents(Decoder& d) {
   return out;
 }
 
+void PutExtents(Encoder& e, const std::vector<FileExtent>& extents) {
+  e.PutVarint(extents.size());
+  for (const FileExtent& x : extents) {
+    e.PutVarint(x.file_offset);
+    e.PutVarint(x.length);
+    e.PutU8(static_cast<uint8_t>(x.kind));
+    e.PutVarint(x.volume_offset);
+  }
+}
+
+// A MapFiles reply. It is checked against its call by the client (HelperClient::MapFiles).
+Result<std::vector<FileMap>> GetFileMaps(Decoder& d) {
+  RPFS_ASSIGN_OR_RETURN(uint64_t n, GetCount(d, "file map"));
+  if (n > kMaxBatchFiles) return Bad("a reply of " + std::to_string(n) + " file maps");
+  std::vector<FileMap> out(n);
+  for (FileMap& m : out) {
+    RPFS_ASSIGN_OR_RETURN(m.ino, d.GetVarint());
+    RPFS_RETURN_IF_ERROR(GetStatus(d, &m.status));
+    if (m.status.ok()) {
+      RPFS_ASSIGN_OR_RETURN(m.extents, GetExtents(d));
+      if (m.extents.size() > kMaxBatchExtents) {
+        return Bad("a file map of " + std::to_string(m.extents.size()) + " extents");
+      }
+    }
+  }
+  return out;
+}
+
 Result<Xattrs> GetXattrs(Decoder& d) {
   RPFS_ASSIGN_OR_RETURN(uint64_t n, GetCount(d, "xattr"));
   Xattrs out;
@@ -301,21 +357,21 @@ struct PayloadEncoder {
   void operator()(const FileAttr& a) { PutAttr(e, a); }
   void operator()(const std::vector<DirEntry>& entries) { PutEntries(e, entries); }
   void operator()(const std::string& s) { e.PutString(s); }
-  void operator()(const std::vector<FileExtent>& extents) {
-    e.PutVarint(extents.size());
-    for (const FileExtent& x : extents) {
-      e.PutVarint(x.file_offset);
-      e.PutVarint(x.length);
-      e.PutU8(static_cast<uint8_t>(x.kind));
-      e.PutVarint(x.volume_offset);
-    }
-  }
+  void operator()(const std::vector<FileExtent>& extents) { PutExtents(e, extents); }
   void operator()(const FileBytes& b) { e.PutString(b.bytes); }
   void operator()(const Xattrs& xattrs) {
     e.PutVarint(xattrs.size());
     for (const auto& [name, value] : xattrs) {
       e.PutString(name);
       e.PutString(value);
+    }
+  }
+  void operator()(const std::vector<FileMap>& maps) {
+    e.PutVarint(maps.size());
+    for (const FileMap& m : maps) {
+      e.PutVarint(m.ino);
+      PutStatus(e, m.status);
+      if (m.status.ok()) PutExtents(e, m.extents);
     }
   }
   void operator()(const std::vector<DirListing>& listings) {
@@ -368,6 +424,10 @@ Result<ReplyPayload> GetPayload(Decoder& d, bool ok) {
     case 8: {
       RPFS_ASSIGN_OR_RETURN(auto listings, GetListings(d));
       return ReplyPayload{std::move(listings)};
+    }
+    case 9: {
+      RPFS_ASSIGN_OR_RETURN(auto maps, GetFileMaps(d));
+      return ReplyPayload{std::move(maps)};
     }
   }
   return Bad("unknown reply payload " + std::to_string(tag));
@@ -457,6 +517,8 @@ const char* HelperOpName(HelperOp op) {
       return "state";
     case HelperOp::kReadDirs:
       return "readdirs";
+    case HelperOp::kMapFiles:
+      return "mapfiles";
   }
   return "unknown";
 }

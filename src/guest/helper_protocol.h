@@ -38,6 +38,9 @@ inline constexpr uint64_t kMaxVolumeReadBytes = 4u << 20;
 inline constexpr uint64_t kMaxFileReadBytes = 4u << 20;
 // One ReadDirs call lists at most this many directories.
 inline constexpr size_t kMaxBatchDirs = 64;
+// One MapFiles call maps at most this many files, of at most kMaxBatchExtents extents each.
+inline constexpr size_t kMaxBatchFiles = 64;
+inline constexpr uint64_t kMaxBatchExtents = 1024;
 
 enum class HelperOp : uint8_t {
   kOpen = 1,
@@ -50,6 +53,7 @@ enum class HelperOp : uint8_t {
   kListXattrs,
   kState,
   kReadDirs,  // several directories in one round trip (GuestFs::ReadDirs)
+  kMapFiles,  // several files' extents in one round trip (GuestFs::MapFiles)
 };
 const char* HelperOpName(HelperOp op);
 
@@ -62,7 +66,9 @@ struct HelperCall {
   uint64_t length = 0;                // Read, at most kMaxFileReadBytes
   FsType fs_type = FsType::kUnknown;  // Open
   uint64_t volume_size = 0;           // Open
-  std::vector<uint64_t> inos;         // ReadDirs: the directories, at most kMaxBatchDirs
+  std::vector<uint64_t> inos;         // ReadDirs: the directories, at most kMaxBatchDirs;
+                                      // MapFiles: the files, at most kMaxBatchFiles
+  uint64_t max_extents = 0;           // MapFiles, at most kMaxBatchExtents
 };
 
 // helper -> daemon, while the helper serves a call: "send me these bytes of the volume".
@@ -89,9 +95,9 @@ struct FileBytes {
   std::string bytes;
 };
 using Xattrs = std::vector<std::pair<std::string, std::string>>;
-using ReplyPayload =
-    std::variant<std::monostate, OpenedFs, FileAttr, std::vector<DirEntry>, std::string,
-                 std::vector<FileExtent>, FileBytes, Xattrs, std::vector<DirListing>>;
+using ReplyPayload = std::variant<std::monostate, OpenedFs, FileAttr, std::vector<DirEntry>,
+                                  std::string, std::vector<FileExtent>, FileBytes, Xattrs,
+                                  std::vector<DirListing>, std::vector<FileMap>>;
 
 // helper -> daemon: the end of a call. `payload` is std::monostate when status is not OK.
 struct HelperReply {

@@ -156,6 +156,8 @@ HelperReply Serve(GuestFs& fs, const HelperCall& call) {
       }
       return HelperReply{Status::OK(), ReplyPayload{std::move(out)}};
     }
+    case HelperOp::kMapFiles:
+      return HelperReply{Status::OK(), ReplyPayload{fs.MapFiles(call.inos, call.max_extents)}};
     case HelperOp::kRead: {
       std::string bytes(call.length, '\0');
       Result<size_t> n = fs.Read(call.ino, call.offset, std::as_writable_bytes(std::span(bytes)));

@@ -42,6 +42,18 @@ class GuestFilesTest : public RepoTest {
     ASSERT_EQ(RunCommand({"mkdir", "-p", src + "/etc", src + "/d/e/f", src + "/private"}).exit_code,
               0);
     WriteFile(src + "/etc/nginx.conf", "server { listen 80; }\n");
+    WriteFile(src + "/etc/hosts", "127.0.0.1 localhost\n");
+    WriteFile(src + "/etc/empty", "");
+    {
+      // 100 blocks of data with a hole after each: 200 extents, more than a batch maps.
+      std::ofstream sparse(src + "/etc/sparse", std::ios::binary);
+      for (int k = 0; k < 100; ++k) {
+        sparse.seekp(k * 8192);
+        sparse << std::string(4096, static_cast<char>('a' + k % 26));
+      }
+      sparse.seekp(100 * 8192 - 1);
+      sparse.put('\n');
+    }
     big_ = std::string(1 << 20, '\0');
     for (size_t i = 0; i < big_.size(); ++i) big_[i] = static_cast<char>((i * 7919) >> 3);
     WriteFile(src + "/d/big", big_);
@@ -215,6 +227,11 @@ class CountingFs final : public guest::GuestFs {
   Result<std::vector<guest::FileExtent>> MapFile(uint64_t ino) override {
     return Count(), inner_->MapFile(ino);
   }
+  // One call however many files (the helper's is one round trip).
+  std::vector<guest::FileMap> MapFiles(const std::vector<uint64_t>& inos,
+                                       uint64_t max_extents) override {
+    return Count(), inner_->MapFiles(inos, max_extents);
+  }
   Result<size_t> Read(uint64_t ino, uint64_t offset, std::span<std::byte> out) override {
     return Count(), inner_->Read(ino, offset, out);
   }
@@ -228,18 +245,36 @@ class CountingFs final : public guest::GuestFs {
   std::atomic<int>* calls_;
 };
 
+// Volumes opened by the real helper, every call of theirs counted in `*calls`.
+fs::GuestOpener CountingHelper(std::atomic<int>* calls) {
+  return [calls](guest::FsType type,
+                 guest::SourcePtr volume) -> Result<std::unique_ptr<guest::GuestFs>> {
+    guest::HelperOptions o{{RpfsBinary(), "__guest-helper"}, std::chrono::seconds(30)};
+    RPFS_ASSIGN_OR_RETURN(auto fs, guest::StartGuestHelper(std::move(o), type, std::move(volume)));
+    return std::unique_ptr<guest::GuestFs>(std::make_unique<CountingFs>(std::move(fs), calls));
+  };
+}
+
+uint64_t RootOf(fs::OpenVolume& vol) {
+  std::lock_guard lock(vol.mu);
+  return vol.fs->RootIno();
+}
+
+uint64_t ChildIno(const fs::OpenVolume::Listing& listing, const std::string& name) {
+  for (const auto& [n, attr] : listing) {
+    if (n == name) return attr.ino;
+  }
+  ADD_FAILURE() << "no " << name;
+  return 0;
+}
+
 // A listing is one helper call; after it, the kernel's lookup, getattr and getxattr of each
 // entry are answered without another (the volume never changes); a name never listed still is
 // asked.
 TEST_F(GuestFilesTest, AListedDirectoryAnswersLookupsWithoutTheHelper) {
   static std::atomic<int> calls{0};
-  fs::GuestOpener counting =
-      [](guest::FsType type, guest::SourcePtr volume) -> Result<std::unique_ptr<guest::GuestFs>> {
-    guest::HelperOptions o{{RpfsBinary(), "__guest-helper"}, std::chrono::seconds(30)};
-    RPFS_ASSIGN_OR_RETURN(auto fs, guest::StartGuestHelper(std::move(o), type, std::move(volume)));
-    return std::unique_ptr<guest::GuestFs>(std::make_unique<CountingFs>(std::move(fs), &calls));
-  };
-  fs_ = std::make_unique<fs::Filesystem>(repo_.get(), fs::MountAccess::OfThisProcess(), counting);
+  fs_ = std::make_unique<fs::Filesystem>(repo_.get(), fs::MountAccess::OfThisProcess(),
+                                         CountingHelper(&calls));
   fs::Attr etc = Walk("rp", {"vda1", "etc"});
   calls = 0;
   ASSERT_OK(fs_->ReadDir(etc.ino));
@@ -254,36 +289,85 @@ TEST_F(GuestFilesTest, AListedDirectoryAnswersLookupsWithoutTheHelper) {
   EXPECT_EQ(calls, 1);
 }
 
+// Opening a file of a listed directory maps the regular files beside it in the same helper
+// call, and opening those then asks the helper nothing. An empty file is not asked for; a
+// file of more extents than a batch keeps is mapped when it is opened, on its own.
+TEST_F(GuestFilesTest, OpeningAFileMapsTheFilesBesideItInTheSameCall) {
+  static std::atomic<int> calls{0};
+  fs::GuestVolumes volumes(repo_.get(), CountingHelper(&calls));
+  auto rp = repo_->GetRp("vm", "rp");
+  ASSERT_OK(rp);
+  auto vol = volumes.Open("vm", rp->id, "vda1");
+  ASSERT_OK(vol);
+  const uint64_t root = RootOf(**vol);
+  auto top = (*vol)->ListDir(root);
+  ASSERT_OK(top);
+  auto etc = (*vol)->ListDir(ChildIno(*top, "etc"));
+  ASSERT_OK(etc);
+  // What the helper says of each file alone, to compare with.
+  auto alone = [&](uint64_t ino) {
+    std::lock_guard lock((*vol)->mu);
+    auto r = (*vol)->fs->MapFile(ino);
+    EXPECT_OK(r);
+    return r.ok() ? r->size() : 0;
+  };
+  const uint64_t conf = ChildIno(*etc, "nginx.conf"), hosts = ChildIno(*etc, "hosts"),
+                 empty = ChildIno(*etc, "empty"), sparse = ChildIno(*etc, "sparse");
+  const size_t hosts_extents = alone(hosts), sparse_extents = alone(sparse);
+  ASSERT_GT(sparse_extents, 64u);
+
+  calls = 0;
+  auto first = (*vol)->MapFile(conf);
+  ASSERT_OK(first);
+  EXPECT_EQ(calls, 1) << "nginx.conf, hosts and sparse in one call";
+  auto second = (*vol)->MapFile(hosts);
+  ASSERT_OK(second);
+  EXPECT_EQ(second->size(), hosts_extents);
+  EXPECT_EQ(calls, 1) << "hosts was mapped with nginx.conf";
+  ASSERT_OK((*vol)->MapFile(conf));
+  EXPECT_EQ(calls, 1) << "a file opened twice is mapped once";
+  auto long_one = (*vol)->MapFile(sparse);
+  ASSERT_OK(long_one);
+  EXPECT_EQ(long_one->size(), sparse_extents);
+  EXPECT_EQ(calls, 2) << "sparse is too long to keep: mapped on its own";
+  ASSERT_OK((*vol)->MapFile(empty));
+  EXPECT_EQ(calls, 3) << "an empty file is mapped when opened, alone (sparse is known long)";
+
+  // Opened first, a file too long for a batch is still mapped whole.
+  auto rp2 = repo_->GetRp("vm", "rp2");
+  ASSERT_OK(rp2);
+  auto vol2 = volumes.Open("vm", rp2->id, "vda1");
+  ASSERT_OK(vol2);
+  ASSERT_OK((*vol2)->ListDir(root));
+  ASSERT_OK((*vol2)->ListDir(ChildIno(*top, "etc")));
+  calls = 0;
+  auto whole = (*vol2)->MapFile(sparse);
+  ASSERT_OK(whole);
+  EXPECT_EQ(whole->size(), sparse_extents);
+  EXPECT_EQ(calls, 2) << "the batch, then sparse alone";
+  ASSERT_OK((*vol2)->MapFile(hosts));
+  EXPECT_EQ(calls, 2) << "hosts came with the batch";
+
+  // And through the mount's own volumes, every byte of the files reads as written.
+  EXPECT_EQ(ReadWhole(Walk("rp", {"vda1", "etc", "hosts"}).ino), "127.0.0.1 localhost\n");
+  std::string sparse_bytes = ReadWhole(Walk("rp", {"vda1", "etc", "sparse"}).ino);
+  ASSERT_EQ(sparse_bytes.size(), 100u * 8192);
+  EXPECT_EQ(sparse_bytes.substr(8192, 4096), std::string(4096, 'b'));
+  EXPECT_EQ(sparse_bytes.substr(8192 + 4096, 4096), std::string(4096, '\0'));
+}
+
 // With the mount's prefetcher, listing a directory has its subdirectories listed ahead, two
 // levels deep, one helper call per level; a walk then finds them listed, and what it lists
 // has the next level listed in turn.
 TEST_F(GuestFilesTest, AListingHasItsSubdirectoriesListedAheadInOneCallPerLevel) {
   static std::atomic<int> calls{0};
-  fs::GuestVolumes volumes(
-      repo_.get(),
-      [](guest::FsType type, guest::SourcePtr volume) -> Result<std::unique_ptr<guest::GuestFs>> {
-        guest::HelperOptions o{{RpfsBinary(), "__guest-helper"}, std::chrono::seconds(30)};
-        RPFS_ASSIGN_OR_RETURN(auto fs,
-                              guest::StartGuestHelper(std::move(o), type, std::move(volume)));
-        return std::unique_ptr<guest::GuestFs>(std::make_unique<CountingFs>(std::move(fs), &calls));
-      });
+  fs::GuestVolumes volumes(repo_.get(), CountingHelper(&calls));
   volumes.PrefetchDirectories();
   auto rp = repo_->GetRp("vm", "rp");
   ASSERT_OK(rp);
   auto vol = volumes.Open("vm", rp->id, "vda1");
   ASSERT_OK(vol);
-  uint64_t root;
-  {
-    std::lock_guard lock((*vol)->mu);
-    root = (*vol)->fs->RootIno();
-  }
-  auto child = [](const fs::OpenVolume::Listing& listing, const std::string& name) {
-    for (const auto& [n, attr] : listing) {
-      if (n == name) return attr.ino;
-    }
-    ADD_FAILURE() << "no " << name;
-    return uint64_t{0};
-  };
+  const uint64_t root = RootOf(**vol);
   calls = 0;
   auto top = (*vol)->ListDir(root);
   ASSERT_OK(top);
@@ -293,14 +377,14 @@ TEST_F(GuestFilesTest, AListingHasItsSubdirectoriesListedAheadInOneCallPerLevel)
   EXPECT_EQ(volumes.prefetcher()->listed(), 5u);
 
   calls = 0;
-  auto d = (*vol)->ListDir(child(*top, "d"));
+  auto d = (*vol)->ListDir(ChildIno(*top, "d"));
   ASSERT_OK(d);
-  auto e = (*vol)->ListDir(child(*d, "e"));
+  auto e = (*vol)->ListDir(ChildIno(*d, "e"));
   ASSERT_OK(e);
   volumes.prefetcher()->WaitIdle();
   // d and e were listed ahead: the one call is the prefetcher's, for f below e.
   EXPECT_EQ(calls, 1);
-  ASSERT_OK((*vol)->ListDir(child(*e, "f")));
+  ASSERT_OK((*vol)->ListDir(ChildIno(*e, "f")));
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(volumes.prefetcher()->listed(), 6u);
 }

@@ -4,6 +4,7 @@
 // misbehave on one call, chosen by argv:
 //   --misbehave=<what>:<op>   what: crash | hang | open-file | exit-mid-reply | garbage
 //                             op: getattr, lookup, readdir, readlink, mapfile, read, listxattrs
+//   --misbehave=other-files:mapfiles   a MapFiles answer for files that were not asked for
 //   --no-sandbox              skip EnterSandbox (the control case of the sandbox tests)
 //
 // The tree: root (2) holds hello.txt (12: volume bytes [0, 5)), big (13: the whole volume),
@@ -79,6 +80,12 @@ class FakeFs final : public GuestFs {
     return std::vector<FileExtent>{{0, 4096, FileExtent::Kind::kVolume, 0},
                                    {4096, 4096, FileExtent::Kind::kZero, 0},
                                    {8192, volume_->size() - 8192, FileExtent::Kind::kInline, 0}};
+  }
+  std::vector<FileMap> MapFiles(const std::vector<uint64_t>& inos, uint64_t max_extents) override {
+    if (misbehave_.what == "other-files" && misbehave_.op == "mapfiles") {
+      return {{inos.front() + 1, Status::OK(), {{0, 5, FileExtent::Kind::kVolume, 0}}}};
+    }
+    return GuestFs::MapFiles(inos, max_extents);
   }
   Result<size_t> Read(uint64_t ino, uint64_t offset, std::span<std::byte> out) override {
     Act("read");

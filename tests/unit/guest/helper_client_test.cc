@@ -170,6 +170,51 @@ TEST(HelperClientTest, ReadDirsOfADyingHelperIsOneIOError) {
   ExpectNoChildren();
 }
 
+// Several files' extents in one call: each with its own outcome, in the order asked; a file
+// of more extents than asked for comes back TooLarge, without them.
+TEST(HelperClientTest, MapFilesMapsEachFileWithItsOwnOutcome) {
+  auto c = StartOk(FakeHelper());
+  ASSERT_NE(c, nullptr);
+  std::vector<FileMap> maps = c->MapFiles({12, 13, 15}, 8);
+  ASSERT_EQ(maps.size(), 3u);
+  EXPECT_EQ(maps[0].ino, 12u);
+  ASSERT_OK(maps[0].status);
+  ASSERT_EQ(maps[0].extents.size(), 1u);
+  EXPECT_EQ(maps[0].extents[0].length, 5u);
+  ASSERT_OK(maps[1].status);
+  EXPECT_EQ(maps[1].extents.size(), 3u);
+  EXPECT_TRUE(maps[2].status.IsInvalidArgument());
+  EXPECT_EQ(maps[2].status.message(), "fake: inode 15 is not a file");
+
+  maps = c->MapFiles({13}, 2);
+  ASSERT_EQ(maps.size(), 1u);
+  EXPECT_EQ(maps[0].status.code(), Status::Code::kTooLarge);
+  EXPECT_TRUE(maps[0].extents.empty());
+
+  std::vector<uint64_t> many(kMaxBatchFiles + 3, 12);
+  maps = c->MapFiles(many, 8);
+  ASSERT_EQ(maps.size(), many.size());
+  for (const FileMap& m : maps) EXPECT_EQ(m.extents.size(), 1u);
+}
+
+// A helper answering for files it was not asked about is not believed: none of its answer
+// is taken, the call fails (an I/O error naming why, as for any bad frame) and that helper
+// is gone; the next call starts a new one.
+TEST(HelperClientTest, MapFilesOfFilesNotAskedForIsRefused) {
+  auto c = StartOk(FakeHelper({"--misbehave=other-files:mapfiles"}));
+  ASSERT_NE(c, nullptr);
+  std::vector<FileMap> maps = c->MapFiles({12, 13}, 8);
+  ASSERT_EQ(maps.size(), 1u);
+  EXPECT_EQ(maps[0].ino, 12u);
+  EXPECT_TRUE(maps[0].extents.empty());
+  EXPECT_EQ(maps[0].status.ToString(),
+            "IOError: guest helper for vda1 sent a bad frame (a map of files not asked for), "
+            "killed it");
+  EXPECT_OK(c->MapFile(12).status());
+  c.reset();
+  ExpectNoChildren();
+}
+
 TEST(HelperClientTest, OpenErrorIsReturnedAndTheHelperReaped) {
   auto c = HelperClient::Start(FakeHelper(), FsType::kNtfs, MemorySource("x", "vdb"));
   EXPECT_EQ(c.status().code(), Status::Code::kNotSupported);

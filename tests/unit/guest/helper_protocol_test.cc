@@ -55,11 +55,20 @@ std::vector<HelperMessage> Samples() {
   std::vector<DirListing> listings = {{2, Status::OK(), entries},
                                       {15, Status::NotADirectory("ino 15 is a file"), {}},
                                       {16, Status::OK(), {}}};
+  HelperCall files;
+  files.op = HelperOp::kMapFiles;
+  files.inos = {12, 1ull << 40};
+  files.max_extents = kMaxBatchExtents;
+  std::vector<FileMap> maps = {{12, Status::OK(), extents},
+                               {13, Status::TooLarge("file 13 has 2000 extents"), {}},
+                               {14, Status::OK(), {}}};
   return {open,
           lookup,
           read,
           dirs,
           HelperReply{Status::OK(), listings},
+          files,
+          HelperReply{Status::OK(), maps},
           VolumeReadRequest{123, kMaxVolumeReadBytes},
           VolumeData{Status::OK(), std::string("\0bytes", 6)},
           VolumeData{Status::IOError("vda: read failed", 5), ""},
@@ -87,6 +96,16 @@ TEST(HelperProtocolTest, EveryMessageRoundTrips) {
   EXPECT_EQ(listings[1].status.message(), "ino 15 is a file");
   EXPECT_EQ(std::get<HelperCall>(RoundTrip(Samples()[3])).inos,
             (std::vector<uint64_t>{2, 1ull << 40, 15}));
+  auto mapped = std::get<HelperReply>(RoundTrip(Samples()[6]));
+  const auto& maps = std::get<std::vector<FileMap>>(mapped.payload);
+  ASSERT_EQ(maps.size(), 3u);
+  EXPECT_EQ(maps[0].extents.size(), 2u);
+  EXPECT_EQ(maps[0].extents[0].volume_offset, 1u << 20);
+  EXPECT_EQ(maps[1].status.code(), Status::Code::kTooLarge);
+  EXPECT_EQ(maps[1].status.message(), "file 13 has 2000 extents");
+  auto files = std::get<HelperCall>(RoundTrip(Samples()[5]));
+  EXPECT_EQ(files.inos, (std::vector<uint64_t>{12, 1ull << 40}));
+  EXPECT_EQ(files.max_extents, kMaxBatchExtents);
   auto call = std::get<HelperCall>(RoundTrip(Samples()[0]));
   EXPECT_EQ(call.fs_type, FsType::kNtfs);
   EXPECT_EQ(call.volume_size, 1ull << 40);
@@ -115,7 +134,7 @@ TEST(HelperProtocolTest, OversizedFrameIsRefusedByItsHeader) {
 TEST(HelperProtocolTest, BadFieldsAreNamed) {
   auto message = [](std::string payload) { return DecodeMessage(payload).status().message(); };
   EXPECT_EQ(message("\x09"), "guest helper frame: unknown message type 9");
-  EXPECT_EQ(message("\x01\x0b"), "guest helper frame: unknown call 11");
+  EXPECT_EQ(message("\x01\x0c"), "guest helper frame: unknown call 12");
   // A listing of more directories than one call may ask, as a call and as a reply.
   HelperCall many;
   many.op = HelperOp::kReadDirs;
@@ -126,6 +145,22 @@ TEST(HelperProtocolTest, BadFieldsAreNamed) {
   HelperReply bad_inside{Status::OK(),
                          std::vector<DirListing>{{2, Status::OK(), {{"..", 1, 0, std::nullopt}}}}};
   EXPECT_EQ(message(Payload(bad_inside)), "guest helper frame: directory entry 0 has a bad name");
+  // The same for maps of files, and for maps longer than a batch may carry.
+  HelperCall many_files;
+  many_files.op = HelperOp::kMapFiles;
+  many_files.inos.assign(kMaxBatchFiles + 1, 12);
+  EXPECT_EQ(message(Payload(many_files)), "guest helper frame: a map of 65 files");
+  HelperCall long_maps;
+  long_maps.op = HelperOp::kMapFiles;
+  long_maps.inos = {12};
+  long_maps.max_extents = kMaxBatchExtents + 1;
+  EXPECT_EQ(message(Payload(long_maps)), "guest helper frame: a map of up to 1025 extents a file");
+  HelperReply too_many_maps{Status::OK(), std::vector<FileMap>(kMaxBatchFiles + 1)};
+  EXPECT_EQ(message(Payload(too_many_maps)), "guest helper frame: a reply of 65 file maps");
+  HelperReply long_map{
+      Status::OK(),
+      std::vector<FileMap>{{12, Status::OK(), std::vector<FileExtent>(kMaxBatchExtents + 1)}}};
+  EXPECT_EQ(message(Payload(long_map)), "guest helper frame: a file map of 1025 extents");
   EXPECT_EQ(message(std::string("\x01\x01\x20\x00\x00", 5)),
             "guest helper frame: unknown filesystem type 32");
   EXPECT_EQ(message(std::string("\x03\x00\x81\x80\x80\x02", 6)),
