@@ -123,9 +123,8 @@ class Store {
   virtual Result<std::optional<ObjectMeta>> GetObjectMeta(const ObjectId& id) const = 0;
   // The stored body (encoded chunk or page). NotFound or Corruption naming the object.
   virtual Result<std::string> GetObjectBody(const ObjectId& id) const = 0;
-  // The stored body of chunk `digest` for the read path: like GetObjectBody without the
-  // store's own record checksum. Only for a caller that decodes it (the chunk codec checks
-  // the content's XXH3); `verify` and GC use GetObjectBody.
+  // The stored body of chunk `digest` for the read path (the chunk codec then checks the
+  // content's XXH3). Every RocksDB checksum is checked, as in GetObjectBody.
   virtual Result<std::string> GetChunkBodyForRead(const Digest& digest) const = 0;
 
   // --- mutations (caller serialises) ---
