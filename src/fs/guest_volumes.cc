@@ -159,10 +159,14 @@ std::vector<uint64_t> OpenVolume::UnmappedSiblings(uint64_t ino) {
   if (parent == parents_.end()) return out;
   auto listing = listings_.find(parent->second);
   if (listing == listings_.end()) return out;
-  for (const auto& [name, attr] : listing->second) {
-    if (out.size() + 1 >= kMapBatch) break;
+  const Listing& entries = listing->second;
+  // From the file onwards (what a walk opens next), then from the top.
+  size_t at = 0;
+  while (at < entries.size() && entries[at].second.ino != ino) ++at;
+  for (size_t k = 0; k < entries.size() && out.size() + 1 < kMapBatch; ++k) {
+    const guest::FileAttr& attr = entries[(at + k) % entries.size()].second;
     if (!S_ISREG(attr.mode) || attr.size == 0 || attr.ino == ino || maps_.contains(attr.ino) ||
-        too_long_.contains(attr.ino) || std::find(out.begin(), out.end(), attr.ino) != out.end()) {
+        unbatched_.contains(attr.ino) || std::find(out.begin(), out.end(), attr.ino) != out.end()) {
       continue;
     }
     out.push_back(attr.ino);
@@ -171,24 +175,24 @@ std::vector<uint64_t> OpenVolume::UnmappedSiblings(uint64_t ino) {
 }
 
 void OpenVolume::KeepMap(uint64_t ino, const std::vector<guest::FileExtent>& extents) {
-  if (extents.size() > kMaxSiblingExtents) return NoteTooLong(ino);
+  if (extents.size() > kMaxSiblingExtents) return NoteUnbatched(ino);
   if (maps_.contains(ino)) return;
   MakeMapRoom(extents.size() + 1);
   maps_[ino] = extents;
   kept_extents_ += extents.size() + 1;
 }
 
-void OpenVolume::NoteTooLong(uint64_t ino) {
-  if (too_long_.contains(ino)) return;
+void OpenVolume::NoteUnbatched(uint64_t ino) {
+  if (unbatched_.contains(ino)) return;
   MakeMapRoom(1);
-  too_long_.insert(ino);
+  unbatched_.insert(ino);
   ++kept_extents_;
 }
 
 void OpenVolume::MakeMapRoom(size_t more) {
   if (kept_extents_ + more <= kMaxKeptExtents) return;
   maps_.clear();
-  too_long_.clear();
+  unbatched_.clear();
   kept_extents_ = 0;
 }
 
@@ -203,8 +207,11 @@ Result<std::vector<guest::FileExtent>> OpenVolume::MapFile(uint64_t ino) {
   std::vector<uint64_t> batch{ino};
   {
     std::lock_guard cached(cache_mu_);
-    std::vector<uint64_t> siblings = UnmappedSiblings(ino);
-    batch.insert(batch.end(), siblings.begin(), siblings.end());
+    // A file known to be long (or to have been in a batch that failed) goes alone.
+    if (!unbatched_.contains(ino)) {
+      std::vector<uint64_t> siblings = UnmappedSiblings(ino);
+      batch.insert(batch.end(), siblings.begin(), siblings.end());
+    }
   }
   std::lock_guard lock(mu);
   // An earlier open's batch may have mapped it while we waited for the helper.
@@ -215,12 +222,18 @@ Result<std::vector<guest::FileExtent>> OpenVolume::MapFile(uint64_t ino) {
     std::lock_guard cached(cache_mu_);
     for (const guest::FileMap& m : maps) {
       if (m.status.ok()) KeepMap(m.ino, m.extents);
-      if (m.status.code() == Status::Code::kTooLarge) NoteTooLong(m.ino);
+      if (m.status.code() == Status::Code::kTooLarge) NoteUnbatched(m.ino);
+    }
+    // The batch is a guess made for the files beside this one: when it failed as a whole
+    // (a helper that died, hung or lied, maybe over one of them), none of those files is
+    // batched again, and this one is asked for alone below, from a new helper.
+    if (!maps.empty() && maps.back().status.IsIOError()) {
+      for (uint64_t other : batch) NoteUnbatched(other);
     }
   }
-  // The file itself: its map, its own error, or (alone, too fragmented for a batch, or a
-  // helper that stopped early) one call of its own.
-  if (!maps.empty() && maps.front().ino == ino &&
+  // The file itself: its own map or its own error from a batch that answered; otherwise
+  // (alone, too fragmented for a batch, a batch that failed or stopped early) one call.
+  if (!maps.empty() && maps.front().ino == ino && !maps.front().status.IsIOError() &&
       maps.front().status.code() != Status::Code::kTooLarge) {
     RPFS_RETURN_IF_ERROR(maps.front().status);
     return std::move(maps.front().extents);

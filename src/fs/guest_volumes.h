@@ -113,7 +113,8 @@ struct OpenVolume {
   // Keeps the map of `ino`, or only that it is too long to keep (a batch then does not ask
   // for it again). cache_mu_ held.
   void KeepMap(uint64_t ino, const std::vector<guest::FileExtent>& extents);
-  void NoteTooLong(uint64_t ino);  // cache_mu_
+  // `ino` is never put in a batch again (its map is long, or a batch holding it failed).
+  void NoteUnbatched(uint64_t ino);  // cache_mu_
   // Forgets every map when `more` would pass kMaxKeptExtents. cache_mu_ held.
   void MakeMapRoom(size_t more);
 
@@ -133,8 +134,8 @@ struct OpenVolume {
   size_t listed_entries_ = 0;                                   // in listings_
   std::unordered_map<uint64_t, uint64_t> parents_;  // ino -> the kept listing it was seen in
   std::unordered_map<uint64_t, std::vector<guest::FileExtent>> maps_;  // ino -> its extents
-  std::unordered_set<uint64_t> too_long_;  // files whose maps are longer than a batch keeps
-  size_t kept_extents_ = 0;                // in maps_, plus one per entry of both
+  std::unordered_set<uint64_t> unbatched_;  // files mapped only alone (see NoteUnbatched)
+  size_t kept_extents_ = 0;                 // in maps_, plus one per entry of both
 };
 
 class GuestVolumes {

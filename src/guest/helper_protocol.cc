@@ -109,15 +109,11 @@ void PutInos(Encoder& e, const std::vector<uint64_t>& inos) {
   for (uint64_t ino : inos) e.PutVarint(ino);
 }
 
-// A batch call's inodes, at most `max` (else `too_many` with %s the count).
-Result<std::vector<uint64_t>> GetInos(Decoder& d, size_t max, const char* what,
-                                      const std::string& too_many) {
+// A batch call's inodes, at most `max` (else "<call> <n> <plural>").
+Result<std::vector<uint64_t>> GetInos(Decoder& d, size_t max, const char* what, const char* call,
+                                      const char* plural) {
   RPFS_ASSIGN_OR_RETURN(uint64_t n, GetCount(d, what));
-  if (n > max) {
-    std::string msg = too_many;
-    msg.replace(msg.find("%s"), 2, std::to_string(n));
-    return Bad(msg);
-  }
+  if (n > max) return Bad(std::string(call) + " " + std::to_string(n) + " " + plural);
   std::vector<uint64_t> inos(n);
   for (uint64_t& ino : inos) {
     RPFS_ASSIGN_OR_RETURN(ino, d.GetVarint());
@@ -176,11 +172,11 @@ Result<HelperCall> GetCall(Decoder& d) {
   if (c.op == HelperOp::kState) return c;
   if (c.op == HelperOp::kReadDirs) {
     RPFS_ASSIGN_OR_RETURN(c.inos,
-                          GetInos(d, kMaxBatchDirs, "directory", "a listing of %s directories"));
+                          GetInos(d, kMaxBatchDirs, "directory", "a listing of", "directories"));
     return c;
   }
   if (c.op == HelperOp::kMapFiles) {
-    RPFS_ASSIGN_OR_RETURN(c.inos, GetInos(d, kMaxBatchFiles, "file", "a map of %s files"));
+    RPFS_ASSIGN_OR_RETURN(c.inos, GetInos(d, kMaxBatchFiles, "file", "a map of", "files"));
     RPFS_ASSIGN_OR_RETURN(c.max_extents, d.GetVarint());
     if (c.max_extents > kMaxBatchExtents) {
       return Bad("a map of up to " + std::to_string(c.max_extents) + " extents a file");
@@ -290,8 +286,10 @@ Result<std::vector<DirListing>> GetListings(Decoder& d) {
   return out;
 }
 
-Result<std::vector<FileExtent>> GetExtents(Decoder& d) {
+// At most `max` extents: more is refused before any is decoded.
+Result<std::vector<FileExtent>> GetExtents(Decoder& d, uint64_t max = UINT64_MAX) {
   RPFS_ASSIGN_OR_RETURN(uint64_t n, GetCount(d, "extent"));
+  if (n > max) return Bad("a file map of " + std::to_string(n) + " extents");
   std::vector<FileExtent> out;
   out.reserve(Reservable(n));
   for (uint64_t i = 0; i < n; ++i) {
@@ -325,10 +323,7 @@ Result<std::vector<FileMap>> GetFileMaps(Decoder& d) {
     RPFS_ASSIGN_OR_RETURN(m.ino, d.GetVarint());
     RPFS_RETURN_IF_ERROR(GetStatus(d, &m.status));
     if (m.status.ok()) {
-      RPFS_ASSIGN_OR_RETURN(m.extents, GetExtents(d));
-      if (m.extents.size() > kMaxBatchExtents) {
-        return Bad("a file map of " + std::to_string(m.extents.size()) + " extents");
-      }
+      RPFS_ASSIGN_OR_RETURN(m.extents, GetExtents(d, kMaxBatchExtents));
     }
   }
   return out;

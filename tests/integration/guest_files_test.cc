@@ -208,8 +208,11 @@ TEST_F(GuestFilesTest, AVolumeThatDoesNotOpenIsEioAndTheRestWorks) {
 // Counts the calls that reach a guest filesystem (each one a helper round trip).
 class CountingFs final : public guest::GuestFs {
  public:
-  CountingFs(std::unique_ptr<guest::GuestFs> inner, std::atomic<int>* calls)
-      : inner_(std::move(inner)), calls_(calls) {}
+  // With `poison`, mapping that file fails as a helper that dies over it does: a batch that
+  // holds it is one IOError.
+  CountingFs(std::unique_ptr<guest::GuestFs> inner, std::atomic<int>* calls,
+             const std::atomic<uint64_t>* poison = nullptr)
+      : inner_(std::move(inner)), calls_(calls), poison_(poison) {}
   uint64_t RootIno() const override { return inner_->RootIno(); }
   std::string State() const override { return inner_->State(); }
   Result<guest::FileAttr> GetAttr(uint64_t ino) override { return Count(), inner_->GetAttr(ino); }
@@ -225,12 +228,18 @@ class CountingFs final : public guest::GuestFs {
   }
   Result<std::string> ReadLink(uint64_t ino) override { return Count(), inner_->ReadLink(ino); }
   Result<std::vector<guest::FileExtent>> MapFile(uint64_t ino) override {
-    return Count(), inner_->MapFile(ino);
+    Count();
+    if (Poisoned(ino)) return Died();
+    return inner_->MapFile(ino);
   }
   // One call however many files (the helper's is one round trip).
   std::vector<guest::FileMap> MapFiles(const std::vector<uint64_t>& inos,
                                        uint64_t max_extents) override {
-    return Count(), inner_->MapFiles(inos, max_extents);
+    Count();
+    for (uint64_t ino : inos) {
+      if (Poisoned(ino)) return {{inos.front(), Died(), {}}};
+    }
+    return inner_->MapFiles(inos, max_extents);
   }
   Result<size_t> Read(uint64_t ino, uint64_t offset, std::span<std::byte> out) override {
     return Count(), inner_->Read(ino, offset, out);
@@ -241,17 +250,27 @@ class CountingFs final : public guest::GuestFs {
 
  private:
   void Count() { ++*calls_; }
+  bool Poisoned(uint64_t ino) const {
+    return poison_ != nullptr && *poison_ != 0 && ino == *poison_;
+  }
+  static Status Died() {
+    return Status::IOError("guest helper for vda1 died (killed by signal 6)");
+  }
   std::unique_ptr<guest::GuestFs> inner_;
   std::atomic<int>* calls_;
+  const std::atomic<uint64_t>* poison_;
 };
 
-// Volumes opened by the real helper, every call of theirs counted in `*calls`.
-fs::GuestOpener CountingHelper(std::atomic<int>* calls) {
-  return [calls](guest::FsType type,
-                 guest::SourcePtr volume) -> Result<std::unique_ptr<guest::GuestFs>> {
+// Volumes opened by the real helper, every call of theirs counted in `*calls`, mapping
+// `*poison` (when set) failing.
+fs::GuestOpener CountingHelper(std::atomic<int>* calls,
+                               const std::atomic<uint64_t>* poison = nullptr) {
+  return [calls, poison](guest::FsType type,
+                         guest::SourcePtr volume) -> Result<std::unique_ptr<guest::GuestFs>> {
     guest::HelperOptions o{{RpfsBinary(), "__guest-helper"}, std::chrono::seconds(30)};
     RPFS_ASSIGN_OR_RETURN(auto fs, guest::StartGuestHelper(std::move(o), type, std::move(volume)));
-    return std::unique_ptr<guest::GuestFs>(std::make_unique<CountingFs>(std::move(fs), calls));
+    return std::unique_ptr<guest::GuestFs>(
+        std::make_unique<CountingFs>(std::move(fs), calls, poison));
   };
 }
 
@@ -354,6 +373,37 @@ TEST_F(GuestFilesTest, OpeningAFileMapsTheFilesBesideItInTheSameCall) {
   ASSERT_EQ(sparse_bytes.size(), 100u * 8192);
   EXPECT_EQ(sparse_bytes.substr(8192, 4096), std::string(4096, 'b'));
   EXPECT_EQ(sparse_bytes.substr(8192 + 4096, 4096), std::string(4096, '\0'));
+}
+
+// A batch that fails as a whole (the helper died over one file in it) costs the file being
+// opened nothing: it is mapped alone. The culprit alone fails, and none of that batch's
+// files is put in a batch again.
+TEST_F(GuestFilesTest, AFileThatKillsTheHelperFailsOnlyItsOwnOpen) {
+  static std::atomic<int> calls{0};
+  static std::atomic<uint64_t> poison{0};
+  fs::GuestVolumes volumes(repo_.get(), CountingHelper(&calls, &poison));
+  auto rp = repo_->GetRp("vm", "rp");
+  ASSERT_OK(rp);
+  auto vol = volumes.Open("vm", rp->id, "vda1");
+  ASSERT_OK(vol);
+  auto top = (*vol)->ListDir(RootOf(**vol));
+  ASSERT_OK(top);
+  auto etc = (*vol)->ListDir(ChildIno(*top, "etc"));
+  ASSERT_OK(etc);
+  const uint64_t conf = ChildIno(*etc, "nginx.conf"), hosts = ChildIno(*etc, "hosts"),
+                 sparse = ChildIno(*etc, "sparse");
+  poison = hosts;
+  calls = 0;
+  ASSERT_OK((*vol)->MapFile(conf)) << "hosts, not nginx.conf, is what fails";
+  EXPECT_EQ(calls, 2) << "the failed batch, then nginx.conf alone";
+  auto bad = (*vol)->MapFile(hosts);
+  EXPECT_TRUE(bad.status().IsIOError()) << bad.status().ToString();
+  EXPECT_EQ(calls, 3) << "hosts alone: never batched again";
+  ASSERT_OK((*vol)->MapFile(sparse));
+  EXPECT_EQ(calls, 4) << "sparse, from the failed batch, alone";
+  poison = 0;
+  ASSERT_OK((*vol)->MapFile(hosts));
+  EXPECT_EQ(calls, 5);
 }
 
 // With the mount's prefetcher, listing a directory has its subdirectories listed ahead, two

@@ -5,6 +5,7 @@
 //   --misbehave=<what>:<op>   what: crash | hang | open-file | exit-mid-reply | garbage
 //                             op: getattr, lookup, readdir, readlink, mapfile, read, listxattrs
 //   --misbehave=other-files:mapfiles   a MapFiles answer for files that were not asked for
+//   --misbehave=no-limit:mapfiles      a MapFiles answer with more extents than asked for
 //   --no-sandbox              skip EnterSandbox (the control case of the sandbox tests)
 //
 // The tree: root (2) holds hello.txt (12: volume bytes [0, 5)), big (13: the whole volume),
@@ -84,6 +85,9 @@ class FakeFs final : public GuestFs {
   std::vector<FileMap> MapFiles(const std::vector<uint64_t>& inos, uint64_t max_extents) override {
     if (misbehave_.what == "other-files" && misbehave_.op == "mapfiles") {
       return {{inos.front() + 1, Status::OK(), {{0, 5, FileExtent::Kind::kVolume, 0}}}};
+    }
+    if (misbehave_.what == "no-limit" && misbehave_.op == "mapfiles") {
+      return GuestFs::MapFiles(inos, UINT64_MAX);
     }
     return GuestFs::MapFiles(inos, max_extents);
   }

@@ -215,6 +215,16 @@ TEST(HelperClientTest, MapFilesOfFilesNotAskedForIsRefused) {
   ExpectNoChildren();
 }
 
+// Nor is one answering with more extents a file than the call allowed.
+TEST(HelperClientTest, MapFilesLongerThanAskedForIsRefused) {
+  auto c = StartOk(FakeHelper({"--misbehave=no-limit:mapfiles"}));
+  ASSERT_NE(c, nullptr);
+  std::vector<FileMap> maps = c->MapFiles({12, 13}, 2);  // 13 has 3 extents
+  ASSERT_EQ(maps.size(), 1u);
+  EXPECT_TRUE(maps[0].status.IsIOError()) << maps[0].status.ToString();
+  EXPECT_NE(maps[0].status.message().find("a map of files not asked for"), std::string::npos);
+}
+
 TEST(HelperClientTest, OpenErrorIsReturnedAndTheHelperReaped) {
   auto c = HelperClient::Start(FakeHelper(), FsType::kNtfs, MemorySource("x", "vdb"));
   EXPECT_EQ(c.status().code(), Status::Code::kNotSupported);
