@@ -122,7 +122,8 @@ struct OpenVolume {
   // fragmented file is mapped when it is opened. Bounds what maps_ holds: at most
   // kMaxKeptExtents extents in all (2 MiB).
   static constexpr uint64_t kMaxSiblingExtents = 64;
-  static constexpr size_t kMapBatch = 64;  // files mapped in one round trip (the helper's limit)
+  // Files asked for in one MapFiles call (the helper client splits larger calls anyway).
+  static constexpr size_t kMapBatch = 64;
   static constexpr size_t kMaxKeptExtents = 65536;
 
   DirPrefetcher* prefetcher_ = nullptr;  // set before sharing, then constant

@@ -94,7 +94,7 @@ class StreamReader final : public DiskReader {
 
 Status ReadChunk(const store::Store* store, const Digest& digest, std::span<std::byte> out) {
   thread_local format::ChunkDecoder decoder;
-  Result<std::string> body = store->GetChunkBodyForRead(digest);
+  Result<std::string> body = store->GetObjectBody({format::ObjectKind::kChunk, digest});
   // RocksDB's own checksums now catch most damage before our codec does: the same error.
   if (body.status().IsCorruption()) {
     return Status::IOError("chunk " + digest.Hex() + " is damaged: " + body.status().message());

@@ -226,16 +226,6 @@ class RocksStore final : public Store {
     return ReadBody(rocksdb::ReadOptions(), id);
   }
 
-  // Checked like every other read. Skipping RocksDB's checksums here (its CRC32C of the blob
-  // record took a fifth of the daemon's CPU on a cold sequential read) also skipped the
-  // checksums of the table blocks that lead to the blob, and Debian's RocksDB asserts on a
-  // damaged entry it parses: bit rot in a table ended the mount daemon
-  // (StoreTest.ADamagedChunkTableIsCorruptionOnTheReadPath). RocksDB 7.8 has no switch for
-  // the blob's CRC alone.
-  Result<std::string> GetChunkBodyForRead(const Digest& digest) const override {
-    return ReadBody(rocksdb::ReadOptions(), ObjectId{ObjectKind::kChunk, digest});
-  }
-
   Result<std::unique_ptr<WriteTx>> BeginTx(std::string description) override {
     Mutation m;
     RPFS_ASSIGN_OR_RETURN(uint64_t id, NextId(format::kCounterTxId, &m));

@@ -208,7 +208,7 @@ TEST_F(StoreTest, ADamagedChunkTableIsCorruptionOnTheReadPath) {
     auto reopened = Store::Open(dir_ / "store");
     ASSERT_OK(reopened);
     for (const ObjectId& id : ids) {
-      auto body = (*reopened)->GetChunkBodyForRead(id.digest);
+      auto body = (*reopened)->GetObjectBody(id);
       if (body.ok()) {
         EXPECT_EQ(*body, bodies[id.digest]) << "byte " << at;
       } else {
