@@ -35,18 +35,24 @@ class PushVerb final : public CliVerb {
     auto r = (*region)->Push(**chunks, opts, bar.Callback());
     bar.Finish();
     if (!r.ok()) return ctx.Fail(r.status());
-    ctx.Report({{"region", JsonText((*region)->name())},
-                {"snapshot", JsonText(name)},
-                {"vm", JsonText(vm_)},
-                {"rp", JsonText(rp_)},
-                {"resumed", r->resumed},
-                {"chunks", r->chunks},
-                {"chunks_sent", r->chunks_sent},
-                {"bytes_sent", r->bytes_sent}},
-               "pushed " + vm_ + "/" + rp_ + " to region " + (*region)->name() + " as " + name +
-                   (r->resumed ? " (resumed)" : "") + ": " + std::to_string(r->chunks_sent) +
-                   " of " + std::to_string(r->chunks) + " chunks sent, " +
-                   HumanBytes(r->bytes_sent) + "\n");
+    ctx.Report(
+        {{"region", JsonText((*region)->name())},
+         {"snapshot", JsonText(name)},
+         {"vm", JsonText(vm_)},
+         {"rp", JsonText(rp_)},
+         {"resumed", r->resumed},
+         {"base", JsonText(r->base)},
+         {"chunks", r->chunks},
+         {"chunks_inherited", r->chunks_inherited},
+         {"chunks_sent", r->chunks_sent},
+         {"bytes_sent", r->bytes_sent}},
+        "pushed " + vm_ + "/" + rp_ + " to region " + (*region)->name() + " as " + name +
+            (r->resumed ? " (resumed)" : "") + ": " + std::to_string(r->chunks_sent) + " of " +
+            std::to_string(r->chunks) + " chunks sent, " + HumanBytes(r->bytes_sent) +
+            (r->base.empty()
+                 ? std::string()
+                 : ", " + std::to_string(r->chunks_inherited) + " unchanged since " + r->base) +
+            "\n");
     return kExitOk;
   }
 

@@ -77,9 +77,20 @@ class RegionDeleteVerb final : public CliVerb {
       if (!r.ok()) return ctx.Fail(r.status());
       j.push_back({{"snapshot", JsonText(name)},
                    {"references_dropped", r->chunks_released},
-                   {"chunks_removed", r->chunks_removed}});
+                   {"references_moved", r->references_moved},
+                   {"chunks_removed", r->chunks_removed},
+                   {"waiting_for", JsonText(r->waiting_for)},
+                   {"also_finished", JsonTexts(r->also_finished)}});
       text += "deleted snapshot " + name + " from region " + region_ + " (" +
               std::to_string(r->chunks_removed) + " chunks no longer referenced removed)\n";
+      if (!r->waiting_for.empty()) {
+        text += "  its chunks stay until " + r->waiting_for +
+                " is done (a push or delete based on it); that one, or `rpfs region gc`, "
+                "frees them\n";
+      }
+      for (const auto& base : r->also_finished) {
+        text += "  also finished the delete of " + base + ", which waited for it\n";
+      }
     }
     ctx.Report(j, text);
     return kExitOk;

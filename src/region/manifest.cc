@@ -11,6 +11,7 @@ namespace rpfs::region {
 namespace {
 
 constexpr uint8_t kSummaryV1 = 1;
+constexpr uint8_t kSummaryV2 = 2;  // v1 + the base's sid
 constexpr uint8_t kManifestV1 = 1;
 constexpr uint8_t kPartV1 = 1;
 // Hostile or damaged objects must not make a decoder allocate without bound.
@@ -70,16 +71,28 @@ std::string PartObject(std::string_view sid, size_t stream, size_t part) {
 std::string EncodeSummary(const Summary& s) {
   std::string out;
   Encoder e(&out);
-  e.PutU8(kSummaryV1);
+  e.PutU8(s.base.empty() ? kSummaryV1 : kSummaryV2);
   PutSummaryFields(e, s);
+  if (!s.base.empty()) e.PutString(s.base);
   return out;
 }
 
 Result<Summary> DecodeSummary(std::string_view in) {
   Decoder d(in, "region snapshot summary");
-  RPFS_RETURN_IF_ERROR(CheckVersion(d, kSummaryV1, "region snapshot summary"));
+  RPFS_ASSIGN_OR_RETURN(uint8_t version, d.GetU8());
+  if (version != kSummaryV1 && version != kSummaryV2) {
+    return Status::NotSupported("region snapshot summary has version " + std::to_string(version) +
+                                "; this rpfs reads versions 1 and 2 (pushed by a newer rpfs?)");
+  }
   Summary s;
   RPFS_RETURN_IF_ERROR(GetSummaryFields(d, &s));
+  if (version == kSummaryV2) {
+    RPFS_ASSIGN_OR_RETURN(s.base, d.GetString());
+    // A v2 summary always has a base, and a base is a sid like any other.
+    if (s.base.empty() || s.base.find_first_of("./") != std::string::npos || s.base == s.sid) {
+      return Status::Corruption("region snapshot summary: invalid base");
+    }
+  }
   RPFS_RETURN_IF_ERROR(d.ExpectEnd());
   // The name is a directory of the mount's .region/, the sid part of object names.
   if (!ValidateName(s.name, "snapshot name").ok() || s.sid.empty() ||

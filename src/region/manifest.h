@@ -4,6 +4,8 @@
 //   rpfs.index                 omap: "snap.<name>" -> Summary of a published snapshot
 //                                    "push.<sid>"  -> Summary of a push in progress
 //                                    "del.<sid>"   -> Summary of a delete in progress
+//                              (a Summary names its base: the sid whose references it
+//                              inherits for the chunks they share)
 //   rpfs.chunk.<sha256 hex>    data: the chunk's body in rpfs's chunk encoding
 //                              omap: "<sid>" -> "1" for every snapshot referencing it
 //   rpfs.snap.<sid>            data: the Manifest (streams and their part counts)
@@ -49,7 +51,12 @@ struct Summary {
   uint64_t chunks = 0;  // distinct chunks referenced
   std::vector<std::string> disks;
   bool memory = false;
+  // The sid of the snapshot this one inherits references from (docs/region.md, "Bases"):
+  // the chunks the two share hold the base's references, not this one's. Empty: none.
+  // Only the index entry's value is authoritative (a delete of the base clears it).
+  std::string base;
 };
+// Written as version 1 when `base` is empty (readable by every rpfs), version 2 otherwise.
 std::string EncodeSummary(const Summary& s);
 Result<Summary> DecodeSummary(std::string_view in);
 

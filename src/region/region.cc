@@ -1,6 +1,8 @@
 #include "region/region.h"
 
 #include <algorithm>
+#include <iterator>
+#include <optional>
 #include <random>
 #include <set>
 #include <unordered_map>
@@ -81,6 +83,70 @@ bool Published(const Omap& index, const std::string& name, const std::string& si
   return s.ok() && s->sid == sid;
 }
 
+// An index entry, decoded. `sid` is the one the entry acts for: for push.* and del.* the
+// sid of its key (trusted over what a value claims), for snap.* its value's.
+struct Entry {
+  std::string key;
+  std::string value;
+  std::string sid;
+  bool readable = false;
+  Summary summary;
+};
+
+std::vector<Entry> Entries(const Omap& index) {
+  std::vector<Entry> out;
+  for (const auto& [key, value] : index) {
+    std::string_view prefix;
+    for (std::string_view p : {kSnapKey, kPushKey, kDelKey}) {
+      if (StartsWith(key, p)) prefix = p;
+    }
+    if (prefix.empty()) continue;
+    Entry e;
+    e.key = key;
+    e.value = value;
+    auto decoded = DecodeSummary(value);
+    e.readable = decoded.ok();
+    if (decoded.ok()) e.summary = std::move(*decoded);
+    e.sid = prefix == kSnapKey ? e.summary.sid : key.substr(prefix.size());
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::optional<Entry> FindPublished(const std::vector<Entry>& entries, const std::string& sid) {
+  if (sid.empty()) return std::nullopt;
+  for (const Entry& e : entries) {
+    if (e.readable && e.sid == sid && StartsWith(e.key, kSnapKey)) return e;
+  }
+  return std::nullopt;
+}
+
+// The base of a new push: the latest snapshot pushed from the same host and VM, which holds
+// most chunks of the VM's next RP. Any published snapshot would be correct; this one is
+// what makes a next-day push cost its change.
+std::optional<Entry> ChooseBase(const std::vector<Entry>& entries, const std::string& host,
+                                const std::string& vm) {
+  std::optional<Entry> best;
+  for (const Entry& e : entries) {
+    if (!e.readable || !StartsWith(e.key, kSnapKey)) continue;
+    if (e.summary.host != host || e.summary.vm != vm) continue;
+    if (!best || e.summary.pushed_us >= best->summary.pushed_us) best = e;
+  }
+  return best;
+}
+
+// Why `sid`'s references must stay for now: an entry in progress based on it, or one this
+// rpfs cannot read (it may be). Empty: nothing keeps them.
+std::string KeptBy(const std::vector<Entry>& entries, const std::string& sid,
+                   const std::string& own_key) {
+  for (const Entry& e : entries) {
+    if (e.key == own_key) continue;
+    if (!e.readable) return "index entry " + e.key + " (it cannot be read)";
+    if (e.summary.base == sid) return e.key;
+  }
+  return "";
+}
+
 }  // namespace
 
 Region::Region(std::string name, std::unique_ptr<ObjectStore> objects)
@@ -101,6 +167,10 @@ Result<Omap> Region::ReadIndex() {
 
 Result<std::vector<Summary>> Region::Snapshots() {
   RPFS_ASSIGN_OR_RETURN(Omap index, ReadIndex());
+  return PublishedIn(index);
+}
+
+std::vector<Summary> Region::PublishedIn(const Omap& index) const {
   std::vector<Summary> out;
   for (const auto& [key, value] : index) {
     if (!StartsWith(key, kSnapKey)) continue;
@@ -178,8 +248,7 @@ Status Region::WriteManifest(const Manifest& m, uint64_t* bytes) {
 
 Status Region::SendChunks(const RpChunks& rp, const std::vector<Digest>& digests,
                           const std::string& sid, PushResult* result, const ProgressFn& progress,
-                          uint64_t progress_total) {
-  uint64_t done = 0;
+                          uint64_t done, uint64_t total) {
   // At most kBatch chunks and about kBatchBytes of bodies in flight (large chunk sizes).
   const size_t per_batch =
       std::clamp<size_t>(kBatchBytes / std::max<uint32_t>(1, rp.chunk_size()), 1, kBatch);
@@ -218,7 +287,7 @@ Status Region::SendChunks(const RpChunks& rp, const std::vector<Digest>& digests
     }
     done += batch.size();
     CrashPoint("push.chunks");
-    if (progress) progress(done, progress_total);
+    if (progress) progress(done, total);
     return Status::OK();
   });
 }
@@ -278,35 +347,56 @@ Result<PushResult> Region::Push(const RpChunks& rp, const PushOptions& opts,
   if (index.count(kSnapKey + opts.name) != 0) {
     return Status::AlreadyExists(Label(opts.name) + " already exists");
   }
+  const std::vector<Entry> entries = Entries(index);
   // An interrupted push of this RP under this name from this host is resumed: its sid is
   // reused and the chunks that arrived are not sent again.
-  std::string push_value;
-  for (const auto& [key, value] : index) {
-    if (!StartsWith(key, kPushKey)) continue;
-    auto other = DecodeSummary(value);
-    if (!other.ok() || other->name != opts.name) continue;
-    if (other->host != opts.host || other->vm != info.vm || other->rp != info.name ||
-        other->rp_created_us != info.created_us) {
-      return Status::Busy(Label(opts.name) + " is being pushed from host " + other->host + " (" +
-                          other->vm + "/" + other->rp +
+  std::optional<Entry> interrupted;
+  for (const Entry& e : entries) {
+    if (!StartsWith(e.key, kPushKey) || !e.readable || e.summary.name != opts.name) continue;
+    const Summary& other = e.summary;
+    if (other.host != opts.host || other.vm != info.vm || other.rp != info.name ||
+        other.rp_created_us != info.created_us) {
+      return Status::Busy(Label(opts.name) + " is being pushed from host " + other.host + " (" +
+                          other.vm + "/" + other.rp +
                           "); if that push died, `rpfs region gc` removes it");
     }
-    if (kPushKey + other->sid != key) continue;  // a damaged entry: not resumable
+    if (other.sid == e.sid) interrupted = e;  // else a damaged entry: not resumable
+    break;
+  }
+  // The base: the chunks it holds get no operation. A resumed push keeps the base it began
+  // with if that is still published (it skipped those chunks), else it holds everything.
+  std::optional<Entry> base = interrupted ? FindPublished(entries, interrupted->summary.base)
+                                          : ChooseBase(entries, opts.host, info.vm);
+  std::vector<Digest> covered;
+  if (base) {
+    auto bm = LoadManifest(base->summary);
+    if (bm.ok()) {
+      covered = Distinct(*bm);
+    } else {
+      log::Log(
+          log::Severity::kWarning, "region-push-base-unreadable",
+          {{"region", name_}, {"base", base->summary.name}, {"error", bm.status().ToString()}});
+      base.reset();
+    }
+  }
+  s.base = base ? base->sid : "";
+  std::string push_value;
+  if (interrupted) {
     // Resume: claim the entry afresh (a guarded update), so a gc counting the grace from
     // the first attempt does not take this push for dead. If the entry changed meanwhile
     // (a gc took it), push anew under a new sid.
-    Summary resumed = *other;
+    Summary resumed = interrupted->summary;
     resumed.pushed_us = NowMicros();
+    resumed.base = s.base;
     OmapUpdate claim;
-    claim.equal = {{key, value}};
-    claim.set = {{key, EncodeSummary(resumed)}};
+    claim.equal = {{interrupted->key, interrupted->value}};
+    claim.set = {{interrupted->key, EncodeSummary(resumed)}};
     if (objects_->UpdateOmap(kIndexObject, claim).ok()) {
-      s.sid = other->sid;
+      s.sid = resumed.sid;
       s.pushed_us = resumed.pushed_us;
       push_value = claim.set.begin()->second;
       result.resumed = true;
     }
-    break;
   }
   if (!result.resumed) {
     s.sid = NewSid(SidHost(opts.host));
@@ -323,43 +413,74 @@ Result<PushResult> Region::Push(const RpChunks& rp, const PushOptions& opts,
   if (!st.ok()) return st.WithContext(label, ": writing the manifest");
   CrashPoint("push.manifest");
   result.chunks = digests.size();
-  st = SendChunks(rp, digests, s.sid, &result, progress, digests.size());
+  std::vector<Digest> own;  // the chunks this snapshot references itself
+  std::set_difference(digests.begin(), digests.end(), covered.begin(), covered.end(),
+                      std::back_inserter(own));
+  result.chunks_inherited = digests.size() - own.size();
+  st = SendChunks(rp, own, s.sid, &result, progress, result.chunks_inherited, digests.size());
   if (!st.ok()) return st.WithContext(label);
 
-  // Every chunk is durable and referenced: publish, unless the name was taken meanwhile
-  // or a gc took this push for dead (then its references may be gone).
-  OmapUpdate publish;
-  publish.absent = {kSnapKey + opts.name};
-  publish.equal = {{kPushKey + s.sid, push_value}};
-  publish.set = {{kSnapKey + opts.name, EncodeSummary(s)}};
-  publish.remove = {kPushKey + s.sid};
-  st = objects_->UpdateOmap(kIndexObject, publish);
-  if (!st.ok()) {
-    // What the index says now decides, read once. Published under this sid: applied after
-    // all (a reply lost to a timeout), or by a twin push of the same RP, so a success.
+  // Every chunk is durable and held: publish, unless the name was taken meanwhile, a gc
+  // took this push for dead (then its references may be gone), or the base is no longer
+  // published as it was read (then what it holds may be going).
+  std::string released_base;  // a base given up because it is being deleted
+  for (int attempt = 0;; ++attempt) {
+    OmapUpdate publish;
+    publish.absent = {kSnapKey + opts.name};
+    publish.equal = {{kPushKey + s.sid, push_value}};
+    if (base) publish.equal[base->key] = base->value;
+    publish.set = {{kSnapKey + opts.name, EncodeSummary(s)}};
+    publish.remove = {kPushKey + s.sid};
+    st = objects_->UpdateOmap(kIndexObject, publish);
+    if (st.ok()) break;
+    // What the index says now decides. Published under this sid: applied after all (a
+    // reply lost to a timeout), or by a twin push of the same RP, so a success.
     auto now = ReadIndex();
-    if (now.ok() && Published(*now, opts.name, s.sid)) {
-      st = Status::OK();
-    } else if (st.code() == Status::Code::kAborted) {
-      if (!now.ok()) return now.status().WithContext(label);
-      if (now->count(kSnapKey + opts.name) != 0 && now->count(kPushKey + s.sid) != 0) {
-        // Another host published the name first: withdraw this push.
-        OmapUpdate withdraw;
-        withdraw.equal = {{kPushKey + s.sid, push_value}};
-        withdraw.set = {{kDelKey + s.sid, push_value}};
-        withdraw.remove = {kPushKey + s.sid};
-        if (objects_->UpdateOmap(kIndexObject, withdraw).ok()) {
-          DeleteResult ignored;
-          (void)Reclaim(s.sid, kDelKey + s.sid, &ignored);  // else gc finishes it
-        }
-        return Status::AlreadyExists(Label(opts.name) + " already exists (pushed meanwhile)");
+    if (now.ok() && Published(*now, opts.name, s.sid)) break;
+    if (st.code() != Status::Code::kAborted) return st.WithContext(label, ": publishing");
+    if (!now.ok()) return now.status().WithContext(label);
+    auto mine = now->find(kPushKey + s.sid);
+    if (now->count(kSnapKey + opts.name) != 0 && mine != now->end()) {
+      // Another host published the name first: withdraw this push.
+      OmapUpdate withdraw;
+      withdraw.equal = {{kPushKey + s.sid, push_value}};
+      withdraw.set = {{kDelKey + s.sid, push_value}};
+      withdraw.remove = {kPushKey + s.sid};
+      if (objects_->UpdateOmap(kIndexObject, withdraw).ok()) {
+        DeleteResult ignored;
+        (void)FinishDelete(s.sid, kDelKey + s.sid, &ignored);  // else gc finishes it
       }
+      return Status::AlreadyExists(Label(opts.name) + " already exists (pushed meanwhile)");
+    }
+    if (mine == now->end() || mine->second != push_value || !base || attempt >= 3) {
       return Status::Aborted(label +
                              ": the push was removed meanwhile (by `rpfs region gc`?); "
                              "push again");
     }
+    // The base's entry changed. Still published (a delete of its own base gave it its own
+    // references): publish against its new entry. Gone (being deleted): reference what it
+    // held directly. push.<sid> names it as base until this publishes, so its references
+    // stay meanwhile; were they gone anyway, SendChunks sends the chunks again.
+    std::optional<Entry> still = FindPublished(Entries(*now), base->sid);
+    if (!still) {
+      std::vector<Digest> inherited;
+      std::set_intersection(digests.begin(), digests.end(), covered.begin(), covered.end(),
+                            std::back_inserter(inherited));
+      st = SendChunks(rp, inherited, s.sid, &result, progress, digests.size() - inherited.size(),
+                      digests.size());
+      if (!st.ok()) return st.WithContext(label);
+      result.chunks_inherited = 0;
+      released_base = base->sid;
+      s.base.clear();
+    }
+    base = std::move(still);
   }
-  if (!st.ok()) return st.WithContext(label, ": publishing");
+  CrashPoint("push.published");
+  if (!released_base.empty()) {
+    DeleteResult ignored;
+    FinishBaseDeletes(released_base, &ignored);
+  }
+  result.base = base ? base->summary.name : "";
   result.snapshot = s;
   return result;
 }
@@ -432,6 +553,94 @@ Status Region::Reclaim(const std::string& sid, const std::string& index_key, Del
   return objects_->UpdateOmap(kIndexObject, done);
 }
 
+Status Region::MoveReferences(const std::string& key, const std::string& value,
+                              const Summary& dependent, const std::string& base,
+                              DeleteResult* result) {
+  auto dm = LoadManifest(dependent);
+  if (!dm.ok()) {
+    return dm.status().WithContext("snapshot ", dependent.name,
+                                   " inherits references from the one deleted");
+  }
+  std::vector<Digest> moved = Distinct(*dm);
+  Summary stub;
+  stub.sid = base;
+  stub.name = base;
+  auto bm = LoadManifest(stub);
+  if (bm.ok()) {  // else every chunk of the dependent: more than needed, never less
+    const std::vector<Digest> held = Distinct(*bm);
+    std::vector<Digest> shared;
+    std::set_intersection(moved.begin(), moved.end(), held.begin(), held.end(),
+                          std::back_inserter(shared));
+    moved = std::move(shared);
+  }
+  RPFS_RETURN_IF_ERROR(
+      ForBatches(ChunkObjects(moved), [&](const std::vector<std::string>& batch) -> Status {
+        auto added = objects_->SetOmapIfExistsMany(batch, {{dependent.sid, kRef}});
+        for (size_t i = 0; i < batch.size(); ++i) {
+          if (added[i].ok()) {
+            result->references_moved++;
+          } else if (added[i].code() == Status::Code::kNotFound) {
+            // Lost before this delete (damage): nothing to keep. verify reports it.
+            log::Log(log::Severity::kWarning, "region-inherited-chunk-missing",
+                     {{"region", name_}, {"snapshot", dependent.name}, {"object", batch[i]}});
+          } else {
+            return added[i].WithContext("object ", batch[i]);
+          }
+        }
+        CrashPoint("region_delete.moved");
+        return Status::OK();
+      }));
+  // Now it holds all its chunks itself. A failed guard (it was deleted or changed
+  // meanwhile) is fine: the caller reads the index again.
+  Summary rebased = dependent;
+  rebased.base.clear();
+  OmapUpdate update;
+  update.equal = {{key, value}};
+  update.set = {{key, EncodeSummary(rebased)}};
+  Status st = objects_->UpdateOmap(kIndexObject, update);
+  return st.code() == Status::Code::kAborted ? Status::OK() : st;
+}
+
+Status Region::FinishDelete(const std::string& sid, const std::string& index_key,
+                            DeleteResult* result) {
+  RPFS_ASSIGN_OR_RETURN(Omap index, ReadIndex());
+  std::vector<Entry> entries = Entries(index);
+  // Published snapshots based on it take their own references first. None can appear
+  // after this read: a push publishes only while its base is published.
+  bool moved = false;
+  for (const Entry& e : entries) {
+    if (!e.readable || e.summary.base != sid || !StartsWith(e.key, kSnapKey)) continue;
+    RPFS_RETURN_IF_ERROR(MoveReferences(e.key, e.value, e.summary, sid, result));
+    moved = true;
+  }
+  if (moved) {
+    RPFS_ASSIGN_OR_RETURN(index, ReadIndex());
+    entries = Entries(index);
+  }
+  // A push or delete in progress based on it keeps its references: that one finishes
+  // this delete when it is done (FinishBaseDeletes), or gc does.
+  result->waiting_for = KeptBy(entries, sid, index_key);
+  if (!result->waiting_for.empty()) return Status::OK();
+  return Reclaim(sid, index_key, result);
+}
+
+void Region::FinishBaseDeletes(std::string base, DeleteResult* result) {
+  for (int depth = 0; depth < 64 && !base.empty(); ++depth) {
+    auto index = ReadIndex();
+    if (!index.ok()) return;
+    auto it = index->find(kDelKey + base);
+    if (it == index->end()) return;  // not being deleted
+    auto s = DecodeSummary(it->second);
+    DeleteResult one;
+    if (!FinishDelete(base, it->first, &one).ok() || !one.waiting_for.empty()) return;
+    result->chunks_released += one.chunks_released;
+    result->chunks_removed += one.chunks_removed;
+    result->references_moved += one.references_moved;
+    result->also_finished.push_back(s.ok() ? s->name : base);
+    base = s.ok() ? s->base : "";
+  }
+}
+
 Result<DeleteResult> Region::Delete(const std::string& snapshot) {
   const std::string label = "deleting " + Label(snapshot);
   RPFS_ASSIGN_OR_RETURN(Omap index, ReadIndex());
@@ -450,10 +659,12 @@ Result<DeleteResult> Region::Delete(const std::string& snapshot) {
   if (!st.ok()) return st.WithContext(label);
   CrashPoint("region_delete.begun");
   DeleteResult result;
-  st = Reclaim(s->sid, kDelKey + s->sid, &result);
+  st = FinishDelete(s->sid, kDelKey + s->sid, &result);
   if (!st.ok()) {
     return st.WithContext(label, " (it is gone from the list; `rpfs region gc` finishes it)");
   }
+  // Its base may have been waiting for it alone.
+  if (result.waiting_for.empty()) FinishBaseDeletes(s->base, &result);
   return result;
 }
 
@@ -462,32 +673,44 @@ Result<GcResult> Region::Gc(int64_t grace_us) {
   DeleteResult counts;
   RPFS_ASSIGN_OR_RETURN(Omap index, ReadIndex());
   const int64_t now = NowMicros();
-  for (const auto& [key, value] : index) {
-    // push.* and del.* entries name their sid in the key: that is the sid acted on, never
-    // one a value claims (a damaged or hostile value must not reclaim a live snapshot).
-    const bool del = StartsWith(key, kDelKey);
-    const bool push = StartsWith(key, kPushKey);
-    if (!del && !push) continue;
-    const std::string sid =
-        key.substr(del ? std::string_view(kDelKey).size() : std::string_view(kPushKey).size());
-    auto s = DecodeSummary(value);
-    const std::string name = s.ok() ? s->name : sid;
-    if (del) {
-      RPFS_RETURN_IF_ERROR(Reclaim(sid, key, &counts).WithContext("region ", name_, ": gc"));
-      out.finished.push_back(name);
-    } else if (s.ok() && s->sid == sid && s->pushed_us < now - std::min(grace_us, now)) {
-      OmapUpdate dead;
-      dead.equal = {{key, value}};
-      dead.set = {{kDelKey + sid, value}};
-      dead.remove = {key};
-      Status st = objects_->UpdateOmap(kIndexObject, dead);
-      if (st.code() == Status::Code::kAborted) continue;  // published or resumed meanwhile
-      RPFS_RETURN_IF_ERROR(st);
-      RPFS_RETURN_IF_ERROR(
-          Reclaim(sid, kDelKey + sid, &counts).WithContext("region ", name_, ": gc"));
-      out.finished.push_back(name);
-    }
+  // Pushes older than the grace are dead: each becomes a delete (guarded: one published
+  // or resumed meanwhile stays).
+  for (const Entry& e : Entries(index)) {
+    if (!StartsWith(e.key, kPushKey) || !e.readable || e.summary.sid != e.sid) continue;
+    if (e.summary.pushed_us >= now - std::min(grace_us, now)) continue;
+    OmapUpdate dead;
+    dead.equal = {{e.key, e.value}};
+    dead.set = {{kDelKey + e.sid, e.value}};
+    dead.remove = {e.key};
+    Status st = objects_->UpdateOmap(kIndexObject, dead);
+    if (st.code() == Status::Code::kAborted) continue;
+    RPFS_RETURN_IF_ERROR(st.WithContext("region ", name_, ": gc"));
   }
+  // Every delete is finished, in rounds: one that waits for another (a delete of a
+  // snapshot based on it) goes in the round after that one.
+  std::vector<std::string> waiting;
+  for (int round = 0; round < 64; ++round) {
+    RPFS_ASSIGN_OR_RETURN(index, ReadIndex());
+    bool progress = false;
+    waiting.clear();
+    for (const Entry& e : Entries(index)) {
+      // The sid acted on is the key's, never one a value claims (a damaged or hostile
+      // value must not reclaim a live snapshot).
+      if (!StartsWith(e.key, kDelKey)) continue;
+      const std::string name = e.readable ? e.summary.name : e.sid;
+      DeleteResult one;
+      RPFS_RETURN_IF_ERROR(FinishDelete(e.sid, e.key, &one).WithContext("region ", name_, ": gc"));
+      counts.chunks_removed += one.chunks_removed;
+      if (!one.waiting_for.empty()) {
+        waiting.push_back("the delete of " + name + " waits for " + one.waiting_for);
+        continue;
+      }
+      out.finished.push_back(name);
+      progress = true;
+    }
+    if (!progress) break;
+  }
+  for (auto& w : waiting) out.warnings.push_back(std::move(w));
 
   RPFS_ASSIGN_OR_RETURN(auto chunks, objects_->List(kChunkPrefix));
   RPFS_ASSIGN_OR_RETURN(auto snaps, objects_->List(kSnapPrefix));
@@ -546,14 +769,32 @@ Result<GcResult> Region::Gc(int64_t grace_us) {
 
 Result<RegionVerifyResult> Region::Verify(uint32_t sample_percent) {
   RegionVerifyResult out;
-  RPFS_ASSIGN_OR_RETURN(auto snaps, Snapshots());
+  RPFS_ASSIGN_OR_RETURN(Omap index, ReadIndex());
+  const std::vector<Summary> snaps = PublishedIn(index);
+  // A snapshot's chunks are held by it or by a snapshot down its chain of bases (which may
+  // be published, or being deleted and kept for it).
+  std::unordered_map<std::string, std::string> base_of;
+  for (const Entry& e : Entries(index)) {
+    if (e.readable) base_of[e.sid] = e.summary.base;
+  }
+  auto holders = [&](const Summary& s) {
+    std::unordered_set<std::string> chain{s.sid};
+    std::string at = s.base;
+    while (!at.empty() && chain.insert(at).second) {
+      auto it = base_of.find(at);
+      at = it == base_of.end() ? "" : it->second;
+    }
+    return chain;
+  };
   // A problem of a snapshot that another host deletes while this verify runs is no
   // problem: its references go away on purpose. Each problem remembers its snapshot, and
   // only those of snapshots still published (same sid) at the end are reported.
   std::vector<std::pair<const Summary*, std::string>> found;
   std::unordered_map<Digest, std::vector<const Summary*>, DigestHash> users;
+  std::unordered_map<const Summary*, std::unordered_set<std::string>> chains;
   for (const auto& s : snaps) {
     out.snapshots++;
+    chains[&s] = holders(s);
     auto m = LoadManifest(s);
     if (!m.ok()) {
       found.emplace_back(&s, m.status().message());
@@ -577,8 +818,10 @@ Result<RegionVerifyResult> Region::Verify(uint32_t sample_percent) {
           found.emplace_back(s, chunk + (omaps[i].status.code() == Status::Code::kNotFound
                                              ? std::string("missing")
                                              : omaps[i].status.message()));
-        } else if (omaps[i].values.count(s->sid) == 0) {
-          found.emplace_back(s, chunk + "does not hold the snapshot's reference");
+        } else if (!std::any_of(chains[s].begin(), chains[s].end(), [&](const std::string& sid) {
+                     return omaps[i].values.count(sid) != 0;
+                   })) {
+          found.emplace_back(s, chunk + "holds no reference of the snapshot or of its bases");
         }
       }
       if (omaps[i].ok() && rng() % 100 < sample_percent) sampled.push_back(i);

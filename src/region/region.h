@@ -2,12 +2,15 @@
 // and why it is safe while hosts push, delete and collect at the same time).
 //
 //   Push     index "push.<sid>" first, then the manifest, then one reference per distinct
-//            chunk (added to the chunk if it exists, else the chunk is created with the
-//            reference, exclusively), then "snap.<name>" published in place of "push.<sid>"
-//            by one guarded omap update: visible only once every chunk is durable.
-//   Delete   "snap.<name>" replaced by "del.<sid>" in one guarded update, then every
-//            reference dropped (a chunk left with none is removed only if its version did
-//            not move since it was read), then the manifest and "del.<sid>".
+//            chunk its base does not hold (added to the chunk if it exists, else the chunk
+//            is created with the reference, exclusively), then "snap.<name>" published in
+//            place of "push.<sid>" by one omap update guarded on the base still being
+//            published: visible only once every chunk is durable and held.
+//   Delete   "snap.<name>" replaced by "del.<sid>" in one guarded update; snapshots based
+//            on it get their own references to what they inherit; once nothing in progress
+//            is based on it, every reference dropped (a chunk left with none is removed
+//            only if its version did not move since it was read), then the manifest and
+//            "del.<sid>".
 //   Gc       finishes every delete, treats pushes older than the grace as dead and deletes
 //            them, and drops references and manifests of sids the index does not know.
 //
@@ -36,15 +39,22 @@ struct PushOptions {
 
 struct PushResult {
   Summary snapshot;
-  bool resumed = false;      // an interrupted push of the same name finished
-  uint64_t chunks = 0;       // distinct chunks referenced
-  uint64_t chunks_sent = 0;  // of which the region lacked (their bodies were sent)
-  uint64_t bytes_sent = 0;   // object data written (chunk bodies, manifest)
+  bool resumed = false;           // an interrupted push of the same name finished
+  std::string base;               // the snapshot it inherits references from ("": none)
+  uint64_t chunks = 0;            // distinct chunks
+  uint64_t chunks_inherited = 0;  // of which the base holds (no operation on them)
+  uint64_t chunks_sent = 0;       // of which the region lacked (their bodies were sent)
+  uint64_t bytes_sent = 0;        // object data written (chunk bodies, manifest)
 };
 
 struct DeleteResult {
-  uint64_t chunks_released = 0;  // references dropped
-  uint64_t chunks_removed = 0;   // chunks nothing referenced any more
+  uint64_t chunks_released = 0;   // references dropped
+  uint64_t chunks_removed = 0;    // chunks nothing referenced any more
+  uint64_t references_moved = 0;  // references added to snapshots that inherited them
+  // Set when the references stay for now: a push or a delete in progress still inherits
+  // from the snapshot (named here). Whoever finishes that one, or gc, finishes this one.
+  std::string waiting_for;
+  std::vector<std::string> also_finished;  // waiting deletes of bases finished with it
 };
 
 struct GcResult {
@@ -89,7 +99,20 @@ class Region {
 
  private:
   Result<Omap> ReadIndex();
+  // The published snapshots `index` lists (entries it cannot read are logged and skipped).
+  std::vector<Summary> PublishedIn(const Omap& index) const;
   std::string Label(const std::string& snapshot) const;
+  // Finishes the delete of `sid` (index key `index_key`): published snapshots based on it
+  // take their own references, then Reclaim, unless a push or delete in progress is still
+  // based on it (result->waiting_for says which).
+  Status FinishDelete(const std::string& sid, const std::string& index_key, DeleteResult* result);
+  // After `sid`'s delete or push stopped inheriting from `base`: finishes the delete of
+  // `base` if one waits, and so on down the chain of bases.
+  void FinishBaseDeletes(std::string base, DeleteResult* result);
+  // Adds `dependent`'s reference to the chunks it inherits from `base`, then clears its
+  // base in the index.
+  Status MoveReferences(const std::string& key, const std::string& value, const Summary& dependent,
+                        const std::string& base, DeleteResult* result);
   // Drops sid's reference from every chunk of its manifest and removes what is left
   // unreferenced, then the manifest and the index key `index_key`.
   Status Reclaim(const std::string& sid, const std::string& index_key, DeleteResult* result);
@@ -99,8 +122,9 @@ class Region {
   // Removes those of `oids` that hold no reference, each only if unchanged since read.
   Status RemoveUnreferenced(const std::vector<std::string>& oids, DeleteResult* result);
   Status WriteManifest(const Manifest& m, uint64_t* bytes);
+  // References (or sends) `digests` under `sid`. Progress counts on from `done` of `total`.
   Status SendChunks(const RpChunks& rp, const std::vector<Digest>& digests, const std::string& sid,
-                    PushResult* result, const ProgressFn& progress, uint64_t progress_total);
+                    PushResult* result, const ProgressFn& progress, uint64_t done, uint64_t total);
 
   std::string name_;
   std::unique_ptr<ObjectStore> objects_;

@@ -283,9 +283,14 @@ TEST_F(RegionTest, TwoHostsPushListPullByteIdentical) {
   EXPECT_EQ(p1["resumed"], false);
   EXPECT_EQ(p1["chunks"], kBaseChunks);
   EXPECT_EQ(p1["chunks_sent"], kBaseChunks) << "an empty region lacks every chunk";
+  EXPECT_EQ(p1["base"], "");
+  EXPECT_EQ(p2["base"], "vm.rp1");
+  EXPECT_EQ(p3["base"], "vm.rp2");
   for (const auto* p : {&p2, &p3}) {
     EXPECT_EQ((*p)["chunks"], kBaseChunks);
     EXPECT_EQ((*p)["chunks_sent"], 4u) << "only the 4 changed chunks: " << p->dump();
+    // The base holds the others: no RADOS operation on them (docs/region.md, "Bases").
+    EXPECT_EQ((*p)["chunks_inherited"], kBaseChunks - 4) << p->dump();
     // 4 incompressible chunks and a small manifest.
     EXPECT_GE((*p)["bytes_sent"].get<uint64_t>(), 4 * kChunk) << p->dump();
     EXPECT_LT((*p)["bytes_sent"].get<uint64_t>(), 4 * kChunk + (16 << 10)) << p->dump();
@@ -363,6 +368,8 @@ TEST_F(RegionTest, DeleteKeepsSharedChunksAndRemovesOnlyItsOwn) {
   ASSERT_EQ(j.size(), 1u) << r.out;
   EXPECT_EQ(j[0]["snapshot"], "vm.rp1");
   EXPECT_EQ(j[0]["references_dropped"], kBaseChunks);
+  EXPECT_EQ(j[0]["references_moved"], kBaseChunks - 4) << "rp2, based on rp1, takes its own";
+  EXPECT_EQ(j[0]["waiting_for"], "");
   EXPECT_EQ(j[0]["chunks_removed"], 4u);
 
   std::set<std::string> expected;

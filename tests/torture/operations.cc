@@ -371,7 +371,10 @@ Op Push(std::mt19937_64* rng, Model* m, const Paths& p, int serial) {
   Op op;
   op.kind = "push";
   op.argv = RpfsArgv(p, {"push", vm->name, rp.name, "--name", name});
-  op.crash_points = {{"push.begun", 1}, {"push.manifest", 1}, {"push.chunks", 1}};
+  // push.published: killed after publishing, before finishing a delete of its base that
+  // waited for it (gc or a later delete finishes that).
+  op.crash_points = {
+      {"push.begun", 1}, {"push.manifest", 1}, {"push.chunks", 1}, {"push.published", 1}};
   op.resolve = [name, rp](const ChildResult& r, const Observed& seen, Model* model) {
     std::string bad;
     bool finished = Finished(r, &bad);
@@ -389,8 +392,10 @@ Op RegionDelete(std::mt19937_64* rng, Model* m, const Paths& p) {
   Op op;
   op.kind = "region-del";
   op.argv = RpfsArgv(p, {"region", "delete", kRegion, name});
-  op.crash_points = {
-      {"region_delete.begun", 1}, {"reclaim.unreferenced", 2}, {"reclaim.manifest", 1}};
+  op.crash_points = {{"region_delete.begun", 1},
+                     {"region_delete.moved", 1},
+                     {"reclaim.unreferenced", 2},
+                     {"reclaim.manifest", 1}};
   op.resolve = [name](const ChildResult& r, const Observed& seen, Model* model) {
     std::string bad;
     bool finished = Finished(r, &bad);
@@ -411,7 +416,8 @@ Op RegionGc(const Paths& p) {
   Op op;
   op.kind = "region-gc";
   op.argv = RpfsArgv(p, {"region", "gc", kRegion, "--grace", "0h"});
-  op.crash_points = {{"reclaim.unreferenced", 3}, {"reclaim.manifest", 1}};
+  op.crash_points = {
+      {"region_delete.moved", 1}, {"reclaim.unreferenced", 3}, {"reclaim.manifest", 1}};
   op.resolve = [](const ChildResult& r, const Observed& seen, Model* model) {
     std::string bad;
     Finished(r, &bad);

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 
 #include "format/chunk_codec.h"
 #include "region/snapshot_source.h"
@@ -368,7 +369,7 @@ TEST_F(RegionTest, VerifyNamesMissingDamagedAndUnreferencedChunks) {
   for (const auto& p : v->problems) all += p + "\n";
   EXPECT_NE(all.find(rp.digests().at(0).Hex() + ": missing"), std::string::npos) << all;
   EXPECT_NE(all.find(rp.digests().at(1).Hex()), std::string::npos) << all;
-  EXPECT_NE(all.find(rp.digests().at(2).Hex() + ": does not hold"), std::string::npos) << all;
+  EXPECT_NE(all.find(rp.digests().at(2).Hex() + ": holds no reference"), std::string::npos) << all;
 }
 
 TEST_F(RegionTest, DamagedOrMissingChunkIsAnErrorNeverWrongBytes) {
@@ -429,7 +430,8 @@ namespace rpfs::region {
 namespace {
 
 // What another host wrote is input: an index entry this rpfs cannot read must not make gc
-// take the snapshot's references for stale, and a del.* entry acts on the sid of its key.
+// take the snapshot's references for stale, nor let a delete drop references that entry
+// may inherit; and a del.* entry acts on the sid of its key.
 TEST_F(RegionTest, GcTrustsKeysAndKeepsReferencesItCannotAttribute) {
   Region a = Host("a");
   FakeRp rp1("rp1", {{0, 1}, {1, 2}});
@@ -437,6 +439,7 @@ TEST_F(RegionTest, GcTrustsKeysAndKeepsReferencesItCannotAttribute) {
   ASSERT_TRUE(Push(a, FakeRp("rp2", {{0, 3}}), "s2").ok());
   auto& index = pool_.objects.at(kIndexObject).omap;
   const std::string s1 = index.at("snap.s1");
+  const std::string s2 = index.at("snap.s2");
   // A del.* entry claiming s1's sid under another key: only the key's sid is reclaimed.
   index["del.ghost-0000"] = s1;
   // s2's entry becomes unreadable (a newer rpfs, or damage).
@@ -444,11 +447,24 @@ TEST_F(RegionTest, GcTrustsKeysAndKeepsReferencesItCannotAttribute) {
   auto gc = a.Gc(0);
   ASSERT_TRUE(gc.ok()) << gc.status().ToString();
   EXPECT_EQ(gc->chunks_removed, 0u);
-  ASSERT_EQ(gc->warnings.size(), 1u);
-  EXPECT_NE(gc->warnings[0].find("snap.s2"), std::string::npos);
-  EXPECT_EQ(pool_.Count(kChunkPrefix), 3u);  // s2's chunk kept though its sid is unknown
-  EXPECT_EQ(index.count("del.ghost-0000"), 0u);
+  ASSERT_EQ(gc->warnings.size(), 2u);
+  EXPECT_NE(gc->warnings[0].find("the delete of s1 waits for index entry snap.s2"),
+            std::string::npos)
+      << gc->warnings[0];
+  EXPECT_NE(gc->warnings[1].find("snap.s2"), std::string::npos);
+  EXPECT_EQ(pool_.Count(kChunkPrefix), 3u);             // s2's chunk kept though its sid is unknown
+  EXPECT_EQ(index.count("del.ghost-0000"), 1u);         // kept: the unreadable entry may need it
   EXPECT_EQ(Names(a), std::vector<std::string>{"s1"});  // the unreadable entry is skipped
+  ExpectVerifyOk(a);
+
+  index["snap.s2"] = s2;  // readable again: the ghost's delete finishes, s1 keeps all
+  gc = a.Gc(0);
+  ASSERT_TRUE(gc.ok()) << gc.status().ToString();
+  EXPECT_TRUE(gc->warnings.empty()) << gc->warnings[0];
+  EXPECT_EQ(gc->chunks_removed, 0u);
+  EXPECT_EQ(index.count("del.ghost-0000"), 0u);
+  EXPECT_EQ(pool_.Count(kChunkPrefix), 3u);
+  EXPECT_EQ(Names(a), (std::vector<std::string>{"s1", "s2"}));
   ExpectVerifyOk(a);
 }
 
@@ -517,6 +533,229 @@ TEST(RegionManifestTest, HostileIndicesAndSizesAreRefused) {
   EXPECT_FALSE(DecodeManifest(EncodeManifest(m)).ok());
   m.streams.pop_back();
   EXPECT_TRUE(DecodeManifest(EncodeManifest(m)).ok());
+}
+
+}  // namespace
+}  // namespace rpfs::region
+
+namespace rpfs::region {
+namespace {
+
+// Bases (docs/region.md): a push from the same host and VM inherits the references its
+// latest snapshot holds, so it touches only the chunks that changed; deletes move those
+// references to the snapshots based on the one deleted before dropping any.
+class RegionBaseTest : public RegionTest {
+ protected:
+  // 40 chunks; `changed` of them get other bytes.
+  static FakeRp Day(const std::string& rp, std::set<uint64_t> changed = {}, uint8_t salt = 100) {
+    std::map<uint64_t, uint8_t> fill;
+    for (uint64_t i = 0; i < 40; ++i) {
+      fill[i] = static_cast<uint8_t>(changed.count(i) != 0 ? salt + i : 1 + i);
+    }
+    return FakeRp(rp, fill);
+  }
+  std::string BaseOf(const std::string& name) {
+    auto s = DecodeSummary(pool_.objects.at(kIndexObject).omap.at(kSnapKey + name));
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? s->base : "?";
+  }
+  std::string SidOf(Region& r, const std::string& name) {
+    auto s = r.Find(name);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    return s.ok() ? s->sid : "?";
+  }
+  // Operations on chunk objects during `fn`.
+  int ChunkOps(const std::function<void()>& fn) {
+    int ops = 0;
+    pool_.hook = [&](const std::string&, const std::string& oid) {
+      if (oid.rfind(kChunkPrefix, 0) == 0) ops++;
+      return Status::OK();
+    };
+    fn();
+    pool_.hook = nullptr;
+    return ops;
+  }
+  void ExpectReads(Region& r, const std::string& snapshot, const FakeRp& rp) {
+    auto bytes = ReadAll(r, snapshot);
+    ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+    for (const auto& [i, d] : rp.digests()) {
+      ASSERT_EQ(Sha256(bytes->substr(i * kChunk, kChunk)), d) << snapshot << " chunk " << i;
+    }
+  }
+};
+
+TEST_F(RegionBaseTest, NextPushTouchesOnlyTheChunksThatChanged) {
+  Region a = Host("a");
+  ASSERT_TRUE(Push(a, Day("d1"), "s1").ok());
+  Result<PushResult> p2 = Status::OK();
+  const int ops = ChunkOps([&] { p2 = Push(a, Day("d2", {5, 6}), "s2"); });
+  ASSERT_TRUE(p2.ok()) << p2.status().ToString();
+  EXPECT_EQ(p2->base, "s1");
+  EXPECT_EQ(p2->chunks, 40u);
+  EXPECT_EQ(p2->chunks_inherited, 38u);
+  EXPECT_EQ(p2->chunks_sent, 2u);
+  EXPECT_EQ(ops, 2 * 2) << "a reference attempt and a create per changed chunk, nothing else";
+  EXPECT_EQ(BaseOf("s2"), SidOf(a, "s1"));
+  ExpectVerifyOk(a);
+  ExpectReads(a, "s2", Day("d2", {5, 6}));
+
+  // Another host's or VM's push has no base: it holds all its chunks.
+  Region b = Host("b");
+  auto other = Push(b, Day("d2", {5, 6}), "s2b", "b");
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  EXPECT_EQ(other->base, "");
+  EXPECT_EQ(other->chunks_inherited, 0u);
+  EXPECT_EQ(BaseOf("s2b"), "");
+
+  // A chunk that has lost the base's reference fails verify for both snapshots.
+  pool_.objects.at(ChunkObject(Day("d1").digests().at(0))).omap.erase(SidOf(a, "s1"));
+  auto v = a.Verify(0);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  std::string all;
+  for (const auto& p : v->problems) all += p + "\n";
+  EXPECT_EQ(v->problems.size(), 2u) << all;
+  EXPECT_NE(all.find("snapshot s1: chunk"), std::string::npos) << all;
+  EXPECT_NE(all.find("snapshot s2: chunk"), std::string::npos) << all;
+}
+
+TEST_F(RegionBaseTest, DeletingABaseMovesItsReferencesToWhatIsBasedOnIt) {
+  Region a = Host("a");
+  ASSERT_TRUE(Push(a, Day("d1"), "s1").ok());
+  ASSERT_TRUE(Push(a, Day("d2", {1}), "s2").ok());
+  ASSERT_TRUE(Push(a, Day("d3", {1, 2}, 150), "s3").ok());  // base s2
+  ASSERT_EQ(BaseOf("s3"), SidOf(a, "s2"));
+  ASSERT_EQ(pool_.Count(kChunkPrefix), 43u);
+
+  auto d = a.Delete("s2");  // in the middle: s3 takes what it shares with s2
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->references_moved, 38u) << "s3 and s2 share chunks 0, 3..39";
+  EXPECT_EQ(d->chunks_removed, 1u) << "s2's chunk 1 (fill 101)";
+  EXPECT_TRUE(d->waiting_for.empty()) << d->waiting_for;
+  EXPECT_EQ(BaseOf("s3"), "");
+  EXPECT_EQ(Names(a), (std::vector<std::string>{"s1", "s3"}));
+  ExpectVerifyOk(a);
+  ExpectReads(a, "s1", Day("d1"));
+  ExpectReads(a, "s3", Day("d3", {1, 2}, 150));
+
+  ASSERT_TRUE(a.Delete("s1").ok());
+  EXPECT_EQ(pool_.Count(kChunkPrefix), 40u) << "s1's chunks 1 and 2 went";
+  ExpectVerifyOk(a);
+  ExpectReads(a, "s3", Day("d3", {1, 2}, 150));
+  ASSERT_TRUE(a.Delete("s3").ok());
+  EXPECT_EQ(pool_.Count(kChunkPrefix), 0u);
+  EXPECT_TRUE(pool_.objects.at(kIndexObject).omap.empty());
+}
+
+// Host B deletes the base while host A's push is sending: the delete waits for the push,
+// whose publish finds its base gone, references what it inherited itself, and finishes
+// the waiting delete.
+TEST_F(RegionBaseTest, PushWhoseBaseIsDeletedMeanwhileHoldsItsChunksItself) {
+  Region a = Host("a");
+  Region b = Host("b");
+  ASSERT_TRUE(Push(a, Day("d1"), "s1").ok());
+  bool deleted = false;
+  pool_.hook = [&](const std::string& op, const std::string&) {
+    if (op == "create" && !deleted) {
+      deleted = true;
+      auto d = b.Delete("s1");
+      EXPECT_TRUE(d.ok()) << d.status().ToString();
+      if (d.ok()) {
+        EXPECT_EQ(d->waiting_for.rfind("push.", 0), 0u) << d->waiting_for;
+      }
+      EXPECT_EQ(pool_.Count(kChunkPrefix), 40u) << "the waiting delete removed nothing";
+    }
+    return Status::OK();
+  };
+  auto p = Push(a, Day("d2", {7}), "s2");
+  pool_.hook = nullptr;
+  ASSERT_TRUE(deleted);
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->base, "");
+  EXPECT_EQ(p->chunks_sent, 1u);
+  EXPECT_EQ(BaseOf("s2"), "");
+  EXPECT_EQ(Names(a), std::vector<std::string>{"s2"});
+  EXPECT_EQ(pool_.objects.at(kIndexObject).omap.size(), 1u) << "s1's delete finished";
+  EXPECT_EQ(pool_.Count(kChunkPrefix), 40u) << "only s1's chunk 7 went";
+  ExpectVerifyOk(a);
+  ExpectReads(a, "s2", Day("d2", {7}));
+}
+
+// The base is deleted completely between the push's read of the index and its first
+// step: the chunks it took as held are gone, and the publish guard makes it send them.
+TEST_F(RegionBaseTest, PushWhoseBaseVanishedBeforeItBeganSendsItsChunksAgain) {
+  Region a = Host("a");
+  Region b = Host("b");
+  ASSERT_TRUE(Push(a, Day("d1"), "s1").ok());
+  bool deleted = false;
+  pool_.hook = [&](const std::string& op, const std::string& oid) {
+    if (op == "update" && oid == kIndexObject && !deleted) {
+      deleted = true;
+      auto d = b.Delete("s1");
+      EXPECT_TRUE(d.ok() && d->waiting_for.empty()) << d.status().ToString();
+      EXPECT_EQ(pool_.Count(kChunkPrefix), 0u);
+    }
+    return Status::OK();
+  };
+  auto p = Push(a, Day("d2", {7}), "s2");
+  pool_.hook = nullptr;
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_EQ(p->chunks_sent, 40u);
+  EXPECT_EQ(BaseOf("s2"), "");
+  ExpectVerifyOk(a);
+  ExpectReads(a, "s2", Day("d2", {7}));
+}
+
+// A delete of the base while the delete of a snapshot based on it is under way waits for
+// it; the later one finishes both.
+TEST_F(RegionBaseTest, DeleteOfABaseWaitsForTheDeleteOfItsDependent) {
+  Region a = Host("a");
+  Region b = Host("b");
+  ASSERT_TRUE(Push(a, Day("d1"), "s1").ok());
+  ASSERT_TRUE(Push(a, Day("d2", {3}), "s2").ok());
+  bool raced = false;
+  pool_.hook = [&](const std::string& op, const std::string&) {
+    if (op == "unref" && !raced) {
+      raced = true;
+      auto d = b.Delete("s1");
+      EXPECT_TRUE(d.ok()) << d.status().ToString();
+      if (d.ok()) {
+        EXPECT_EQ(d->waiting_for.rfind("del.", 0), 0u) << d->waiting_for;
+      }
+    }
+    return Status::OK();
+  };
+  auto d = a.Delete("s2");
+  pool_.hook = nullptr;
+  ASSERT_TRUE(raced);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->also_finished, std::vector<std::string>{"s1"});
+  EXPECT_EQ(pool_.Count(kChunkPrefix), 0u);
+  EXPECT_TRUE(pool_.objects.at(kIndexObject).omap.empty());
+}
+
+// A delete cut short leaves its del.* entry; the delete of its base then waits, and gc
+// finishes both, the dependent first.
+TEST_F(RegionBaseTest, GcFinishesWaitingDeletesInOrder) {
+  Region a = Host("a");
+  ASSERT_TRUE(Push(a, Day("d1"), "s1").ok());
+  ASSERT_TRUE(Push(a, Day("d2", {3}), "s2").ok());
+  pool_.hook = [&](const std::string& op, const std::string&) {
+    return op == "unref" ? Status::IOError("connection lost") : Status::OK();
+  };
+  EXPECT_FALSE(a.Delete("s2").ok());
+  pool_.hook = nullptr;
+  auto d1 = a.Delete("s1");
+  ASSERT_TRUE(d1.ok()) << d1.status().ToString();
+  EXPECT_FALSE(d1->waiting_for.empty());
+  EXPECT_EQ(pool_.Count(kChunkPrefix), 41u);
+  EXPECT_TRUE(Names(a).empty());
+
+  auto gc = a.Gc(0);
+  ASSERT_TRUE(gc.ok()) << gc.status().ToString();
+  EXPECT_EQ(gc->finished, (std::vector<std::string>{"s2", "s1"}));
+  EXPECT_TRUE(gc->warnings.empty()) << gc->warnings[0];
+  EXPECT_EQ(pool_.Count(kChunkPrefix), 0u);
+  EXPECT_TRUE(pool_.objects.at(kIndexObject).omap.empty());
 }
 
 }  // namespace
