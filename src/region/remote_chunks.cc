@@ -1,9 +1,11 @@
 #include "region/remote_chunks.h"
 
+#include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "region/snapshot_source.h"
 
@@ -13,7 +15,8 @@ namespace {
 constexpr char kSourcePrefix[] = "region:";
 
 // Reads chunks through a region. Prefetched chunks wait, decoded and checked, in a small
-// bounded buffer until their Read takes them.
+// bounded buffer until their Read takes them. A chunk being prefetched is not fetched a
+// second time: a Read of it waits for it (read-ahead and the reader overlap on purpose).
 class RegionChunks final : public RemoteChunks {
  public:
   explicit RegionChunks(std::unique_ptr<Region> region) : region_(std::move(region)) {}
@@ -39,36 +42,48 @@ class RegionChunks final : public RemoteChunks {
       std::lock_guard lock(mu_);
       for (const auto& raw : digests) {
         auto d = Digest::FromBytes(raw);
-        if (!d.ok() || ready_.count(*d) != 0) continue;
+        if (!d.ok() || ready_.count(*d) != 0 || in_flight_.count(*d) != 0) continue;
         wanted.push_back(*d);
         oids.push_back(ChunkObject(*d));
       }
+      if (wanted.size() < 2) return;  // one chunk: its Read fetches it as fast
+      for (const auto& d : wanted) in_flight_.insert(d);
     }
-    if (wanted.size() < 2) return;
     // All in flight at once; each is checked as it arrives, while the rest are on the way.
     region_->objects().ReadEach(oids, [&](size_t i, Result<std::string> body) {
       std::string raw;
-      if (!Decode(wanted[i], body, &raw).ok()) return;  // Read reports it
+      const bool ok = Decode(wanted[i], body, &raw).ok();  // else Read fetches and reports it
       std::lock_guard lock(mu_);
-      const size_t n = raw.size();
-      if (ready_.emplace(wanted[i], std::move(raw)).second) {
-        order_.push_back(wanted[i]);
-        ready_bytes_ += n;
-      }
-      while (ready_bytes_ > kMaxReadyBytes && !order_.empty()) {
-        // Unread for long: dropped, fetched again if it is read after all.
-        auto it = ready_.find(order_.front());
-        if (it != ready_.end()) {
-          ready_bytes_ -= it->second.size();
-          ready_.erase(it);
-        }
-        order_.pop_front();
-      }
+      in_flight_.erase(wanted[i]);
+      if (ok) Keep(wanted[i], std::move(raw));
+      arrived_.notify_all();
     });
+    // Whatever ReadEach left (it reports every object, but a Read must never wait forever).
+    std::lock_guard lock(mu_);
+    for (const auto& d : wanted) in_flight_.erase(d);
+    arrived_.notify_all();
   }
 
  private:
   static constexpr size_t kMaxReadyBytes = 32ull << 20;  // whatever the chunk size
+
+  // Called with mu_ held.
+  void Keep(const Digest& d, std::string raw) {
+    const size_t n = raw.size();
+    if (ready_.emplace(d, std::move(raw)).second) {
+      order_.push_back(d);
+      ready_bytes_ += n;
+    }
+    while (ready_bytes_ > kMaxReadyBytes && !order_.empty()) {
+      // Unread for long: dropped, fetched again if it is read after all.
+      auto it = ready_.find(order_.front());
+      if (it != ready_.end()) {
+        ready_bytes_ -= it->second.size();
+        ready_.erase(it);
+      }
+      order_.pop_front();
+    }
+  }
 
   std::string What(const Digest& d) const {
     return "region " + region_->name() + ": chunk " + d.Hex();
@@ -83,7 +98,8 @@ class RegionChunks final : public RemoteChunks {
   }
 
   bool TakePrefetched(const Digest& d, std::string* raw) {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    arrived_.wait(lock, [&] { return in_flight_.count(d) == 0; });
     auto it = ready_.find(d);
     if (it == ready_.end()) return false;
     *raw = std::move(it->second);
@@ -93,7 +109,9 @@ class RegionChunks final : public RemoteChunks {
   }
 
   std::unique_ptr<Region> region_;
-  std::mutex mu_;  // guards ready_ and order_
+  std::mutex mu_;                                     // guards ready_, order_ and in_flight_
+  std::condition_variable arrived_;                   // a chunk left in_flight_
+  std::unordered_set<Digest, DigestHash> in_flight_;  // being fetched by a Prefetch
   std::unordered_map<Digest, std::string, DigestHash> ready_;
   std::deque<Digest> order_;  // insertion order, for the bound
   size_t ready_bytes_ = 0;

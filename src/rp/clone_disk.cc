@@ -82,6 +82,8 @@ class RemoteChunkSource final : public CloneChunkSource {
     if (remote.ok()) (*remote)->Prefetch(digests);
   }
 
+  bool ReadsAhead() const override { return true; }
+
  private:
   std::vector<std::pair<uint64_t, Digest>>::const_iterator Find(uint64_t index) const {
     return std::lower_bound(chunks_.begin(), chunks_.end(), index,
@@ -239,7 +241,16 @@ CloneDiskImpl::CloneDiskImpl(std::unique_ptr<CloneChunkSource> source, uint64_t 
       present_(std::move(present)),
       on_hydrated_(std::move(on_hydrated)),
       bits_((chunks_ + 63) / 64),
-      stale_((chunks_ + 63) / 64) {}
+      stale_((chunks_ + 63) / 64) {
+  if (source_->ReadsAhead()) {
+    // 8 MiB ahead, in pieces of kPrefetchChunks: within the region source's 32 MiB of
+    // decoded chunks waiting to be read, with room for the reader's own requests.
+    constexpr uint64_t kAheadBytes = 8ull << 20;
+    ahead_ = std::make_unique<ReadAhead>(
+        [this](uint64_t first, uint64_t last) { PrefetchMissing(first, last); },
+        std::max<uint64_t>(2, kAheadBytes / cs_), kPrefetchChunks, chunks_);
+  }
+}
 
 uint32_t CloneDiskImpl::ChunkLength(uint64_t i) const {
   return static_cast<uint32_t>(std::min<uint64_t>(cs_, size_ - i * cs_));
@@ -429,6 +440,7 @@ void CloneDiskImpl::MarkDurablyHydrated() {
 Result<size_t> CloneDiskImpl::ReadAt(uint64_t offset, std::span<std::byte> out) {
   if (offset >= size_) return size_t{0};
   const uint64_t end = std::min<uint64_t>(size_, offset + out.size());
+  if (ahead_) ahead_->Reading(offset / cs_, (end - 1) / cs_);
   PrefetchMissing(offset / cs_, (end - 1) / cs_);
   uint64_t pos = offset;
   while (pos < end) {
@@ -525,7 +537,11 @@ void CloneDiskImpl::PrefetchMissing(uint64_t first, uint64_t last) {
 
 Status CloneDiskImpl::Hydrate(const ProgressFn& progress) {
   constexpr uint64_t kWindow = 256;  // chunks per task
-  ThreadPool pool(ThreadPool::DefaultWorkers());
+  // A remote source's fetches wait on the network between bursts of decoding: twice the
+  // threads keep the cores busy (a region clone's hydrate went from 1.29 to 1.07 s here).
+  const size_t workers =
+      source_->ReadsAhead() ? 2 * ThreadPool::DefaultWorkers() + 1 : ThreadPool::DefaultWorkers();
+  ThreadPool pool(workers);
   std::atomic<uint64_t> done{0};
   const uint64_t windows = (chunks_ + kWindow - 1) / kWindow;
   std::mutex err_mu;

@@ -29,6 +29,7 @@
 #include "store/store.h"
 #include "util/direct_io.h"
 #include "util/fd.h"
+#include "util/read_ahead.h"
 
 namespace rpfs::rp {
 
@@ -49,6 +50,9 @@ class CloneChunkSource {
     (void)first;
     (void)last;
   }
+  // Whether fetching ahead of a sequential reader pays: Prefetch of chunks not yet asked
+  // for overlaps their fetch (and check) with the reader's work.
+  virtual bool ReadsAhead() const { return false; }
 };
 // The chunks of RP stream `stream` in `store`.
 std::unique_ptr<CloneChunkSource> NewStoreChunkSource(const store::Store* store, PageCache* pages,
@@ -169,6 +173,9 @@ class CloneDiskImpl final : public CloneDisk {
   // write to an unrelated missing chunk from waiting behind it most of the time.
   std::array<std::mutex, 256> stripes_;
   std::mutex flush_mu_;
+  // Fetches ahead of a sequential reader when the source gains from it (a region: see
+  // util/read_ahead.h). Last member: its thread calls PrefetchMissing, so it stops first.
+  std::unique_ptr<ReadAhead> ahead_;
 };
 
 }  // namespace rpfs::rp

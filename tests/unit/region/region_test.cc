@@ -5,10 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "format/chunk_codec.h"
+#include "region/remote_chunks.h"
 #include "region/snapshot_source.h"
 #include "support/status_matchers.h"
 #include "unit/region/memory_object_store.h"
@@ -756,6 +760,60 @@ TEST_F(RegionBaseTest, GcFinishesWaitingDeletesInOrder) {
   EXPECT_TRUE(gc->warnings.empty()) << gc->warnings[0];
   EXPECT_EQ(pool_.Count(kChunkPrefix), 0u);
   EXPECT_TRUE(pool_.objects.at(kIndexObject).omap.empty());
+}
+
+}  // namespace
+}  // namespace rpfs::region
+
+namespace rpfs::region {
+namespace {
+
+// RegionChunks (region/remote_chunks.h), what clones of region snapshots read through: a
+// Read of a chunk that a Prefetch is fetching waits for it instead of fetching it again
+// (the clone's read-ahead and its reader overlap on purpose), and a chunk whose prefetch
+// failed is fetched by the Read, which names the damage.
+TEST_F(RegionTest, ReadOfAChunkBeingPrefetchedWaitsForItAndFetchesNothing) {
+  Region a = Host("a");
+  FakeRp rp("rp1", {{0, 1}, {1, 2}, {2, 3}, {3, 4}});
+  ASSERT_TRUE(Push(a, rp, "s1").ok());
+  auto chunks = NewRegionChunks(std::make_unique<Region>("eu", std::make_unique<Forward>(&pool_)));
+  std::vector<std::string> digests;
+  for (const auto& [i, d] : rp.digests()) digests.emplace_back(d.View());
+  const std::string third = ChunkObject(rp.digests().at(2));
+
+  std::map<std::string, int> reads;
+  std::atomic<bool> reader_done{false};
+  std::thread reader;
+  std::string got(kChunk, '\0');
+  Status read_status;
+  pool_.hook = [&](const std::string& op, const std::string& oid) {
+    if (op != "read") return Status::OK();
+    reads[oid]++;
+    if (!reader.joinable()) {  // the prefetch's first read: the reader comes in now
+      reader = std::thread([&] {
+        read_status = chunks->Read(digests[2], std::as_writable_bytes(std::span(got)));
+        reader_done = true;
+      });
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      EXPECT_FALSE(reader_done) << "the reader did not wait for the chunk in flight";
+    }
+    return Status::OK();
+  };
+  chunks->Prefetch(digests);
+  reader.join();
+  pool_.hook = nullptr;
+  ASSERT_TRUE(read_status.ok()) << read_status.ToString();
+  EXPECT_EQ(got, FakeRp::Raw(3));
+  EXPECT_EQ(reads[third], 1) << "fetched once, by the prefetch";
+
+  // A damaged chunk: the prefetch drops it, the Read fetches it and says what is wrong.
+  pool_.objects.at(ChunkObject(rp.digests().at(3))).data.back() ^= 0x40;
+  auto fresh = NewRegionChunks(std::make_unique<Region>("eu", std::make_unique<Forward>(&pool_)));
+  fresh->Prefetch(digests);
+  Status st = fresh->Read(digests[3], std::as_writable_bytes(std::span(got)));
+  EXPECT_EQ(st.code(), Status::Code::kIOError);
+  EXPECT_NE(st.message().find(rp.digests().at(3).Hex() + " is damaged"), std::string::npos)
+      << st.ToString();
 }
 
 }  // namespace

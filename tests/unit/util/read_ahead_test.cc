@@ -1,0 +1,113 @@
+// ReadAhead (util/read_ahead.h): a sequential reader gets the next window fetched on the
+// read-ahead thread, in pieces, never past the end and never twice; a reader that jumps
+// gets nothing extra; destruction stops a thread stuck in a slow fetch without waiting for
+// what is queued behind it.
+#include "util/read_ahead.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+namespace rpfs {
+namespace {
+
+struct Fetched {
+  std::mutex mu;
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  std::set<uint64_t> Chunks() {
+    std::lock_guard lock(mu);
+    std::set<uint64_t> out;
+    for (const auto& [a, b] : ranges) {
+      for (uint64_t i = a; i <= b; ++i)
+        EXPECT_TRUE(out.insert(i).second) << "chunk " << i << " twice";
+    }
+    return out;
+  }
+  std::function<void(uint64_t, uint64_t)> Fn() {
+    return [this](uint64_t a, uint64_t b) {
+      std::lock_guard lock(mu);
+      ranges.emplace_back(a, b);
+    };
+  }
+};
+
+std::set<uint64_t> Range(uint64_t first, uint64_t last) {
+  std::set<uint64_t> out;
+  for (uint64_t i = first; i <= last; ++i) out.insert(i);
+  return out;
+}
+
+TEST(ReadAheadTest, SequentialReaderGetsTheNextWindowInPieces) {
+  Fetched f;
+  ReadAhead ahead(f.Fn(), /*window=*/16, /*piece=*/4, /*count=*/1000);
+  ahead.Reading(0, 3);
+  ahead.Drain();
+  EXPECT_EQ(f.Chunks(), Range(4, 19));  // the 16 chunks after the read
+  {
+    std::lock_guard lock(f.mu);
+    ASSERT_EQ(f.ranges.size(), 4u);
+    EXPECT_EQ(f.ranges[0], std::make_pair(uint64_t{4}, uint64_t{7}));
+  }
+  ahead.Reading(4, 7);  // tops up by one piece, nothing fetched twice
+  ahead.Drain();
+  EXPECT_EQ(f.Chunks(), Range(4, 23));
+  ahead.Reading(12, 15);  // requests a little out of order still count as sequential
+  ahead.Reading(8, 11);
+  ahead.Drain();
+  EXPECT_EQ(f.Chunks(), Range(4, 31));
+}
+
+TEST(ReadAheadTest, NeverPastTheEnd) {
+  Fetched f;
+  ReadAhead ahead(f.Fn(), 16, 4, /*count=*/10);
+  ahead.Reading(0, 3);
+  ahead.Drain();
+  EXPECT_EQ(f.Chunks(), Range(4, 9));
+  ahead.Reading(4, 9);
+  ahead.Drain();
+  EXPECT_EQ(f.Chunks(), Range(4, 9));
+}
+
+TEST(ReadAheadTest, AReaderThatJumpsGetsNothingExtra) {
+  Fetched f;
+  ReadAhead ahead(f.Fn(), 16, 4, 1000);
+  ahead.Reading(500, 503);
+  ahead.Reading(100, 103);
+  ahead.Reading(700, 700);
+  ahead.Drain();
+  EXPECT_TRUE(f.Chunks().empty());
+  // Once it reads on from where it is, read-ahead starts there.
+  ahead.Reading(701, 704);
+  ahead.Drain();
+  EXPECT_EQ(f.Chunks(), Range(705, 720));
+}
+
+TEST(ReadAheadTest, DestructionDropsWhatIsQueuedBehindASlowFetch) {
+  std::atomic<int> calls{0};
+  std::atomic<bool> release{false};
+  std::thread releaser;
+  {
+    ReadAhead ahead(
+        [&](uint64_t, uint64_t) {
+          calls++;
+          while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        },
+        16, 4, 1000);
+    ahead.Reading(0, 3);  // four pieces queued; the first one blocks
+    while (calls == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    releaser = std::thread([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      release = true;
+    });
+  }  // joins once the blocked fetch returns
+  releaser.join();
+  EXPECT_EQ(calls, 1) << "the three queued pieces were dropped";
+}
+
+}  // namespace
+}  // namespace rpfs
