@@ -56,6 +56,13 @@ void ReadAhead::Run() {
     if (stop_) return;
     auto [first, last] = queue_.front();
     queue_.pop_front();
+    // What the reader has asked for meanwhile it fetches itself: fetching it here as well
+    // would only decode it twice (this thread fell behind a fast reader).
+    first = std::max(first, frontier_);
+    if (first > last) {
+      if (queue_.empty()) idle_.notify_all();
+      continue;
+    }
     busy_ = true;
     lock.unlock();
     fetch_(first, last);  // outside the lock: Reading must never wait for a fetch

@@ -111,3 +111,36 @@ TEST(ReadAheadTest, DestructionDropsWhatIsQueuedBehindASlowFetch) {
 
 }  // namespace
 }  // namespace rpfs
+
+namespace rpfs {
+namespace {
+
+// A reader faster than the read-ahead thread: pieces it has passed are not fetched again.
+TEST(ReadAheadTest, PiecesTheReaderOvertookAreSkipped) {
+  std::mutex mu;
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  std::atomic<bool> release{false};
+  std::atomic<bool> entered{false};
+  ReadAhead ahead(
+      [&](uint64_t a, uint64_t b) {
+        entered = true;
+        while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        std::lock_guard lock(mu);
+        ranges.emplace_back(a, b);
+      },
+      16, 4, 1000);
+  ahead.Reading(0, 3);  // queues 4..19; the thread blocks in the first piece
+  while (!entered) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ahead.Reading(4, 13);  // the reader takes 4..13 itself
+  release = true;
+  ahead.Drain();
+  std::lock_guard lock(mu);
+  ASSERT_FALSE(ranges.empty());
+  EXPECT_EQ(ranges[0], std::make_pair(uint64_t{4}, uint64_t{7}));  // already under way
+  for (size_t i = 1; i < ranges.size(); ++i) {
+    EXPECT_GE(ranges[i].first, 14u) << "piece " << i << " fetched what the reader took";
+  }
+}
+
+}  // namespace
+}  // namespace rpfs
