@@ -45,21 +45,23 @@ void LogFailedCommand(uid_t uid, const std::vector<std::string>& args, int code)
 
 Result<std::unique_ptr<CommandServer>> CommandServer::Start(Repository* repo,
                                                             control::Operations* ops,
-                                                            std::string store_dir) {
+                                                            std::string store_dir,
+                                                            std::function<void()> settle) {
   RPFS_ASSIGN_OR_RETURN(UniqueFd listener, ListenUnix(store_dir, kSocketName));
   UniqueFd wake(::eventfd(0, EFD_CLOEXEC));
   if (!wake.valid()) return Status::FromErrno(errno, "eventfd");
-  std::unique_ptr<CommandServer> server(
-      new CommandServer(repo, ops, std::move(store_dir), std::move(listener), std::move(wake)));
+  std::unique_ptr<CommandServer> server(new CommandServer(
+      repo, ops, std::move(store_dir), std::move(listener), std::move(wake), std::move(settle)));
   server->acceptor_ = std::thread([s = server.get()] { s->AcceptLoop(); });
   return server;
 }
 
 CommandServer::CommandServer(Repository* repo, control::Operations* ops, std::string store_dir,
-                             UniqueFd listener, UniqueFd wake)
+                             UniqueFd listener, UniqueFd wake, std::function<void()> settle)
     : repo_(repo),
       ops_(ops),
       store_dir_(std::move(store_dir)),
+      settle_(std::move(settle)),
       listener_(std::move(listener)),
       wake_(std::move(wake)) {}
 
@@ -142,6 +144,8 @@ void CommandServer::Serve(UniqueFd conn) {
     ctx.client_pid = static_cast<uint32_t>(peer->pid);
     code = RunGuarded([&] { return RunCli(request->args, ctx, /*forward=*/false); }, ctx.err);
     if (code != kExitOk) LogFailedCommand(peer->uid, request->args, code);
+    // A script that deletes an RP and then lists the mount must not see it any more.
+    if (settle_) settle_();
   }
   // Everything written reaches the client before it learns the exit code and exits.
   std::fclose(ctx.out);

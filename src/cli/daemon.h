@@ -34,20 +34,24 @@ class CommandServer {
  public:
   // Listens on the store's socket; commands run on `repo` through `ops` (the mount's, so
   // they share its per-VM serialisation and `.status`); both must outlive the server.
+  // `settle`, if given, runs after each command and before its exit code is sent: the
+  // mount's way of showing the command's result before the client goes on.
   static Result<std::unique_ptr<CommandServer>> Start(Repository* repo, control::Operations* ops,
-                                                      std::string store_dir);
+                                                      std::string store_dir,
+                                                      std::function<void()> settle = nullptr);
   // Stops accepting, waits for commands in progress, and removes the socket.
   ~CommandServer();
 
  private:
   CommandServer(Repository* repo, control::Operations* ops, std::string store_dir,
-                UniqueFd listener, UniqueFd wake);
+                UniqueFd listener, UniqueFd wake, std::function<void()> settle);
   void AcceptLoop();
   void Serve(UniqueFd conn);
 
   Repository* repo_;
   control::Operations* ops_;
   std::string store_dir_;
+  std::function<void()> settle_;
   UniqueFd listener_;
   UniqueFd wake_;  // eventfd: tells the accept loop to stop
   std::thread acceptor_;

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -106,7 +107,11 @@ Status OpenAndServe(const Context& ctx, fuse::MountOptions opts,
       },
       allow_other);
   // Other rpfs commands on this store now run here (daemon.h).
-  auto server = CommandServer::Start(repo->get(), filesystem.operations(), ctx.store_dir);
+  // A command returns once the kernel was told what it changed: 0.5 s at most, for a
+  // notification that waits for a directory lock (fuse/notify_queue.h).
+  auto server = CommandServer::Start(repo->get(), filesystem.operations(), ctx.store_dir, [&] {
+    filesystem.SettleKernelCache(std::chrono::milliseconds(500));
+  });
   if (!server.ok()) return server.status().WithContext("serving store ", ctx.store_dir);
   return fuse::Serve(&filesystem, opts, ready);
 }

@@ -24,10 +24,12 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <string_view>
@@ -92,6 +94,9 @@ class KernelCache {
   virtual ~KernelCache() = default;
   virtual void InvalidateEntry(InodeNo parent, const std::string& name) = 0;
   virtual void InvalidateAttrs(InodeNo ino) = 0;
+  // Waits, at most `max`, until every invalidation asked for so far has reached the kernel
+  // (a cache that sends them at once has nothing to wait for).
+  virtual void Settle(std::chrono::milliseconds max) { (void)max; }
 };
 
 class Filesystem {
@@ -110,6 +115,10 @@ class Filesystem {
   void PrefetchGuestDirectories();
   // Where to report namespace changes; nullptr: nowhere (no kernel, or unmounting).
   void SetKernelCache(KernelCache* cache);
+  // Waits, at most `max`, until the kernel has been told every change so far: a command
+  // run by the daemon (`rpfs delete`, `rpfs rename`) returns only once the mount shows
+  // its result. Never from a FUSE request (notify_queue.h says why).
+  void SettleKernelCache(std::chrono::milliseconds max);
 
   // Resolves `name` in directory `parent` and adds one kernel lookup to the result.
   // ENOENT-style NotFound for unknown names; ESTALE-style for an unknown parent.
@@ -202,6 +211,10 @@ class Filesystem {
   std::unordered_map<HandleId, std::shared_ptr<FileHandle>> handles_;
   std::mutex cache_mu_;  // guards kernel_cache_
   KernelCache* kernel_cache_ = nullptr;
+  // Held shared by SettleKernelCache while it waits on the cache outside cache_mu_ (so
+  // store changes are not held up meanwhile), and exclusively by SetKernelCache: a cache
+  // is never replaced, and so never destroyed, under a waiter.
+  std::shared_mutex cache_life_mu_;
 };
 
 // The one table from Status to errno.

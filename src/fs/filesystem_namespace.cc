@@ -20,8 +20,20 @@ std::string OctalMode(uint32_t mode) {
 }  // namespace
 
 void Filesystem::SetKernelCache(KernelCache* cache) {
+  std::unique_lock life(cache_life_mu_);  // after every SettleKernelCache under way
   std::lock_guard lock(cache_mu_);
   kernel_cache_ = cache;
+}
+
+void Filesystem::SettleKernelCache(std::chrono::milliseconds max) {
+  std::shared_lock life(cache_life_mu_);
+  KernelCache* cache;
+  {
+    std::lock_guard lock(cache_mu_);
+    cache = kernel_cache_;
+  }
+  // Outside cache_mu_: store changes (OnStoreChange) go on queueing meanwhile.
+  if (cache != nullptr) cache->Settle(max);
 }
 
 void Filesystem::OnStoreChange(const StoreChange& c) {

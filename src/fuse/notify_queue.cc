@@ -13,7 +13,14 @@ NotifyQueue::~NotifyQueue() {
     stop_ = true;
   }
   cv_.notify_all();
+  sent_cv_.notify_all();
   thread_.join();
+}
+
+void NotifyQueue::Settle(std::chrono::milliseconds max) {
+  std::unique_lock lock(mu_);
+  const uint64_t target = queued_;
+  sent_cv_.wait_for(lock, max, [&] { return stop_ || sent_ >= target; });
 }
 
 void NotifyQueue::InvalidateEntry(fs::InodeNo parent, const std::string& name) {
@@ -27,6 +34,7 @@ void NotifyQueue::Push(Item item) {
     std::lock_guard lock(mu_);
     if (stop_) return;
     items_.push_back(std::move(item));
+    queued_++;
   }
   cv_.notify_one();
 }
@@ -47,6 +55,11 @@ void NotifyQueue::Run() {
     } else {
       (void)fuse_lowlevel_notify_inval_entry(se_, item.ino, item.name.c_str(), item.name.size());
     }
+    {
+      std::lock_guard lock(mu_);
+      sent_++;
+    }
+    sent_cv_.notify_all();
   }
 }
 

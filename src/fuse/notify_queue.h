@@ -4,7 +4,9 @@
 // invalidated, say): sending from the request's own thread would deadlock.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <mutex>
 #include <string>
@@ -24,6 +26,9 @@ class NotifyQueue : public fs::KernelCache {
 
   void InvalidateEntry(fs::InodeNo parent, const std::string& name) override;
   void InvalidateAttrs(fs::InodeNo ino) override;
+  // Waits until what was queued before the call has been sent, or `max` has passed (a
+  // notification can wait for a directory lock the kernel holds: bounded, never a hang).
+  void Settle(std::chrono::milliseconds max) override;
 
  private:
   struct Item {
@@ -36,7 +41,10 @@ class NotifyQueue : public fs::KernelCache {
   struct fuse_session* se_;
   std::mutex mu_;
   std::condition_variable cv_;
+  std::condition_variable sent_cv_;  // sent_ moved, or stop_
   std::deque<Item> items_;
+  uint64_t queued_ = 0;  // items ever queued
+  uint64_t sent_ = 0;    // items ever sent (or dropped at stop)
   bool stop_ = false;
   std::thread thread_;
 };
