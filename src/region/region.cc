@@ -387,7 +387,9 @@ Result<PushResult> Region::Push(const RpChunks& rp, const PushOptions& opts,
     // (a gc took it), push anew under a new sid.
     Summary resumed = interrupted->summary;
     resumed.pushed_us = NowMicros();
-    resumed.base = s.base;
+    // A base no longer published keeps being named here until this push publishes
+    // without it: its delete waits, so what it holds is referenced, not sent, below.
+    if (!s.base.empty()) resumed.base = s.base;
     OmapUpdate claim;
     claim.equal = {{interrupted->key, interrupted->value}};
     claim.set = {{interrupted->key, EncodeSummary(resumed)}};
@@ -447,8 +449,10 @@ Result<PushResult> Region::Push(const RpChunks& rp, const PushOptions& opts,
       withdraw.set = {{kDelKey + s.sid, push_value}};
       withdraw.remove = {kPushKey + s.sid};
       if (objects_->UpdateOmap(kIndexObject, withdraw).ok()) {
-        DeleteResult ignored;
-        (void)FinishDelete(s.sid, kDelKey + s.sid, &ignored);  // else gc finishes it
+        DeleteResult ignored;  // else gc finishes it
+        if (FinishDelete(s.sid, kDelKey + s.sid, &ignored).ok() && ignored.waiting_for.empty()) {
+          FinishBaseDeletes(s.base, &ignored);  // its base's delete may wait for it
+        }
       }
       return Status::AlreadyExists(Label(opts.name) + " already exists (pushed meanwhile)");
     }
@@ -476,6 +480,9 @@ Result<PushResult> Region::Push(const RpChunks& rp, const PushOptions& opts,
     base = std::move(still);
   }
   CrashPoint("push.published");
+  if (released_base.empty() && result.resumed && s.base.empty()) {
+    released_base = interrupted->summary.base;  // the resumed push held it until now
+  }
   if (!released_base.empty()) {
     DeleteResult ignored;
     FinishBaseDeletes(released_base, &ignored);
@@ -558,8 +565,18 @@ Status Region::MoveReferences(const std::string& key, const std::string& value,
                               DeleteResult* result) {
   auto dm = LoadManifest(dependent);
   if (!dm.ok()) {
-    return dm.status().WithContext("snapshot ", dependent.name,
-                                   " inherits references from the one deleted");
+    const Status::Code code = dm.status().code();
+    if (code != Status::Code::kNotFound && code != Status::Code::kCorruption &&
+        code != Status::Code::kNotSupported) {
+      return dm.status().WithContext("snapshot ", dependent.name,
+                                     " inherits references from the one deleted");
+    }
+    // Gone (deleted meanwhile: its entry changed) or unreadable (damage, or a newer rpfs):
+    // nothing is moved and its base stays, so the caller's second look at the index makes
+    // this delete wait for it, which is safe either way.
+    log::Log(log::Severity::kWarning, "region-dependent-manifest-unreadable",
+             {{"region", name_}, {"snapshot", dependent.name}, {"error", dm.status().ToString()}});
+    return Status::OK();
   }
   std::vector<Digest> moved = Distinct(*dm);
   Summary stub;
@@ -607,13 +624,13 @@ Status Region::FinishDelete(const std::string& sid, const std::string& index_key
   std::vector<Entry> entries = Entries(index);
   // Published snapshots based on it take their own references first. None can appear
   // after this read: a push publishes only while its base is published.
-  bool moved = false;
+  bool dependents = false;
   for (const Entry& e : entries) {
     if (!e.readable || e.summary.base != sid || !StartsWith(e.key, kSnapKey)) continue;
     RPFS_RETURN_IF_ERROR(MoveReferences(e.key, e.value, e.summary, sid, result));
-    moved = true;
+    dependents = true;
   }
-  if (moved) {
+  if (dependents) {  // else the first read stands: it followed the write of index_key
     RPFS_ASSIGN_OR_RETURN(index, ReadIndex());
     entries = Entries(index);
   }
@@ -699,7 +716,12 @@ Result<GcResult> Region::Gc(int64_t grace_us) {
       if (!StartsWith(e.key, kDelKey)) continue;
       const std::string name = e.readable ? e.summary.name : e.sid;
       DeleteResult one;
-      RPFS_RETURN_IF_ERROR(FinishDelete(e.sid, e.key, &one).WithContext("region ", name_, ": gc"));
+      if (Status st = FinishDelete(e.sid, e.key, &one); !st.ok()) {
+        // One delete that cannot finish must not stop the others, nor the scan below.
+        if (st.code() == Status::Code::kIOError) return st.WithContext("region ", name_, ": gc");
+        waiting.push_back("the delete of " + name + " failed: " + st.ToString());
+        continue;
+      }
       counts.chunks_removed += one.chunks_removed;
       if (!one.waiting_for.empty()) {
         waiting.push_back("the delete of " + name + " waits for " + one.waiting_for);

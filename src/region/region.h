@@ -11,8 +11,9 @@
 //            is based on it, every reference dropped (a chunk left with none is removed
 //            only if its version did not move since it was read), then the manifest and
 //            "del.<sid>".
-//   Gc       finishes every delete, treats pushes older than the grace as dead and deletes
-//            them, and drops references and manifests of sids the index does not know.
+//   Gc       treats pushes older than the grace as dead and deletes them, finishes every
+//            delete that waits for nothing (in rounds), and drops references and manifests
+//            of sids the index does not know.
 //
 // A Region holds no mutable state of its own: reads (Snapshots, Find, LoadManifest and
 // the readers it opens) may run from several threads at once, as the mount's do; the

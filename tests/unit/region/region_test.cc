@@ -818,3 +818,70 @@ TEST_F(RegionTest, ReadOfAChunkBeingPrefetchedWaitsForItAndFetchesNothing) {
 
 }  // namespace
 }  // namespace rpfs::region
+
+namespace rpfs::region {
+namespace {
+
+// A push cut short, its base deleted meanwhile (the delete waits for the push), then the
+// push resumed: it references what the base held itself, publishes without a base, and
+// finishes the delete that waited for it.
+TEST_F(RegionBaseTest, ResumedPushWhoseBaseWasDeletedFinishesThatDelete) {
+  Region a = Host("a");
+  ASSERT_TRUE(Push(a, Day("d1"), "s1").ok());
+  pool_.hook = [&](const std::string& op, const std::string&) {
+    return op == "create" ? Status::IOError("connection lost") : Status::OK();
+  };
+  EXPECT_FALSE(Push(a, Day("d2", {4, 5}), "s2").ok());
+  pool_.hook = nullptr;
+  auto d = a.Delete("s1");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->waiting_for.rfind("push.", 0), 0u) << d->waiting_for;
+  EXPECT_EQ(pool_.Count(kChunkPrefix), 40u);
+
+  auto p = Push(a, Day("d2", {4, 5}), "s2");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  EXPECT_TRUE(p->resumed);
+  EXPECT_EQ(p->base, "");
+  EXPECT_EQ(p->chunks_sent, 2u) << "what s1 held was referenced, not sent again";
+  EXPECT_EQ(BaseOf("s2"), "");
+  EXPECT_EQ(pool_.objects.at(kIndexObject).omap.size(), 1u) << "s1's delete finished";
+  EXPECT_EQ(pool_.Count(kChunkPrefix), 40u) << "s1's chunks 4 and 5 went";
+  ExpectVerifyOk(a);
+  ExpectReads(a, "s2", Day("d2", {4, 5}));
+}
+
+// A snapshot based on the one deleted whose manifest cannot be read: nothing is moved, the
+// delete waits (never drops what that snapshot may inherit), gc reports it and goes on
+// with the rest, and finishes it once the manifest reads again.
+TEST_F(RegionBaseTest, ADependentWithAnUnreadableManifestKeepsTheDeleteWaiting) {
+  Region a = Host("a");
+  ASSERT_TRUE(Push(a, Day("d1"), "s1").ok());
+  ASSERT_TRUE(Push(a, Day("d2", {9}), "s2").ok());
+  ASSERT_TRUE(Push(a, Day("o1"), "other", "b").ok());  // another host: no base
+  const std::string manifest = ManifestObject(SidOf(a, "s2"));
+  const std::string good = pool_.objects.at(manifest).data;
+  pool_.objects.at(manifest).data = std::string("\x07garbage", 8);
+
+  auto d = a.Delete("s1");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->waiting_for, "snap.s2");
+  EXPECT_EQ(d->references_moved, 0u);
+  ASSERT_TRUE(a.Delete("other").ok());
+  auto gc = a.Gc(0);
+  ASSERT_TRUE(gc.ok()) << gc.status().ToString();
+  ASSERT_EQ(gc->warnings.size(), 1u);
+  EXPECT_NE(gc->warnings[0].find("the delete of s1 waits for snap.s2"), std::string::npos)
+      << gc->warnings[0];
+  EXPECT_EQ(pool_.Count(kChunkPrefix), 41u) << "s1 and s2 keep all they hold";
+
+  pool_.objects.at(manifest).data = good;
+  gc = a.Gc(0);
+  ASSERT_TRUE(gc.ok()) << gc.status().ToString();
+  EXPECT_EQ(gc->finished, std::vector<std::string>{"s1"});
+  EXPECT_EQ(pool_.Count(kChunkPrefix), 40u);
+  ExpectVerifyOk(a);
+  ExpectReads(a, "s2", Day("d2", {9}));
+}
+
+}  // namespace
+}  // namespace rpfs::region
