@@ -660,18 +660,30 @@ void Region::FinishBaseDeletes(std::string base, DeleteResult* result) {
 
 Result<DeleteResult> Region::Delete(const std::string& snapshot) {
   const std::string label = "deleting " + Label(snapshot);
-  RPFS_ASSIGN_OR_RETURN(Omap index, ReadIndex());
-  auto it = index.find(kSnapKey + snapshot);
-  if (it == index.end()) return Status::NotFound(Label(snapshot) + " does not exist");
-  auto s = DecodeSummary(it->second);
-  if (!s.ok()) return s.status().WithContext(label);
-  OmapUpdate begin;
-  begin.equal = {{it->first, it->second}};
-  begin.set = {{kDelKey + s->sid, it->second}};
-  begin.remove = {it->first};
-  Status st = objects_->UpdateOmap(kIndexObject, begin);
-  if (st.code() == Status::Code::kAborted) {
-    return Status::Busy(label + ": it changed meanwhile (deleted by another host?)");
+  const std::string key = kSnapKey + snapshot;
+  Result<Summary> s = Status::NotFound(Label(snapshot) + " does not exist");
+  Status st;
+  std::string sid;  // the snapshot first seen: a delete never takes another one's place
+  for (int attempt = 0;; ++attempt) {
+    RPFS_ASSIGN_OR_RETURN(Omap index, ReadIndex());
+    auto it = index.find(key);
+    if (it == index.end()) {
+      return attempt == 0 ? Status::NotFound(Label(snapshot) + " does not exist")
+                          : Status::Busy(label + ": it was deleted meanwhile (by another host?)");
+    }
+    s = DecodeSummary(it->second);
+    if (!s.ok()) return s.status().WithContext(label);
+    if (sid.empty()) sid = s->sid;
+    if (s->sid != sid) return Status::Busy(label + ": it was replaced meanwhile");
+    OmapUpdate begin;
+    begin.equal = {{it->first, it->second}};
+    begin.set = {{kDelKey + s->sid, it->second}};
+    begin.remove = {it->first};
+    st = objects_->UpdateOmap(kIndexObject, begin);
+    // Its entry changes under the same sid when a delete of its base gives it its own
+    // references (the base is cleared): read it again and go on.
+    if (st.code() != Status::Code::kAborted) break;
+    if (attempt >= 8) return Status::Busy(label + ": it keeps changing (other hosts at work?)");
   }
   if (!st.ok()) return st.WithContext(label);
   CrashPoint("region_delete.begun");

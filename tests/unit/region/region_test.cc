@@ -885,3 +885,36 @@ TEST_F(RegionBaseTest, ADependentWithAnUnreadableManifestKeepsTheDeleteWaiting) 
 
 }  // namespace
 }  // namespace rpfs::region
+
+namespace rpfs::region {
+namespace {
+
+// Host B deletes s1 while host A deletes s2, based on s1: B's delete gives s2 its own
+// references and rewrites s2's entry between A's read of it and A's guarded update. A's
+// delete reads it again and goes on (same snapshot, same sid) instead of failing.
+TEST_F(RegionBaseTest, DeleteOfASnapshotRebasedMeanwhileGoesOn) {
+  Region a = Host("a");
+  Region b = Host("b");
+  ASSERT_TRUE(Push(a, Day("d1"), "s1").ok());
+  ASSERT_TRUE(Push(a, Day("d2", {3}), "s2").ok());
+  bool raced = false;
+  pool_.hook = [&](const std::string& op, const std::string& oid) {
+    if (op == "update" && oid == kIndexObject && !raced) {
+      raced = true;
+      auto d = b.Delete("s1");
+      EXPECT_TRUE(d.ok()) << d.status().ToString();
+      EXPECT_EQ(BaseOf("s2"), "") << "s2 was rebased";
+    }
+    return Status::OK();
+  };
+  auto d = a.Delete("s2");
+  pool_.hook = nullptr;
+  ASSERT_TRUE(raced);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_TRUE(Names(a).empty());
+  EXPECT_EQ(pool_.Count(kChunkPrefix), 0u);
+  EXPECT_TRUE(pool_.objects.at(kIndexObject).omap.empty());
+}
+
+}  // namespace
+}  // namespace rpfs::region
