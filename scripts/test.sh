@@ -39,13 +39,16 @@ if ((quick == 0)); then
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   (cd build-asan && ctest -j"$(nproc)" --output-on-failure -L 'unit|integration')
 
-  echo "== concurrency tests under TSan (thread pool, socket, readers, fs, deleted-while-read, clones, guest prefetch)"
+  echo "== concurrency tests under TSan (thread pool, read-ahead, socket, readers, fs, deleted-while-read, clones, region prefetch, guest prefetch)"
   cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRPFS_SANITIZE=thread \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
     -DRPFS_BUILD_BENCH=OFF >/dev/null
-  cmake --build build-tsan -j"$(nproc)" --target rpfs_util_test rpfs_integration_test
+  cmake --build build-tsan -j"$(nproc)" --target rpfs_util_test rpfs_integration_test \
+    rpfs_region_test
   export TSAN_OPTIONS="halt_on_error=1 suppressions=$PWD/tests/tsan.supp"
-  build-tsan/tests/rpfs_util_test --gtest_filter='ThreadPool*:UnixSocket*'
+  build-tsan/tests/rpfs_util_test --gtest_filter='ThreadPool*:ReadAhead*:UnixSocket*'
+  # A region clone's reader waiting for the chunk its read-ahead is fetching.
+  build-tsan/tests/rpfs_region_test --gtest_filter='RegionTest.ReadOfAChunkBeingPrefetched*'
   build-tsan/tests/rpfs_integration_test \
     --gtest_filter='FilesystemTest.*:FilesystemNamespaceTest.*:ReaderTest.*:RepoTest.DiskReader*:DeletedWhileReadTest.*:CloneTest.*:GuestFilesTest.Concurrent*-*DeadProcess*'
   # (*DeadProcess* tests fork a child that starts threads, which TSan cannot follow.)
