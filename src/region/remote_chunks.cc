@@ -78,6 +78,11 @@ class RegionChunks final : public RemoteChunks {
     arrived_.notify_all();
   }
 
+  size_t waiting() const {
+    std::lock_guard lock(mu_);
+    return waiting_;
+  }
+
  private:
   static constexpr size_t kMaxReadyBytes = 32ull << 20;  // whatever the chunk size
 
@@ -114,7 +119,9 @@ class RegionChunks final : public RemoteChunks {
 
   bool TakePrefetched(const Digest& d, std::string* raw) {
     std::unique_lock lock(mu_);
+    waiting_++;
     arrived_.wait(lock, [&] { return in_flight_.count(d) == 0; });
+    waiting_--;
     auto it = ready_.find(d);
     if (it == ready_.end()) return false;
     *raw = std::move(it->second);
@@ -124,7 +131,8 @@ class RegionChunks final : public RemoteChunks {
   }
 
   std::unique_ptr<Region> region_;
-  std::mutex mu_;                                     // guards ready_, order_ and in_flight_
+  mutable std::mutex mu_;  // guards ready_, order_, in_flight_ and waiting_
+  size_t waiting_ = 0;     // Reads in TakePrefetched, waiting while their chunk is in flight
   std::condition_variable arrived_;                   // a chunk left in_flight_
   std::unordered_set<Digest, DigestHash> in_flight_;  // being fetched by a Prefetch
   std::unordered_map<Digest, std::string, DigestHash> ready_;
@@ -152,6 +160,11 @@ Result<std::string> RegionOfCloneSource(const std::string& source) {
 
 std::shared_ptr<RemoteChunks> NewRegionChunks(std::unique_ptr<Region> region) {
   return std::make_shared<RegionChunks>(std::move(region));
+}
+
+size_t ReadsWaitingForPrefetch(const RemoteChunks& chunks) {
+  const auto* region = dynamic_cast<const RegionChunks*>(&chunks);
+  return region != nullptr ? region->waiting() : 0;
 }
 
 std::vector<RemoteDisk> RemoteDisksOf(const Manifest& manifest) {

@@ -17,6 +17,9 @@ Result<std::string> RegionOfCloneSource(const std::string& source);
 
 // Reads chunks through `region` (owned); each is checked against its SHA-256.
 std::shared_ptr<RemoteChunks> NewRegionChunks(std::unique_ptr<Region> region);
+// The Reads of `chunks` (made by NewRegionChunks) now waiting for a chunk that a Prefetch
+// is fetching: what a test waits for to know a reader is blocked there.
+size_t ReadsWaitingForPrefetch(const RemoteChunks& chunks);
 
 // The disks of `manifest` as CreateRemoteClone takes them (the memory state is left out).
 std::vector<RemoteDisk> RemoteDisksOf(const Manifest& manifest);

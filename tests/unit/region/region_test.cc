@@ -794,8 +794,15 @@ TEST_F(RegionTest, ReadOfAChunkBeingPrefetchedWaitsForItAndFetchesNothing) {
         read_status = chunks->Read(digests[2], std::as_writable_bytes(std::span(got)));
         reader_done = true;
       });
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      // The reader must come to wait for the chunk in flight (without the wait it fetches
+      // the chunk itself and finishes instead).
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (ReadsWaitingForPrefetch(*chunks) == 0 && !reader_done &&
+             std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::yield();
+      }
       EXPECT_FALSE(reader_done) << "the reader did not wait for the chunk in flight";
+      EXPECT_EQ(ReadsWaitingForPrefetch(*chunks), 1u);
     }
     return Status::OK();
   };

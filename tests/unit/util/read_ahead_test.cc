@@ -1,13 +1,13 @@
 // ReadAhead (util/read_ahead.h): a sequential reader gets the next window fetched on the
 // read-ahead thread, in pieces, never past the end and never twice; a reader that jumps
-// gets nothing extra; destruction stops a thread stuck in a slow fetch without waiting for
-// what is queued behind it.
+// gets nothing extra; pieces a faster reader took are skipped; destruction waits for the
+// fetch under way.
 #include "util/read_ahead.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <chrono>
+#include <future>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -87,26 +87,28 @@ TEST(ReadAheadTest, AReaderThatJumpsGetsNothingExtra) {
   EXPECT_EQ(f.Chunks(), Range(705, 720));
 }
 
-TEST(ReadAheadTest, DestructionDropsWhatIsQueuedBehindASlowFetch) {
-  std::atomic<int> calls{0};
-  std::atomic<bool> release{false};
+TEST(ReadAheadTest, DestructionWaitsForTheFetchUnderWay) {
+  std::promise<void> entered;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<bool> fetching{false};
+  std::atomic<bool> returned{false};
   std::thread releaser;
   {
     ReadAhead ahead(
         [&](uint64_t, uint64_t) {
-          calls++;
-          while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          if (fetching.exchange(true)) return;  // later pieces, if any: nothing to wait for
+          entered.set_value();
+          released.wait();
+          returned = true;
         },
         16, 4, 1000);
     ahead.Reading(0, 3);  // four pieces queued; the first one blocks
-    while (calls == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    releaser = std::thread([&] {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      release = true;
-    });
-  }  // joins once the blocked fetch returns
+    entered.get_future().wait();
+    releaser = std::thread([&] { release.set_value(); });
+  }  // the destructor joins the thread: the blocked fetch has returned by now
+  EXPECT_TRUE(returned) << "the read-ahead thread outlived its ReadAhead";
   releaser.join();
-  EXPECT_EQ(calls, 1) << "the three queued pieces were dropped";
 }
 
 }  // namespace
@@ -119,20 +121,22 @@ namespace {
 TEST(ReadAheadTest, PiecesTheReaderOvertookAreSkipped) {
   std::mutex mu;
   std::vector<std::pair<uint64_t, uint64_t>> ranges;
-  std::atomic<bool> release{false};
-  std::atomic<bool> entered{false};
+  std::promise<void> entered;
+  std::atomic<bool> first{true};
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
   ReadAhead ahead(
       [&](uint64_t a, uint64_t b) {
-        entered = true;
-        while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        if (first.exchange(false)) entered.set_value();
+        released.wait();
         std::lock_guard lock(mu);
         ranges.emplace_back(a, b);
       },
       16, 4, 1000);
   ahead.Reading(0, 3);  // queues 4..19; the thread blocks in the first piece
-  while (!entered) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  entered.get_future().wait();
   ahead.Reading(4, 13);  // the reader takes 4..13 itself
-  release = true;
+  release.set_value();
   ahead.Drain();
   std::lock_guard lock(mu);
   ASSERT_FALSE(ranges.empty());
