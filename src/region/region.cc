@@ -57,6 +57,13 @@ std::vector<Digest> Distinct(const Manifest& m) {
   return out;
 }
 
+// The digests both sorted lists hold.
+std::vector<Digest> Shared(const std::vector<Digest>& a, const std::vector<Digest>& b) {
+  std::vector<Digest> out;
+  std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
+  return out;
+}
+
 std::vector<std::string> ChunkObjects(const std::vector<Digest>& digests) {
   std::vector<std::string> oids;
   oids.reserve(digests.size());
@@ -467,9 +474,7 @@ Result<PushResult> Region::Push(const RpChunks& rp, const PushOptions& opts,
     // stay meanwhile; were they gone anyway, SendChunks sends the chunks again.
     std::optional<Entry> still = FindPublished(Entries(*now), base->sid);
     if (!still) {
-      std::vector<Digest> inherited;
-      std::set_intersection(digests.begin(), digests.end(), covered.begin(), covered.end(),
-                            std::back_inserter(inherited));
+      const std::vector<Digest> inherited = Shared(digests, covered);
       st = SendChunks(rp, inherited, s.sid, &result, progress, digests.size() - inherited.size(),
                       digests.size());
       if (!st.ok()) return st.WithContext(label);
@@ -523,11 +528,15 @@ Status Region::RemoveUnreferenced(const std::vector<std::string>& oids, DeleteRe
   return Status::OK();
 }
 
-Status Region::Reclaim(const std::string& sid, const std::string& index_key, DeleteResult* result) {
+Result<Manifest> Region::ManifestOfSid(const std::string& sid) {
   Summary stub;
   stub.sid = sid;
   stub.name = sid;
-  auto m = LoadManifest(stub);
+  return LoadManifest(stub);
+}
+
+Status Region::Reclaim(const std::string& sid, const std::string& index_key, DeleteResult* result) {
+  auto m = ManifestOfSid(sid);
   if (m.ok()) {
     RPFS_RETURN_IF_ERROR(Unreference(ChunkObjects(Distinct(*m)), sid, result));
   } else if (m.status().code() != Status::Code::kNotFound) {
@@ -561,7 +570,7 @@ Status Region::Reclaim(const std::string& sid, const std::string& index_key, Del
 }
 
 Status Region::MoveReferences(const std::string& key, const std::string& value,
-                              const Summary& dependent, const std::string& base,
+                              const Summary& dependent, const std::vector<Digest>* held,
                               DeleteResult* result) {
   auto dm = LoadManifest(dependent);
   if (!dm.ok()) {
@@ -579,17 +588,8 @@ Status Region::MoveReferences(const std::string& key, const std::string& value,
     return Status::OK();
   }
   std::vector<Digest> moved = Distinct(*dm);
-  Summary stub;
-  stub.sid = base;
-  stub.name = base;
-  auto bm = LoadManifest(stub);
-  if (bm.ok()) {  // else every chunk of the dependent: more than needed, never less
-    const std::vector<Digest> held = Distinct(*bm);
-    std::vector<Digest> shared;
-    std::set_intersection(moved.begin(), moved.end(), held.begin(), held.end(),
-                          std::back_inserter(shared));
-    moved = std::move(shared);
-  }
+  // Without the base's list, every chunk of the dependent: more than needed, never less.
+  if (held != nullptr) moved = Shared(moved, *held);
   RPFS_RETURN_IF_ERROR(
       ForBatches(ChunkObjects(moved), [&](const std::vector<std::string>& batch) -> Status {
         auto added = objects_->SetOmapIfExistsMany(batch, {{dependent.sid, kRef}});
@@ -625,9 +625,15 @@ Status Region::FinishDelete(const std::string& sid, const std::string& index_key
   // Published snapshots based on it take their own references first. None can appear
   // after this read: a push publishes only while its base is published.
   bool dependents = false;
+  std::optional<std::vector<Digest>> held;  // its chunks, read once for all dependents
   for (const Entry& e : entries) {
     if (!e.readable || e.summary.base != sid || !StartsWith(e.key, kSnapKey)) continue;
-    RPFS_RETURN_IF_ERROR(MoveReferences(e.key, e.value, e.summary, sid, result));
+    if (!dependents) {
+      auto m = ManifestOfSid(sid);
+      if (m.ok()) held = Distinct(*m);
+    }
+    RPFS_RETURN_IF_ERROR(
+        MoveReferences(e.key, e.value, e.summary, held ? &*held : nullptr, result));
     dependents = true;
   }
   if (dependents) {  // else the first read stands: it followed the write of index_key

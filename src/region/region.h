@@ -110,10 +110,13 @@ class Region {
   // After `sid`'s delete or push stopped inheriting from `base`: finishes the delete of
   // `base` if one waits, and so on down the chain of bases.
   void FinishBaseDeletes(std::string base, DeleteResult* result);
-  // Adds `dependent`'s reference to the chunks it inherits from `base`, then clears its
-  // base in the index.
+  // Adds `dependent`'s reference to the chunks it shares with its base (`held`: the base's
+  // distinct chunks, sorted; nullptr when they cannot be read: then to all of its chunks),
+  // then clears its base in the index.
   Status MoveReferences(const std::string& key, const std::string& value, const Summary& dependent,
-                        const std::string& base, DeleteResult* result);
+                        const std::vector<Digest>* held, DeleteResult* result);
+  // The manifest of `sid`, published or not.
+  Result<Manifest> ManifestOfSid(const std::string& sid);
   // Drops sid's reference from every chunk of its manifest and removes what is left
   // unreferenced, then the manifest and the index key `index_key`.
   Status Reclaim(const std::string& sid, const std::string& index_key, DeleteResult* result);
