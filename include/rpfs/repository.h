@@ -310,6 +310,7 @@ struct CloneInfo {
   std::string rp;  // the RP it was made from (as named then)
   int64_t created_us = 0;
   bool hydrated = false;
+  std::string source;  // where its chunks come from: "" (an RP of this store) or a region
   std::string dir;
   std::vector<CloneDiskInfo> disks;
 };
@@ -394,8 +395,15 @@ class RemoteChunks {
   // A hint: these chunks will be read soon. Fetching them all at once (in flight together)
   // makes the Reads that follow local. Failures are left for Read to report.
   virtual void Prefetch(const std::vector<std::string>& digests) { (void)digests; }
+  // The clone made from `source` needs it no more (deleted, or every chunk is local): what
+  // the source keeps for that clone may go. Whatever fails here is released later by the
+  // source's own sweep (`rpfs region gc`).
+  virtual Status Release(const std::string& source) {
+    (void)source;
+    return Status::OK();
+  }
 };
-// The RemoteChunks of a clone's source ("region:<region>:<snapshot>").
+// The RemoteChunks of a clone's source ("region:<region>:<snapshot>[/<hold>]").
 using RemoteChunksFactory =
     std::function<Result<std::shared_ptr<RemoteChunks>>(const std::string& source)>;
 
@@ -542,6 +550,9 @@ class Repository {
   Status RemoveRegion(const std::string& name);
   Result<RegionConfig> GetRegion(const std::string& name) const;
   Result<std::vector<RegionConfig>> ListRegions() const;
+  // What tells this store from another on the same host (its creation time): what a
+  // region records with a hold this store takes, so only this store's gc releases it.
+  std::string StoreId() const;
 
   // --- store ---
   // `sample_percent` < 100: re-hash only that share of the chunks, a different one each

@@ -37,7 +37,8 @@ nlohmann::json CloneJson(const CloneInfo& c) {
   }
   return {{"vm", JsonText(c.vm)},   {"name", JsonText(c.name)},
           {"rp", JsonText(c.rp)},   {"created", FormatIsoUtc(c.created_us)},
-          {"hydrated", c.hydrated}, {"disks", disks}};
+          {"hydrated", c.hydrated}, {"source", JsonText(c.source)},
+          {"disks", disks}};
 }
 
 nlohmann::json OutcomeJson(const std::string& vm, const control::Outcome& o) {

@@ -5,6 +5,7 @@
 #include "cli/common.h"
 #include "cli/region_access.h"
 #include "region/remote_chunks.h"
+#include "util/crash_point.h"
 
 namespace rpfs::cli {
 namespace {
@@ -43,10 +44,20 @@ class CloneVerb final : public CliVerb {
     auto manifest = LoadSnapshot(*region, snapshot);
     if (!manifest.ok()) return ctx.Fail(manifest.status());
     const std::string from = "region " + region->name() + " snapshot " + snapshot;
+    // The hold keeps the snapshot's chunks while the clone may still read them: a delete
+    // of the snapshot waits until the clone is hydrated or deleted (docs/region.md).
+    region::HoldOwner owner{HostName(), session->repo->StoreId(), vm, "clone " + cmd_.target};
+    auto hold = region->Hold(manifest->summary, owner);
+    if (!hold.ok()) return ctx.Fail(hold.status());
+    CrashPoint("clone.held");  // a hold no clone names: the store's gc releases it
     auto c = session->repo->CreateRemoteClone(
-        vm, cmd_.target, region::CloneSource(region->name(), snapshot), from, manifest->chunk_size,
-        region::RemoteDisksOf(*manifest));
-    if (!c.ok()) return ctx.Fail(c.status());
+        vm, cmd_.target, region::CloneSource(region->name(), snapshot, *hold), from,
+        manifest->chunk_size, region::RemoteDisksOf(*manifest));
+    if (!c.ok()) {
+      // Nothing holds it now; if this release fails, the store's `rpfs region gc` does it.
+      (void)region->Release(*hold);
+      return ctx.Fail(c.status());
+    }
     nlohmann::json j = CloneJson(*c);
     ctx.Report(j, "cloned " + from + " as " + vm + "/" + cmd_.target + "\n");
     return kExitOk;

@@ -1,4 +1,5 @@
 // rpfs region snapshots|delete|verify|gc: what a region holds (docs/region.md).
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -6,6 +7,7 @@
 #include "cli/progress.h"
 #include "cli/region_access.h"
 #include "cli/table.h"
+#include "region/remote_chunks.h"
 #include "rp/retention.h"
 #include "util/clock.h"
 
@@ -85,8 +87,8 @@ class RegionDeleteVerb final : public CliVerb {
               std::to_string(r->chunks_removed) + " chunks no longer referenced removed)\n";
       if (!r->waiting_for.empty()) {
         text += "  its chunks stay until " + r->waiting_for +
-                " is done (a push or delete based on it); that one, or `rpfs region gc`, "
-                "frees them\n";
+                " is done (a push, a delete or a clone not yet hydrated, based on it); that "
+                "one, or `rpfs region gc`, frees them\n";
       }
       for (const auto& base : r->also_finished) {
         text += "  also finished the delete of " + base + ", which waited for it\n";
@@ -136,12 +138,34 @@ class RegionVerifyVerb final : public CliVerb {
   uint32_t sample_ = 100;
 };
 
+// Which holds this store's gc releases: its own (same host and store id) whose clone is
+// hydrated, and those no clone names any more (its release failed, or a `clone` died
+// before it recorded the clone) once older than the grace: a clone being made right now
+// names its hold only when its record is written.
+Result<region::ReleasableFn> HoldsToRelease(const Repository& repo, int64_t grace_us) {
+  RPFS_ASSIGN_OR_RETURN(auto clones, repo.ListClones(""));
+  std::map<std::string, bool> hydrated;  // by the id of the hold the clone names
+  for (const auto& c : clones) {
+    const std::string hold = region::HoldOfCloneSource(c.source);
+    if (!hold.empty()) hydrated[hold] = c.hydrated;
+  }
+  const int64_t dead_before = NowMicros() - grace_us;
+  return region::ReleasableFn([hydrated = std::move(hydrated), store = repo.StoreId(),
+                               host = HostName(), dead_before](const region::Summary& hold) {
+    if (hold.host != host || hold.description != store) return false;  // its own gc decides
+    auto it = hydrated.find(hold.sid);
+    if (it != hydrated.end()) return it->second;
+    return hold.pushed_us < dead_before;
+  });
+}
+
 class RegionGcVerb final : public CliVerb {
  public:
   void Declare(CLI::App* cmd, Context& ctx) override {
     cmd->add_option("region", region_, "Region (default: the only one)");
     cmd->add_option("--grace", grace_,
-                    "A push begun longer ago than this is dead (default 1d; e.g. 6h, 0h)");
+                    "A push begun longer ago than this is dead, and so is a hold of this store "
+                    "that no clone names (default 1d; e.g. 6h, 0h)");
     cmd->add_flag("--json", ctx.json, "Machine-readable output");
   }
 
@@ -154,15 +178,19 @@ class RegionGcVerb final : public CliVerb {
     auto session = OpenRegionSession(ctx, region_);
     if (!session.ok()) return ctx.Fail(session.status());
     region::Region* region = session->region.get();
-    auto r = region->Gc(*grace);
+    auto releasable = HoldsToRelease(*session->repo, *grace);
+    if (!releasable.ok()) return ctx.Fail(releasable.status());
+    auto r = region->Gc(*grace, *releasable);
     if (!r.ok()) return ctx.Fail(r.status());
     std::string text;
+    for (const auto& h : r->holds_released) text += "released the hold of " + h + "\n";
     for (const auto& n : r->finished) text += "removed unfinished snapshot " + n + "\n";
     for (const auto& w : r->warnings) text += "warning: " + w + "\n";
     text += "region " + region->name() + ": " + std::to_string(r->chunks_removed) +
             " chunks removed, " + std::to_string(r->stale_references) + " stale references and " +
             std::to_string(r->manifests_removed) + " stray manifest objects dropped\n";
     ctx.Report({{"region", JsonText(region->name())},
+                {"holds_released", JsonTexts(r->holds_released)},
                 {"finished", JsonTexts(r->finished)},
                 {"warnings", JsonTexts(r->warnings)},
                 {"chunks_removed", r->chunks_removed},

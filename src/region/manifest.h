@@ -4,6 +4,11 @@
 //   rpfs.index                 omap: "snap.<name>" -> Summary of a published snapshot
 //                                    "push.<sid>"  -> Summary of a push in progress
 //                                    "del.<sid>"   -> Summary of a delete in progress
+//                                    "hold.<hid>"  -> a clone's hold on a snapshot:
+//                                       sid = hid, name = the snapshot's name,
+//                                       base = the snapshot's sid, host, vm, rp = what
+//                                       holds it ("clone <name>"), description = the
+//                                       holding store's id, pushed_us = when taken
 //                              (a Summary names its base: the sid whose references it
 //                              inherits for the chunks they share)
 //   rpfs.chunk.<sha256 hex>    data: the chunk's body in rpfs's chunk encoding
@@ -30,6 +35,7 @@ inline constexpr char kSnapPrefix[] = "rpfs.snap.";
 inline constexpr char kSnapKey[] = "snap.";
 inline constexpr char kPushKey[] = "push.";
 inline constexpr char kDelKey[] = "del.";
+inline constexpr char kHoldKey[] = "hold.";
 // Entries per part object (33 bytes or so each: a part stays well under RADOS's limits).
 inline constexpr size_t kEntriesPerPart = 128 * 1024;
 

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "region/index_entries.h"
 #include "region/snapshot_source.h"
 #include "rpfs/names.h"
 #include "util/clock.h"
@@ -21,10 +22,6 @@ namespace {
 constexpr size_t kBatch = 128;
 constexpr size_t kBatchBytes = 64ull << 20;
 constexpr char kRef[] = "1";
-
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
 
 // The sid an object of the snapshot namespace belongs to ("rpfs.snap.<sid>[.<s>.<p>]").
 std::string SidOfSnapObject(std::string_view oid) {
@@ -69,89 +66,6 @@ std::vector<std::string> ChunkObjects(const std::vector<Digest>& digests) {
   oids.reserve(digests.size());
   for (const auto& d : digests) oids.push_back(ChunkObject(d));
   return oids;
-}
-
-// Host names may hold dots, which separate the parts of snapshot object names.
-std::string SidHost(const std::string& host) {
-  std::string out;
-  for (char c : host) {
-    const bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == '-' || c == '_';
-    out.push_back(keep ? c : '_');
-  }
-  return out.empty() ? "host" : out.substr(0, 64);
-}
-
-// Whether `index` publishes snapshot `name` as the push `sid`.
-bool Published(const Omap& index, const std::string& name, const std::string& sid) {
-  auto it = index.find(kSnapKey + name);
-  if (it == index.end()) return false;
-  auto s = DecodeSummary(it->second);
-  return s.ok() && s->sid == sid;
-}
-
-// An index entry, decoded. `sid` is the one the entry acts for: for push.* and del.* the
-// sid of its key (trusted over what a value claims), for snap.* its value's.
-struct Entry {
-  std::string key;
-  std::string value;
-  std::string sid;
-  bool readable = false;
-  Summary summary;
-};
-
-std::vector<Entry> Entries(const Omap& index) {
-  std::vector<Entry> out;
-  for (const auto& [key, value] : index) {
-    std::string_view prefix;
-    for (std::string_view p : {kSnapKey, kPushKey, kDelKey}) {
-      if (StartsWith(key, p)) prefix = p;
-    }
-    if (prefix.empty()) continue;
-    Entry e;
-    e.key = key;
-    e.value = value;
-    auto decoded = DecodeSummary(value);
-    e.readable = decoded.ok();
-    if (decoded.ok()) e.summary = std::move(*decoded);
-    e.sid = prefix == kSnapKey ? e.summary.sid : key.substr(prefix.size());
-    out.push_back(std::move(e));
-  }
-  return out;
-}
-
-std::optional<Entry> FindPublished(const std::vector<Entry>& entries, const std::string& sid) {
-  if (sid.empty()) return std::nullopt;
-  for (const Entry& e : entries) {
-    if (e.readable && e.sid == sid && StartsWith(e.key, kSnapKey)) return e;
-  }
-  return std::nullopt;
-}
-
-// The base of a new push: the latest snapshot pushed from the same host and VM, which holds
-// most chunks of the VM's next RP. Any published snapshot would be correct; this one is
-// what makes a next-day push cost its change.
-std::optional<Entry> ChooseBase(const std::vector<Entry>& entries, const std::string& host,
-                                const std::string& vm) {
-  std::optional<Entry> best;
-  for (const Entry& e : entries) {
-    if (!e.readable || !StartsWith(e.key, kSnapKey)) continue;
-    if (e.summary.host != host || e.summary.vm != vm) continue;
-    if (!best || e.summary.pushed_us >= best->summary.pushed_us) best = e;
-  }
-  return best;
-}
-
-// Why `sid`'s references must stay for now: an entry in progress based on it, or one this
-// rpfs cannot read (it may be). Empty: nothing keeps them.
-std::string KeptBy(const std::vector<Entry>& entries, const std::string& sid,
-                   const std::string& own_key) {
-  for (const Entry& e : entries) {
-    if (e.key == own_key) continue;
-    if (!e.readable) return "index entry " + e.key + " (it cannot be read)";
-    if (e.summary.base == sid) return e.key;
-  }
-  return "";
 }
 
 }  // namespace
@@ -703,9 +617,11 @@ Result<DeleteResult> Region::Delete(const std::string& snapshot) {
   return result;
 }
 
-Result<GcResult> Region::Gc(int64_t grace_us) {
+Result<GcResult> Region::Gc(int64_t grace_us, const ReleasableFn& releasable) {
   GcResult out;
   DeleteResult counts;
+  // Holds first: the deletes they kept waiting are finished below.
+  ReleaseHolds(releasable, &out);
   RPFS_ASSIGN_OR_RETURN(Omap index, ReadIndex());
   const int64_t now = NowMicros();
   // Pushes older than the grace are dead: each becomes a delete (guarded: one published

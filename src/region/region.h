@@ -11,7 +11,12 @@
 //            is based on it, every reference dropped (a chunk left with none is removed
 //            only if its version did not move since it was read), then the manifest and
 //            "del.<sid>".
-//   Gc       treats pushes older than the grace as dead and deletes them, finishes every
+//   Hold     "hold.<hid>" names a snapshot as its base, written only while the snapshot is
+//            published: a clone not yet hydrated keeps the chunks it may still read,
+//            since a delete waits for it like for a push based on the snapshot.
+//            Release removes it and finishes a delete that waited for it.
+//   Gc       releases the holds the caller says are no longer needed, treats pushes older than the
+//   grace as dead and deletes them, finishes every
 //            delete that waits for nothing (in rounds), and drops references and manifests
 //            of sids the index does not know.
 //
@@ -63,8 +68,20 @@ struct GcResult {
   uint64_t stale_references = 0;      // references of unknown sids dropped
   uint64_t chunks_removed = 0;
   uint64_t manifests_removed = 0;
-  std::vector<std::string> warnings;  // what it left alone, and why
+  std::vector<std::string> holds_released;  // "snapshot S: clone C on host H (hold.<hid>)"
+  std::vector<std::string> warnings;        // what it left alone, and why
 };
+
+// Who takes a hold on a snapshot (docs/region.md, "Holds").
+struct HoldOwner {
+  std::string host;
+  std::string store;   // the holding store's id: a gc there decides when it goes
+  std::string vm;      // the VM of the clone
+  std::string holder;  // what holds it, for people: "clone c1"
+};
+
+// Gc asks it of every hold: true releases it (its clone is hydrated or gone).
+using ReleasableFn = std::function<bool(const Summary& hold)>;
 
 struct RegionVerifyResult {
   uint64_t snapshots = 0;
@@ -90,7 +107,16 @@ class Region {
   Result<Manifest> LoadManifest(const Summary& snapshot, bool with_chunks = true);
   Result<DeleteResult> Delete(const std::string& snapshot);
   // `grace_us`: a push begun longer ago than this is dead (its host stopped mid-push).
-  Result<GcResult> Gc(int64_t grace_us);
+  // `releasable` (null: none) says which holds go.
+  Result<GcResult> Gc(int64_t grace_us, const ReleasableFn& releasable = nullptr);
+
+  // Holds `snapshot` (as published with that sid) for `owner`: a delete of it waits until
+  // Release. Returns the hold's id. NotFound when it is no longer published as `snapshot`.
+  Result<std::string> Hold(const Summary& snapshot, const HoldOwner& owner);
+  // Drops hold `hid` (none: nothing to do) and finishes the delete that waited for it.
+  Result<DeleteResult> Release(const std::string& hid);
+  // Every hold, as its index entry (sid: the hold's id; base: the held snapshot's sid).
+  Result<std::vector<Summary>> Holds();
   // Every snapshot's references; `sample_percent` of the chunks also read and re-hashed.
   Result<RegionVerifyResult> Verify(uint32_t sample_percent);
 
@@ -115,6 +141,8 @@ class Region {
   // then clears its base in the index.
   Status MoveReferences(const std::string& key, const std::string& value, const Summary& dependent,
                         const std::vector<Digest>* held, DeleteResult* result);
+  // Releases the holds `releasable` says may go (Gc's first step).
+  void ReleaseHolds(const ReleasableFn& releasable, GcResult* out);
   // The manifest of `sid`, published or not.
   Result<Manifest> ManifestOfSid(const std::string& sid);
   // Drops sid's reference from every chunk of its manifest and removes what is left

@@ -47,6 +47,17 @@ class RegionChunks final : public RemoteChunks {
     return Status::OK();
   }
 
+  Status Release(const std::string& source) override {
+    const std::string hold = HoldOfCloneSource(source);
+    if (hold.empty()) return Status::OK();  // a clone made before holds: it holds nothing
+    RPFS_ASSIGN_OR_RETURN(DeleteResult released, region_->Release(hold));
+    for (const auto& name : released.also_finished) {
+      log::Log(log::Severity::kInfo, "region-delete-finished",
+               {{"region", region_->name()}, {"snapshot", name}, {"hold", hold}});
+    }
+    return Status::OK();
+  }
+
   void Prefetch(const std::vector<std::string>& digests) override {
     std::vector<Digest> wanted;
     std::vector<std::string> oids;
@@ -145,8 +156,16 @@ class RegionChunks final : public RemoteChunks {
 
 }  // namespace
 
-std::string CloneSource(const std::string& region, const std::string& snapshot) {
-  return kSourcePrefix + region + ":" + snapshot;
+std::string CloneSource(const std::string& region, const std::string& snapshot,
+                        const std::string& hold) {
+  // Names never hold '/', so the hold's id follows the last one.
+  return kSourcePrefix + region + ":" + snapshot + (hold.empty() ? "" : "/" + hold);
+}
+
+std::string HoldOfCloneSource(const std::string& source) {
+  if (source.rfind(kSourcePrefix, 0) != 0) return "";
+  const size_t slash = source.rfind('/');
+  return slash == std::string::npos ? "" : source.substr(slash + 1);
 }
 
 Result<std::string> RegionOfCloneSource(const std::string& source) {

@@ -10,8 +10,12 @@
 
 namespace rpfs::region {
 
-// "region:<region>:<snapshot>": the source recorded with a clone of a region snapshot.
-std::string CloneSource(const std::string& region, const std::string& snapshot);
+// "region:<region>:<snapshot>[/<hold>]": the source recorded with a clone of a region
+// snapshot, with the id of the hold it took on the snapshot (Region::Hold).
+std::string CloneSource(const std::string& region, const std::string& snapshot,
+                        const std::string& hold);
+// The hold's id in such a source; "" when it names none (a clone made before holds).
+std::string HoldOfCloneSource(const std::string& source);
 // The region's name in such a source; InvalidArgument for anything else.
 Result<std::string> RegionOfCloneSource(const std::string& source);
 

@@ -4,6 +4,7 @@
 
 #include "format/keys.h"
 #include "util/crash_point.h"
+#include "util/log.h"
 
 namespace rpfs::rp {
 
@@ -42,6 +43,7 @@ CloneInfo CloneRegistry::ToInfo(const format::CloneRecord& c) {
   info.rp = c.rp_name;
   info.created_us = c.created_us;
   info.hydrated = (c.flags & format::kCloneFlagHydrated) != 0;
+  info.source = c.source;
   info.dir = Dir(c.vm, c.name);
   for (const auto& d : c.disks) {
     CloneDiskInfo di;
@@ -85,7 +87,38 @@ void CloneRegistry::ReleaseIfHydrated(const std::string& vm, const std::string& 
   for (const store::ObjectId& root : Roots(*c)) m.AddRef(root, -1);
   c->flags |= format::kCloneFlagHydrated;
   m.Put(format::CloneKey(vm, clone), format::EncodeClone(*c));
-  if (store_->Commit(m).ok()) (void)store_->RunGc();  // else: stays unhydrated, retried later
+  if (!store_->Commit(m).ok()) return;  // stays unhydrated, retried later
+  (void)store_->RunGc();
+  if (c->source.empty()) return;
+  std::lock_guard lock(releases_mu_);
+  releases_.emplace_back([this, rec = std::move(*c)] { ReleaseSource(rec); });
+}
+
+void CloneRegistry::ReleaseSource(const format::CloneRecord& c) {
+  if (c.source.empty()) return;
+  RemoteChunksFactory factory;
+  {
+    std::lock_guard lock(mu_);
+    factory = remote_factory_;
+  }
+  Status st = factory ? Status::OK() : Status::NotSupported("no way to reach " + c.source);
+  if (st.ok()) {
+    auto remote = factory(c.source);
+    st = remote.ok() ? (*remote)->Release(c.source) : remote.status();
+  }
+  if (!st.ok()) {
+    log::Log(log::Severity::kWarning, "clone-source-not-released",
+             {{"clone", CloneLabel(c.vm, c.name)}, {"source", c.source}, {"error", st.ToString()}});
+  }
+}
+
+void CloneRegistry::WaitForReleases() {
+  std::vector<std::thread> running;
+  {
+    std::lock_guard lock(releases_mu_);
+    running.swap(releases_);
+  }
+  for (auto& t : running) t.join();
 }
 
 Result<std::shared_ptr<CloneDisk>> CloneRegistry::Open(const std::string& vm,

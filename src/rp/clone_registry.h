@@ -10,7 +10,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "format/records.h"
 #include "rp/catalog.h"
@@ -26,6 +29,7 @@ class CloneRegistry {
  public:
   CloneRegistry(store::Store* store, PageCache* pages, const Catalog* catalog, WriteGate* gate)
       : store_(store), pages_(pages), catalog_(catalog), gate_(gate) {}
+  ~CloneRegistry() { WaitForReleases(); }
 
   // <store>/clones/<vm>/<clone>: the clone's files.
   std::string Dir(const std::string& vm, const std::string& clone) const;
@@ -41,6 +45,12 @@ class CloneRegistry {
   Status RemoveOrphanDirs();
   // How clones made from elsewhere reach their chunks (Repository::SetRemoteChunksFactory).
   void SetRemoteFactory(RemoteChunksFactory factory);
+  // Clone `c` (made from elsewhere) needs its source no more: tells it so
+  // (RemoteChunks::Release); a failure is logged, the source's sweep releases it later.
+  // May wait on the network: never call it with write_mu held.
+  void ReleaseSource(const format::CloneRecord& c);
+  // Waits until the releases that hydrations started in the background are done.
+  void WaitForReleases();
   // The page roots a clone holds a reference to (none once hydrated).
   static std::vector<store::ObjectId> Roots(const format::CloneRecord& c);
 
@@ -62,6 +72,10 @@ class CloneRegistry {
   RemoteChunksFactory remote_factory_;                        // guarded by mu_
   // One connection per source, shared by its clones' disks; guarded by mu_.
   std::map<std::string, std::shared_ptr<RemoteChunks>> remotes_;
+  // Releases of sources started when a clone became hydrated: run on their own threads,
+  // since the hydration is noticed with write_mu held and a release waits on the network.
+  std::mutex releases_mu_;
+  std::vector<std::thread> releases_;  // guarded by releases_mu_
   Result<std::unique_ptr<CloneChunkSource>> SourceOf(const format::CloneRecord& c,
                                                      const format::RpStream& disk);
 };

@@ -43,7 +43,10 @@ std::string AbsolutePath(const std::string& dir) {
 
 Repository::Repository(std::unique_ptr<store::Store> store)
     : impl_(std::make_unique<Impl>(std::move(store))) {}
-Repository::~Repository() = default;
+Repository::~Repository() {
+  // Releases started by hydrations use the store (a region's config): done before it goes.
+  if (impl_) impl_->clones.WaitForReleases();
+}
 
 Result<std::unique_ptr<Repository>> Repository::Init(const std::string& dir,
                                                      const InitOptions& opts) {

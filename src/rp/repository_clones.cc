@@ -151,20 +151,27 @@ Result<CloneInfo> Repository::GetClone(const std::string& vm, const std::string&
 }
 
 Status Repository::DeleteClone(const std::string& vm, const std::string& clone) {
-  auto lock = impl_->gate.LockForWrite();
-  RPFS_RETURN_IF_ERROR(impl_->catalog.LoadVm(vm).status());
-  RPFS_ASSIGN_OR_RETURN(auto c, impl_->catalog.LoadClone(vm, clone));
-  RPFS_RETURN_IF_ERROR(impl_->clones.DeleteUnlessOpen(c, [&] {
-    store::Mutation m;
-    for (const ObjectId& root : CloneRegistry::Roots(c)) m.AddRef(root, -1);
-    m.Delete(format::CloneKey(vm, clone));
-    return impl_->store->Commit(m).WithContext("deleting ", CloneLabel(vm, clone));
-  }));
-  lock.Post(StoreChange::Kind::kCloneDeleted, vm, clone);
-  // Record gone first: a crash now leaves only files, removed at the next open.
-  std::error_code ec;
-  stdfs::remove_all(impl_->clones.Dir(vm, clone), ec);
-  return impl_->store->RunGc().status();
+  format::CloneRecord c;
+  Status gc;
+  {
+    auto lock = impl_->gate.LockForWrite();
+    RPFS_RETURN_IF_ERROR(impl_->catalog.LoadVm(vm).status());
+    RPFS_ASSIGN_OR_RETURN(c, impl_->catalog.LoadClone(vm, clone));
+    RPFS_RETURN_IF_ERROR(impl_->clones.DeleteUnlessOpen(c, [&] {
+      store::Mutation m;
+      for (const ObjectId& root : CloneRegistry::Roots(c)) m.AddRef(root, -1);
+      m.Delete(format::CloneKey(vm, clone));
+      return impl_->store->Commit(m).WithContext("deleting ", CloneLabel(vm, clone));
+    }));
+    lock.Post(StoreChange::Kind::kCloneDeleted, vm, clone);
+    // Record gone first: a crash now leaves only files, removed at the next open.
+    std::error_code ec;
+    stdfs::remove_all(impl_->clones.Dir(vm, clone), ec);
+    gc = impl_->store->RunGc().status();
+  }
+  // A hydrated clone released its source when it became so.
+  if ((c.flags & format::kCloneFlagHydrated) == 0) impl_->clones.ReleaseSource(c);
+  return gc;
 }
 
 Result<std::shared_ptr<CloneDisk>> Repository::OpenCloneDisk(const std::string& vm,
@@ -191,6 +198,10 @@ Status Repository::HydrateClone(const std::string& vm, const std::string& clone,
     before += d.size;
   }
   if (progress) progress(total, total);
+  // The hydration's chore marks the clone hydrated and starts the release of its source;
+  // this command returns once that is done, so what it printed is what the region holds.
+  impl_->gate.RunChores();
+  impl_->clones.WaitForReleases();
   return Status::OK();
 }
 

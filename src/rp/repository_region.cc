@@ -131,6 +131,10 @@ Result<RegionConfig> Repository::GetRegion(const std::string& name) const {
   return ToConfig(rec);
 }
 
+std::string Repository::StoreId() const {
+  return "store-" + std::to_string(impl_->store->config().created_us);
+}
+
 Result<std::vector<RegionConfig>> Repository::ListRegions() const {
   std::vector<RegionConfig> out;
   Status decode_error;

@@ -721,6 +721,84 @@ TEST_F(RegionTest, CloneFromRegionReadsThroughTheMountAndHydratesWithDd) {
   EXPECT_EQ(RB({"clone-delete", "newvm", "c1"}).exit_code, 0);
 }
 
+// The index keys starting with `prefix` ("hold.", "del.").
+std::set<std::string> KeysWith(const std::set<std::string>& keys, const std::string& prefix) {
+  std::set<std::string> out;
+  for (const auto& k : keys) {
+    if (k.rfind(prefix, 0) == 0) out.insert(k);
+  }
+  return out;
+}
+
+// A clone not yet hydrated holds its snapshot: host A's delete of it waits (the chunks
+// stay, the clone reads them all), and the clone's hydration, or its delete, or host B's
+// gc for a hold whose clone was never recorded, finishes that delete.
+TEST_F(RegionTest, UnhydratedCloneKeepsItsSnapshotUntilHydratedOrDeleted) {
+  CreateRp("rp1");
+  Push("rp1", {"--name", "s1"});
+  const auto want = Exported(store(), "vm", "rp1");
+
+  // Hydration releases the hold.
+  auto c1 = RB({"clone", "--from-region", "r", "s1", "vm", "c1", "--json"});
+  ASSERT_EQ(c1.exit_code, 0) << c1.err;
+  const auto holds = KeysWith(IndexKeys(), "hold.");
+  ASSERT_EQ(holds.size(), 1u);
+  const std::string source = Json(c1)["source"];
+  EXPECT_EQ(source, "region:r:s1/" + holds.begin()->substr(5)) << c1.out;
+  auto d1 = RA({"region", "delete", "r", "s1", "--json"});
+  ASSERT_EQ(d1.exit_code, 0) << d1.err;
+  const std::string waiting = Json(d1)[0]["waiting_for"];
+  EXPECT_EQ(waiting.rfind(*holds.begin(), 0), 0u) << d1.out;
+  EXPECT_NE(waiting.find("clone c1"), std::string::npos) << d1.out;
+  EXPECT_TRUE(Snapshots().empty()) << "gone from the list at once";
+  EXPECT_EQ(Chunks().size(), kBaseChunks) << "kept for the clone";
+  auto h = RB({"hydrate", "vm", "c1"});
+  ASSERT_EQ(h.exit_code, 0) << h.err;
+  auto list = RB({"clone-list", "--json"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_TRUE(ReadAll(Json(list)[0]["disks"][0]["path"]) == want)
+      << "the clone reads other bytes than host A's RP";
+  EXPECT_TRUE(KeysWith(IndexKeys(), "hold.").empty());
+  EXPECT_TRUE(KeysWith(IndexKeys(), "del.").empty()) << "the delete finished with the release";
+  EXPECT_TRUE(Chunks().empty());
+
+  // Deleting the clone releases the hold.
+  Push("rp1", {"--name", "s2"});
+  ASSERT_EQ(RB({"clone", "--from-region", "r", "s2", "vm", "c2"}).exit_code, 0);
+  // A clone that cannot be made (its name is taken) leaves no hold behind.
+  ExpectError(RB({"clone", "--from-region", "r", "s2", "vm", "c2"}), 4, {"already exists"});
+  EXPECT_EQ(KeysWith(IndexKeys(), "hold.").size(), 1u);
+  ASSERT_EQ(RA({"region", "delete", "r", "s2"}).exit_code, 0);
+  EXPECT_EQ(KeysWith(IndexKeys(), "del.").size(), 1u);
+  EXPECT_EQ(Chunks().size(), kBaseChunks);
+  auto deleted = RB({"clone-delete", "vm", "c2"});
+  ASSERT_EQ(deleted.exit_code, 0) << deleted.err;
+  EXPECT_TRUE(IndexKeys().empty());
+  EXPECT_TRUE(Chunks().empty());
+
+  // A clone that died between its hold and its record: only B's gc releases that hold,
+  // and only once older than the grace.
+  Push("rp1", {"--name", "s3"});
+  auto died =
+      RB({"clone", "--from-region", "r", "s3", "vm", "c3"}, {{"RPFS_CRASH_AT", "clone.held"}});
+  ASSERT_NE(died.exit_code, 0);
+  for (const auto& c : Json(RB({"clone-list", "--json"}))) EXPECT_NE(c["name"], "c3");
+  ASSERT_EQ(RA({"region", "delete", "r", "s3"}).exit_code, 0);
+  auto a_gc = RA({"region", "gc", "r", "--grace", "0h", "--json"});
+  ASSERT_EQ(a_gc.exit_code, 0) << a_gc.err;
+  EXPECT_TRUE(Json(a_gc)["holds_released"].empty()) << "not A's hold: " << a_gc.out;
+  auto b_young = RB({"region", "gc", "r", "--json"});
+  ASSERT_EQ(b_young.exit_code, 0) << b_young.err;
+  EXPECT_TRUE(Json(b_young)["holds_released"].empty()) << "younger than a day: " << b_young.out;
+  EXPECT_EQ(Chunks().size(), kBaseChunks);
+  auto b_gc = RB({"region", "gc", "r", "--grace", "0h", "--json"});
+  ASSERT_EQ(b_gc.exit_code, 0) << b_gc.err;
+  EXPECT_EQ(Json(b_gc)["holds_released"].size(), 1u) << b_gc.out;
+  EXPECT_EQ(Json(b_gc)["finished"], nlohmann::json::array({"s3"})) << b_gc.out;
+  EXPECT_TRUE(IndexKeys().empty());
+  EXPECT_TRUE(Chunks().empty());
+}
+
 // An unhydrated clone whose chunk is damaged in the region: EIO naming the chunk, never
 // other bytes; the other chunks still read.
 TEST_F(RegionTest, CloneFromRegionRefusesADamagedChunk) {
@@ -751,6 +829,11 @@ TEST_F(RegionTest, CloneFromRegionRefusesADamagedChunk) {
   EXPECT_TRUE(Json(RB({"region", "list", "--json"})).empty());
   EXPECT_EQ(Json(RA({"region", "snapshots", "r", "--json"})).size(), 1u);
   ExpectError(RB({"hydrate", "vm", "c1"}), 3, {"region r does not exist"});
+  // Its delete cannot release its hold then: the delete still succeeds, the hold stays
+  // (this store's `region gc`, once the region is added again, releases it).
+  auto deleted = RB({"clone-delete", "vm", "c1"});
+  EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
+  EXPECT_EQ(KeysWith(IndexKeys(), "hold.").size(), 1u);
 }
 
 }  // namespace

@@ -29,18 +29,15 @@ class MemoryObjectStore final : public ObjectStore {
 
   std::vector<Result<std::string>> ReadMany(const std::vector<std::string>& oids) override {
     std::vector<Result<std::string>> out;
-    for (const auto& oid : oids) {
-      Status st = Before("read", oid);
-      auto it = objects.find(oid);
-      if (!st.ok()) {
-        out.push_back(st);
-      } else if (it == objects.end()) {
-        out.push_back(Status::NotFound(oid + ": no such object"));
-      } else {
-        out.push_back(it->second.data);
-      }
-    }
+    for (const auto& oid : oids) out.push_back(ReadOne(oid));
     return out;
+  }
+
+  Result<std::string> ReadOne(const std::string& oid) {
+    RPFS_RETURN_IF_ERROR(Before("read", oid));
+    auto it = objects.find(oid);
+    if (it == objects.end()) return Status::NotFound(oid + ": no such object");
+    return it->second.data;
   }
 
   std::vector<Status> CreateMany(const std::vector<NewObject>& news) override {
