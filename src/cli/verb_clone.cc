@@ -1,4 +1,5 @@
 // rpfs clone VM RP CLONE [--define] | rpfs clone --from-region R SNAPSHOT VM CLONE
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
@@ -57,6 +58,20 @@ class CloneVerb final : public CliVerb {
       // Nothing holds it now; if this release fails, the store's `rpfs region gc` does it.
       (void)region->Release(*hold);
       return ctx.Fail(c.status());
+    }
+    // A `region gc --grace 0h` of this store, run meanwhile through the mount, may have
+    // taken the hold for one whose clone died (no clone named it yet): then the clone
+    // would hold nothing, so it goes. (Unknown, for the region cannot be read: it stays;
+    // the hold is there unless that rare race happened.)
+    if (auto holds = region->Holds(); holds.ok()) {
+      const bool held = std::any_of(holds->begin(), holds->end(),
+                                    [&](const region::Summary& h) { return h.sid == *hold; });
+      if (!held) {
+        (void)session->repo->DeleteClone(vm, cmd_.target);
+        return ctx.Fail(Status::Aborted("cloning " + from + " as " + vm + "/" + cmd_.target +
+                                        ": its hold was released meanwhile (by `rpfs region "
+                                        "gc --grace 0h`?); clone again"));
+      }
     }
     nlohmann::json j = CloneJson(*c);
     ctx.Report(j, "cloned " + from + " as " + vm + "/" + cmd_.target + "\n");

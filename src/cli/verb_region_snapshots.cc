@@ -138,25 +138,29 @@ class RegionVerifyVerb final : public CliVerb {
   uint32_t sample_ = 100;
 };
 
-// Which holds this store's gc releases: its own (same host and store id) whose clone is
-// hydrated, and those no clone names any more (its release failed, or a `clone` died
-// before it recorded the clone) once older than the grace: a clone being made right now
-// names its hold only when its record is written.
-Result<region::ReleasableFn> HoldsToRelease(const Repository& repo, int64_t grace_us) {
-  RPFS_ASSIGN_OR_RETURN(auto clones, repo.ListClones(""));
-  std::map<std::string, bool> hydrated;  // by the id of the hold the clone names
+// Which holds this store's gc releases: its own (same store id, whatever the host is
+// called now) whose clone is hydrated (recorded so, or every disk present: a crash came
+// before the record said so), and those no clone names any more (its release failed, or a
+// `clone` died before it recorded the clone) once older than the grace: a clone being
+// made right now names its hold only when its record is written.
+region::ReleasableFn HoldsToRelease(const std::vector<CloneInfo>& clones, std::string store,
+                                    int64_t grace_us) {
+  std::map<std::string, bool> done;  // by the id of the hold the clone names
   for (const auto& c : clones) {
     const std::string hold = region::HoldOfCloneSource(c.source);
-    if (!hold.empty()) hydrated[hold] = c.hydrated;
+    if (hold.empty()) continue;
+    bool present = true;
+    for (const auto& d : c.disks) present &= d.hydrated_bytes == d.size;
+    done[hold] = c.hydrated || present;
   }
   const int64_t dead_before = NowMicros() - grace_us;
-  return region::ReleasableFn([hydrated = std::move(hydrated), store = repo.StoreId(),
-                               host = HostName(), dead_before](const region::Summary& hold) {
-    if (hold.host != host || hold.description != store) return false;  // its own gc decides
-    auto it = hydrated.find(hold.sid);
-    if (it != hydrated.end()) return it->second;
-    return hold.pushed_us < dead_before;
-  });
+  return
+      [done = std::move(done), store = std::move(store), dead_before](const region::Summary& hold) {
+        if (hold.description != store) return false;  // another store's: its own gc decides
+        auto it = done.find(hold.sid);
+        if (it != done.end()) return it->second;
+        return hold.pushed_us < dead_before;
+      };
 }
 
 class RegionGcVerb final : public CliVerb {
@@ -178,10 +182,18 @@ class RegionGcVerb final : public CliVerb {
     auto session = OpenRegionSession(ctx, region_);
     if (!session.ok()) return ctx.Fail(session.status());
     region::Region* region = session->region.get();
-    auto releasable = HoldsToRelease(*session->repo, *grace);
-    if (!releasable.ok()) return ctx.Fail(releasable.status());
-    auto r = region->Gc(*grace, *releasable);
+    // Without this store's clones, no hold can be judged: none is released, the rest goes on.
+    region::ReleasableFn releasable;
+    std::string unjudged;
+    if (auto clones = session->repo->ListClones(""); clones.ok()) {
+      releasable = HoldsToRelease(*clones, session->repo->StoreId(), *grace);
+    } else {
+      unjudged = "no hold released: this store's clones cannot be listed (" +
+                 clones.status().ToString() + ")";
+    }
+    auto r = region->Gc(*grace, releasable);
     if (!r.ok()) return ctx.Fail(r.status());
+    if (!unjudged.empty()) r->warnings.insert(r->warnings.begin(), unjudged);
     std::string text;
     for (const auto& h : r->holds_released) text += "released the hold of " + h + "\n";
     for (const auto& n : r->finished) text += "removed unfinished snapshot " + n + "\n";

@@ -67,7 +67,8 @@ std::string KeptBy(const std::vector<Entry>& entries, const std::string& sid,
     if (!e.readable) return "index entry " + e.key + " (it cannot be read)";
     if (e.summary.base != sid) continue;
     if (StartsWith(e.key, kHoldKey)) {
-      return e.key + " (" + e.summary.rp + " on host " + e.summary.host + ", not hydrated yet)";
+      return e.key + " (held by " + e.summary.rp + " of VM " + e.summary.vm + " on host " +
+             e.summary.host + ")";
     }
     return e.key;
   }

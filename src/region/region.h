@@ -15,10 +15,10 @@
 //            published: a clone not yet hydrated keeps the chunks it may still read,
 //            since a delete waits for it like for a push based on the snapshot.
 //            Release removes it and finishes a delete that waited for it.
-//   Gc       releases the holds the caller says are no longer needed, treats pushes older than the
-//   grace as dead and deletes them, finishes every
-//            delete that waits for nothing (in rounds), and drops references and manifests
-//            of sids the index does not know.
+//   Gc       releases the holds the caller says are no longer needed, treats pushes
+//            older than the grace as dead and deletes them, finishes every delete that
+//            waits for nothing (in rounds), and drops references and manifests of sids
+//            the index does not know.
 //
 // A Region holds no mutable state of its own: reads (Snapshots, Find, LoadManifest and
 // the readers it opens) may run from several threads at once, as the mount's do; the
@@ -58,7 +58,8 @@ struct DeleteResult {
   uint64_t chunks_removed = 0;    // chunks nothing referenced any more
   uint64_t references_moved = 0;  // references added to snapshots that inherited them
   // Set when the references stay for now: a push or a delete in progress still inherits
-  // from the snapshot (named here). Whoever finishes that one, or gc, finishes this one.
+  // from the snapshot, or a clone not yet hydrated holds it (named here). Whoever finishes
+  // that one, or gc, finishes this one.
   std::string waiting_for;
   std::vector<std::string> also_finished;  // waiting deletes of bases finished with it
 };

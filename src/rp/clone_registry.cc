@@ -1,6 +1,7 @@
 #include "rp/clone_registry.h"
 
 #include <filesystem>
+#include <system_error>
 
 #include "format/keys.h"
 #include "util/crash_point.h"
@@ -89,9 +90,29 @@ void CloneRegistry::ReleaseIfHydrated(const std::string& vm, const std::string& 
   m.Put(format::CloneKey(vm, clone), format::EncodeClone(*c));
   if (!store_->Commit(m).ok()) return;  // stays unhydrated, retried later
   (void)store_->RunGc();
-  if (c->source.empty()) return;
+  StartRelease(std::move(*c));  // write_mu is held here
+}
+
+void CloneRegistry::StartRelease(format::CloneRecord c) {
+  if (c.source.empty()) return;
+  const std::string label = CloneLabel(c.vm, c.name);
   std::lock_guard lock(releases_mu_);
-  releases_.emplace_back([this, rec = std::move(*c)] { ReleaseSource(rec); });
+  std::erase_if(releases_, [](Release& r) {
+    if (!r.done->load()) return false;
+    r.thread.join();  // returns at once: it is done
+    return true;
+  });
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  try {
+    std::thread t([this, rec = std::move(c), done] {
+      ReleaseSource(rec);
+      done->store(true);
+    });
+    releases_.push_back(Release{std::move(t), std::move(done)});
+  } catch (const std::system_error& e) {  // no thread to be had: the source's sweep does it
+    log::Log(log::Severity::kWarning, "clone-source-not-released",
+             {{"clone", label}, {"error", e.what()}});
+  }
 }
 
 void CloneRegistry::ReleaseSource(const format::CloneRecord& c) {
@@ -113,12 +134,12 @@ void CloneRegistry::ReleaseSource(const format::CloneRecord& c) {
 }
 
 void CloneRegistry::WaitForReleases() {
-  std::vector<std::thread> running;
+  std::vector<Release> running;
   {
     std::lock_guard lock(releases_mu_);
     running.swap(releases_);
   }
-  for (auto& t : running) t.join();
+  for (auto& r : running) r.thread.join();
 }
 
 Result<std::shared_ptr<CloneDisk>> CloneRegistry::Open(const std::string& vm,
@@ -166,10 +187,11 @@ Result<std::unique_ptr<CloneChunkSource>> CloneRegistry::SourceOf(const format::
   RPFS_ASSIGN_OR_RETURN(auto chunks,
                         ReadRemoteChunkList(RemoteChunkListFile(Dir(c.vm, c.name), disk.name),
                                             (disk.size + cs - 1) / cs));
-  if (!remote_factory_) return Status::NotSupported("no way to reach " + c.source);
   // Connected on the first chunk it fetches, outside clones_mu: a hydrated clone never
-  // needs its source.
-  RemoteConnector connect = [factory = remote_factory_, source = c.source] {
+  // needs its source, so it opens also where none is reachable.
+  RemoteConnector connect = [factory = remote_factory_,
+                             source = c.source]() -> Result<std::shared_ptr<RemoteChunks>> {
+    if (!factory) return Status::NotSupported("no way to reach " + source);
     return factory(source);
   };
   return NewRemoteChunkSource(std::move(connect), std::move(chunks));

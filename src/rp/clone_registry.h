@@ -7,6 +7,7 @@
 // an open either comes first (the delete is Busy) or finds no record.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -49,7 +50,10 @@ class CloneRegistry {
   // (RemoteChunks::Release); a failure is logged, the source's sweep releases it later.
   // May wait on the network: never call it with write_mu held.
   void ReleaseSource(const format::CloneRecord& c);
-  // Waits until the releases that hydrations started in the background are done.
+  // ReleaseSource(c) on a thread of its own: for callers that hold write_mu or serve
+  // the mount, which must not wait on the network.
+  void StartRelease(format::CloneRecord c);
+  // Waits until the releases started in the background are done.
   void WaitForReleases();
   // The page roots a clone holds a reference to (none once hydrated).
   static std::vector<store::ObjectId> Roots(const format::CloneRecord& c);
@@ -72,10 +76,14 @@ class CloneRegistry {
   RemoteChunksFactory remote_factory_;                        // guarded by mu_
   // One connection per source, shared by its clones' disks; guarded by mu_.
   std::map<std::string, std::shared_ptr<RemoteChunks>> remotes_;
-  // Releases of sources started when a clone became hydrated: run on their own threads,
-  // since the hydration is noticed with write_mu held and a release waits on the network.
-  std::mutex releases_mu_;
-  std::vector<std::thread> releases_;  // guarded by releases_mu_
+  // Releases of sources (StartRelease), each on its own thread; joined once done when
+  // the next one starts, so a long-lived daemon keeps none of them.
+  struct Release {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::mutex releases_mu_;         // a leaf: nothing is taken or joined under it but done ones
+  std::vector<Release> releases_;  // guarded by releases_mu_
   Result<std::unique_ptr<CloneChunkSource>> SourceOf(const format::CloneRecord& c,
                                                      const format::RpStream& disk);
 };

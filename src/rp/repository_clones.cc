@@ -169,8 +169,9 @@ Status Repository::DeleteClone(const std::string& vm, const std::string& clone) 
     stdfs::remove_all(impl_->clones.Dir(vm, clone), ec);
     gc = impl_->store->RunGc().status();
   }
-  // A hydrated clone released its source when it became so.
-  if ((c.flags & format::kCloneFlagHydrated) == 0) impl_->clones.ReleaseSource(c);
+  // A hydrated clone released its source when it became so. In the background: a delete
+  // may come from the mount (`rm -r`), whose request must not wait on the network.
+  if ((c.flags & format::kCloneFlagHydrated) == 0) impl_->clones.StartRelease(std::move(c));
   return gc;
 }
 
@@ -198,10 +199,11 @@ Status Repository::HydrateClone(const std::string& vm, const std::string& clone,
     before += d.size;
   }
   if (progress) progress(total, total);
-  // The hydration's chore marks the clone hydrated and starts the release of its source;
-  // this command returns once that is done, so what it printed is what the region holds.
-  impl_->gate.RunChores();
-  impl_->clones.WaitForReleases();
+  // Every chunk is local and durable (Hydrate flushes): the source is needed no more.
+  // Released here, before returning, so what the command reports is what the region
+  // holds; the hydration's chore, which marks the clone hydrated, may release it again
+  // (a no-op) and may run on another thread later.
+  if ((c.flags & format::kCloneFlagHydrated) == 0) impl_->clones.ReleaseSource(c);
   return Status::OK();
 }
 

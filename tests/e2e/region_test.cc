@@ -829,11 +829,16 @@ TEST_F(RegionTest, CloneFromRegionRefusesADamagedChunk) {
   EXPECT_TRUE(Json(RB({"region", "list", "--json"})).empty());
   EXPECT_EQ(Json(RA({"region", "snapshots", "r", "--json"})).size(), 1u);
   ExpectError(RB({"hydrate", "vm", "c1"}), 3, {"region r does not exist"});
-  // Its delete cannot release its hold then: the delete still succeeds, the hold stays
-  // (this store's `region gc`, once the region is added again, releases it).
+  // Its delete cannot release its hold then: the delete still succeeds, the hold stays,
+  // and this store's `region gc`, once the region is added again, releases it.
   auto deleted = RB({"clone-delete", "vm", "c1"});
   EXPECT_EQ(deleted.exit_code, 0) << deleted.err;
   EXPECT_EQ(KeysWith(IndexKeys(), "hold.").size(), 1u);
+  ASSERT_EQ(RB({"region", "add", "r", "--ceph-conf", conf_, "--pool", pool_}).exit_code, 0);
+  auto gc = RB({"region", "gc", "r", "--grace", "0h", "--json"});
+  ASSERT_EQ(gc.exit_code, 0) << gc.err;
+  EXPECT_EQ(Json(gc)["holds_released"].size(), 1u) << gc.out;
+  EXPECT_TRUE(KeysWith(IndexKeys(), "hold.").empty());
 }
 
 }  // namespace

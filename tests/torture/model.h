@@ -36,6 +36,10 @@ struct CloneModel {
   std::vector<std::byte> expect;  // the clone's bytes where known
   std::vector<bool> known;        // per kBlock block
   bool hydrated = false;
+  // Made from a region snapshot (`clone --from-region`): until hydrated, only the rpfs
+  // binary (which reaches the region) reads or writes it; its chunks come from the region,
+  // kept by the clone's hold even once the snapshot is deleted.
+  bool remote = false;
   // An acknowledged (flushed) write: its blocks are now known.
   void Apply(uint64_t offset, std::span<const std::byte> data);
   // A write that may or may not have landed (not acknowledged before the kill).

@@ -277,6 +277,33 @@ Op Clone(std::mt19937_64* rng, Model* m, const Paths& p, int serial) {
   return op;
 }
 
+// A clone of a region snapshot: it holds the snapshot, so a hydrate of it succeeds (the
+// chunks stay) however the snapshot is deleted and collected meanwhile.
+Op RegionClone(std::mt19937_64* rng, Model* m, const Paths& p, int serial) {
+  const SnapshotModel& s = m->snapshots[(*rng)() % m->snapshots.size()];
+  CloneModel c;
+  c.vm = m->vms[(*rng)() % m->vms.size()].name;
+  c.name = "r" + std::to_string(serial);
+  c.expect = *s.rp.bytes;
+  c.known.assign((c.expect.size() + kBlock - 1) / kBlock, true);
+  c.remote = true;
+  Op op;
+  op.kind = "region-clone";
+  op.argv = RpfsArgv(p, {"clone", "--from-region", kRegion, s.name, c.vm, c.name});
+  // clone.held: the hold is written, the clone is not (gc releases that hold).
+  op.crash_points = {{"clone.held", 1}, {"clone.before_commit", 1}};
+  op.resolve = [c](const ChildResult& r, const Observed& seen, Model* model) {
+    std::string bad;
+    bool finished = Finished(r, &bad);
+    if (!bad.empty()) return bad;
+    bool listed = seen.clones.count(c.vm + "/" + c.name) != 0;
+    if (finished && !listed) return std::string("a created clone is not listed");
+    if (listed) model->clones.push_back(c);
+    return std::string();
+  };
+  return op;
+}
+
 Op CloneDelete(std::mt19937_64* rng, Model* m, const Paths& p) {
   const CloneModel& c = m->clones[(*rng)() % m->clones.size()];
   Op op;
@@ -315,8 +342,15 @@ Op Hydrate(std::mt19937_64* rng, Model* m, const Paths& p) {
   return op;
 }
 
+// The torture binary writes through the library, which cannot reach the region: only
+// clones it can read without it (local ones, hydrated region ones).
 Op CloneWrite(std::mt19937_64* rng, Model* m, const Paths& p) {
-  const CloneModel& c = m->clones[(*rng)() % m->clones.size()];
+  std::vector<const CloneModel*> local;
+  for (const auto& c : m->clones) {
+    if (!c.remote || c.hydrated) local.push_back(&c);
+  }
+  if (local.empty()) return Hydrate(rng, m, p);
+  const CloneModel& c = *local[(*rng)() % local.size()];
   uint64_t seed = (*rng)() >> 1;
   int count = 1 + static_cast<int>((*rng)() % 12);
   Op op;
@@ -440,11 +474,15 @@ Op PickOp(std::mt19937_64* rng, Model* m, const Paths& p, int serial) {
   bool prunable = false;
   for (const auto& v : m->vms) prunable |= v.rps.size() >= 2;
   const bool clones = !m->clones.empty();
-  // With a region, one operation in five is a push, a region delete or a gc.
+  // With a region, one operation in five is a push, a region delete, a region clone or
+  // a gc.
   if (m->region && (*rng)() % 5 == 0) {
-    const int pick = static_cast<int>((*rng)() % 4);
+    const int pick = static_cast<int>((*rng)() % 5);
     if (pick < 2 && any_rp && m->snapshots.size() < kMaxSnapshots) return Push(rng, m, p, serial);
     if (pick == 2 && !m->snapshots.empty()) return RegionDelete(rng, m, p);
+    if (pick == 3 && !m->snapshots.empty() && m->clones.size() < kMaxClones) {
+      return RegionClone(rng, m, p, serial);
+    }
     return RegionGc(p);
   }
   for (;;) {

@@ -46,7 +46,8 @@ TEST_F(RegionHoldTest, DeleteOfAHeldSnapshotWaitsUntilTheHoldGoes) {
   auto d = a.Delete("s1");
   ASSERT_TRUE(d.ok()) << d.status().ToString();
   EXPECT_EQ(d->waiting_for.rfind(kHoldKey + *hold, 0), 0u) << d->waiting_for;
-  EXPECT_NE(d->waiting_for.find("clone c1 on host b"), std::string::npos) << d->waiting_for;
+  EXPECT_NE(d->waiting_for.find("held by clone c1 of VM web on host b"), std::string::npos)
+      << d->waiting_for;
   EXPECT_EQ(d->chunks_removed, 0u);
   EXPECT_TRUE(Names(a).empty()) << "gone from the list at once";
   EXPECT_TRUE(AllChunksPresent(Day("d1"))) << "the clone can still read every chunk";
@@ -124,6 +125,34 @@ TEST_F(RegionHoldTest, HoldOfASnapshotRebasedMeanwhileGoesOn) {
   ASSERT_TRUE(hold.ok()) << hold.status().ToString();
   EXPECT_EQ(BaseOf("s2"), "") << "s2 was rebased";
   EXPECT_TRUE(IndexHas(kHoldKey + *hold));
+}
+
+// An entry that changes at every try (other hosts at work without end): the hold gives up
+// after a few reads, Busy, naming the snapshot, and writes nothing.
+TEST_F(RegionHoldTest, HoldOfASnapshotThatKeepsChangingGivesUpCleanly) {
+  Region a = Host("a");
+  ASSERT_TRUE(Push(a, Day("d1"), "s1").ok());
+  auto s1 = a.Find("s1");
+  ASSERT_TRUE(s1.ok()) << s1.status().ToString();
+  int changes = 0;
+  pool_.hook = [&](const std::string& op, const std::string& oid) {
+    if (op == "update" && oid == kIndexObject) {
+      Summary changed = *s1;
+      changed.description = "changed " + std::to_string(++changes);
+      pool_.objects.at(kIndexObject).omap[kSnapKey + std::string("s1")] = EncodeSummary(changed);
+    }
+    return Status::OK();
+  };
+  auto hold = a.Hold(*s1, Owner("c1"));
+  pool_.hook = nullptr;
+  ASSERT_FALSE(hold.ok());
+  EXPECT_EQ(hold.status().code(), Status::Code::kBusy) << hold.status().ToString();
+  EXPECT_NE(hold.status().message().find("snapshot s1"), std::string::npos)
+      << hold.status().ToString();
+  EXPECT_GT(changes, 1);
+  auto holds = a.Holds();
+  ASSERT_TRUE(holds.ok()) << holds.status().ToString();
+  EXPECT_TRUE(holds->empty());
 }
 
 // A held snapshot based on another: both deleted (the held one first), the chunks the
