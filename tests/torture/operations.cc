@@ -253,6 +253,19 @@ Op Rollback(std::mt19937_64* rng, Model* m, const Paths& p) {
   return op;
 }
 
+// A clone the operation made: listed if it finished, in the model whenever listed.
+auto ResolveCloneCreated(CloneModel c) {
+  return [c = std::move(c)](const ChildResult& r, const Observed& seen, Model* model) {
+    std::string bad;
+    bool finished = Finished(r, &bad);
+    if (!bad.empty()) return bad;
+    bool listed = seen.clones.count(c.vm + "/" + c.name) != 0;
+    if (finished && !listed) return std::string("a created clone is not listed");
+    if (listed) model->clones.push_back(c);
+    return std::string();
+  };
+}
+
 Op Clone(std::mt19937_64* rng, Model* m, const Paths& p, int serial) {
   const VmModel* vm = PickVmWithRps(rng, *m, 1);
   const RpModel& rp = vm->rps[(*rng)() % vm->rps.size()];
@@ -265,15 +278,7 @@ Op Clone(std::mt19937_64* rng, Model* m, const Paths& p, int serial) {
   op.kind = "clone";
   op.argv = RpfsArgv(p, {"clone", vm->name, rp.name, c.name});
   op.crash_points = {{"clone.before_commit", 1}};
-  op.resolve = [c](const ChildResult& r, const Observed& seen, Model* model) {
-    std::string bad;
-    bool finished = Finished(r, &bad);
-    if (!bad.empty()) return bad;
-    bool listed = seen.clones.count(c.vm + "/" + c.name) != 0;
-    if (finished && !listed) return std::string("a created clone is not listed");
-    if (listed) model->clones.push_back(c);
-    return std::string();
-  };
+  op.resolve = ResolveCloneCreated(std::move(c));
   return op;
 }
 
@@ -292,15 +297,7 @@ Op RegionClone(std::mt19937_64* rng, Model* m, const Paths& p, int serial) {
   op.argv = RpfsArgv(p, {"clone", "--from-region", kRegion, s.name, c.vm, c.name});
   // clone.held: the hold is written, the clone is not (gc releases that hold).
   op.crash_points = {{"clone.held", 1}, {"clone.before_commit", 1}};
-  op.resolve = [c](const ChildResult& r, const Observed& seen, Model* model) {
-    std::string bad;
-    bool finished = Finished(r, &bad);
-    if (!bad.empty()) return bad;
-    bool listed = seen.clones.count(c.vm + "/" + c.name) != 0;
-    if (finished && !listed) return std::string("a created clone is not listed");
-    if (listed) model->clones.push_back(c);
-    return std::string();
-  };
+  op.resolve = ResolveCloneCreated(std::move(c));
   return op;
 }
 
