@@ -15,7 +15,7 @@ chmod 0755 "$W"
 export RPFS_STORE=$W/store
 # shellcheck source=../tests/support/libvirt.sh
 source "$SRC/tests/support/libvirt.sh"
-trap 'libvirt_stop b1; rm -rf "$W"' EXIT
+trap 'libvirt_stop b1 q1; rm -rf "$W"' EXIT
 OUT=$SRC/bench/results/libvirt-$(date -u +%Y-%m-%d).md
 mkdir -p "$(dirname "$OUT")"
 
@@ -24,9 +24,45 @@ field() { sed -n "s/.*\"$1\": *\([0-9a-z]*\).*/\1/p" | head -1; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", b - a}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+cold() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+timed() { local t0 t1; t0=$(now); "$@" >/dev/null; t1=$(now); echo "$(secs "$t0" "$t1")"; }
 
 libvirt_start
 build_writer_guest
+
+# The host side of a first RP, in one run against the same bytes read other ways: a quiet
+# guest (it halts: tests/support/guest/idle.S), whose CPU does not compete with the read;
+# the writer guest below keeps writing, as a busy guest does. Each RP goes into a fresh
+# store, else it would find every chunk stored; every step starts cold.
+build_idle_guest
+truncate -s 4G "$W/q1.raw"
+dd if="$W/idle.bin" of="$W/q1.raw" conv=notrunc status=none
+dd if=/dev/urandom of="$W/q1.raw" bs=1M seek=64 count=1024 conv=notrunc status=none
+qemu-img convert -O qcow2 "$W/q1.raw" "$W/q1.qcow2"
+quiet_accel=$(start_writer_domain q1 "$W/q1.qcow2")
+: >"$W/q-cat" >"$W/q-raw" >"$W/q-nbd"
+for run in 1 2 3; do
+  cold
+  timed cat "$W/q1.qcow2" >>"$W/q-cat"
+  RPFS_STORE=$W/q-store-raw "$RPFS" init >/dev/null
+  RPFS_STORE=$W/q-store-raw "$RPFS" vm add raw --disk vda="$W/q1.raw" >/dev/null
+  cold
+  timed env RPFS_STORE="$W/q-store-raw" "$RPFS" create raw full >>"$W/q-raw"
+  RPFS_STORE=$W/q-store-nbd "$RPFS" init >/dev/null
+  RPFS_STORE=$W/q-store-nbd "$RPFS" vm import q1 >/dev/null
+  cold
+  timed env RPFS_STORE="$W/q-store-nbd" "$RPFS" create q1 full >>"$W/q-nbd"
+  rm -rf "$W/q-store-raw" "$W/q-store-nbd"
+done
+virsh destroy q1 >/dev/null
+rm -f "$W/q1.raw" "$W/q1.qcow2"
+q_cat=$(median <"$W/q-cat")
+q_raw=$(median <"$W/q-raw")
+q_nbd=$(median <"$W/q-nbd")
+{
+  echo "| first (full) RP of a quiet running domain ($quiet_accel), over the backup job's NBD export, cold, median of 3 | $q_nbd s = $(ratio "$q_cat" "$q_nbd")× the speed of \`cat\` of its qcow2 file, cold ($q_cat s; goal ≥ 0.8×) |"
+  echo "| the same bytes as a raw image file, \`rpfs create\`, cold, median of 3 | $q_raw s: the NBD path takes $(ratio "$q_nbd" "$q_raw")× as long |"
+} >"$W/quiet"
 # 4 GiB disk: the writer boot sector and 1 GiB of incompressible data.
 truncate -s 4G "$W/b1.raw"
 dd if="$W/w.bin" of="$W/b1.raw" conv=notrunc status=none
@@ -50,7 +86,7 @@ accel=$(start_writer_domain b1 "$W/b1.qcow2")
 t0=$(now)
 "$RPFS" create b1 full --json >"$W/full.json"
 t1=$(now)
-echo "| first (full) RP of the running domain | $(secs "$t0" "$t1") s, read $(field read_bytes <"$W/full.json") bytes |" >"$W/rows"
+echo "| first (full) RP of the running writer domain (its vCPU busy, warm cache) | $(secs "$t0" "$t1") s, read $(field read_bytes <"$W/full.json") bytes |" >"$W/rows"
 
 # Pause per RP without memory: 10 RPs of the running guest.
 for i in $(seq 10); do
@@ -128,7 +164,7 @@ echo "| rollback to it, memory restored, domain running | $(secs "$t2" "$t3") s 
 {
   echo "| what | measured |"
   echo "|---|---|"
-  cat "$W/rows"
+  cat "$W/quiet" "$W/rows"
   echo
   cat "$W/inc"
 } >>"$OUT"

@@ -138,6 +138,12 @@ build_writer_guest() {
   ld -m elf_i386 -Ttext 0x7c00 --oformat binary "$W/w.o" -o "$W/w.bin"
 }
 
+# The boot sector of tests/support/guest/idle.S (a guest that halts) at $W/idle.bin.
+build_idle_guest() {
+  as --32 "$SRC/tests/support/guest/idle.S" -o "$W/idle.o"
+  ld -m elf_i386 -Ttext 0x7c00 --oformat binary "$W/idle.o" -o "$W/idle.bin"
+}
+
 # The boot sector of tests/support/guest/acpi.S at $W/acpi.bin: it counts its boots in
 # sector 1, says "rpfs-test-guest up" on its serial port and powers off on ACPI request.
 build_acpi_guest() {
