@@ -25,7 +25,7 @@ secs() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", b - a}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 cold() { sync; echo 3 >/proc/sys/vm/drop_caches; }
-timed() { local t0 t1; t0=$(now); "$@" >/dev/null; t1=$(now); echo "$(secs "$t0" "$t1")"; }
+timed() { local t0 t1; t0=$(now); "$@" >/dev/null; t1=$(now); secs "$t0" "$t1"; echo; }
 
 libvirt_start
 build_writer_guest
@@ -40,8 +40,10 @@ dd if="$W/idle.bin" of="$W/q1.raw" conv=notrunc status=none
 dd if=/dev/urandom of="$W/q1.raw" bs=1M seek=64 count=1024 conv=notrunc status=none
 qemu-img convert -O qcow2 "$W/q1.raw" "$W/q1.qcow2"
 quiet_accel=$(start_writer_domain q1 "$W/q1.qcow2")
-: >"$W/q-cat" >"$W/q-raw" >"$W/q-nbd"
-for run in 1 2 3; do
+: >"$W/q-cat"
+: >"$W/q-raw"
+: >"$W/q-nbd"
+for _ in 1 2 3; do
   cold
   timed cat "$W/q1.qcow2" >>"$W/q-cat"
   RPFS_STORE=$W/q-store-raw "$RPFS" init >/dev/null
