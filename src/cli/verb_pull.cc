@@ -31,6 +31,18 @@ class PullVerb final : public CliVerb {
     auto manifest = LoadSnapshot(*region, snapshot_);
     if (!manifest.ok()) return ctx.Fail(manifest.status());
     const region::Summary* snap = &manifest->summary;
+    // Held while it reads, like a clone not yet hydrated: a delete of the snapshot from
+    // any host meanwhile waits for the pull instead of failing it. Released whatever the
+    // outcome; a pull killed meanwhile leaves a hold no clone names, which this store's
+    // `region gc` releases once older than its grace.
+    region::HoldOwner owner{HostName(), session->repo->StoreId(), vm_, "pull " + vm_ + "/" + rp_};
+    auto hold = region->Hold(*snap, owner);
+    if (!hold.ok()) return ctx.Fail(hold.status());
+    struct ReleaseAtEnd {
+      region::Region* region;
+      std::string hold;
+      ~ReleaseAtEnd() { (void)region->Release(hold); }
+    } release{region, *hold};
     auto streams = region->OpenStreams(*manifest);
     if (!streams.ok()) return ctx.Fail(streams.status());
     ImportOptions opts;

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -18,6 +19,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -796,6 +798,38 @@ TEST_F(RegionTest, UnhydratedCloneKeepsItsSnapshotUntilHydratedOrDeleted) {
   EXPECT_EQ(Json(b_gc)["holds_released"].size(), 1u) << b_gc.out;
   EXPECT_EQ(Json(b_gc)["finished"], nlohmann::json::array({"s3"})) << b_gc.out;
   EXPECT_TRUE(IndexKeys().empty());
+  EXPECT_TRUE(Chunks().empty());
+}
+
+// A pull holds its snapshot while it reads: host A's delete, made while host B's pull is
+// paused after its first batch, waits for the pull, which then reads every chunk, and its
+// release finishes the delete.
+TEST_F(RegionTest, PullHoldsItsSnapshotAgainstADeleteMeanwhile) {
+  CreateRp("rp1");
+  Push("rp1", {"--name", "s1"});
+  const auto want = Exported(store(), "vm", "rp1");
+  const std::string pause = dir_ / "pause";
+  stdfs::create_directory(pause);
+  ASSERT_EQ(::mkfifo((pause + "/paused").c_str(), 0600), 0);
+  ASSERT_EQ(::mkfifo((pause + "/resume").c_str(), 0600), 0);
+  auto pull = std::async(std::launch::async, [&] {
+    return RB({"pull", "r", "s1", "vm", "got"},
+              {{"RPFS_PAUSE_AT", "ingest.batch"}, {"RPFS_PAUSE_DIR", pause}});
+  });
+  const int paused = ::open((pause + "/paused").c_str(), O_RDONLY);  // the pull is there
+  ASSERT_GE(paused, 0);
+  EXPECT_EQ(KeysWith(IndexKeys(), "hold.").size(), 1u);
+  auto d = RA({"region", "delete", "r", "s1", "--json"});
+  const int resume = ::open((pause + "/resume").c_str(), O_WRONLY);
+  ::close(resume);
+  ::close(paused);
+  auto pulled = pull.get();
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  const std::string waiting = Json(d)[0]["waiting_for"];
+  EXPECT_NE(waiting.find("pull vm/got"), std::string::npos) << d.out;
+  ASSERT_EQ(pulled.exit_code, 0) << pulled.err;
+  EXPECT_TRUE(Exported(storeB(), "vm", "got") == want);
+  EXPECT_TRUE(IndexKeys().empty()) << "the pull's release finished the delete";
   EXPECT_TRUE(Chunks().empty());
 }
 
