@@ -44,6 +44,8 @@ std::unique_ptr<CliVerb> NewRegionSnapshotsVerb();
 std::unique_ptr<CliVerb> NewRegionDeleteVerb();
 std::unique_ptr<CliVerb> NewRegionVerifyVerb();
 std::unique_ptr<CliVerb> NewRegionGcVerb();
+std::unique_ptr<CliVerb> NewRegionHoldsVerb();
+std::unique_ptr<CliVerb> NewRegionReleaseVerb();
 std::unique_ptr<CliVerb> NewPushVerb();
 std::unique_ptr<CliVerb> NewPullVerb();
 std::unique_ptr<CliVerb> NewDrillVerb();
@@ -114,6 +116,8 @@ const Row kVerbs[] = {
      NewRegionDeleteVerb},
     {&kRegion, "verify", "Check every snapshot's chunks in a region", NewRegionVerifyVerb},
     {&kRegion, "gc", "Finish interrupted deletes and remove dead pushes", NewRegionGcVerb},
+    {&kRegion, "holds", "List what clones and pulls hold in a region", NewRegionHoldsVerb},
+    {&kRegion, "release", "Release holds of a store that is gone", NewRegionReleaseVerb},
     {nullptr, "mount", "Show every VM's recovery points as read-only directories", NewMountVerb},
     // Hidden (no help text): names for the bash completion.
     {nullptr, "__complete", "", NewCompleteVerb},

@@ -86,22 +86,12 @@ TEST_F(JsonTest, EveryVerbPrintsItsResultAsJson) {
   // JSON is vm add's, per domain, and is not checked by a test); the region verbs need a
   // Ceph cluster (RegionTest checks each one's --json); drill needs libvirtd and qemu
   // (restore_e2e.sh parses its --json).
-  std::set<std::string> elsewhere = {"rpfs-cat",
-                                     "rpfs-drill",
-                                     "rpfs-cp",
-                                     "rpfs-diff",
-                                     "rpfs-mount",
-                                     "rpfs-metrics",
-                                     "rpfs-vm-import",
-                                     "rpfs-push",
-                                     "rpfs-pull",
-                                     "rpfs-region-add",
-                                     "rpfs-region-list",
-                                     "rpfs-region-remove",
-                                     "rpfs-region-delete",
-                                     "rpfs-region-gc",
-                                     "rpfs-region-verify",
-                                     "rpfs-region-snapshots"};
+  std::set<std::string> elsewhere = {
+      "rpfs-cat",           "rpfs-drill",           "rpfs-cp",           "rpfs-diff",
+      "rpfs-mount",         "rpfs-metrics",         "rpfs-vm-import",    "rpfs-push",
+      "rpfs-pull",          "rpfs-region-add",      "rpfs-region-list",  "rpfs-region-remove",
+      "rpfs-region-delete", "rpfs-region-gc",       "rpfs-region-holds", "rpfs-region-release",
+      "rpfs-region-verify", "rpfs-region-snapshots"};
   for (const auto& verb : KnownVerbs(dir_ / "man")) {
     EXPECT_TRUE(covered_.count(verb) || elsewhere.count(verb)) << "verb " << verb << " not checked";
   }

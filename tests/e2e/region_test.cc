@@ -786,6 +786,13 @@ TEST_F(RegionTest, UnhydratedCloneKeepsItsSnapshotUntilHydratedOrDeleted) {
   ASSERT_NE(died.exit_code, 0);
   for (const auto& c : Json(RB({"clone-list", "--json"}))) EXPECT_NE(c["name"], "c3");
   ASSERT_EQ(RA({"region", "delete", "r", "s3"}).exit_code, 0);
+  auto holds_b = RB({"region", "holds", "r", "--json"});
+  ASSERT_EQ(holds_b.exit_code, 0) << holds_b.err;
+  ASSERT_EQ(Json(holds_b).size(), 1u) << holds_b.out;
+  EXPECT_EQ(Json(holds_b)[0]["snapshot"], "s3");
+  EXPECT_EQ(Json(holds_b)[0]["held_by"], "clone c3");
+  EXPECT_EQ(Json(holds_b)[0]["this_store"], true);
+  EXPECT_EQ(Json(RA({"region", "holds", "r", "--json"}))[0]["this_store"], false);
   auto a_gc = RA({"region", "gc", "r", "--grace", "0h", "--json"});
   ASSERT_EQ(a_gc.exit_code, 0) << a_gc.err;
   EXPECT_TRUE(Json(a_gc)["holds_released"].empty()) << "not A's hold: " << a_gc.out;
@@ -797,6 +804,20 @@ TEST_F(RegionTest, UnhydratedCloneKeepsItsSnapshotUntilHydratedOrDeleted) {
   ASSERT_EQ(b_gc.exit_code, 0) << b_gc.err;
   EXPECT_EQ(Json(b_gc)["holds_released"].size(), 1u) << b_gc.out;
   EXPECT_EQ(Json(b_gc)["finished"], nlohmann::json::array({"s3"})) << b_gc.out;
+  EXPECT_TRUE(IndexKeys().empty());
+  EXPECT_TRUE(Chunks().empty());
+
+  // A hold of a store that is gone for good: released by hand from any host (an unknown
+  // hold is refused and nothing changes).
+  Push("rp1", {"--name", "s4"});
+  ASSERT_EQ(RB({"clone", "--from-region", "r", "s4", "vm", "c4"}).exit_code, 0);
+  ASSERT_EQ(RA({"region", "delete", "r", "s4"}).exit_code, 0);
+  const std::string hold = Json(RA({"region", "holds", "r", "--json"}))[0]["hold"];
+  ExpectError(RA({"region", "release", "r", "nope", hold}), 3, {"no hold nope"});
+  EXPECT_EQ(KeysWith(IndexKeys(), "hold.").size(), 1u);
+  auto released = RA({"region", "release", "r", hold, "--json"});
+  ASSERT_EQ(released.exit_code, 0) << released.err;
+  EXPECT_EQ(Json(released)[0]["deletes_finished"], nlohmann::json::array({"s4"})) << released.out;
   EXPECT_TRUE(IndexKeys().empty());
   EXPECT_TRUE(Chunks().empty());
 }
