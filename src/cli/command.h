@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
@@ -32,6 +33,7 @@ struct Context {
   control::Operations* ops = nullptr;  // set in the daemon: the mount's operations
   uint32_t client_pid = 0;             // set in the daemon: the CLI process it serves
   uint32_t wait_s = 0;                 // --wait: how long a busy VM or store is waited for
+  std::function<bool()> caller_gone;   // set in the daemon: the CLI process went away
 
   // The store named by --store / RPFS_STORE / the default, or the daemon's open one.
   Result<std::shared_ptr<Repository>> OpenRepo() const;

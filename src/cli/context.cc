@@ -83,7 +83,7 @@ bool Context::CheckName(const std::string& name, const char* what, int* exit_cod
 Result<control::Outcome> Context::Run(Repository& repo, const std::string& vm,
                                       const control::Command& cmd,
                                       const ProgressFn& progress) const {
-  if (ops != nullptr) return ops->Run(vm, cmd, progress, client_pid, wait_s);
+  if (ops != nullptr) return ops->Run(vm, cmd, progress, client_pid, wait_s, caller_gone);
   return control::Operations(&repo).Run(vm, cmd, progress, static_cast<uint32_t>(::getpid()),
                                         wait_s);
 }

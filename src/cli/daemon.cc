@@ -142,6 +142,12 @@ void CommandServer::Serve(UniqueFd conn) {
   } else {
     ctx.cwd = request->cwd;
     ctx.client_pid = static_cast<uint32_t>(peer->pid);
+    // The client waits on this socket for its exit code and writes nothing more: a hang-up
+    // means it was interrupted (Ctrl-C) or killed.
+    ctx.caller_gone = [fd = conn.get()] {
+      pollfd p{fd, POLLRDHUP, 0};
+      return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+    };
     code = RunGuarded([&] { return RunCli(request->args, ctx, /*forward=*/false); }, ctx.err);
     if (code != kExitOk) LogFailedCommand(peer->uid, request->args, code);
     // A script that deletes an RP and then lists the mount must not see it any more.

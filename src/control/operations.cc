@@ -33,7 +33,8 @@ void Operations::SetMount(CloneDiskPathFn clone_disk_path, bool allow_other) {
 }
 
 Result<Outcome> Operations::Run(const std::string& vm, const Command& cmd,
-                                const ProgressFn& progress, uint32_t pid, uint32_t wait_s) {
+                                const ProgressFn& progress, uint32_t pid, uint32_t wait_s,
+                                const std::function<bool()>& caller_gone) {
   const VerbDef* def = DefOf(cmd.verb);
   if (def == nullptr) return Status::InvalidArgument("unknown command");
   ExecEnv env;
@@ -41,18 +42,42 @@ Result<Outcome> Operations::Run(const std::string& vm, const Command& cmd,
   uint64_t id;
   {
     std::unique_lock lock(mu_);
-    if (def->exclusive && wait_s > 0) {
-      slot_freed_.wait_for(lock, std::chrono::seconds(wait_s),
-                           [&] { return busy_.count(vm) == 0; });
+    // A command that waits for the VM shows in .status as waiting (queued), and its entry
+    // then becomes the command's own.
+    std::optional<uint64_t> waiting;
+    bool abandoned = false;
+    if (def->exclusive && wait_s > 0 && busy_.count(vm) != 0) {
+      waiting = AddEntry(vm, pid, cmd.ToString(), "waiting", "");
+      abandoned = !WaitForSlot(lock, vm, wait_s, caller_gone);
+    }
+    // The entry of a command that does not run.
+    auto refuse = [&](const Status& why) {
+      Entry* e = waiting ? Find(vm, *waiting) : nullptr;
+      if (e == nullptr) {
+        AddEntry(vm, pid, cmd.ToString(), "failed", why.message());
+      } else {
+        e->state = "failed";
+        e->result = why.message();
+      }
+      return why;
+    };
+    if (abandoned) {
+      return refuse(Status::Aborted("the caller went away (Ctrl-C?) while it waited for vm " + vm +
+                                    ": not run"));
     }
     if (def->exclusive && busy_.count(vm) != 0) {
-      Status busy = Status::Busy("vm " + vm + " is busy with another operation (see its .status)" +
-                                 (wait_s > 0 ? "; waited " + std::to_string(wait_s) + " s" : ""));
-      AddEntry(vm, pid, cmd.ToString(), "failed", busy.message());
-      return busy;
+      return refuse(Status::Busy("vm " + vm + " is busy with another operation (see its .status)" +
+                                 (wait_s > 0 ? "; waited " + std::to_string(wait_s) + " s" : "")));
     }
     if (def->exclusive) busy_.insert(vm);
-    id = AddEntry(vm, pid, cmd.ToString(), "running", "");
+    Entry* e = waiting ? Find(vm, *waiting) : nullptr;
+    if (e != nullptr) {
+      e->state = "running";
+      e->started_us = NowMicros();
+      id = e->id;
+    } else {
+      id = AddEntry(vm, pid, cmd.ToString(), "running", "");
+    }
     env.clone_disk_path = clone_disk_path_;
     env.allow_other = allow_other_;
   }
@@ -95,6 +120,22 @@ Result<Outcome> Operations::Run(const std::string& vm, const Command& cmd,
     if (r.ok() && e->total > 0) e->done = e->total;
   }
   return r;
+}
+
+bool Operations::WaitForSlot(std::unique_lock<std::mutex>& lock, const std::string& vm,
+                             uint32_t wait_s, const std::function<bool()>& caller_gone) {
+  // Woken when a slot frees; also every 250 ms when someone can tell whether the caller
+  // is still there: a command nobody waits for any more (the CLI was interrupted) must not
+  // run later, when the VM frees, as if it had been asked for then.
+  constexpr auto kCallerCheck = std::chrono::milliseconds(250);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_s);
+  while (busy_.count(vm) != 0) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) return true;
+    if (caller_gone && caller_gone()) return false;
+    slot_freed_.wait_until(lock, caller_gone ? std::min(deadline, now + kCallerCheck) : deadline);
+  }
+  return true;
 }
 
 uint64_t Operations::AddEntry(const std::string& vm, uint32_t pid, std::string what,

@@ -20,8 +20,10 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -47,10 +49,13 @@ class Operations {
   // VM's busy slot (verbs.h); the command's own errors otherwise. `progress`, if set, is
   // told too (the CLI's progress bar).
   // `pid` is the process that asked, shown in `.status`. With `wait_s`, a command that
-  // finds the VM busy waits up to that long for the VM's slot instead (`--wait`), and only
-  // then is Busy.
+  // finds the VM busy waits up to that long for the VM's slot instead (`--wait`), shown
+  // as `state=waiting`, and only then is Busy. `caller_gone` (optional, cheap: called
+  // every 250 ms while waiting) says the caller went away: the command is then Aborted
+  // and never runs.
   Result<Outcome> Run(const std::string& vm, const Command& cmd,
-                      const ProgressFn& progress = nullptr, uint32_t pid = 0, uint32_t wait_s = 0);
+                      const ProgressFn& progress = nullptr, uint32_t pid = 0, uint32_t wait_s = 0,
+                      const std::function<bool()>& caller_gone = nullptr);
 
   // Records a command that was refused before it could run (it did not parse): `text` is
   // shown shortened and with unprintable bytes escaped.
@@ -72,6 +77,10 @@ class Operations {
     std::string steps;  // "<time> <what>; ..."
   };
   Entry* Find(const std::string& vm, uint64_t id);
+  // Waits (mu_ held by `lock`) until `vm`'s slot is free or `wait_s` passed: true; false
+  // when `caller_gone` said so first.
+  bool WaitForSlot(std::unique_lock<std::mutex>& lock, const std::string& vm, uint32_t wait_s,
+                   const std::function<bool()>& caller_gone);
   // Appends a new entry for `vm` (mu_ held) and returns its id.
   uint64_t AddEntry(const std::string& vm, uint32_t pid, std::string what, std::string state,
                     std::string result);

@@ -3,9 +3,11 @@
 // serialisation per VM, and malformed commands that change nothing.
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -55,6 +57,22 @@ class ControlFileTest : public MountTest {
     ::close(fd);
   }
   void Resume() { ::close(::open((fifos_ + "/resume").c_str(), O_WRONLY)); }
+  // Whether a line of .status holds both `state` and command="<command>", polled until
+  // `deadline_ms` (the daemon's view changes on its own: waiting, then failed).
+  bool StatusShows(const std::string& state, const std::string& command, int deadline_ms = 10000) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(deadline_ms);
+    for (;;) {
+      std::istringstream lines(Status());
+      for (std::string line; std::getline(lines, line);) {
+        if (line.find(" " + state + " ") != std::string::npos &&
+            line.find("command=\"" + command + "\"") != std::string::npos) {
+          return true;
+        }
+      }
+      if (std::chrono::steady_clock::now() >= until) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
   std::string LastStatusLine() {
     std::string s = Status();
     if (s.empty()) return s;
@@ -173,14 +191,11 @@ TEST_F(ControlFileTest, WaitLetsACommandRunOnceTheVmIsFreeOrFailsAfterTheWait) {
   auto busy = R({"delete", "vm", "two", "--wait=1"});
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(900));
   ExpectError(busy, 5, {"vm vm is busy with another operation", "waited 1 s"});
-  // A long one goes through once the rollback is done.
+  // A long one goes through once the rollback is done; meanwhile .status shows it waiting.
   RunResult waited;
   std::thread waiter([&] { waited = R({"delete", "vm", "two", "--wait=60"}); });
-  // A check that something does NOT happen has no signal to wait for: give the waiter a
-  // moment to reach the daemon's wait (correctness does not depend on its length; the
-  // delete's success after Resume() below is the real check).
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  EXPECT_EQ(Status().find("command=\"delete two\" result=\"\""), std::string::npos)
+  EXPECT_TRUE(StatusShows("state=waiting", "delete two")) << Status();
+  EXPECT_FALSE(StatusShows("state=running", "delete two", 0))
       << "a waiting command must not show as running: " << Status();
   Resume();
   rollback.join();
@@ -188,6 +203,36 @@ TEST_F(ControlFileTest, WaitLetsACommandRunOnceTheVmIsFreeOrFailsAfterTheWait) {
   EXPECT_EQ(first, 0);
   EXPECT_EQ(waited.exit_code, 0) << waited.err;
   EXPECT_NE(R({"info", "vm", "two"}).exit_code, 0) << "the waiting delete did not run";
+  EXPECT_TRUE(ReadAll(img_) == one_);
+}
+
+// A CLI command waiting in the daemon for its VM whose caller goes away (Ctrl-C, here a
+// SIGKILL) is dropped: .status shows it failed, and it never runs when the VM frees.
+TEST_F(ControlFileTest, AWaitingCommandWhoseCallerWentAwayNeverRuns) {
+  ASSERT_NO_FATAL_FAILURE(RemountPausedAt("rollback.before_write"));
+  int first = -1;
+  std::thread rollback([&] { first = Control("rollback one"); });
+  WaitPaused();
+  const std::string binary = RpfsBinary();
+  const std::string store_dir = store();
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::execl(binary.c_str(), "rpfs", "--store", store_dir.c_str(), "delete", "vm", "two",
+            "--wait=60", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ASSERT_GT(child, 0);
+  const bool was_waiting = StatusShows("state=waiting", "delete two");
+  ::kill(child, SIGKILL);
+  int wstatus = 0;
+  ::waitpid(child, &wstatus, 0);
+  EXPECT_TRUE(was_waiting) << Status();
+  EXPECT_TRUE(StatusShows("state=failed", "delete two")) << Status();
+  EXPECT_NE(Status().find("the caller went away"), std::string::npos) << Status();
+  Resume();
+  rollback.join();
+  EXPECT_EQ(first, 0);
+  EXPECT_EQ(R({"info", "vm", "two"}).exit_code, 0) << "the abandoned delete ran";
   EXPECT_TRUE(ReadAll(img_) == one_);
 }
 
