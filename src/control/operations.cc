@@ -177,7 +177,8 @@ std::string Operations::StatusText(const std::string& vm) const {
   if (it == history_.end()) return "";
   std::string out;
   for (const Entry& e : it->second) {
-    uint64_t pct = e.total > 0 ? e.done * 100 / e.total : (e.state == "running" ? 0 : 100);
+    const bool ended = e.state == "done" || e.state == "failed";
+    uint64_t pct = e.total > 0 ? e.done * 100 / e.total : (ended ? 100 : 0);
     out += "time=" + FormatIsoUtc(e.started_us) + " id=" + std::to_string(e.id) +
            " pid=" + std::to_string(e.pid) + " state=" + e.state +
            " progress=" + std::to_string(e.done) + "/" + std::to_string(e.total) +
