@@ -19,6 +19,7 @@
 #include "format/chunk_codec.h"
 #include "format/keys.h"
 #include "format/page.h"
+#include "store/rocks_crc32c.h"
 #include "store/rocks_status.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -87,6 +88,7 @@ class RocksStore final : public Store {
   }
 
   Status OpenRocks(bool create) {
+    InstallFastCrc32c();  // before RocksDB computes its first checksum in this process
     rocksdb::DBOptions dbo;
     dbo.create_if_missing = create;
     dbo.create_missing_column_families = create;
