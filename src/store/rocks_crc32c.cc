@@ -110,13 +110,19 @@ uint32_t Crc32cExtend(uint32_t crc, const char* data, size_t n) {
   return g_extend.load(std::memory_order_relaxed)(crc, data, n);
 }
 
+Crc32cFn SwapCrc32cForTest(Crc32cFn fn) { return g_extend.exchange(fn); }
+
 }  // namespace rpfs::store
 
 #if defined(__x86_64__)
 // The interposing definition (see the top of this file). It must keep RocksDB's exact
-// signature: a different one would mangle to another name and simply not be called.
+// signature: a different one would mangle to another name and simply not be called. It is
+// in every executable that opens a store because RocksStore::OpenRocks calls
+// InstallFastCrc32c, which pulls this object out of the static library; default visibility
+// keeps it exported should the build ever hide symbols.
 namespace rocksdb::crc32c {
-uint32_t Extend(uint32_t init_crc, const char* buf, size_t size) {
+__attribute__((visibility("default"))) uint32_t Extend(uint32_t init_crc, const char* buf,
+                                                       size_t size) {
   return rpfs::store::Crc32cExtend(init_crc, buf, size);
 }
 }  // namespace rocksdb::crc32c

@@ -21,4 +21,9 @@ const char* InstallFastCrc32c();
 // InstallFastCrc32c chose. For tests.
 uint32_t Crc32cExtend(uint32_t crc, const char* data, size_t n);
 
+// For tests: every call of rocksdb::crc32c::Extend, RocksDB's own included, goes to `fn`
+// until the next InstallFastCrc32c or swap. Returns the implementation it replaced.
+using Crc32cFn = uint32_t (*)(uint32_t, const char*, size_t);
+Crc32cFn SwapCrc32cForTest(Crc32cFn fn);
+
 }  // namespace rpfs::store

@@ -6,12 +6,20 @@
 #include <dlfcn.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
 #include <vector>
+
+#include "format/chunk_codec.h"
+#include "store/store.h"
+#include "support/images.h"
+#include "support/status_matchers.h"
+#include "support/temp_dir.h"
+#include "util/hash.h"
 
 namespace rocksdb::crc32c {
 uint32_t Extend(uint32_t init_crc, const char* buf, size_t size);
@@ -66,6 +74,7 @@ TEST(RocksCrc32cTest, TheLibrarysOwnCallsBindToTheInstructionVersion) {
 #if !defined(__x86_64__)
   GTEST_SKIP() << "only x86-64 replaces RocksDB's CRC32C";
 #else
+  ASSERT_EQ(::unsetenv(kCrc32cEnv), 0);
   __builtin_cpu_init();
   if (!__builtin_cpu_supports("sse4.2")) GTEST_SKIP() << "this CPU has no SSE 4.2";
   EXPECT_STREQ(InstallFastCrc32c(), "sse4.2");
@@ -75,6 +84,43 @@ TEST(RocksCrc32cTest, TheLibrarysOwnCallsBindToTheInstructionVersion) {
   ASSERT_NE(global, nullptr);
   EXPECT_EQ(global, reinterpret_cast<void*>(&rocksdb::crc32c::Extend));
   EXPECT_NE(global, reinterpret_cast<void*>(LibraryOwn()));
+#endif
+}
+
+// What RocksDB itself checksums while a store is written and read reaches our Extend: a
+// RocksDB that stopped calling through its PLT would leave the count at zero.
+std::atomic<uint64_t> g_counted_calls{0};
+Crc32cFn g_counted_next = nullptr;
+uint32_t CountingExtend(uint32_t crc, const char* data, size_t n) {
+  g_counted_calls.fetch_add(1, std::memory_order_relaxed);
+  return g_counted_next(crc, data, n);
+}
+
+TEST(RocksCrc32cTest, RocksDbsOwnChecksumsComeThroughOurs) {
+#if !defined(__x86_64__)
+  GTEST_SKIP() << "only x86-64 replaces RocksDB's CRC32C";
+#else
+  testing::TempDir dir;
+  auto store = Store::Init(dir / "store", format::StoreConfig{});
+  ASSERT_OK(store);
+  g_counted_next = SwapCrc32cForTest(&CountingExtend);
+  auto raw = testing::PatternBytes(7, 64 * 1024);
+  std::string body;
+  format::ChunkEncoder(3).Encode(raw, &body);
+  ObjectId id{format::ObjectKind::kChunk, Sha256(raw)};
+  auto tx = (*store)->BeginTx("crc");
+  ASSERT_OK(tx);
+  ASSERT_OK((*tx)->PutObject(id, body, raw.size()));
+  Mutation m;
+  m.AddRef(id, 1);
+  ASSERT_OK((*tx)->Commit(m));  // flushes: blob records and table blocks get their CRCs
+  uint64_t after_write = g_counted_calls.load();
+  auto read = (*store)->GetObjectBody(id);
+  SwapCrc32cForTest(g_counted_next);
+  ASSERT_OK(read);
+  EXPECT_EQ(*read, body);
+  EXPECT_GT(after_write, 0u) << "RocksDB computed no checksum through rocksdb::crc32c::Extend";
+  EXPECT_GT(g_counted_calls.load(), after_write) << "the read checked no CRC through ours";
 #endif
 }
 
