@@ -28,8 +28,6 @@
 namespace rpfs::store {
 namespace {
 
-using ExtendFn = uint32_t (*)(uint32_t, const char*, size_t);
-
 // The mangled name of rocksdb::crc32c::Extend(uint32_t, const char*, size_t).
 constexpr char kRocksExtend[] = "_ZN7rocksdb6crc32c6ExtendEjPKcm";
 
@@ -63,15 +61,15 @@ uint32_t ExtendBitwise(uint32_t crc, const char* data, size_t n) {
   return c ^ 0xffffffffu;
 }
 
-ExtendFn LibraryExtend() {
-  static const ExtendFn library = [] {
+Crc32cFn LibraryExtend() {
+  static const Crc32cFn library = [] {
     void* sym = ::dlsym(RTLD_NEXT, kRocksExtend);
-    return sym != nullptr ? reinterpret_cast<ExtendFn>(sym) : &ExtendBitwise;
+    return sym != nullptr ? reinterpret_cast<Crc32cFn>(sym) : &ExtendBitwise;
   }();
   return library;
 }
 
-const char* Choose(ExtendFn* fn) {
+const char* Choose(Crc32cFn* fn) {
 #if defined(__x86_64__)
   __builtin_cpu_init();  // we may run before constructors (a library's static init)
   const char* wanted = std::getenv(kCrc32cEnv);
@@ -88,23 +86,23 @@ const char* Choose(ExtendFn* fn) {
 uint32_t ChooseThenExtend(uint32_t crc, const char* data, size_t n);
 
 // Relaxed is enough: every value it ever holds computes the same function.
-std::atomic<ExtendFn> g_extend{&ChooseThenExtend};
-
-uint32_t ChooseThenExtend(uint32_t crc, const char* data, size_t n) {
-  ExtendFn fn = nullptr;
-  Choose(&fn);
-  g_extend.store(fn, std::memory_order_relaxed);
-  return fn(crc, data, n);
-}
+std::atomic<Crc32cFn> g_extend{&ChooseThenExtend};
 
 }  // namespace
 
 const char* InstallFastCrc32c() {
-  ExtendFn fn = nullptr;
+  Crc32cFn fn = nullptr;
   const char* name = Choose(&fn);
   g_extend.store(fn, std::memory_order_relaxed);
   return name;
 }
+
+namespace {
+uint32_t ChooseThenExtend(uint32_t crc, const char* data, size_t n) {
+  InstallFastCrc32c();
+  return g_extend.load(std::memory_order_relaxed)(crc, data, n);
+}
+}  // namespace
 
 uint32_t Crc32cExtend(uint32_t crc, const char* data, size_t n) {
   return g_extend.load(std::memory_order_relaxed)(crc, data, n);

@@ -29,10 +29,9 @@ namespace rpfs::store {
 namespace {
 
 constexpr char kRocksExtend[] = "_ZN7rocksdb6crc32c6ExtendEjPKcm";
-using ExtendFn = uint32_t (*)(uint32_t, const char*, size_t);
 
 // The definition inside librocksdb.so, the one ours stands in for.
-ExtendFn LibraryOwn() { return reinterpret_cast<ExtendFn>(::dlsym(RTLD_NEXT, kRocksExtend)); }
+Crc32cFn LibraryOwn() { return reinterpret_cast<Crc32cFn>(::dlsym(RTLD_NEXT, kRocksExtend)); }
 
 uint32_t Crc(const std::string& s) { return Crc32cExtend(0, s.data(), s.size()); }
 
@@ -49,7 +48,7 @@ TEST(RocksCrc32cTest, GivesTheCastagnoliValuesOfRfc3720) {
 
 TEST(RocksCrc32cTest, EqualsTheLibrarysOwnAtEveryLengthAlignmentAndSplit) {
   InstallFastCrc32c();
-  ExtendFn own = LibraryOwn();
+  Crc32cFn own = LibraryOwn();
   ASSERT_NE(own, nullptr) << "librocksdb's crc32c::Extend not found";
   std::mt19937_64 rng(7);
   std::vector<char> buf(1 << 20);
